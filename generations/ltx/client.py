@@ -1,0 +1,353 @@
+"""A plain client for the LTX-2 API: one typed request per endpoint, one HTTP call per method.
+
+No Django here. The client validates each request with `rules` before sending anything,
+streams the MP4 answer to disk in chunks (never holding the body in memory) and turns every
+failure into an `errors.LTXError` carrying the status, the message, `x-request-id` and
+`Retry-After`. It makes exactly one attempt: retrying is the caller's decision, since only the
+caller knows what a retry may cost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, ClassVar
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+from . import errors, rules
+
+logger = logging.getLogger(__name__)
+
+VIDEO_CONTENT_TYPES = ("video/mp4", "application/octet-stream")
+CHUNK_SIZE = 1024 * 1024
+USER_AGENT = "ltxweb-ltx-client/1"
+
+
+# -- requests ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Request:
+    endpoint: ClassVar[str]
+
+    def payload(self) -> dict:
+        """The JSON body, validated as the API validates it, with defaults filled in."""
+        raw = {k: v for k, v in asdict(self).items() if v is not None}
+        return rules.validate_request(self.endpoint, raw)
+
+
+@dataclass(frozen=True)
+class TextToVideo(_Request):
+    endpoint: ClassVar[str] = rules.TEXT_TO_VIDEO
+    prompt: str
+    model: str
+    duration: int
+    resolution: str
+    fps: int = rules.DEFAULT_FPS
+    generate_audio: bool = True
+    camera_motion: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageToVideo(_Request):
+    endpoint: ClassVar[str] = rules.IMAGE_TO_VIDEO
+    image_uri: str
+    prompt: str
+    model: str
+    duration: int
+    resolution: str
+    fps: int = rules.DEFAULT_FPS
+    generate_audio: bool = True
+    camera_motion: str | None = None
+
+
+@dataclass(frozen=True)
+class AudioToVideo(_Request):
+    endpoint: ClassVar[str] = rules.AUDIO_TO_VIDEO
+    audio_uri: str
+    image_uri: str | None = None
+    prompt: str | None = None
+    resolution: str = rules.AUDIO_TO_VIDEO_RESOLUTION
+    guidance_scale: float | None = None
+    model: str = rules.AUDIO_TO_VIDEO_MODEL
+
+
+@dataclass(frozen=True)
+class Retake(_Request):
+    endpoint: ClassVar[str] = rules.RETAKE
+    video_uri: str
+    start_time: float
+    duration: float
+    prompt: str | None = None
+    mode: str = rules.RETAKE_DEFAULT_MODE
+    model: str = rules.RETAKE_MODEL
+
+
+REQUEST_TYPES: dict[str, type[_Request]] = {
+    cls.endpoint: cls for cls in (TextToVideo, ImageToVideo, AudioToVideo, Retake)
+}
+
+
+# -- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    request_id: str | None
+    content_type: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
+class Upload:
+    storage_uri: str
+    upload_url: str = field(repr=False)  # signed: a credential in itself, never logged
+    expires_at: dt.datetime
+    required_headers: dict[str, str] = field(repr=False)
+    request_id: str | None = None
+
+
+# -- the client ----------------------------------------------------------------------------
+
+
+class LTXClient:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 900.0,
+        session: requests.Session | None = None,
+    ):
+        if not api_key:
+            raise ValueError("an LTX API key is required")
+        self.base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        # Generations take minutes: the read timeout is the longest silence we accept.
+        self.timeout = (connect_timeout, read_timeout)
+        self.session = session or requests.Session()
+
+    def __repr__(self) -> str:  # never show the key
+        return f"<LTXClient {self.base_url}>"
+
+    def _url(self, endpoint: str) -> str:
+        return f"{self.base_url}/v1/{endpoint}"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}", "User-Agent": USER_AGENT}
+
+    def _send(self, method: str, url: str, **kwargs) -> requests.Response:
+        """Send one request; failures before any answer become LTXErrors."""
+        try:
+            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+        except requests.exceptions.ConnectTimeout as exc:
+            raise errors.ConnectionFailedError(f"Could not connect to {url}: {exc}") from exc
+        except requests.exceptions.ReadTimeout as exc:
+            # The request was sent: the API may still make (and bill) the video.
+            raise errors.ResponseLostError(
+                f"No answer from the API within {self.timeout[1]:g} s; the request was sent "
+                "and may still be processed (and billed)"
+            ) from exc
+        except requests.exceptions.ConnectionError as exc:
+            if _never_connected(exc):
+                raise errors.ConnectionFailedError(
+                    f"Could not connect to {self.base_url}: {_reason(exc)}"
+                ) from exc
+            lost = errors.ResponseLostError(
+                f"The connection to the API broke before an answer arrived: {_reason(exc)}"
+            )
+            raise lost from exc
+
+    @staticmethod
+    def _raise_for_error(response: requests.Response) -> None:
+        if 200 <= response.status_code < 300:
+            return
+        body = response.content[:65536]  # error bodies are small; never read a huge one
+        error = errors.error_from_response(
+            response.status_code,
+            body,
+            request_id=response.headers.get("x-request-id"),
+            retry_after=response.headers.get("Retry-After"),
+        )
+        logger.info(
+            "LTX API %s %s -> %s %s (request id %s)",
+            response.request.method,
+            response.request.path_url,
+            response.status_code,
+            error.error_type,
+            error.request_id,
+        )
+        raise error
+
+    def generate(self, request: _Request, dest: str | os.PathLike | IO[bytes]) -> VideoResult:
+        """Send a generation request and stream the MP4 to `dest` (a path or a binary file).
+
+        With a path, the file appears only once the whole video has arrived.
+        """
+        payload = request.payload()
+        url = self._url(request.endpoint)
+        response = self._send("POST", url, json=payload, headers=self._headers(), stream=True)
+        with response:
+            self._raise_for_error(response)
+            request_id = response.headers.get("x-request-id")
+            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+            if content_type not in VIDEO_CONTENT_TYPES:
+                raise errors.UnexpectedResponseError(
+                    f"Expected an MP4 but the API sent {content_type or 'no content type'}",
+                    status=response.status_code,
+                    request_id=request_id,
+                )
+            if isinstance(dest, str | os.PathLike):
+                size = _stream_to_path(response, Path(dest), request_id)
+            else:
+                size = _stream(response, dest, request_id)
+        logger.info(
+            "LTX API %s -> %s, %d bytes (request id %s)",
+            request.endpoint,
+            response.status_code,
+            size,
+            request_id,
+        )
+        return VideoResult(request_id=request_id, content_type=content_type, size_bytes=size)
+
+    def create_upload(self) -> Upload:
+        """POST /v1/upload: a signed URL to PUT one file to, and its storage URI."""
+        response = self._send("POST", self._url("upload"), headers=self._headers())
+        with response:
+            self._raise_for_error(response)
+            request_id = response.headers.get("x-request-id")
+            try:
+                document = response.json()
+                return Upload(
+                    storage_uri=document["storage_uri"],
+                    upload_url=document["upload_url"],
+                    expires_at=_parse_datetime(document["expires_at"]),
+                    required_headers=dict(document.get("required_headers") or {}),
+                    request_id=request_id,
+                )
+            except (ValueError, KeyError, TypeError) as exc:
+                raise errors.UnexpectedResponseError(
+                    f"The upload answer was not the documented JSON: {exc}",
+                    status=response.status_code,
+                    request_id=request_id,
+                ) from exc
+
+    def upload(self, source: str | os.PathLike | IO[bytes], content_type: str) -> Upload:
+        """Upload a file (path or binary file object) and return its `ltx://` storage URI."""
+        content_type = rules.normalize_mime(content_type)
+        if isinstance(source, str | os.PathLike):
+            with open(source, "rb") as fh:
+                return self.upload(fh, content_type)
+        size = _remaining_size(source)
+        if size is not None and size > rules.UPLOAD_MAX_BYTES:
+            raise rules.RequestInvalid(
+                f"file is {size / rules.MB:.1f} MB; uploads are limited to "
+                f"{rules.UPLOAD_MAX_BYTES // rules.MB} MB"
+            )
+        upload = self.create_upload()
+        # The signed URL goes to cloud storage, not to the API: never send our key there.
+        headers = {"Content-Type": content_type, **upload.required_headers}
+        response = self._send("PUT", upload.upload_url, data=source, headers=headers)
+        with response:
+            if not 200 <= response.status_code < 300:
+                raise errors.error_from_response(
+                    response.status_code,
+                    response.content[:4096],
+                    request_id=response.headers.get("x-request-id"),
+                    retry_after=response.headers.get("Retry-After"),
+                )
+        logger.info(
+            "LTX upload stored as %s (request id %s)", upload.storage_uri, upload.request_id
+        )
+        return upload
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _stream(response: requests.Response, out: IO[bytes], request_id: str | None) -> int:
+    expected = response.headers.get("Content-Length")
+    size = 0
+    try:
+        for chunk in response.iter_content(CHUNK_SIZE):
+            out.write(chunk)
+            size += len(chunk)
+    except requests.exceptions.RequestException as exc:  # requests wraps socket errors
+        raise errors.ResponseLostError(
+            f"The video stopped arriving after {size} bytes: {_reason(exc)}",
+            status=response.status_code,
+            request_id=request_id,
+        ) from exc
+    if expected is not None and expected.isdigit() and int(expected) != size:
+        raise errors.ResponseLostError(
+            f"The video was cut short: {size} of {expected} bytes arrived",
+            status=response.status_code,
+            request_id=request_id,
+        )
+    if size == 0:
+        raise errors.UnexpectedResponseError(
+            "The API answered success with an empty body",
+            status=response.status_code,
+            request_id=request_id,
+        )
+    return size
+
+
+def _stream_to_path(response: requests.Response, dest: Path, request_id: str | None) -> int:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=".ltx-", suffix=".part", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            size = _stream(response, out, request_id)
+        os.replace(tmp_name, dest)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return size
+
+
+def _remaining_size(fh: IO[bytes]) -> int | None:
+    try:
+        position = fh.tell()
+        end = fh.seek(0, os.SEEK_END)
+        fh.seek(position)
+    except (AttributeError, OSError, ValueError):
+        return None
+    return end - position
+
+
+def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
+    """True when the TCP connection was never made, so the request was never sent."""
+    seen = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError):
+            return True
+        reason = getattr(current, "reason", None)
+        if isinstance(reason, BaseException):
+            current = reason
+            continue
+        args = getattr(current, "args", ())
+        nested = next((a for a in args if isinstance(a, BaseException)), None)
+        current = nested or current.__cause__ or current.__context__
+    return False
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) < 300 else text[:300] + "…"
+
+
+def _parse_datetime(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed

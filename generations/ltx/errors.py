@@ -1,0 +1,196 @@
+"""Errors of the LTX-2 API, one class per documented error type.
+
+Every error body is `{"type": "error", "error": {"type": ..., "message": ...}}`, except what
+the infrastructure sends before a request reaches the API (413, a proxy's 502 page): those
+still map to a clear error, chosen by status.
+"""
+
+from __future__ import annotations
+
+import json
+
+
+class LTXError(Exception):
+    """Anything that went wrong talking to the LTX-2 API."""
+
+    error_type = "api_error"
+    # Worth trying the same request again later (after retry_after when given).
+    retryable = False
+    # The API may have billed the request (NOTES.md: an error response was not billed,
+    # a lost response may have been).
+    possibly_charged = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        error_type: str | None = None,
+    ):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        self.retry_after = retry_after
+        if error_type:
+            self.error_type = error_type
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.status:
+            parts.append(f"HTTP {self.status}")
+        if self.request_id:
+            parts.append(f"request id {self.request_id}")
+        return f"{parts[0]} ({', '.join(parts[1:])})" if len(parts) > 1 else parts[0]
+
+
+class InvalidRequestError(LTXError):
+    error_type = "invalid_request_error"
+
+
+class AuthenticationError(LTXError):
+    error_type = "authentication_error"
+
+
+class InsufficientFundsError(LTXError):
+    """402: the account's credits cannot cover the estimated cost."""
+
+    error_type = "insufficient_funds_error"
+
+
+class RequestTooLargeError(LTXError):
+    error_type = "request_too_large"
+
+
+class ContentFilteredError(LTXError):
+    error_type = "content_filtered_error"
+
+
+class RateLimitError(LTXError):
+    error_type = "rate_limit_error"
+    retryable = True
+
+
+class ConcurrencyLimitError(LTXError):
+    error_type = "concurrency_limit_error"
+    retryable = True
+
+
+class APIError(LTXError):
+    error_type = "api_error"
+    retryable = True
+
+
+class ServiceUnavailableError(LTXError):
+    error_type = "service_unavailable"
+    retryable = True
+
+
+class TimeoutError(LTXError):  # noqa: A001 - the API's own name for it
+    """504 from the API, or no answer within our own timeouts."""
+
+    error_type = "timeout"
+    retryable = True
+
+
+class ResponseLostError(LTXError):
+    """The connection broke after the request was sent: the video may have been made and
+    billed without reaching us."""
+
+    error_type = "response_lost"
+    retryable = True
+    possibly_charged = True
+
+
+class ConnectionFailedError(LTXError):
+    """The request never reached the API (refused connection, DNS): nothing was billed."""
+
+    error_type = "connection_error"
+    retryable = True
+
+
+class UnexpectedResponseError(LTXError):
+    """A response that is neither a video nor a documented error."""
+
+    error_type = "unexpected_response"
+    retryable = True
+
+
+ERROR_TYPES: dict[str, type[LTXError]] = {
+    cls.error_type: cls
+    for cls in (
+        InvalidRequestError,
+        AuthenticationError,
+        InsufficientFundsError,
+        RequestTooLargeError,
+        ContentFilteredError,
+        RateLimitError,
+        ConcurrencyLimitError,
+        APIError,
+        ServiceUnavailableError,
+        TimeoutError,
+    )
+}
+
+# When a body carries no usable error type, the status decides.
+STATUS_TYPES: dict[int, type[LTXError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    402: InsufficientFundsError,
+    413: RequestTooLargeError,
+    422: ContentFilteredError,
+    429: RateLimitError,
+    500: APIError,
+    502: ServiceUnavailableError,
+    503: ServiceUnavailableError,
+    504: TimeoutError,
+}
+
+DEFAULT_MESSAGES = {
+    413: "Request too large: the infrastructure refused it before it reached the API",
+    502: "Bad gateway: the API could not be reached through its proxy",
+    504: "The API timed out before finishing the request",
+}
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP date: rare enough here to ignore rather than guess
+    return max(seconds, 0.0)
+
+
+def error_from_response(
+    status: int, body: bytes, *, request_id: str | None, retry_after: str | None
+) -> LTXError:
+    """Map any non-2xx response to the right LTXError, whatever its body looks like."""
+    error_type = None
+    message = None
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        document = None
+    if isinstance(document, dict) and isinstance(document.get("error"), dict):
+        error_type = document["error"].get("type")
+        message = document["error"].get("message")
+    cls = ERROR_TYPES.get(error_type) if isinstance(error_type, str) else None
+    if cls is None:
+        cls = STATUS_TYPES.get(status)
+        if cls is None:
+            cls = APIError if status >= 500 else UnexpectedResponseError
+    if not isinstance(message, str) or not message:
+        message = DEFAULT_MESSAGES.get(status) or f"The API answered HTTP {status}"
+        snippet = body[:200].decode("utf-8", "replace").strip() if body else ""
+        if snippet and document is None and not snippet.lstrip().startswith("<"):
+            message = f"{message}: {snippet}"
+    return cls(
+        message,
+        status=status,
+        request_id=request_id,
+        retry_after=parse_retry_after(retry_after),
+    )

@@ -1,0 +1,41 @@
+"""The app's one way to reach the LTX-2 API (the simulator unless configured otherwise)."""
+
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+
+from generations.ltx import LTXClient
+
+
+def ltx_client() -> LTXClient:
+    return LTXClient(
+        settings.LTX_API_BASE_URL,
+        settings.LTXV_API_KEY,
+        read_timeout=settings.LTX_READ_TIMEOUT_SECONDS,
+    )
+
+
+@dataclass(frozen=True)
+class ApiStatus:
+    base_url: str
+    simulator: bool
+    reachable: bool
+    detail: str
+
+
+def ltx_api_status(*, timeout: float = 2.0) -> ApiStatus:
+    """Whether the API answers at all. It has no free health endpoint, so any HTTP answer to
+    a GET of its root counts as reachable; nothing is generated or billed."""
+    base_url = settings.LTX_API_BASE_URL
+    try:
+        response = requests.get(base_url + "/", timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        return ApiStatus(base_url, settings.LTX_USES_SIMULATOR, False, type(exc).__name__)
+    request_id = response.headers.get("x-request-id", "")
+    return ApiStatus(
+        base_url,
+        settings.LTX_USES_SIMULATOR,
+        True,
+        f"HTTP {response.status_code}" + (f", request id {request_id}" if request_id else ""),
+    )

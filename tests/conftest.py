@@ -1,0 +1,205 @@
+"""Shared fixtures: the LTX-2 simulator over real HTTP, local file servers, roles, services."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from generations.simulator import DEMO_API_KEY
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# -- the simulator -------------------------------------------------------------------------
+
+
+@dataclass
+class RunningSimulator:
+    server: object  # generations.simulator.server.SimulatorServer
+    url: str
+    api_key: str
+    record_path: Path
+
+    @property
+    def state(self):
+        return self.server.state
+
+    def records(self) -> list[dict]:
+        """The --record lines, once every request in progress has been answered and noted."""
+        deadline = time.monotonic() + 10
+        while self.state.active_requests and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if not self.record_path.exists():
+            return []
+        return [json.loads(line) for line in self.record_path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="session")
+def simulator_cache_dir(tmp_path_factory) -> Path:
+    # One render cache for the whole run: identical requests are rendered once.
+    return tmp_path_factory.mktemp("ltxsim-shared")
+
+
+@pytest.fixture
+def start_simulator(tmp_path, simulator_cache_dir):
+    """Start simulators on free loopback ports: `start_simulator(latency=0.5, ...)`."""
+    from generations.simulator import server as sim_server
+
+    running = []
+
+    def start(**overrides) -> RunningSimulator:
+        data_dir = tmp_path / f"ltxsim-{len(running)}"
+        data_dir.mkdir()
+        (data_dir / "cache").symlink_to(simulator_cache_dir, target_is_directory=True)
+        record_path = tmp_path / f"ltxsim-{len(running)}.jsonl"
+        options = {
+            "api_keys": [DEMO_API_KEY],
+            "host": "127.0.0.1",
+            "port": 0,
+            "record_path": record_path,
+            "data_dir": data_dir,
+            **overrides,
+        }
+        server = sim_server.SimulatorServer(sim_server.Config(**options))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        sim = RunningSimulator(server, server.public_url, options["api_keys"][0], record_path)
+        running.append((server, thread))
+        return sim
+
+    yield start
+    for server, thread in running:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def simulator(start_simulator) -> RunningSimulator:
+    return start_simulator()
+
+
+# -- a plain local file server (stands in for "https://example.com/...") ------------------
+
+
+@dataclass
+class FileServer:
+    root: Path
+    address: str  # host:port
+
+    def url(self, name: str) -> str:
+        return f"http://{self.address}/{name}"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    root = tmp_path / "www"
+    root.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietHandler, directory=str(root)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield FileServer(root, f"127.0.0.1:{server.server_address[1]}")
+    server.shutdown()
+    server.server_close()
+
+
+# -- services that CI makes mandatory ------------------------------------------------------
+
+_missing_services: set[str] = set()
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (or, in CI, fail) a test that needs a real service which is not running."""
+    if _reachable(host, port):
+        return
+    if IN_CI:
+        pytest.fail(f"{name} at {host}:{port} is required in CI (CI=true) but not reachable")
+    _missing_services.add(name)
+    pytest.skip(f"{name} at {host}:{port} is not running: skipped (mandatory in CI)")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    require_service("Redis", "127.0.0.1", 6379)
+    return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _missing_services:
+        terminalreporter.write_line(
+            "Skipped tests that need: "
+            + ", ".join(sorted(_missing_services))
+            + " (start them, or run in CI where they are mandatory)",
+            yellow=True,
+        )
+
+
+# -- people and their roles ----------------------------------------------------------------
+
+
+@pytest.fixture
+def project(db):
+    from tests.factories import ProjectFactory
+
+    return ProjectFactory()
+
+
+def _member(project, role):
+    from tests.factories import MembershipFactory
+
+    return MembershipFactory(project=project, role=role).user
+
+
+@pytest.fixture
+def owner(project):
+    return _member(project, "owner")
+
+
+@pytest.fixture
+def producer(project):
+    return _member(project, "producer")
+
+
+@pytest.fixture
+def editor(project):
+    return _member(project, "editor")
+
+
+@pytest.fixture
+def reviewer(project):
+    return _member(project, "reviewer")
+
+
+@pytest.fixture
+def viewer(project):
+    return _member(project, "viewer")
+
+
+@pytest.fixture
+def outsider(db):
+    """A member of another project only."""
+    from tests.factories import MembershipFactory
+
+    return MembershipFactory(role="owner").user

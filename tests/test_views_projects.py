@@ -1,0 +1,74 @@
+import pytest
+from django.urls import reverse
+
+from generations.models import Membership, Project
+
+
+@pytest.mark.django_db
+def test_sign_in_page_and_redirect_for_anonymous(client):
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    page = client.get(reverse("login"))
+    assert page.status_code == 200
+    assert b"Sign in" in page.content
+
+
+def test_home_lists_only_my_projects(
+    client, owner, outsider, project, django_assert_max_num_queries
+):
+    client.force_login(owner)
+    with django_assert_max_num_queries(6):
+        response = client.get(reverse("home"))
+    assert response.status_code == 200
+    names = [p.name for p in response.context["projects"]]
+    assert names == [project.name]
+    # htmx, CSRF header on <body>, vendored files only
+    html = response.content.decode()
+    assert 'hx-headers=\'{"X-CSRFToken": "' in html
+    assert "vendor/htmx/htmx-2.0.11.min.js" in html
+    assert "https://" not in html.split("<body")[0]
+
+
+def test_project_page_for_members_404_for_outsiders(client, project, reviewer, outsider):
+    client.force_login(reviewer)
+    response = client.get(reverse("project", args=[project.uuid]))
+    assert response.status_code == 200
+    assert b"Reviewer" in response.content
+    client.force_login(outsider)
+    assert client.get(reverse("project", args=[project.uuid])).status_code == 404
+
+
+def test_create_project_makes_me_owner(client, outsider):
+    client.force_login(outsider)
+    response = client.post(reverse("project_new"), {"name": "  Launch film  "})
+    project = Project.objects.get(name="Launch film")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("project", args=[project.uuid])
+    assert Membership.objects.get(project=project).role == "owner"
+
+
+def test_create_project_needs_a_name(client, outsider):
+    client.force_login(outsider)
+    before = Project.objects.count()
+    response = client.post(reverse("project_new"), {"name": "   "}, follow=True)
+    assert Project.objects.count() == before
+    assert b"A project needs a name" in response.content
+
+
+def test_api_status_partial_reports_the_simulator(client, owner, simulator, settings):
+    settings.LTX_API_BASE_URL = simulator.url
+    client.force_login(owner)
+    response = client.get(reverse("api_status"), headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html  # only the partial
+    assert "Answering" in html and simulator.url in html
+    assert "request id" in html
+
+
+def test_api_status_partial_reports_unreachable(client, owner, settings):
+    settings.LTX_API_BASE_URL = "http://127.0.0.1:9"  # discard port: nothing listens
+    client.force_login(owner)
+    html = client.get(reverse("api_status")).content.decode()
+    assert "Not answering" in html
