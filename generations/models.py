@@ -31,13 +31,14 @@ class Project(models.Model):
 
 
 class Membership(models.Model):
-    """A person's role in a project."""
+    """A person's roles in a project. Owners may do everything; every member may read."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(max_length=16, choices=Role.choices)
+    # A person can hold several roles (an editor who also reviews): a list of Role values.
+    roles = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -46,4 +47,13 @@ class Membership(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.user} is {self.role} of {self.project}"
+        return f"{self.user} in {self.project} ({', '.join(self.roles) or 'no role'})"
+
+    def has_role(self, *roles: str) -> bool:
+        """True for owners, and for anyone holding one of `roles` (any member when empty)."""
+        if not roles or Role.OWNER in self.roles:
+            return True
+        return any(role in self.roles for role in roles)
+
+    def role_labels(self) -> list[str]:
+        return [Role(role).label for role in Role.values if role in self.roles]

@@ -169,7 +169,7 @@ def project(db):
 def _member(project, role):
     from tests.factories import MembershipFactory
 
-    return MembershipFactory(project=project, role=role).user
+    return MembershipFactory(project=project, roles=[role]).user
 
 
 @pytest.fixture
@@ -202,4 +202,4 @@ def outsider(db):
     """A member of another project only."""
     from tests.factories import MembershipFactory
 
-    return MembershipFactory(role="owner").user
+    return MembershipFactory(roles=["owner"]).user

@@ -34,4 +34,4 @@ class MembershipFactory(factory.django.DjangoModelFactory):
 
     project = factory.SubFactory(ProjectFactory)
     user = factory.SubFactory(UserFactory)
-    role = Role.VIEWER
+    roles = factory.LazyFunction(lambda: [Role.VIEWER])

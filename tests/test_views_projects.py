@@ -45,7 +45,7 @@ def test_create_project_makes_me_owner(client, outsider):
     project = Project.objects.get(name="Launch film")
     assert response.status_code == 302
     assert response["Location"] == reverse("project", args=[project.uuid])
-    assert Membership.objects.get(project=project).role == "owner"
+    assert Membership.objects.get(project=project).roles == ["owner"]
 
 
 def test_create_project_needs_a_name(client, outsider):

@@ -9,5 +9,5 @@ def project_create(*, name: str, owner, description: str = "") -> Project:
     if not name:
         raise ValueError("A project needs a name")
     project = Project.objects.create(name=name, description=description.strip(), created_by=owner)
-    Membership.objects.create(project=project, user=owner, role=Role.OWNER)
+    Membership.objects.create(project=project, user=owner, roles=[Role.OWNER])
     return project

@@ -638,7 +638,7 @@ class Handler(BaseHTTPRequestHandler):
             raise Refusal(500, "api_error", "Internal server error")
         output = work / "output.mp4"
         cache_dir = self.state.data_dir / "cache"
-        captions = _captions(endpoint, request, self.request_id)
+        captions = _captions(endpoint, request)
         if endpoint == rules.RETAKE:
             render.render_retake(
                 output,
@@ -708,7 +708,7 @@ class Handler(BaseHTTPRequestHandler):
         self._record(endpoint, 200, None, dropped=dropped, cost=str(cost), size=size)
 
 
-def _captions(endpoint: str, request: dict, request_id: str) -> list[str]:
+def _captions(endpoint: str, request: dict) -> list[str]:
     prompt = (request.get("prompt") or "").strip() or "(no prompt)"
     if endpoint == rules.RETAKE:
         details = (
@@ -726,7 +726,8 @@ def _captions(endpoint: str, request: dict, request_id: str) -> list[str]:
             details += f" {request['camera_motion']}"
         if not request.get("generate_audio", True):
             details += " silent"
-    return [prompt, details, f"ltxsim request {request_id[:12]}"]
+    # No request id in the picture: identical requests then share one cached render.
+    return [prompt, details, "ltxsim · simulated LTX-2 video"]
 
 
 class SimulatorServer(ThreadingHTTPServer):
