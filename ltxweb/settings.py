@@ -221,6 +221,38 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 
+# The cache is shared by every process, so that sign-in rate limits count across web workers:
+# Redis in production, files under var/ otherwise.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Its own database: clearing the cache must never touch Celery's queue.
+            "LOCATION": env_url("REDIS_CACHE_URL", schemes=("redis", "rediss"))
+            or REDIS_URL.rsplit("/", 1)[0] + "/1",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": VAR_DIR / "cache",
+        }
+    }
+
+# Email (invitations, password resets): printed on the console unless a backend is configured.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ltxweb <noreply@localhost>")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+
+# How many reverse proxies in front of the app append to X-Forwarded-For. 0 trusts none of
+# it (REMOTE_ADDR is the client); 1 takes the address the nearest proxy saw, and so on.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
 # The LTX-2 API: the local simulator unless a real base URL and key are given.
 LTXSIM_PORT = env_int("LTXSIM_PORT", 8001)
 LTX_API_BASE_URL = env_url("LTX_API_BASE_URL")

@@ -203,3 +203,20 @@ def outsider(db):
     from tests.factories import MembershipFactory
 
     return MembershipFactory(roles=["owner"]).user
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing is deliberately slow; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(settings):
+    # Each test its own cache: rate-limit counters must not leak between tests or runs.
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(id(settings)),
+        }
+    }

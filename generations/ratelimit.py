@@ -1,0 +1,94 @@
+"""Counters in the shared cache that slow down guessing: sign-in and password-reset requests.
+
+Each limit is a fixed window opened by the first attempt. Attempts are counted *before* the
+work is done, so a burst of parallel requests cannot all slip in while the first ones are still
+checking a password; a sign-in that turns out right gives its attempts back.
+"""
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    attempts: int
+    window: int  # seconds
+
+
+SIGN_IN_PER_PERSON = Limit("sign-in", attempts=5, window=15 * 60)
+# Higher, as several people may share an address (an office, a VPN); it stops one address
+# trying many usernames.
+SIGN_IN_PER_ADDRESS = Limit("sign-in-address", attempts=50, window=15 * 60)
+PASSWORD_RESET_PER_ADDRESS = Limit("password-reset-address", attempts=5, window=60 * 60)
+
+
+def client_address(request) -> str:
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address
+    the outermost trusted proxy saw (entries further left can be forged by the client)."""
+    hops = settings.TRUSTED_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops]
+    return request.META.get("REMOTE_ADDR", "")
+
+
+def sign_in_attempt(*, username: str, address: str) -> int:
+    """Count a sign-in attempt: 0 when it may go ahead, else the seconds to wait."""
+    return _hit(SIGN_IN_PER_ADDRESS, address) or _hit(
+        SIGN_IN_PER_PERSON, username.casefold(), address
+    )
+
+
+def sign_in_succeeded(*, username: str, address: str) -> None:
+    _reset(SIGN_IN_PER_PERSON, username.casefold(), address)
+    _give_back(SIGN_IN_PER_ADDRESS, address)
+
+
+def password_reset_attempt(*, address: str) -> int:
+    """Count a password-reset request: 0 when it may go ahead, else the seconds to wait."""
+    return _hit(PASSWORD_RESET_PER_ADDRESS, address)
+
+
+def _keys(limit: Limit, parts: tuple[str, ...]) -> tuple[str, str]:
+    # Hashed: usernames are anyone's input, and cache keys must be short and plain.
+    digest = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    count_key = f"ratelimit:{limit.name}:{digest}"
+    return count_key, f"{count_key}:ends"
+
+
+def _hit(limit: Limit, *parts: str) -> int:
+    count_key, ends_key = _keys(limit, parts)
+    now = time.time()
+    cache.add(ends_key, now + limit.window, limit.window)
+    remaining = max(1, math.ceil(cache.get(ends_key, now + limit.window) - now))
+    cache.add(count_key, 0, remaining)
+    try:
+        count = cache.incr(count_key)  # atomic on Redis, so parallel requests all count
+    except ValueError:  # the window ended between the two lines above
+        count = 1
+        cache.set(count_key, count, remaining)
+    # Some backends' incr (the file cache's) resets the expiry to the default: keep the window.
+    cache.touch(count_key, remaining)
+    return remaining if count > limit.attempts else 0
+
+
+def _give_back(limit: Limit, *parts: str) -> None:
+    count_key, ends_key = _keys(limit, parts)
+    ends = cache.get(ends_key)
+    try:
+        cache.decr(count_key)
+    except ValueError:  # the window has ended anyway
+        return
+    if ends is not None:
+        cache.touch(count_key, max(1, math.ceil(ends - time.time())))
+
+
+def _reset(limit: Limit, *parts: str) -> None:
+    cache.delete_many(_keys(limit, parts))

@@ -1,0 +1,57 @@
+"""Accounts, members and invitations."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from generations.views import accounts, members
+
+urlpatterns = [
+    path("login/", accounts.sign_in, name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/change/done/",
+        auth_views.PasswordChangeDoneView.as_view(),
+        name="password_change_done",
+    ),
+    path("password/reset/", accounts.password_reset, name="password_reset"),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/complete/",
+        auth_views.PasswordResetCompleteView.as_view(),
+        name="password_reset_complete",
+    ),
+    path("projects/<uuid:project_uuid>/members/", members.members, name="members"),
+    path(
+        "projects/<uuid:project_uuid>/members/<str:username>/roles/",
+        members.member_roles,
+        name="member_roles",
+    ),
+    path(
+        "projects/<uuid:project_uuid>/members/<str:username>/remove/",
+        members.member_remove,
+        name="member_remove",
+    ),
+    path(
+        "projects/<uuid:project_uuid>/invitations/new/",
+        members.invitation_new,
+        name="invitation_new",
+    ),
+    path(
+        "projects/<uuid:project_uuid>/invitations/<int:invitation_id>/revoke/",
+        members.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("invite/<str:token>/", members.invite, name="invite"),
+    path("invite/<str:token>/accept/", members.invite_accept, name="invite_accept"),
+    path("invite/<str:token>/sign-up/", members.invite_sign_up, name="invite_sign_up"),
+]

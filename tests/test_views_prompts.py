@@ -1,0 +1,420 @@
+import pytest
+from django.urls import reverse
+
+from generations.models import Activity, Prompt, PromptVersion
+from generations.services import prompts as prompt_service
+from tests.factories import UserFactory
+
+ELEMENTS = {
+    "shot": "A wide establishing shot in the style of a documentary",
+    "scene": "Warm morning light falls on a quiet harbour, mist over the water",
+    "action": "A fisherman coils a rope, then looks up at the sky",
+    "characters": "@Ana ties her yellow raincoat",
+    "camera": "The camera slowly pushes in until the fisherman fills the frame",
+    "audio": 'Gulls cry and the water laps; he says "Storm by noon."',
+}
+SETTINGS = {"model": "ltx-2-fast", "resolution": "1920x1080", "fps": 25, "duration": 8}
+
+
+def form_data(version=None, **overrides):
+    data = {"title": "Harbour", **ELEMENTS, **SETTINGS, "generate_audio": "on", "text": ""}
+    if version is not None:
+        data["based_on"] = version.pk
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def prompt(project, owner):
+    return prompt_service.prompt_create(
+        project=project, author=owner, title="Harbour", elements=ELEMENTS, settings=SETTINGS
+    )
+
+
+def url(name, project, prompt=None, **kwargs):
+    args = [project.uuid] + ([prompt.uuid] if prompt else []) + list(kwargs.values())
+    return reverse(name, args=args)
+
+
+# -- who may do what -----------------------------------------------------------------------
+
+ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
+
+
+def expected(allowed: set[str], ok=200):
+    return {role: (ok if role in allowed else 403) for role in ROLES[:-1]} | {"outsider": 404}
+
+
+ALL = set(ROLES[:-1])
+WRITERS = {"owner", "editor"}
+APPROVERS = {"owner", "reviewer", "producer"}
+COMMENTERS = {"owner", "editor", "reviewer", "producer"}
+
+MATRIX = [
+    ("GET", "prompts", False, {}, expected(ALL)),
+    ("GET", "prompt_new", False, {}, expected(WRITERS)),
+    ("POST", "prompt_new", False, form_data(), expected(WRITERS, 302)),
+    ("POST", "prompt_compose", False, ELEMENTS, expected(ALL)),
+    ("GET", "prompt_settings", False, {}, expected(ALL)),
+    ("GET", "prompt", True, {}, expected(ALL)),
+    ("GET", "prompt_history", True, {}, expected(ALL)),
+    ("POST", "prompt_duplicate", True, {}, expected(WRITERS, 302)),
+    ("POST", "prompt_take_wording", True, {}, expected(WRITERS, 302)),
+    ("POST", "prompt_comment", True, {"body": "Nice"}, expected(COMMENTERS, 302)),
+    ("GET", "library", False, {}, expected(ALL)),
+    (
+        "POST",
+        "library",
+        False,
+        {"kind": "character", "name": "Ana", "description": "x"},
+        expected(WRITERS, 302),
+    ),
+    ("GET", "library_names", False, {}, expected(ALL)),
+    ("GET", "activity", False, {}, expected(ALL)),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("method", "name", "on_prompt", "data", "statuses"),
+    MATRIX,
+    ids=[f"{m} {n}" for m, n, *_ in MATRIX],
+)
+def test_role_matrix(
+    request, client, project, prompt, role, method, name, on_prompt, data, statuses
+):
+    user = request.getfixturevalue(role)
+    client.force_login(user)
+    target = url(name, project, prompt if on_prompt else None)
+    response = client.get(target) if method == "GET" else client.post(target, data)
+    assert response.status_code == statuses[role]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_save_restore_approve_by_role(request, client, project, prompt, role):
+    client.force_login(request.getfixturevalue(role))
+    version = prompt.current_version
+    save = client.post(url("prompt", project, prompt), form_data(version, note="tweak"))
+    restore = client.post(url("prompt_restore", project, prompt, number=1))
+    approve = client.post(url("prompt_approve", project, prompt, number=1))
+    assert save.status_code == expected(WRITERS, 302)[role]
+    assert restore.status_code == expected(WRITERS, 302)[role]
+    assert approve.status_code == expected(APPROVERS, 302)[role]
+
+
+def test_anonymous_is_sent_to_sign_in(client, project, prompt):
+    response = client.get(url("prompt", project, prompt))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# -- building and saving -------------------------------------------------------------------
+
+
+def test_create_from_elements_composes_the_text(client, project, editor):
+    client.force_login(editor)
+    response = client.post(url("prompt_new", project), form_data(title="Dawn"))
+    prompt = Prompt.objects.get(title="Dawn")
+    assert response["Location"] == url("prompt", project, prompt)
+    version = prompt.current_version
+    assert version.number == 1 and version.author == editor
+    assert version.text.startswith("A wide establishing shot in the style of a documentary.")
+    assert '"Storm by noon."' in version.text
+    assert version.text_edited is False
+    assert version.settings == {**SETTINGS, "generate_audio": True, "camera_motion": ""}
+
+
+def test_guide_template_prefills_the_structure(client, project, editor):
+    client.force_login(editor)
+    html = client.get(url("prompt_new", project) + "?template=guide").content.decode()
+    assert "Helpful terms" in html
+    assert 'data-element="shot"' in html
+
+
+def test_invalid_settings_are_refused_next_to_the_field(client, project, editor):
+    client.force_login(editor)
+    response = client.post(
+        url("prompt_new", project), form_data(model="ltx-2-pro", duration=20, title="Pro")
+    )
+    assert response.status_code == 400
+    assert "supports durations of 6, 8, 10" in response.content.decode()
+    assert not Prompt.objects.filter(title="Pro").exists()
+
+
+def test_save_makes_a_new_immutable_version(client, project, prompt, editor):
+    client.force_login(editor)
+    v1 = prompt.current_version
+    response = client.post(
+        url("prompt", project, prompt),
+        form_data(v1, action="A fisherman coils a rope", note="shorter action"),
+    )
+    assert response.status_code == 302
+    prompt.refresh_from_db()
+    v2 = prompt.current_version
+    assert (v2.number, v2.based_on, v2.note) == (2, v1, "shorter action")
+    v1.refresh_from_db()
+    assert v1.action == ELEMENTS["action"]
+
+
+def test_hand_edited_text_is_kept_and_marked(client, project, prompt, editor):
+    client.force_login(editor)
+    text = "A harbour at dawn. A fisherman coils a rope. Gulls cry. The camera pushes in."
+    client.post(url("prompt", project, prompt), form_data(prompt.current_version, text=text))
+    prompt.refresh_from_db()
+    assert prompt.current_version.text == text
+    assert prompt.current_version.text_edited is True
+
+
+def test_stale_save_is_caught_then_overwritten_knowingly(client, project, prompt, editor, owner):
+    v1 = prompt.current_version
+    # Someone else saves first.
+    prompt_service.prompt_version_save(
+        prompt=prompt,
+        author=owner,
+        based_on=v1,
+        elements={**ELEMENTS, "scene": "Heavy rain on a grey harbour"},
+        settings=SETTINGS,
+    )
+    client.force_login(editor)
+    draft = form_data(v1, action="A fisherman drops the rope")
+    response = client.post(url("prompt", project, prompt), draft)
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "Someone saved this prompt while you were editing" in html
+    assert "Heavy rain" in html  # what they changed is shown
+    assert "drops the rope" in html  # the draft is not lost
+    assert PromptVersion.objects.filter(prompt=prompt).count() == 2
+    # Saving again, now based on their version, is a knowing overwrite.
+    v2 = prompt.versions.get(number=2)
+    response = client.post(
+        url("prompt", project, prompt), {**draft, "based_on": v2.pk, "resolve": "overwrite"}
+    )
+    assert response.status_code == 302
+    prompt.refresh_from_db()
+    assert prompt.current_version.number == 3
+    assert prompt.current_version.scene == ELEMENTS["scene"]
+
+
+def test_merge_takes_their_element_and_keeps_mine(client, project, prompt, editor, owner):
+    v1 = prompt.current_version
+    v2 = prompt_service.prompt_version_save(
+        prompt=prompt,
+        author=owner,
+        based_on=v1,
+        elements={**ELEMENTS, "scene": "Heavy rain on a grey harbour"},
+        settings=SETTINGS,
+    )
+    client.force_login(editor)
+    draft = form_data(
+        v2,
+        action="A fisherman drops the rope",
+        resolve="merge",
+        merge_scene="theirs",
+        merge_action="mine",
+    )
+    assert client.post(url("prompt", project, prompt), draft).status_code == 302
+    prompt.refresh_from_db()
+    merged = prompt.current_version
+    assert merged.scene == "Heavy rain on a grey harbour"
+    assert merged.action == "A fisherman drops the rope"
+
+
+def test_two_sessions_both_based_on_v1_only_one_wins(project, prompt, editor, owner):
+    v1 = prompt.current_version
+    prompt_service.prompt_version_save(
+        prompt=prompt, author=owner, based_on=v1, elements=ELEMENTS, settings=SETTINGS
+    )
+    with pytest.raises(prompt_service.StaleSave) as caught:
+        prompt_service.prompt_version_save(
+            prompt=Prompt.objects.get(pk=prompt.pk),
+            author=editor,
+            based_on=v1,
+            elements=ELEMENTS,
+            settings=SETTINGS,
+        )
+    assert caught.value.current.number == 2
+
+
+def test_restore_makes_a_new_version(client, project, prompt, editor):
+    client.force_login(editor)
+    client.post(url("prompt", project, prompt), form_data(prompt.current_version, shot="Close-up"))
+    client.post(url("prompt_restore", project, prompt, number=1))
+    prompt.refresh_from_db()
+    assert prompt.current_version.number == 3
+    assert prompt.current_version.shot == ELEMENTS["shot"]
+    assert prompt.current_version.note == "Restored from v1"
+
+
+def test_approved_label_moves_and_shows(client, project, prompt, editor, reviewer):
+    client.force_login(editor)
+    client.post(url("prompt", project, prompt), form_data(prompt.current_version, shot="Close-up"))
+    client.force_login(reviewer)
+    client.post(url("prompt_approve", project, prompt, number=1))
+    prompt.refresh_from_db()
+    assert prompt.approved_version.number == 1
+    client.post(url("prompt_approve", project, prompt, number=2))
+    prompt.refresh_from_db()
+    assert prompt.approved_version.number == 2
+    assert "Approved v2" in client.get(url("prompts", project)).content.decode()
+    assert "Approved: v2" in client.get(url("prompt", project, prompt)).content.decode()
+
+
+def test_history_shows_a_word_diff(client, project, prompt, editor):
+    client.force_login(editor)
+    client.post(
+        url("prompt", project, prompt),
+        form_data(prompt.current_version, scene="Cold evening light falls on a quiet harbour"),
+    )
+    html = client.get(url("prompt_history", project, prompt) + "?a=1&b=2").content.decode()
+    assert "<del>Warm morning</del>" in html or "<del>Warm morning " in html
+    assert "<ins>Cold evening</ins>" in html or "<ins>Cold evening " in html
+
+
+def test_duplicate(client, project, prompt, editor):
+    client.force_login(editor)
+    client.post(url("prompt_duplicate", project, prompt))
+    copy = Prompt.objects.get(title="Harbour (copy)")
+    assert copy.current_version.elements == prompt.current_version.elements
+
+
+# -- the live preview and settings ---------------------------------------------------------
+
+
+def test_compose_partial_shows_paragraph_and_checks(client, project, editor):
+    client.force_login(editor)
+    response = client.post(
+        url("prompt_compose", project),
+        {**ELEMENTS, "characters": "A sad old man", "camera_motion": ""},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert response.status_code == 200 and "<html" not in html
+    assert "A wide establishing shot in the style of a documentary." in html
+    assert "<mark>sad</mark>" in html
+
+
+def test_compose_marks_drift_from_hand_edits(client, project, editor):
+    client.force_login(editor)
+    html = client.post(
+        url("prompt_compose", project), {**ELEMENTS, "text": "Something else entirely."}
+    ).content.decode()
+    assert "Edited by hand" in html
+
+
+def test_settings_partial_offers_only_valid_choices(client, project, editor):
+    client.force_login(editor)
+    html = client.get(
+        url("prompt_settings", project) + "?model=ltx-2-pro&resolution=1920x1080&fps=25&duration=20"
+    ).content.decode()
+    assert '<option value="20"' not in html
+    assert '<option value="10"' in html
+    html = client.get(
+        url("prompt_settings", project) + "?model=ltx-2-fast&resolution=1920x1080&fps=25"
+    ).content.decode()
+    assert '<option value="20"' in html
+
+
+# -- library -------------------------------------------------------------------------------
+
+
+def test_library_wording_flows_into_prompts(client, project, editor, owner):
+    client.force_login(editor)
+    client.post(
+        url("library", project),
+        {
+            "kind": "character",
+            "name": "Ana",
+            "description": "Ana, a woman of forty with grey hair,",
+        },
+    )
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="Shot 2", elements=ELEMENTS, settings=SETTINGS
+    )
+    assert "Ana, a woman of forty with grey hair, ties her yellow raincoat" in (
+        prompt.current_version.text
+    )
+    entry = project.library.get(name="Ana")
+    client.post(
+        reverse("library_entry", args=[project.uuid, entry.uuid]),
+        {
+            "kind": "character",
+            "name": "Ana",
+            "description": "Ana, a woman of forty with a silver braid,",
+        },
+    )
+    page = client.get(reverse("library_entry", args=[project.uuid, entry.uuid])).content.decode()
+    assert "Shot 2" in page and "Uses older wording" in page
+    client.post(url("prompt_take_wording", project, prompt), {"entry": entry.uuid})
+    prompt.refresh_from_db()
+    assert prompt.current_version.number == 2
+    assert "silver braid" in prompt.current_version.text
+
+
+def test_library_names_for_the_mention_menu(client, project, editor):
+    client.force_login(editor)
+    client.post(
+        url("library", project),
+        {"kind": "location", "name": "Harbour", "description": "the old harbour"},
+    )
+    data = client.get(url("library_names", project) + "?q=har").json()
+    assert data["entries"][0]["name"] == "Harbour"
+
+
+def test_library_names_are_unique(client, project, editor):
+    client.force_login(editor)
+    data = {"kind": "location", "name": "Harbour", "description": "x"}
+    client.post(url("library", project), data)
+    response = client.post(url("library", project), data)
+    assert response.status_code == 400
+    assert "@Harbour already exists" in response.content.decode()
+
+
+# -- comments and activity -----------------------------------------------------------------
+
+
+def test_comment_threads_and_resolve(client, project, prompt, reviewer, editor):
+    client.force_login(reviewer)
+    client.post(url("prompt_comment", project, prompt), {"body": "Less mist?"})
+    comment = prompt.comments.get()
+    assert comment.version == prompt.current_version
+    client.force_login(editor)
+    client.post(url("prompt_comment", project, prompt), {"body": "Done", "parent": comment.pk})
+    client.post(
+        url("prompt_comment_resolve", project, prompt, comment_id=comment.pk), {"resolved": "1"}
+    )
+    comment.refresh_from_db()
+    assert comment.resolved_by == editor
+    html = client.get(url("prompt", project, prompt)).content.decode()
+    assert "Less mist?" in html and "Done" in html and "Resolved" in html
+
+
+def test_comments_are_escaped(client, project, prompt, reviewer):
+    client.force_login(reviewer)
+    client.post(url("prompt_comment", project, prompt), {"body": "<script>alert(1)</script>"})
+    html = client.get(url("prompt", project, prompt)).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+
+
+def test_activity_feed(client, project, prompt, viewer):
+    client.force_login(viewer)
+    html = client.get(url("activity", project)).content.decode()
+    assert "created Harbour" in html
+    assert Activity.objects.filter(project=project).count() == 1
+
+
+def test_prompt_list_query_count_does_not_grow(
+    client, project, owner, django_assert_max_num_queries
+):
+    for n in range(12):
+        prompt_service.prompt_create(
+            project=project,
+            author=UserFactory(),
+            title=f"P{n}",
+            elements=ELEMENTS,
+            settings=SETTINGS,
+        )
+    client.force_login(owner)
+    with django_assert_max_num_queries(6):
+        response = client.get(url("prompts", project))
+    assert response.status_code == 200
+    assert response.content.decode().count("<tr>") == 13
