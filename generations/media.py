@@ -688,3 +688,174 @@ def _fit_jpeg(picture: Image.Image, max_bytes: int, icc_profile: bytes | None) -
         size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
         # Always resample from the full picture, so rounds do not compound blur.
         image = picture.resize(size, Image.Resampling.LANCZOS)
+
+
+# -- posters and provenance ----------------------------------------------------------------
+
+# poster_frame: JPEG quality for poster images, small enough for a page full of them
+# without visible blocking on the smooth gradients generated videos often have.
+_POSTER_JPEG_QUALITY = 82
+
+# write_provenance: `movflags` for the MP4 muxer. Without use_metadata_tags it writes only
+# the iTunes-style tags it knows (title, comment, description, artist...) and silently drops
+# every other key; with it, each tag is stored under its own name in a "mdta" metadata box.
+# faststart moves the index before the media data, so browsers can start playing at once.
+_PROVENANCE_MOVFLAGS = "+faststart+use_metadata_tags"
+# Tags the MP4 muxer writes itself from the file it makes, whatever the metadata says.
+_MUXER_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder"})
+
+
+def _write_into_place(dest: StrPath, write: Callable[[Path], None]) -> None:
+    """Have `write` fill a temporary file beside `dest`, then move it into place.
+
+    Like `_write_atomically` but without checking the result against the API's rules:
+    posters and tagged copies are files of our own, not API inputs.
+    """
+    dest = Path(dest)
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def poster_frame(
+    video_path: StrPath, dest: StrPath, *, at_seconds: float = 1.0, max_width: int = 640
+) -> tuple[int, int]:
+    """Save the frame shown at `at_seconds` into the video as a JPEG at `dest`.
+
+    A video that ends before `at_seconds` gives its middle frame instead. The picture is
+    scaled down to at most `max_width` pixels wide, keeping its displayed proportions.
+    Returns the poster's (width, height).
+    """
+    if max_width < 1:
+        raise ValueError("max_width must be at least 1")
+    if at_seconds < 0:
+        raise ValueError("at_seconds cannot be negative")
+    try:
+        with av.open(str(video_path)) as container:
+            picture, display_width = _frame_at(container, at_seconds)
+    except FileNotFoundError:
+        raise  # the caller's mistake, not a damaged video
+    except av.FFmpegError:
+        raise MediaError(UNREADABLE) from None
+
+    width = min(max_width, display_width)
+    height = max(1, round(picture.height * width / display_width))
+    if (width, height) != picture.size:
+        picture = picture.resize((width, height), Image.Resampling.LANCZOS)
+
+    def write(tmp: Path) -> None:
+        picture.save(tmp, "JPEG", quality=_POSTER_JPEG_QUALITY, optimize=True)
+
+    _write_into_place(dest, write)
+    return width, height
+
+
+def _frame_at(container, at_seconds: float) -> tuple[Image.Image, int]:
+    """The frame nearest `at_seconds` as an RGB image, and the width it is displayed at."""
+    stream = next(
+        (s for s in container.streams.video if not s.disposition & Disposition.attached_pic),
+        None,
+    )
+    if stream is None:
+        raise MediaError("this file has no video to take a poster frame from")
+    if stream.duration:
+        duration = float(stream.duration * stream.time_base)
+    else:
+        duration = _declared_seconds(container)
+    if duration is not None and at_seconds >= duration:
+        at_seconds = duration / 2
+    target = (stream.start_time or 0) + round(at_seconds / stream.time_base)
+
+    # Seeking lands on the keyframe at or before the target; frames can only be decoded
+    # from a keyframe on, so decoding forward from there is the least work that will do.
+    container.seek(target, stream=stream)
+    chosen = None
+    for frame in container.decode(stream):
+        if frame.pts >= target:
+            if chosen is None or frame.pts - target < target - chosen.pts:
+                chosen = frame
+            break
+        chosen = frame
+    if chosen is None:
+        raise MediaError("this video could not be decoded: it may be truncated or corrupt")
+
+    # Pixels are not square in some videos (anamorphic DVD rips, some phone footage).
+    aspect = stream.sample_aspect_ratio or 1
+    return chosen.to_image(), max(1, round(chosen.width * aspect))
+
+
+def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> None:
+    """Copy the MP4 at `src` to `dest` with `tags` added to its container metadata.
+
+    Packets are copied as they are, not re-encoded: every stream keeps its exact bytes,
+    frame count and timing. Tags already in `src` are kept unless `tags` replaces them.
+    Keys the muxer fills in itself ("encoder", "major_brand"...) cannot be set. Read the
+    tags back with `read_provenance`. `dest` may be `src` itself.
+    """
+    for key, value in tags.items():
+        if not key or key in _MUXER_TAGS:
+            raise ValueError(f"{key!r} cannot be used as a metadata key")
+        if "\0" in key or "\0" in value:
+            # FFmpeg keeps tags as C strings: anything after a NUL would be lost silently.
+            raise ValueError(f"metadata tag {key!r} contains a NUL character")
+    # Copying packets does not notice a file cut short (it just has fewer of them), so the
+    # source is checked whole first: a damaged video must not be stored as a good one.
+    info = probe(src)
+    if info.kind != "video":
+        raise MediaError(f"expected a video but this is {_describe(info)}")
+
+    def write(tmp: Path) -> None:
+        try:
+            _remux_with_tags(Path(src), tmp, tags)
+        except av.FFmpegError:
+            raise MediaError(
+                "this video could not be copied: it may be truncated or corrupt"
+            ) from None
+
+    _write_into_place(dest, write)
+
+
+def _remux_with_tags(src: Path, tmp: Path, tags: dict[str, str]) -> None:
+    options = {"movflags": _PROVENANCE_MOVFLAGS}
+    with (
+        av.open(str(src), metadata_errors="replace") as source,
+        av.open(str(tmp), "w", format="mp4", options=options) as out,
+    ):
+        # Streams made from templates carry the source's codec parameters and are never
+        # opened as encoders, so what is muxed is the source's packets, byte for byte.
+        streams = {}
+        for template in source.streams:
+            stream = out.add_stream_from_template(template)
+            stream.metadata.update(template.metadata)  # language, handler name
+            stream.disposition = template.disposition
+            streams[template.index] = stream
+        out.metadata.update(
+            {k: v for k, v in source.metadata.items() if k not in _MUXER_TAGS} | tags
+        )
+        for packet in source.demux():
+            # The demuxer ends each stream with an empty packet that only flushes decoders.
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+
+
+def read_provenance(path: StrPath) -> dict[str, str]:
+    """The container metadata tags of the file at `path`, as FFmpeg reads them.
+
+    These include the muxer's own ("major_brand", "encoder"...) beside any that
+    `write_provenance` set. Text that is not valid UTF-8 is read with replacement characters.
+    """
+    try:
+        with av.open(str(path), metadata_errors="replace") as container:
+            return dict(container.metadata)
+    except FileNotFoundError:
+        raise  # the caller's mistake, not a damaged file
+    except av.FFmpegError:
+        raise MediaError(UNREADABLE) from None

@@ -1,0 +1,299 @@
+"""generations.media: poster frames, and provenance tags written into MP4s without re-encoding."""
+
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import pytest
+from PIL import Image
+
+from generations import media
+from generations.media import MediaError, poster_frame, probe, read_provenance, write_provenance
+from tests import mediafiles
+
+# make_video shades frame i of n as (255 * i // (n - 1), 255 - that, 128). JPEG and the
+# round trip through YUV move colours a little; neighbouring frames of a 50-frame video
+# differ by about 5.
+COLOUR_TOLERANCE = 12
+
+PROVENANCE = {
+    "title": "Renard dans la neige ❄",
+    "comment": "made with ltxweb",
+    "description": "Zweiter Versuch — mit Ton",
+    "ltx_request_id": "req_01JABCDEF",
+    "ltx_model": "ltx-2-pro",
+    # A long prompt in several scripts, with emoji, quotes and line breaks.
+    "ltx_prompt": ('A fox 🦊 walks through snow, «lente», 夜の森; "quiet"\n' * 40)[:2000],
+    "ltxweb_project": "Hiver / 冬 #3",
+}
+
+
+def shade_at(seconds: float, *, fps: int, frames: int) -> int:
+    index = round(seconds * fps)
+    return (index * 255) // (frames - 1)
+
+
+def centre_pixel(path: Path) -> tuple[int, int, int]:
+    with Image.open(path) as image:
+        return image.convert("RGB").getpixel((image.width // 2, image.height // 2))
+
+
+def packets(path: Path) -> list[tuple]:
+    """Every packet of every stream: where it sits in time and a hash of its bytes."""
+    with av.open(str(path)) as container:
+        return [
+            (
+                packet.stream.index,
+                packet.stream.type,
+                packet.pts,
+                packet.dts,
+                packet.duration,
+                packet.is_keyframe,
+                hashlib.sha256(bytes(packet)).hexdigest(),
+            )
+            for packet in container.demux()
+            if packet.dts is not None
+        ]
+
+
+def streams(path: Path) -> list[tuple]:
+    with av.open(str(path)) as container:
+        return [
+            (s.type, s.codec_context.name, s.time_base, s.start_time, s.duration, s.frames)
+            for s in container.streams
+        ]
+
+
+def top_level_boxes(path: Path) -> list[str]:
+    """The types of an MP4's top-level boxes, in file order."""
+    data = path.read_bytes()
+    boxes, pos = [], 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        boxes.append(data[pos + 4 : pos + 8].decode("latin-1"))
+        if size == 1:  # a 64-bit size follows the type
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+        elif size == 0:  # the box runs to the end of the file
+            break
+        pos += size
+    return boxes
+
+
+def leftovers(directory: Path) -> list[str]:
+    return [p.name for p in directory.iterdir() if p.name.endswith(".tmp")]
+
+
+# -- poster frames ---------------------------------------------------------------------------
+
+
+def test_poster_keeps_a_small_video_at_its_size(tmp_path):
+    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=50)
+    poster = tmp_path / "poster.jpg"
+    assert poster_frame(video, poster) == (320, 180)
+    with Image.open(poster) as image:
+        assert (image.format, image.size) == ("JPEG", (320, 180))
+
+
+def test_poster_of_a_large_video_is_scaled_to_max_width(tmp_path):
+    video = mediafiles.make_video(tmp_path, size=(1920, 1080), frames=5, audio=False)
+    poster = tmp_path / "poster.jpg"
+    assert poster_frame(video, poster) == (640, 360)
+    assert poster_frame(video, poster, max_width=200) == (200, 112)
+    with Image.open(poster) as image:
+        assert (image.format, image.size) == ("JPEG", (200, 112))
+
+
+@pytest.mark.parametrize("seconds", [0.0, 0.2, 1.0, 1.8])
+def test_poster_shows_the_frame_at_the_requested_time(tmp_path, seconds):
+    video = mediafiles.make_video(tmp_path, fps=25, frames=50)
+    poster = tmp_path / "poster.jpg"
+    poster_frame(video, poster, at_seconds=seconds)
+    red, green, _ = centre_pixel(poster)
+    shade = shade_at(seconds, fps=25, frames=50)
+    assert red == pytest.approx(shade, abs=COLOUR_TOLERANCE)
+    assert green == pytest.approx(255 - shade, abs=COLOUR_TOLERANCE)
+
+
+def test_poster_decodes_only_from_the_keyframe_before_the_time(tmp_path, monkeypatch):
+    # Ten seconds with a keyframe every second, each frame its own colour.
+    video = tmp_path / "long.mp4"
+    with av.open(str(video), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.codec_context.gop_size = 25
+        for index in range(250):
+            frame = av.VideoFrame.from_image(Image.new("RGB", (320, 180), (index, 0, 128)))
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+
+    decoded = []
+
+    class CountingContainer:
+        def __init__(self, container):
+            self.container = container
+
+        def __getattr__(self, name):
+            return getattr(self.container, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            self.container.close()
+
+        def decode(self, *args, **kwargs):
+            for frame in self.container.decode(*args, **kwargs):
+                decoded.append(frame)
+                yield frame
+
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda *a, **kw: CountingContainer(real_open(*a, **kw)))
+    poster = tmp_path / "poster.jpg"
+    poster_frame(video, poster, at_seconds=7.3)
+
+    assert len(decoded) <= 25
+    red, _, _ = centre_pixel(poster)
+    assert red == pytest.approx(round(7.3 * 25), abs=COLOUR_TOLERANCE)
+
+
+def test_poster_of_a_video_shorter_than_the_time_is_its_middle_frame(tmp_path):
+    video = mediafiles.make_video(tmp_path, fps=25, frames=10)  # 0.4 s
+    poster = tmp_path / "poster.jpg"
+    poster_frame(video, poster, at_seconds=1.0)
+    red, _, _ = centre_pixel(poster)
+    assert red == pytest.approx(shade_at(0.2, fps=25, frames=10), abs=COLOUR_TOLERANCE)
+
+
+def test_poster_replaces_an_existing_file(tmp_path):
+    video = mediafiles.make_video(tmp_path, frames=50)
+    poster = tmp_path / "poster.jpg"
+    poster.write_bytes(b"old poster")
+    poster_frame(video, poster)
+    with Image.open(poster) as image:
+        assert image.format == "JPEG"
+    assert leftovers(tmp_path) == []
+
+
+def test_poster_of_a_damaged_file_leaves_nothing_behind(tmp_path):
+    video = mediafiles.make_video(tmp_path, frames=50)
+    damaged = mediafiles.truncated_copy(video, keep=0.3)  # its index was at the end
+    poster = tmp_path / "poster.jpg"
+    with pytest.raises(MediaError):
+        poster_frame(damaged, poster)
+    assert not poster.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_poster_of_an_audio_file_is_refused(tmp_path):
+    audio = mediafiles.make_audio(tmp_path, "m4a")
+    with pytest.raises(MediaError, match="no video"):
+        poster_frame(audio, tmp_path / "poster.jpg")
+    assert not (tmp_path / "poster.jpg").exists()
+
+
+# -- provenance ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def video(tmp_path) -> Path:
+    # Without faststart, as an encoder writing straight to disk leaves it.
+    return mediafiles.make_video(tmp_path, size=(320, 180), fps=25, frames=50, audio=True)
+
+
+def test_provenance_round_trip(tmp_path, video):
+    tagged = tmp_path / "tagged.mp4"
+    write_provenance(video, tagged, PROVENANCE)
+    tags = read_provenance(tagged)
+    assert {key: tags.get(key) for key in PROVENANCE} == PROVENANCE
+    assert len(tags["ltx_prompt"]) == 2000
+
+
+def test_provenance_copies_packets_without_re_encoding(tmp_path, video):
+    tagged = tmp_path / "tagged.mp4"
+    write_provenance(video, tagged, PROVENANCE)
+
+    assert streams(tagged) == streams(video)
+    assert [s[:2] for s in streams(tagged)] == [("video", "h264"), ("audio", "aac")]
+    # Same packets in the same order, with the same timestamps and the same bytes: an
+    # encoder, even a lossless one, would not give back identical bitstreams.
+    original = packets(video)
+    assert packets(tagged) == original
+    assert {p[1] for p in original} == {"video", "audio"}
+
+    before, after = probe(video), probe(tagged)
+    assert (after.frames, after.duration, after.fps) == (before.frames, before.duration, 25.0)
+    assert after.frames == 50
+    assert (after.audio_codec, after.audio_profile) == ("aac", "LC")
+
+
+def test_provenance_output_is_faststart(tmp_path, video):
+    assert top_level_boxes(video).index("moov") > top_level_boxes(video).index("mdat")
+    tagged = tmp_path / "tagged.mp4"
+    write_provenance(video, tagged, PROVENANCE)
+    boxes = top_level_boxes(tagged)
+    assert boxes[0] == "ftyp"
+    assert boxes.index("moov") < boxes.index("mdat")
+
+
+def test_provenance_keeps_existing_tags_and_can_tag_in_place(tmp_path, video):
+    write_provenance(video, video, {"title": "first", "ltx_model": "ltx-2-fast"})
+    write_provenance(video, video, {"title": "second", "ltxweb_project": "p1"})
+    tags = read_provenance(video)
+    assert (tags["title"], tags["ltx_model"], tags["ltxweb_project"]) == (
+        "second",
+        "ltx-2-fast",
+        "p1",
+    )
+    assert probe(video).frames == 50
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [{"ltx_prompt": "before\0after"}, {"": "no key"}, {"encoder": "ours"}],
+    ids=["nul", "empty-key", "muxer-key"],
+)
+def test_provenance_refuses_tags_that_cannot_be_stored(tmp_path, video, tags):
+    with pytest.raises(ValueError):
+        write_provenance(video, tmp_path / "tagged.mp4", tags)
+    assert not (tmp_path / "tagged.mp4").exists()
+
+
+def test_provenance_of_a_damaged_file_leaves_dest_alone(tmp_path):
+    video = mediafiles.make_video(tmp_path, frames=50, faststart=True)
+    # With the index first, the cut file still opens; only its media is missing.
+    damaged = mediafiles.truncated_copy(video, keep=0.6)
+    dest = tmp_path / "tagged.mp4"
+    with pytest.raises(MediaError):
+        write_provenance(damaged, dest, PROVENANCE)
+    assert not dest.exists()
+
+    dest.write_bytes(b"previous version")
+    with pytest.raises(MediaError):
+        write_provenance(damaged, dest, PROVENANCE)
+    assert dest.read_bytes() == b"previous version"
+    assert leftovers(tmp_path) == []
+
+
+def test_provenance_failure_while_writing_removes_the_temporary_file(tmp_path, video, monkeypatch):
+    def fail_half_way(src, tmp, tags):
+        tmp.write_bytes(b"half an MP4")
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(media, "_remux_with_tags", fail_half_way)
+    dest = tmp_path / "tagged.mp4"
+    with pytest.raises(OSError, match="No space"):
+        write_provenance(video, dest, PROVENANCE)
+    assert not dest.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_read_provenance_of_a_file_that_is_not_media(tmp_path):
+    path = tmp_path / "notes.mp4"
+    path.write_bytes(b"not a video at all" * 10)
+    with pytest.raises(MediaError):
+        read_provenance(path)
