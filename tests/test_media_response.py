@@ -14,6 +14,10 @@ SIZE = 1000
 # Every byte differs from its neighbours, so an off-by-one shows.
 CONTENT = bytes(i % 251 for i in range(SIZE))
 
+# Closing a response sends request_finished, which closes stale database connections:
+# that touches the database once another test has opened a connection.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.fixture
 def stored(tmp_path) -> Path:
