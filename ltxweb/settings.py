@@ -129,7 +129,9 @@ if EMBEDDED:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "ltxweb.sqlite3",
+            "NAME": env_str("SQLITE_PATH") or VAR_DIR / "ltxweb.sqlite3",
+            # A file, not memory: tests start real worker processes that share it.
+            "TEST": {"NAME": str(VAR_DIR / "test-ltxweb.sqlite3")},
             # Several processes (web, worker) share the file: wait for locks, don't fail.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
@@ -202,7 +204,7 @@ STORAGES = {
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 else:
     broker_dir = VAR_DIR / "broker"
     for folder in ("queue", "processed", "control"):
@@ -216,10 +218,21 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+# Workers consume, and tasks (including a job's own retries) are sent to, this queue.
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
+# A generation waits minutes on the API. Messages are acknowledged late (after the task), so
+# a worker that dies mid-job leaves its message to be delivered again; Redis also redelivers
+# any message not acknowledged within its visibility timeout. Both are harmless because the
+# task claims its job with a conditional update (QUEUED -> SUBMITTING) and a second delivery
+# finds it claimed; the timeout is still set well above the longest generation (the read
+# timeout) so a healthy long job is not handed to a second worker for nothing.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {
+    "generations-sweep": {"task": "generations.tasks.generations_sweep", "schedule": 60.0},
+}
 
 # The cache is shared by every process, so that sign-in rate limits count across web workers:
 # Redis in production, files under var/ otherwise.
@@ -266,6 +279,8 @@ if LTX_USES_SIMULATOR:
     LTX_API_BASE_URL = f"http://127.0.0.1:{LTXSIM_PORT}"
     LTXV_API_KEY = LTXV_API_KEY or DEMO_API_KEY
 LTX_READ_TIMEOUT_SECONDS = env_int("LTX_READ_TIMEOUT_SECONDS", 900)
+# Back-off before retrying a 500/503/504 or a failed connection: base * 2^(attempt-1) s.
+LTX_RETRY_BASE_SECONDS = float(env_str("LTX_RETRY_BASE_SECONDS", "2"))
 
 # Production hardening (anything not embedded is taken to be served over https).
 if not EMBEDDED and not DEBUG:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -16,6 +19,7 @@ import pytest
 
 from generations.simulator import DEMO_API_KEY
 
+ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -220,3 +224,96 @@ def _private_cache(settings):
             "LOCATION": str(id(settings)),
         }
     }
+
+
+# -- a real Celery worker process ----------------------------------------------------------
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    log: Path
+    queue: str
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture
+def start_worker(transactional_db, tmp_path):
+    """Start `celery worker` as its own process, on the test database and its own queue.
+
+    `start_worker(simulator, **env)` points the worker at that simulator."""
+    from django.db import connection
+
+    from ltxweb.celery import app
+
+    started = []
+    queue = f"test-{uuid.uuid4().hex[:10]}"
+    previous_queue = app.conf.task_default_queue
+    app.conf.task_default_queue = queue
+
+    def start(simulator, **extra_env) -> Worker:
+        log = tmp_path / f"worker-{len(started)}.log"
+        env = {
+            **os.environ,
+            "SQLITE_PATH": str(connection.settings_dict["NAME"]),
+            "LTX_API_BASE_URL": simulator.url,
+            "LTXV_API_KEY": simulator.api_key,
+            "LTX_RETRY_BASE_SECONDS": "0.2",
+            "CELERY_QUEUE": queue,
+            **extra_env,
+        }
+        with open(log, "w") as out:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "ltxweb",
+                    "worker",
+                    "-Q",
+                    queue,
+                    "--pool",
+                    "threads",
+                    "--concurrency",
+                    "8",
+                    "--loglevel",
+                    "INFO",
+                    "--without-heartbeat",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        worker = Worker(process, log, queue)
+        started.append(worker)
+        deadline = time.monotonic() + 60
+        while "ready." not in worker.output():
+            assert process.poll() is None, worker.output()
+            assert time.monotonic() < deadline, worker.output()
+            time.sleep(0.2)
+        return worker
+
+    yield start
+    app.conf.task_default_queue = previous_queue
+    for worker in started:
+        if worker.process.poll() is None:
+            worker.process.terminate()
+            try:
+                worker.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+
+
+def wait_until(predicate, *, timeout=60.0, interval=0.2, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")

@@ -10,6 +10,7 @@ caller knows what a retry may cost.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import tempfile
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 VIDEO_CONTENT_TYPES = ("video/mp4", "application/octet-stream")
 CHUNK_SIZE = 1024 * 1024
+# Far above any real answer (a 10 s 4K video is tens of MB): a guard, not a rule of the API.
+MAX_VIDEO_BYTES = 2 * 1024**3
 USER_AGENT = "ltxweb-ltx-client/1"
 
 
@@ -102,6 +105,7 @@ class VideoResult:
     request_id: str | None
     content_type: str
     size_bytes: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -186,10 +190,17 @@ class LTXClient:
         )
         raise error
 
-    def generate(self, request: _Request, dest: str | os.PathLike | IO[bytes]) -> VideoResult:
+    def generate(
+        self,
+        request: _Request,
+        dest: str | os.PathLike | IO[bytes],
+        *,
+        max_bytes: int = MAX_VIDEO_BYTES,
+    ) -> VideoResult:
         """Send a generation request and stream the MP4 to `dest` (a path or a binary file).
 
-        With a path, the file appears only once the whole video has arrived.
+        With a path, the file appears only once the whole video has arrived. A body larger
+        than `max_bytes` is cut off and reported as lost (it may still have been billed).
         """
         payload = request.payload()
         url = self._url(request.endpoint)
@@ -205,9 +216,9 @@ class LTXClient:
                     request_id=request_id,
                 )
             if isinstance(dest, str | os.PathLike):
-                size = _stream_to_path(response, Path(dest), request_id)
+                size, digest = _stream_to_path(response, Path(dest), request_id, max_bytes)
             else:
-                size = _stream(response, dest, request_id)
+                size, digest = _stream(response, dest, request_id, max_bytes)
         logger.info(
             "LTX API %s -> %s, %d bytes (request id %s)",
             request.endpoint,
@@ -215,7 +226,9 @@ class LTXClient:
             size,
             request_id,
         )
-        return VideoResult(request_id=request_id, content_type=content_type, size_bytes=size)
+        return VideoResult(
+            request_id=request_id, content_type=content_type, size_bytes=size, sha256=digest
+        )
 
     def create_upload(self) -> Upload:
         """POST /v1/upload: a signed URL to PUT one file to, and its storage URI."""
@@ -272,13 +285,29 @@ class LTXClient:
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _stream(response: requests.Response, out: IO[bytes], request_id: str | None) -> int:
+def _stream(
+    response: requests.Response, out: IO[bytes], request_id: str | None, max_bytes: int
+) -> tuple[int, str]:
     expected = response.headers.get("Content-Length")
+    if expected is not None and expected.isdigit() and int(expected) > max_bytes:
+        raise errors.ResponseLostError(
+            f"The video is {int(expected)} bytes, over our limit of {max_bytes}",
+            status=response.status_code,
+            request_id=request_id,
+        )
     size = 0
+    digest = hashlib.sha256()
     try:
         for chunk in response.iter_content(CHUNK_SIZE):
-            out.write(chunk)
             size += len(chunk)
+            if size > max_bytes:
+                raise errors.ResponseLostError(
+                    f"The video passed our limit of {max_bytes} bytes; it was not kept",
+                    status=response.status_code,
+                    request_id=request_id,
+                )
+            out.write(chunk)
+            digest.update(chunk)
     except requests.exceptions.RequestException as exc:  # requests wraps socket errors
         raise errors.ResponseLostError(
             f"The video stopped arriving after {size} bytes: {_reason(exc)}",
@@ -297,20 +326,22 @@ def _stream(response: requests.Response, out: IO[bytes], request_id: str | None)
             status=response.status_code,
             request_id=request_id,
         )
-    return size
+    return size, digest.hexdigest()
 
 
-def _stream_to_path(response: requests.Response, dest: Path, request_id: str | None) -> int:
+def _stream_to_path(
+    response: requests.Response, dest: Path, request_id: str | None, max_bytes: int
+) -> tuple[int, str]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".ltx-", suffix=".part", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            size = _stream(response, out, request_id)
+            result = _stream(response, out, request_id, max_bytes)
         os.replace(tmp_name, dest)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return size
+    return result
 
 
 def _remaining_size(fh: IO[bytes]) -> int | None:

@@ -215,3 +215,18 @@ def test_the_key_is_never_logged_or_shown(simulator, tmp_path, caplog):
     assert "secret-key-123" not in repr(client)
     assert "secret-key-123" not in str(caught.value)
     assert "secret-key-123" not in caplog.text
+
+
+def test_result_carries_the_sha256_of_what_was_written(client, tmp_path, small_renders):
+    import hashlib
+
+    dest = tmp_path / "v.mp4"
+    result = client.generate(T2V, dest)
+    assert result.sha256 == hashlib.sha256(dest.read_bytes()).hexdigest()
+
+
+def test_a_body_over_the_cap_is_not_kept(client, tmp_path, small_renders):
+    dest = tmp_path / "videos" / "v.mp4"
+    with pytest.raises(errors.ResponseLostError, match="over our limit"):
+        client.generate(T2V, dest, max_bytes=1000)
+    assert list(dest.parent.iterdir()) == []

@@ -1,0 +1,57 @@
+"""Input files: checked by their content, kept in the app's storage."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+
+from generations import media
+from generations.ltx import rules
+from generations.models import MediaAsset, Project
+
+
+def asset_create(*, project: Project, user, uploaded, kind: str) -> MediaAsset:
+    """Keep an uploaded file as an input of `kind` (image, video or audio) if the API would
+    take it; otherwise a ValidationError that says what is wrong and what would work."""
+    tmp_root = Path(settings.VAR_DIR) / "incoming"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_root) as work:
+        path = Path(work) / "upload"
+        digest = hashlib.sha256()
+        size = 0
+        with open(path, "wb") as out:
+            for chunk in uploaded.chunks():
+                size += len(chunk)
+                if size > rules.UPLOAD_MAX_BYTES:
+                    raise ValidationError(
+                        f"The file is over {rules.UPLOAD_MAX_BYTES // rules.MB} MB, the API's "
+                        "limit for uploads"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        try:
+            info = media.probe(path)
+            media.check_api_input(info, kind)
+        except media.MediaError as exc:
+            code = "convertible" if exc.convertible else None
+            raise ValidationError(exc.message, code=code) from None
+        asset = MediaAsset(
+            project=project,
+            kind=kind,
+            original_name=(getattr(uploaded, "name", "") or "upload")[:255],
+            mime=info.mime,
+            size_bytes=size,
+            sha256=digest.hexdigest(),
+            info=dataclasses.asdict(info),
+            created_by=user,
+        )
+        with open(path, "rb") as fh:
+            asset.file.save("input", File(fh), save=False)
+        asset.save()
+    return asset

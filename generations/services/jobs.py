@@ -1,0 +1,517 @@
+"""Generation jobs: submit, the state machine, and what a worker does with a claimed job.
+
+The database guards the paid call: a job is claimed with a conditional update (QUEUED ->
+SUBMITTING; zero rows means someone else has it) and every attempt is recorded before its
+request is sent, so a redelivered message or a second worker never calls the API twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import random
+import socket
+import tempfile
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from generations import media
+from generations.ltx import errors, pricing, rules
+from generations.ltx.client import REQUEST_TYPES
+from generations.models import (
+    ACTIVE_STATES,
+    Attempt,
+    Generation,
+    GenerationEvent,
+    JobState,
+    MediaAsset,
+    Project,
+)
+from generations.services.ltx import ltx_client
+from generations.services.prompts import activity_record
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # error responses worth retrying (500/503/504, connection failures)
+BACKOFF_MAX_SECONDS = 120.0
+# A storage copy of the API's upload is reused until this close to its expiry.
+UPLOAD_REUSE_MARGIN = dt.timedelta(hours=1)
+WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source_video"}
+
+
+# -- submitting ----------------------------------------------------------------------------
+
+
+def _placeholder_payload(endpoint: str, params: dict, assets: dict) -> dict:
+    """The payload as it will be sent, with a stand-in URI where an asset will be uploaded."""
+    payload = {k: v for k, v in params.items() if k not in ASSET_FIELDS}
+    for field, attribute in ASSET_FIELDS.items():
+        if assets.get(attribute) is not None:
+            payload[field] = "ltx://uploads/pending"
+    return payload
+
+
+def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, Decimal]:
+    """Validate as the API would and estimate the cost. Raises ValidationError."""
+    try:
+        validated = rules.validate_request(endpoint, _placeholder_payload(endpoint, params, assets))
+        input_seconds = None
+        if endpoint == rules.AUDIO_TO_VIDEO:
+            input_seconds = assets["audio"].info["duration"]
+        elif endpoint == rules.RETAKE:
+            info = assets["source_video"].info
+            rules.check_retake_video(
+                width=info["width"],
+                height=info["height"],
+                duration=info["duration"],
+                frames=info["frames"],
+            )
+            input_seconds = info["duration"]
+    except rules.RequestInvalid as exc:
+        raise ValidationError({exc.field or "__all__": exc.message}) from None
+    except (KeyError, TypeError):
+        raise ValidationError("This endpoint needs its input file") from None
+    params = {k: v for k, v in validated.items() if k not in ASSET_FIELDS}
+    return params, pricing.estimate_cost(endpoint, validated, input_seconds=input_seconds)
+
+
+def job_submit(
+    *,
+    project: Project,
+    user,
+    endpoint: str,
+    params: dict,
+    prompt_version=None,
+    image: MediaAsset | None = None,
+    audio: MediaAsset | None = None,
+    source_video: MediaAsset | None = None,
+    batch=None,
+) -> Generation:
+    assets = {"image": image, "audio": audio, "source_video": source_video}
+    for asset in assets.values():
+        if asset is not None and asset.project_id != project.pk:
+            raise ValidationError("An input file belongs to another project")
+    params, estimate = job_estimate(endpoint=endpoint, params=params, assets=assets)
+    from generations import tasks  # the task module imports this one
+
+    with transaction.atomic():
+        generation = Generation.objects.create(
+            project=project,
+            prompt_version=prompt_version,
+            requested_by=user,
+            endpoint=endpoint,
+            params=params,
+            estimated_cost=estimate,
+            batch=batch,
+            **assets,
+        )
+        GenerationEvent.objects.create(
+            generation=generation, to_state=JobState.QUEUED, actor=user, reason="submitted"
+        )
+        activity_record(
+            project=project,
+            actor=user,
+            verb="generation_submitted",
+            summary=f"submitted a {endpoint} generation ({estimate} USD estimated)",
+            prompt=prompt_version.prompt if prompt_version else None,
+        )
+        tasks.generation_run.delay_on_commit(generation.pk)
+    return generation
+
+
+# -- the state machine ---------------------------------------------------------------------
+
+
+def _move(
+    generation: Generation, *, to: str, sources, actor=None, reason: str = "", **fields
+) -> bool:
+    """Move a job from one of `sources` to `to` if nobody moved it first; record why."""
+    now = timezone.now()
+    updated = Generation.objects.filter(pk=generation.pk, state__in=list(sources)).update(
+        state=to, state_changed_at=now, updated_at=now, **fields
+    )
+    if not updated:
+        return False
+    from_state = generation.state
+    generation.refresh_from_db()
+    GenerationEvent.objects.create(
+        generation=generation, from_state=from_state, to_state=to, actor=actor, reason=reason[:500]
+    )
+    return True
+
+
+def job_claim(*, generation: Generation) -> bool:
+    return _move(
+        generation,
+        to=JobState.SUBMITTING,
+        sources=[JobState.QUEUED],
+        reason=f"claimed by {WORKER}",
+        attempt_count=F("attempt_count") + 1,
+    )
+
+
+def job_cancel(*, generation: Generation, user) -> bool:
+    """Only a queued job can be cancelled: once sent, the API is making (and billing) it."""
+    return _move(
+        generation, to=JobState.CANCELLED, sources=[JobState.QUEUED], actor=user, reason="cancelled"
+    )
+
+
+def job_retry(*, generation: Generation, user) -> bool:
+    """Send an interrupted or failed job again (the person was told what it may cost)."""
+    moved = _move(
+        generation,
+        to=JobState.QUEUED,
+        sources=[JobState.INTERRUPTED, JobState.FAILED],
+        actor=user,
+        reason="retry requested",
+        error_type="",
+        error_message="",
+        not_before=None,
+    )
+    if moved:
+        from generations import tasks
+
+        transaction.on_commit(lambda: tasks.generation_run.delay(generation.pk))
+    return moved
+
+
+def job_rerun(*, generation: Generation, user) -> Generation:
+    """A new job with the same parameters and inputs."""
+    return job_submit(
+        project=generation.project,
+        user=user,
+        endpoint=generation.endpoint,
+        params=generation.params,
+        prompt_version=generation.prompt_version,
+        image=generation.image,
+        audio=generation.audio,
+        source_video=generation.source_video,
+    )
+
+
+def _requeue(generation: Generation, *, delay: float, reason: str) -> None:
+    from generations import tasks
+
+    not_before = timezone.now() + dt.timedelta(seconds=delay)
+    if _move(
+        generation,
+        to=JobState.QUEUED,
+        sources=[JobState.SUBMITTING, JobState.GENERATING],
+        reason=reason,
+        not_before=not_before,
+    ):
+        tasks.generation_run.apply_async((generation.pk,), countdown=delay)
+
+
+def _finish(generation: Generation, *, to: str, reason: str, **fields) -> None:
+    _move(generation, to=to, sources=ACTIVE_STATES, reason=reason, **fields)
+
+
+# -- the worker's part ---------------------------------------------------------------------
+
+
+def generation_execute(*, generation_id: int) -> None:
+    """Run one claimed job: send it, store the video, and settle its state."""
+    generation = Generation.objects.select_related("project").get(pk=generation_id)
+    if generation.not_before and generation.not_before > timezone.now():
+        # Early delivery of a delayed message (brokers may): wait for the rest of it.
+        from generations import tasks
+
+        wait = (generation.not_before - timezone.now()).total_seconds()
+        tasks.generation_run.apply_async((generation.pk,), countdown=wait)
+        return
+    if not job_claim(generation=generation):
+        logger.info("generation %s is not queued (%s): skipped", generation.uuid, generation.state)
+        return
+    client = ltx_client()
+    try:
+        request = _build_request(generation, client)
+    except (errors.LTXError, rules.RequestInvalid, media.MediaError, OSError) as exc:
+        _settle_error(generation, exc, attempt=None)
+        return
+    attempt = Attempt.objects.create(
+        generation=generation, number=generation.attempt_count, worker=WORKER
+    )
+    _move(
+        generation,
+        to=JobState.GENERATING,
+        sources=[JobState.SUBMITTING],
+        reason=f"attempt {attempt.number} sent",
+    )
+    tmp_dir = Path(settings.VAR_DIR) / "incoming"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    video_path = tmp_dir / f"{generation.uuid}.mp4"
+    try:
+        result = client.generate(request, video_path)
+    except (errors.LTXError, rules.RequestInvalid) as exc:
+        _settle_error(generation, exc, attempt=attempt)
+        return
+    Attempt.objects.filter(pk=attempt.pk).update(
+        outcome=Attempt.Outcome.DELIVERED,
+        finished_at=timezone.now(),
+        request_id=result.request_id or "",
+        http_status=200,
+    )
+    _move(
+        generation,
+        to=JobState.STORING,
+        sources=[JobState.GENERATING],
+        reason=f"delivered, request id {result.request_id}",
+        video_sha256=result.sha256,
+    )
+    generation_store(generation_id=generation.pk)
+
+
+def _build_request(generation: Generation, client):
+    payload = dict(generation.params)
+    for field, attribute in ASSET_FIELDS.items():
+        asset = getattr(generation, attribute)
+        if asset is not None:
+            payload[field] = _storage_uri(asset, client)
+    return REQUEST_TYPES[generation.endpoint](**payload)
+
+
+def _storage_uri(asset: MediaAsset, client) -> str:
+    """The API's copy of an input: reused until close to its expiry, uploaded again after."""
+    now = timezone.now()
+    if (
+        asset.ltx_storage_uri
+        and asset.ltx_expires_at
+        and asset.ltx_expires_at - now > (UPLOAD_REUSE_MARGIN)
+    ):
+        return asset.ltx_storage_uri
+    with asset.file.open("rb") as fh:
+        upload = client.upload(fh, asset.mime)
+    expires = now + dt.timedelta(seconds=rules.UPLOADED_FILE_TTL_SECONDS)
+    MediaAsset.objects.filter(pk=asset.pk).update(
+        ltx_storage_uri=upload.storage_uri, ltx_expires_at=expires
+    )
+    return upload.storage_uri
+
+
+def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | None) -> None:
+    """The failure policy: wait out limits, retry what is safe, stop on the rest."""
+    error_type = getattr(exc, "error_type", "invalid_request_error")
+    message = getattr(exc, "message", str(exc))
+    status = getattr(exc, "status", None)
+    request_id = getattr(exc, "request_id", None)
+    lost = isinstance(exc, errors.ResponseLostError)
+    if attempt is not None:
+        outcome = Attempt.Outcome.LOST if lost else Attempt.Outcome.ERROR
+        if isinstance(exc, errors.ConnectionFailedError):
+            outcome = Attempt.Outcome.NOT_SENT
+        Attempt.objects.filter(pk=attempt.pk).update(
+            outcome=outcome,
+            finished_at=timezone.now(),
+            request_id=request_id or "",
+            http_status=status,
+            error_type=error_type,
+            error_message=message[:2000],
+            possibly_charged=lost,
+        )
+    logger.info(
+        "generation %s: %s %s (request id %s)", generation.uuid, status, error_type, request_id
+    )
+    if isinstance(exc, errors.RateLimitError | errors.ConcurrencyLimitError):
+        # A limit is not a failure: wait as told, with jitter so waiting jobs spread out.
+        delay = (exc.retry_after or 5.0) + random.uniform(0, 1.0)
+        _requeue(generation, delay=delay, reason=f"{error_type}: waiting {delay:.1f} s")
+        return
+    retryable = (
+        isinstance(
+            exc,
+            errors.APIError
+            | errors.ServiceUnavailableError
+            | errors.TimeoutError
+            | errors.ConnectionFailedError,
+        )
+        and not lost
+    )
+    if retryable and generation.attempt_count < MAX_ATTEMPTS:
+        backoff = settings.LTX_RETRY_BASE_SECONDS * 2 ** (generation.attempt_count - 1)
+        delay = min(BACKOFF_MAX_SECONDS, backoff)
+        delay *= random.uniform(0.8, 1.2)
+        _requeue(generation, delay=delay, reason=f"{error_type}: retrying in {delay:.1f} s")
+        return
+    if lost:
+        _finish(
+            generation,
+            to=JobState.INTERRUPTED,
+            reason="response lost: the video may have been made and billed",
+            error_type=error_type,
+            error_message=message,
+        )
+        return
+    to = (
+        JobState.CONTENT_FILTERED
+        if isinstance(exc, errors.ContentFilteredError)
+        else (JobState.FAILED)
+    )
+    _finish(
+        generation,
+        to=to,
+        reason=f"{error_type}: {message}"[:500],
+        error_type=error_type,
+        error_message=message,
+    )
+
+
+def generation_store(*, generation_id: int) -> None:
+    """Check the delivered video, make its poster, tag its provenance, and store both.
+
+    Runs again on its own (from the kept file) when storing fails: the API is never asked
+    twice for a video it delivered."""
+    generation = Generation.objects.select_related("project", "prompt_version").get(
+        pk=generation_id
+    )
+    if generation.state != JobState.STORING:
+        return
+    incoming = Path(settings.VAR_DIR) / "incoming" / f"{generation.uuid}.mp4"
+    try:
+        info = media.probe(incoming)
+        problems = _compare_with_request(generation, info)
+        with tempfile.TemporaryDirectory(dir=incoming.parent) as work:
+            tagged = Path(work) / "tagged.mp4"
+            media.write_provenance(incoming, tagged, _provenance(generation))
+            poster = Path(work) / "poster.jpg"
+            media.poster_frame(tagged, poster)
+            with open(tagged, "rb") as video_file, open(poster, "rb") as poster_file:
+                generation.video.save("video.mp4", File(video_file), save=False)
+                generation.poster.save("poster.jpg", File(poster_file), save=False)
+    except media.MediaError as exc:
+        _finish(
+            generation,
+            to=JobState.FAILED,
+            reason="the delivered file is not a playable MP4",
+            error_type="bad_video",
+            error_message=exc.message,
+        )
+        return
+    except Exception as exc:  # any storage failure (disk, S3): keep the file, retry storing
+        from generations import tasks
+
+        logger.warning("storing %s failed (%s): will retry storing only", generation.uuid, exc)
+        tasks.generation_store_retry.apply_async((generation.pk,), countdown=10)
+        return
+    final_cost = pricing.estimate_cost(
+        generation.endpoint,
+        {**generation.params, "duration": info.duration},
+        input_seconds=_billed_input_seconds(generation),
+    )
+    _move(
+        generation,
+        to=JobState.SUCCEEDED,
+        sources=[JobState.STORING],
+        reason="stored" + (f"; {problems}" if problems else ""),
+        video=generation.video.name,
+        poster=generation.poster.name,
+        video_info={
+            "width": info.width,
+            "height": info.height,
+            "fps": info.fps,
+            "frames": info.frames,
+            "duration": info.duration,
+            "has_audio": info.has_audio,
+            "size_bytes": info.size_bytes,
+        },
+        final_cost=final_cost,
+        error_message=problems,
+    )
+    incoming.unlink(missing_ok=True)
+
+
+def _billed_input_seconds(generation: Generation) -> float | None:
+    if generation.endpoint == rules.AUDIO_TO_VIDEO:
+        return generation.audio.info["duration"]
+    if generation.endpoint == rules.RETAKE:
+        return generation.source_video.info["duration"]
+    return None
+
+
+def _compare_with_request(generation: Generation, info) -> str:
+    """What differs between the video and the request (noted, not refused: it was paid)."""
+    params = generation.params
+    size = f"{info.width}x{info.height}"
+    made_to_order = generation.endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO)
+    problems = []
+    if generation.endpoint != rules.RETAKE and params.get("resolution", size) != size:
+        problems.append(f"resolution {size}, asked {params['resolution']}")
+    if "fps" in params and round(info.fps or 0) != params["fps"]:
+        problems.append(f"{info.fps} fps, asked {params['fps']}")
+    if made_to_order and abs((info.duration or 0) - params["duration"]) > 0.1:
+        problems.append(f"{info.duration:.2f} s, asked {params['duration']} s")
+    if params.get("generate_audio") is True and not info.has_audio:
+        problems.append("no audio, asked for audio")
+    return "; ".join(problems)
+
+
+def _provenance(generation: Generation) -> dict[str, str]:
+    attempt = generation.attempts.filter(outcome=Attempt.Outcome.DELIVERED).last()
+    tags = {
+        "title": (
+            generation.prompt_version.prompt.title
+            if generation.prompt_version
+            else generation.endpoint
+        ),
+        "comment": generation.prompt_text,
+        "ltx_endpoint": generation.endpoint,
+        "ltx_request_id": attempt.request_id if attempt else "",
+        "ltx_params": ", ".join(
+            f"{k}={v}" for k, v in sorted(generation.params.items()) if k != "prompt"
+        ),
+        "ltxweb_project": generation.project.name,
+        "ltxweb_generation": str(generation.uuid),
+    }
+    if generation.prompt_version:
+        tags["ltxweb_prompt_version"] = str(generation.prompt_version.number)
+    return {k: v.replace("\x00", "") for k, v in tags.items()}
+
+
+def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
+    """Periodic: jobs whose worker is gone become interrupted; queued jobs whose message
+    was lost are sent again."""
+    from generations import tasks
+
+    now = timezone.now()
+    stale_after = stale_after or dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
+    interrupted = 0
+    for generation in Generation.objects.filter(
+        state__in=[JobState.SUBMITTING, JobState.GENERATING], state_changed_at__lt=now - stale_after
+    ):
+        Attempt.objects.filter(generation=generation, outcome=Attempt.Outcome.IN_FLIGHT).update(
+            outcome=Attempt.Outcome.LOST,
+            possibly_charged=True,
+            finished_at=now,
+            error_message="the worker stopped while the request was in flight",
+        )
+        if _move(
+            generation,
+            to=JobState.INTERRUPTED,
+            sources=[JobState.SUBMITTING, JobState.GENERATING],
+            reason="the worker stopped answering; the video may have been billed",
+            error_type="interrupted",
+            error_message="The worker stopped during the generation.",
+        ):
+            interrupted += 1
+    resent = 0
+    for generation in Generation.objects.filter(
+        state=JobState.QUEUED, state_changed_at__lt=now - dt.timedelta(minutes=5)
+    ).exclude(not_before__gt=now):
+        tasks.generation_run.delay(generation.pk)
+        resent += 1
+    for generation in Generation.objects.filter(
+        state=JobState.STORING, state_changed_at__lt=now - dt.timedelta(minutes=5)
+    ):
+        tasks.generation_store_retry.delay(generation.pk)
+    return {"interrupted": interrupted, "resent": resent}

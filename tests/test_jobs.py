@@ -1,0 +1,260 @@
+"""Generation jobs end to end: the app's services, a real Celery worker, the simulator."""
+
+from decimal import Decimal
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from generations import media, tasks
+from generations.models import Attempt, Generation, JobState
+from generations.services import jobs
+from generations.services.assets import asset_create
+from tests import mediafiles
+from tests.conftest import wait_until
+
+T2V = {
+    "prompt": "A lighthouse at dusk, waves rolling in",
+    "model": "ltx-2-fast",
+    "duration": 6,
+    "resolution": "1920x1080",
+}
+
+
+def finished(generation, timeout=90):
+    def done():
+        generation.refresh_from_db()
+        return not generation.is_active
+
+    wait_until(done, timeout=timeout, message=f"generation to finish (now {generation.state})")
+    return generation
+
+
+def states(generation):
+    return [event.to_state for event in generation.events.all()]
+
+
+@pytest.fixture
+def small_renders(monkeypatch):
+    """The in-process simulator renders small: these tests are about the job, not pixels."""
+    from generations.simulator import render
+
+    original = render.render_generation
+
+    def small(dest, *, width, height, fps, frames, **kwargs):
+        original(dest, width=width // 10, height=height // 10, fps=fps, frames=frames, **kwargs)
+
+    monkeypatch.setattr(render, "render_generation", small)
+
+
+def test_text_to_video_through_the_worker(start_simulator, start_worker, project, editor):
+    sim = start_simulator()
+    worker = start_worker(sim)
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    assert generation.state == JobState.QUEUED
+    assert generation.estimated_cost == Decimal("0.24")
+    finished(generation)
+    assert generation.state == JobState.SUCCEEDED, (generation.error_message, worker.output())
+    assert states(generation) == ["queued", "submitting", "generating", "storing", "succeeded"]
+    attempt = generation.attempts.get()
+    records = [r for r in sim.records() if r["endpoint"] == "text-to-video"]
+    assert attempt.outcome == Attempt.Outcome.DELIVERED
+    assert attempt.request_id == records[0]["request_id"]
+    path = generation.video.path
+    info = media.probe(path)
+    assert (info.width, info.height, info.fps, info.frames) == (1920, 1080, 25, 150)
+    assert generation.video_info["frames"] == 150
+    assert generation.final_cost == Decimal("0.24")
+    tags = media.read_provenance(path)
+    assert tags["ltx_request_id"] == attempt.request_id
+    assert tags["comment"] == T2V["prompt"]
+    assert generation.poster.name.endswith(".jpg")
+    assert str(generation.project.uuid) in generation.video.name
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_image_to_video_uploads_its_input_once(
+    start_simulator, start_worker, project, editor, tmp_path
+):
+    sim = start_simulator()
+    start_worker(sim)
+    image = mediafiles.make_image(tmp_path, "PNG", size=(320, 180))
+    asset = asset_create(
+        project=project,
+        user=editor,
+        kind="image",
+        uploaded=SimpleUploadedFile("still.png", image.read_bytes()),
+    )
+    first = jobs.job_submit(
+        project=project, user=editor, endpoint="image-to-video", params=T2V, image=asset
+    )
+    finished(first)
+    second = jobs.job_submit(
+        project=project, user=editor, endpoint="image-to-video", params=T2V, image=asset
+    )
+    finished(second)
+    assert first.state == second.state == JobState.SUCCEEDED
+    endpoints = [r["endpoint"] for r in sim.records()]
+    assert endpoints.count("upload") == 1  # the ltx:// copy is reused until it expires
+    assert endpoints.count("image-to-video") == 2
+
+
+def test_content_filter_ends_the_job_with_the_api_message(
+    start_simulator, start_worker, project, editor
+):
+    sim = start_simulator(filter_words=["lighthouse"])
+    start_worker(sim)
+    generation = finished(
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    )
+    assert generation.state == JobState.CONTENT_FILTERED
+    assert "policy" in generation.error_message
+    attempt = generation.attempts.get()
+    assert (attempt.http_status, attempt.error_type) == (422, "content_filtered_error")
+    assert attempt.possibly_charged is False
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_server_errors_are_retried_then_fail(start_simulator, start_worker, project, editor):
+    sim = start_simulator(fail_rate=1.0, fail_status=503)
+    start_worker(sim)
+    generation = finished(
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    )
+    assert generation.state == JobState.FAILED
+    assert generation.attempts.count() == jobs.MAX_ATTEMPTS
+    assert all(a.http_status == 503 for a in generation.attempts.all())
+    assert len([r for r in sim.records() if r["endpoint"] == "text-to-video"]) == 5
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_concurrency_limit_is_waited_out(start_simulator, start_worker, project, editor):
+    sim = start_simulator(concurrency_limit=1, latency=0.5)
+    start_worker(sim)
+    generations = [
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+        for _ in range(3)
+    ]
+    for generation in generations:
+        finished(generation)
+        assert generation.state == JobState.SUCCEEDED
+    assert sim.state.peak_in_flight == 1
+    waits = Attempt.objects.filter(error_type="concurrency_limit_error")
+    for wait in waits:  # a 429 is recorded but never failed a job
+        assert wait.generation.state == JobState.SUCCEEDED
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_lost_response_is_interrupted_and_possibly_charged(
+    start_simulator, start_worker, project, editor
+):
+    sim = start_simulator(drop_rate=1.0)
+    start_worker(sim)
+    generation = finished(
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    )
+    assert generation.state == JobState.INTERRUPTED
+    attempt = generation.attempts.get()
+    assert attempt.outcome == Attempt.Outcome.LOST and attempt.possibly_charged
+    assert len([r for r in sim.records() if r["endpoint"] == "text-to-video"]) == 1
+
+
+def test_invalid_parameters_are_refused_before_a_job_exists(project, editor, db):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        jobs.job_submit(
+            project=project,
+            user=editor,
+            endpoint="text-to-video",
+            params={**T2V, "model": "ltx-2-pro", "duration": 20},
+        )
+    assert "supports durations" in str(caught.value)
+    assert not Generation.objects.exists()
+
+
+def test_cancel_only_while_queued(project, editor, db, monkeypatch):
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    assert jobs.job_cancel(generation=generation, user=editor)
+    assert not jobs.job_cancel(generation=generation, user=editor)
+    generation.refresh_from_db()
+    assert generation.state == JobState.CANCELLED
+    assert states(generation) == ["queued", "cancelled"]
+
+
+def test_a_second_delivery_of_the_message_does_nothing(
+    simulator, project, editor, db, monkeypatch, settings, small_renders
+):
+    settings.LTX_API_BASE_URL = simulator.url
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    jobs.generation_execute(generation_id=generation.pk)
+    jobs.generation_execute(generation_id=generation.pk)  # redelivered
+    generation.refresh_from_db()
+    assert generation.state == JobState.SUCCEEDED
+    assert len([r for r in simulator.records() if r["endpoint"] == "text-to-video"]) == 1
+
+
+def test_storage_failure_retries_storing_only(
+    simulator, project, editor, db, monkeypatch, settings, small_renders
+):
+    settings.LTX_API_BASE_URL = simulator.url
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    retries = []
+    monkeypatch.setattr(
+        tasks.generation_store_retry, "apply_async", lambda args, countdown: retries.append(args[0])
+    )
+    from django.core.files.storage import FileSystemStorage
+
+    original_save = FileSystemStorage._save
+    calls = {"n": 0}
+
+    def flaky_save(self, name, content):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OSError("disk full")
+        return original_save(self, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", flaky_save)
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    jobs.generation_execute(generation_id=generation.pk)
+    generation.refresh_from_db()
+    assert generation.state == JobState.STORING
+    assert retries == [generation.pk]
+    jobs.generation_store(generation_id=generation.pk)  # what the retry task runs
+    generation.refresh_from_db()
+    assert generation.state == JobState.SUCCEEDED
+    assert len([r for r in simulator.records() if r["endpoint"] == "text-to-video"]) == 1
+
+
+def test_sweep_interrupts_jobs_whose_worker_is_gone(project, editor, db, monkeypatch):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    assert jobs.job_claim(generation=generation)
+    Attempt.objects.create(generation=generation, number=1)
+    Generation.objects.filter(pk=generation.pk).update(
+        state=JobState.GENERATING, state_changed_at=timezone.now() - dt.timedelta(hours=2)
+    )
+    assert jobs.jobs_sweep()["interrupted"] == 1
+    generation.refresh_from_db()
+    assert generation.state == JobState.INTERRUPTED
+    assert generation.attempts.get().possibly_charged
+
+
+def test_asset_refuses_pcm_audio_with_a_conversion_hint(project, editor, db, tmp_path):
+    from django.core.exceptions import ValidationError
+
+    audio = mediafiles.make_audio(tmp_path, "wav-pcm", seconds=1.0)
+    with pytest.raises(ValidationError) as caught:
+        asset_create(
+            project=project,
+            user=editor,
+            kind="audio",
+            uploaded=SimpleUploadedFile("voice.wav", audio.read_bytes()),
+        )
+    assert "PCM" in caught.value.messages[0]
+    assert caught.value.error_list[0].code == "convertible"
