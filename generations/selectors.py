@@ -4,7 +4,15 @@ import re
 
 from django.db.models import QuerySet
 
-from generations.models import Activity, Membership, Project, Prompt, PromptComment, PromptVersion
+from generations.models import (
+    Activity,
+    Generation,
+    Membership,
+    Project,
+    Prompt,
+    PromptComment,
+    PromptVersion,
+)
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
@@ -58,3 +66,34 @@ def prompts_using_reference(*, project, name: str) -> list[Prompt]:
 
 def activity_list(*, project, limit: int = 100) -> QuerySet[Activity]:
     return Activity.objects.filter(project=project).select_related("actor", "prompt")[:limit]
+
+
+def generation_list(
+    *, project, state="", endpoint="", model="", prompt="", author=""
+) -> QuerySet[Generation]:
+    generations = Generation.objects.filter(project=project).select_related(
+        "prompt_version__prompt", "requested_by"
+    )
+    if state:
+        generations = generations.filter(state=state)
+    if endpoint:
+        generations = generations.filter(endpoint=endpoint)
+    if model:
+        generations = generations.filter(params__model=model)
+    if prompt:
+        generations = generations.filter(prompt_version__prompt__uuid=prompt)
+    if author:
+        generations = generations.filter(requested_by__username=author)
+    return generations.order_by("-created_at", "-id")
+
+
+def prompt_version_for_generation(*, project, prompt_uuid) -> PromptVersion | None:
+    """The version a new generation is made from: the prompt's newest."""
+    if not prompt_uuid:
+        return None
+    prompt = (
+        Prompt.objects.filter(project=project, uuid=prompt_uuid)
+        .select_related("current_version__prompt")
+        .first()
+    )
+    return prompt.current_version if prompt else None

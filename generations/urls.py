@@ -1,9 +1,10 @@
 from django.urls import path
 
-from generations.views import projects, prompts
+from generations.views import generations, projects, prompts
 
 P = "projects/<uuid:project_uuid>/"
 Q = P + "prompts/<uuid:prompt_uuid>/"
+G = P + "generations/<uuid:generation_uuid>/"
 
 urlpatterns = [
     path("", projects.home, name="home"),
@@ -28,6 +29,16 @@ urlpatterns = [
         prompts.prompt_comment_resolve,
         name="prompt_comment_resolve",
     ),
+    # generations
+    path(P + "generations/", generations.gallery, name="gallery"),
+    path(P + "generations/new/", generations.generation_new, name="generation_new"),
+    path(G, generations.generation_detail, name="generation"),
+    path(G + "card/", generations.generation_card, name="generation_card"),
+    path(G + "video.mp4", generations.generation_video, name="generation_video"),
+    path(G + "poster.jpg", generations.generation_poster, name="generation_poster"),
+    path(G + "cancel/", generations.generation_cancel, name="generation_cancel"),
+    path(G + "retry/", generations.generation_retry, name="generation_retry"),
+    path(G + "rerun/", generations.generation_rerun, name="generation_rerun"),
     # the library
     path(P + "library/", prompts.library, name="library"),
     path(P + "library/names/", prompts.library_names, name="library_names"),

@@ -55,3 +55,24 @@ def asset_create(*, project: Project, user, uploaded, kind: str) -> MediaAsset:
             asset.file.save("input", File(fh), save=False)
         asset.save()
     return asset
+
+
+def asset_from_generation(*, generation, user) -> MediaAsset:
+    """A finished video as the input of a retake: the same stored file, not a copy."""
+    existing = MediaAsset.objects.filter(
+        project=generation.project, kind="video", file=generation.video.name
+    ).first()
+    if existing:
+        return existing
+    info = generation.video_info
+    return MediaAsset.objects.create(
+        project=generation.project,
+        kind="video",
+        file=generation.video.name,
+        original_name=f"{generation.uuid}.mp4",
+        mime="video/mp4",
+        size_bytes=info.get("size_bytes", 0),
+        sha256=generation.video_sha256,
+        info=info,
+        created_by=user,
+    )

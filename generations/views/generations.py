@@ -1,0 +1,267 @@
+"""The gallery, generating, and serving the videos (to members only)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import http_date
+from django.views.decorators.http import require_GET, require_POST
+
+from generations import selectors
+from generations.ltx import rules
+from generations.models import Endpoint, Generation, JobState, Prompt, Role
+from generations.services import jobs
+from generations.services.assets import asset_create, asset_from_generation
+
+from .access import get_project_for
+from .media_response import ranged_file_response
+
+GENERATORS = (Role.EDITOR,)
+PAGE_SIZE = 24
+
+
+def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Generation:
+    project = get_project_for(request, project_uuid, *roles)
+    return get_object_or_404(
+        Generation.objects.select_related("project", "prompt_version__prompt", "requested_by"),
+        project=project,
+        uuid=generation_uuid,
+    )
+
+
+@login_required
+@require_GET
+def gallery(request, project_uuid):
+    project = get_project_for(request, project_uuid)
+    filters = {
+        key: request.GET.get(key, "")
+        for key in ("state", "endpoint", "model", "prompt", "author")
+        if request.GET.get(key)
+    }
+    generations = selectors.generation_list(project=project, **filters)
+    page = Paginator(generations, PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "project": project,
+        "page": page,
+        "filters": filters,
+        "states": JobState.choices,
+        "endpoints": Endpoint.choices,
+        "models": rules.MODELS,
+        "prompts": Prompt.objects.filter(project=project).only("uuid", "title"),
+        "can_generate": request.membership.has_role(*GENERATORS),
+    }
+    template = "generations/gallery.html#grid" if request.htmx else "generations/gallery.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def generation_card(request, project_uuid, generation_uuid):
+    """What a card polls while its job is active. Unchanged since the browser's copy: 304."""
+    generation = get_generation_for(request, project_uuid, generation_uuid)
+    last_modified = http_date(generation.updated_at.timestamp())
+    if request.headers.get("If-Modified-Since") == last_modified:
+        response = render(request, "generations/gallery.html#not-modified", status=304)
+        response["Last-Modified"] = last_modified
+        return response
+    response = render(
+        request,
+        "generations/gallery.html#card",
+        {"project": generation.project, "generation": generation},
+    )
+    response["Last-Modified"] = last_modified
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@login_required
+def generation_new(request, project_uuid):
+    project = get_project_for(request, project_uuid, *GENERATORS)
+    prompt_version = selectors.prompt_version_for_generation(
+        project=project, prompt_uuid=request.GET.get("prompt") or request.POST.get("prompt")
+    )
+    errors = {}
+    if request.method == "POST":
+        try:
+            generation = _submit(request, project, prompt_version)
+        except ValidationError as exc:
+            raw = exc.message_dict if hasattr(exc, "error_dict") else {"general": exc.messages}
+            errors = {("general" if k == "__all__" else k): v for k, v in raw.items()}
+        else:
+            messages.success(
+                request,
+                f"Queued: {generation.get_endpoint_display()}, about "
+                f"{generation.estimated_cost} USD",
+            )
+            return redirect("gallery", project_uuid=project.uuid)
+    settings = {**(prompt_version.settings if prompt_version else {})}
+    return render(
+        request,
+        "generations/generation_new.html",
+        {
+            "project": project,
+            "prompt_version": prompt_version,
+            "values": request.POST or settings,
+            "errors": errors,
+            "endpoints": Endpoint.choices,
+            "models": rules.MODELS,
+            "resolutions": rules.RESOLUTIONS,
+            "camera_motions": rules.CAMERA_MOTIONS,
+            "modes": rules.RETAKE_MODES,
+        },
+        status=400 if errors else 200,
+    )
+
+
+def _submit(request, project, prompt_version) -> Generation:
+    post = request.POST
+    endpoint = post.get("endpoint", "")
+    if endpoint not in Endpoint.values:
+        raise ValidationError({"endpoint": "Choose what to generate"})
+    prompt = post.get("prompt_text", "").strip() or (prompt_version.text if prompt_version else "")
+    params = {"prompt": prompt}
+    if endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO):
+        params.update(
+            model=post.get("model"),
+            resolution=post.get("resolution"),
+            fps=_number(post.get("fps"), int),
+            duration=_number(post.get("duration"), int),
+            generate_audio=post.get("generate_audio") == "on",
+        )
+        if post.get("camera_motion"):
+            params["camera_motion"] = post["camera_motion"]
+    elif endpoint == rules.RETAKE:
+        params.update(
+            start_time=_number(post.get("start_time"), float),
+            duration=_number(post.get("section_duration"), float),
+            mode=post.get("mode") or rules.RETAKE_DEFAULT_MODE,
+        )
+    assets = {}
+    files = request.FILES
+    if endpoint == rules.IMAGE_TO_VIDEO or (endpoint == rules.AUDIO_TO_VIDEO and "image" in files):
+        assets["image"] = _asset(project, request, "image", "image")
+    if endpoint == rules.AUDIO_TO_VIDEO:
+        assets["audio"] = _asset(project, request, "audio", "audio")
+    if endpoint == rules.RETAKE:
+        source = post.get("source")
+        if source:
+            generation = get_object_or_404(
+                Generation, project=project, uuid=source, state=JobState.SUCCEEDED
+            )
+            assets["source_video"] = asset_from_generation(generation=generation, user=request.user)
+        else:
+            assets["source_video"] = _asset(project, request, "video", "video")
+    return jobs.job_submit(
+        project=project,
+        user=request.user,
+        endpoint=endpoint,
+        params=params,
+        prompt_version=prompt_version,
+        **assets,
+    )
+
+
+def _asset(project, request, field, kind):
+    uploaded = request.FILES.get(field)
+    if uploaded is None:
+        raise ValidationError({field: f"Choose the {kind} file to use"})
+    try:
+        return asset_create(project=project, user=request.user, uploaded=uploaded, kind=kind)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.messages}) from None
+
+
+def _number(value, kind):
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return value
+
+
+@login_required
+@require_GET
+def generation_detail(request, project_uuid, generation_uuid):
+    generation = get_generation_for(request, project_uuid, generation_uuid)
+    return render(
+        request,
+        "generations/generation_detail.html",
+        {
+            "project": generation.project,
+            "generation": generation,
+            "attempts": generation.attempts.all(),
+            "events": generation.events.select_related("actor"),
+            "can_generate": request.membership.has_role(*GENERATORS),
+            "modes": rules.RETAKE_MODES,
+        },
+    )
+
+
+def _serve(request, field_file, *, content_type, filename, as_attachment=False):
+    if not field_file:
+        raise Http404("Not stored yet")
+    storage = field_file.storage
+    if not hasattr(storage, "path"):
+        # S3 and the like: a presigned URL that expires within minutes.
+        return HttpResponseRedirect(storage.url(field_file.name))
+    handle = storage.open(field_file.name, "rb")
+    return ranged_file_response(
+        request,
+        handle,
+        size=storage.size(field_file.name),
+        content_type=content_type,
+        filename=filename,
+        as_attachment=as_attachment,
+    )
+
+
+@login_required
+@require_GET
+def generation_video(request, project_uuid, generation_uuid):
+    generation = get_generation_for(request, project_uuid, generation_uuid)
+    return _serve(
+        request,
+        generation.video,
+        content_type="video/mp4",
+        filename=f"ltxweb-{generation.uuid}.mp4",
+        as_attachment=request.GET.get("download") == "1",
+    )
+
+
+@login_required
+@require_GET
+def generation_poster(request, project_uuid, generation_uuid):
+    generation = get_generation_for(request, project_uuid, generation_uuid)
+    return _serve(request, generation.poster, content_type="image/jpeg", filename=None)
+
+
+@login_required
+@require_POST
+def generation_cancel(request, project_uuid, generation_uuid):
+    generation = get_generation_for(request, project_uuid, generation_uuid, *GENERATORS)
+    if jobs.job_cancel(generation=generation, user=request.user):
+        messages.success(request, "Cancelled before it was sent: nothing was charged")
+    else:
+        messages.error(request, "Too late to cancel: the request was already sent to the API")
+    return redirect("generation", project_uuid=project_uuid, generation_uuid=generation_uuid)
+
+
+@login_required
+@require_POST
+def generation_retry(request, project_uuid, generation_uuid):
+    generation = get_generation_for(request, project_uuid, generation_uuid, *GENERATORS)
+    if jobs.job_retry(generation=generation, user=request.user):
+        messages.success(request, "Sent again")
+    else:
+        messages.error(request, "Only an interrupted or failed job can be retried")
+    return redirect("generation", project_uuid=project_uuid, generation_uuid=generation_uuid)
+
+
+@login_required
+@require_POST
+def generation_rerun(request, project_uuid, generation_uuid):
+    generation = get_generation_for(request, project_uuid, generation_uuid, *GENERATORS)
+    copy = jobs.job_rerun(generation=generation, user=request.user)
+    messages.success(request, f"Queued again with the same parameters ({copy.estimated_cost} USD)")
+    return redirect("gallery", project_uuid=project_uuid)

@@ -1,0 +1,230 @@
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils.http import http_date
+
+from generations import tasks
+from generations.models import Generation, JobState
+from generations.services import jobs
+from generations.services import prompts as prompt_service
+from tests import mediafiles
+
+T2V = {
+    "prompt": "A kite over dunes",
+    "model": "ltx-2-fast",
+    "duration": 6,
+    "resolution": "1920x1080",
+}
+ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    """The worker's part is run in-process here (tests/test_jobs.py runs real workers)."""
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+
+
+@pytest.fixture
+def done(project, owner, simulator, settings, small_renders):
+    settings.LTX_API_BASE_URL = simulator.url
+    generation = jobs.job_submit(project=project, user=owner, endpoint="text-to-video", params=T2V)
+    jobs.generation_execute(generation_id=generation.pk)
+    generation.refresh_from_db()
+    assert generation.state == JobState.SUCCEEDED
+    return generation
+
+
+@pytest.fixture
+def small_renders(monkeypatch):
+    from generations.simulator import render
+
+    original = render.render_generation
+
+    def small(dest, *, width, height, fps, frames, **kwargs):
+        original(dest, width=width // 10, height=height // 10, fps=fps, frames=frames, **kwargs)
+
+    monkeypatch.setattr(render, "render_generation", small)
+
+
+def gurl(name, generation, query=""):
+    return reverse(name, args=[generation.project.uuid, generation.uuid]) + query
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_sees_what(request, client, done, role):
+    client.force_login(request.getfixturevalue(role))
+    member = role != "outsider"
+    for name in ("generation", "generation_card", "generation_video", "generation_poster"):
+        assert client.get(gurl(name, done)).status_code == (200 if member else 404), name
+    gallery = client.get(reverse("gallery", args=[done.project.uuid]))
+    assert gallery.status_code == (200 if member else 404)
+    new = client.get(reverse("generation_new", args=[done.project.uuid]))
+    assert new.status_code == {"owner": 200, "editor": 200, "outsider": 404}.get(role, 403)
+    rerun = client.post(gurl("generation_rerun", done))
+    assert rerun.status_code == {"owner": 302, "editor": 302, "outsider": 404}.get(role, 403)
+
+
+def test_anonymous_cannot_fetch_media(client, done):
+    response = client.get(gurl("generation_video", done))
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_video_supports_range_requests(client, done, owner):
+    client.force_login(owner)
+    whole = b"".join(client.get(gurl("generation_video", done)).streaming_content)
+    part = client.get(gurl("generation_video", done), headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206
+    assert part["Content-Range"] == f"bytes 100-199/{len(whole)}"
+    assert b"".join(part.streaming_content) == whole[100:200]
+    assert "public" not in part["Cache-Control"]
+    download = client.get(gurl("generation_video", done, "?download=1"))
+    assert download["Content-Disposition"].startswith("attachment")
+
+
+def test_card_is_not_modified_when_nothing_changed(client, done, owner):
+    client.force_login(owner)
+    first = client.get(gurl("generation_card", done))
+    assert first.status_code == 200
+    assert 'hx-trigger="every 2s"' not in first.content.decode()  # finished: no polling
+    again = client.get(
+        gurl("generation_card", done), headers={"If-Modified-Since": first["Last-Modified"]}
+    )
+    assert again.status_code == 304 and again.content.strip() == b""
+    Generation.objects.filter(pk=done.pk).update(error_message="note")  # auto_now bumps
+    done.refresh_from_db()
+    stale = client.get(gurl("generation_card", done), headers={"If-Modified-Since": http_date(0)})
+    assert stale.status_code == 200
+
+
+def test_active_cards_poll(client, project, owner):
+    generation = jobs.job_submit(project=project, user=owner, endpoint="text-to-video", params=T2V)
+    client.force_login(owner)
+    html = client.get(gurl("generation_card", generation)).content.decode()
+    assert 'hx-trigger="every 2s"' in html and "Queued" in html
+
+
+def test_gallery_queries_do_not_grow(client, project, owner, django_assert_max_num_queries):
+    for _ in range(30):
+        jobs.job_submit(project=project, user=owner, endpoint="text-to-video", params=T2V)
+    client.force_login(owner)
+    with django_assert_max_num_queries(8):
+        response = client.get(reverse("gallery", args=[project.uuid]))
+    assert response.content.decode().count('class="card-video') == 24
+    filtered = client.get(
+        reverse("gallery", args=[project.uuid]) + "?state=failed", headers={"HX-Request": "true"}
+    )
+    assert "No generation matches" in filtered.content.decode()
+    assert "<html" not in filtered.content.decode()
+
+
+def test_generate_from_a_prompt_version(client, project, editor):
+    prompt = prompt_service.prompt_create(
+        project=project,
+        author=editor,
+        title="Dunes",
+        elements={"shot": "A wide shot of dunes", "action": "A kite rises into the wind"},
+        settings={"model": "ltx-2-pro", "duration": 6},
+    )
+    client.force_login(editor)
+    page = client.get(reverse("generation_new", args=[project.uuid]) + f"?prompt={prompt.uuid}")
+    assert "A wide shot of dunes." in page.content.decode()
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "prompt": prompt.uuid,
+            "endpoint": "text-to-video",
+            "model": "ltx-2-pro",
+            "resolution": "1920x1080",
+            "fps": "25",
+            "duration": "6",
+            "generate_audio": "on",
+        },
+    )
+    assert response.status_code == 302
+    generation = Generation.objects.get()
+    assert generation.prompt_version == prompt.current_version
+    assert generation.params["prompt"] == prompt.current_version.text
+    assert str(generation.estimated_cost) == "0.36"
+
+
+def test_refused_combinations_are_explained(client, project, editor):
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "text-to-video",
+            "prompt_text": "x",
+            "model": "ltx-2-pro",
+            "resolution": "1920x1080",
+            "fps": "25",
+            "duration": "20",
+        },
+    )
+    assert response.status_code == 400
+    assert "supports durations of 6, 8, 10" in response.content.decode()
+    assert not Generation.objects.exists()
+
+
+def test_bad_upload_is_refused_and_nothing_saved(client, project, editor, tmp_path):
+    client.force_login(editor)
+    audio = mediafiles.make_audio(tmp_path, "wav-pcm", seconds=1.0)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "audio-to-video",
+            "prompt_text": "rain",
+            "audio": SimpleUploadedFile("voice.wav", audio.read_bytes(), "audio/wav"),
+        },
+    )
+    assert response.status_code == 400
+    assert "PCM" in response.content.decode()
+    assert not Generation.objects.exists() and not project.assets.exists()
+
+
+def test_image_to_video_with_an_upload(client, project, editor, tmp_path):
+    client.force_login(editor)
+    image = mediafiles.make_image(tmp_path, "PNG", size=(320, 180))
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "image-to-video",
+            "prompt_text": "waves",
+            "model": "ltx-2-fast",
+            "resolution": "1920x1080",
+            "fps": "25",
+            "duration": "6",
+            "image": SimpleUploadedFile("still.png", image.read_bytes(), "image/png"),
+        },
+    )
+    assert response.status_code == 302
+    generation = Generation.objects.get()
+    assert generation.image.info["format"] == "PNG"
+
+
+def test_retake_from_a_finished_video(client, done, owner):
+    client.force_login(owner)
+    response = client.post(
+        reverse("generation_new", args=[done.project.uuid]),
+        {
+            "endpoint": "retake",
+            "source": done.uuid,
+            "prompt_text": "the kite dives",
+            "start_time": "1",
+            "section_duration": "2",
+            "mode": "replace_video",
+        },
+    )
+    assert response.status_code == 302
+    retake = Generation.objects.get(endpoint="retake")
+    assert retake.source_video.file.name == done.video.name
+    assert str(retake.estimated_cost) == "0.60"  # 6 s of input video at 0.10 USD/s
+
+
+def test_cancel_then_retry_rules(client, project, editor):
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    client.force_login(editor)
+    client.post(gurl("generation_cancel", generation))
+    generation.refresh_from_db()
+    assert generation.state == JobState.CANCELLED
+    response = client.post(gurl("generation_retry", generation), follow=True)
+    assert "Only an interrupted or failed job can be retried" in response.content.decode()
