@@ -1,0 +1,61 @@
+"""An editor generates a video in the browser and watches it arrive, plays and seeks it."""
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import sign_in
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_generate_watch_it_arrive_play_and_seek(
+    browser, live_server, project, editor, start_simulator, start_worker, screenshot
+):
+    sim = start_simulator(latency=1.0, filter_words=["forbidden"])
+    start_worker(sim)
+    page = sign_in(browser, live_server, editor, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.uuid}/generations/")
+    expect(page.get_by_text("No videos yet")).to_be_visible()
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_label("Prompt").fill("A red kite climbs over the dunes at noon")
+    page.get_by_label("Duration (s)").fill("6")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.get_by_text("Queued: Text to video")).to_be_visible()
+    gallery_url = page.url
+    card = page.locator(".card-video").first
+    screenshot(page, "queued")
+    # The card changes by itself: no reload.
+    expect(card.locator(".badge")).to_have_text("Succeeded", timeout=60_000)
+    assert page.url == gallery_url
+    expect(card.locator("img")).to_be_visible()
+    screenshot(page, "done")
+
+    card.locator("a.poster").click()
+    video = page.locator("video")
+    expect(video).to_be_visible()
+    duration = video.evaluate(
+        """v => new Promise(done => {
+             if (v.readyState >= 1) return done(v.duration);
+             v.addEventListener('loadedmetadata', () => done(v.duration), {once: true});
+           })"""
+    )
+    assert duration == pytest.approx(6, abs=0.1)
+    seeked = video.evaluate(
+        """v => new Promise(done => {
+             v.addEventListener('seeked', () => done(v.currentTime), {once: true});
+             v.currentTime = 4.0;
+           })"""
+    )
+    assert seeked == pytest.approx(4.0, abs=0.1)
+    screenshot(page, "player")
+
+    # A refused request shows the API's message.
+    page.goto(f"{live_server.url}/projects/{project.uuid}/generations/new/")
+    page.get_by_label("Prompt").fill("Something forbidden happens")
+    page.get_by_label("Duration (s)").fill("6")
+    page.get_by_role("button", name="Generate").click()
+    card = page.locator(".card-video").first
+    expect(card.locator(".badge")).to_have_text("Refused by the content filter", timeout=60_000)
+    expect(card).to_contain_text("policy")
+    screenshot(page, "refused")
