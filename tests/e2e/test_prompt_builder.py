@@ -63,3 +63,10 @@ def test_build_compose_check_save_and_conflict(
     page.get_by_role("link", name="History and differences").click()
     expect(page.locator(".diff ins").first).to_be_visible()
     screenshot(page, "history")
+
+    # At a phone's width the builder is one column, with nothing wider than the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/projects/{project.uuid}/prompts/{prompt.uuid}/")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    screenshot(page, "phone")
