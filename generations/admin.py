@@ -2,6 +2,8 @@ from django.contrib import admin
 
 from .models import (
     Activity,
+    ApiAccount,
+    ApiLease,
     Attempt,
     Generation,
     GenerationEvent,
@@ -238,3 +240,25 @@ class MediaAssetAdmin(admin.ModelAdmin):
         "created_by",
         "ltx_expires_at",
     ]
+
+
+@admin.register(ApiAccount)
+class ApiAccountAdmin(admin.ModelAdmin):
+    """The cap comes from LTX_CONCURRENCY_LIMIT; the fingerprint is not the key."""
+
+    list_display = ["fingerprint", "concurrency_limit"]
+    readonly_fields = ["fingerprint", "concurrency_limit"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ApiLease)
+class ApiLeaseAdmin(admin.ModelAdmin):
+    """A stuck lease (its worker gone) may be deleted here; it also expires by itself."""
+
+    list_display = ["generation", "account", "acquired_at", "expires_at"]
+    readonly_fields = ["generation", "account", "acquired_at", "expires_at"]
+
+    def has_add_permission(self, request):
+        return False

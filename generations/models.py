@@ -394,3 +394,27 @@ class Attempt(models.Model):
 
     def __str__(self):
         return f"attempt {self.number} of {self.generation_id}"
+
+
+class ApiAccount(models.Model):
+    """An LTX API key as the jobs see it: its concurrency cap. Keyed by a fingerprint, never
+    by the key itself."""
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    concurrency_limit = models.PositiveIntegerField()
+
+    def __str__(self):
+        return f"account {self.fingerprint[:8]} (cap {self.concurrency_limit})"
+
+
+class ApiLease(models.Model):
+    """One of an account's concurrent generations, held while a job's request is in flight.
+    A lease outlives a dead worker only until it expires."""
+
+    account = models.ForeignKey(ApiAccount, on_delete=models.CASCADE, related_name="leases")
+    generation = models.OneToOneField(Generation, on_delete=models.CASCADE, related_name="lease")
+    acquired_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"lease of {self.account} for {self.generation_id}"

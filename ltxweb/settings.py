@@ -131,7 +131,8 @@ if EMBEDDED:
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH") or VAR_DIR / "ltxweb.sqlite3",
             # A file, not memory: tests start real worker processes that share it.
-            "TEST": {"NAME": str(VAR_DIR / "test-ltxweb.sqlite3")},
+            # One per test run, so that two runs on one machine never share it.
+            "TEST": {"NAME": str(VAR_DIR / f"test-ltxweb-{os.getpid()}.sqlite3")},
             # Several processes (web, worker) share the file: wait for locks, don't fail.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
@@ -279,6 +280,9 @@ if LTX_USES_SIMULATOR:
     LTX_API_BASE_URL = f"http://127.0.0.1:{LTXSIM_PORT}"
     LTXV_API_KEY = LTXV_API_KEY or DEMO_API_KEY
 LTX_READ_TIMEOUT_SECONDS = env_int("LTX_READ_TIMEOUT_SECONDS", 900)
+# Generations in flight at once for the API key, across every worker and host (the
+# account's plan); jobs over it wait in the queue without holding a worker.
+LTX_CONCURRENCY_LIMIT = env_int("LTX_CONCURRENCY_LIMIT", 8)
 # Back-off before retrying a 500/503/504 or a failed connection: base * 2^(attempt-1) s.
 LTX_RETRY_BASE_SECONDS = float(env_str("LTX_RETRY_BASE_SECONDS", "2"))
 

@@ -1,12 +1,13 @@
 """Generation jobs end to end: the app's services, a real Celery worker, the simulator."""
 
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from generations import media, tasks
-from generations.models import Attempt, Generation, JobState
+from generations.models import ApiLease, Attempt, Generation, JobState
 from generations.services import jobs
 from generations.services.assets import asset_create
 from tests import mediafiles
@@ -258,3 +259,37 @@ def test_asset_refuses_pcm_audio_with_a_conversion_hint(project, editor, db, tmp
         )
     assert "PCM" in caught.value.messages[0]
     assert caught.value.error_list[0].code == "convertible"
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_worker_killed_mid_generation(start_simulator, start_worker, project, editor):
+    import signal
+
+    sim = start_simulator(latency=3.0)
+    worker = start_worker(sim)
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+
+    def generating():
+        generation.refresh_from_db()
+        return generation.state == JobState.GENERATING
+
+    wait_until(generating, timeout=30, message="the request to be in flight")
+    worker.process.send_signal(signal.SIGKILL)
+    worker.process.wait(timeout=10)
+    generation.refresh_from_db()
+    assert generation.state == JobState.GENERATING, generation.state
+    # The periodic sweep finds the job whose worker is gone (here without waiting).
+    import datetime as dt
+
+    assert jobs.jobs_sweep(stale_after=dt.timedelta(0))["interrupted"] == 1
+    generation.refresh_from_db()
+    assert generation.state == JobState.INTERRUPTED
+    attempt = generation.attempts.get()
+    assert attempt.outcome == Attempt.Outcome.LOST and attempt.possibly_charged
+    assert not ApiLease.objects.filter(generation=generation).exists()
+    # A new worker does not send it again on its own: retrying is a person's decision.
+    start_worker(sim)
+    time.sleep(2)
+    generation.refresh_from_db()
+    assert generation.state == JobState.INTERRUPTED
+    assert len([r for r in sim.records() if r["endpoint"] == "text-to-video"]) <= 1

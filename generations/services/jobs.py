@@ -35,6 +35,7 @@ from generations.models import (
     MediaAsset,
     Project,
 )
+from generations.services import leases
 from generations.services.ltx import ltx_client
 from generations.services.prompts import activity_record
 
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # error responses worth retrying (500/503/504, connection failures)
 BACKOFF_MAX_SECONDS = 120.0
+LEASE_WAIT_SECONDS = 1.0  # how soon a job over the concurrency cap looks for a slot again
 # A storage copy of the API's upload is reused until this close to its expiry.
 UPLOAD_REUSE_MARGIN = dt.timedelta(hours=1)
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -231,9 +233,30 @@ def generation_execute(*, generation_id: int) -> None:
         wait = (generation.not_before - timezone.now()).total_seconds()
         tasks.generation_run.apply_async((generation.pk,), countdown=wait)
         return
-    if not job_claim(generation=generation):
+    if generation.state != JobState.QUEUED:
         logger.info("generation %s is not queued (%s): skipped", generation.uuid, generation.state)
         return
+    account = leases.account_for_key(settings.LTXV_API_KEY)
+    if not leases.lease_acquire(generation=generation, account=account):
+        # Over the cap, or not this job's turn: wait in the queue, not in a worker thread.
+        from generations import tasks
+
+        tasks.generation_run.apply_async(
+            (generation.pk,), countdown=LEASE_WAIT_SECONDS * random.uniform(0.8, 1.2)
+        )
+        return
+    try:
+        if job_claim(generation=generation):
+            _send(generation)
+    finally:
+        leases.lease_release(generation=generation)
+    generation.refresh_from_db()
+    if generation.state == JobState.STORING:
+        generation_store(generation_id=generation.pk)
+
+
+def _send(generation: Generation) -> None:
+    """The paid call, made once per claim: record the attempt, send, keep the answer."""
     client = ltx_client()
     try:
         request = _build_request(generation, client)
@@ -270,7 +293,6 @@ def generation_execute(*, generation_id: int) -> None:
         reason=f"delivered, request id {result.request_id}",
         video_sha256=result.sha256,
     )
-    generation_store(generation_id=generation.pk)
 
 
 def _build_request(generation: Generation, client):
@@ -484,7 +506,8 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     from generations import tasks
 
     now = timezone.now()
-    stale_after = stale_after or dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
+    if stale_after is None:
+        stale_after = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
     interrupted = 0
     for generation in Generation.objects.filter(
         state__in=[JobState.SUBMITTING, JobState.GENERATING], state_changed_at__lt=now - stale_after
@@ -504,6 +527,7 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
             error_message="The worker stopped during the generation.",
         ):
             interrupted += 1
+            leases.lease_release(generation=generation)  # its worker will not give it back
     resent = 0
     for generation in Generation.objects.filter(
         state=JobState.QUEUED, state_changed_at__lt=now - dt.timedelta(minutes=5)

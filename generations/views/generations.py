@@ -202,7 +202,9 @@ def _serve(request, field_file, *, content_type, filename, as_attachment=False):
     if not field_file:
         raise Http404("Not stored yet")
     storage = field_file.storage
-    if not hasattr(storage, "path"):
+    try:
+        storage.path(field_file.name)
+    except NotImplementedError:
         # S3 and the like: a presigned URL that expires within minutes.
         return HttpResponseRedirect(storage.url(field_file.name))
     handle = storage.open(field_file.name, "rb")

@@ -1,0 +1,89 @@
+"""The concurrency cap of an API key, held across every worker and host in the database.
+
+A job takes a lease before its request is sent and gives it back when the answer is in.
+When the cap is reached, waiting jobs are served round-robin over (project, person), so one
+person's batch of fifty does not starve everyone else's single job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from generations.models import ApiAccount, ApiLease, Attempt, Generation, JobState
+
+# How many waiting jobs the fair order looks at: enough to be fair, cheap to compute.
+FAIRNESS_WINDOW = 500
+
+
+def account_for_key(api_key: str) -> ApiAccount:
+    fingerprint = hashlib.sha256(api_key.encode()).hexdigest()
+    account, _ = ApiAccount.objects.get_or_create(
+        fingerprint=fingerprint, defaults={"concurrency_limit": settings.LTX_CONCURRENCY_LIMIT}
+    )
+    if account.concurrency_limit != settings.LTX_CONCURRENCY_LIMIT:
+        ApiAccount.objects.filter(pk=account.pk).update(
+            concurrency_limit=settings.LTX_CONCURRENCY_LIMIT
+        )
+        account.concurrency_limit = settings.LTX_CONCURRENCY_LIMIT
+    return account
+
+
+def fair_order(generations: list[dict], served: dict[tuple, int] | None = None) -> list[int]:
+    """Ids in round-robin order over (project, person): each group's oldest job first, then
+    their second, and so on, counting the jobs a group has already had sent while these
+    waited (`served`); ties by age."""
+    seen: dict[tuple, int] = defaultdict(int, served or {})
+    ranked = []
+    for job in generations:  # oldest first
+        group = (job["project_id"], job["requested_by_id"])
+        ranked.append((seen[group], job["created_at"], job["id"]))
+        seen[group] += 1
+    return [job_id for _, _, job_id in sorted(ranked)]
+
+
+def _served_since(moment) -> dict[tuple, int]:
+    """Sends per (project, person) since `moment`: their turns already taken."""
+    served: dict[tuple, int] = defaultdict(int)
+    sends = Attempt.objects.filter(started_at__gte=moment).values_list(
+        "generation__project_id", "generation__requested_by_id"
+    )
+    for group in sends:
+        served[group] += 1
+    return served
+
+
+def lease_acquire(*, generation: Generation, account: ApiAccount) -> bool:
+    """Take a slot for `generation` if one is free and it is this job's turn."""
+    now = timezone.now()
+    with transaction.atomic():
+        # The account row is the lock: acquisitions for one key happen one at a time.
+        locked = ApiAccount.objects.select_for_update().get(pk=account.pk)
+        if ApiLease.objects.filter(generation=generation).exists():
+            return False  # another worker holds it: a duplicate delivery of the message
+        held = ApiLease.objects.filter(account=locked, expires_at__gt=now).count()
+        free = locked.concurrency_limit - held
+        if free <= 0:
+            return False
+        waiting = list(
+            Generation.objects.filter(state=JobState.QUEUED, lease__isnull=True)
+            .exclude(not_before__gt=now)
+            .order_by("created_at", "id")
+            .values("id", "project_id", "requested_by_id", "created_at")[:FAIRNESS_WINDOW]
+        )
+        served = _served_since(waiting[0]["created_at"]) if waiting else {}
+        if generation.pk not in fair_order(waiting, served)[:free]:
+            return False
+        ApiLease.objects.filter(account=locked, expires_at__lte=now).delete()
+        lifetime = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 120)
+        ApiLease.objects.create(account=locked, generation=generation, expires_at=now + lifetime)
+        return True
+
+
+def lease_release(*, generation: Generation) -> None:
+    ApiLease.objects.filter(generation=generation).delete()

@@ -1,0 +1,104 @@
+"""The concurrency cap across workers, and round-robin service of waiting jobs."""
+
+import datetime as dt
+
+import pytest
+
+from generations.models import Attempt, JobState
+from generations.services import jobs
+from generations.services.leases import fair_order
+from tests.conftest import wait_until
+from tests.factories import MembershipFactory
+
+T2V = {
+    "prompt": "A kite over dunes",
+    "model": "ltx-2-fast",
+    "duration": 6,
+    "resolution": "1920x1080",
+}
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def job(job_id, project, person, minute):
+    return {
+        "id": job_id,
+        "project_id": project,
+        "requested_by_id": person,
+        "created_at": NOW + dt.timedelta(minutes=minute),
+    }
+
+
+def test_fair_order_is_round_robin_over_project_and_person():
+    waiting = [
+        job(1, 1, "a", 0),
+        job(2, 1, "a", 1),
+        job(3, 1, "a", 2),
+        job(4, 1, "b", 3),
+        job(5, 2, "c", 4),
+        job(6, 1, "a", 5),
+    ]
+    assert fair_order(waiting) == [1, 4, 5, 2, 3, 6]
+
+
+def test_fair_order_counts_turns_already_taken():
+    waiting = [job(2, 1, "a", 1), job(3, 1, "a", 2), job(4, 1, "b", 3)]
+    assert fair_order(waiting, {(1, "a"): 1}) == [4, 2, 3]
+
+
+def test_fair_order_keeps_age_within_a_round():
+    waiting = [job(1, 1, "a", 5), job(2, 1, "b", 1), job(3, 2, "a", 3)]
+    assert fair_order(waiting) == [2, 3, 1]
+
+
+@pytest.fixture
+def small_renders(monkeypatch):
+    from generations.simulator import render
+
+    original = render.render_generation
+
+    def small(dest, *, width, height, fps, frames, **kwargs):
+        original(dest, width=width // 10, height=height // 10, fps=fps, frames=frames, **kwargs)
+
+    monkeypatch.setattr(render, "render_generation", small)
+
+
+def wait_all(generations, timeout=120):
+    def done():
+        for generation in generations:
+            generation.refresh_from_db()
+        return not any(g.is_active for g in generations)
+
+    wait_until(done, timeout=timeout, message="all jobs to finish")
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_the_cap_holds_across_a_worker_with_many_threads(
+    start_simulator, start_worker, project, editor
+):
+    sim = start_simulator(latency=1.0)
+    start_worker(sim, LTX_CONCURRENCY_LIMIT="2")
+    generations = [
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+        for _ in range(6)
+    ]
+    wait_all(generations)
+    assert all(g.state == JobState.SUCCEEDED for g in generations)
+    assert sim.state.peak_in_flight == 2  # never above the cap, and the cap was used
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_one_persons_batch_does_not_starve_another(start_simulator, start_worker, project, editor):
+    other = MembershipFactory(project=project, roles=["editor"]).user
+    sim = start_simulator(latency=0.6)
+    batch = [
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+        for _ in range(5)
+    ]
+    single = jobs.job_submit(project=project, user=other, endpoint="text-to-video", params=T2V)
+    start_worker(sim, LTX_CONCURRENCY_LIMIT="1")
+    wait_all([*batch, single])
+    order = list(
+        Attempt.objects.order_by("started_at", "id").values_list("generation_id", flat=True)
+    )
+    assert order.index(single.pk) <= 1  # served in the first round, not after the batch
+    assert sim.state.peak_in_flight == 1
