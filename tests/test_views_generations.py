@@ -228,3 +228,71 @@ def test_cancel_then_retry_rules(client, project, editor):
     assert generation.state == JobState.CANCELLED
     response = client.post(gurl("generation_retry", generation), follow=True)
     assert "Only an interrupted or failed job can be retried" in response.content.decode()
+
+
+def test_pcm_audio_is_converted_when_asked(client, project, editor, tmp_path):
+    client.force_login(editor)
+    audio = mediafiles.make_audio(tmp_path, "wav-pcm", seconds=1.5)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "audio-to-video",
+            "prompt_text": "rain",
+            "convert_audio": "on",
+            "audio": SimpleUploadedFile("voice.wav", audio.read_bytes(), "audio/wav"),
+        },
+    )
+    assert response.status_code == 302
+    asset = Generation.objects.get().audio
+    assert (asset.mime, asset.info["audio_codec"], asset.info["audio_profile"]) == (
+        "audio/mp4",
+        "aac",
+        "LC",
+    )
+    assert asset.original_name == "voice.wav (converted to AAC-LC)"
+    assert abs(asset.info["duration"] - 1.5) < 0.1
+
+
+def test_a_batch_of_variations_is_one_job_each(client, project, editor):
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "text-to-video",
+            "prompt_text": "dunes",
+            "model": "ltx-2-fast",
+            "resolution": "1920x1080",
+            "fps": "25",
+            "duration": "6",
+            "generate_audio": "on",
+            "also_model": ["ltx-2-pro"],
+            "also_duration": ["8"],
+        },
+        follow=True,
+    )
+    generations = Generation.objects.order_by("id")
+    combos = {(g.params["model"], g.params["duration"]) for g in generations}
+    assert combos == {("ltx-2-fast", 6), ("ltx-2-fast", 8), ("ltx-2-pro", 6), ("ltx-2-pro", 8)}
+    assert len({g.batch for g in generations}) == 1
+    html = response.content.decode()
+    assert "Queued 4 × Text to video, about 1.40 USD in all" in html, html[html.find("Messages") :][
+        :400
+    ]
+
+
+def test_a_batch_is_all_or_nothing(client, project, editor):
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "text-to-video",
+            "prompt_text": "dunes",
+            "model": "ltx-2-fast",
+            "resolution": "1920x1080",
+            "fps": "25",
+            "duration": "20",
+            "also_model": ["ltx-2-pro"],  # ltx-2-pro has no 20 s
+        },
+    )
+    assert response.status_code == 400
+    assert not Generation.objects.exists()

@@ -16,9 +16,14 @@ from generations.ltx import rules
 from generations.models import MediaAsset, Project
 
 
-def asset_create(*, project: Project, user, uploaded, kind: str) -> MediaAsset:
+def asset_create(
+    *, project: Project, user, uploaded, kind: str, convert: bool = False
+) -> MediaAsset:
     """Keep an uploaded file as an input of `kind` (image, video or audio) if the API would
-    take it; otherwise a ValidationError that says what is wrong and what would work."""
+    take it; otherwise a ValidationError that says what is wrong and what would work.
+
+    With `convert`, audio the API refuses only for its coding (PCM WAV, HE-AAC, FLAC…) is
+    re-encoded as AAC-LC in M4A and kept instead."""
     tmp_root = Path(settings.VAR_DIR) / "incoming"
     tmp_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=tmp_root) as work:
@@ -35,16 +40,22 @@ def asset_create(*, project: Project, user, uploaded, kind: str) -> MediaAsset:
                     )
                 digest.update(chunk)
                 out.write(chunk)
+        name = (getattr(uploaded, "name", "") or "upload")[:200]
         try:
             info = media.probe(path)
             media.check_api_input(info, kind)
         except media.MediaError as exc:
-            code = "convertible" if exc.convertible else None
-            raise ValidationError(exc.message, code=code) from None
+            if not (convert and exc.convertible and kind == "audio"):
+                code = "convertible" if exc.convertible else None
+                raise ValidationError(exc.message, code=code) from None
+            path, info = _converted_audio(path)
+            digest = hashlib.sha256(path.read_bytes())
+            size = info.size_bytes
+            name = f"{name} (converted to AAC-LC)"
         asset = MediaAsset(
             project=project,
             kind=kind,
-            original_name=(getattr(uploaded, "name", "") or "upload")[:255],
+            original_name=name,
             mime=info.mime,
             size_bytes=size,
             sha256=digest.hexdigest(),
@@ -55,6 +66,14 @@ def asset_create(*, project: Project, user, uploaded, kind: str) -> MediaAsset:
             asset.file.save("input", File(fh), save=False)
         asset.save()
     return asset
+
+
+def _converted_audio(path: Path):
+    converted = path.with_name("converted.m4a")
+    try:
+        return converted, media.convert_audio_to_aac_m4a(path, converted)
+    except media.MediaError as exc:
+        raise ValidationError(f"The audio could not be converted: {exc.message}") from None
 
 
 def asset_from_generation(*, generation, user) -> MediaAsset:

@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import tempfile
+import uuid
 from decimal import Decimal
 from pathlib import Path
 
@@ -129,6 +130,19 @@ def job_submit(
         )
         tasks.generation_run.delay_on_commit(generation.pk)
     return generation
+
+
+def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
+    """Variations of one request (other models, other durations…), each its own job, all
+    or none: every variation is checked before any job is made."""
+    if not variations:
+        raise ValidationError("Choose at least one variation")
+    assets = {key: common.get(key) for key in ("image", "audio", "source_video")}
+    for params in variations:
+        job_estimate(endpoint=common["endpoint"], params=params, assets=assets)
+    batch = uuid.uuid4()
+    with transaction.atomic():
+        return [job_submit(params=params, batch=batch, **common) for params in variations]
 
 
 # -- the state machine ---------------------------------------------------------------------

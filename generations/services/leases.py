@@ -76,7 +76,12 @@ def lease_acquire(*, generation: Generation, account: ApiAccount) -> bool:
             .order_by("created_at", "id")
             .values("id", "project_id", "requested_by_id", "created_at")[:FAIRNESS_WINDOW]
         )
-        served = _served_since(waiting[0]["created_at"]) if waiting else {}
+        served = _served_since(waiting[0]["created_at"]) if waiting else defaultdict(int)
+        # Jobs holding a slot but not yet sent count as served too.
+        for group in ApiLease.objects.filter(
+            account=locked, expires_at__gt=now, generation__attempt_count=0
+        ).values_list("generation__project_id", "generation__requested_by_id"):
+            served[group] += 1
         if generation.pk not in fair_order(waiting, served)[:free]:
             return False
         ApiLease.objects.filter(account=locked, expires_at__lte=now).delete()

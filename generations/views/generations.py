@@ -90,10 +90,11 @@ def generation_new(request, project_uuid):
             raw = exc.message_dict if hasattr(exc, "error_dict") else {"general": exc.messages}
             errors = {("general" if k == "__all__" else k): v for k, v in raw.items()}
         else:
+            batch = Generation.objects.filter(batch=generation.batch)
             messages.success(
                 request,
-                f"Queued: {generation.get_endpoint_display()}, about "
-                f"{generation.estimated_cost} USD",
+                f"Queued {batch.count()} × {generation.get_endpoint_display()}, about "
+                f"{sum(g.estimated_cost for g in batch)} USD in all",
             )
             return redirect("gallery", project_uuid=project.uuid)
     settings = {**(prompt_version.settings if prompt_version else {})}
@@ -110,6 +111,7 @@ def generation_new(request, project_uuid):
             "resolutions": rules.RESOLUTIONS,
             "camera_motions": rules.CAMERA_MOTIONS,
             "modes": rules.RETAKE_MODES,
+            "variation_durations": (6, 8, 10),
         },
         status=400 if errors else 200,
     )
@@ -153,14 +155,30 @@ def _submit(request, project, prompt_version) -> Generation:
             assets["source_video"] = asset_from_generation(generation=generation, user=request.user)
         else:
             assets["source_video"] = _asset(project, request, "video", "video")
-    return jobs.job_submit(
+    variations = _variations(post, params) if endpoint in _MADE_TO_ORDER else [params]
+    generations = jobs.job_submit_batch(
         project=project,
         user=request.user,
         endpoint=endpoint,
-        params=params,
+        variations=variations,
         prompt_version=prompt_version,
         **assets,
     )
+    return generations[0]
+
+
+_MADE_TO_ORDER = (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO)
+
+
+def _variations(post, params) -> list[dict]:
+    """The asked request, plus one job per extra model and extra duration ticked."""
+    models = [params["model"]] + [m for m in post.getlist("also_model") if m != params["model"]]
+    durations = [params["duration"]] + [
+        d
+        for d in (_number(v, int) for v in post.getlist("also_duration"))
+        if d != params["duration"]
+    ]
+    return [{**params, "model": m, "duration": d} for m in models for d in durations]
 
 
 def _asset(project, request, field, kind):
@@ -168,7 +186,13 @@ def _asset(project, request, field, kind):
     if uploaded is None:
         raise ValidationError({field: f"Choose the {kind} file to use"})
     try:
-        return asset_create(project=project, user=request.user, uploaded=uploaded, kind=kind)
+        return asset_create(
+            project=project,
+            user=request.user,
+            uploaded=uploaded,
+            kind=kind,
+            convert=request.POST.get(f"convert_{field}") == "on",
+        )
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from None
 

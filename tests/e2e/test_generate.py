@@ -21,7 +21,7 @@ def test_generate_watch_it_arrive_play_and_seek(
     page.get_by_label("Prompt").fill("A red kite climbs over the dunes at noon")
     page.get_by_label("Duration (s)").fill("6")
     page.get_by_role("button", name="Generate").click()
-    expect(page.get_by_text("Queued: Text to video")).to_be_visible()
+    expect(page.get_by_text("Queued 1 × Text to video")).to_be_visible()
     gallery_url = page.url
     card = page.locator(".card-video").first
     screenshot(page, "queued")
