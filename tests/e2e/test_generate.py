@@ -59,3 +59,38 @@ def test_generate_watch_it_arrive_play_and_seek(
     expect(card.locator(".badge")).to_have_text("Refused by the content filter", timeout=60_000)
     expect(card).to_contain_text("policy")
     screenshot(page, "refused")
+
+
+def test_cards_poll_only_while_the_tab_is_visible(
+    browser, live_server, project, editor, monkeypatch
+):
+    from generations import tasks
+    from generations.services import jobs
+
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params={"prompt": "waves", "model": "ltx-2-fast", "duration": 6, "resolution": "1920x1080"},
+    )  # stays queued: no worker here
+    page = sign_in(browser, live_server, editor, PASSWORD)
+    polls = []
+    page.on("request", lambda r: "/card/" in r.url and polls.append(r.url))
+    page.goto(f"{live_server.url}/projects/{project.uuid}/generations/")
+
+    def wait_for_polls(more_than, seconds=15):
+        for _ in range(seconds * 4):
+            if len(polls) > more_than:
+                return True
+            page.wait_for_timeout(250)
+        return False
+
+    assert wait_for_polls(0), "an active card polls"
+    page.evaluate("Object.defineProperty(document, 'hidden', {value: true, configurable: true})")
+    page.wait_for_timeout(2500)  # a request already on its way may still land
+    before = len(polls)
+    page.wait_for_timeout(4500)
+    assert len(polls) == before, "a hidden tab does not poll"
+    page.evaluate("Object.defineProperty(document, 'hidden', {value: false, configurable: true})")
+    assert wait_for_polls(before), "polling resumes when the tab is shown"
