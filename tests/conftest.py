@@ -92,6 +92,20 @@ def simulator(start_simulator) -> RunningSimulator:
     return start_simulator()
 
 
+@pytest.fixture
+def small_renders(monkeypatch):
+    """The in-process simulator renders at a tenth of the size (every frame kept): for tests
+    about requests and jobs, not pixels. Tests of the pictures themselves don't use it."""
+    from generations.simulator import render
+
+    original = render.render_generation
+
+    def small(dest, *, width, height, **kwargs):
+        original(dest, width=width // 10, height=height // 10, **kwargs)
+
+    monkeypatch.setattr(render, "render_generation", small)
+
+
 # -- a plain local file server (stands in for "https://example.com/...") ------------------
 
 

@@ -34,19 +34,6 @@ def states(generation):
     return [event.to_state for event in generation.events.all()]
 
 
-@pytest.fixture
-def small_renders(monkeypatch):
-    """The in-process simulator renders small: these tests are about the job, not pixels."""
-    from generations.simulator import render
-
-    original = render.render_generation
-
-    def small(dest, *, width, height, fps, frames, **kwargs):
-        original(dest, width=width // 10, height=height // 10, fps=fps, frames=frames, **kwargs)
-
-    monkeypatch.setattr(render, "render_generation", small)
-
-
 def test_text_to_video_through_the_worker(start_simulator, start_worker, project, editor):
     sim = start_simulator()
     worker = start_worker(sim)

@@ -50,18 +50,6 @@ def test_fair_order_keeps_age_within_a_round():
     assert fair_order(waiting) == [2, 3, 1]
 
 
-@pytest.fixture
-def small_renders(monkeypatch):
-    from generations.simulator import render
-
-    original = render.render_generation
-
-    def small(dest, *, width, height, fps, frames, **kwargs):
-        original(dest, width=width // 10, height=height // 10, fps=fps, frames=frames, **kwargs)
-
-    monkeypatch.setattr(render, "render_generation", small)
-
-
 def wait_all(generations, timeout=120):
     def done():
         for generation in generations:

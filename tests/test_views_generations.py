@@ -34,18 +34,6 @@ def done(project, owner, simulator, settings, small_renders):
     return generation
 
 
-@pytest.fixture
-def small_renders(monkeypatch):
-    from generations.simulator import render
-
-    original = render.render_generation
-
-    def small(dest, *, width, height, fps, frames, **kwargs):
-        original(dest, width=width // 10, height=height // 10, fps=fps, frames=frames, **kwargs)
-
-    monkeypatch.setattr(render, "render_generation", small)
-
-
 def gurl(name, generation, query=""):
     return reverse(name, args=[generation.project.uuid, generation.uuid]) + query
 

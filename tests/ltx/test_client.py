@@ -15,23 +15,12 @@ from generations.ltx.client import (
     Retake,
     TextToVideo,
 )
-from generations.simulator import render
 from tests import mediafiles
 
 
 @pytest.fixture
 def client(simulator):
     return LTXClient(simulator.url, simulator.api_key, read_timeout=60)
-
-
-@pytest.fixture
-def small_renders(monkeypatch):
-    original = render.render_generation
-
-    def small(dest, *, width, height, fps, frames, **kwargs):
-        original(dest, width=192, height=108, fps=fps, frames=min(frames, fps), **kwargs)
-
-    monkeypatch.setattr(render, "render_generation", small)
 
 
 T2V = TextToVideo(

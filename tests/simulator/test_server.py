@@ -50,17 +50,6 @@ def save(response, path) -> media.MediaInfo:
     return media.probe(path)
 
 
-@pytest.fixture
-def small_renders(monkeypatch):
-    """Render at a tenth of the size and one second: for tests about acceptance, not pixels."""
-    original = render.render_generation
-
-    def small(dest, *, width, height, fps, frames, **kwargs):
-        original(dest, width=192, height=108, fps=fps, frames=min(frames, fps), **kwargs)
-
-    monkeypatch.setattr(render, "render_generation", small)
-
-
 # -- auth, envelope, request ids -----------------------------------------------------------
 
 
