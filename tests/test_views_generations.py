@@ -284,3 +284,14 @@ def test_a_batch_is_all_or_nothing(client, project, editor):
     )
     assert response.status_code == 400
     assert not Generation.objects.exists()
+
+
+def test_estimate_follows_the_settings(client, project, viewer):
+    client.force_login(viewer)
+    url = reverse("generation_estimate", args=[project.uuid])
+    query = "?endpoint=text-to-video&model=ltx-2-pro&resolution=3840x2160&duration=10"
+    assert client.get(url + query).content.decode() == "2.40 USD"
+    assert (
+        "per second of the audio" in client.get(url + "?endpoint=audio-to-video").content.decode()
+    )
+    assert "choose" in client.get(url + "?endpoint=text-to-video").content.decode()

@@ -4,19 +4,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import http_date
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import selectors
-from generations.ltx import rules
+from generations.ltx import pricing, rules
 from generations.models import Endpoint, Generation, JobState, Prompt, Role
 from generations.services import jobs
 from generations.services.assets import asset_create, asset_from_generation
 
 from .access import get_project_for
 from .media_response import ranged_file_response
+from .prompts import settings_choices
 
 GENERATORS = (Role.EDITOR,)
 PAGE_SIZE = 24
@@ -98,13 +99,14 @@ def generation_new(request, project_uuid):
             )
             return redirect("gallery", project_uuid=project.uuid)
     settings = {**(prompt_version.settings if prompt_version else {})}
+    values = request.POST or settings
     return render(
         request,
         "generations/generation_new.html",
         {
             "project": project,
             "prompt_version": prompt_version,
-            "values": request.POST or settings,
+            "values": values,
             "errors": errors,
             "endpoints": Endpoint.choices,
             "models": rules.MODELS,
@@ -112,6 +114,12 @@ def generation_new(request, project_uuid):
             "camera_motions": rules.CAMERA_MOTIONS,
             "modes": rules.RETAKE_MODES,
             "variation_durations": (6, 8, 10),
+            **settings_choices(
+                values.get("model"),
+                values.get("resolution"),
+                values.get("fps"),
+                values.get("duration"),
+            ),
         },
         status=400 if errors else 200,
     )
@@ -179,6 +187,28 @@ def _variations(post, params) -> list[dict]:
         if d != params["duration"]
     ]
     return [{**params, "model": m, "duration": d} for m in models for d in durations]
+
+
+@login_required
+@require_GET
+def generation_estimate(request, project_uuid):
+    """The cost shown beside the form as the settings change."""
+    get_project_for(request, project_uuid)
+    get = request.GET
+    endpoint = get.get("endpoint")
+    if endpoint == rules.AUDIO_TO_VIDEO:
+        rate = pricing.DOCUMENTED_PRICES.rate(endpoint, rules.PRO, rules.RES_1080P)
+        return HttpResponse(f"{rate} USD per second of the audio")
+    payload = {
+        "model": get.get("model"),
+        "resolution": get.get("resolution"),
+        "duration": _number(get.get("duration"), int),
+    }
+    try:
+        cost = pricing.estimate_cost(rules.TEXT_TO_VIDEO, payload)
+    except (rules.RequestInvalid, TypeError, ValueError, ArithmeticError):
+        return HttpResponse("choose a model, resolution and duration")
+    return HttpResponse(f"{cost} USD")
 
 
 def _asset(project, request, field, kind):

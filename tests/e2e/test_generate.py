@@ -19,7 +19,8 @@ def test_generate_watch_it_arrive_play_and_seek(
     expect(page.get_by_text("No videos yet")).to_be_visible()
     page.get_by_role("button", name="Generate").click()
     page.get_by_label("Prompt").fill("A red kite climbs over the dunes at noon")
-    page.get_by_label("Duration (s)").fill("6")
+    page.get_by_label("Duration").select_option("6")
+    expect(page.locator("#estimate")).to_have_text("0.24 USD")
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text("Queued 1 × Text to video")).to_be_visible()
     gallery_url = page.url
@@ -53,7 +54,7 @@ def test_generate_watch_it_arrive_play_and_seek(
     # A refused request shows the API's message.
     page.goto(f"{live_server.url}/projects/{project.uuid}/generations/new/")
     page.get_by_label("Prompt").fill("Something forbidden happens")
-    page.get_by_label("Duration (s)").fill("6")
+    page.get_by_label("Duration").select_option("6")
     page.get_by_role("button", name="Generate").click()
     card = page.locator(".card-video").first
     expect(card.locator(".badge")).to_have_text("Refused by the content filter", timeout=60_000)
