@@ -2,6 +2,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Role(models.TextChoices):
@@ -321,6 +322,8 @@ class Generation(models.Model):
     final_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)  # waiting out a Retry-After
+    # When a message to run it was last sent: the sweep resends only long-silent jobs.
+    message_sent_at = models.DateTimeField(default=timezone.now)
     error_type = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     video = models.FileField(upload_to=_video_path, max_length=300, blank=True)

@@ -280,3 +280,26 @@ def test_worker_killed_mid_generation(start_simulator, start_worker, project, ed
     generation.refresh_from_db()
     assert generation.state == JobState.INTERRUPTED
     assert len([r for r in sim.records() if r["endpoint"] == "text-to-video"]) <= 1
+
+
+def test_sweep_resends_only_jobs_whose_message_went_silent(project, editor, db, monkeypatch):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    sent = []
+    monkeypatch.setattr(
+        tasks.generation_run, "apply_async", lambda args, countdown=0: sent.append(args[0])
+    )
+    long_ago = timezone.now() - dt.timedelta(hours=1)
+    waiting, silent = (
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+        for _ in range(2)
+    )
+    # Both have been queued an hour; one keeps re-sending itself while it waits for a slot.
+    Generation.objects.update(state_changed_at=long_ago)
+    Generation.objects.filter(pk=silent.pk).update(message_sent_at=long_ago)
+    assert jobs.jobs_sweep()["resent"] == 1
+    assert sent == [silent.pk]
+    assert jobs.jobs_sweep()["resent"] == 0  # its message was just sent

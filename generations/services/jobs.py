@@ -145,6 +145,14 @@ def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
         return [job_submit(params=params, batch=batch, **common) for params in variations]
 
 
+def _schedule(generation_id: int, *, countdown: float = 0.0) -> None:
+    """Send a message to run the job, and note when, so the sweep leaves it alone."""
+    from generations import tasks  # the task module imports this one
+
+    Generation.objects.filter(pk=generation_id).update(message_sent_at=timezone.now())
+    tasks.generation_run.apply_async((generation_id,), countdown=countdown)
+
+
 # -- the state machine ---------------------------------------------------------------------
 
 
@@ -196,9 +204,7 @@ def job_retry(*, generation: Generation, user) -> bool:
         not_before=None,
     )
     if moved:
-        from generations import tasks
-
-        transaction.on_commit(lambda: tasks.generation_run.delay(generation.pk))
+        transaction.on_commit(lambda: _schedule(generation.pk))
     return moved
 
 
@@ -217,8 +223,6 @@ def job_rerun(*, generation: Generation, user) -> Generation:
 
 
 def _requeue(generation: Generation, *, delay: float, reason: str) -> None:
-    from generations import tasks
-
     not_before = timezone.now() + dt.timedelta(seconds=delay)
     if _move(
         generation,
@@ -227,7 +231,7 @@ def _requeue(generation: Generation, *, delay: float, reason: str) -> None:
         reason=reason,
         not_before=not_before,
     ):
-        tasks.generation_run.apply_async((generation.pk,), countdown=delay)
+        _schedule(generation.pk, countdown=delay)
 
 
 def _finish(generation: Generation, *, to: str, reason: str, **fields) -> None:
@@ -242,10 +246,7 @@ def generation_execute(*, generation_id: int) -> None:
     generation = Generation.objects.select_related("project").get(pk=generation_id)
     if generation.not_before and generation.not_before > timezone.now():
         # Early delivery of a delayed message (brokers may): wait for the rest of it.
-        from generations import tasks
-
-        wait = (generation.not_before - timezone.now()).total_seconds()
-        tasks.generation_run.apply_async((generation.pk,), countdown=wait)
+        _schedule(generation.pk, countdown=(generation.not_before - timezone.now()).total_seconds())
         return
     if generation.state != JobState.QUEUED:
         logger.info("generation %s is not queued (%s): skipped", generation.uuid, generation.state)
@@ -253,11 +254,7 @@ def generation_execute(*, generation_id: int) -> None:
     account = leases.account_for_key(settings.LTXV_API_KEY)
     if not leases.lease_acquire(generation=generation, account=account):
         # Over the cap, or not this job's turn: wait in the queue, not in a worker thread.
-        from generations import tasks
-
-        tasks.generation_run.apply_async(
-            (generation.pk,), countdown=LEASE_WAIT_SECONDS * random.uniform(0.8, 1.2)
-        )
+        _schedule(generation.pk, countdown=LEASE_WAIT_SECONDS * random.uniform(0.8, 1.2))
         return
     try:
         if job_claim(generation=generation):
@@ -543,10 +540,11 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
             interrupted += 1
             leases.lease_release(generation=generation)  # its worker will not give it back
     resent = 0
-    for generation in Generation.objects.filter(
-        state=JobState.QUEUED, state_changed_at__lt=now - dt.timedelta(minutes=5)
-    ).exclude(not_before__gt=now):
-        tasks.generation_run.delay(generation.pk)
+    silent = Generation.objects.filter(
+        state=JobState.QUEUED, message_sent_at__lt=now - dt.timedelta(minutes=5)
+    ).exclude(not_before__gt=now)
+    for generation_id in silent.values_list("pk", flat=True):
+        _schedule(generation_id)
         resent += 1
     for generation in Generation.objects.filter(
         state=JobState.STORING, state_changed_at__lt=now - dt.timedelta(minutes=5)
