@@ -4,6 +4,7 @@ from .models import (
     Activity,
     ApiAccount,
     ApiLease,
+    ApiToken,
     Attempt,
     Generation,
     GenerationEvent,
@@ -29,6 +30,9 @@ class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "created_by", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
+    # The key's ciphertext stays out of the admin; owners set the key on the project's page.
+    readonly_fields = ["ltx_api_key_last4", "ltx_api_key_set_at"]
+    raw_id_fields = ["ltx_account"]
 
 
 @admin.register(Membership)
@@ -259,6 +263,20 @@ class ApiLeaseAdmin(admin.ModelAdmin):
 
     list_display = ["generation", "account", "acquired_at", "expires_at"]
     readonly_fields = ["generation", "account", "acquired_at", "expires_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    list_select_related = ["user"]
+    search_fields = ["name", "user__username", "prefix"]
+    raw_id_fields = ["user"]
+    # Tokens are made by their owners; the admin may only see and revoke them.
+    readonly_fields = ["prefix", "created_at", "last_used_at"]
+    exclude = ["token_hash"]
 
     def has_add_permission(self, request):
         return False

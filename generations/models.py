@@ -23,6 +23,21 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # The project's own LTX API key, if its owner set one: Fernet ciphertext (never the key),
+    # the last four characters to recognise it by, and the account its concurrency cap is
+    # counted on. Empty means the installation's LTXV_API_KEY.
+    ltx_api_key_encrypted = models.TextField(blank=True, editable=False)
+    ltx_api_key_last4 = models.CharField(max_length=4, blank=True, editable=False)
+    ltx_api_key_set_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ltx_account = models.ForeignKey(
+        "ApiAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="projects"
+    )
+    # A lost response may have been billed, so sending it again is the project's choice.
+    resubmit_lost_responses = models.BooleanField(
+        default=False,
+        help_text="Send a job again by itself when the API's answer was lost. The lost attempt "
+        "may have been billed, so this can pay twice for one video.",
+    )
 
     class Meta:
         ordering = ["name", "id"]
@@ -421,3 +436,28 @@ class ApiLease(models.Model):
 
     def __str__(self):
         return f"lease of {self.account} for {self.generation_id}"
+
+
+class ApiToken(models.Model):
+    """A person's token for the JSON API. Only a hash of it is kept; it acts with its owner's
+    roles in each project."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12)  # shown in lists so a person can tell tokens apart
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
