@@ -13,7 +13,12 @@ from generations import selectors
 from generations.ltx import pricing, rules
 from generations.models import Endpoint, Generation, JobState, Prompt, Role
 from generations.services import jobs
-from generations.services.assets import asset_create, asset_from_generation
+from generations.services.assets import (
+    asset_create,
+    asset_discard,
+    asset_from_generation,
+    asset_from_url,
+)
 
 from .access import get_project_for
 from .media_response import ranged_file_response
@@ -150,28 +155,37 @@ def _submit(request, project, prompt_version) -> Generation:
         )
     assets = {}
     files = request.FILES
-    if endpoint == rules.IMAGE_TO_VIDEO or (endpoint == rules.AUDIO_TO_VIDEO and "image" in files):
-        assets["image"] = _asset(project, request, "image", "image")
-    if endpoint == rules.AUDIO_TO_VIDEO:
-        assets["audio"] = _asset(project, request, "audio", "audio")
-    if endpoint == rules.RETAKE:
-        source = post.get("source")
-        if source:
-            generation = get_object_or_404(
-                Generation, project=project, uuid=source, state=JobState.SUCCEEDED
-            )
-            assets["source_video"] = asset_from_generation(generation=generation, user=request.user)
-        else:
-            assets["source_video"] = _asset(project, request, "video", "video")
-    variations = _variations(post, params) if endpoint in _MADE_TO_ORDER else [params]
-    generations = jobs.job_submit_batch(
-        project=project,
-        user=request.user,
-        endpoint=endpoint,
-        variations=variations,
-        prompt_version=prompt_version,
-        **assets,
-    )
+    image_given = "image" in files or post.get("image_url", "").strip()
+    try:
+        if endpoint == rules.IMAGE_TO_VIDEO or (endpoint == rules.AUDIO_TO_VIDEO and image_given):
+            assets["image"] = _asset(project, request, "image", "image")
+        if endpoint == rules.AUDIO_TO_VIDEO:
+            assets["audio"] = _asset(project, request, "audio", "audio")
+        if endpoint == rules.RETAKE:
+            source = post.get("source")
+            if source:
+                generation = get_object_or_404(
+                    Generation, project=project, uuid=source, state=JobState.SUCCEEDED
+                )
+                assets["source_video"] = asset_from_generation(
+                    generation=generation, user=request.user
+                )
+            else:
+                assets["source_video"] = _asset(project, request, "video", "video")
+        variations = _variations(post, params) if endpoint in _MADE_TO_ORDER else [params]
+        generations = jobs.job_submit_batch(
+            project=project,
+            user=request.user,
+            endpoint=endpoint,
+            variations=variations,
+            prompt_version=prompt_version,
+            **assets,
+        )
+    except ValidationError:
+        # Nothing half-saved: files kept for a request that was refused go with it.
+        for asset in assets.values():
+            asset_discard(asset=asset)
+        raise
     return generations[0]
 
 
@@ -199,6 +213,9 @@ def generation_estimate(request, project_uuid):
     if endpoint == rules.AUDIO_TO_VIDEO:
         rate = pricing.DOCUMENTED_PRICES.rate(endpoint, rules.PRO, rules.RES_1080P)
         return HttpResponse(f"{rate} USD per second of the audio")
+    if endpoint == rules.RETAKE:
+        rate = pricing.DOCUMENTED_PRICES.rate(endpoint, rules.PRO, rules.RES_1080P)
+        return HttpResponse(f"{rate} USD per second of the video")
     payload = {
         "model": get.get("model"),
         "resolution": get.get("resolution"),
@@ -212,19 +229,22 @@ def generation_estimate(request, project_uuid):
 
 
 def _asset(project, request, field, kind):
+    """The input file of `field`: uploaded, or fetched from the https link given instead."""
     uploaded = request.FILES.get(field)
-    if uploaded is None:
-        raise ValidationError({field: f"Choose the {kind} file to use"})
+    link = request.POST.get(f"{field}_url", "").strip()
+    convert = request.POST.get(f"convert_{field}") == "on"
     try:
-        return asset_create(
-            project=project,
-            user=request.user,
-            uploaded=uploaded,
-            kind=kind,
-            convert=request.POST.get(f"convert_{field}") == "on",
-        )
+        if uploaded is not None:
+            return asset_create(
+                project=project, user=request.user, uploaded=uploaded, kind=kind, convert=convert
+            )
+        if link:
+            return asset_from_url(
+                project=project, user=request.user, url=link, kind=kind, convert=convert
+            )
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from None
+    raise ValidationError({field: f"Choose the {kind} file to use, or give an https link to it"})
 
 
 def _number(value, kind):
