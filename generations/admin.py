@@ -6,9 +6,11 @@ from .models import (
     ApiLease,
     ApiToken,
     Attempt,
+    Budget,
     Generation,
     GenerationEvent,
     Invitation,
+    LedgerEntry,
     LibraryEntry,
     MediaAsset,
     Membership,
@@ -16,6 +18,7 @@ from .models import (
     Prompt,
     PromptComment,
     PromptVersion,
+    SpendPeriod,
 )
 
 
@@ -279,4 +282,56 @@ class ApiTokenAdmin(admin.ModelAdmin):
     exclude = ["token_hash"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    """Producers set budgets on the project's spend page (which keeps the running totals in
+    step); here they are only read."""
+
+    list_display = ["project", "amount", "monthly", "alert_percents", "updated_by", "updated_at"]
+    list_select_related = ["project", "updated_by"]
+    readonly_fields = ["project", "amount", "monthly", "alert_percents", "updated_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SpendPeriod)
+class SpendPeriodAdmin(admin.ModelAdmin):
+    """Running totals kept by the spend service; never edited by hand."""
+
+    list_display = ["project", "period", "limit_cents", "committed_cents", "overrun_cents"]
+    list_select_related = ["project"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Append-only: corrections are new adjustment entries, made on the spend page."""
+
+    list_display = ["created_at", "project", "kind", "amount", "generation", "user", "reason"]
+    list_filter = ["kind"]
+    list_select_related = ["project", "generation", "user"]
+    search_fields = ["reason", "project__name"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -461,3 +461,139 @@ class ApiToken(models.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+# -- spend -------------------------------------------------------------------------------------
+
+
+def default_alert_percents() -> list[int]:
+    return [80, 100]
+
+
+class Budget(models.Model):
+    """A project's spending limit (USD), for its whole life or per calendar month.
+
+    Without a row, or with no amount, the project spends without a limit (still recorded)."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="budget")
+    amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    monthly = models.BooleanField(
+        default=True, help_text="The amount is for each calendar month, not the project's life."
+    )
+    # Producers are alerted once per period when spend passes each of these percentages.
+    alert_percents = models.JSONField(default=default_alert_percents, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        if self.amount is None:
+            return f"no budget for {self.project}"
+        return f"{self.amount} USD {'a month' if self.monthly else 'in all'} for {self.project}"
+
+
+class SpendPeriod(models.Model):
+    """The running total of a project's ledger in one period: a calendar month, or the
+    project's whole life (no period). It exists so a budget can hold under simultaneous
+    submissions: a reservation is one conditional UPDATE of this row. Figures shown to people
+    are always summed from the ledger; this total moves with it in the same transaction.
+    Whole cents, so that the comparison is exact on every database."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="spend_periods")
+    period = models.DateField(null=True, blank=True)  # first day of the month; empty: all time
+    limit_cents = models.BigIntegerField(null=True, blank=True)
+    committed_cents = models.BigIntegerField(default=0)
+    # What was recorded without the budget's consent (a charge above its estimate, a possible
+    # charge, a budget lowered below what was already committed): the backstop constraint
+    # allows that much above the limit and no more.
+    overrun_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "period"],
+                condition=models.Q(period__isnull=False),
+                name="one_spend_row_per_month",
+            ),
+            models.UniqueConstraint(
+                fields=["project"],
+                condition=models.Q(period__isnull=True),
+                name="one_lifetime_spend_row",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(limit_cents__isnull=True)
+                | models.Q(
+                    committed_cents__lte=models.F("limit_cents") + models.F("overrun_cents")
+                ),
+                name="spend_within_limit",
+            ),
+        ]
+
+    def __str__(self):
+        when = self.period.strftime("%B %Y") if self.period else "all time"
+        limit = "no limit" if self.limit_cents is None else f"{self.limit_cents} cents"
+        return f"{self.project} {when}: {self.committed_cents} cents of {limit}"
+
+
+class LedgerQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Ledger entries are never changed: record an adjustment instead")
+
+    def delete(self):
+        raise TypeError("Ledger entries are never deleted: record an adjustment instead")
+
+
+class LedgerEntry(models.Model):
+    """One movement of money: reservation, release, charge, possible charge or adjustment.
+    Only ever added (see services/spend.py); every spend figure is a sum of these.
+
+    Signs: a reservation holds +estimate and its release gives it back (negative); a possible
+    charge is +amount when recorded and -amount when a producer settles it; charges and
+    adjustments are what was spent."""
+
+    class Kind(models.TextChoices):
+        RESERVATION = "reservation", "Reservation"
+        RELEASE = "release", "Release"
+        CHARGE = "charge", "Charge"
+        POSSIBLE_CHARGE = "possible_charge", "Possible charge"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ledger")
+    generation = models.ForeignKey(
+        Generation,
+        null=True,
+        blank=True,
+        on_delete=models.RESTRICT,
+        related_name="ledger_entries",
+    )
+    attempt = models.ForeignKey(
+        Attempt, null=True, blank=True, on_delete=models.RESTRICT, related_name="ledger_entries"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(max_digits=12, decimal_places=2)  # USD, signed
+    # The calendar month it counts in: its job's reservation's, so a job that runs over
+    # midnight at the month's end is settled in the month it was admitted to.
+    period = models.DateField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["project", "period"], name="ledger_project_period")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.amount} USD ({self.reason})"
+
+    def save(self, *args, **kwargs):
+        # A guard, not logic: history is corrected by new entries, never by edits.
+        if not self._state.adding:
+            raise TypeError("Ledger entries are never changed: record an adjustment instead")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Ledger entries are never deleted: record an adjustment instead")

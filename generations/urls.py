@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generations.views import generations, projects, prompts
+from generations.views import generations, projects, prompts, spend
 
 P = "projects/<uuid:project_uuid>/"
 Q = P + "prompts/<uuid:prompt_uuid>/"
@@ -44,4 +44,8 @@ urlpatterns = [
     path(P + "library/", prompts.library, name="library"),
     path(P + "library/names/", prompts.library_names, name="library_names"),
     path(P + "library/<uuid:entry_uuid>/", prompts.library_entry, name="library_entry"),
+    # spend
+    path(P + "spend/", spend.spend, name="spend"),
+    path(P + "spend/budget/", spend.budget_update, name="spend_budget"),
+    path(P + "spend/ledger.csv", spend.ledger_csv, name="spend_ledger_csv"),
 ]

@@ -36,7 +36,7 @@ from generations.models import (
     MediaAsset,
     Project,
 )
-from generations.services import leases
+from generations.services import leases, spend
 from generations.services.ltx import ltx_client
 from generations.services.prompts import activity_record
 
@@ -121,6 +121,7 @@ def job_submit(
         GenerationEvent.objects.create(
             generation=generation, to_state=JobState.QUEUED, actor=user, reason="submitted"
         )
+        spend.job_reserve(generation=generation, user=user)  # refused if over the budget
         activity_record(
             project=project,
             actor=user,
@@ -138,8 +139,11 @@ def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
     if not variations:
         raise ValidationError("Choose at least one variation")
     assets = {key: common.get(key) for key in ("image", "audio", "source_video")}
-    for params in variations:
-        job_estimate(endpoint=common["endpoint"], params=params, assets=assets)
+    estimates = [
+        job_estimate(endpoint=common["endpoint"], params=params, assets=assets)[1]
+        for params in variations
+    ]
+    spend.budget_check(project=common["project"], amount=sum(estimates), jobs=len(estimates))
     batch = uuid.uuid4()
     with transaction.atomic():
         return [job_submit(params=params, batch=batch, **common) for params in variations]
@@ -171,6 +175,7 @@ def _move(
     GenerationEvent.objects.create(
         generation=generation, from_state=from_state, to_state=to, actor=actor, reason=reason[:500]
     )
+    spend.job_moved(generation=generation, actor=actor)  # settles the money of an ended job
     return True
 
 
@@ -192,17 +197,21 @@ def job_cancel(*, generation: Generation, user) -> bool:
 
 
 def job_retry(*, generation: Generation, user) -> bool:
-    """Send an interrupted or failed job again (the person was told what it may cost)."""
-    moved = _move(
-        generation,
-        to=JobState.QUEUED,
-        sources=[JobState.INTERRUPTED, JobState.FAILED],
-        actor=user,
-        reason="retry requested",
-        error_type="",
-        error_message="",
-        not_before=None,
-    )
+    """Send an interrupted or failed job again (the person was told what it may cost). It
+    reserves its estimate again: ValidationError when the budget cannot cover it."""
+    with transaction.atomic():
+        moved = _move(
+            generation,
+            to=JobState.QUEUED,
+            sources=[JobState.INTERRUPTED, JobState.FAILED],
+            actor=user,
+            reason="retry requested",
+            error_type="",
+            error_message="",
+            not_before=None,
+        )
+        if moved:
+            spend.job_reserve(generation=generation, user=user, reason="retry")
     if moved:
         transaction.on_commit(lambda: _schedule(generation.pk))
     return moved
@@ -516,6 +525,7 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     was lost are sent again."""
     from generations import tasks
 
+    spend.ledger_reconcile()  # jobs whose settlement a dying worker missed
     now = timezone.now()
     if stale_after is None:
         stale_after = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)

@@ -327,7 +327,12 @@ def generation_cancel(request, project_uuid, generation_uuid):
 @require_POST
 def generation_retry(request, project_uuid, generation_uuid):
     generation = get_generation_for(request, project_uuid, generation_uuid, *GENERATORS)
-    if jobs.job_retry(generation=generation, user=request.user):
+    try:
+        retried = jobs.job_retry(generation=generation, user=request.user)
+    except ValidationError as exc:  # the budget cannot cover it again
+        messages.error(request, " ".join(exc.messages))
+        return redirect("generation", project_uuid=project_uuid, generation_uuid=generation_uuid)
+    if retried:
         messages.success(request, "Sent again")
     else:
         messages.error(request, "Only an interrupted or failed job can be retried")
@@ -338,6 +343,10 @@ def generation_retry(request, project_uuid, generation_uuid):
 @require_POST
 def generation_rerun(request, project_uuid, generation_uuid):
     generation = get_generation_for(request, project_uuid, generation_uuid, *GENERATORS)
-    copy = jobs.job_rerun(generation=generation, user=request.user)
+    try:
+        copy = jobs.job_rerun(generation=generation, user=request.user)
+    except ValidationError as exc:  # the budget cannot cover it
+        messages.error(request, " ".join(exc.messages))
+        return redirect("generation", project_uuid=project_uuid, generation_uuid=generation_uuid)
     messages.success(request, f"Queued again with the same parameters ({copy.estimated_cost} USD)")
     return redirect("gallery", project_uuid=project_uuid)

@@ -1,0 +1,312 @@
+"""Spend: the ledger, budgets that hold, and settling what each job cost.
+
+Every figure shown to people is a sum of LedgerEntry rows, which are only ever added. The
+budget is enforced on SpendPeriod rows (one per project and month, one for the project's whole
+life): a reservation is one conditional UPDATE, `committed + estimate <= limit`, so two
+simultaneous submissions cannot both take the last of a budget; PostgreSQL re-checks the
+condition on the row's newest version after waiting for the other's lock. A CheckConstraint
+(`committed <= limit + overrun`) is the backstop against any path that forgets the condition.
+
+A job's money moves like this:
+    submitted        reservation +estimate   (refused when it does not fit)
+    succeeded        release -estimate, charge +final cost of what was delivered
+    delivered but unplayable  release, charge +estimate (the API billed it)
+    failed, refused by the content filter, cancelled   release -estimate
+    response lost    release, possible charge +estimate until a producer settles it
+    retried          a new reservation
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Greatest
+from django.utils import timezone
+
+from generations.ltx.pricing import CENT, CURRENCY
+from generations.models import (
+    Attempt,
+    Budget,
+    Generation,
+    JobState,
+    LedgerEntry,
+    Project,
+    SpendPeriod,
+)
+
+logger = logging.getLogger(__name__)
+
+Kind = LedgerEntry.Kind
+# States in which a job no longer holds a reservation: its money is settled.
+SETTLED_STATES = (
+    JobState.SUCCEEDED,
+    JobState.FAILED,
+    JobState.CONTENT_FILTERED,
+    JobState.CANCELLED,
+    JobState.INTERRUPTED,
+)
+HELD_KINDS = (Kind.RESERVATION, Kind.RELEASE)
+MAX_BUDGET = Decimal("9999999999.99")
+
+
+def money(amount: Decimal | None) -> str:
+    return "no limit" if amount is None else f"{amount:.2f} {CURRENCY}"
+
+
+def period_of(moment: dt.datetime | None = None) -> dt.date:
+    """The calendar month (its first day, in the site's time zone) a moment falls in."""
+    return timezone.localdate(moment).replace(day=1)
+
+
+def _cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def _amount(cents: int | None) -> Decimal | None:
+    return None if cents is None else (Decimal(cents) / 100).quantize(CENT)
+
+
+# -- the running totals ----------------------------------------------------------------------
+
+
+def _limits(project: Project) -> tuple[int | None, int | None]:
+    """(lifetime limit, monthly limit) in cents, from the project's budget."""
+    budget = Budget.objects.filter(project=project).first()
+    if budget is None or budget.amount is None:
+        return None, None
+    cents = _cents(budget.amount)
+    return (None, cents) if budget.monthly else (cents, None)
+
+
+def _spend_rows(project: Project, period: dt.date) -> list[SpendPeriod]:
+    """The lifetime row, then the month's: always locked in this order (no deadlocks)."""
+    lifetime_limit, monthly_limit = _limits(project)
+    lifetime, _ = SpendPeriod.objects.get_or_create(
+        project=project, period=None, defaults={"limit_cents": lifetime_limit}
+    )
+    month, _ = SpendPeriod.objects.get_or_create(
+        project=project, period=period, defaults={"limit_cents": monthly_limit}
+    )
+    return [lifetime, month]
+
+
+def _period_label(row: SpendPeriod) -> str:
+    return f"for {row.period:%B %Y}" if row.period else "in all"
+
+
+def _refusal(row: SpendPeriod, amount: Decimal, what: str) -> str:
+    limit = _amount(row.limit_cents)
+    committed = _amount(row.committed_cents)
+    left = max(Decimal(0), limit - committed)
+    return (
+        f"Not enough budget: {what} estimated at {money(amount)}, and only {money(left)} is "
+        f"left of this project's {money(limit)} budget {_period_label(row)} "
+        f"({money(committed)} spent or reserved). A producer can raise the budget."
+    )
+
+
+def _take(row: SpendPeriod, amount: Decimal, *, what: str) -> None:
+    """Add `amount` to the row's total only if it stays within the limit."""
+    cents = _cents(amount)
+    fits = Q(limit_cents__isnull=True) | Q(committed_cents__lte=F("limit_cents") - cents)
+    taken = (
+        SpendPeriod.objects.filter(pk=row.pk)
+        .filter(fits)
+        .update(committed_cents=F("committed_cents") + cents)
+    )
+    if not taken:
+        row.refresh_from_db()
+        raise ValidationError(_refusal(row, amount, what), code="over_budget")
+
+
+def _record(entries: list[LedgerEntry], *, project: Project, period: dt.date) -> None:
+    """Write settlement entries and move the running totals with them. These are facts (the
+    API billed, or may have), so they are recorded whatever the budget says; anything that
+    raises the total counts as overrun for the backstop."""
+    cents = sum(_cents(entry.amount) for entry in entries)
+    if cents:
+        for row in _spend_rows(project, period):
+            SpendPeriod.objects.filter(pk=row.pk).update(
+                committed_cents=F("committed_cents") + cents,
+                overrun_cents=F("overrun_cents") + max(cents, 0),
+            )
+    LedgerEntry.objects.bulk_create(entries)
+
+
+# -- reserving -------------------------------------------------------------------------------
+
+
+def budget_check(*, project: Project, amount: Decimal, jobs: int = 1) -> None:
+    """Refuse early, with the whole request's total, when it cannot fit (the reservation of
+    each job is what actually holds; this only gives a batch one clear message)."""
+    for row in SpendPeriod.objects.filter(
+        Q(period__isnull=True) | Q(period=period_of()), project=project
+    ).exclude(limit_cents__isnull=True):
+        if row.committed_cents + _cents(amount) > row.limit_cents:
+            what = "this job is" if jobs == 1 else f"these {jobs} jobs are together"
+            raise ValidationError(_refusal(row, amount, what), code="over_budget")
+
+
+def job_reserve(*, generation: Generation, user, reason: str = "submitted") -> LedgerEntry:
+    """Hold the job's estimate against the budget, or refuse with ValidationError."""
+    amount = generation.estimated_cost
+    period = period_of()
+    with transaction.atomic():
+        for row in _spend_rows(generation.project, period):
+            _take(row, amount, what="this job is")
+        return LedgerEntry.objects.create(
+            project=generation.project,
+            generation=generation,
+            kind=Kind.RESERVATION,
+            amount=amount,
+            period=period,
+            user=user,
+            reason=f"{reason}: estimate held",
+        )
+
+
+# -- settling --------------------------------------------------------------------------------
+
+
+def job_moved(*, generation: Generation, actor=None) -> None:
+    """Called after every state change: a job that reached a settled state is settled.
+
+    Never stops the job's own state machine: a failure is logged and the sweep's
+    `ledger_reconcile` settles the job later."""
+    if generation.state not in SETTLED_STATES:
+        return
+    try:
+        job_settle(generation=generation, actor=actor)
+    except Exception:
+        logger.exception("settling the spend of generation %s failed", generation.uuid)
+
+
+def job_settle(*, generation: Generation, actor=None) -> list[LedgerEntry]:
+    """Release what the job holds and record what it cost. Idempotent: entries are made only
+    for money not yet accounted for (the held reservation, unrecorded attempts)."""
+    with transaction.atomic():
+        job = (
+            Generation.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .get(pk=generation.pk)
+        )
+        if job.state not in SETTLED_STATES:
+            return []  # retried meanwhile: settled when it ends again
+        ledger = list(job.ledger_entries.all())
+        held = sum((e.amount for e in ledger if e.kind in HELD_KINDS), Decimal(0))
+        reservations = [e for e in ledger if e.kind == Kind.RESERVATION]
+        period = max(reservations, key=lambda e: e.created_at).period if reservations else None
+        period = period or period_of()
+        charged = {e.attempt_id for e in ledger if e.kind == Kind.CHARGE}
+        possible = {e.attempt_id for e in ledger if e.kind == Kind.POSSIBLE_CHARGE}
+        state = job.get_state_display().lower()
+        common = {"project": job.project, "generation": job, "period": period, "user": actor}
+        entries = []
+        if held:
+            entries.append(
+                LedgerEntry(kind=Kind.RELEASE, amount=-held, reason=f"{state}: released", **common)
+            )
+        for attempt in job.attempts.all():
+            if attempt.outcome == Attempt.Outcome.DELIVERED and attempt.pk not in charged:
+                if job.state == JobState.SUCCEEDED and job.final_cost is not None:
+                    amount, reason = job.final_cost, "delivered: final cost"
+                else:
+                    amount, reason = job.estimated_cost, "delivered but unusable: billed"
+                entries.append(
+                    LedgerEntry(
+                        kind=Kind.CHARGE,
+                        amount=amount,
+                        attempt=attempt,
+                        reason=f"{reason} (attempt {attempt.number})",
+                        **common,
+                    )
+                )
+            elif attempt.possibly_charged and attempt.pk not in possible:
+                entries.append(
+                    LedgerEntry(
+                        kind=Kind.POSSIBLE_CHARGE,
+                        amount=job.estimated_cost,
+                        attempt=attempt,
+                        reason=f"response lost: may have been billed (attempt {attempt.number})",
+                        **common,
+                    )
+                )
+        if entries:
+            _record(entries, project=job.project, period=period)
+        return entries
+
+
+def ledger_reconcile() -> int:
+    """Settle jobs whose settlement was missed (a worker that died between the state change
+    and the ledger). Run by the periodic sweep; returns how many jobs it settled."""
+    holding = (
+        Generation.objects.filter(state__in=SETTLED_STATES)
+        .annotate(held=Sum("ledger_entries__amount", filter=Q(ledger_entries__kind__in=HELD_KINDS)))
+        .filter(held__gt=0)
+        .values_list("pk", flat=True)
+    )
+    unrecorded = (
+        Attempt.objects.filter(generation__state__in=SETTLED_STATES)
+        .filter(Q(outcome=Attempt.Outcome.DELIVERED) | Q(possibly_charged=True))
+        .filter(ledger_entries__isnull=True)
+        .values_list("generation_id", flat=True)
+    )
+    settled = 0
+    for generation_id in set(holding) | set(unrecorded):
+        if job_settle(generation=Generation(pk=generation_id)):
+            settled += 1
+    return settled
+
+
+# -- budgets ---------------------------------------------------------------------------------
+
+
+def budget_set(
+    *, project: Project, user, amount: Decimal | None, monthly: bool, alert_percents: list[int]
+) -> Budget:
+    """Set (or, with no amount, remove) the project's limit. The running totals of the current
+    month and of the project's life take the new limit at once; a limit below what is already
+    committed refuses every new job until spend falls below it."""
+    from generations.services.prompts import activity_record
+
+    if amount is not None and not (0 <= amount <= MAX_BUDGET):
+        raise ValidationError({"amount": f"The budget is from 0 to {money(MAX_BUDGET)}"})
+    if any(not 1 <= percent <= 1000 for percent in alert_percents):
+        raise ValidationError({"alert_percents": "Each alert is a percentage from 1 to 1000"})
+    period = period_of()
+    with transaction.atomic():
+        budget, _ = Budget.objects.select_for_update().get_or_create(project=project)
+        budget.amount, budget.monthly = amount, monthly
+        budget.alert_percents = sorted(set(alert_percents))
+        budget.updated_by = user
+        budget.save()
+        lifetime, month = _spend_rows(project, period)
+        cents = None if amount is None else _cents(amount)
+        _set_limit(lifetime, None if monthly else cents)
+        _set_limit(month, cents if monthly else None)
+        activity_record(
+            project=project,
+            actor=user,
+            verb="budget_set",
+            summary=(
+                "removed the budget"
+                if amount is None
+                else f"set the budget to {money(amount)} {'a month' if monthly else 'in all'}"
+            ),
+        )
+    return budget
+
+
+def _set_limit(row: SpendPeriod, cents: int | None) -> None:
+    if cents is None:
+        SpendPeriod.objects.filter(pk=row.pk).update(limit_cents=None)
+        return
+    SpendPeriod.objects.filter(pk=row.pk).update(
+        limit_cents=cents,
+        overrun_cents=Greatest(F("overrun_cents"), F("committed_cents") - cents),
+    )

@@ -1,0 +1,170 @@
+"""Spend: the budget, the ledger and its CSV. Producers (and owners) only."""
+
+import csv
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from generations import selectors_spend
+from generations.ltx.pricing import CURRENCY
+from generations.models import Budget, Role
+from generations.services import spend as spend_service
+
+from .access import get_project_for
+
+PRODUCERS = (Role.PRODUCER,)
+LEDGER_ROWS_SHOWN = 100
+
+
+class BudgetForm(forms.Form):
+    amount = forms.DecimalField(
+        label=f"Budget ({CURRENCY})",
+        required=False,
+        min_value=0,
+        max_value=spend_service.MAX_BUDGET,
+        max_digits=12,
+        decimal_places=2,
+        help_text="Leave empty for no limit. Jobs that would go over it are refused.",
+    )
+    period = forms.ChoiceField(
+        label="Counted",
+        choices=[("month", "Per calendar month"), ("all", "For the project's whole life")],
+        widget=forms.RadioSelect,
+    )
+    alert_percents = forms.CharField(
+        label="Alert producers at (% of the budget)",
+        required=False,
+        help_text="Comma-separated, for example 80, 100. Once per threshold and period.",
+    )
+
+    def clean_alert_percents(self) -> list[int]:
+        percents = []
+        for part in self.cleaned_data["alert_percents"].replace(";", ",").split(","):
+            if not part.strip():
+                continue
+            try:
+                percent = int(part.strip().rstrip("%").strip())
+            except ValueError:
+                raise ValidationError("List whole percentages, for example 50, 80, 100") from None
+            if not 1 <= percent <= 1000:
+                raise ValidationError("Each alert is a percentage from 1 to 1000")
+            percents.append(percent)
+        return sorted(set(percents))
+
+    @classmethod
+    def for_budget(cls, budget: Budget | None) -> "BudgetForm":
+        if budget is None:
+            return cls(initial={"period": "month", "alert_percents": "80, 100"})
+        return cls(
+            initial={
+                "amount": budget.amount,
+                "period": "month" if budget.monthly else "all",
+                "alert_percents": ", ".join(str(p) for p in budget.alert_percents),
+            }
+        )
+
+
+@login_required
+@require_GET
+def spend(request, project_uuid):
+    project = get_project_for(request, project_uuid, *PRODUCERS)
+    return _spend_page(request, project)
+
+
+@login_required
+@require_POST
+def budget_update(request, project_uuid):
+    project = get_project_for(request, project_uuid, *PRODUCERS)
+    form = BudgetForm(request.POST)
+    if not form.is_valid():
+        return _spend_page(request, project, form=form, status=400)
+    budget = spend_service.budget_set(
+        project=project,
+        user=request.user,
+        amount=form.cleaned_data["amount"],
+        monthly=form.cleaned_data["period"] == "month",
+        alert_percents=form.cleaned_data["alert_percents"],
+    )
+    messages.success(request, f"Budget saved: {budget}.")
+    return redirect("spend", project_uuid=project.uuid)
+
+
+def _spend_page(request, project, *, form=None, status=200):
+    status_ = selectors_spend.budget_status(project=project)
+    entries = selectors_spend.ledger_entries(project=project)[:LEDGER_ROWS_SHOWN]
+    return render(
+        request,
+        "generations/spend_dashboard.html",
+        {
+            "project": project,
+            "status": status_,
+            "form": form or BudgetForm.for_budget(status_.budget),
+            "entries": entries,
+            "currency": CURRENCY,
+            "rows_shown": LEDGER_ROWS_SHOWN,
+        },
+        status=status,
+    )
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+
+def csv_text(value) -> str:
+    """A cell a spreadsheet will not run as a formula (text cells only: amounts are numbers)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    writer = csv.writer(response)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return response
+
+
+@login_required
+@require_GET
+def ledger_csv(request, project_uuid):
+    project = get_project_for(request, project_uuid, *PRODUCERS)
+    entries = selectors_spend.ledger_entries(project=project).order_by("created_at", "id")
+    rows = (
+        [
+            entry.created_at.isoformat(),
+            entry.kind,
+            entry.amount,
+            CURRENCY,
+            entry.period.strftime("%Y-%m"),
+            entry.generation.uuid if entry.generation else "",
+            entry.generation.endpoint if entry.generation else "",
+            entry.attempt.number if entry.attempt else "",
+            csv_text(entry.user.get_username() if entry.user else ""),
+            csv_text(entry.reason),
+        ]
+        for entry in entries.iterator(chunk_size=2000)
+    )
+    stamp = timezone.localdate().isoformat()
+    return csv_response(
+        f"ledger-{project.uuid}-{stamp}.csv",
+        [
+            "time",
+            "kind",
+            "amount",
+            "currency",
+            "period",
+            "generation",
+            "endpoint",
+            "attempt",
+            "person",
+            "reason",
+        ],
+        rows,
+    )

@@ -1,0 +1,94 @@
+"""Budgets hold on PostgreSQL: many submissions released at the same moment, each on its own
+connection, never reserve more than the budget, and the running total the budget is enforced
+on stays equal to the ledger's sum.
+
+SQLite (the main suite) runs one writer at a time, so these races cannot happen there."""
+
+from decimal import Decimal
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.db.models import Sum
+
+from generations import selectors_spend
+from generations.models import Generation, JobState, LedgerEntry, SpendPeriod
+from generations.services import jobs, spend
+
+T2V = {
+    "prompt": "Lanterns released over a dark lake",
+    "model": "ltx-2-fast",
+    "duration": 6,
+    "resolution": "1920x1080",
+}  # 0.24 USD
+D = Decimal
+
+
+def set_budget(project, producer, amount, *, monthly=True):
+    spend.budget_set(
+        project=project, user=producer, amount=D(amount), monthly=monthly, alert_percents=[]
+    )
+
+
+def submit(project, user):
+    return jobs.job_submit(project=project, user=user, endpoint="text-to-video", params=T2V)
+
+
+def submit_batch(project, user, size):
+    return jobs.job_submit_batch(
+        project=project, user=user, endpoint="text-to-video", variations=[T2V] * size
+    )
+
+
+def assert_totals_agree(project, *, limit: Decimal):
+    """The ledger's sum is within the budget, and both running totals equal it."""
+    ledger_sum = LedgerEntry.objects.filter(project=project).aggregate(s=Sum("amount"))["s"] or 0
+    assert ledger_sum <= limit
+    for row in SpendPeriod.objects.filter(project=project):
+        assert row.committed_cents == int(ledger_sum * 100), row
+    assert selectors_spend.budget_status(project=project).totals.committed == ledger_sum
+    return ledger_sum
+
+
+def test_many_simultaneous_submissions_never_exceed_the_budget(
+    run_concurrently, sent_messages, project, editor, producer
+):
+    set_budget(project, producer, "2.50")  # room for 10 jobs of 0.24, not 11
+    results = run_concurrently(*[partial(submit, project, editor)] * 30, return_exceptions=True)
+    accepted = [r for r in results if isinstance(r, Generation)]
+    refused = [r for r in results if isinstance(r, ValidationError)]
+    assert len(accepted) == 10 and len(refused) == 20, results
+    assert all("Not enough budget" in error.messages[0] for error in refused)
+    assert Generation.objects.filter(project=project).count() == 10
+    assert sorted(sent_messages) == sorted(g.pk for g in accepted)  # refused jobs never run
+    assert assert_totals_agree(project, limit=D("2.50")) == D("2.40")
+
+
+def test_simultaneous_batches_are_all_or_none_within_a_lifetime_budget(
+    run_concurrently, sent_messages, project, editor, producer
+):
+    set_budget(project, producer, "3.00", monthly=False)  # room for 12 jobs
+    contenders = [partial(submit_batch, project, editor, 3)] * 8 + [
+        partial(submit, project, editor)
+    ] * 8
+    results = run_concurrently(*contenders, return_exceptions=True)
+    assert not [r for r in results if not isinstance(r, list | Generation | ValidationError)]
+    for batch in {g.batch for g in Generation.objects.filter(project=project, batch__isnull=False)}:
+        assert Generation.objects.filter(batch=batch).count() == 3  # never a part of one
+    total = assert_totals_agree(project, limit=D("3.00"))
+    assert total == D("0.24") * Generation.objects.filter(project=project).count()
+    assert total >= D("2.76")  # refused only when the next job could not have fitted
+
+
+def test_cancels_racing_submissions_never_overspend(
+    run_concurrently, sent_messages, project, editor, producer
+):
+    set_budget(project, producer, "2.40")
+    queued = [submit(project, editor) for _ in range(10)]  # the budget is full
+    cancels = [partial(jobs.job_cancel, generation=g, user=editor) for g in queued]
+    submissions = [partial(submit, project, editor)] * 20
+    results = run_concurrently(*cancels, *submissions, return_exceptions=True)
+    assert results[:10] == [True] * 10
+    accepted = [r for r in results[10:] if isinstance(r, Generation)]
+    assert len(accepted) <= 10
+    assert assert_totals_agree(project, limit=D("2.40")) == D("0.24") * len(accepted)
+    assert Generation.objects.filter(state=JobState.CANCELLED).count() == 10

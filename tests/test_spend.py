@@ -1,0 +1,542 @@
+"""Spend, slice 1: the ledger, budgets that hold, and settling what jobs cost.
+
+The races themselves are proven on PostgreSQL in tests/postgres/test_budget_concurrency.py;
+here each rule is checked one step at a time (SQLite runs one writer at a time)."""
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.urls import reverse
+
+from generations import selectors_spend, tasks
+from generations.models import (
+    ACTIVE_STATES,
+    Attempt,
+    Budget,
+    Generation,
+    JobState,
+    LedgerEntry,
+    SpendPeriod,
+)
+from generations.services import jobs, spend
+from tests.factories import MembershipFactory
+
+T2V = {
+    "prompt": "A paper boat drifting down a gutter in the rain",
+    "model": "ltx-2-fast",
+    "duration": 6,
+    "resolution": "1920x1080",
+}  # 0.24 USD
+Kind = LedgerEntry.Kind
+D = Decimal
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+
+
+def submit(project, user, **params):
+    return jobs.job_submit(
+        project=project, user=user, endpoint="text-to-video", params={**T2V, **params}
+    )
+
+
+def set_budget(project, user, amount, *, monthly=True, alerts=(80, 100)):
+    return spend.budget_set(
+        project=project,
+        user=user,
+        amount=None if amount is None else D(amount),
+        monthly=monthly,
+        alert_percents=list(alerts),
+    )
+
+
+def kinds(generation):
+    return [
+        (e.kind, e.amount)
+        for e in LedgerEntry.objects.filter(generation=generation).order_by("created_at", "id")
+    ]
+
+
+def committed_cents(project, period=None):
+    row = SpendPeriod.objects.get(project=project, period=period or spend.period_of())
+    return row.committed_cents
+
+
+def deliver(generation, *, final_cost):
+    """What the worker does for a delivered video, without the API: attempt, then success."""
+    jobs.job_claim(generation=generation)
+    Attempt.objects.create(
+        generation=generation, number=generation.attempt_count, outcome=Attempt.Outcome.DELIVERED
+    )
+    jobs._move(generation, to=JobState.STORING, sources=[JobState.SUBMITTING])
+    jobs._move(
+        generation, to=JobState.SUCCEEDED, sources=[JobState.STORING], final_cost=D(final_cost)
+    )
+
+
+def lose(generation):
+    """An attempt whose answer never came: interrupted, possibly charged."""
+    jobs.job_claim(generation=generation)
+    Attempt.objects.create(
+        generation=generation,
+        number=generation.attempt_count,
+        outcome=Attempt.Outcome.LOST,
+        possibly_charged=True,
+    )
+    jobs._finish(generation, to=JobState.INTERRUPTED, reason="response lost")
+
+
+def fail(generation, to=JobState.FAILED):
+    jobs.job_claim(generation=generation)
+    Attempt.objects.create(
+        generation=generation, number=generation.attempt_count, outcome=Attempt.Outcome.ERROR
+    )
+    jobs._finish(generation, to=to, reason="refused")
+
+
+# -- without a budget: as before, and recorded ------------------------------------------------
+
+
+def test_without_a_budget_jobs_are_submitted_as_before_and_recorded(project, editor):
+    generations = [submit(project, editor) for _ in range(5)]
+    assert all(g.state == JobState.QUEUED for g in generations)
+    assert not Budget.objects.exists()
+    totals = selectors_spend.ledger_totals(project=project)
+    assert totals.reserved == D("1.20") and totals.charged == 0
+    entry = LedgerEntry.objects.filter(generation=generations[0]).get()
+    assert (entry.kind, entry.amount, entry.user, entry.period) == (
+        Kind.RESERVATION,
+        D("0.24"),
+        editor,
+        spend.period_of(),
+    )
+
+
+# -- budgets that hold -------------------------------------------------------------------------
+
+
+def test_a_job_that_does_not_fit_is_refused_with_the_numbers(project, editor, producer):
+    set_budget(project, producer, "0.50")
+    submit(project, editor)
+    submit(project, editor)
+    with pytest.raises(ValidationError) as caught:
+        submit(project, editor)
+    message = caught.value.messages[0]
+    assert "Not enough budget" in message
+    assert "0.24 USD" in message and "0.02 USD is left" in message and "0.50 USD" in message
+    assert Generation.objects.count() == 2
+    assert committed_cents(project) == 48
+    assert selectors_spend.ledger_totals(project=project).reserved == D("0.48")
+
+
+def test_an_exact_fit_is_accepted(project, editor, producer):
+    set_budget(project, producer, "0.72")
+    for _ in range(3):
+        submit(project, editor)
+    with pytest.raises(ValidationError):
+        submit(project, editor)
+    assert committed_cents(project) == 72
+
+
+def test_a_batch_that_does_not_fit_is_refused_whole(project, editor, producer):
+    set_budget(project, producer, "0.60")
+    with pytest.raises(ValidationError) as caught:
+        jobs.job_submit_batch(
+            project=project,
+            user=editor,
+            endpoint="text-to-video",
+            variations=[T2V, {**T2V, "duration": 8}, {**T2V, "duration": 10}],
+        )
+    assert "these 3 jobs are together estimated at 0.96 USD" in caught.value.messages[0]
+    assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
+
+
+def test_a_batch_is_all_or_none_even_past_the_early_check(project, editor, producer, monkeypatch):
+    """The early check only words the message: the reservations are what hold."""
+    set_budget(project, producer, "0.60")
+    monkeypatch.setattr(spend, "budget_check", lambda **kwargs: None)
+    with pytest.raises(ValidationError):
+        jobs.job_submit_batch(
+            project=project, user=editor, endpoint="text-to-video", variations=[T2V] * 3
+        )
+    assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
+    assert committed_cents(project) == 0
+
+
+def test_a_lifetime_budget_counts_every_month(project, editor, producer, monkeypatch):
+    set_budget(project, producer, "0.50", monthly=False)
+    monkeypatch.setattr(spend, "period_of", lambda moment=None: dt.date(2026, 1, 1))
+    submit(project, editor)
+    monkeypatch.setattr(spend, "period_of", lambda moment=None: dt.date(2026, 2, 1))
+    submit(project, editor)
+    with pytest.raises(ValidationError) as caught:
+        submit(project, editor)
+    assert "budget in all" in caught.value.messages[0]
+
+
+def test_a_monthly_budget_starts_again_each_month(project, editor, producer, monkeypatch):
+    set_budget(project, producer, "0.30")
+    monkeypatch.setattr(spend, "period_of", lambda moment=None: dt.date(2026, 1, 1))
+    january = submit(project, editor)
+    with pytest.raises(ValidationError) as caught:
+        submit(project, editor)
+    assert "for January 2026" in caught.value.messages[0]
+    monkeypatch.setattr(spend, "period_of", lambda moment=None: dt.date(2026, 2, 1))
+    submit(project, editor)
+    # A job admitted in January and settled in February is settled in January.
+    deliver(january, final_cost="0.24")
+    assert set(LedgerEntry.objects.filter(generation=january).values_list("period", flat=True)) == {
+        dt.date(2026, 1, 1)
+    }
+    assert committed_cents(project, dt.date(2026, 1, 1)) == 24
+    assert committed_cents(project, dt.date(2026, 2, 1)) == 24
+
+
+def test_lowering_the_budget_below_spend_refuses_new_jobs(project, editor, producer):
+    set_budget(project, producer, "1.00")
+    first, _ = submit(project, editor), submit(project, editor)
+    set_budget(project, producer, "0.30")
+    with pytest.raises(ValidationError) as caught:
+        submit(project, editor)
+    assert "only 0.00 USD is left" in caught.value.messages[0]
+    jobs.job_cancel(generation=first, user=editor)  # 0.24 held now: still no room for 0.24
+    with pytest.raises(ValidationError):
+        submit(project, editor)
+    set_budget(project, producer, None)  # no limit
+    submit(project, editor)
+
+
+def test_the_database_refuses_a_total_over_the_limit(project, editor, producer):
+    """The backstop: an update that forgets the budget's condition fails."""
+    set_budget(project, producer, "0.50")
+    submit(project, editor)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SpendPeriod.objects.filter(project=project, period=spend.period_of()).update(
+            committed_cents=F("committed_cents") + 100
+        )
+
+
+# -- settling ----------------------------------------------------------------------------------
+
+
+def test_success_turns_the_reservation_into_a_charge_of_the_final_cost(project, editor):
+    generation = submit(project, editor)
+    deliver(generation, final_cost="0.24")
+    assert kinds(generation) == [
+        (Kind.RESERVATION, D("0.24")),
+        (Kind.RELEASE, D("-0.24")),
+        (Kind.CHARGE, D("0.24")),
+    ]
+    charge = LedgerEntry.objects.get(generation=generation, kind=Kind.CHARGE)
+    assert charge.attempt.outcome == Attempt.Outcome.DELIVERED
+    totals = selectors_spend.ledger_totals(project=project)
+    assert (totals.charged, totals.reserved, totals.possible) == (D("0.24"), 0, 0)
+
+
+def test_a_charge_above_the_estimate_is_recorded_even_over_the_budget(project, editor, producer):
+    set_budget(project, producer, "0.24")
+    generation = submit(project, editor)
+    deliver(generation, final_cost="0.25")  # the video came out a little longer: billed
+    assert selectors_spend.ledger_totals(project=project).charged == D("0.25")
+    row = SpendPeriod.objects.get(project=project, period=spend.period_of())
+    assert (row.committed_cents, row.overrun_cents) == (25, 1)
+    with pytest.raises(ValidationError):
+        submit(project, editor)
+
+
+@pytest.mark.parametrize(
+    "end", [JobState.FAILED, JobState.CONTENT_FILTERED], ids=["failed", "content-filtered"]
+)
+def test_failure_and_refusal_release_the_reservation(project, editor, end):
+    generation = submit(project, editor)
+    fail(generation, to=end)
+    assert kinds(generation) == [(Kind.RESERVATION, D("0.24")), (Kind.RELEASE, D("-0.24"))]
+    assert selectors_spend.ledger_totals(project=project).committed == 0
+    assert committed_cents(project) == 0
+
+
+def test_cancel_releases_the_reservation(project, editor, producer):
+    set_budget(project, producer, "0.24")
+    generation = submit(project, editor)
+    assert jobs.job_cancel(generation=generation, user=editor)
+    release = LedgerEntry.objects.get(generation=generation, kind=Kind.RELEASE)
+    assert release.amount == D("-0.24") and release.user == editor
+    submit(project, editor)  # the room came back
+
+
+def test_a_delivered_but_unusable_video_is_charged_its_estimate(project, editor):
+    generation = submit(project, editor)
+    jobs.job_claim(generation=generation)
+    Attempt.objects.create(generation=generation, number=1, outcome=Attempt.Outcome.DELIVERED)
+    jobs._move(generation, to=JobState.STORING, sources=[JobState.SUBMITTING])
+    jobs._finish(generation, to=JobState.FAILED, reason="bad video", error_type="bad_video")
+    assert kinds(generation)[-1] == (Kind.CHARGE, D("0.24"))
+    assert selectors_spend.ledger_totals(project=project).charged == D("0.24")
+
+
+def test_a_lost_answer_is_a_possible_charge(project, editor):
+    generation = submit(project, editor)
+    lose(generation)
+    assert kinds(generation) == [
+        (Kind.RESERVATION, D("0.24")),
+        (Kind.RELEASE, D("-0.24")),
+        (Kind.POSSIBLE_CHARGE, D("0.24")),
+    ]
+    totals = selectors_spend.ledger_totals(project=project)
+    assert (totals.possible, totals.committed) == (D("0.24"), D("0.24"))
+
+
+def test_a_retry_reserves_again_and_can_be_refused(project, editor, producer):
+    set_budget(project, producer, "0.50")
+    generation = submit(project, editor)
+    lose(generation)  # 0.24 possibly charged
+    assert jobs.job_retry(generation=generation, user=editor)  # +0.24 held: 0.48
+    generation.refresh_from_db()
+    assert generation.state == JobState.QUEUED
+    lose(generation)  # the second answer lost too: 0.48 possibly charged
+    with pytest.raises(ValidationError) as caught:
+        jobs.job_retry(generation=generation, user=editor)
+    assert "Not enough budget" in caught.value.messages[0]
+    generation.refresh_from_db()
+    assert generation.state == JobState.INTERRUPTED  # the refused retry changed nothing
+    assert kinds(generation).count((Kind.POSSIBLE_CHARGE, D("0.24"))) == 2
+
+
+def test_a_resubmitted_lost_attempt_stays_a_possible_charge_after_success(project, editor):
+    """A project may send a lost request again (the same job): both attempts are counted."""
+    generation = submit(project, editor)
+    jobs.job_claim(generation=generation)
+    Attempt.objects.create(
+        generation=generation, number=1, outcome=Attempt.Outcome.LOST, possibly_charged=True
+    )
+    jobs._move(generation, to=JobState.QUEUED, sources=[JobState.SUBMITTING])
+    deliver(generation, final_cost="0.24")
+    assert sorted(kinds(generation)) == sorted(
+        [
+            (Kind.RESERVATION, D("0.24")),
+            (Kind.RELEASE, D("-0.24")),
+            (Kind.CHARGE, D("0.24")),
+            (Kind.POSSIBLE_CHARGE, D("0.24")),
+        ]
+    )
+
+
+def test_settling_twice_changes_nothing(project, editor):
+    generation = submit(project, editor)
+    deliver(generation, final_cost="0.24")
+    before = kinds(generation)
+    assert spend.job_settle(generation=generation) == []
+    assert spend.ledger_reconcile() == 0
+    assert kinds(generation) == before
+
+
+def test_the_sweep_settles_a_job_whose_settlement_was_missed(project, editor):
+    generation = submit(project, editor)
+    # A worker that died between the state change and the ledger: only the state moved.
+    Generation.objects.filter(pk=generation.pk).update(state=JobState.CANCELLED)
+    jobs.jobs_sweep()
+    assert kinds(generation)[-1] == (Kind.RELEASE, D("-0.24"))
+
+
+def test_ledger_entries_are_never_changed_or_deleted(project, editor):
+    entry = LedgerEntry.objects.get(generation=submit(project, editor))
+    entry.amount = D("0.01")
+    with pytest.raises(TypeError):
+        entry.save()
+    with pytest.raises(TypeError):
+        entry.delete()
+    with pytest.raises(TypeError):
+        LedgerEntry.objects.filter(pk=entry.pk).update(amount=0)
+    with pytest.raises(TypeError):
+        LedgerEntry.objects.filter(pk=entry.pk).delete()
+    assert LedgerEntry.objects.get(pk=entry.pk).amount == D("0.24")
+
+
+def test_the_ledger_and_the_jobs_agree_after_a_mix_of_outcomes(project, editor, producer):
+    set_budget(project, producer, "5.00")
+    outcomes = {
+        "succeeded": [submit(project, editor) for _ in range(3)],
+        "failed": [submit(project, editor) for _ in range(2)],
+        "filtered": [submit(project, editor)],
+        "cancelled": [submit(project, editor) for _ in range(2)],
+        "lost": [submit(project, editor, duration=8)],
+        "retried": [submit(project, editor, duration=10)],
+        "queued": [submit(project, editor) for _ in range(2)],
+    }
+    for generation in outcomes["succeeded"]:
+        deliver(generation, final_cost="0.24")
+    for generation in outcomes["failed"]:
+        fail(generation)
+    fail(outcomes["filtered"][0], to=JobState.CONTENT_FILTERED)
+    for generation in outcomes["cancelled"]:
+        jobs.job_cancel(generation=generation, user=editor)
+    lose(outcomes["lost"][0])
+    retried = outcomes["retried"][0]
+    lose(retried)
+    jobs.job_retry(generation=retried, user=editor)
+    deliver(retried, final_cost="0.40")
+
+    for generation in Generation.objects.filter(project=project):
+        entries = LedgerEntry.objects.filter(generation=generation)
+        by_kind = {
+            row["kind"]: row["total"]
+            for row in entries.values("kind").annotate(total=Sum("amount"))
+        }
+        held = by_kind.get(Kind.RESERVATION, 0) + by_kind.get(Kind.RELEASE, 0)
+        lost = generation.attempts.filter(possibly_charged=True).count()
+        assert held == (generation.estimated_cost if generation.state in ACTIVE_STATES else 0)
+        if generation.state == JobState.SUCCEEDED:
+            assert by_kind[Kind.CHARGE] == generation.final_cost
+        else:
+            assert Kind.CHARGE not in by_kind
+        assert by_kind.get(Kind.POSSIBLE_CHARGE, 0) == lost * generation.estimated_cost
+    totals = selectors_spend.ledger_totals(project=project)
+    assert totals.charged == D("0.72") + D("0.40")
+    assert totals.reserved == D("0.48")
+    assert totals.possible == D("0.32") + D("0.40")
+    # The running total the budget is enforced on is the ledger's sum, to the cent.
+    assert committed_cents(project) == int(totals.committed * 100)
+    lifetime = SpendPeriod.objects.get(project=project, period=None)
+    assert lifetime.committed_cents == int(totals.committed * 100)
+
+
+# -- the spend page ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "role,status",
+    [("owner", 200), ("producer", 200), ("editor", 403), ("viewer", 403), ("outsider", 404)],
+)
+def test_only_producers_and_owners_see_spend(request, client, project, role, status):
+    client.force_login(request.getfixturevalue(role))
+    assert client.get(reverse("spend", args=[project.uuid])).status_code == status
+    assert client.get(reverse("spend_ledger_csv", args=[project.uuid])).status_code == status
+    post = client.post(
+        reverse("spend_budget", args=[project.uuid]), {"amount": "5", "period": "all"}
+    )
+    assert post.status_code == (302 if status == 200 else status)
+
+
+def test_a_producer_sets_the_budget_and_sees_what_counts(client, project, producer, editor):
+    submit(project, editor)
+    client.force_login(producer)
+    response = client.post(
+        reverse("spend_budget", args=[project.uuid]),
+        {"amount": "10", "period": "month", "alert_percents": "50, 90%, 100"},
+    )
+    assert response.status_code == 302
+    budget = Budget.objects.get(project=project)
+    assert (budget.amount, budget.monthly, budget.alert_percents) == (
+        D("10.00"),
+        True,
+        [50, 90, 100],
+    )
+    page = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    assert "0.24 USD</strong> of 10.00 USD (2 %)" in page
+    assert "9.76 USD</strong> left" in page
+    assert "Spend</a>" in page  # the tab
+    assert "set the budget to 10.00 USD a month" in project.activity.first().summary
+
+
+def test_a_bad_budget_is_explained_and_nothing_saved(client, project, producer):
+    client.force_login(producer)
+    response = client.post(
+        reverse("spend_budget", args=[project.uuid]),
+        {"amount": "-3", "period": "month", "alert_percents": "eighty"},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "greater than or equal to 0" in html
+    assert "List whole percentages" in html
+    assert not Budget.objects.exists()
+
+
+def test_the_editor_sees_the_refusal_on_the_generate_form(client, project, editor, producer):
+    set_budget(project, producer, "0.30")
+    submit(project, editor)
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "text-to-video",
+            "prompt_text": "A kite over dunes",
+            "model": "ltx-2-fast",
+            "resolution": "1920x1080",
+            "fps": "25",
+            "duration": "6",
+        },
+    )
+    assert response.status_code == 400
+    assert "Not enough budget" in response.content.decode()
+    assert Generation.objects.count() == 1
+
+
+def test_a_refused_retry_is_explained(client, project, editor, producer):
+    set_budget(project, producer, "0.24")
+    generation = submit(project, editor)
+    lose(generation)
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_retry", args=[project.uuid, generation.uuid]), follow=True
+    )
+    assert "Not enough budget" in response.content.decode()
+    generation.refresh_from_db()
+    assert generation.state == JobState.INTERRUPTED
+
+
+def test_the_ledger_csv_has_every_entry_and_no_formulas(client, project, editor, producer):
+    generation = submit(project, editor)
+    deliver(generation, final_cost="0.24")
+    evil = MembershipFactory(project=project, roles=["editor"]).user
+    evil.username = "=HYPERLINK(1)"
+    evil.save()
+    submit(project, evil)
+    client.force_login(producer)
+    response = client.get(reverse("spend_ledger_csv", args=[project.uuid]))
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["kind"], r["amount"]) for r in rows] == [
+        ("reservation", "0.24"),
+        ("release", "-0.24"),
+        ("charge", "0.24"),
+        ("reservation", "0.24"),
+    ]
+    assert rows[2]["generation"] == str(generation.uuid) and rows[2]["currency"] == "USD"
+    assert rows[3]["person"] == "'=HYPERLINK(1)"
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_real_jobs_against_the_simulator_settle_as_they_end(
+    start_simulator, settings, project, editor, producer
+):
+    set_budget(project, producer, "1.00")
+    settings.LTX_API_BASE_URL = start_simulator(filter_words=["volcano"]).url
+    made = submit(project, editor)
+    refused = submit(project, editor, prompt="A volcano erupting at night")
+    for generation in (made, refused):
+        jobs.generation_execute(generation_id=generation.pk)
+        generation.refresh_from_db()
+    assert (made.state, refused.state) == (JobState.SUCCEEDED, JobState.CONTENT_FILTERED)
+    settings.LTX_API_BASE_URL = start_simulator(drop_rate=1.0).url
+    lost = submit(project, editor)
+    jobs.generation_execute(generation_id=lost.pk)
+    lost.refresh_from_db()
+    assert lost.state == JobState.INTERRUPTED
+    assert kinds(made)[-1] == (Kind.CHARGE, made.final_cost)
+    assert kinds(refused)[-1] == (Kind.RELEASE, D("-0.24"))
+    assert kinds(lost)[-1] == (Kind.POSSIBLE_CHARGE, D("0.24"))
+    status = selectors_spend.budget_status(project=project)
+    assert (status.totals.charged, status.totals.possible, status.left) == (
+        D("0.24"),
+        D("0.24"),
+        D("0.52"),
+    )
