@@ -462,6 +462,7 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+
 # -- spend -------------------------------------------------------------------------------------
 
 

@@ -6,10 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Min, Q, QuerySet, Sum
 
 from generations.ltx.pricing import CENT
-from generations.models import Budget, LedgerEntry, Project
+from generations.models import Attempt, Budget, LedgerEntry, Project
 from generations.services.spend import period_of
 
 Kind = LedgerEntry.Kind
@@ -100,3 +100,33 @@ def ledger_entries(*, project: Project) -> QuerySet[LedgerEntry]:
     return LedgerEntry.objects.filter(project=project).select_related(
         "generation", "user", "attempt"
     )
+
+
+@dataclass(frozen=True)
+class PossibleCharge:
+    attempt: Attempt
+    amount: Decimal
+    since: dt.datetime
+
+    @property
+    def generation(self):
+        return self.attempt.generation
+
+
+def possible_charges(*, project: Project) -> list[PossibleCharge]:
+    """Attempts still counted as possibly billed (their answer was lost), oldest first."""
+    open_ = (
+        LedgerEntry.objects.filter(project=project, kind=Kind.POSSIBLE_CHARGE)
+        .values("attempt")
+        .annotate(amount=Sum("amount"), since=Min("created_at"))
+        .filter(amount__gt=Decimal("0.001"))
+        .order_by("since")
+    )
+    rows = {row["attempt"]: row for row in open_}
+    attempts = Attempt.objects.filter(pk__in=rows).select_related(
+        "generation__requested_by", "generation__prompt_version__prompt"
+    )
+    found = [
+        PossibleCharge(a, to_cent(rows[a.pk]["amount"]), rows[a.pk]["since"]) for a in attempts
+    ]
+    return sorted(found, key=lambda charge: charge.since)

@@ -48,4 +48,9 @@ urlpatterns = [
     path(P + "spend/", spend.spend, name="spend"),
     path(P + "spend/budget/", spend.budget_update, name="spend_budget"),
     path(P + "spend/ledger.csv", spend.ledger_csv, name="spend_ledger_csv"),
+    path(
+        G + "attempts/<int:number>/settle-charge/",
+        spend.possible_charge_settle,
+        name="spend_possible_charge_settle",
+    ),
 ]

@@ -540,3 +540,80 @@ def test_real_jobs_against_the_simulator_settle_as_they_end(
         D("0.24"),
         D("0.52"),
     )
+
+
+# -- slice 2: possible charges ------------------------------------------------------------------
+
+
+def settle_url(generation, number=1):
+    return reverse(
+        "spend_possible_charge_settle", args=[generation.project.uuid, generation.uuid, number]
+    )
+
+
+def test_a_possible_charge_stays_until_a_producer_says_it_was_charged(
+    client, project, editor, producer
+):
+    generation = submit(project, editor)
+    lose(generation)
+    client.force_login(producer)
+    page = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    assert "Possible charges to settle" in page and settle_url(generation) in page
+    response = client.post(settle_url(generation), {"charged": "yes", "note": "in the usage log"})
+    assert response.status_code == 302
+    assert kinds(generation)[-2:] == [
+        (Kind.POSSIBLE_CHARGE, D("-0.24")),
+        (Kind.CHARGE, D("0.24")),
+    ]
+    last = LedgerEntry.objects.filter(generation=generation).order_by("-id").first()
+    assert last.user == producer and "in the usage log" in last.reason
+    totals = selectors_spend.ledger_totals(project=project)
+    assert (totals.charged, totals.possible) == (D("0.24"), 0)
+    assert selectors_spend.possible_charges(project=project) == []
+    page = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    assert "Possible charges to settle" not in page
+
+
+def test_not_charged_gives_the_money_back_to_the_budget(client, project, editor, producer):
+    set_budget(project, producer, "0.24")
+    generation = submit(project, editor)
+    lose(generation)
+    with pytest.raises(ValidationError):
+        submit(project, editor)  # the possible charge still counts
+    client.force_login(producer)
+    client.post(settle_url(generation), {"charged": "no"})
+    assert selectors_spend.ledger_totals(project=project).committed == 0
+    assert committed_cents(project) == 0
+    submit(project, editor)
+
+
+def test_a_possible_charge_is_settled_once(client, project, editor, producer):
+    generation = submit(project, editor)
+    lose(generation)
+    client.force_login(producer)
+    client.post(settle_url(generation), {"charged": "no"})
+    again = client.post(settle_url(generation), {"charged": "yes"}, follow=True)
+    assert "already been settled" in again.content.decode()
+    assert selectors_spend.ledger_totals(project=project).charged == 0
+    nonsense = client.post(settle_url(generation), {"charged": "maybe"}, follow=True)
+    assert "Say whether the attempt was charged" in nonsense.content.decode()
+
+
+def test_only_producers_settle_possible_charges(client, project, editor, outsider):
+    generation = submit(project, editor)
+    lose(generation)
+    client.force_login(editor)
+    assert client.post(settle_url(generation), {"charged": "no"}).status_code == 403
+    client.force_login(outsider)
+    assert client.post(settle_url(generation), {"charged": "no"}).status_code == 404
+    assert selectors_spend.ledger_totals(project=project).possible == D("0.24")
+
+
+def test_an_attempt_of_another_project_is_not_found(client, project, editor, outsider):
+    other = outsider.memberships.get().project
+    generation = submit(other, outsider)
+    lose(generation)
+    producer = MembershipFactory(project=project, roles=["producer"]).user
+    client.force_login(producer)
+    url = reverse("spend_possible_charge_settle", args=[project.uuid, generation.uuid, 1])
+    assert client.post(url, {"charged": "no"}).status_code == 404

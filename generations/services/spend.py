@@ -310,3 +310,48 @@ def _set_limit(row: SpendPeriod, cents: int | None) -> None:
         limit_cents=cents,
         overrun_cents=Greatest(F("overrun_cents"), F("committed_cents") - cents),
     )
+
+
+# -- possible charges ------------------------------------------------------------------------
+
+
+def possible_charge_settle(*, attempt: Attempt, user, charged: bool, note: str = "") -> None:
+    """A producer's answer for an attempt whose response was lost: it was billed (a charge)
+    or it was not (the money comes back to the budget). Only once per attempt."""
+    with transaction.atomic():
+        job = (
+            Generation.objects.select_for_update(of=("self",))
+            .select_related("project")
+            .get(pk=attempt.generation_id)
+        )
+        possible = list(LedgerEntry.objects.filter(attempt=attempt, kind=Kind.POSSIBLE_CHARGE))
+        amount = sum((e.amount for e in possible), Decimal(0))
+        if amount <= 0:
+            raise ValidationError("This possible charge has already been settled")
+        answer = "charged" if charged else "not charged"
+        note = f": {note.strip()}" if note.strip() else ""
+        common = {
+            "project": job.project,
+            "generation": job,
+            "attempt": attempt,
+            "period": possible[0].period,
+            "user": user,
+        }
+        entries = [
+            LedgerEntry(
+                kind=Kind.POSSIBLE_CHARGE,
+                amount=-amount,
+                reason=f"settled by a producer as {answer} (attempt {attempt.number}){note}"[:300],
+                **common,
+            )
+        ]
+        if charged:
+            entries.append(
+                LedgerEntry(
+                    kind=Kind.CHARGE,
+                    amount=amount,
+                    reason=f"lost answer billed (attempt {attempt.number}){note}"[:300],
+                    **common,
+                )
+            )
+        _record(entries, project=job.project, period=possible[0].period)

@@ -7,13 +7,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import selectors_spend
 from generations.ltx.pricing import CURRENCY
-from generations.models import Budget, Role
+from generations.models import Attempt, Budget, Role
 from generations.services import spend as spend_service
 
 from .access import get_project_for
@@ -95,6 +95,38 @@ def budget_update(request, project_uuid):
     return redirect("spend", project_uuid=project.uuid)
 
 
+@login_required
+@require_POST
+def possible_charge_settle(request, project_uuid, generation_uuid, number):
+    """A producer's answer for a lost attempt: it was billed, or it was not."""
+    project = get_project_for(request, project_uuid, *PRODUCERS)
+    attempt = get_object_or_404(
+        Attempt, generation__project=project, generation__uuid=generation_uuid, number=number
+    )
+    charged = request.POST.get("charged")
+    if charged not in ("yes", "no"):
+        messages.error(request, "Say whether the attempt was charged or not")
+        return redirect("spend", project_uuid=project.uuid)
+    try:
+        spend_service.possible_charge_settle(
+            attempt=attempt,
+            user=request.user,
+            charged=charged == "yes",
+            note=request.POST.get("note", "")[:200],
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request,
+            f"Attempt {attempt.number} recorded as "
+            + (
+                "charged." if charged == "yes" else "not charged: its amount is back in the budget."
+            ),
+        )
+    return redirect("spend", project_uuid=project.uuid)
+
+
 def _spend_page(request, project, *, form=None, status=200):
     status_ = selectors_spend.budget_status(project=project)
     entries = selectors_spend.ledger_entries(project=project)[:LEDGER_ROWS_SHOWN]
@@ -106,6 +138,7 @@ def _spend_page(request, project, *, form=None, status=200):
             "status": status_,
             "form": form or BudgetForm.for_budget(status_.budget),
             "entries": entries,
+            "possible_charges": selectors_spend.possible_charges(project=project),
             "currency": CURRENCY,
             "rows_shown": LEDGER_ROWS_SHOWN,
         },
