@@ -251,6 +251,8 @@ class Endpoint(models.TextChoices):
 
 
 class JobState(models.TextChoices):
+    # Estimated above the project's approval amount: waits for a producer (not yet active).
+    PENDING_APPROVAL = "pending_approval", "Awaiting approval"
     QUEUED = "queued", "Queued"
     SUBMITTING = "submitting", "Submitting"
     GENERATING = "generating", "Generating"
@@ -259,6 +261,7 @@ class JobState(models.TextChoices):
     FAILED = "failed", "Failed"
     CONTENT_FILTERED = "content_filtered", "Refused by the content filter"
     CANCELLED = "cancelled", "Cancelled"
+    DECLINED = "declined", "Declined by a producer"
     INTERRUPTED = "interrupted", "Interrupted"
 
 
@@ -480,6 +483,8 @@ class Budget(models.Model):
     monthly = models.BooleanField(
         default=True, help_text="The amount is for each calendar month, not the project's life."
     )
+    # A job estimated above this waits for a producer's approval (unless a producer asked).
+    approval_above = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     # Producers are alerted once per period when spend passes each of these percentages.
     alert_percents = models.JSONField(default=default_alert_percents, blank=True)
     updated_by = models.ForeignKey(

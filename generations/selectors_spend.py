@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Min, Q, QuerySet, Sum
 
 from generations.ltx.pricing import CENT
-from generations.models import Attempt, Budget, LedgerEntry, Project
+from generations.models import Attempt, Budget, Generation, JobState, LedgerEntry, Project
 from generations.services.spend import period_of
 
 Kind = LedgerEntry.Kind
@@ -130,3 +130,12 @@ def possible_charges(*, project: Project) -> list[PossibleCharge]:
         PossibleCharge(a, to_cent(rows[a.pk]["amount"]), rows[a.pk]["since"]) for a in attempts
     ]
     return sorted(found, key=lambda charge: charge.since)
+
+
+def awaiting_approval(*, project: Project) -> QuerySet[Generation]:
+    """Jobs above the approval amount, oldest first: a producer approves or declines them."""
+    return (
+        Generation.objects.filter(project=project, state=JobState.PENDING_APPROVAL)
+        .select_related("requested_by", "prompt_version__prompt")
+        .order_by("created_at", "id")
+    )

@@ -53,4 +53,6 @@ urlpatterns = [
         spend.possible_charge_settle,
         name="spend_possible_charge_settle",
     ),
+    path(G + "approve/", spend.job_approve, name="spend_job_approve"),
+    path(G + "decline/", spend.job_decline, name="spend_job_decline"),
 ]

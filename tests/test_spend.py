@@ -617,3 +617,140 @@ def test_an_attempt_of_another_project_is_not_found(client, project, editor, out
     client.force_login(producer)
     url = reverse("spend_possible_charge_settle", args=[project.uuid, generation.uuid, 1])
     assert client.post(url, {"charged": "no"}).status_code == 404
+
+
+# -- slice 3: producer approval above an amount -----------------------------------------------
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Generation ids whose run message was sent (on commit, or scheduled later)."""
+    ids = []
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda pk: ids.append(pk))
+    monkeypatch.setattr(
+        tasks.generation_run, "apply_async", lambda args, countdown=0: ids.append(args[0])
+    )
+    return ids
+
+
+def approval_above(project, producer, amount, budget="100"):
+    return spend.budget_set(
+        project=project,
+        user=producer,
+        amount=D(budget),
+        monthly=True,
+        alert_percents=[],
+        approval_above=D(amount),
+    )
+
+
+def test_a_job_above_the_approval_amount_waits_with_its_estimate_held(
+    project, editor, producer, sent
+):
+    approval_above(project, producer, "0.30")
+    cheap = submit(project, editor)  # 0.24
+    dear = submit(project, editor, duration=10)  # 0.40
+    assert (cheap.state, dear.state) == (JobState.QUEUED, JobState.PENDING_APPROVAL)
+    assert sent == [cheap.pk]  # the waiting job is not sent to a worker
+    assert not dear.is_active  # no polling, no worker may finish it
+    assert [e.to_state for e in dear.events.all()] == [JobState.PENDING_APPROVAL]
+    assert kinds(dear) == [(Kind.RESERVATION, D("0.40"))]
+    notice = project.activity.filter(verb="approval_requested").get()
+    assert notice.actor == editor and "0.40 USD" in notice.summary
+    jobs.generation_execute(generation_id=dear.pk)  # a stray message changes nothing
+    dear.refresh_from_db()
+    assert dear.state == JobState.PENDING_APPROVAL
+
+
+def test_a_producer_asking_does_not_wait_for_themselves(project, producer, sent):
+    approval_above(project, producer, "0.30")
+    assert submit(project, producer, duration=10).state == JobState.QUEUED
+
+
+def test_approving_queues_the_job_and_tells_the_project(
+    project, editor, producer, sent, django_capture_on_commit_callbacks
+):
+    approval_above(project, producer, "0.30")
+    dear = submit(project, editor, duration=10)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert spend.job_approve(generation=dear, user=producer)
+    dear.refresh_from_db()
+    assert dear.state == JobState.QUEUED and sent == [dear.pk]
+    assert dear.events.last().actor == producer
+    assert "approved" in project.activity.filter(verb="approval_given").get().summary
+    assert not spend.job_approve(generation=dear, user=producer)  # only once
+    assert kinds(dear) == [(Kind.RESERVATION, D("0.40"))]  # still held, now for the run
+
+
+def test_declining_ends_the_job_and_releases_its_estimate(project, editor, producer, sent):
+    approval_above(project, producer, "0.30")
+    dear = submit(project, editor, duration=10)
+    assert spend.job_decline(generation=dear, user=producer, reason="use fast for drafts")
+    dear.refresh_from_db()
+    assert dear.state == JobState.DECLINED and sent == []
+    assert "use fast for drafts" in dear.error_message
+    assert kinds(dear) == [(Kind.RESERVATION, D("0.40")), (Kind.RELEASE, D("-0.40"))]
+    assert "use fast for drafts" in project.activity.filter(verb="approval_declined").get().summary
+    assert not spend.job_approve(generation=dear, user=producer)
+
+
+def test_the_requester_can_cancel_a_waiting_job(project, editor, producer, sent):
+    approval_above(project, producer, "0.30")
+    dear = submit(project, editor, duration=10)
+    assert jobs.job_cancel(generation=dear, user=editor)
+    assert kinds(dear)[-1] == (Kind.RELEASE, D("-0.40"))
+
+
+def test_a_batch_waits_only_for_its_dear_jobs(client, project, editor, producer, sent):
+    approval_above(project, producer, "0.30")
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "text-to-video",
+            "prompt_text": "A kite over dunes",
+            "model": "ltx-2-fast",
+            "resolution": "1920x1080",
+            "fps": "25",
+            "duration": "6",
+            "also_duration": ["10"],
+        },
+        follow=True,
+    )
+    assert "1 of them wait for a producer&#x27;s approval" in response.content.decode()
+    states = sorted(Generation.objects.values_list("state", flat=True))
+    assert states == [JobState.PENDING_APPROVAL, JobState.QUEUED]
+
+
+def test_producers_approve_and_decline_on_the_spend_page(client, project, editor, producer, sent):
+    approval_above(project, producer, "0.30")
+    first, second = submit(project, editor, duration=10), submit(project, editor, duration=10)
+    client.force_login(editor)
+    approve = reverse("spend_job_approve", args=[project.uuid, first.uuid])
+    assert client.post(approve).status_code == 403
+    client.force_login(producer)
+    page = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    assert "Waiting for your approval" in page and approve in page
+    assert client.post(approve).status_code == 302
+    decline = reverse("spend_job_decline", args=[project.uuid, second.uuid])
+    client.post(decline, {"reason": "too long"})
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.state, second.state) == (JobState.QUEUED, JobState.DECLINED)
+    again = client.post(approve, follow=True).content.decode()
+    assert "no longer waiting for approval" in again
+    assert "Waiting for your approval" not in again
+
+
+def test_the_approval_amount_is_set_with_the_budget(client, project, producer):
+    client.force_login(producer)
+    client.post(
+        reverse("spend_budget", args=[project.uuid]),
+        {"amount": "", "period": "month", "approval_above": "2.50", "alert_percents": ""},
+    )
+    budget = Budget.objects.get(project=project)
+    assert (budget.amount, budget.approval_above) == (None, D("2.50"))
+    assert "need a producer&#x27;s approval" not in (
+        client.get(reverse("spend", args=[project.uuid])).content.decode()
+    )
+    assert "jobs above 2.50 USD need a producer's approval" in project.activity.first().summary

@@ -105,6 +105,8 @@ def job_submit(
         if asset is not None and asset.project_id != project.pk:
             raise ValidationError("An input file belongs to another project")
     params, estimate = job_estimate(endpoint=endpoint, params=params, assets=assets)
+    # Queued, or waiting for a producer when the estimate is above the approval amount.
+    state = spend.state_on_submit(project=project, user=user, estimate=estimate)
     from generations import tasks  # the task module imports this one
 
     with transaction.atomic():
@@ -116,10 +118,11 @@ def job_submit(
             params=params,
             estimated_cost=estimate,
             batch=batch,
+            state=state,
             **assets,
         )
         GenerationEvent.objects.create(
-            generation=generation, to_state=JobState.QUEUED, actor=user, reason="submitted"
+            generation=generation, to_state=state, actor=user, reason="submitted"
         )
         spend.job_reserve(generation=generation, user=user)  # refused if over the budget
         activity_record(
@@ -129,7 +132,10 @@ def job_submit(
             summary=f"submitted a {endpoint} generation ({estimate} USD estimated)",
             prompt=prompt_version.prompt if prompt_version else None,
         )
-        tasks.generation_run.delay_on_commit(generation.pk)
+        if state == JobState.QUEUED:
+            tasks.generation_run.delay_on_commit(generation.pk)
+        else:
+            spend.approval_requested(generation=generation, user=user)
     return generation
 
 
@@ -190,9 +196,14 @@ def job_claim(*, generation: Generation) -> bool:
 
 
 def job_cancel(*, generation: Generation, user) -> bool:
-    """Only a queued job can be cancelled: once sent, the API is making (and billing) it."""
+    """Only a queued (or waiting) job can be cancelled: once sent, the API is making (and
+    billing) it."""
     return _move(
-        generation, to=JobState.CANCELLED, sources=[JobState.QUEUED], actor=user, reason="cancelled"
+        generation,
+        to=JobState.CANCELLED,
+        sources=[JobState.QUEUED, JobState.PENDING_APPROVAL],
+        actor=user,
+        reason="cancelled",
     )
 
 

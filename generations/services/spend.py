@@ -8,10 +8,11 @@ condition on the row's newest version after waiting for the other's lock. A Chec
 (`committed <= limit + overrun`) is the backstop against any path that forgets the condition.
 
 A job's money moves like this:
-    submitted        reservation +estimate   (refused when it does not fit)
+    submitted        reservation +estimate   (refused when it does not fit; held while a
+                     job above the approval amount waits for a producer)
     succeeded        release -estimate, charge +final cost of what was delivered
     delivered but unplayable  release, charge +estimate (the API billed it)
-    failed, refused by the content filter, cancelled   release -estimate
+    failed, refused by the content filter, cancelled, declined   release -estimate
     response lost    release, possible charge +estimate until a producer settles it
     retried          a new reservation
 """
@@ -35,7 +36,9 @@ from generations.models import (
     Generation,
     JobState,
     LedgerEntry,
+    Membership,
     Project,
+    Role,
     SpendPeriod,
 )
 
@@ -48,6 +51,7 @@ SETTLED_STATES = (
     JobState.FAILED,
     JobState.CONTENT_FILTERED,
     JobState.CANCELLED,
+    JobState.DECLINED,
     JobState.INTERRUPTED,
 )
 HELD_KINDS = (Kind.RESERVATION, Kind.RELEASE)
@@ -267,21 +271,33 @@ def ledger_reconcile() -> int:
 
 
 def budget_set(
-    *, project: Project, user, amount: Decimal | None, monthly: bool, alert_percents: list[int]
+    *,
+    project: Project,
+    user,
+    amount: Decimal | None,
+    monthly: bool,
+    alert_percents: list[int],
+    approval_above: Decimal | None = None,
 ) -> Budget:
-    """Set (or, with no amount, remove) the project's limit. The running totals of the current
-    month and of the project's life take the new limit at once; a limit below what is already
-    committed refuses every new job until spend falls below it."""
+    """Set (or, with no amount, remove) the project's limit, and the estimate above which a
+    job waits for a producer's approval. The running totals of the current month and of the
+    project's life take the new limit at once; a limit below what is already committed
+    refuses every new job until spend falls below it."""
     from generations.services.prompts import activity_record
 
     if amount is not None and not (0 <= amount <= MAX_BUDGET):
         raise ValidationError({"amount": f"The budget is from 0 to {money(MAX_BUDGET)}"})
+    if approval_above is not None and not (0 <= approval_above <= MAX_BUDGET):
+        raise ValidationError(
+            {"approval_above": f"The approval amount is from 0 to {money(MAX_BUDGET)}"}
+        )
     if any(not 1 <= percent <= 1000 for percent in alert_percents):
         raise ValidationError({"alert_percents": "Each alert is a percentage from 1 to 1000"})
     period = period_of()
     with transaction.atomic():
         budget, _ = Budget.objects.select_for_update().get_or_create(project=project)
         budget.amount, budget.monthly = amount, monthly
+        budget.approval_above = approval_above
         budget.alert_percents = sorted(set(alert_percents))
         budget.updated_by = user
         budget.save()
@@ -289,6 +305,11 @@ def budget_set(
         cents = None if amount is None else _cents(amount)
         _set_limit(lifetime, None if monthly else cents)
         _set_limit(month, cents if monthly else None)
+        approval = (
+            f"; jobs above {money(approval_above)} need a producer's approval"
+            if approval_above is not None
+            else ""
+        )
         activity_record(
             project=project,
             actor=user,
@@ -297,7 +318,8 @@ def budget_set(
                 "removed the budget"
                 if amount is None
                 else f"set the budget to {money(amount)} {'a month' if monthly else 'in all'}"
-            ),
+            )
+            + approval,
         )
     return budget
 
@@ -355,3 +377,92 @@ def possible_charge_settle(*, attempt: Attempt, user, charged: bool, note: str =
                 )
             )
         _record(entries, project=job.project, period=possible[0].period)
+
+
+# -- producer approval -----------------------------------------------------------------------
+
+
+def state_on_submit(*, project: Project, user, estimate: Decimal) -> str:
+    """Where a new job starts: waiting for a producer when its estimate is above the project's
+    approval amount (unless the person submitting is a producer: they would approve it)."""
+    threshold = (
+        Budget.objects.filter(project=project).values_list("approval_above", flat=True).first()
+    )
+    if threshold is None or estimate <= threshold:
+        return JobState.QUEUED
+    membership = Membership.objects.filter(project=project, user=user).first()
+    if membership is not None and membership.has_role(Role.PRODUCER):
+        return JobState.QUEUED
+    return JobState.PENDING_APPROVAL
+
+
+def approval_requested(*, generation: Generation, user) -> None:
+    """Tell the project's producers (its activity feed, and their list on the Spend page)."""
+    from generations.services.prompts import activity_record
+
+    activity_record(
+        project=generation.project,
+        actor=user,
+        verb="approval_requested",
+        summary=(
+            f"asks a producer to approve a {generation.get_endpoint_display().lower()} job "
+            f"estimated at {money(generation.estimated_cost)}"
+        ),
+        prompt=generation.prompt_version.prompt if generation.prompt_version else None,
+    )
+
+
+def job_approve(*, generation: Generation, user) -> bool:
+    """A producer lets a waiting job run: it joins the queue with its reservation."""
+    from generations.services import jobs  # jobs imports this module
+    from generations.services.prompts import activity_record
+
+    with transaction.atomic():
+        moved = jobs._move(
+            generation,
+            to=JobState.QUEUED,
+            sources=[JobState.PENDING_APPROVAL],
+            actor=user,
+            reason="approved by a producer",
+        )
+        if moved:
+            transaction.on_commit(lambda: jobs._schedule(generation.pk))
+            activity_record(
+                project=generation.project,
+                actor=user,
+                verb="approval_given",
+                summary=f"approved {_whose(generation)} job of {money(generation.estimated_cost)}",
+            )
+    return moved
+
+
+def job_decline(*, generation: Generation, user, reason: str = "") -> bool:
+    """A producer refuses a waiting job: it ends, and its reservation is released."""
+    from generations.services import jobs  # jobs imports this module
+    from generations.services.prompts import activity_record
+
+    reason = reason.strip()[:300]
+    with transaction.atomic():
+        moved = jobs._move(
+            generation,
+            to=JobState.DECLINED,
+            sources=[JobState.PENDING_APPROVAL],
+            actor=user,
+            reason="declined by a producer" + (f": {reason}" if reason else ""),
+            error_type="declined",
+            error_message="A producer declined this job" + (f": {reason}" if reason else "."),
+        )
+        if moved:
+            activity_record(
+                project=generation.project,
+                actor=user,
+                verb="approval_declined",
+                summary=f"declined {_whose(generation)} job of {money(generation.estimated_cost)}"
+                + (f": {reason}" if reason else ""),
+            )
+    return moved
+
+
+def _whose(generation: Generation) -> str:
+    person = generation.requested_by
+    return f"{person.get_username()}'s" if person else "a"

@@ -97,10 +97,12 @@ def generation_new(request, project_uuid):
             errors = {("general" if k == "__all__" else k): v for k, v in raw.items()}
         else:
             batch = Generation.objects.filter(batch=generation.batch)
+            waiting = sum(g.state == JobState.PENDING_APPROVAL for g in batch)
             messages.success(
                 request,
                 f"Queued {batch.count()} × {generation.get_endpoint_display()}, about "
-                f"{sum(g.estimated_cost for g in batch)} USD in all",
+                f"{sum(g.estimated_cost for g in batch)} USD in all"
+                + (f"; {waiting} of them wait for a producer's approval" if waiting else ""),
             )
             return redirect("gallery", project_uuid=project.uuid)
     settings = {**(prompt_version.settings if prompt_version else {})}
@@ -348,5 +350,10 @@ def generation_rerun(request, project_uuid, generation_uuid):
     except ValidationError as exc:  # the budget cannot cover it
         messages.error(request, " ".join(exc.messages))
         return redirect("generation", project_uuid=project_uuid, generation_uuid=generation_uuid)
-    messages.success(request, f"Queued again with the same parameters ({copy.estimated_cost} USD)")
+    waits = copy.state == JobState.PENDING_APPROVAL
+    messages.success(
+        request,
+        f"Queued again with the same parameters ({copy.estimated_cost} USD)"
+        + ("; it waits for a producer's approval" if waits else ""),
+    )
     return redirect("gallery", project_uuid=project_uuid)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations import selectors_spend
 from generations.ltx.pricing import CURRENCY
-from generations.models import Attempt, Budget, Role
+from generations.models import Attempt, Budget, Generation, Role
 from generations.services import spend as spend_service
 
 from .access import get_project_for
@@ -36,6 +36,16 @@ class BudgetForm(forms.Form):
         label="Counted",
         choices=[("month", "Per calendar month"), ("all", "For the project's whole life")],
         widget=forms.RadioSelect,
+    )
+    approval_above = forms.DecimalField(
+        label=f"Producer approval above ({CURRENCY})",
+        required=False,
+        min_value=0,
+        max_value=spend_service.MAX_BUDGET,
+        max_digits=12,
+        decimal_places=2,
+        help_text="A job estimated above this waits until a producer approves it. "
+        "Leave empty to let every job run.",
     )
     alert_percents = forms.CharField(
         label="Alert producers at (% of the budget)",
@@ -64,6 +74,7 @@ class BudgetForm(forms.Form):
         return cls(
             initial={
                 "amount": budget.amount,
+                "approval_above": budget.approval_above,
                 "period": "month" if budget.monthly else "all",
                 "alert_percents": ", ".join(str(p) for p in budget.alert_percents),
             }
@@ -90,6 +101,7 @@ def budget_update(request, project_uuid):
         amount=form.cleaned_data["amount"],
         monthly=form.cleaned_data["period"] == "month",
         alert_percents=form.cleaned_data["alert_percents"],
+        approval_above=form.cleaned_data["approval_above"],
     )
     messages.success(request, f"Budget saved: {budget}.")
     return redirect("spend", project_uuid=project.uuid)
@@ -127,6 +139,31 @@ def possible_charge_settle(request, project_uuid, generation_uuid, number):
     return redirect("spend", project_uuid=project.uuid)
 
 
+@login_required
+@require_POST
+def job_approve(request, project_uuid, generation_uuid):
+    project = get_project_for(request, project_uuid, *PRODUCERS)
+    generation = get_object_or_404(Generation, project=project, uuid=generation_uuid)
+    if spend_service.job_approve(generation=generation, user=request.user):
+        messages.success(request, f"Approved: queued ({generation.estimated_cost} {CURRENCY}).")
+    else:
+        messages.error(request, "This job is no longer waiting for approval.")
+    return redirect("spend", project_uuid=project.uuid)
+
+
+@login_required
+@require_POST
+def job_decline(request, project_uuid, generation_uuid):
+    project = get_project_for(request, project_uuid, *PRODUCERS)
+    generation = get_object_or_404(Generation, project=project, uuid=generation_uuid)
+    reason = request.POST.get("reason", "")
+    if spend_service.job_decline(generation=generation, user=request.user, reason=reason):
+        messages.success(request, "Declined: its reservation was released.")
+    else:
+        messages.error(request, "This job is no longer waiting for approval.")
+    return redirect("spend", project_uuid=project.uuid)
+
+
 def _spend_page(request, project, *, form=None, status=200):
     status_ = selectors_spend.budget_status(project=project)
     entries = selectors_spend.ledger_entries(project=project)[:LEDGER_ROWS_SHOWN]
@@ -139,6 +176,7 @@ def _spend_page(request, project, *, form=None, status=200):
             "form": form or BudgetForm.for_budget(status_.budget),
             "entries": entries,
             "possible_charges": selectors_spend.possible_charges(project=project),
+            "awaiting_approval": selectors_spend.awaiting_approval(project=project),
             "currency": CURRENCY,
             "rows_shown": LEDGER_ROWS_SHOWN,
         },
