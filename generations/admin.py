@@ -19,6 +19,7 @@ from .models import (
     PromptComment,
     PromptVersion,
     SpendPeriod,
+    SpendPolicy,
 )
 
 
@@ -334,4 +335,19 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SpendPolicy)
+class SpendPolicyAdmin(admin.ModelAdmin):
+    """Producers set the policy on the project's Spend page; here it is only read."""
+
+    list_display = ["project", "enabled", "draft_models", "draft_resolutions", "updated_at"]
+    list_select_related = ["project"]
+    readonly_fields = ["project", "enabled", "draft_models", "draft_resolutions", "updated_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False

@@ -603,3 +603,39 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Ledger entries are never deleted: record an adjustment instead")
+
+
+def default_draft_models() -> list[str]:
+    return ["ltx-2-fast"]
+
+
+def default_draft_resolutions() -> list[str]:
+    return ["1920x1080"]
+
+
+class SpendPolicy(models.Model):
+    """Which settings a job may use without an approved prompt version, set by producers.
+
+    When enabled, a job from a version that is not its prompt's approved version (or from no
+    prompt at all) may use only the draft models and resolutions; anything else needs the
+    approved version."""
+
+    project = models.OneToOneField(Project, on_delete=models.CASCADE, related_name="spend_policy")
+    enabled = models.BooleanField(default=False)
+    draft_models = models.JSONField(default=default_draft_models, blank=True)
+    draft_resolutions = models.JSONField(default=default_draft_resolutions, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "spend policies"
+
+    def __str__(self):
+        if not self.enabled:
+            return f"no spend policy for {self.project}"
+        return (
+            f"{self.project}: without an approved version only "
+            f"{', '.join(self.draft_models)} at {', '.join(self.draft_resolutions)}"
+        )

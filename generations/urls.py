@@ -47,6 +47,7 @@ urlpatterns = [
     # spend
     path(P + "spend/", spend.spend, name="spend"),
     path(P + "spend/budget/", spend.budget_update, name="spend_budget"),
+    path(P + "spend/policy/", spend.policy_update, name="spend_policy"),
     path(P + "spend/ledger.csv", spend.ledger_csv, name="spend_ledger_csv"),
     path(
         G + "attempts/<int:number>/settle-charge/",

@@ -754,3 +754,176 @@ def test_the_approval_amount_is_set_with_the_budget(client, project, producer):
         client.get(reverse("spend", args=[project.uuid])).content.decode()
     )
     assert "jobs above 2.50 USD need a producer's approval" in project.activity.first().summary
+
+
+# -- slice 4: the spend policy ------------------------------------------------------------------
+
+
+PRO_4K = {"model": "ltx-2-pro", "resolution": "3840x2160"}
+
+
+@pytest.fixture
+def policy(project, producer):
+    return spend.policy_set(
+        project=project,
+        user=producer,
+        enabled=True,
+        draft_models=["ltx-2-fast"],
+        draft_resolutions=["1920x1080"],
+    )
+
+
+@pytest.fixture
+def prompt(project, editor):
+    from generations.services import prompts as prompt_service
+
+    return prompt_service.prompt_create(
+        project=project,
+        author=editor,
+        title="Harbour",
+        elements={"shot": "A wide shot of a harbour at dawn"},
+        settings={"model": "ltx-2-fast", "duration": 6},
+    )
+
+
+def approve(prompt, producer):
+    from generations.services import prompts as prompt_service
+
+    prompt_service.prompt_version_approve(
+        prompt=prompt, version=prompt.current_version, user=producer
+    )
+    prompt.refresh_from_db()
+
+
+def submit_version(project, user, version, **params):
+    return jobs.job_submit(
+        project=project,
+        user=user,
+        endpoint="text-to-video",
+        params={**T2V, **params},
+        prompt_version=version,
+    )
+
+
+def test_without_a_policy_anything_the_api_supports_goes(project, editor):
+    assert submit(project, editor, **PRO_4K).state == JobState.QUEUED
+
+
+@pytest.mark.usefixtures("policy")
+def test_costly_settings_need_an_approved_prompt_version(project, editor, producer, prompt):
+    with pytest.raises(ValidationError) as caught:
+        submit(project, editor, **PRO_4K)  # free text: no version at all
+    problems = caught.value.message_dict
+    assert "ltx-2-pro needs an approved prompt version" in problems["model"][0]
+    assert "a job without a saved prompt version" in problems["model"][0]
+    assert "3840x2160 needs an approved prompt version" in problems["resolution"][0]
+    with pytest.raises(ValidationError) as caught:
+        submit_version(project, editor, prompt.current_version, model="ltx-2-pro")
+    assert "Harbour v1, which no producer has approved" in caught.value.messages[0]
+    assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
+    submit_version(project, editor, prompt.current_version)  # ltx-2-fast at 1920x1080: fine
+    approve(prompt, producer)
+    assert submit_version(project, editor, prompt.current_version, **PRO_4K).state == "queued"
+
+
+@pytest.mark.usefixtures("policy")
+def test_a_newer_draft_of_an_approved_prompt_is_a_draft(project, editor, producer, prompt):
+    from generations.services import prompts as prompt_service
+
+    approve(prompt, producer)
+    draft = prompt_service.prompt_version_save(
+        prompt=prompt,
+        author=editor,
+        based_on=prompt.current_version,
+        elements={"shot": "A wide shot of a harbour at dusk"},
+    )
+    with pytest.raises(ValidationError) as caught:
+        submit_version(project, editor, draft, model="ltx-2-pro")
+    assert "Harbour v2, which is not the approved version" in caught.value.messages[0]
+
+
+@pytest.mark.usefixtures("policy")
+def test_audio_to_video_and_retake_are_pro_and_need_an_approved_version(project, prompt):
+    for endpoint in ("audio-to-video", "retake"):
+        problems = spend.policy_problems(
+            project=project, prompt_version=None, endpoint=endpoint, params={}
+        )
+        assert list(problems) == ["__all__"]
+        assert (
+            "renders with ltx-2-pro, which needs an approved prompt version"
+            in (problems["__all__"])
+        )
+
+
+@pytest.mark.usefixtures("policy")
+def test_a_batch_with_a_costly_variation_is_refused_whole(project, editor):
+    with pytest.raises(ValidationError):
+        jobs.job_submit_batch(
+            project=project,
+            user=editor,
+            endpoint="text-to-video",
+            variations=[T2V, {**T2V, "model": "ltx-2-pro"}],
+        )
+    assert not Generation.objects.exists()
+
+
+@pytest.mark.usefixtures("policy")
+def test_the_generate_form_explains_what_is_unavailable_and_why(client, project, editor, prompt):
+    client.force_login(editor)
+    page = client.get(reverse("generation_new", args=[project.uuid]) + f"?prompt={prompt.uuid}")
+    html = page.content.decode()
+    assert "keeps ltx-2-pro and 2560x1440, 3840x2160 for approved prompt versions" in html
+    assert "Harbour v1, which no producer has approved" in html
+    estimate = reverse("generation_estimate", args=[project.uuid])
+    query = f"?endpoint=text-to-video&prompt={prompt.uuid}&resolution=1920x1080&duration=6"
+    refused = client.get(estimate + query + "&model=ltx-2-pro").content.decode()
+    assert "Not available: ltx-2-pro needs an approved prompt version" in refused
+    assert client.get(estimate + query + "&model=ltx-2-fast").content.decode() == "0.24 USD"
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "prompt": prompt.uuid,
+            "endpoint": "text-to-video",
+            "model": "ltx-2-pro",
+            "resolution": "1920x1080",
+            "fps": "25",
+            "duration": "6",
+        },
+    )
+    assert response.status_code == 400
+    assert "ltx-2-pro needs an approved prompt version" in response.content.decode()
+
+
+def test_the_generate_form_says_nothing_for_an_approved_version(
+    client, project, editor, producer, prompt, policy
+):
+    approve(prompt, producer)
+    client.force_login(editor)
+    page = client.get(reverse("generation_new", args=[project.uuid]) + f"?prompt={prompt.uuid}")
+    assert "spend policy" not in page.content.decode()
+
+
+def test_producers_set_the_policy_on_the_spend_page(client, project, producer, editor):
+    url = reverse("spend_policy", args=[project.uuid])
+    client.force_login(editor)
+    assert client.post(url, {"enabled": "on"}).status_code == 403
+    client.force_login(producer)
+    refused = client.post(url, {"enabled": "on", "draft_resolutions": ["1920x1080"]})
+    assert refused.status_code == 400
+    assert "Choose at least one model and one resolution" in refused.content.decode()
+    saved = client.post(
+        url,
+        {
+            "enabled": "on",
+            "draft_models": ["ltx-2-fast"],
+            "draft_resolutions": ["1920x1080", "2560x1440"],
+        },
+    )
+    assert saved.status_code == 302
+    policy = project.spend_policy
+    policy.refresh_from_db()
+    assert policy.enabled and policy.draft_resolutions == ["1920x1080", "2560x1440"]
+    assert "set the spend policy" in project.activity.first().summary
+    assert submit(project, editor, resolution="2560x1440").state == JobState.QUEUED
+    client.post(url, {})  # off
+    assert submit(project, editor, **PRO_4K).state == JobState.QUEUED

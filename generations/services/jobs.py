@@ -105,6 +105,9 @@ def job_submit(
         if asset is not None and asset.project_id != project.pk:
             raise ValidationError("An input file belongs to another project")
     params, estimate = job_estimate(endpoint=endpoint, params=params, assets=assets)
+    spend.policy_check(
+        project=project, prompt_version=prompt_version, endpoint=endpoint, params=params
+    )  # costly settings may need an approved prompt version
     # Queued, or waiting for a producer when the estimate is above the approval amount.
     state = spend.state_on_submit(project=project, user=user, estimate=estimate)
     from generations import tasks  # the task module imports this one

@@ -29,6 +29,7 @@ from django.db.models import F, Q, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from generations.ltx import rules
 from generations.ltx.pricing import CENT, CURRENCY
 from generations.models import (
     Attempt,
@@ -40,6 +41,7 @@ from generations.models import (
     Project,
     Role,
     SpendPeriod,
+    SpendPolicy,
 )
 
 logger = logging.getLogger(__name__)
@@ -466,3 +468,118 @@ def job_decline(*, generation: Generation, user, reason: str = "") -> bool:
 def _whose(generation: Generation) -> str:
     person = generation.requested_by
     return f"{person.get_username()}'s" if person else "a"
+
+
+# -- spend policy ----------------------------------------------------------------------------
+
+
+def _approved(prompt_version) -> bool:
+    return prompt_version is not None and (
+        prompt_version.prompt.approved_version_id == prompt_version.pk
+    )
+
+
+def _unapproved_reason(prompt_version) -> str:
+    if prompt_version is None:
+        return "a job without a saved prompt version"
+    prompt = prompt_version.prompt
+    if prompt.approved_version_id is None:
+        return f"{prompt.title} v{prompt_version.number}, which no producer has approved"
+    return f"{prompt.title} v{prompt_version.number}, which is not the approved version"
+
+
+def policy_problems(*, project: Project, prompt_version, endpoint: str, params: dict) -> dict:
+    """What the project's spend policy refuses in this request, by form field ({} when none).
+
+    Audio-to-video and retake always render with ltx-2-pro at 1920x1080 (the API's rule)."""
+    policy = SpendPolicy.objects.filter(project=project, enabled=True).first()
+    if policy is None or _approved(prompt_version):
+        return {}
+    fixed = endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE)
+    model = rules.PRO if fixed else params.get("model", rules.PRO)
+    resolution = rules.RES_1080P if fixed else params.get("resolution", rules.RES_1080P)
+    why = _unapproved_reason(prompt_version)
+    allowed = (
+        f"without an approved prompt version this project allows "
+        f"{' or '.join(policy.draft_models) or 'no model'} at "
+        f"{' or '.join(policy.draft_resolutions) or 'no resolution'}"
+    )
+    problems = {}
+    if model not in policy.draft_models:
+        field = "__all__" if fixed else "model"
+        kind = endpoint.replace("-", " ").capitalize()
+        subject = f"{kind} renders with {model}, which" if fixed else model
+        problems[field] = (
+            f"{subject} needs an approved prompt version under this project's spend policy: "
+            f"this is {why}; {allowed}."
+        )
+    if resolution not in policy.draft_resolutions and not fixed:
+        problems["resolution"] = (
+            f"{resolution} needs an approved prompt version under this project's spend "
+            f"policy: this is {why}; {allowed}."
+        )
+    return problems
+
+
+def policy_check(*, project: Project, prompt_version, endpoint: str, params: dict) -> None:
+    problems = policy_problems(
+        project=project, prompt_version=prompt_version, endpoint=endpoint, params=params
+    )
+    if problems:
+        raise ValidationError(problems, code="spend_policy")
+
+
+def policy_notice(*, project: Project, prompt_version) -> str:
+    """One sentence for the generate form: what this version may use, and why ("" if all)."""
+    policy = SpendPolicy.objects.filter(project=project, enabled=True).first()
+    if policy is None or _approved(prompt_version):
+        return ""
+    blocked_models = [m for m in rules.MODELS if m not in policy.draft_models]
+    blocked_sizes = [r for r in rules.RESOLUTIONS if r not in policy.draft_resolutions]
+    blocked = " and ".join(
+        part for part in (", ".join(blocked_models), ", ".join(blocked_sizes)) if part
+    )
+    if not blocked:
+        return ""
+    return (
+        f"This project's spend policy keeps {blocked} for approved prompt versions, and this is "
+        f"{_unapproved_reason(prompt_version)}: use "
+        f"{' or '.join(policy.draft_models) or 'no model'} at "
+        f"{' or '.join(policy.draft_resolutions) or 'no resolution'}, or ask a producer to "
+        "approve the version. Audio-to-video and retakes use ltx-2-pro."
+    )
+
+
+def policy_set(
+    *, project: Project, user, enabled: bool, draft_models: list, draft_resolutions: list
+) -> SpendPolicy:
+    unknown = [m for m in draft_models if m not in rules.MODELS]
+    unknown += [r for r in draft_resolutions if r not in rules.RESOLUTIONS]
+    if unknown:
+        raise ValidationError(f"Not a model or resolution of the API: {', '.join(unknown)}")
+    if enabled and not (draft_models and draft_resolutions):
+        raise ValidationError(
+            "Choose at least one model and one resolution that drafts may use, or turn the "
+            "policy off"
+        )
+    from generations.services.prompts import activity_record
+
+    with transaction.atomic():
+        policy, _ = SpendPolicy.objects.select_for_update().get_or_create(project=project)
+        policy.enabled = enabled
+        policy.draft_models = [m for m in rules.MODELS if m in draft_models]
+        policy.draft_resolutions = [r for r in rules.RESOLUTIONS if r in draft_resolutions]
+        policy.updated_by = user
+        policy.save()
+        activity_record(
+            project=project,
+            actor=user,
+            verb="spend_policy_set",
+            summary=(
+                f"set the spend policy: without an approved prompt version only "
+                f"{', '.join(policy.draft_models)} at {', '.join(policy.draft_resolutions)}"
+                if enabled
+                else "turned the spend policy off"
+            ),
+        )
+    return policy

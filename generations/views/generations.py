@@ -6,13 +6,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.html import format_html
 from django.utils.http import http_date
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import selectors
 from generations.ltx import pricing, rules
 from generations.models import Endpoint, Generation, JobState, Prompt, Role
-from generations.services import jobs
+from generations.services import jobs, spend
 from generations.services.assets import (
     asset_create,
     asset_discard,
@@ -121,6 +122,7 @@ def generation_new(request, project_uuid):
             "camera_motions": rules.CAMERA_MOTIONS,
             "modes": rules.RETAKE_MODES,
             "variation_durations": (6, 8, 10),
+            "policy_notice": spend.policy_notice(project=project, prompt_version=prompt_version),
             **settings_choices(
                 values.get("model"),
                 values.get("resolution"),
@@ -208,10 +210,25 @@ def _variations(post, params) -> list[dict]:
 @login_required
 @require_GET
 def generation_estimate(request, project_uuid):
-    """The cost shown beside the form as the settings change."""
-    get_project_for(request, project_uuid)
+    """The cost shown beside the form as the settings change, and what the project's spend
+    policy would refuse in them."""
+    project = get_project_for(request, project_uuid)
     get = request.GET
     endpoint = get.get("endpoint")
+    refused = spend.policy_problems(
+        project=project,
+        prompt_version=selectors.prompt_version_for_generation(
+            project=project, prompt_uuid=get.get("prompt")
+        ),
+        endpoint=endpoint or rules.TEXT_TO_VIDEO,
+        params={"model": get.get("model"), "resolution": get.get("resolution")},
+    )
+    if refused:
+        return HttpResponse(
+            format_html(
+                '<span class="field-error">Not available: {}</span>', " ".join(refused.values())
+            )
+        )
     if endpoint == rules.AUDIO_TO_VIDEO:
         rate = pricing.DOCUMENTED_PRICES.rate(endpoint, rules.PRO, rules.RES_1080P)
         return HttpResponse(f"{rate} USD per second of the audio")

@@ -12,8 +12,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import selectors_spend
+from generations.ltx import rules
 from generations.ltx.pricing import CURRENCY
-from generations.models import Attempt, Budget, Generation, Role
+from generations.models import Attempt, Budget, Generation, Role, SpendPolicy
 from generations.services import spend as spend_service
 
 from .access import get_project_for
@@ -81,6 +82,41 @@ class BudgetForm(forms.Form):
         )
 
 
+class PolicyForm(forms.Form):
+    enabled = forms.BooleanField(
+        label="Keep costly settings for approved prompt versions",
+        required=False,
+        help_text="Jobs from a prompt version that is not approved (or from no prompt) may "
+        "only use the settings ticked below.",
+    )
+    draft_models = forms.MultipleChoiceField(
+        label="Models without an approval",
+        required=False,
+        choices=[(m, m) for m in rules.MODELS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+    draft_resolutions = forms.MultipleChoiceField(
+        label="Resolutions without an approval",
+        required=False,
+        choices=[(r, r) for r in rules.RESOLUTIONS],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    @classmethod
+    def for_policy(cls, policy: SpendPolicy | None) -> "PolicyForm":
+        if policy is None:
+            return cls(
+                initial={"draft_models": [rules.FAST], "draft_resolutions": [rules.RES_1080P]}
+            )
+        return cls(
+            initial={
+                "enabled": policy.enabled,
+                "draft_models": policy.draft_models,
+                "draft_resolutions": policy.draft_resolutions,
+            }
+        )
+
+
 @login_required
 @require_GET
 def spend(request, project_uuid):
@@ -104,6 +140,22 @@ def budget_update(request, project_uuid):
         approval_above=form.cleaned_data["approval_above"],
     )
     messages.success(request, f"Budget saved: {budget}.")
+    return redirect("spend", project_uuid=project.uuid)
+
+
+@login_required
+@require_POST
+def policy_update(request, project_uuid):
+    project = get_project_for(request, project_uuid, *PRODUCERS)
+    form = PolicyForm(request.POST)
+    if form.is_valid():
+        try:
+            spend_service.policy_set(project=project, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    if not form.is_valid():
+        return _spend_page(request, project, policy_form=form, status=400)
+    messages.success(request, "Spend policy saved.")
     return redirect("spend", project_uuid=project.uuid)
 
 
@@ -164,7 +216,7 @@ def job_decline(request, project_uuid, generation_uuid):
     return redirect("spend", project_uuid=project.uuid)
 
 
-def _spend_page(request, project, *, form=None, status=200):
+def _spend_page(request, project, *, form=None, policy_form=None, status=200):
     status_ = selectors_spend.budget_status(project=project)
     entries = selectors_spend.ledger_entries(project=project)[:LEDGER_ROWS_SHOWN]
     return render(
@@ -174,6 +226,8 @@ def _spend_page(request, project, *, form=None, status=200):
             "project": project,
             "status": status_,
             "form": form or BudgetForm.for_budget(status_.budget),
+            "policy_form": policy_form
+            or PolicyForm.for_policy(SpendPolicy.objects.filter(project=project).first()),
             "entries": entries,
             "possible_charges": selectors_spend.possible_charges(project=project),
             "awaiting_approval": selectors_spend.awaiting_approval(project=project),
