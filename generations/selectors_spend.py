@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Min, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 
 from generations.ltx.pricing import CENT
 from generations.models import Attempt, Budget, Generation, JobState, LedgerEntry, Project
@@ -139,3 +139,33 @@ def awaiting_approval(*, project: Project) -> QuerySet[Generation]:
         .select_related("requested_by", "prompt_version__prompt")
         .order_by("created_at", "id")
     )
+
+
+@dataclass(frozen=True)
+class AccountProblem:
+    """The API account's credits ran out: the latest 402, since when, how many jobs."""
+
+    last: Attempt
+    since: dt.datetime
+    refused_jobs: int
+
+
+def account_problem(*, project: Project) -> AccountProblem | None:
+    """402 answers since the project's last delivered video (None when there are none)."""
+    attempts = Attempt.objects.filter(generation__project=project)
+    delivered = (
+        attempts.filter(outcome=Attempt.Outcome.DELIVERED)
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    refused = attempts.filter(http_status=402)
+    if delivered is not None:
+        refused = refused.filter(started_at__gt=delivered)
+    found = refused.aggregate(
+        since=Min("started_at"), jobs=Count("generation", distinct=True), last=Max("pk")
+    )
+    if not found["jobs"]:
+        return None
+    last = Attempt.objects.select_related("generation").get(pk=found["last"])
+    return AccountProblem(last, found["since"], found["jobs"])

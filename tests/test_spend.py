@@ -927,3 +927,61 @@ def test_producers_set_the_policy_on_the_spend_page(client, project, producer, e
     assert submit(project, editor, resolution="2560x1440").state == JobState.QUEUED
     client.post(url, {})  # off
     assert submit(project, editor, **PRO_4K).state == JobState.QUEUED
+
+
+# -- slice 5: the API account's credits (402) ---------------------------------------------------
+
+
+def run(generation):
+    jobs.generation_execute(generation_id=generation.pk)
+    generation.refresh_from_db()
+    return generation
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_a_402_is_an_account_problem_not_the_budget(
+    start_simulator,
+    settings,
+    client,
+    project,
+    editor,
+    producer,
+    mailoutbox,
+    django_capture_on_commit_callbacks,
+):
+    set_budget(project, producer, "10.00")
+    settings.LTX_API_BASE_URL = start_simulator(credits=D("0.30")).url
+    assert run(submit(project, editor)).state == JobState.SUCCEEDED
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = run(submit(project, editor))
+    assert refused.state == JobState.FAILED
+    assert refused.error_type == "insufficient_funds_error"
+    assert kinds(refused)[-1] == (Kind.RELEASE, D("-0.24"))  # not billed: the budget has it back
+    notice = project.activity.get(verb="account_credits")
+    assert "not the project's budget" in notice.summary
+    assert [m.to for m in mailoutbox] == [[producer.email]]
+    assert "out of credits" in mailoutbox[0].subject and "402" in mailoutbox[0].body
+    client.force_login(producer)
+    page = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    assert "The LTX API account is out of credits" in page
+    assert "not this project's budget</strong> (9.76 USD of it is left)" in page
+    assert "Insufficient funds" in page
+    # A second refusal before anything is delivered again tells nobody twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        run(submit(project, editor))
+    assert len(mailoutbox) == 1 and project.activity.filter(verb="account_credits").count() == 1
+    assert "refused 2 jobs" in client.get(reverse("spend", args=[project.uuid])).content.decode()
+    # Credits added: the next delivered video ends the problem.
+    settings.LTX_API_BASE_URL = start_simulator().url
+    assert run(submit(project, editor)).state == JobState.SUCCEEDED
+    assert selectors_spend.account_problem(project=project) is None
+    page = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    assert "out of credits" not in page
+
+
+def test_a_budget_refusal_is_not_an_account_problem(project, editor, producer):
+    set_budget(project, producer, "0.10")
+    with pytest.raises(ValidationError) as caught:
+        submit(project, editor)
+    assert "A producer can raise the budget" in caught.value.messages[0]
+    assert selectors_spend.account_problem(project=project) is None

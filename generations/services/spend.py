@@ -23,13 +23,15 @@ import datetime as dt
 import logging
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
-from generations.ltx import rules
+from generations.ltx import errors, rules
 from generations.ltx.pricing import CENT, CURRENCY
 from generations.models import (
     Attempt,
@@ -188,6 +190,8 @@ def job_moved(*, generation: Generation, actor=None) -> None:
         return
     try:
         job_settle(generation=generation, actor=actor)
+        if generation.error_type == errors.InsufficientFundsError.error_type:
+            credits_ran_out(generation=generation)
     except Exception:
         logger.exception("settling the spend of generation %s failed", generation.uuid)
 
@@ -583,3 +587,75 @@ def policy_set(
             ),
         )
     return policy
+
+
+# -- the API account's credits (402) ---------------------------------------------------------
+
+
+def producers_of(project: Project) -> list:
+    """The people who manage the project's money: its producers and owners."""
+    return [
+        m.user
+        for m in Membership.objects.filter(project=project).select_related("user")
+        if m.has_role(Role.PRODUCER) and m.user.is_active
+    ]
+
+
+def notify_producers(*, project: Project, subject: str, body: str) -> int:
+    """Email the project's producers and owners (after the transaction commits)."""
+    recipients = [user.email for user in producers_of(project) if user.email]
+    if recipients:
+        transaction.on_commit(
+            lambda: send_mail(
+                subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=True
+            )
+        )
+    return len(recipients)
+
+
+def credits_ran_out(*, generation: Generation) -> bool:
+    """A job was refused with 402: the API account cannot pay for it. That is the account's
+    balance, not the project's budget, so producers are told so: in the activity feed and by
+    email, once until a video is delivered again. Returns True when it told them."""
+    from generations.services.prompts import activity_record
+
+    project = generation.project
+    attempt = generation.attempts.filter(http_status=402).order_by("-number").first()
+    if attempt is None:
+        return False
+    earlier = (
+        Attempt.objects.filter(generation__project=project, http_status=402)
+        .exclude(pk=attempt.pk)
+        .order_by("-started_at")
+        .first()
+    )
+    if (
+        earlier is not None
+        and not Attempt.objects.filter(
+            generation__project=project,
+            outcome=Attempt.Outcome.DELIVERED,
+            started_at__gt=earlier.started_at,
+        ).exists()
+    ):
+        return False  # already told, and nothing was delivered since
+    activity_record(
+        project=project,
+        actor=None,
+        verb="account_credits",
+        summary=(
+            "The LTX API account is out of credits: jobs are refused (402) until credits are "
+            "added. This is the account's balance, not the project's budget."
+        ),
+    )
+    notify_producers(
+        project=project,
+        subject=f"[ltxweb] {project.name}: the LTX API account is out of credits",
+        body=(
+            f"A {generation.get_endpoint_display().lower()} job in {project.name} was refused "
+            f"by the LTX API with 402 Payment Required:\n\n    {attempt.error_message}\n\n"
+            "The API account that pays for the videos cannot cover the job's cost. This is not "
+            "the project's budget in ltxweb: add credits to the LTX account, then retry the "
+            "failed jobs from their pages.\n"
+        ),
+    )
+    return True

@@ -231,6 +231,7 @@ def _spend_page(request, project, *, form=None, policy_form=None, status=200):
             "entries": entries,
             "possible_charges": selectors_spend.possible_charges(project=project),
             "awaiting_approval": selectors_spend.awaiting_approval(project=project),
+            "account_problem": selectors_spend.account_problem(project=project),
             "currency": CURRENCY,
             "rows_shown": LEDGER_ROWS_SHOWN,
         },
