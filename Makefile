@@ -35,8 +35,14 @@ chromium:
 	    echo "Chromium is not installed and this is not root: browser tests will be skipped."; \
 	  fi; }
 
+# Two pytest runs: the suite on SQLite, then tests/postgres/ with the database on PostgreSQL
+# (skipped with a message when none is running, mandatory under CI=true). Both always run;
+# the target fails if either did.
 test: lint chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@status=0; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/python -m tests.postgres $(POSTGRES_PYTEST_ARGS) || status=$$?; \
+	exit $$status
 
 bench: install
 	for script in bench/*_bench.py; do $(BIN)/python $$script || exit 1; done

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -21,6 +22,17 @@ from generations.simulator import DEMO_API_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _on_postgresql() -> bool:
+    from django.conf import settings
+
+    return settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+
+
+# tests/postgres/ proves what only a row-locking database can: it runs when the default
+# database is PostgreSQL (`make test` starts that run itself: `python -m tests.postgres`).
+collect_ignore = [] if _on_postgresql() else ["postgres"]
 
 
 # -- the simulator -------------------------------------------------------------------------
@@ -253,6 +265,15 @@ class Worker:
         return self.log.read_text(errors="replace")
 
 
+def _test_database_env(connection) -> dict[str, str]:
+    """The environment that points a worker process at the test database, not the real one."""
+    name = str(connection.settings_dict["NAME"])  # the test database's, once it is set up
+    if connection.vendor == "postgresql":
+        url = urlsplit(os.environ["DATABASE_URL"])
+        return {"DATABASE_URL": url._replace(path="/" + name).geturl()}
+    return {"SQLITE_PATH": name}
+
+
 @pytest.fixture
 def start_worker(transactional_db, tmp_path):
     """Start `celery worker` as its own process, on the test database and its own queue.
@@ -271,7 +292,7 @@ def start_worker(transactional_db, tmp_path):
         log = tmp_path / f"worker-{len(started)}.log"
         env = {
             **os.environ,
-            "SQLITE_PATH": str(connection.settings_dict["NAME"]),
+            **_test_database_env(connection),
             "LTX_API_BASE_URL": simulator.url,
             "LTXV_API_KEY": simulator.api_key,
             "LTX_RETRY_BASE_SECONDS": "0.2",
