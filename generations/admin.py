@@ -7,6 +7,7 @@ from .models import (
     ApiToken,
     Attempt,
     Budget,
+    BudgetAlert,
     Generation,
     GenerationEvent,
     Invitation,
@@ -345,6 +346,20 @@ class SpendPolicyAdmin(admin.ModelAdmin):
     list_display = ["project", "enabled", "draft_models", "draft_resolutions", "updated_at"]
     list_select_related = ["project"]
     readonly_fields = ["project", "enabled", "draft_models", "draft_resolutions", "updated_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BudgetAlert)
+class BudgetAlertAdmin(admin.ModelAdmin):
+    """A record that producers were told: made by the spend service, never by hand."""
+
+    list_display = ["project", "period", "percent", "committed", "limit", "created_at"]
+    list_select_related = ["project"]
 
     def has_add_permission(self, request):
         return False

@@ -639,3 +639,34 @@ class SpendPolicy(models.Model):
             f"{self.project}: without an approved version only "
             f"{', '.join(self.draft_models)} at {', '.join(self.draft_resolutions)}"
         )
+
+
+class BudgetAlert(models.Model):
+    """A threshold of its budget a project's spend passed in one period (a month, or the
+    project's life): producers are told once per threshold and period."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="budget_alerts")
+    period = models.DateField(null=True, blank=True)  # first day of the month; empty: all time
+    percent = models.PositiveSmallIntegerField()
+    committed = models.DecimalField(max_digits=14, decimal_places=2)  # spent or held, then
+    limit = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "period", "percent"],
+                condition=models.Q(period__isnull=False),
+                name="one_alert_per_threshold_and_month",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "percent"],
+                condition=models.Q(period__isnull=True),
+                name="one_alert_per_threshold_in_all",
+            ),
+        ]
+
+    def __str__(self):
+        when = self.period.strftime("%B %Y") if self.period else "all time"
+        return f"{self.project}: {self.percent} % of the budget ({when})"

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from generations.ltx.pricing import CENT
-from generations.models import Attempt, Budget, Generation, JobState, LedgerEntry, Project
+from generations.models import (
+    Attempt,
+    Budget,
+    BudgetAlert,
+    Generation,
+    JobState,
+    LedgerEntry,
+    Membership,
+    Project,
+    Role,
+)
 from generations.services.spend import period_of
 
 Kind = LedgerEntry.Kind
@@ -65,6 +78,7 @@ class BudgetStatus:
     budget: Budget | None
     period: dt.date | None  # the month the budget is counted in; None: the project's life
     totals: SpendTotals
+    project: Project | None = None
 
     @property
     def limit(self) -> Decimal | None:
@@ -93,7 +107,7 @@ def budget_status(*, project: Project) -> BudgetStatus:
     budget = Budget.objects.filter(project=project).first()
     monthly = budget is None or budget.monthly
     period = period_of() if monthly else None
-    return BudgetStatus(budget, period, ledger_totals(project=project, period=period))
+    return BudgetStatus(budget, period, ledger_totals(project=project, period=period), project)
 
 
 def ledger_entries(*, project: Project) -> QuerySet[LedgerEntry]:
@@ -169,3 +183,282 @@ def account_problem(*, project: Project) -> AccountProblem | None:
         return None
     last = Attempt.objects.select_related("generation").get(pk=found["last"])
     return AccountProblem(last, found["since"], found["jobs"])
+
+
+# -- the producer's dashboard -------------------------------------------------------------------
+
+# What was spent (for certain or possibly): what the dashboard's breakdowns and chart count.
+SPENT_KINDS = (Kind.CHARGE, Kind.ADJUSTMENT, Kind.POSSIBLE_CHARGE)
+TREND_DAYS = 30  # a lifetime budget's rate: the last 30 days
+
+
+def month_end(period: dt.date) -> dt.date:
+    return period.replace(day=calendar.monthrange(period.year, period.month)[1])
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """Where spend is heading at its current rate."""
+
+    daily_rate: Decimal
+    at_period_end: Decimal | None = None  # a month: what it will have spent by its end
+    period_end: dt.date | None = None
+    runs_out_on: dt.date | None = None  # when the budget is used up at this rate
+
+    @property
+    def over_budget(self) -> bool:
+        return self.runs_out_on is not None and (
+            self.period_end is None or self.runs_out_on <= self.period_end
+        )
+
+
+def spend_forecast(*, status: BudgetStatus, today: dt.date | None = None) -> Forecast | None:
+    """A month's spend so far, at the same daily rate to the month's end; for a lifetime
+    budget, the last 30 days' rate and the day the budget would run out."""
+    today = today or timezone.localdate()
+    committed = status.totals.committed
+    if status.period is not None:
+        end = month_end(status.period)
+        elapsed = (min(today, end) - status.period).days + 1
+        rate = committed / elapsed
+        at_end = (rate * ((end - status.period).days + 1)).quantize(CENT)
+        runs_out = None
+        if status.limit is not None and rate > 0 and status.left is not None:
+            runs_out = today + dt.timedelta(days=int(status.left / rate))
+        return Forecast(rate.quantize(CENT), at_end, end, runs_out)
+    since = today - dt.timedelta(days=TREND_DAYS - 1)
+    recent = to_cent(
+        LedgerEntry.objects.filter(project=status.project, created_at__date__gte=since).aggregate(
+            total=Sum("amount")
+        )["total"]
+    )
+    rate = recent / TREND_DAYS
+    runs_out = None
+    if status.limit is not None and rate > 0:
+        runs_out = today + dt.timedelta(days=int(status.left / rate))
+    return Forecast(rate.quantize(CENT), runs_out_on=runs_out)
+
+
+def spend_entries(*, project: Project, period: dt.date | None) -> QuerySet[LedgerEntry]:
+    """The ledger of a month (or all of it), as the dashboard counts it."""
+    entries = LedgerEntry.objects.filter(project=project)
+    return entries if period is None else entries.filter(period=period)
+
+
+@dataclass(frozen=True)
+class DaySpend:
+    day: dt.date
+    charged: Decimal
+    possible: Decimal
+
+    @property
+    def spent(self) -> Decimal:
+        return self.charged + self.possible
+
+
+def spend_by_day(*, project: Project, period: dt.date | None) -> list[DaySpend]:
+    """Every day of the month (or the last 30 days), with what was charged and possibly
+    charged on it: days without spend are there as zeros, so a chart reads true."""
+    entries = spend_entries(project=project, period=period).filter(kind__in=SPENT_KINDS)
+    if period is None:
+        first = timezone.localdate() - dt.timedelta(days=TREND_DAYS - 1)
+        last = timezone.localdate()
+        entries = entries.filter(created_at__date__gte=first)
+    else:
+        first, last = period, month_end(period)
+    sums = bucket_sums()
+    rows = {
+        row["day"]: row
+        for row in entries.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(charged=sums["charged"], possible=sums["possible"])
+        .order_by("day")
+    }
+    if rows:  # a job admitted on the 31st and settled on the 1st is shown on the 1st
+        first, last = min(first, *rows), max(last, *rows)
+    days = []
+    day = first
+    while day <= last:
+        row = rows.get(day, {})
+        days.append(DaySpend(day, to_cent(row.get("charged")), to_cent(row.get("possible"))))
+        day += dt.timedelta(days=1)
+    return days
+
+
+BREAKDOWNS = {
+    # name: (title, the generation's fields to group by)
+    "by-setting": (
+        "By endpoint, model and resolution",
+        ("generation__endpoint", "generation__params__model", "generation__params__resolution"),
+    ),
+    "by-member": ("By member", ("generation__requested_by__username",)),
+    "by-prompt": (
+        "By prompt",
+        ("generation__prompt_version__prompt__uuid", "generation__prompt_version__prompt__title"),
+    ),
+}
+
+
+def spend_breakdown(*, project: Project, period: dt.date | None, by: str) -> list[dict]:
+    """Jobs and money grouped one way, biggest spend first. Each row: its labels (`key`),
+    `jobs`, `charged`, `possible`, `reserved`, `spent` (charged + possible)."""
+    fields = BREAKDOWNS[by][1]
+    rows = (
+        spend_entries(project=project, period=period)
+        .values(*fields)
+        .annotate(jobs=Count("generation", distinct=True), **bucket_sums())
+    )
+    result = []
+    for row in rows:
+        money_ = cents({k: row[k] for k in BUCKETS})
+        result.append(
+            {
+                "key": tuple(row[f] for f in fields),
+                "jobs": row["jobs"],
+                **money_,
+                "spent": money_["charged"] + money_["possible"],
+            }
+        )
+    return sorted(result, key=lambda r: (-r["spent"], -r["reserved"], str(r["key"])))
+
+
+def approved_videos(*, project: Project) -> QuerySet[Generation]:
+    """Videos counted as approved.
+
+    Video review (issue #5: review states, version stacks) is not built yet, so until it is,
+    a video counts as approved when it succeeded from its prompt's approved version — the
+    only approval that exists. When review lands, this is the one function to change (to
+    the videos whose latest review decision is "approved")."""
+    return Generation.objects.filter(
+        project=project,
+        state=JobState.SUCCEEDED,
+        prompt_version__isnull=False,
+        prompt_version=F("prompt_version__prompt__approved_version"),
+    )
+
+
+def rejected_videos(*, project: Project) -> QuerySet[Generation] | None:
+    """Videos a reviewer rejected: None until video review (issue #5) exists."""
+    return None
+
+
+@dataclass(frozen=True)
+class ApprovedVideoCost:
+    spent: Decimal  # everything spent in the period, on every stack
+    approved: int  # approved videos among the period's jobs
+    rejected_spent: Decimal | None  # None: not known yet (no video review)
+
+    @property
+    def per_approved(self) -> Decimal | None:
+        return (self.spent / self.approved).quantize(CENT) if self.approved else None
+
+    @property
+    def rejected_share(self) -> int | None:
+        if self.rejected_spent is None or not self.spent:
+            return None
+        return round(self.rejected_spent * 100 / self.spent)
+
+
+def approved_video_cost(*, project: Project, period: dt.date | None) -> ApprovedVideoCost:
+    """Everything spent (variations, failures, retakes, lost answers) per approved video.
+
+    A stack is, for now, a prompt: its regenerations, variations and retakes (retakes carry
+    their source's prompt version)."""
+    entries = spend_entries(project=project, period=period).filter(kind__in=SPENT_KINDS)
+    spent = to_cent(entries.aggregate(total=Sum("amount"))["total"])
+    period_jobs = spend_entries(project=project, period=period).values("generation")
+    approved = approved_videos(project=project).filter(pk__in=period_jobs).count()
+    rejected = rejected_videos(project=project)
+    rejected_spent = None
+    if rejected is not None:
+        rejected_spent = to_cent(
+            entries.filter(generation__in=rejected).aggregate(total=Sum("amount"))["total"]
+        )
+    return ApprovedVideoCost(spent, approved, rejected_spent)
+
+
+def approved_by_prompt(*, project: Project, period: dt.date | None) -> dict:
+    """Approved videos per prompt uuid, among the period's jobs."""
+    period_jobs = spend_entries(project=project, period=period).values("generation")
+    return dict(
+        approved_videos(project=project)
+        .filter(pk__in=period_jobs)
+        .values("prompt_version__prompt__uuid")
+        .annotate(n=Count("pk"))
+        .values_list("prompt_version__prompt__uuid", "n")
+    )
+
+
+def ledger_periods(*, project: Project) -> list[dt.date]:
+    """The months the ledger has entries in, newest first (for choosing what to look at)."""
+    return list(
+        LedgerEntry.objects.filter(project=project)
+        .order_by("-period")
+        .values_list("period", flat=True)
+        .distinct()
+    )
+
+
+def budget_alerts(*, project: Project, period: dt.date | None) -> QuerySet[BudgetAlert]:
+    return BudgetAlert.objects.filter(project=project, period=period).order_by("percent")
+
+
+# -- across projects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProjectSpend:
+    project: Project
+    status: BudgetStatus
+    forecast: Forecast | None
+    month: SpendTotals  # this calendar month, whatever the budget's period
+    lifetime: SpendTotals
+
+
+def spend_overview(*, user) -> list[ProjectSpend]:
+    """Every project the person manages the money of (producer or owner), in a fixed number
+    of queries however many projects there are."""
+    memberships = Membership.objects.filter(user=user).select_related("project")
+    projects = [m.project for m in memberships if m.has_role(Role.PRODUCER)]
+    ids = [p.pk for p in projects]
+    budgets = {b.project_id: b for b in Budget.objects.filter(project__in=ids)}
+    this_month = period_of()
+    grouped = LedgerEntry.objects.filter(project__in=ids).values("project")
+    month = {
+        r["project"]: SpendTotals(**cents({k: r[k] for k in BUCKETS}))
+        for r in grouped.filter(period=this_month).annotate(**bucket_sums())
+    }
+    lifetime = {
+        r["project"]: SpendTotals(**cents({k: r[k] for k in BUCKETS}))
+        for r in grouped.annotate(**bucket_sums())
+    }
+    recent = {
+        r["project"]: to_cent(r["total"])
+        for r in grouped.filter(
+            created_at__date__gte=timezone.localdate() - dt.timedelta(days=TREND_DAYS - 1)
+        ).annotate(total=Sum("amount"))
+    }
+    overview = []
+    for project in sorted(projects, key=lambda p: p.name.lower()):
+        budget = budgets.get(project.pk)
+        monthly = budget is None or budget.monthly
+        totals = (month if monthly else lifetime).get(project.pk, SpendTotals())
+        status = BudgetStatus(budget, this_month if monthly else None, totals, project)
+        if monthly:
+            forecast = spend_forecast(status=status)
+        else:
+            rate = recent.get(project.pk, ZERO) / TREND_DAYS
+            runs_out = None
+            if status.limit is not None and rate > 0:
+                runs_out = timezone.localdate() + dt.timedelta(days=int(status.left / rate))
+            forecast = Forecast(rate.quantize(CENT), runs_out_on=runs_out)
+        overview.append(
+            ProjectSpend(
+                project,
+                status,
+                forecast,
+                month.get(project.pk, SpendTotals()),
+                lifetime.get(project.pk, SpendTotals()),
+            )
+        )
+    return overview

@@ -985,3 +985,273 @@ def test_a_budget_refusal_is_not_an_account_problem(project, editor, producer):
         submit(project, editor)
     assert "A producer can raise the budget" in caught.value.messages[0]
     assert selectors_spend.account_problem(project=project) is None
+
+
+# -- slice 6: the producer's dashboard ----------------------------------------------------------
+
+
+def test_alerts_at_each_threshold_once_per_period(
+    project, editor, producer, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    set_budget(project, producer, "0.96", alerts=(50, 100))
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(project, editor)  # 25 %
+        assert not project.budget_alerts.exists()
+        submit(project, editor)  # 50 %
+        submit(project, editor)  # 75 %: already told about 50 %
+    assert list(project.budget_alerts.values_list("percent", flat=True)) == [50]
+    assert len(mailoutbox) == 1 and "50 % of the budget" in mailoutbox[0].subject
+    assert mailoutbox[0].to == [producer.email]
+    with django_capture_on_commit_callbacks(execute=True):
+        last = submit(project, editor)  # 100 %
+        jobs.job_cancel(generation=last, user=editor)
+        submit(project, editor)  # 100 % again in the same month: nobody is told twice
+    assert sorted(project.budget_alerts.values_list("percent", flat=True)) == [50, 100]
+    assert len(mailoutbox) == 2 and "New jobs are refused" in mailoutbox[1].body
+    notices = project.activity.filter(verb="budget_alert")
+    assert [n.summary.split(" of the")[0] for n in notices] == [
+        "Spend passed 100 %",
+        "Spend passed 50 %",
+    ]
+    # A new month starts afresh.
+    next_month = dt.date(2099, 1, 1)
+    monkeypatch.setattr(spend, "period_of", lambda moment=None: next_month)
+    with django_capture_on_commit_callbacks(execute=True):
+        submit(project, editor)
+        submit(project, editor)
+    assert project.budget_alerts.filter(period=next_month).count() == 1
+    assert len(mailoutbox) == 3
+
+
+def test_lowering_the_budget_below_a_threshold_alerts(project, editor, producer):
+    set_budget(project, producer, "10.00", alerts=(80,))
+    submit(project, editor)
+    set_budget(project, producer, "0.25", alerts=(80,))
+    assert project.budget_alerts.get().percent == 80
+
+
+def test_no_alerts_without_a_budget_or_thresholds(project, editor, producer):
+    submit(project, editor)  # no budget
+    set_budget(project, producer, "0.48", alerts=())
+    submit(project, editor)  # 100 % of a budget without alerts
+    assert not project.budget_alerts.exists()
+    assert not project.activity.filter(verb="budget_alert").exists()
+
+
+def test_the_forecast_runs_the_month_at_its_rate(project, producer):
+    budget = set_budget(project, producer, "30.00")
+    status = selectors_spend.BudgetStatus(
+        budget, dt.date(2026, 11, 1), selectors_spend.SpendTotals(charged=D("10.00")), project
+    )
+    forecast = selectors_spend.spend_forecast(status=status, today=dt.date(2026, 11, 10))
+    assert forecast.daily_rate == D("1.00")
+    assert (forecast.at_period_end, forecast.period_end) == (D("30.00"), dt.date(2026, 11, 30))
+    assert forecast.runs_out_on == dt.date(2026, 11, 30) and forecast.over_budget
+    calm = selectors_spend.spend_forecast(status=status, today=dt.date(2026, 11, 20))
+    assert calm.at_period_end == D("15.00") and not calm.over_budget
+
+
+def entry(project, generation, kind, amount, when, period=dt.date(2026, 11, 1)):
+    return LedgerEntry.objects.create(
+        project=project,
+        generation=generation,
+        kind=kind,
+        amount=D(amount),
+        period=period,
+        created_at=when,
+        reason="test",
+    )
+
+
+def test_spend_by_day_has_every_day_of_the_month(project, editor):
+    from django.utils import timezone
+
+    first, second = submit(project, editor), submit(project, editor)
+    day = dt.datetime(2026, 11, 3, 12, tzinfo=dt.UTC)
+    entry(project, first, Kind.CHARGE, "0.24", day)
+    entry(project, second, Kind.CHARGE, "0.40", day + dt.timedelta(days=4))
+    entry(project, second, Kind.POSSIBLE_CHARGE, "0.24", day + dt.timedelta(days=4))
+    entry(project, second, Kind.RESERVATION, "9.99", day)  # held money is not spend
+    days = selectors_spend.spend_by_day(project=project, period=dt.date(2026, 11, 1))
+    assert len(days) == 30 and days[0].day == dt.date(2026, 11, 1)
+    assert (days[2].charged, days[2].possible) == (D("0.24"), 0)
+    assert (days[6].charged, days[6].possible, days[6].spent) == (D("0.40"), D("0.24"), D("0.64"))
+    assert sum(d.spent for d in days) == D("0.88")
+    assert timezone.localdate() not in [d.day for d in days] or dt.date.today().month == 11
+
+
+def make_history(project, editor, producer):
+    """Jobs by two members, from an approved prompt version, a draft and free text."""
+    from generations.services import prompts as prompt_service
+
+    other = MembershipFactory(project=project, roles=["editor"]).user
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="Lighthouse", elements={"shot": "A lighthouse"}
+    )
+    prompt_service.prompt_version_approve(
+        prompt=prompt, version=prompt.current_version, user=producer
+    )
+    approved = prompt.current_version
+    for _ in range(2):
+        deliver(submit_version(project, editor, approved), final_cost="0.24")
+    fail(submit_version(project, editor, approved))
+    deliver(submit_version(project, other, approved, model="ltx-2-pro"), final_cost="0.36")
+    draft = prompt_service.prompt_version_save(
+        prompt=prompt, author=other, based_on=approved, elements={"shot": "A dark lighthouse"}
+    )
+    deliver(submit_version(project, other, draft), final_cost="0.24")
+    lose(submit(project, other, duration=8))
+    submit(project, editor)  # still queued: held
+    return prompt, other
+
+
+def test_breakdowns_by_setting_member_and_prompt(project, editor, producer):
+    prompt, other = make_history(project, editor, producer)
+    period = spend.period_of()
+    by_member = {
+        r["key"][0]: r
+        for r in selectors_spend.spend_breakdown(project=project, period=period, by="by-member")
+    }
+    assert (by_member[editor.username]["charged"], by_member[editor.username]["jobs"]) == (
+        D("0.48"),
+        4,
+    )
+    assert by_member[editor.username]["reserved"] == D("0.24")
+    assert by_member[other.username]["charged"] == D("0.60")
+    assert by_member[other.username]["possible"] == D("0.32")
+    assert by_member[other.username]["spent"] == D("0.92")
+    by_setting = {
+        r["key"]: r["spent"]
+        for r in selectors_spend.spend_breakdown(project=project, period=period, by="by-setting")
+    }
+    assert by_setting[("text-to-video", "ltx-2-pro", "1920x1080")] == D("0.36")
+    assert by_setting[("text-to-video", "ltx-2-fast", "1920x1080")] == D("1.04")
+    by_prompt = selectors_spend.spend_breakdown(project=project, period=period, by="by-prompt")
+    assert by_prompt[0]["key"] == (prompt.uuid, "Lighthouse") and by_prompt[0]["spent"] == D("1.08")
+    cost = selectors_spend.approved_video_cost(project=project, period=period)
+    # 1.40 spent in all (0.32 of it possibly) for 3 videos of the approved version.
+    assert (cost.spent, cost.approved, cost.per_approved) == (D("1.40"), 3, D("0.47"))
+    assert cost.rejected_share is None  # no video review yet
+    assert selectors_spend.approved_by_prompt(project=project, period=period) == {prompt.uuid: 3}
+
+
+def test_the_dashboard_shows_it_all_in_a_fixed_number_of_queries(
+    client, project, editor, producer, django_assert_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    set_budget(project, producer, "20.00")
+    prompt, other = make_history(project, editor, producer)
+    client.force_login(producer)
+    url = reverse("spend", args=[project.uuid])
+    with CaptureQueriesContext(connection) as few:
+        page = client.get(url).content.decode()
+    assert "Where it went: " in page and '<svg viewBox="0 0 720 260" role="img"' in page
+    assert "By member" in page and editor.username in page and other.username in page
+    assert "By endpoint, model and resolution" in page and "ltx-2-pro" in page
+    assert "Lighthouse" in page and reverse("prompt", args=[project.uuid, prompt.uuid]) in page
+    assert "<strong>0.47 USD</strong> per approved video" in page
+    assert "it will reach about" in page  # the forecast
+    for _ in range(3):
+        make_history(project, MembershipFactory(project=project, roles=["editor"]).user, producer)
+    with django_assert_num_queries(len(few.captured_queries)):
+        client.get(url)
+    assert len(few.captured_queries) <= 30
+
+
+def test_every_dashboard_table_exports_as_csv(client, project, editor, producer):
+    make_history(project, editor, producer)
+    client.force_login(producer)
+    for table, first_heading in [
+        ("by-day", "Day"),
+        ("by-setting", "Endpoint"),
+        ("by-member", "Member"),
+        ("by-prompt", "Prompt (a stack)"),
+    ]:
+        response = client.get(reverse("spend_table_csv", args=[project.uuid, table]))
+        assert response.status_code == 200, table
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert rows[0][0] == first_heading and len(rows) > 1, table
+    prompt_rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(
+                    reverse("spend_table_csv", args=[project.uuid, "by-prompt"])
+                ).content.decode()
+            )
+        )
+    )
+    assert prompt_rows[0]["Cost per approved video (USD)"] == "0.36"
+    assert prompt_rows[0]["Approved videos"] == "3"
+    assert client.get(reverse("spend_table_csv", args=[project.uuid, "nope"])).status_code == 404
+    client.force_login(editor)
+    assert client.get(reverse("spend_table_csv", args=[project.uuid, "by-day"])).status_code == 403
+
+
+def test_looking_at_another_month(client, project, editor, producer):
+    generation = submit(project, editor)
+    entry(
+        project,
+        generation,
+        Kind.CHARGE,
+        "1.50",
+        dt.datetime(2025, 3, 9, tzinfo=dt.UTC),
+        period=dt.date(2025, 3, 1),
+    )
+    client.force_login(producer)
+    page = client.get(reverse("spend", args=[project.uuid]) + "?period=2025-03").content.decode()
+    assert "Where it went: March 2025" in page and "From 1 Mar to 31 Mar 2025: 1.50 USD" in page
+    all_time = client.get(reverse("spend", args=[project.uuid]) + "?period=all").content.decode()
+    assert "Where it went: all time" in all_time
+
+
+def test_spend_across_projects(client, project, editor, producer, django_assert_num_queries):
+    from tests.factories import ProjectFactory
+
+    set_budget(project, producer, "1.00")
+    deliver(submit(project, editor), final_cost="0.24")
+    second = ProjectFactory(name="Another")
+    MembershipFactory(project=second, user=producer, roles=["owner"])
+    spend.budget_set(
+        project=second, user=producer, amount=D("5.00"), monthly=False, alert_percents=[]
+    )
+    submit(second, producer, duration=10)
+    hidden = ProjectFactory(name="Not mine to manage")
+    MembershipFactory(project=hidden, user=producer, roles=["editor"])
+    submit(hidden, producer)
+    client.force_login(producer)
+    page = client.get(reverse("spend_overview")).content.decode()
+    assert project.name in page and "Another" in page and "Not mine to manage" not in page
+    assert "0.64 USD</strong> spent or held against the budgets shown" in page
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(reverse("spend_overview_csv")).content.decode()))
+    )
+    assert [(r["Project"], r["Counted"], r["Spent or held (USD)"]) for r in rows] == [
+        ("Another", "in all", "0.40"),
+        (project.name, "per month", "0.24"),
+    ]
+    for n in range(4):  # more projects, same number of queries
+        more = ProjectFactory(name=f"More {n}")
+        MembershipFactory(project=more, user=producer, roles=["producer"])
+        submit(more, producer)
+    with django_assert_num_queries(7):
+        client.get(reverse("spend_overview"))
+
+
+def test_the_chart_axis_has_round_quarters():
+    from generations.views.spend import _nice_ceiling, day_chart
+
+    assert [_nice_ceiling(D(v)) for v in ("0.24", "0.88", "3.1", "47", "0")] == [
+        D("0.4"),
+        D("1"),
+        D("4"),
+        D("50"),
+        D("1"),
+    ]
+    days = [selectors_spend.DaySpend(dt.date(2026, 11, n), D("0.30"), D("0.10")) for n in (1, 2)]
+    chart = day_chart(days)
+    assert [t["text"] for t in chart["ticks"]] == ["0.00", "0.10", "0.20", "0.30", "0.40"]
+    bar = chart["bars"][0]
+    assert bar["charged_h"] > bar["possible_h"] > 0  # 0.30 below, 0.10 stacked on top
+    assert chart["total"] == D("0.80") and chart["busiest"].day == dt.date(2026, 11, 1)

@@ -26,7 +26,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -36,6 +36,7 @@ from generations.ltx.pricing import CENT, CURRENCY
 from generations.models import (
     Attempt,
     Budget,
+    BudgetAlert,
     Generation,
     JobState,
     LedgerEntry,
@@ -144,6 +145,8 @@ def _record(entries: list[LedgerEntry], *, project: Project, period: dt.date) ->
                 overrun_cents=F("overrun_cents") + max(cents, 0),
             )
     LedgerEntry.objects.bulk_create(entries)
+    if cents > 0:
+        budget_alerts_check(project=project, period=period)
 
 
 # -- reserving -------------------------------------------------------------------------------
@@ -167,7 +170,7 @@ def job_reserve(*, generation: Generation, user, reason: str = "submitted") -> L
     with transaction.atomic():
         for row in _spend_rows(generation.project, period):
             _take(row, amount, what="this job is")
-        return LedgerEntry.objects.create(
+        entry = LedgerEntry.objects.create(
             project=generation.project,
             generation=generation,
             kind=Kind.RESERVATION,
@@ -176,6 +179,8 @@ def job_reserve(*, generation: Generation, user, reason: str = "submitted") -> L
             user=user,
             reason=f"{reason}: estimate held",
         )
+        budget_alerts_check(project=generation.project, period=period)
+    return entry
 
 
 # -- settling --------------------------------------------------------------------------------
@@ -327,6 +332,7 @@ def budget_set(
             )
             + approval,
         )
+        budget_alerts_check(project=project, period=period)
     return budget
 
 
@@ -659,3 +665,68 @@ def credits_ran_out(*, generation: Generation) -> bool:
         ),
     )
     return True
+
+
+# -- budget alerts ---------------------------------------------------------------------------
+
+
+def budget_alerts_check(*, project: Project, period: dt.date) -> list[BudgetAlert]:
+    """Tell producers (activity and email) the first time, in a budget period, that spent or
+    held money passes each of the budget's alert percentages. A unique constraint makes the
+    "first time" hold under simultaneous submissions."""
+    from generations.services.prompts import activity_record
+
+    budget = Budget.objects.filter(project=project).first()
+    if budget is None or not budget.amount or not budget.alert_percents:
+        return []
+    alert_period = period if budget.monthly else None
+    row = SpendPeriod.objects.filter(project=project, period=alert_period).first()
+    if row is None or not row.limit_cents:
+        return []
+    percent = row.committed_cents * 100 / row.limit_cents
+    due = {p for p in budget.alert_percents if percent >= p}
+    if not due:
+        return []
+    due -= set(
+        BudgetAlert.objects.filter(
+            project=project, period=alert_period, percent__in=due
+        ).values_list("percent", flat=True)
+    )
+    committed, limit = _amount(row.committed_cents), _amount(row.limit_cents)
+    made = []
+    for threshold in sorted(due):
+        try:
+            with transaction.atomic():
+                made.append(
+                    BudgetAlert.objects.create(
+                        project=project,
+                        period=alert_period,
+                        percent=threshold,
+                        committed=committed,
+                        limit=limit,
+                    )
+                )
+        except IntegrityError:
+            continue  # someone else passed it at the same moment and told them
+    if made:
+        top = made[-1].percent
+        when = f"for {period:%B %Y}" if budget.monthly else "in all"
+        summary = (
+            f"Spend passed {top} % of the budget {when}: {money(committed)} of {money(limit)} "
+            "spent or held"
+        )
+        activity_record(project=project, actor=None, verb="budget_alert", summary=summary)
+        notify_producers(
+            project=project,
+            subject=f"[ltxweb] {project.name}: {top} % of the budget {when}",
+            body=(
+                f"{summary} in {project.name}.\n\n"
+                + (
+                    "New jobs are refused until the budget is raised or money is released.\n"
+                    if committed >= limit
+                    else f"{money(limit - committed)} is left.\n"
+                )
+                + "Producers see the details on the project's Spend page.\n"
+            ),
+        )
+    return made

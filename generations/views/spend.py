@@ -1,20 +1,24 @@
 """Spend: the budget, the ledger and its CSV. Producers (and owners) only."""
 
 import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from generations import selectors_spend
 from generations.ltx import rules
-from generations.ltx.pricing import CURRENCY
-from generations.models import Attempt, Budget, Generation, Role, SpendPolicy
+from generations.ltx.pricing import CENT, CURRENCY
+from generations.models import Attempt, Budget, Endpoint, Generation, Role, SpendPolicy
 from generations.services import spend as spend_service
 
 from .access import get_project_for
@@ -218,6 +222,8 @@ def job_decline(request, project_uuid, generation_uuid):
 
 def _spend_page(request, project, *, form=None, policy_form=None, status=200):
     status_ = selectors_spend.budget_status(project=project)
+    period = _chosen_period(request, status_)
+    tables = dashboard_tables(project=project, period=period)
     entries = selectors_spend.ledger_entries(project=project)[:LEDGER_ROWS_SHOWN]
     return render(
         request,
@@ -225,6 +231,15 @@ def _spend_page(request, project, *, form=None, policy_form=None, status=200):
         {
             "project": project,
             "status": status_,
+            "forecast": selectors_spend.spend_forecast(status=status_),
+            "period": period,
+            "period_value": "all" if period is None else f"{period:%Y-%m}",
+            "period_label": "all time" if period is None else f"{period:%B %Y}",
+            "periods": selectors_spend.ledger_periods(project=project),
+            "chart": day_chart(tables.pop("days")),
+            "tables": tables,
+            "video_cost": selectors_spend.approved_video_cost(project=project, period=period),
+            "alerts": selectors_spend.budget_alerts(project=project, period=status_.period),
             "form": form or BudgetForm.for_budget(status_.budget),
             "policy_form": policy_form
             or PolicyForm.for_policy(SpendPolicy.objects.filter(project=project).first()),
@@ -237,6 +252,172 @@ def _spend_page(request, project, *, form=None, policy_form=None, status=200):
         },
         status=status,
     )
+
+
+def _chosen_period(request, status) -> dt.date | None:
+    """?period=2026-10 (a month) or ?period=all; the budget's own period otherwise."""
+    value = request.GET.get("period", "")
+    if value == "all":
+        return None
+    try:
+        return dt.date.fromisoformat(f"{value}-01")
+    except ValueError:
+        return status.period
+
+
+# -- the dashboard's tables (the page and their CSV share them) --------------------------------
+
+
+@dataclass
+class Table:
+    title: str
+    header: list[str]
+    rows: list[list]
+    numeric_from: int  # columns from this one on are amounts or counts (right-aligned)
+    links: list[str | None] = field(default_factory=list)  # a link for each row's first cell
+
+    @property
+    def lines(self) -> list[tuple[str | None, list]]:
+        links = self.links or [None] * len(self.rows)
+        return list(zip(links, self.rows, strict=True))
+
+
+def dashboard_tables(*, project, period) -> dict:
+    """ "days" (for the chart) and every table of the dashboard, by their CSV names."""
+    days = selectors_spend.spend_by_day(project=project, period=period)
+    tables = {
+        "days": days,
+        "by-day": Table(
+            "By day",
+            ["Day", f"Charged ({CURRENCY})", f"Possible charges ({CURRENCY})", "Spent"],
+            [[d.day.isoformat(), d.charged, d.possible, d.spent] for d in days if d.spent],
+            numeric_from=1,
+        ),
+    }
+    money_header = [
+        "Jobs",
+        f"Charged ({CURRENCY})",
+        f"Possible ({CURRENCY})",
+        f"Held ({CURRENCY})",
+        f"Spent ({CURRENCY})",
+    ]
+
+    def money(row):
+        return [row["jobs"], row["charged"], row["possible"], row["reserved"], row["spent"]]
+
+    endpoints = dict(Endpoint.choices)
+    settings_rows = selectors_spend.spend_breakdown(project=project, period=period, by="by-setting")
+    tables["by-setting"] = Table(
+        selectors_spend.BREAKDOWNS["by-setting"][0],
+        ["Endpoint", "Model", "Resolution", *money_header],
+        [
+            [
+                endpoints.get(r["key"][0], r["key"][0] or "—"),
+                r["key"][1] or ("ltx-2-pro" if r["key"][0] else "—"),
+                r["key"][2] or ("as its input" if r["key"][0] else "—"),
+                *money(r),
+            ]
+            for r in settings_rows
+        ],
+        numeric_from=3,
+    )
+    members = selectors_spend.spend_breakdown(project=project, period=period, by="by-member")
+    tables["by-member"] = Table(
+        selectors_spend.BREAKDOWNS["by-member"][0],
+        ["Member", *money_header],
+        [[r["key"][0] or "(no longer a user)", *money(r)] for r in members],
+        numeric_from=1,
+    )
+    prompts = selectors_spend.spend_breakdown(project=project, period=period, by="by-prompt")
+    approved = selectors_spend.approved_by_prompt(project=project, period=period)
+    prompt_rows, prompt_links = [], []
+    for r in prompts:
+        prompt_uuid, title = r["key"]
+        count = approved.get(prompt_uuid, 0)
+        per_video = (r["spent"] / count).quantize(CENT) if count else None
+        prompt_rows.append([title or "No prompt (typed on the form)", *money(r), count, per_video])
+        prompt_links.append(reverse("prompt", args=[project.uuid, prompt_uuid]) if title else None)
+    tables["by-prompt"] = Table(
+        selectors_spend.BREAKDOWNS["by-prompt"][0],
+        [
+            "Prompt (a stack)",
+            *money_header,
+            "Approved videos",
+            f"Cost per approved video ({CURRENCY})",
+        ],
+        prompt_rows,
+        numeric_from=1,
+        links=prompt_links,
+    )
+    return tables
+
+
+CHART = {"width": 720, "height": 260, "left": 64, "right": 12, "top": 16, "bottom": 40}
+
+
+def _nice_ceiling(value: Decimal) -> Decimal:
+    """The smallest of 1, 2, 4, 5 × 10^k at or above `value`: an axis top whose quarters
+    are round numbers."""
+    if value <= 0:
+        return Decimal(1)
+    exponent = Decimal(10) ** (value.adjusted())
+    for step in (1, 2, 4, 5, 10):
+        if value <= step * exponent:
+            return step * exponent
+    return 10 * exponent
+
+
+def day_chart(days) -> dict:
+    """The geometry of a bar chart of spend by day, drawn as SVG by the template: a bar per
+    day (charged, with possible charges stacked and hatched above), a labelled amount axis
+    and day labels."""
+    c = CHART
+    plot_w = c["width"] - c["left"] - c["right"]
+    plot_h = c["height"] - c["top"] - c["bottom"]
+    top = _nice_ceiling(max((d.spent for d in days), default=Decimal(0)))
+    slot = plot_w / max(len(days), 1)
+    bar_w = max(slot * 0.7, 1)
+
+    def y(amount) -> float:
+        return c["top"] + plot_h - float(amount / top) * plot_h
+
+    bars = []
+    for i, d in enumerate(days):
+        x = c["left"] + i * slot + (slot - bar_w) / 2
+        bars.append(
+            {
+                "x": round(x, 1),
+                "w": round(bar_w, 1),
+                "charged_y": round(y(d.charged), 1),
+                "charged_h": round(c["top"] + plot_h - y(d.charged), 1),
+                "possible_y": round(y(d.spent), 1),
+                "possible_h": round(y(d.charged) - y(d.spent), 1),
+                "day": d,
+            }
+        )
+    every = max(1, -(-len(days) // 10))  # at most about ten day labels
+    labels = [
+        {"x": round(b["x"] + b["w"] / 2, 1), "text": f"{b['day'].day.day} {b['day'].day:%b}"}
+        for i, b in enumerate(bars)
+        if i % every == 0
+    ]
+    ticks = [
+        {"y": round(y(top * i / 4), 1), "text": f"{(top * i / 4).quantize(CENT)}"} for i in range(5)
+    ]
+    busiest = max(days, key=lambda d: d.spent, default=None)
+    return {
+        **c,
+        "plot_right": c["width"] - c["right"],
+        "plot_bottom": c["top"] + plot_h,
+        "bars": bars,
+        "labels": labels,
+        "ticks": ticks,
+        "total": sum((d.spent for d in days), Decimal("0.00")),
+        "busiest": busiest if busiest and busiest.spent else None,
+        "first": days[0].day if days else None,
+        "last": days[-1].day if days else None,
+        "label_y": c["top"] + plot_h + 18,
+    }
 
 
 # -- CSV -------------------------------------------------------------------------------------
@@ -293,4 +474,98 @@ def ledger_csv(request, project_uuid):
             "reason",
         ],
         rows,
+    )
+
+
+def _cell(value):
+    return "" if value is None else csv_text(value) if isinstance(value, str) else value
+
+
+@login_required
+@require_GET
+def spend_table_csv(request, project_uuid, table):
+    """Any table of the dashboard, for the period shown (?period=)."""
+    project = get_project_for(request, project_uuid, *PRODUCERS)
+    period = _chosen_period(request, selectors_spend.budget_status(project=project))
+    tables = dashboard_tables(project=project, period=period)
+    tables.pop("days")
+    if table not in tables:
+        raise Http404("No such table")
+    chosen = tables[table]
+    when = "all" if period is None else f"{period:%Y-%m}"
+    return csv_response(
+        f"spend-{table}-{project.uuid}-{when}.csv",
+        chosen.header,
+        [[_cell(value) for value in row] for row in chosen.rows],
+    )
+
+
+# -- across projects -------------------------------------------------------------------------
+
+
+OVERVIEW_HEADER = [
+    "Project",
+    f"Budget ({CURRENCY})",
+    "Counted",
+    f"Spent or held ({CURRENCY})",
+    f"Left ({CURRENCY})",
+    "Used (%)",
+    f"Forecast at the month's end ({CURRENCY})",
+    "Runs out on",
+    f"Charged this month ({CURRENCY})",
+    f"Possible charges ({CURRENCY})",
+    f"Charged in all ({CURRENCY})",
+]
+
+
+def _overview_rows(overview) -> list[list]:
+    return [
+        [
+            row.project.name,
+            row.status.limit,
+            "per month" if row.status.period else "in all",
+            row.status.totals.committed,
+            row.status.left,
+            row.status.percent,
+            row.forecast.at_period_end if row.forecast else None,
+            row.forecast.runs_out_on.isoformat()
+            if row.forecast and row.forecast.runs_out_on
+            else None,
+            row.month.charged,
+            row.lifetime.possible,
+            row.lifetime.charged,
+        ]
+        for row in overview
+    ]
+
+
+@login_required
+@require_GET
+def spend_overview(request):
+    """Spend against budget in every project the person is a producer or owner of."""
+    overview = selectors_spend.spend_overview(user=request.user)
+    return render(
+        request,
+        "generations/spend_overview.html",
+        {
+            "overview": overview,
+            "totals": {
+                "committed": sum((r.status.totals.committed for r in overview), Decimal("0.00")),
+                "month": sum((r.month.charged for r in overview), Decimal("0.00")),
+                "lifetime": sum((r.lifetime.charged for r in overview), Decimal("0.00")),
+            },
+            "this_month": f"{spend_service.period_of():%B %Y}",
+            "currency": CURRENCY,
+        },
+    )
+
+
+@login_required
+@require_GET
+def spend_overview_csv(request):
+    overview = selectors_spend.spend_overview(user=request.user)
+    return csv_response(
+        f"spend-overview-{timezone.localdate().isoformat()}.csv",
+        OVERVIEW_HEADER,
+        [[_cell(value) for value in row] for row in _overview_rows(overview)],
     )

@@ -92,3 +92,15 @@ def test_cancels_racing_submissions_never_overspend(
     assert len(accepted) <= 10
     assert assert_totals_agree(project, limit=D("2.40")) == D("0.24") * len(accepted)
     assert Generation.objects.filter(state=JobState.CANCELLED).count() == 10
+
+
+def test_simultaneous_submissions_alert_once_per_threshold(
+    run_concurrently, sent_messages, project, editor, producer
+):
+    spend.budget_set(
+        project=project, user=producer, amount=D("2.40"), monthly=True, alert_percents=[50, 80, 100]
+    )
+    run_concurrently(*[partial(submit, project, editor)] * 20, return_exceptions=True)
+    assert sorted(project.budget_alerts.values_list("percent", flat=True)) == [50, 80, 100]
+    assert project.activity.filter(verb="budget_alert").count() == 3
+    assert_totals_agree(project, limit=D("2.40"))
