@@ -71,6 +71,10 @@ class Membership(models.Model):
             return True
         return any(role in self.roles for role in roles)
 
+    @property
+    def is_owner(self) -> bool:
+        return Role.OWNER in self.roles
+
     def role_labels(self) -> list[str]:
         return [Role(role).label for role in Role.values if role in self.roles]
 

@@ -11,6 +11,14 @@ urlpatterns = [
     path("projects/new/", projects.project_new, name="project_new"),
     path(P, projects.project_detail, name="project"),
     path(P + "activity/", prompts.activity, name="activity"),
+    path(P + "settings/", projects.project_settings, name="project_settings"),
+    path(P + "settings/save/", projects.project_settings_save, name="project_settings_save"),
+    path(P + "settings/api-key/", projects.project_api_key_set, name="project_api_key_set"),
+    path(
+        P + "settings/api-key/remove/",
+        projects.project_api_key_remove,
+        name="project_api_key_remove",
+    ),
     path("status/ltx-api/", projects.api_status, name="api_status"),
     # prompts
     path(P + "prompts/", prompts.prompt_list, name="prompts"),

@@ -6,6 +6,7 @@ DATABASE_URL, REDIS_URL, the S3 variables, LTX_API_BASE_URL + LTXV_API_KEY, SECR
 ALLOWED_HOSTS. The helpers below refuse values they cannot read rather than guess.
 """
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -285,6 +286,30 @@ LTX_READ_TIMEOUT_SECONDS = env_int("LTX_READ_TIMEOUT_SECONDS", 900)
 LTX_CONCURRENCY_LIMIT = env_int("LTX_CONCURRENCY_LIMIT", 8)
 # Back-off before retrying a 500/503/504 or a failed connection: base * 2^(attempt-1) s.
 LTX_RETRY_BASE_SECONDS = float(env_str("LTX_RETRY_BASE_SECONDS", "2"))
+
+# Fernet keys that encrypt the API keys project owners set, newest first: new ciphertext uses
+# the first, every one of them decrypts, so a key is rotated by putting a new one in front and
+# running `manage.py rotate_ltx_keys` before dropping the old. Its own keys, not SECRET_KEY:
+# rotating one must not sign everyone out, nor rotating the other lose the projects' keys.
+LTX_KEY_ENCRYPTION_KEYS = env_list("LTX_KEY_ENCRYPTION_KEYS", [])
+for _fernet_key in LTX_KEY_ENCRYPTION_KEYS:
+    try:
+        if len(base64.urlsafe_b64decode(_fernet_key.encode())) != 32:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            "LTX_KEY_ENCRYPTION_KEYS must be Fernet keys (32 url-safe base64 bytes), separated "
+            "by commas; make one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'"
+        ) from None
+if not LTX_KEY_ENCRYPTION_KEYS and EMBEDDED:
+    # Like the secret key: one of this machine's own, kept beside the SQLite database.
+    _fernet_file = VAR_DIR / "ltx_key_encryption_key"
+    if not _fernet_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        _fernet_file.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        _fernet_file.chmod(0o600)
+    LTX_KEY_ENCRYPTION_KEYS = [_fernet_file.read_text().strip()]
 
 # Production hardening (anything not embedded is taken to be served over https).
 if not EMBEDDED and not DEBUG:

@@ -17,8 +17,16 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from generations.simulator import DEMO_API_KEY
+
+# These machines are shared and noisy: property tests judge results, never speed.
+hypothesis_settings.register_profile(
+    "ltxweb", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("ltxweb")
 
 ROOT = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI", "").lower() == "true"

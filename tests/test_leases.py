@@ -104,7 +104,7 @@ def test_leases_up_to_the_cap_then_in_fair_order(project, editor, db, settings, 
         for _ in range(3)
     )
     late = jobs.job_submit(project=project, user=other, endpoint="text-to-video", params=T2V)
-    account = account_for_key("some-key")
+    account = account_for_key(settings.LTXV_API_KEY)
     assert lease_acquire(generation=first, account=account)
     # Two slots: the second goes to the other person's job, not to this person's next one.
     assert not lease_acquire(generation=second, account=account)

@@ -94,6 +94,8 @@ def test_production_passes_check_deploy(tmp_path):
         ({"REDIS_URL": "http://cache:6379"}, "REDIS_URL must be a redis or rediss URL"),
         ({"LTX_API_BASE_URL": "https://api.ltx.video"}, "LTXV_API_KEY must be set"),
         ({"LTX_API_BASE_URL": "api.ltx.video", "LTXV_API_KEY": "k"}, "must be a http or https"),
+        ({"LTX_KEY_ENCRYPTION_KEYS": "not-a-fernet-key"}, "must be Fernet keys"),
+        ({"LTX_KEY_ENCRYPTION_KEYS": "c2hvcnQ="}, "must be Fernet keys"),
     ],
 )
 def test_junk_is_refused_with_a_clear_message(tmp_path, env, words):

@@ -36,7 +36,7 @@ from generations.models import (
     MediaAsset,
     Project,
 )
-from generations.services import leases, spend
+from generations.services import apikeys, leases, spend
 from generations.services.ltx import ltx_client
 from generations.services.prompts import activity_record
 
@@ -274,14 +274,15 @@ def generation_execute(*, generation_id: int) -> None:
     if generation.state != JobState.QUEUED:
         logger.info("generation %s is not queued (%s): skipped", generation.uuid, generation.state)
         return
-    account = leases.account_for_key(settings.LTXV_API_KEY)
+    api_key = apikeys.project_api_key(generation.project) or settings.LTXV_API_KEY
+    account = leases.account_for_key(api_key)
     if not leases.lease_acquire(generation=generation, account=account):
         # Over the cap, or not this job's turn: wait in the queue, not in a worker thread.
         _schedule(generation.pk, countdown=LEASE_WAIT_SECONDS * random.uniform(0.8, 1.2))
         return
     try:
         if job_claim(generation=generation):
-            _send(generation)
+            _send(generation, api_key=api_key)
     finally:
         leases.lease_release(generation=generation)
     generation.refresh_from_db()
@@ -289,9 +290,9 @@ def generation_execute(*, generation_id: int) -> None:
         generation_store(generation_id=generation.pk)
 
 
-def _send(generation: Generation) -> None:
+def _send(generation: Generation, *, api_key: str) -> None:
     """The paid call, made once per claim: record the attempt, send, keep the answer."""
-    client = ltx_client()
+    client = ltx_client(api_key=api_key)
     try:
         request = _build_request(generation, client)
     except (errors.LTXError, rules.RequestInvalid, media.MediaError, OSError) as exc:
@@ -399,6 +400,16 @@ def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | 
         delay = min(BACKOFF_MAX_SECONDS, backoff)
         delay *= random.uniform(0.8, 1.2)
         _requeue(generation, delay=delay, reason=f"{error_type}: retrying in {delay:.1f} s")
+        return
+    resubmit = lost and generation.project.resubmit_lost_responses
+    if resubmit and generation.attempt_count < MAX_ATTEMPTS:
+        # The project chose this: the lost attempt stays "possibly charged" in its record.
+        delay = settings.LTX_RETRY_BASE_SECONDS * random.uniform(0.8, 1.2)
+        _requeue(
+            generation,
+            delay=delay,
+            reason="response lost (it may have been billed): sent again, as the project allows",
+        )
         return
     if lost:
         _finish(
@@ -543,8 +554,8 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     now = timezone.now()
     if stale_after is None:
         stale_after = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
-    interrupted = 0
-    for generation in Generation.objects.filter(
+    interrupted = resubmitted = 0
+    for generation in Generation.objects.select_related("project").filter(
         state__in=[JobState.SUBMITTING, JobState.GENERATING], state_changed_at__lt=now - stale_after
     ):
         Attempt.objects.filter(generation=generation, outcome=Attempt.Outcome.IN_FLIGHT).update(
@@ -553,6 +564,18 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
             finished_at=now,
             error_message="the worker stopped while the request was in flight",
         )
+        if generation.project.resubmit_lost_responses and generation.attempt_count < MAX_ATTEMPTS:
+            if _move(
+                generation,
+                to=JobState.QUEUED,
+                sources=[JobState.SUBMITTING, JobState.GENERATING],
+                reason="the worker stopped answering (the video may have been billed): sent "
+                "again, as the project allows",
+            ):
+                resubmitted += 1
+                leases.lease_release(generation=generation)
+                _schedule(generation.pk)
+            continue
         if _move(
             generation,
             to=JobState.INTERRUPTED,
@@ -574,4 +597,4 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
         state=JobState.STORING, state_changed_at__lt=now - dt.timedelta(minutes=5)
     ):
         tasks.generation_store_retry.delay(generation.pk)
-    return {"interrupted": interrupted, "resent": resent}
+    return {"interrupted": interrupted, "resubmitted": resubmitted, "resent": resent}

@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from generations.models import ApiAccount, ApiLease, Attempt, Generation, JobState
@@ -21,17 +22,31 @@ from generations.models import ApiAccount, ApiLease, Attempt, Generation, JobSta
 FAIRNESS_WINDOW = 500
 
 
-def account_for_key(api_key: str) -> ApiAccount:
+def account_for_key(api_key: str, *, concurrency_limit: int | None = None) -> ApiAccount:
+    """The account of an API key, with its cap: `concurrency_limit` when given (a project's
+    own key, as its owner set it), else LTX_CONCURRENCY_LIMIT for the installation's key."""
     fingerprint = hashlib.sha256(api_key.encode()).hexdigest()
+    if concurrency_limit is None and api_key != settings.LTXV_API_KEY:
+        account = ApiAccount.objects.filter(fingerprint=fingerprint).first()
+        if account is not None:
+            return account
+    limit = concurrency_limit or settings.LTX_CONCURRENCY_LIMIT
     account, _ = ApiAccount.objects.get_or_create(
-        fingerprint=fingerprint, defaults={"concurrency_limit": settings.LTX_CONCURRENCY_LIMIT}
+        fingerprint=fingerprint, defaults={"concurrency_limit": limit}
     )
-    if account.concurrency_limit != settings.LTX_CONCURRENCY_LIMIT:
-        ApiAccount.objects.filter(pk=account.pk).update(
-            concurrency_limit=settings.LTX_CONCURRENCY_LIMIT
-        )
-        account.concurrency_limit = settings.LTX_CONCURRENCY_LIMIT
+    if account.concurrency_limit != limit:
+        ApiAccount.objects.filter(pk=account.pk).update(concurrency_limit=limit)
+        account.concurrency_limit = limit
     return account
+
+
+def _waiting_for(account: ApiAccount):
+    """Jobs whose requests go out with this account's key: projects with that key of their
+    own, and, for the installation's key, projects without one."""
+    own_key = Q(project__ltx_account=account)
+    if account.fingerprint == hashlib.sha256(settings.LTXV_API_KEY.encode()).hexdigest():
+        return own_key | Q(project__ltx_account__isnull=True)
+    return own_key
 
 
 def fair_order(generations: list[dict], served: dict[tuple, int] | None = None) -> list[int]:
@@ -71,7 +86,9 @@ def lease_acquire(*, generation: Generation, account: ApiAccount) -> bool:
         if free <= 0:
             return False
         waiting = list(
-            Generation.objects.filter(state=JobState.QUEUED, lease__isnull=True)
+            Generation.objects.filter(
+                _waiting_for(locked), state=JobState.QUEUED, lease__isnull=True
+            )
             .exclude(not_before__gt=now)
             .order_by("created_at", "id")
             .values("id", "project_id", "requested_by_id", "created_at")[:FAIRNESS_WINDOW]

@@ -8,10 +8,11 @@ from django.conf import settings
 from generations.ltx import LTXClient
 
 
-def ltx_client() -> LTXClient:
+def ltx_client(*, api_key: str | None = None) -> LTXClient:
+    """A client for the installation's key, or for `api_key` (a project's own)."""
     return LTXClient(
         settings.LTX_API_BASE_URL,
-        settings.LTXV_API_KEY,
+        api_key or settings.LTXV_API_KEY,
         read_timeout=settings.LTX_READ_TIMEOUT_SECONDS,
     )
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from generations.models import Invitation, Membership, Project, Role
+from generations.services.prompts import activity_record
 
 INVITATION_LIFETIME = timedelta(days=7)
 LAST_OWNER = "A project needs at least one owner: make someone else an owner first."
@@ -34,6 +35,20 @@ def project_create(*, name: str, owner, description: str = "") -> Project:
     project = Project.objects.create(name=name, description=description.strip(), created_by=owner)
     Membership.objects.create(project=project, user=owner, roles=[Role.OWNER])
     return project
+
+
+def project_settings_update(*, project: Project, user, resubmit_lost_responses: bool) -> None:
+    if project.resubmit_lost_responses == resubmit_lost_responses:
+        return
+    Project.objects.filter(pk=project.pk).update(resubmit_lost_responses=resubmit_lost_responses)
+    project.resubmit_lost_responses = resubmit_lost_responses
+    activity_record(
+        project=project,
+        actor=user,
+        verb="settings",
+        summary="lost responses are now "
+        + ("sent again by themselves" if resubmit_lost_responses else "left for a person to retry"),
+    )
 
 
 def project_members(*, project: Project) -> QuerySet[Membership]:

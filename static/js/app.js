@@ -5,4 +5,19 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (document.hidden && event.detail.elt.matches("[data-poll]")) event.preventDefault();
   });
+
+  // The generate form shows the parts that matter for the chosen endpoint. Without script
+  // every part stays visible, and the server ignores what the endpoint does not use.
+  function showPartsFor(select) {
+    var form = select.form;
+    form.querySelectorAll("[data-for-endpoints]").forEach(function (part) {
+      part.hidden = part.dataset.forEndpoints.split(" ").indexOf(select.value) === -1;
+    });
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-endpoint-choice]")) showPartsFor(event.target);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("select[data-endpoint-choice]").forEach(showPartsFor);
+  });
 })();
