@@ -322,7 +322,7 @@ class SpendPeriodAdmin(admin.ModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    """Append-only: corrections are new adjustment entries, made on the spend page."""
+    """Append-only: corrections are new adjustment entries, made on the Spend page."""
 
     list_display = ["created_at", "project", "kind", "amount", "generation", "user", "reason"]
     list_filter = ["kind"]

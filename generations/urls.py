@@ -56,6 +56,7 @@ urlpatterns = [
     path(P + "spend/", spend.spend, name="spend"),
     path(P + "spend/budget/", spend.budget_update, name="spend_budget"),
     path(P + "spend/policy/", spend.policy_update, name="spend_policy"),
+    path(P + "spend/adjust/", spend.ledger_adjust, name="spend_adjust"),
     path(P + "spend/ledger.csv", spend.ledger_csv, name="spend_ledger_csv"),
     path(P + "spend/<slug:table>.csv", spend.spend_table_csv, name="spend_table_csv"),
     path("spend/", spend.spend_overview, name="spend_overview"),

@@ -730,3 +730,32 @@ def budget_alerts_check(*, project: Project, period: dt.date) -> list[BudgetAler
             ),
         )
     return made
+
+
+# -- adjustments -----------------------------------------------------------------------------
+
+
+def ledger_adjust(*, project: Project, user, amount: Decimal, reason: str) -> LedgerEntry:
+    """A producer's correction of what was spent (a refund or credit from the provider is
+    negative, a charge found on the invoice positive): a new entry, never an edit. It counts
+    in the current month, whatever the budget says (it is a fact, not a request)."""
+    reason = (reason or "").strip()
+    errors_ = {}
+    if not reason:
+        errors_["reason"] = "Say why: the ledger keeps it with the amount"
+    if amount == 0 or abs(amount) > MAX_BUDGET or amount != amount.quantize(CENT):
+        errors_["amount"] = "An amount in USD other than zero, in whole cents"
+    if errors_:
+        raise ValidationError(errors_)
+    period = period_of()
+    entry = LedgerEntry(
+        project=project,
+        kind=Kind.ADJUSTMENT,
+        amount=amount,
+        period=period,
+        user=user,
+        reason=f"adjustment: {reason}"[:300],
+    )
+    with transaction.atomic():
+        _record([entry], project=project, period=period)
+    return entry

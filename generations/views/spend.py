@@ -163,6 +163,32 @@ def policy_update(request, project_uuid):
     return redirect("spend", project_uuid=project.uuid)
 
 
+class AdjustmentForm(forms.Form):
+    amount = forms.DecimalField(
+        label=f"Amount ({CURRENCY})",
+        max_digits=12,
+        decimal_places=2,
+        help_text="Negative for a refund or credit, positive for a charge the ledger missed.",
+    )
+    reason = forms.CharField(label="Why", max_length=250)
+
+
+@login_required
+@require_POST
+def ledger_adjust(request, project_uuid):
+    project = get_project_for(request, project_uuid, *PRODUCERS)
+    form = AdjustmentForm(request.POST)
+    if form.is_valid():
+        try:
+            spend_service.ledger_adjust(project=project, user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+    if not form.is_valid():
+        return _spend_page(request, project, adjustment_form=form, status=400)
+    messages.success(request, f"Adjustment of {form.cleaned_data['amount']} {CURRENCY} recorded.")
+    return redirect("spend", project_uuid=project.uuid)
+
+
 @login_required
 @require_POST
 def possible_charge_settle(request, project_uuid, generation_uuid, number):
@@ -220,7 +246,7 @@ def job_decline(request, project_uuid, generation_uuid):
     return redirect("spend", project_uuid=project.uuid)
 
 
-def _spend_page(request, project, *, form=None, policy_form=None, status=200):
+def _spend_page(request, project, *, form=None, policy_form=None, adjustment_form=None, status=200):
     status_ = selectors_spend.budget_status(project=project)
     period = _chosen_period(request, status_)
     tables = dashboard_tables(project=project, period=period)
@@ -244,6 +270,7 @@ def _spend_page(request, project, *, form=None, policy_form=None, status=200):
             "policy_form": policy_form
             or PolicyForm.for_policy(SpendPolicy.objects.filter(project=project).first()),
             "entries": entries,
+            "adjustment_form": adjustment_form or AdjustmentForm(),
             "possible_charges": selectors_spend.possible_charges(project=project),
             "awaiting_approval": selectors_spend.awaiting_approval(project=project),
             "account_problem": selectors_spend.account_problem(project=project),
