@@ -1,4 +1,5 @@
-"""Counters in the shared cache that slow down guessing: sign-in and password-reset requests.
+"""Counters in the shared cache that slow down guessing: sign-in, password-reset requests and
+API tokens.
 
 Each limit is a fixed window opened by the first attempt. Attempts are counted *before* the
 work is done, so a burst of parallel requests cannot all slip in while the first ones are still
@@ -26,6 +27,10 @@ SIGN_IN_PER_PERSON = Limit("sign-in", attempts=5, window=15 * 60)
 # trying many usernames.
 SIGN_IN_PER_ADDRESS = Limit("sign-in-address", attempts=50, window=15 * 60)
 PASSWORD_RESET_PER_ADDRESS = Limit("password-reset-address", attempts=5, window=60 * 60)
+# Failed API token checks. A token has 256 random bits, so this is not what stops guessing;
+# it stops a client hammering the API with a wrong or revoked token. Only failures count
+# (checked before, counted after), so scripts with a good token cost one cache read.
+API_TOKEN_FAILURES_PER_ADDRESS = Limit("api-token-address", attempts=20, window=15 * 60)
 
 
 def client_address(request) -> str:
@@ -54,6 +59,22 @@ def sign_in_succeeded(*, username: str, address: str) -> None:
 def password_reset_attempt(*, address: str) -> int:
     """Count a password-reset request: 0 when it may go ahead, else the seconds to wait."""
     return _hit(PASSWORD_RESET_PER_ADDRESS, address)
+
+
+def api_token_blocked(*, address: str) -> int:
+    """Seconds `address` must wait after too many failed API tokens; 0 when it may go ahead.
+    Counts nothing."""
+    count_key, ends_key = _keys(API_TOKEN_FAILURES_PER_ADDRESS, (address,))
+    values = cache.get_many([count_key, ends_key])
+    if values.get(count_key, 0) <= API_TOKEN_FAILURES_PER_ADDRESS.attempts:
+        return 0
+    now = time.time()
+    return max(1, math.ceil(values.get(ends_key, now + 1) - now))
+
+
+def api_token_failed(*, address: str) -> int:
+    """Count a failed API token from `address`: 0 while under the limit, else the wait."""
+    return _hit(API_TOKEN_FAILURES_PER_ADDRESS, address)
 
 
 def _keys(limit: Limit, parts: tuple[str, ...]) -> tuple[str, str]:

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from generations.views import accounts, members
+from generations.views import accounts, members, tokens
 
 urlpatterns = [
     path("login/", accounts.sign_in, name="login"),
@@ -29,6 +29,13 @@ urlpatterns = [
         "password/reset/complete/",
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
+    ),
+    path("account/api-tokens/", tokens.api_tokens, name="api_tokens"),
+    path("account/api-tokens/new/", tokens.api_token_create, name="api_token_create"),
+    path(
+        "account/api-tokens/<int:token_id>/revoke/",
+        tokens.api_token_revoke,
+        name="api_token_revoke",
     ),
     path("projects/<uuid:project_uuid>/members/", members.members, name="members"),
     path(

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("generations.urls_api")),
     path("", include("generations.urls_accounts")),
     path("", include("generations.urls")),
 ]
