@@ -396,7 +396,11 @@ def _summary_properties() -> dict:
         "project": _UUID,
         "endpoint": {"type": "string", "enum": list(Endpoint.values)},
         "state": {"type": "string", "enum": list(JobState.values)},
-        "active": {"type": "boolean", "description": "Still queued or in progress."},
+        "active": {
+            "type": "boolean",
+            "description": "Queued or being made. False once it has ended, and also while it "
+            f"awaits a producer's approval (state `{JobState.PENDING_APPROVAL}`).",
+        },
         "params": {
             "type": "object",
             "description": "The request as validated and sent to the LTX API (its media "
