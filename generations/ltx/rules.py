@@ -327,9 +327,13 @@ def _number(payload: dict, field: str, *, required: bool = True) -> float | None
     value = _require(payload, field)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RequestInvalid(f"{field} must be a number", field)
-    if not math.isfinite(value):
+    try:
+        number = float(value)  # an int too large for a float overflows here
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
         raise RequestInvalid(f"{field} must be a finite number", field)
-    return float(value)
+    return number
 
 
 def _boolean(payload: dict, field: str, default: bool) -> bool:

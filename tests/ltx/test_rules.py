@@ -141,6 +141,8 @@ class TestRetake:
             ({"start_time": -1}, "0 or more"),
             ({"mode": "replace_everything"}, "replace_audio, replace_video"),
             ({"model": "ltx-2-fast"}, "only model ltx-2-pro"),
+            ({"start_time": 10**400}, "start_time must be a finite number"),
+            ({"duration": float("nan")}, "duration must be a finite number"),
         ],
     )
     def test_refusals(self, fields, words):
