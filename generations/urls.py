@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generations.views import generations, projects, prompts, spend
+from generations.views import generations, projects, prompts, reviews, spend
 
 P = "projects/<uuid:project_uuid>/"
 Q = P + "prompts/<uuid:prompt_uuid>/"
@@ -68,4 +68,10 @@ urlpatterns = [
     ),
     path(G + "approve/", spend.job_approve, name="spend_job_approve"),
     path(G + "decline/", spend.job_decline, name="spend_job_decline"),
+    # review: the queue, a version's review page, stacks and comparing versions
+    path("review/", reviews.review_queue, name="review_queue"),
+    path(G + "review/", reviews.review, name="review"),
+    path(G + "review/decide/", reviews.review_decide, name="review_decide"),
+    path(P + "stacks/<uuid:stack_uuid>/", reviews.stack_detail, name="stack"),
+    path(P + "stacks/<uuid:stack_uuid>/compare/", reviews.stack_compare, name="stack_compare"),
 ]

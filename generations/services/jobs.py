@@ -36,7 +36,7 @@ from generations.models import (
     MediaAsset,
     Project,
 )
-from generations.services import apikeys, leases, spend
+from generations.services import apikeys, leases, notifications, spend, stacks
 from generations.services.ltx import ltx_client
 from generations.services.prompts import activity_record
 
@@ -99,7 +99,10 @@ def job_submit(
     audio: MediaAsset | None = None,
     source_video: MediaAsset | None = None,
     batch=None,
+    requested_in=None,
 ) -> Generation:
+    """Validate, estimate, reserve and queue one job; it joins its version stack (a retake
+    from a timeline comment links to that comment as `requested_in`)."""
     assets = {"image": image, "audio": audio, "source_video": source_video}
     for asset in assets.values():
         if asset is not None and asset.project_id != project.pk:
@@ -127,6 +130,7 @@ def job_submit(
         GenerationEvent.objects.create(
             generation=generation, to_state=state, actor=user, reason="submitted"
         )
+        stacks.version_place(generation=generation, requested_in=requested_in)
         spend.job_reserve(generation=generation, user=user)  # refused if over the budget
         activity_record(
             project=project,
@@ -476,7 +480,7 @@ def generation_store(*, generation_id: int) -> None:
         {**generation.params, "duration": info.duration},
         input_seconds=_billed_input_seconds(generation),
     )
-    _move(
+    stored = _move(
         generation,
         to=JobState.SUCCEEDED,
         sources=[JobState.STORING],
@@ -495,6 +499,8 @@ def generation_store(*, generation_id: int) -> None:
         final_cost=final_cost,
         error_message=problems,
     )
+    if stored:
+        notifications.version_ready(generation=generation)  # its reviewers are told
     incoming.unlink(missing_ok=True)
 
 
