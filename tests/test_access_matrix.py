@@ -44,6 +44,7 @@ from generations import tasks
 from generations.models import Attempt, Generation, GenerationEvent, JobState, LibraryEntry
 from generations.services import projects as project_service
 from generations.services import prompts as prompt_service
+from generations.services import stacks
 from generations.services import tokens as token_service
 from tests import mediafiles
 from tests.factories import MembershipFactory, UserFactory
@@ -209,6 +210,18 @@ api_generation_cancel         GET     405   405      405    405      405    405 
 api_generation_cancel         POST    409   403      409    403      403    404      401
 api_not_found                 GET     404   404      404    404      404    404      401
 api_not_found                 POST    404   404      404    404      404    404      401
+# -- review: members watch and read; reviewers (and owners) decide -----------------------
+# The queue is one's own, across one's projects: every signed-in person has one.
+review_queue                  GET     200   200      200    200      200    200      login
+review_queue                  POST    405   405      405    405      405    405      login
+review                        GET     200   200      200    200      200    404      login
+review                        POST    405   405      405    405      405    405      login
+review_decide                 GET     405   405      405    405      405    405      login
+review_decide                 POST    302   403      403    302      403    404      login
+stack                         GET     200   200      200    200      200    404      login
+stack                         POST    405   405      405    405      405    405      login
+stack_compare                 GET     200   200      200    200      200    404      login
+stack_compare                 POST    405   405      405    405      405    405      login
 """
 # fmt: on
 
@@ -344,6 +357,7 @@ def world(
         generation.video.save("video.mp4", File(v), save=False)
         generation.poster.save("poster.jpg", File(p), save=False)
     generation.save()
+    stacks.version_place(generation=generation)  # v1 of its stack, as job_submit does
     links = []
     project_service.invitation_create(
         project=project,
@@ -394,6 +408,7 @@ def arguments(world: World, pattern: Pattern) -> dict:
         "invitation_id": world.invitation.pk,
         "token": world.invitation_token,
         "token_id": world.web_token.pk,
+        "stack_uuid": world.generation.version.stack.uuid,
     }
     values = {**common, **per_pattern.get(pattern.name, {})}
     missing = [a for a in pattern.arguments if a not in values]
