@@ -213,3 +213,22 @@ def test_the_form_refuses_a_video_too_short_to_retake(client, project, editor, t
     assert response.status_code == 400
     assert "73" in response.content.decode()
     assert not Generation.objects.exists() and not MediaAsset.objects.exists()
+
+
+def test_an_htmx_submission_is_sent_to_the_gallery_or_shown_its_errors(
+    client, project, editor, monkeypatch
+):
+    from generations import tasks
+
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    client.force_login(editor)
+    url = reverse("generation_new", args=[project.uuid])
+    form = {"endpoint": "text-to-video", "prompt_text": "dunes", "model": "ltx-2-fast"}
+    form |= {"resolution": "1920x1080", "fps": "25", "duration": "6"}
+    response = client.post(url, form, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("gallery", args=[project.uuid])
+    refused = client.post(url, form | {"duration": "7"}, headers={"HX-Request": "true"})
+    assert refused.status_code == 200 and "HX-Redirect" not in refused  # htmx swaps it in
+    assert 'id="generate-page"' in refused.content.decode()
+    assert Generation.objects.count() == 1

@@ -6,9 +6,11 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import http_date
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from generations import selectors
 from generations.ltx import pricing, rules
@@ -105,6 +107,8 @@ def generation_new(request, project_uuid):
                 f"{sum(g.estimated_cost for g in batch)} USD in all"
                 + (f"; {waiting} of them wait for a producer's approval" if waiting else ""),
             )
+            if request.htmx:  # sent with upload progress: the browser goes to the gallery
+                return HttpResponseClientRedirect(reverse("gallery", args=[project.uuid]))
             return redirect("gallery", project_uuid=project.uuid)
     settings = {**(prompt_version.settings if prompt_version else {})}
     values = request.POST or settings
@@ -130,7 +134,8 @@ def generation_new(request, project_uuid):
                 values.get("duration"),
             ),
         },
-        status=400 if errors else 200,
+        # htmx swaps only successful answers: a refused form comes back as 200 to it.
+        status=400 if errors and not request.htmx else 200,
     )
 
 

@@ -14,10 +14,25 @@
       part.hidden = part.dataset.forEndpoints.split(" ").indexOf(select.value) === -1;
     });
   }
+  function setUp(root) {
+    root.querySelectorAll("select[data-endpoint-choice]").forEach(showPartsFor);
+  }
   document.addEventListener("change", function (event) {
     if (event.target.matches("select[data-endpoint-choice]")) showPartsFor(event.target);
   });
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("select[data-endpoint-choice]").forEach(showPartsFor);
+  document.addEventListener("DOMContentLoaded", function () { setUp(document); });
+  document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });
+
+  // Uploads show how far they have got, then that the files are being checked.
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = event.target.closest && event.target.closest("form[data-upload-progress]");
+    if (!form || !event.detail.lengthComputable || !event.detail.total) return;
+    var box = form.querySelector(".upload-progress");
+    var percent = Math.round((100 * event.detail.loaded) / event.detail.total);
+    box.hidden = false;
+    box.querySelector("progress").value = percent;
+    box.querySelector("small").textContent = percent < 100
+      ? "Uploading: " + percent + " %"
+      : "Uploaded; checking the files…";
   });
 })();

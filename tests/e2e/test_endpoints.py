@@ -81,3 +81,25 @@ def test_retake_a_section_of_a_finished_video(
     retake = Generation.objects.get(endpoint="retake")
     assert retake.state == JobState.SUCCEEDED
     assert (retake.params["start_time"], retake.params["duration"]) == (2.0, 2.0)
+
+
+def test_an_upload_shows_its_progress(browser, live_server, project, editor, screenshot, tmp_path):
+    page = sign_in(browser, live_server, editor, PASSWORD)
+    # A slow uplink, so the upload lasts long enough to be seen.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 400_000},
+    )
+    open_form(page, live_server, project, "Image to video")
+    page.get_by_label("Prompt").fill("The lighthouse beam sweeps across the fog")
+    page.get_by_label("Duration").select_option("6")
+    image = mediafiles.make_image(tmp_path, "PNG", size=(900, 700), noise=True)  # about 1.9 MB
+    page.get_by_label("Image (PNG, JPEG or WEBP)").set_input_files(str(image))
+    page.get_by_role("button", name="Generate").click()
+    progress = page.locator(".upload-progress")
+    expect(progress).to_be_visible()
+    expect(progress).to_contain_text("Uploading:")
+    expect(page.get_by_role("button", name="Generate")).to_be_disabled()
+    screenshot(page, "uploading")
+    expect(page.get_by_text("Queued 1 × Image to video")).to_be_visible(timeout=30_000)
