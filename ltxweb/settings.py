@@ -91,11 +91,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "csp",
     "generations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -322,6 +324,38 @@ if not EMBEDDED and not DEBUG:
     SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy (django-csp; Django's own CSP once on Django 6): scripts and styles
+# only from our own files, so injected markup can run nothing. No inline script or style
+# attribute anywhere (JS lives in static/js, CSS in static/css); htmx is told not to eval and
+# not to inject its indicator <style> (templates/base.html, meta htmx-config).
+# Videos and posters in S3 reach the browser by a redirect to a presigned URL: the store's
+# host must be allowed for <video> and <img>.
+if S3_BUCKET and env_str("S3_ENDPOINT_URL"):
+    _endpoint = urlsplit(env_url("S3_ENDPOINT_URL"))
+    MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]
+elif S3_BUCKET:
+    _region = env_str("S3_REGION")
+    MEDIA_ORIGINS = [f"https://{S3_BUCKET}.s3.amazonaws.com"] + (
+        [f"https://{S3_BUCKET}.s3.{_region}.amazonaws.com"] if _region else []
+    )
+else:
+    MEDIA_ORIGINS = []
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *MEDIA_ORIGINS],
+        "media-src": ["'self'", *MEDIA_ORIGINS],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
