@@ -72,6 +72,12 @@ urlpatterns = [
     path("review/", reviews.review_queue, name="review_queue"),
     path(G + "review/", reviews.review, name="review"),
     path(G + "review/decide/", reviews.review_decide, name="review_decide"),
+    path(G + "review/comments/", reviews.comment_add, name="review_comment"),
+    path(
+        G + "review/comments/<int:comment_id>/resolve/",
+        reviews.comment_resolve,
+        name="review_comment_resolve",
+    ),
     path(P + "stacks/<uuid:stack_uuid>/", reviews.stack_detail, name="stack"),
     path(P + "stacks/<uuid:stack_uuid>/compare/", reviews.stack_compare, name="stack_compare"),
 ]

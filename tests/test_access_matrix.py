@@ -42,6 +42,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from generations import tasks
 from generations.models import Attempt, Generation, GenerationEvent, JobState, LibraryEntry
+from generations.services import comments as comment_service
 from generations.services import projects as project_service
 from generations.services import prompts as prompt_service
 from generations.services import stacks
@@ -218,6 +219,11 @@ review                        GET     200   200      200    200      200    404 
 review                        POST    405   405      405    405      405    405      login
 review_decide                 GET     405   405      405    405      405    405      login
 review_decide                 POST    302   403      403    302      403    404      login
+# Timeline comments: everyone but viewers comments, replies, resolves and reopens.
+review_comment                GET     405   405      405    405      405    405      login
+review_comment                POST    302   302      302    302      403    404      login
+review_comment_resolve        GET     405   405      405    405      405    405      login
+review_comment_resolve        POST    302   302      302    302      403    404      login
 stack                         GET     200   200      200    200      200    404      login
 stack                         POST    405   405      405    405      405    405      login
 stack_compare                 GET     200   200      200    200      200    404      login
@@ -358,6 +364,9 @@ def world(
         generation.poster.save("poster.jpg", File(p), save=False)
     generation.save()
     stacks.version_place(generation=generation)  # v1 of its stack, as job_submit does
+    comment_service.comment_add(
+        version=generation.version, author=editor, body="Gulls too early?", start_seconds=1
+    )
     links = []
     project_service.invitation_create(
         project=project,
@@ -390,7 +399,9 @@ def world(
 
 def arguments(world: World, pattern: Pattern) -> dict:
     """A real value for each argument a URL takes: the fixture's objects."""
+    timeline_comment = {"comment_id": world.generation.version.comments.get().pk}
     per_pattern = {
+        "review_comment_resolve": timeline_comment,
         "password_reset_confirm": {
             "uidb64": urlsafe_base64_encode(force_bytes(world.forgetful.pk)),
             "token": default_token_generator.make_token(world.forgetful),

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations import selectors_reviews
 from generations.models import Generation, ReviewState, Role, Stack, Version
-from generations.services import reviews, stacks
+from generations.services import comments, reviews, stacks
 
 from .access import get_project_for
 
@@ -87,20 +87,16 @@ def review(request, project_uuid, generation_uuid):
         _, queue = _queue(request, filters)
         following = selectors_reviews.queue_next(queue=queue, after=version)
         next_url = review_url(following, filters) if following else reverse("review_queue")
-    generation = version.generation
     return render(
         request,
         "generations/review_version.html",
         {
-            "project": version.stack.project,
-            "version": version,
-            "generation": generation,
+            **_comments_context(request, version),
             "stack": version.stack,
             "versions": selectors_reviews.stack_versions(stack=version.stack),
             "decisions": selectors_reviews.version_decisions(version=version),
             "can_decide": membership.has_role(*DECIDERS),
-            "can_comment": membership.has_role(*COMMENTERS),
-            "reviewable": generation.state == "succeeded",
+            "reviewable": version.generation.state == "succeeded",
             "in_queue": in_queue,
             "queue_query": urlencode({"queue": "1", **filters}) if in_queue else "",
             "next_url": next_url,
@@ -140,6 +136,70 @@ def review_decide(request, project_uuid, generation_uuid):
     return redirect(review_url(version))
 
 
+# -- timeline comments -------------------------------------------------------------------------
+
+
+def _comments_context(request, version: Version, **extra) -> dict:
+    return {
+        "project": version.stack.project,
+        "version": version,
+        "generation": version.generation,
+        "comments": selectors_reviews.version_comments(version=version),
+        "can_comment": request.membership.has_role(*COMMENTERS),
+        **extra,
+    }
+
+
+def _comments_response(request, version: Version, *, errors=None, comment=None):
+    """The comment list alone for htmx (the form stays as typed on an error); otherwise
+    back to the review page, at the comment."""
+    if request.htmx:
+        return render(
+            request,
+            "generations/review_version.html#comments",
+            _comments_context(request, version, comment_errors=errors or {}),
+        )
+    if errors:
+        for messages_ in errors.values():
+            messages.error(request, " ".join(messages_))
+    url = review_url(version)
+    return redirect(url + (f"#comment-{comment.pk}" if comment else "#comments"))
+
+
+@login_required
+@require_POST
+def comment_add(request, project_uuid, generation_uuid):
+    version = get_version_for(request, project_uuid, generation_uuid, *COMMENTERS)
+    post = request.POST
+    parent = None
+    if post.get("parent"):
+        parent = get_object_or_404(version.comments, pk=_int(post["parent"], 0))
+    try:
+        comment = comments.comment_add(
+            version=version,
+            author=request.user,
+            body=post.get("body", ""),
+            start_seconds=post.get("start_seconds"),
+            end_seconds=post.get("end_seconds"),
+            parent=parent,
+        )
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
+        return _comments_response(request, version, errors=errors)
+    return _comments_response(request, version, comment=comment)
+
+
+@login_required
+@require_POST
+def comment_resolve(request, project_uuid, generation_uuid, comment_id):
+    version = get_version_for(request, project_uuid, generation_uuid, *COMMENTERS)
+    comment = get_object_or_404(version.comments, pk=comment_id)
+    comment = comments.comment_resolve(
+        comment=comment, user=request.user, resolved=request.POST.get("resolved") != "0"
+    )
+    return _comments_response(request, version, comment=comment)
+
+
 # -- version stacks and comparing versions -----------------------------------------------------
 
 
@@ -162,7 +222,7 @@ def stack_detail(request, project_uuid, stack_uuid):
     )
 
 
-def _version_number(value, default):
+def _int(value, default):
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -176,9 +236,9 @@ def stack_compare(request, project_uuid, stack_uuid):
     stack = get_stack_for(request, project_uuid, stack_uuid)
     versions = {v.number: v for v in selectors_reviews.stack_versions(stack=stack)}
     newest = max(versions)
-    b = versions.get(_version_number(request.GET.get("b"), newest)) or versions[newest]
+    b = versions.get(_int(request.GET.get("b"), newest)) or versions[newest]
     default_a = b.retake_of.number if b.retake_of_id else max(b.number - 1, 1)
-    a = versions.get(_version_number(request.GET.get("a"), default_a)) or versions[default_a]
+    a = versions.get(_int(request.GET.get("a"), default_a)) or versions[default_a]
     comparison = selectors_reviews.versions_compare(a=a, b=b)
     return render(
         request,

@@ -233,7 +233,20 @@
       });
     }
     transport.lead.addEventListener("loadedmetadata", drawMarkers);
-    document.body.addEventListener("htmx:afterSettle", function () { drawMarkers(); showSelection(); });
+    // A comment sent with htmx: once the list shows it (and no error), the form empties.
+    var sending = false;
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      if (form && event.detail.elt === form) sending = true;
+    });
+    document.body.addEventListener("htmx:afterSettle", function () {
+      if (sending && form && !document.querySelector("[data-comment-error]")) {
+        form.querySelector("textarea").value = "";
+        endInput.value = "";
+      }
+      sending = false;
+      drawMarkers();
+      showSelection();
+    });
     drawMarkers();
     showSelection();
 
