@@ -1,6 +1,14 @@
 // Site-wide behaviour, kept out of the HTML (no inline script).
 (function () {
   "use strict";
+  // Times are shown in the person's own time zone: the server reads it from this cookie.
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var cookie = "tz=" + encodeURIComponent(zone);
+    if (zone && document.cookie.split("; ").indexOf(cookie) === -1) {
+      document.cookie = cookie + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (error) { /* an old browser: times stay in the server's zone */ }
   // Cards of running jobs poll for their state; a hidden tab has nobody to show it to.
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (document.hidden && event.detail.elt.matches("[data-poll]")) event.preventDefault();
