@@ -78,6 +78,11 @@ urlpatterns = [
         reviews.comment_resolve,
         name="review_comment_resolve",
     ),
+    path(
+        G + "review/comments/<int:comment_id>/retake/",
+        reviews.comment_retake,
+        name="review_comment_retake",
+    ),
     path(P + "stacks/<uuid:stack_uuid>/", reviews.stack_detail, name="stack"),
     path(P + "stacks/<uuid:stack_uuid>/compare/", reviews.stack_compare, name="stack_compare"),
 ]

@@ -224,6 +224,10 @@ review_comment                GET     405   405      405    405      405    405 
 review_comment                POST    302   302      302    302      403    404      login
 review_comment_resolve        GET     405   405      405    405      405    405      login
 review_comment_resolve        POST    302   302      302    302      403    404      login
+# A retake from a comment is paid for: editors and reviewers (the table's video has no
+# stored facts, so the empty form is refused with 400).
+review_comment_retake         GET     200   403      200    200      403    404      login
+review_comment_retake         POST    400   403      400    400      403    404      login
 stack                         GET     200   200      200    200      200    404      login
 stack                         POST    405   405      405    405      405    405      login
 stack_compare                 GET     200   200      200    200      200    404      login
@@ -402,6 +406,7 @@ def arguments(world: World, pattern: Pattern) -> dict:
     timeline_comment = {"comment_id": world.generation.version.comments.get().pk}
     per_pattern = {
         "review_comment_resolve": timeline_comment,
+        "review_comment_retake": timeline_comment,
         "password_reset_confirm": {
             "uidb64": urlsafe_base64_encode(force_bytes(world.forgetful.pk)),
             "token": default_token_generator.make_token(world.forgetful),

@@ -92,8 +92,9 @@ def test_active_cards_poll(client, project, owner):
 
 
 def test_gallery_queries_do_not_grow(client, project, owner, django_assert_max_num_queries):
-    for _ in range(30):
-        jobs.job_submit(project=project, user=owner, endpoint="text-to-video", params=T2V)
+    for n in range(30):  # 30 shots: one card each (versions of one shot share a card)
+        params = {**T2V, "prompt": f"Shot {n}: {T2V['prompt']}"}
+        jobs.job_submit(project=project, user=owner, endpoint="text-to-video", params=params)
     client.force_login(owner)
     with django_assert_max_num_queries(8):
         response = client.get(reverse("gallery", args=[project.uuid]))

@@ -108,8 +108,7 @@ def version_ready(*, generation: Generation) -> list[Notification]:
         kind=Kind.READY_FOR_REVIEW,
         message=f"Ready for review: {title}{label}",
         url=review_path(generation),
-        actor=generation.requested_by,
-        version=version,
+        version=version,  # no actor: the reviewer who asked for a retake wants to hear too
     )
 
 

@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -34,7 +35,9 @@ PAGE_SIZE = 24
 def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Generation:
     project = get_project_for(request, project_uuid, *roles)
     return get_object_or_404(
-        Generation.objects.select_related("project", "prompt_version__prompt", "requested_by"),
+        Generation.objects.select_related(
+            "project", "prompt_version__prompt", "requested_by", "version__stack"
+        ),
         project=project,
         uuid=generation_uuid,
     )
@@ -49,7 +52,12 @@ def gallery(request, project_uuid):
         for key in ("state", "endpoint", "model", "prompt", "author")
         if request.GET.get(key)
     }
-    generations = selectors.generation_list(project=project, **filters)
+    # One card per version stack: its newest version (services/stacks.py).
+    generations = (
+        selectors.generation_list(project=project, **filters)
+        .filter(Q(version__isnull=True) | Q(version__newest_of__isnull=False))
+        .select_related("version__stack")
+    )
     page = Paginator(generations, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "project": project,

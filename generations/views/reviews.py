@@ -10,16 +10,19 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generations import selectors_reviews
+from generations.ltx import rules
 from generations.models import Generation, ReviewState, Role, Stack, Version
-from generations.services import comments, reviews, stacks
+from generations.services import comments, retakes, reviews, stacks
 
 from .access import get_project_for
 
 DECIDERS = (Role.REVIEWER,)
 COMMENTERS = (Role.EDITOR, Role.PRODUCER, Role.REVIEWER)
+# A retake is paid for: the people who generate (editors) and reviewers, who ask for them.
+RETAKERS = (Role.EDITOR, Role.REVIEWER)
 QUEUE_FILTERS = ("project", "prompt")
 
 
@@ -146,6 +149,7 @@ def _comments_context(request, version: Version, **extra) -> dict:
         "generation": version.generation,
         "comments": selectors_reviews.version_comments(version=version),
         "can_comment": request.membership.has_role(*COMMENTERS),
+        "can_retake": request.membership.has_role(*RETAKERS),
         **extra,
     }
 
@@ -198,6 +202,65 @@ def comment_resolve(request, project_uuid, generation_uuid, comment_id):
         comment=comment, user=request.user, resolved=request.POST.get("resolved") != "0"
     )
     return _comments_response(request, version, comment=comment)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def comment_retake(request, project_uuid, generation_uuid, comment_id):
+    """The retake a range comment asks for, prefilled; sent when the reviewer confirms."""
+    version = get_version_for(request, project_uuid, generation_uuid, *RETAKERS)
+    comment = get_object_or_404(
+        version.comments.select_related("author"), pk=comment_id, parent__isnull=True
+    )
+    post = request.POST if request.method == "POST" else None
+    error = ""
+    try:
+        plan = retakes.retake_plan(
+            comment=comment,
+            start_time=post.get("start_time") if post else None,
+            duration=post.get("duration") if post else None,
+            prompt=post.get("prompt") if post else None,
+            mode=post.get("mode") if post else request.GET.get("mode"),
+        )
+    except ValidationError as exc:
+        error = " ".join(exc.messages)
+        plan = retakes.retake_plan(comment=comment)
+    if post is not None and not error:
+        try:
+            retake = retakes.retake_from_comment(
+                comment=comment,
+                user=request.user,
+                start_time=plan.start_time,
+                duration=plan.duration,
+                prompt=plan.prompt,
+                mode=plan.mode,
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        else:
+            waits = retake.state == "pending_approval"
+            messages.success(
+                request,
+                f"Retake queued as {retake.version.label} of {version.stack.title} "
+                f"({retake.estimated_cost} USD estimated)"
+                + ("; it waits for a producer's approval" if waits else ""),
+            )
+            return redirect(review_url(retake.version))
+    return render(
+        request,
+        "generations/review_retake.html",
+        {
+            "project": version.stack.project,
+            "version": version,
+            "generation": version.generation,
+            "comment": comment,
+            "plan": plan,
+            "modes": rules.RETAKE_MODES,
+            "minimum": rules.RETAKE_MIN_SECTION_SECONDS,
+            "error": error,
+        },
+        status=400 if error and post is not None else 200,
+    )
 
 
 # -- version stacks and comparing versions -----------------------------------------------------

@@ -278,6 +278,15 @@
     return true;
   }
 
+  // A version still being made: its card polls (app.js), and once the card stops polling
+  // (the job ended) the page is loaded again, with the player.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var holder = document.querySelector("[data-reload-when-done]");
+    if (holder && holder.contains(event.target) && !holder.querySelector("[data-poll]")) {
+      window.location.reload();
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     var root = document.querySelector("[data-player]");
     var player = root ? setupPlayer(root) : null;
