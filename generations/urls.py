@@ -1,6 +1,6 @@
 from django.urls import path
 
-from generations.views import generations, projects, prompts, reviews, spend
+from generations.views import generations, notifications, projects, prompts, reviews, spend
 
 P = "projects/<uuid:project_uuid>/"
 Q = P + "prompts/<uuid:prompt_uuid>/"
@@ -85,4 +85,14 @@ urlpatterns = [
     ),
     path(P + "stacks/<uuid:stack_uuid>/", reviews.stack_detail, name="stack"),
     path(P + "stacks/<uuid:stack_uuid>/compare/", reviews.stack_compare, name="stack_compare"),
+    # notifications
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/count/", notifications.notification_count, name="notification_count"),
+    path("notifications/read/", notifications.notifications_read, name="notifications_read"),
+    path(
+        "notifications/<int:notification_id>/open/",
+        notifications.notification_open,
+        name="notification_open",
+    ),
+    path(P + "notifications/email/", notifications.notification_email, name="notification_email"),
 ]

@@ -41,7 +41,14 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from generations import tasks
-from generations.models import Attempt, Generation, GenerationEvent, JobState, LibraryEntry
+from generations.models import (
+    Attempt,
+    Generation,
+    GenerationEvent,
+    JobState,
+    LibraryEntry,
+    Notification,
+)
 from generations.services import comments as comment_service
 from generations.services import projects as project_service
 from generations.services import prompts as prompt_service
@@ -228,6 +235,17 @@ review_comment_resolve        POST    302   302      302    302      403    404 
 # stored facts, so the empty form is refused with 400).
 review_comment_retake         GET     200   403      200    200      403    404      login
 review_comment_retake         POST    400   403      400    400      403    404      login
+# Notifications are one's own: the one to open is the owner's, so nobody else finds it.
+notifications                 GET     200   200      200    200      200    200      login
+notifications                 POST    405   405      405    405      405    405      login
+notification_count            GET     200   200      200    200      200    200      login
+notification_count            POST    405   405      405    405      405    405      login
+notifications_read            GET     405   405      405    405      405    405      login
+notifications_read            POST    302   302      302    302      302    302      login
+notification_open             GET     405   405      405    405      405    405      login
+notification_open             POST    302   404      404    404      404    404      login
+notification_email            GET     405   405      405    405      405    405      login
+notification_email            POST    302   302      302    302      302    404      login
 stack                         GET     200   200      200    200      200    404      login
 stack                         POST    405   405      405    405      405    405      login
 stack_compare                 GET     200   200      200    200      200    404      login
@@ -371,6 +389,9 @@ def world(
     comment_service.comment_add(
         version=generation.version, author=editor, body="Gulls too early?", start_seconds=1
     )
+    Notification.objects.create(
+        user=owner, project=project, kind="mentioned", message="Look", url="/", actor=editor
+    )
     links = []
     project_service.invitation_create(
         project=project,
@@ -407,6 +428,9 @@ def arguments(world: World, pattern: Pattern) -> dict:
     per_pattern = {
         "review_comment_resolve": timeline_comment,
         "review_comment_retake": timeline_comment,
+        "notification_open": {
+            "notification_id": Notification.objects.get(user=world.people["owner"]).pk
+        },
         "password_reset_confirm": {
             "uidb64": urlsafe_base64_encode(force_bytes(world.forgetful.pk)),
             "token": default_token_generator.make_token(world.forgetful),

@@ -1,0 +1,146 @@
+"""Notifications: in-app with an unread count htmx refreshes, email unless turned off per
+project, when a video is ready, decided on, or someone is mentioned."""
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+
+from generations import tasks
+from generations.models import Notification, NotificationSetting, ReviewDecision
+from generations.services import comments, notifications, reviews
+from tests.factories import MembershipFactory, ProjectFactory
+from tests.reviewing import finished
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+
+
+@pytest.mark.parametrize(
+    ("state", "comment", "kind"),
+    [
+        ("approved", "", "approved"),
+        ("changes_requested", "Slower pan", "changes_requested"),
+        ("rejected", "Off brief", "rejected"),
+    ],
+)
+def test_the_person_who_asked_hears_the_decision(
+    project, editor, reviewer, state, comment, kind, django_capture_on_commit_callbacks
+):
+    generation = finished(project, editor)
+    with django_capture_on_commit_callbacks(execute=True):
+        reviews.review_decide(
+            version=generation.version, reviewer=reviewer, state=state, comment=comment
+        )
+    note = Notification.objects.get()
+    assert (note.user, note.kind, note.actor, note.version) == (
+        editor,
+        kind,
+        reviewer,
+        generation.version,
+    )
+    assert note.url == reverse("review", args=[project.uuid, generation.uuid])
+    assert reviewer.username in note.message and (comment or "approved") in note.message
+    assert [m.to for m in mail.outbox] == [[editor.email]]
+    assert mail.outbox[0].subject.startswith(f"[{project.name}] ")
+    assert note.url in mail.outbox[0].body
+
+
+def test_nobody_is_told_of_their_own_decision(
+    project, reviewer, django_capture_on_commit_callbacks
+):
+    generation = finished(project, reviewer)  # a reviewer who also generates
+    with django_capture_on_commit_callbacks(execute=True):
+        reviews.review_decide(version=generation.version, reviewer=reviewer, state="approved")
+    assert not Notification.objects.exists() and not mail.outbox
+
+
+def test_email_can_be_turned_off_per_project(
+    client, project, editor, reviewer, django_capture_on_commit_callbacks
+):
+    other = ProjectFactory()
+    MembershipFactory(project=other, user=editor, roles=["editor"])
+    MembershipFactory(project=other, user=reviewer, roles=["reviewer"])
+    client.force_login(editor)
+    response = client.post(reverse("notification_email", args=[project.uuid]), {"email": "off"})
+    assert response.status_code == 302
+    assert NotificationSetting.objects.get(user=editor, project=project).email is False
+    here, there = finished(project, editor), finished(other, editor)
+    with django_capture_on_commit_callbacks(execute=True):
+        reviews.review_decide(version=here.version, reviewer=reviewer, state="approved")
+        reviews.review_decide(version=there.version, reviewer=reviewer, state="approved")
+    assert Notification.objects.filter(user=editor).count() == 2  # in-app: both
+    assert len(mail.outbox) == 1 and other.name in mail.outbox[0].subject
+    page = client.get(reverse("notifications")).content.decode()
+    assert f"{project.name}: email <strong>off</strong>" in page
+    assert f"{other.name}: email <strong>on</strong>" in page
+    client.post(reverse("notification_email", args=[project.uuid]), {"email": "on"})
+    assert NotificationSetting.objects.get(user=editor, project=project).email is True
+
+
+def test_email_settings_are_for_ones_own_projects(client, project, outsider):
+    client.force_login(outsider)
+    response = client.post(reverse("notification_email", args=[project.uuid]), {"email": "off"})
+    assert response.status_code == 404 and not NotificationSetting.objects.exists()
+
+
+def test_the_unread_count_and_reading(client, project, editor, reviewer):
+    for n in range(3):
+        generation = finished(project, editor, f"Shot {n}")
+        reviews.review_decide(version=generation.version, reviewer=reviewer, state="approved")
+    client.force_login(editor)
+    home = client.get(reverse("home")).content.decode()
+    count_url = reverse("notification_count")
+    assert f'hx-get="{count_url}" hx-trigger="load, every 60s"' in home and "data-poll" in home
+    count = client.get(count_url)
+    assert count.status_code == 200 and "<html" not in count.content.decode()
+    assert '<span class="badge" aria-label="3 unread">3</span>' in count.content.decode()
+    assert 'hx-trigger="every 60s"' in count.content.decode()
+    note = Notification.objects.filter(user=editor).first()
+    opened = client.post(reverse("notification_open", args=[note.pk]))
+    assert opened["Location"] == note.url
+    assert 'aria-label="2 unread"' in client.get(count_url).content.decode()
+    client.post(reverse("notifications_read"))
+    assert "badge" not in client.get(count_url).content.decode()
+    assert not Notification.objects.filter(user=editor, read_at__isnull=True).exists()
+
+
+def test_notifications_are_ones_own_and_stay_on_site(client, project, editor, reviewer):
+    generation = finished(project, editor)
+    reviews.review_decide(version=generation.version, reviewer=reviewer, state="approved")
+    note = Notification.objects.get()
+    client.force_login(reviewer)
+    assert client.post(reverse("notification_open", args=[note.pk])).status_code == 404
+    assert note.message not in client.get(reverse("notifications")).content.decode()
+    Notification.objects.filter(pk=note.pk).update(url="//evil.example/phish")
+    client.force_login(editor)
+    response = client.post(reverse("notification_open", args=[note.pk]))
+    assert response["Location"] == reverse("notifications")
+
+
+def test_a_mail_server_down_does_not_undo_the_decision(
+    project, editor, reviewer, monkeypatch, django_capture_on_commit_callbacks
+):
+    def broken(*args, **kwargs):
+        raise ConnectionRefusedError("no mail server")
+
+    monkeypatch.setattr(notifications, "send_mass_mail", broken)
+    generation = finished(project, editor)
+    with django_capture_on_commit_callbacks(execute=True):
+        reviews.review_decide(version=generation.version, reviewer=reviewer, state="approved")
+    assert ReviewDecision.objects.count() == 1 and Notification.objects.count() == 1
+
+
+def test_the_list_page_shows_mentions(client, project, editor, reviewer):
+    generation = finished(project, editor)
+    comments.comment_add(
+        version=generation.version,
+        author=reviewer,
+        body=f"@{editor.username} <b>look</b> at the hand",
+        start_seconds=2,
+    )
+    client.force_login(editor)
+    html = client.get(reverse("notifications")).content.decode()
+    assert f"{reviewer.username} mentioned you on A kite over dunes v1" in html
+    assert "&lt;b&gt;look&lt;/b&gt;" in html and "<b>look</b>" not in html
