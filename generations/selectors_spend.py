@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -21,6 +21,7 @@ from generations.models import (
     LedgerEntry,
     Membership,
     Project,
+    ReviewState,
     Role,
 )
 from generations.services.spend import period_of
@@ -323,23 +324,17 @@ def spend_breakdown(*, project: Project, period: dt.date | None, by: str) -> lis
 
 
 def approved_videos(*, project: Project) -> QuerySet[Generation]:
-    """Videos counted as approved.
-
-    Video review (issue #5: review states, version stacks) is not built yet, so until it is,
-    a video counts as approved when it succeeded from its prompt's approved version — the
-    only approval that exists. When review lands, this is the one function to change (to
-    the videos whose latest review decision is "approved")."""
+    """Videos whose newest review decision approved them (services/reviews.py)."""
     return Generation.objects.filter(
-        project=project,
-        state=JobState.SUCCEEDED,
-        prompt_version__isnull=False,
-        prompt_version=F("prompt_version__prompt__approved_version"),
+        project=project, state=JobState.SUCCEEDED, version__review_state=ReviewState.APPROVED
     )
 
 
-def rejected_videos(*, project: Project) -> QuerySet[Generation] | None:
-    """Videos a reviewer rejected: None until video review (issue #5) exists."""
-    return None
+def rejected_videos(*, project: Project) -> QuerySet[Generation]:
+    """Videos whose newest review decision rejected them."""
+    return Generation.objects.filter(
+        project=project, state=JobState.SUCCEEDED, version__review_state=ReviewState.REJECTED
+    )
 
 
 @dataclass(frozen=True)
@@ -360,10 +355,8 @@ class ApprovedVideoCost:
 
 
 def approved_video_cost(*, project: Project, period: dt.date | None) -> ApprovedVideoCost:
-    """Everything spent (variations, failures, retakes, lost answers) per approved video.
-
-    A stack is, for now, a prompt: its regenerations, variations and retakes (retakes carry
-    their source's prompt version)."""
+    """Everything spent (variations, failures, retakes, lost answers) per approved video,
+    and how much of it went on videos reviewers rejected."""
     entries = spend_entries(project=project, period=period).filter(kind__in=SPENT_KINDS)
     spent = to_cent(entries.aggregate(total=Sum("amount"))["total"])
     period_jobs = spend_entries(project=project, period=period).values("generation")

@@ -24,7 +24,7 @@ from generations.models import (
     LedgerEntry,
     SpendPeriod,
 )
-from generations.services import jobs, spend
+from generations.services import jobs, reviews, spend
 from tests.factories import MembershipFactory
 
 T2V = {
@@ -1097,6 +1097,18 @@ def make_history(project, editor, producer):
         prompt=prompt, author=other, based_on=approved, elements={"shot": "A dark lighthouse"}
     )
     deliver(submit_version(project, other, draft), final_cost="0.24")
+    # A reviewer approves the approved version's videos and rejects the draft's.
+    reviewer = MembershipFactory(project=project, roles=["reviewer"]).user
+    for generation in Generation.objects.filter(
+        project=project, state=JobState.SUCCEEDED, version__review_state="pending"
+    ):
+        from_approved = generation.prompt_version_id == approved.pk
+        reviews.review_decide(
+            version=generation.version,
+            reviewer=reviewer,
+            state="approved" if from_approved else "rejected",
+            comment="" if from_approved else "Too dark",
+        )
     lose(submit(project, other, duration=8))
     submit(project, editor)  # still queued: held
     return prompt, other
@@ -1128,7 +1140,7 @@ def test_breakdowns_by_setting_member_and_prompt(project, editor, producer):
     cost = selectors_spend.approved_video_cost(project=project, period=period)
     # 1.40 spent in all (0.32 of it possibly) for 3 videos of the approved version.
     assert (cost.spent, cost.approved, cost.per_approved) == (D("1.40"), 3, D("0.47"))
-    assert cost.rejected_share is None  # no video review yet
+    assert cost.rejected_share == 17  # the draft's 0.24 of the 1.40
     assert selectors_spend.approved_by_prompt(project=project, period=period) == {prompt.uuid: 3}
 
 

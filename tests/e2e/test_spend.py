@@ -6,10 +6,10 @@ from playwright.sync_api import expect
 
 from generations import tasks
 from generations.models import Generation, JobState
-from generations.services import jobs
+from generations.services import jobs, reviews
 from generations.services import prompts as prompt_service
 from tests.e2e.conftest import sign_in
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, MembershipFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("small_renders")]
 
@@ -87,6 +87,11 @@ def test_budget_estimate_refusal_approval_and_dashboard(
     expect(refusal).to_contain_text("only 0.12 USD is left of this project's 1.00 USD budget")
     screenshot(page, "refused")
     run_waiting_jobs()
+
+    # A reviewer approves the three videos (video review: the figures count decisions).
+    reviewer = MembershipFactory(project=project, roles=["reviewer"]).user
+    for generation in Generation.objects.filter(state=JobState.SUCCEEDED):
+        reviews.review_decide(version=generation.version, reviewer=reviewer, state="approved")
 
     # The dashboard: spend by day, by member, per approved video.
     boss.goto(f"{live_server.url}/projects/{project.uuid}/spend/")
