@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Stops an upload at its size limit while it streams in (generations/uploads.py).
+    "generations.uploads.UploadLimitMiddleware",
 ]
 
 ROOT_URLCONF = "ltxweb.urls"
