@@ -87,6 +87,18 @@ def generation_list(
     return generations.order_by("-created_at", "-id")
 
 
+def generation_updated_at(*, user, project_uuid, generation_uuid):
+    """When a generation last changed, if `user` is a member of its project (else None): what
+    a polling card compares with its copy, in one query."""
+    return (
+        Generation.objects.filter(
+            uuid=generation_uuid, project__uuid=project_uuid, project__memberships__user=user
+        )
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+
+
 def prompt_version_for_generation(*, project, prompt_uuid) -> PromptVersion | None:
     """The version a new generation is made from: the prompt's newest."""
     if not prompt_uuid:

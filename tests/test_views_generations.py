@@ -84,6 +84,18 @@ def test_card_is_not_modified_when_nothing_changed(client, done, owner):
     assert stale.status_code == 200
 
 
+def test_unchanged_card_answers_only_members(client, done, owner, outsider):
+    """The cheap 304 path checks membership too: an outsider who knows the date gets 404."""
+    client.force_login(owner)
+    since = client.get(gurl("generation_card", done))["Last-Modified"]
+    client.force_login(outsider)
+    response = client.get(gurl("generation_card", done), headers={"If-Modified-Since": since})
+    assert response.status_code == 404
+    client.logout()
+    response = client.get(gurl("generation_card", done), headers={"If-Modified-Since": since})
+    assert response.status_code == 302 and "/login/" in response["Location"]
+
+
 def test_active_cards_poll(client, project, owner):
     generation = jobs.job_submit(project=project, user=owner, endpoint="text-to-video", params=T2V)
     client.force_login(owner)
