@@ -28,6 +28,40 @@ def browser():
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.call_failed = report.failed
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _pages_of_a_failure(request):
+    """A failed browser test leaves a screenshot of every page it had open
+    (test-artifacts/screenshots/<test>-FAILED-<n>.png); each test's pages are closed after it."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser = request.getfixturevalue("browser")
+    before = set(browser.contexts)
+    yield
+    opened = [context for context in browser.contexts if context not in before]
+    if getattr(request.node, "call_failed", False):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        pages = [page for context in opened for page in context.pages]
+        for number, page in enumerate(pages, 1):
+            path = ARTIFACTS / f"{request.node.name}-FAILED-{number}.png"
+            try:
+                page.screenshot(path=str(path), full_page=True)
+            except Exception as exc:  # a crashed page must not hide the test's own failure
+                print(f"no screenshot of page {number}: {exc}")
+            else:
+                print(f"screenshot of the failure: {path}")
+    for context in opened:
+        context.close()
+
+
 @pytest.fixture
 def screenshot(request):
     """screenshot(page, "name") saves test-artifacts/screenshots/<test>-<name>.png."""
