@@ -31,6 +31,10 @@ PASSWORD_RESET_PER_ADDRESS = Limit("password-reset-address", attempts=5, window=
 # it stops a client hammering the API with a wrong or revoked token. Only failures count
 # (checked before, counted after), so scripts with a good token cost one cache read.
 API_TOKEN_FAILURES_PER_ADDRESS = Limit("api-token-address", attempts=20, window=15 * 60)
+# A share link's password: per link and address (a guest who mistypes waits 15 minutes),
+# and per link from anywhere (guessing from many addresses closes the link for an hour).
+SHARE_PASSWORD_PER_ADDRESS = Limit("share-password", attempts=5, window=15 * 60)
+SHARE_PASSWORD_PER_LINK = Limit("share-password-link", attempts=50, window=60 * 60)
 
 
 def client_address(request) -> str:
@@ -75,6 +79,17 @@ def api_token_blocked(*, address: str) -> int:
 def api_token_failed(*, address: str) -> int:
     """Count a failed API token from `address`: 0 while under the limit, else the wait."""
     return _hit(API_TOKEN_FAILURES_PER_ADDRESS, address)
+
+
+def share_password_attempt(*, link_id: int, address: str) -> int:
+    """Count a try at a share link's password: 0 when it may go ahead, else the wait."""
+    link = str(link_id)
+    return _hit(SHARE_PASSWORD_PER_LINK, link) or _hit(SHARE_PASSWORD_PER_ADDRESS, link, address)
+
+
+def share_password_succeeded(*, link_id: int, address: str) -> None:
+    _reset(SHARE_PASSWORD_PER_ADDRESS, str(link_id), address)
+    _give_back(SHARE_PASSWORD_PER_LINK, str(link_id))
 
 
 def _keys(limit: Limit, parts: tuple[str, ...]) -> tuple[str, str]:

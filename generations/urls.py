@@ -1,6 +1,14 @@
 from django.urls import path
 
-from generations.views import generations, notifications, projects, prompts, reviews, spend
+from generations.views import (
+    generations,
+    notifications,
+    projects,
+    prompts,
+    reviews,
+    shares,
+    spend,
+)
 
 P = "projects/<uuid:project_uuid>/"
 Q = P + "prompts/<uuid:prompt_uuid>/"
@@ -95,4 +103,30 @@ urlpatterns = [
         name="notification_open",
     ),
     path(P + "notifications/email/", notifications.notification_email, name="notification_email"),
+    # share links: the team makes and revokes them; guests open them without an account
+    path(P + "shares/", shares.share_list, name="shares"),
+    path(P + "shares/new/", shares.share_new, name="share_new"),
+    path(P + "shares/<int:link_id>/revoke/", shares.share_revoke, name="share_revoke"),
+    path("share/<str:share_token>/", shares.share, name="share"),
+    path("share/<str:share_token>/unlock/", shares.share_unlock, name="share_unlock"),
+    path(
+        "share/<str:share_token>/<uuid:generation_uuid>/",
+        shares.share_version,
+        name="share_version",
+    ),
+    path(
+        "share/<str:share_token>/<uuid:generation_uuid>/video.mp4",
+        shares.share_video,
+        name="share_video",
+    ),
+    path(
+        "share/<str:share_token>/<uuid:generation_uuid>/poster.jpg",
+        shares.share_poster,
+        name="share_poster",
+    ),
+    path(
+        "share/<str:share_token>/<uuid:generation_uuid>/comments/",
+        shares.share_comment,
+        name="share_comment",
+    ),
 ]

@@ -46,3 +46,31 @@ def finish(generation, *, fps=25.0, duration=6.0, when=None):
 
 def finished(project, user, prompt=T2V["prompt"], when=None, **params):
     return finish(submit(project, user, prompt, **params), when=when)
+
+
+def private_media(settings, tmp_path):
+    """Stored files go to the test's own directory."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+    }
+
+
+def store_media(generation, tmp_path, *, frames=25):
+    """Give a finished job a real (small) video and poster in storage."""
+    from django.core.files import File
+
+    from tests import mediafiles
+
+    video = mediafiles.make_video(tmp_path, frames=frames, audio=False, name=f"{generation.uuid}")
+    poster = mediafiles.make_image(tmp_path, "JPEG")
+    with open(video, "rb") as v, open(poster, "rb") as p:
+        generation.video.save("video.mp4", File(v), save=False)
+        generation.poster.save("poster.jpg", File(p), save=False)
+    Generation.objects.filter(pk=generation.pk).update(
+        video=generation.video.name, poster=generation.poster.name
+    )
+    return generation

@@ -48,10 +48,12 @@ from generations.models import (
     JobState,
     LibraryEntry,
     Notification,
+    ShareLink,
 )
 from generations.services import comments as comment_service
 from generations.services import projects as project_service
 from generations.services import prompts as prompt_service
+from generations.services import shares as share_service
 from generations.services import stacks
 from generations.services import tokens as token_service
 from tests import mediafiles
@@ -246,6 +248,28 @@ notification_open             GET     405   405      405    405      405    405 
 notification_open             POST    302   404      404    404      404    404      login
 notification_email            GET     405   405      405    405      405    405      login
 notification_email            POST    302   302      302    302      302    404      login
+# Share links: reviewers and producers make and revoke them.
+shares                        GET     200   200      403    200      403    404      login
+shares                        POST    405   405      405    405      405    405      login
+share_new                     GET     405   405      405    405      405    405      login
+share_new                     POST    400   400      403    400      403    404      login
+share_revoke                  GET     405   405      405    405      405    405      login
+share_revoke                  POST    302   302      403    302      403    404      login
+# A guest's pages: the link is the key, so everyone holding it gets the same (the table's
+# link has no password; an empty comment is refused; unlocking a link without a password
+# is refused).
+share                         GET     200   200      200    200      200    200      200
+share                         POST    405   405      405    405      405    405      405
+share_unlock                  GET     405   405      405    405      405    405      405
+share_unlock                  POST    403   403      403    403      403    403      403
+share_version                 GET     200   200      200    200      200    200      200
+share_version                 POST    405   405      405    405      405    405      405
+share_video                   GET     200   200      200    200      200    200      200
+share_video                   POST    405   405      405    405      405    405      405
+share_poster                  GET     200   200      200    200      200    200      200
+share_poster                  POST    405   405      405    405      405    405      405
+share_comment                 GET     405   405      405    405      405    405      405
+share_comment                 POST    400   400      400    400      400    400      400
 stack                         GET     200   200      200    200      200    404      login
 stack                         POST    405   405      405    405      405    405      login
 stack_compare                 GET     200   200      200    200      200    404      login
@@ -325,6 +349,7 @@ class World:
     invitation_token: str
     web_token: object  # one of the owner's API tokens, to revoke
     forgetful: object  # someone who asked for a password reset (and never signs in here)
+    share_token: str = ""  # a guest link to the generation's stack
 
 
 @pytest.fixture
@@ -419,6 +444,9 @@ def world(
         invitation_token=links[0],
         web_token=web_token,
         forgetful=UserFactory(),
+        share_token=share_service.share_create(
+            project=project, user=owner, stack=generation.version.stack
+        )[1],
     )
 
 
@@ -449,6 +477,8 @@ def arguments(world: World, pattern: Pattern) -> dict:
         "token": world.invitation_token,
         "token_id": world.web_token.pk,
         "stack_uuid": world.generation.version.stack.uuid,
+        "share_token": world.share_token,
+        "link_id": ShareLink.objects.get(project=world.project).pk,
     }
     values = {**common, **per_pattern.get(pattern.name, {})}
     missing = [a for a in pattern.arguments if a not in values]
