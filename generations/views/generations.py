@@ -66,7 +66,14 @@ def gallery(request, project_uuid):
         "states": JobState.choices,
         "endpoints": Endpoint.choices,
         "models": rules.MODELS,
-        "prompts": Prompt.objects.filter(project=project).only("uuid", "title"),
+        # The filter's options, for the full page only: plain pairs, since a project may
+        # have hundreds of prompts and each model instance costs more to render than its row.
+        "prompts": []
+        if request.htmx
+        else [
+            (str(uuid), title)
+            for uuid, title in Prompt.objects.filter(project=project).values_list("uuid", "title")
+        ],
         "can_generate": request.membership.has_role(*GENERATORS),
     }
     template = "generations/gallery.html#grid" if request.htmx else "generations/gallery.html"
