@@ -65,20 +65,34 @@ class SizeLimitHandler(FileUploadHandler):
 
 
 class UploadLimitMiddleware:
-    """Reads a multipart POST here, before any view or the CSRF check touches it, so that an
-    upload over its limit is answered here: a page, or the API's JSON error."""
+    """Puts SizeLimitHandler first and answers an upload over its limit: a page, or under
+    /api/ the API's JSON error. Placed before CsrfViewMiddleware, which reads the body of
+    every POST it checks: for those views the body is read here first, inside this guard;
+    csrf-exempt views (the JSON API) read it themselves and their UploadTooLarge comes back
+    through process_exception."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         request.upload_handlers.insert(0, SizeLimitHandler(request))
-        if request.method == "POST" and request.content_type == "multipart/form-data":
-            try:
-                request.POST  # noqa: B018 - parsed now, inside this guard
-            except UploadTooLarge as exc:
-                return self._refused(request, exc)
         return self.get_response(request)
+
+    def process_view(self, request, view, view_args, view_kwargs):
+        if getattr(view, "csrf_exempt", False) or request.method != "POST":
+            return None
+        if request.content_type != "multipart/form-data":
+            return None
+        try:
+            request.POST  # noqa: B018 - read now, as the CSRF check is about to
+        except UploadTooLarge as exc:
+            return self._refused(request, exc)
+        return None
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, UploadTooLarge):
+            return self._refused(request, exception)
+        return None
 
     def _refused(self, request, exception: UploadTooLarge):
         for handler in request.upload_handlers:  # the partial temporary file goes now

@@ -101,14 +101,15 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Stops an upload at its size limit while it streams in (generations/uploads.py); before
+    # the CSRF check, which reads the body.
+    "generations.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "generations.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    # Stops an upload at its size limit while it streams in (generations/uploads.py).
-    "generations.uploads.UploadLimitMiddleware",
 ]
 
 ROOT_URLCONF = "ltxweb.urls"
@@ -176,6 +177,8 @@ if EMBEDDED:
 # Storage: local files by default; S3 or any S3-compatible store (MinIO) when a bucket is set.
 S3_BUCKET = env_str("S3_BUCKET")
 if S3_BUCKET:
+    from boto3.s3.transfer import TransferConfig
+
     default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -188,6 +191,9 @@ if S3_BUCKET:
             "querystring_auth": True,
             "querystring_expire": env_int("S3_URL_EXPIRE_SECONDS", 300),
             "file_overwrite": False,
+            # boto3 holds each part of a multipart upload from a file object in memory: at
+            # its default 10 parts at once a 100 MB video took 90 MB of a worker's memory.
+            "transfer_config": TransferConfig(multipart_chunksize=8 * 1024**2, max_concurrency=2),
         },
     }
 else:
