@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.text import slugify
 
 from generations.models import (
+    Attempt,
     JobState,
     Membership,
     Notification,
@@ -167,3 +169,77 @@ def versions_compare(*, a: Version, b: Version) -> Comparison:
         retake_section=retake_range(retake_version) if retake_version else None,
         retake_version=retake_version,
     )
+
+
+# -- delivery ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    version: Version
+    file_name: str  # its name in the zip
+    request_id: str  # the API's, for the delivered attempt
+    approved_by: str
+    approved_at: object  # datetime of the approving decision
+
+    @property
+    def generation(self):
+        return self.version.generation
+
+
+def approved_deliverables(*, project) -> list[Deliverable]:
+    """The approved version of each stack (its newest approved one), in a fixed number of
+    queries, stacks in title order."""
+    versions = (
+        Version.objects.filter(
+            stack__project=project,
+            review_state=ReviewState.APPROVED,
+            generation__state=JobState.SUCCEEDED,
+        )
+        .select_related("stack", "generation__prompt_version__prompt", "generation__requested_by")
+        .prefetch_related(
+            Prefetch(
+                "generation__attempts",
+                queryset=Attempt.objects.filter(outcome=Attempt.Outcome.DELIVERED),
+                to_attr="delivered",
+            ),
+            Prefetch(
+                "decisions",
+                queryset=ReviewDecision.objects.filter(state=ReviewState.APPROVED)
+                .select_related("reviewer")
+                .order_by("-created_at", "-id"),
+                to_attr="approvals",
+            ),
+        )
+        .order_by("stack__title", "stack_id", "-number")
+    )
+    chosen, names = [], set()
+    for version in versions:
+        if chosen and chosen[-1].version.stack_id == version.stack_id:
+            continue  # an older approved version of the same stack
+        name = _file_name(version, names)
+        attempt = version.generation.delivered[-1] if version.generation.delivered else None
+        approval = version.approvals[0] if version.approvals else None
+        chosen.append(
+            Deliverable(
+                version=version,
+                file_name=name,
+                request_id=attempt.request_id if attempt else "",
+                approved_by=approval.reviewer.get_username()
+                if approval and approval.reviewer
+                else "",
+                approved_at=approval.created_at if approval else version.review_state_at,
+            )
+        )
+    return chosen
+
+
+def _file_name(version: Version, taken: set[str]) -> str:
+    stem = slugify(version.stack.title)[:60] or "video"
+    name = f"{stem}-{version.label}.mp4"
+    n = 2
+    while name in taken:
+        name = f"{stem}-{version.label}-{n}.mp4"
+        n += 1
+    taken.add(name)
+    return name

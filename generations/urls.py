@@ -1,6 +1,7 @@
 from django.urls import path
 
 from generations.views import (
+    deliverables,
     generations,
     notifications,
     projects,
@@ -129,4 +130,14 @@ urlpatterns = [
         shares.share_comment,
         name="share_comment",
     ),
+    # delivery: approved versions, the streamed zip, manifests, comment exports
+    path(P + "deliverables/", deliverables.deliverables, name="deliverables"),
+    path(P + "deliverables/approved.zip", deliverables.deliverables_zip, name="deliverables_zip"),
+    path(
+        P + "deliverables/manifest.<str:fmt>",
+        deliverables.deliverables_manifest,
+        name="deliverables_manifest",
+    ),
+    path(G + "review/comments.csv", deliverables.comments_csv, name="review_comments_csv"),
+    path(G + "review/markers.edl", deliverables.comments_edl, name="review_comments_edl"),
 ]

@@ -248,6 +248,17 @@ notification_open             GET     405   405      405    405      405    405 
 notification_open             POST    302   404      404    404      404    404      login
 notification_email            GET     405   405      405    405      405    405      login
 notification_email            POST    302   302      302    302      302    404      login
+# Delivery and comment exports: every member reads them.
+deliverables                  GET     200   200      200    200      200    404      login
+deliverables                  POST    405   405      405    405      405    405      login
+deliverables_zip              GET     200   200      200    200      200    404      login
+deliverables_zip              POST    405   405      405    405      405    405      login
+deliverables_manifest         GET     200   200      200    200      200    404      login
+deliverables_manifest         POST    405   405      405    405      405    405      login
+review_comments_csv           GET     200   200      200    200      200    404      login
+review_comments_csv           POST    405   405      405    405      405    405      login
+review_comments_edl           GET     200   200      200    200      200    404      login
+review_comments_edl           POST    405   405      405    405      405    405      login
 # Share links: reviewers and producers make and revoke them.
 shares                        GET     200   200      403    200      403    404      login
 shares                        POST    405   405      405    405      405    405      login
@@ -478,6 +489,7 @@ def arguments(world: World, pattern: Pattern) -> dict:
         "token_id": world.web_token.pk,
         "stack_uuid": world.generation.version.stack.uuid,
         "share_token": world.share_token,
+        "fmt": "csv",
         "link_id": ShareLink.objects.get(project=world.project).pk,
     }
     values = {**common, **per_pattern.get(pattern.name, {})}
