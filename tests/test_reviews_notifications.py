@@ -144,3 +144,21 @@ def test_the_list_page_shows_mentions(client, project, editor, reviewer):
     html = client.get(reverse("notifications")).content.decode()
     assert f"{reviewer.username} mentioned you on A kite over dunes v1" in html
     assert "&lt;b&gt;look&lt;/b&gt;" in html and "<b>look</b>" not in html
+
+
+def test_the_editor_hears_about_a_retake_a_reviewer_made_of_their_video(
+    project, editor, reviewer, django_capture_on_commit_callbacks
+):
+    from generations.services import retakes
+    from tests.reviewing import finish
+
+    v1 = finished(project, editor)
+    note = comments.comment_add(
+        version=v1.version, author=reviewer, body="Hand", start_seconds=1, end_seconds=2
+    )
+    v2 = finish(retakes.retake_from_comment(comment=note, user=reviewer))
+    with django_capture_on_commit_callbacks(execute=True):
+        reviews.review_decide(version=v2.version, reviewer=reviewer, state="approved")
+    told = Notification.objects.get(kind="approved")
+    assert (told.user, told.version) == (editor, v2.version)
+    assert [m.to for m in mail.outbox] == [[editor.email]]

@@ -139,7 +139,7 @@ def test_a_guest_sees_only_the_finished_versions_of_the_link(client, shot, link,
     for private in (project.name, "secret second", str(shot["other"].uuid), "Gallery"):
         assert private not in html
     assert response["Cache-Control"] == "private, no-store"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
     page = client.get(guest_url("share_version", token, shot["v2"]))
     assert page.status_code == 200 and project.name not in page.content.decode()
     assert "A kite" not in page.content.decode()  # no prompt text, no parameters

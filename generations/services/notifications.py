@@ -119,8 +119,21 @@ DECISION_KINDS = {
 }
 
 
+def asked_for(version) -> list:
+    """Who asked for a version: its requester, and for a retake the requesters of the
+    versions it was retaken from (the editor whose shot a reviewer had retaken)."""
+    people, seen = [], set()
+    while version is not None and version.pk not in seen and len(seen) < 50:
+        seen.add(version.pk)
+        requester = version.generation.requested_by
+        if requester is not None and requester not in people:
+            people.append(requester)
+        version = version.retake_of
+    return people
+
+
 def decision_made(*, decision: ReviewDecision) -> list[Notification]:
-    """The person who asked for the video is told what the reviewer decided."""
+    """Who asked for the video is told what the reviewer decided."""
     version = decision.version
     generation = version.generation
     reviewer = decision.reviewer.get_username() if decision.reviewer else "A reviewer"
@@ -129,7 +142,7 @@ def decision_made(*, decision: ReviewDecision) -> list[Notification]:
     if decision.comment:
         message += f": {decision.comment}"
     return notify(
-        users=[generation.requested_by],
+        users=asked_for(version),
         project=version.stack.project,
         kind=DECISION_KINDS[decision.state],
         message=message,

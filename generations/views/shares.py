@@ -114,7 +114,8 @@ def share_revoke(request, project_uuid, link_id):
 
 def _private(response):
     response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "no-referrer"
+    # Same-origin only: the token never leaves as a referrer, and forms keep their Origin.
+    response["Referrer-Policy"] = "same-origin"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 
