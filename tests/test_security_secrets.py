@@ -142,6 +142,7 @@ def test_a_real_worker_logs_no_key(start_simulator, start_worker, project, edito
     sim = start_simulator(api_keys=[INSTALLATION_KEY])
     worker = start_worker(sim, LOG_LEVEL="DEBUG")
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+
     def done():
         generation.refresh_from_db()
         return not generation.is_active
