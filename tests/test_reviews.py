@@ -254,3 +254,51 @@ def test_the_detail_page_shows_the_review_panel(client, project, editor, reviewe
     html = client.get(review_url(generation, "generation")).content.decode()
     assert 'class="badge review approved">Approved<' in html
     assert review_url(generation) in html and "v1 of" in html
+
+
+def test_the_migration_stacks_generations_made_before_stacks(project, editor):
+    """Generations from before review (no version) join stacks in the order they were
+    made: one per prompt text, retakes with their source's stack and lineage."""
+    import importlib
+
+    from django.apps import apps
+
+    from generations.models import MediaAsset
+
+    migration = importlib.import_module("generations.migrations.0011_review_stacks_comments_shares")
+
+    def old(prompt, endpoint="text-to-video", **fields):
+        return Generation.objects.create(
+            project=project,
+            requested_by=editor,
+            endpoint=endpoint,
+            params={"prompt": prompt, **fields.pop("params", {})},
+            estimated_cost="0.24",
+            **fields,
+        )
+
+    first = old("Dunes", state="succeeded", video="projects/x/videos/first.mp4")
+    again = old("Dunes")
+    other = old("Sea")
+    source = MediaAsset.objects.create(
+        project=project,
+        kind="video",
+        file="projects/x/videos/first.mp4",
+        original_name="first.mp4",
+        mime="video/mp4",
+        size_bytes=1,
+        sha256="0",
+    )
+    retake = old(
+        "Fix",
+        endpoint="retake",
+        source_video=source,
+        params={"start_time": 1.0, "duration": 2.0, "mode": "replace_video"},
+    )
+    migration.stack_existing_generations(apps, None)
+    versions = {g.pk: Version.objects.get(generation=g) for g in (first, again, other, retake)}
+    assert [versions[g.pk].number for g in (first, again, retake)] == [1, 2, 3]
+    assert versions[first.pk].stack == versions[retake.pk].stack != versions[other.pk].stack
+    assert versions[retake.pk].retake_of == versions[first.pk]
+    assert versions[retake.pk].retake_mode == "replace_video"
+    assert Stack.objects.get(pk=versions[first.pk].stack_id).newest == versions[retake.pk]
