@@ -81,6 +81,13 @@ elif len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or SECRET_KEY.startswith("
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"] if EMBEDDED else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Where people reach the app, for links in emails sent without a request (notifications from
+# workers): the first allowed host over https unless given.
+SITE_URL = env_url("SITE_URL") or (
+    "http://127.0.0.1:8000"
+    if EMBEDDED
+    else next((f"https://{h.lstrip('.')}" for h in ALLOWED_HOSTS if h != "*"), "")
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -179,6 +186,12 @@ S3_BUCKET = env_str("S3_BUCKET")
 if S3_BUCKET:
     from boto3.s3.transfer import TransferConfig
 
+    # boto3 holds each part of a multipart upload from a file object in memory: with its
+    # default of 10 parts of 8 MB, storing a 100 MB video took 85 MB of a worker's memory.
+    # Three at a time keep that near 24 MB (bench/large_video_bench.py).
+    s3_transfer = TransferConfig(multipart_chunksize=8 * 1024**2, max_concurrency=3)
+    s3_transfer.max_in_memory_upload_chunks = 3  # s3transfer's setting, not an argument here
+
     default_storage = {
         "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
@@ -191,9 +204,7 @@ if S3_BUCKET:
             "querystring_auth": True,
             "querystring_expire": env_int("S3_URL_EXPIRE_SECONDS", 300),
             "file_overwrite": False,
-            # boto3 holds each part of a multipart upload from a file object in memory: at
-            # its default 10 parts at once a 100 MB video took 90 MB of a worker's memory.
-            "transfer_config": TransferConfig(multipart_chunksize=8 * 1024**2, max_concurrency=2),
+            "transfer_config": s3_transfer,
         },
     }
 else:
