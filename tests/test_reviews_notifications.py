@@ -2,6 +2,7 @@
 project, when a video is ready, decided on, or someone is mentioned."""
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
@@ -44,7 +45,7 @@ def test_the_person_who_asked_hears_the_decision(
     assert reviewer.username in note.message and (comment or "approved") in note.message
     assert [m.to for m in mail.outbox] == [[editor.email]]
     assert mail.outbox[0].subject.startswith(f"[{project.name}] ")
-    assert note.url in mail.outbox[0].body
+    assert settings.SITE_URL + note.url in mail.outbox[0].body  # a link that works from a mail
 
 
 def test_nobody_is_told_of_their_own_decision(

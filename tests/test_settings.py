@@ -110,3 +110,20 @@ def test_the_api_key_is_not_in_any_page_or_log(client, settings, django_user_mod
     client.force_login(user)
     for url in ("/", "/status/ltx-api/", "/login/"):
         assert b"sk-live-very-secret" not in client.get(url).content
+
+
+@pytest.mark.parametrize(
+    ("env", "site_url"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        (PRODUCTION, "https://ltx.example.com"),
+        ({**PRODUCTION, "SITE_URL": "https://videos.example.org/"}, "https://videos.example.org"),
+    ],
+)
+def test_links_in_emails_use_the_sites_address(tmp_path, env, site_url):
+    code = (
+        "import django; django.setup(); from django.conf import settings; print(settings.SITE_URL)"
+    )
+    result = boot(env, tmp_path, code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == site_url

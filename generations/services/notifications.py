@@ -69,7 +69,7 @@ def notify(
             project=project, user__in=list(recipients), email=False
         ).values_list("user_id", flat=True)
     )
-    link = getattr(settings, "SITE_URL", "").rstrip("/") + url
+    link = settings.SITE_URL + url
     body = f"{message}\n\n{link}\n\nTurn these emails off on the project's notifications page."
     emails = [
         (f"[{project.name}] {message}"[:200], body, None, [user.email])
