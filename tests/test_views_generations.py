@@ -1,7 +1,7 @@
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from django.utils.http import http_date
+from django.utils import timezone
 
 from generations import tasks
 from generations.models import Generation, JobState
@@ -74,25 +74,36 @@ def test_card_is_not_modified_when_nothing_changed(client, done, owner):
     first = client.get(gurl("generation_card", done))
     assert first.status_code == 200
     assert 'hx-trigger="every 2s"' not in first.content.decode()  # finished: no polling
-    again = client.get(
-        gurl("generation_card", done), headers={"If-Modified-Since": first["Last-Modified"]}
-    )
+    again = client.get(gurl("generation_card", done), headers={"If-None-Match": first["ETag"]})
     assert again.status_code == 304 and again.content.strip() == b""
-    Generation.objects.filter(pk=done.pk).update(error_message="note")  # auto_now bumps
-    done.refresh_from_db()
-    stale = client.get(gurl("generation_card", done), headers={"If-Modified-Since": http_date(0)})
-    assert stale.status_code == 200
+    Generation.objects.filter(pk=done.pk).update(updated_at=timezone.now())  # as _move does
+    stale = client.get(gurl("generation_card", done), headers={"If-None-Match": first["ETag"]})
+    assert stale.status_code == 200 and stale["ETag"] != first["ETag"]
+
+
+def test_a_change_within_the_same_second_is_not_missed(client, project, owner):
+    """Storing then succeeding can happen within one second: the card must see the second."""
+    generation = jobs.job_submit(project=project, user=owner, endpoint="text-to-video", params=T2V)
+    moment = generation.updated_at.replace(microsecond=100_000)
+    Generation.objects.filter(pk=generation.pk).update(updated_at=moment)
+    client.force_login(owner)
+    seen = client.get(gurl("generation_card", generation))
+    later = moment.replace(microsecond=900_000)
+    Generation.objects.filter(pk=generation.pk).update(state=JobState.STORING, updated_at=later)
+    after = client.get(gurl("generation_card", generation), headers={"If-None-Match": seen["ETag"]})
+    assert after.status_code == 200
+    assert "Storing" in after.content.decode()
 
 
 def test_unchanged_card_answers_only_members(client, done, owner, outsider):
-    """The cheap 304 path checks membership too: an outsider who knows the date gets 404."""
+    """The cheap 304 path checks membership too: an outsider who knows the tag gets 404."""
     client.force_login(owner)
-    since = client.get(gurl("generation_card", done))["Last-Modified"]
+    tag = client.get(gurl("generation_card", done))["ETag"]
     client.force_login(outsider)
-    response = client.get(gurl("generation_card", done), headers={"If-Modified-Since": since})
+    response = client.get(gurl("generation_card", done), headers={"If-None-Match": tag})
     assert response.status_code == 404
     client.logout()
-    response = client.get(gurl("generation_card", done), headers={"If-Modified-Since": since})
+    response = client.get(gurl("generation_card", done), headers={"If-None-Match": tag})
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 

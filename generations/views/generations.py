@@ -9,7 +9,6 @@ from django.http import Http404, HttpResponse, HttpResponseNotModified, HttpResp
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.http import http_date
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -84,27 +83,37 @@ def gallery(request, project_uuid):
 @require_GET
 def generation_card(request, project_uuid, generation_uuid):
     """What a card polls while its job is active. Unchanged since the browser's copy: 304,
-    from one indexed query and no template (many cards poll every few seconds)."""
-    since = request.headers.get("If-Modified-Since")
-    if since:
+    from one indexed query and no template (many cards poll every few seconds).
+
+    The validator is an ETag of the exact update time: a Last-Modified date has whole seconds,
+    so two changes within one second (storing, then succeeded) would leave a card stuck."""
+    asked = request.headers.get("If-None-Match")
+    if asked:
         updated_at = selectors.generation_updated_at(
             user=request.user, project_uuid=project_uuid, generation_uuid=generation_uuid
         )
         # Anyone but a member finds nothing here and gets the full answer below (a 404).
-        if updated_at is not None and http_date(updated_at.timestamp()) == since:
+        if updated_at is not None and _etag(updated_at) in _etags(asked):
             response = HttpResponseNotModified()
-            response["Last-Modified"] = since
+            response["ETag"] = _etag(updated_at)
             return response
     generation = get_generation_for(request, project_uuid, generation_uuid)
-    last_modified = http_date(generation.updated_at.timestamp())
     response = render(
         request,
         "generations/gallery.html#card",
         {"project": generation.project, "generation": generation},
     )
-    response["Last-Modified"] = last_modified
+    response["ETag"] = _etag(generation.updated_at)
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+def _etag(updated_at) -> str:
+    return f'"{int(updated_at.timestamp() * 1_000_000)}"'
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
 @login_required
