@@ -40,11 +40,13 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--repeat", type=int, default=40, help="timed requests per page")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     if args.child:
-        print(json.dumps(measure(sizes, args.repeat)))
+        pages = [p for p in args.pages.split(",") if p]
+        print(json.dumps(measure(sizes, args.repeat, pages)))
         return
 
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
@@ -67,7 +69,12 @@ def main() -> None:
     print(f"gallery_bench: {args.repeat} timed requests per page, after 3 warm-up ones\n")
     header = ["page", "generations"]
     for backend in results:
-        header += [f"{backend} median ms", f"{backend} p95 ms", f"{backend} queries"]
+        header += [
+            f"{backend} median ms",
+            f"{backend} p95 ms",
+            f"{backend} CPU ms",
+            f"{backend} queries",
+        ]
     rows = []
     first = next(iter(results.values()), {})
     for key in first:
@@ -75,7 +82,12 @@ def main() -> None:
         row = [page, size]
         for backend in results:
             m = results[backend][key]
-            row += [f"{m['median_ms']:.1f}", f"{m['p95_ms']:.1f}", m["queries"]]
+            row += [
+                f"{m['median_ms']:.1f}",
+                f"{m['p95_ms']:.1f}",
+                f"{m['cpu_ms']:.1f}",
+                m["queries"],
+            ]
         rows.append(row)
     print(_common.table(header, rows))
     for backend, measured in results.items():
@@ -99,6 +111,8 @@ def _child(env, args) -> dict:
             str(args.repeat),
             "--sizes",
             args.sizes,
+            "--pages",
+            args.pages,
         ],
         env,
     )
@@ -116,7 +130,7 @@ def _growing(measured: dict) -> list[str]:
 # -- the child: one database, seeded and measured ------------------------------------------
 
 
-def measure(sizes: list[int], repeat: int) -> dict:
+def measure(sizes: list[int], repeat: int, only: list[str]) -> dict:
     _common.django_setup()  # the environment was given by the parent
     from django.conf import settings
     from django.core.management import call_command
@@ -137,7 +151,10 @@ def measure(sizes: list[int], repeat: int) -> dict:
             with connection.cursor() as cursor:  # as autovacuum would, after a bulk load
                 cursor.execute("ANALYZE")
         for name, request in world.pages().items():
-            results[f"{name}@{size}"] = _time_page(world.client, request, repeat)
+            if not only or name in only:
+                results[f"{name}@{size}"] = _time_page(world.client, request, repeat)
+        if only and "gallery (96 a page)" not in only:
+            continue
         with _page_size(96):
             gallery = world.pages()["gallery"]
             results[f"gallery (96 a page)@{size}"] = _time_page(world.client, gallery, repeat)
@@ -170,15 +187,19 @@ def _time_page(client, request: tuple[str, dict], repeat: int) -> dict:
         slowest = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:3]
         for q in slowest:
             print(f"{url} {q['time']} s: {q['sql'][:600]}", file=sys.stderr)
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(url, headers=headers)
+        cpu.append((time.process_time() - start_cpu) * 1000)
         times.append((time.perf_counter() - start) * 1000)
         assert response.status_code == 200
     return {
         "median_ms": _common.median(times),
         "p95_ms": _common.p95(times),
+        # This process's CPU only (with PostgreSQL, not the server's): steadier than the
+        # wall clock on a loaded machine, so the better figure for before/after.
+        "cpu_ms": _common.median(cpu),
         "queries": queries,
         "bytes": len(response.content),
     }

@@ -15,6 +15,7 @@ message published) to the request's arrival.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import sys
 import tempfile
@@ -65,6 +66,8 @@ def main() -> None:
     for name, values in (
         ("job_submit call -> API receives the request", result["from_call"]),
         ("job_submit returned (committed) -> API receives", result["from_commit"]),
+        ("  of which: committed -> worker has the message", result["to_worker"]),
+        ("  of which: worker has it -> API receives", result["in_worker"]),
         ("job_submit itself", result["submit"]),
     ):
         rows.append(
@@ -105,12 +108,26 @@ def run(args, pipe) -> dict:
     arrivals = sorted(r["start"] for r in pipe.sim.records() if r["endpoint"] == "text-to-video")
     if len(arrivals) != args.jobs:
         raise RuntimeError(f"{len(arrivals)} requests for {args.jobs} jobs; see {pipe.worker.log}")
+    received = _received_times(pipe.worker.log.read_text(errors="replace"))[: args.jobs]
     return {
         "n": args.jobs,
+        "to_worker": [(w - r) * 1000 for w, r in zip(received, returns, strict=True)],
+        "in_worker": [(a - w) * 1000 for a, w in zip(arrivals, received, strict=True)],
         "from_call": [(a - c) * 1000 for a, c in zip(arrivals, calls, strict=True)],
         "from_commit": [(a - r) * 1000 for a, r in zip(arrivals, returns, strict=True)],
         "submit": [(r - c) * 1000 for c, r in zip(calls, returns, strict=True)],
     }
+
+
+def _received_times(log: str) -> list[float]:
+    """When the worker logged each run message as received (its log's local time, ms)."""
+    times = []
+    for line in log.splitlines():
+        if "generation_run[" in line and line.endswith("received"):
+            stamp = line[1:24]  # [2026-11-23 23:29:55,908: INFO/MainProcess] ...
+            moment = datetime.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f")
+            times.append(time.mktime(moment.timetuple()) + moment.microsecond / 1e6)
+    return sorted(times)
 
 
 if __name__ == "__main__":
