@@ -29,6 +29,7 @@ from generations.ltx import errors, pricing, rules
 from generations.ltx.client import REQUEST_TYPES
 from generations.models import (
     ACTIVE_STATES,
+    ApiLease,
     Attempt,
     Generation,
     GenerationEvent,
@@ -43,6 +44,7 @@ from generations.services.prompts import activity_record
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # error responses worth retrying (500/503/504, connection failures)
+LIMIT_ERROR_TYPES = (errors.RateLimitError.error_type, errors.ConcurrencyLimitError.error_type)
 BACKOFF_MAX_SECONDS = 120.0
 LEASE_WAIT_SECONDS = 1.0  # how soon a job over the concurrency cap looks for a slot again
 # A storage copy of the API's upload is reused until this close to its expiry.
@@ -399,8 +401,11 @@ def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | 
         )
         and not lost
     )
-    if retryable and generation.attempt_count < MAX_ATTEMPTS:
-        backoff = settings.LTX_RETRY_BASE_SECONDS * 2 ** (generation.attempt_count - 1)
+    # Waits for a limit (above) are not failures: only failed tries use up the retries.
+    limit_waits = generation.attempts.filter(error_type__in=LIMIT_ERROR_TYPES).count()
+    failures = generation.attempt_count - limit_waits
+    if retryable and failures < MAX_ATTEMPTS:
+        backoff = settings.LTX_RETRY_BASE_SECONDS * 2 ** (failures - 1)
         delay = min(BACKOFF_MAX_SECONDS, backoff)
         delay *= random.uniform(0.8, 1.2)
         _requeue(generation, delay=delay, reason=f"{error_type}: retrying in {delay:.1f} s")
@@ -592,6 +597,12 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
         ):
             interrupted += 1
             leases.lease_release(generation=generation)  # its worker will not give it back
+    # A worker claims its job right after taking its lease: a queued job still holding one a
+    # minute later lost its worker in between, and would otherwise wait out the lease's whole
+    # lifetime (and keep a slot of the account's cap from everyone).
+    ApiLease.objects.filter(
+        generation__state=JobState.QUEUED, acquired_at__lt=now - dt.timedelta(minutes=1)
+    ).delete()
     resent = 0
     silent = Generation.objects.filter(
         state=JobState.QUEUED, message_sent_at__lt=now - dt.timedelta(minutes=5)
