@@ -6,9 +6,11 @@ Already tested elsewhere, and not repeated here:
 - password reset: five requests an hour per address (tests/test_views_accounts.py);
 - API tokens: twenty failures per address, then even a good token waits
   (tests/test_api.py::test_failed_tokens_are_rate_limited_per_address);
+- share-link passwords: five tries per link and address, then even the right password
+  waits (tests/test_share_links.py::test_a_password_opens_the_link_and_guessing_is_slowed);
 - tokens kept only as hashes (tests/test_services_tokens.py).
 
-Here: a forged X-Forwarded-For header does not give a fresh count on any of them; behind a
+Here: a forged X-Forwarded-For header does not give a fresh count on any of the four; behind a
 trusted proxy the address the proxy saw is what counts; and a burst of simultaneous
 attempts cannot slip past a limit before the count catches up.
 """
@@ -71,6 +73,27 @@ def test_a_forged_forwarded_for_gives_no_fresh_api_token_count(client, person, s
     response = client.get(
         "/api/v1/projects/", headers={"Authorization": f"Bearer {good}"}, **forged(99)
     )
+    assert response.status_code == 429
+
+
+def test_a_forged_forwarded_for_gives_no_fresh_share_password_count(
+    client, project, reviewer, editor, settings, tmp_path, monkeypatch
+):
+    from generations import tasks
+    from generations.services import shares
+    from tests.reviewing import finished, private_media
+
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    settings.TRUSTED_PROXY_COUNT = 0
+    private_media(settings, tmp_path)
+    generation = finished(project, editor, "Lighthouse at night")
+    _, token = shares.share_create(
+        project=project, user=reviewer, stack=generation.version.stack, password="harbour-lights"
+    )
+    url = reverse("share_unlock", args=[token])
+    for n in range(ratelimit.SHARE_PASSWORD_PER_ADDRESS.attempts):
+        assert client.post(url, {"password": "guess"}, **forged(n)).status_code == 403
+    response = client.post(url, {"password": "harbour-lights"}, **forged(99))
     assert response.status_code == 429
 
 
