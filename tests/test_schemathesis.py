@@ -28,7 +28,15 @@ from ltxweb.wsgi import application
 # The coverage phase (every boundary of every field, ~700 requests to the create endpoint
 # alone) is left to a deliberate run; examples and fuzzing keep this one to seconds.
 CONFIG = SchemathesisConfig.from_dict({"phases": {"coverage": {"enabled": False}}})
+
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application, config=CONFIG)
+# JSON bodies only: schemathesis 4.32.5 fails while generating multipart bodies with file
+# fields ("Unsupported type: 'Binary'", inside its own filters). Multipart uploads are
+# covered by tests/test_api.py and tests/test_hostile_input.py.
+for _operations in schema.raw_schema["paths"].values():
+    for _operation in _operations.values():
+        if isinstance(_operation, dict) and "requestBody" in _operation:
+            _operation["requestBody"]["content"].pop("multipart/form-data", None)
 
 CHECKS = [
     checks.not_a_server_error,

@@ -95,7 +95,7 @@ def test_no_url_serves_the_storage_directly(client, stored, owner):
                 assert response.status_code in (302, 404), (prefix + key, response.status_code)
                 if response.status_code == 302:  # the sign-in page, for a path it guards
                     assert response["Location"].startswith("/login/")
-    # The only routes to media are the permission-checked views (see the access matrix).
+    # The only routes to media are the views that check access (see the access matrix).
     media_views = {
         p.name for p in app_patterns() if p.route.endswith((".mp4", ".jpg", ".jpeg", ".png"))
     }
@@ -104,6 +104,8 @@ def test_no_url_serves_the_storage_directly(client, stored, owner):
         "generation_poster",
         "api_generation_video",
         "api_generation_poster",
+        "share_video",  # a guest's, checked against the share link (and its password)
+        "share_poster",
     }, media_views
 
 
