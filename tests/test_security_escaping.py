@@ -328,3 +328,39 @@ def test_admin_lists_file_names_escaped(client, project, editor, tmp_path, setti
     content = response.content.decode()
     assert '<img src=x onerror=alert("file-name")>' not in content
     assert "&lt;script&gt;alert(&quot;file-name&quot;)&lt;/script&gt;" in content
+
+
+def test_timeline_comments_and_guests_are_shown_as_text(
+    client, owner, editor, reviewer, project, settings, tmp_path, monkeypatch
+):
+    """Review comments are plain text with http(s) links made clickable: never a live tag,
+    never a javascript: link; a guest's name and comment on a share link likewise."""
+    from generations.services import comments, shares
+    from tests.reviewing import finished, private_media
+
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    private_media(settings, tmp_path)
+    generation = finished(project, editor, "Lighthouse at night")
+    body = hostile("timeline") + " see https://example.com/ref?a=1&b=2 or javascript:alert(1)"
+    comments.comment_add(version=generation.version, author=editor, body=body, start_seconds=1)
+    link, token = shares.share_create(
+        project=project, user=reviewer, stack=generation.version.stack
+    )
+    comments.comment_add(
+        version=generation.version,
+        body=hostile("guest-comment"),
+        share_link=link,
+        guest_name=hostile("guest-name")[:60],
+        start_seconds=2,
+    )
+    client.force_login(owner)
+    review = client.get(reverse("review", args=[project.uuid, generation.uuid]))
+    page = audit(review)
+    assert not page.problems, page.problems
+    for field in ("timeline", "guest-comment"):
+        assert page.shows(marker(field)), field
+    assert '<a href="https://example.com/ref?a=1&amp;b=2"' in review.content.decode()
+    client.logout()
+    guest = audit(client.get(reverse("share_version", args=[token, generation.uuid])))
+    assert not guest.problems, guest.problems
+    assert guest.shows(marker("guest-comment"))
