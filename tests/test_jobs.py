@@ -215,6 +215,29 @@ def test_storage_failure_retries_storing_only(
     assert len([r for r in simulator.records() if r["endpoint"] == "text-to-video"]) == 1
 
 
+def test_sweep_requeues_a_job_whose_worker_died_before_sending(project, editor, db, monkeypatch):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    sent = []
+    monkeypatch.setattr(
+        tasks.generation_run, "apply_async", lambda args, *a, **k: sent.append(args)
+    )
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    assert jobs.job_claim(generation=generation)  # claimed, and the worker died: no attempt
+    Generation.objects.filter(pk=generation.pk).update(
+        state_changed_at=timezone.now() - dt.timedelta(hours=2)
+    )
+    result = jobs.jobs_sweep()
+    assert (result["requeued"], result["interrupted"]) == (1, 0)
+    generation.refresh_from_db()
+    assert (generation.state, generation.attempt_count) == (JobState.QUEUED, 0)
+    assert sent == [(generation.pk,)]
+    assert not generation.attempts.exists()  # nothing was sent, so nothing may have been billed
+
+
 def test_sweep_interrupts_jobs_whose_worker_is_gone(project, editor, db, monkeypatch):
     import datetime as dt
 

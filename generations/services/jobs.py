@@ -565,10 +565,25 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     now = timezone.now()
     if stale_after is None:
         stale_after = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
-    interrupted = resubmitted = 0
+    interrupted = resubmitted = requeued = 0
     for generation in Generation.objects.select_related("project").filter(
         state__in=[JobState.SUBMITTING, JobState.GENERATING], state_changed_at__lt=now - stale_after
     ):
+        sent = generation.attempts.filter(number=generation.attempt_count).exists()
+        if generation.state == JobState.SUBMITTING and not sent:
+            # Its worker stopped after claiming it and before recording (so before sending)
+            # its request: nothing can have been billed, so it simply goes back in the queue.
+            if _move(
+                generation,
+                to=JobState.QUEUED,
+                sources=[JobState.SUBMITTING],
+                reason="the worker stopped before sending the request: queued again",
+                attempt_count=F("attempt_count") - 1,
+            ):
+                requeued += 1
+                leases.lease_release(generation=generation)
+                _schedule(generation.pk)
+            continue
         Attempt.objects.filter(generation=generation, outcome=Attempt.Outcome.IN_FLIGHT).update(
             outcome=Attempt.Outcome.LOST,
             possibly_charged=True,
@@ -614,4 +629,9 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
         state=JobState.STORING, state_changed_at__lt=now - dt.timedelta(minutes=5)
     ):
         tasks.generation_store_retry.delay(generation.pk)
-    return {"interrupted": interrupted, "resubmitted": resubmitted, "resent": resent}
+    return {
+        "interrupted": interrupted,
+        "resubmitted": resubmitted,
+        "requeued": requeued,
+        "resent": resent,
+    }
