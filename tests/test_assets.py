@@ -6,6 +6,7 @@ tests/https_media.py); only the resolver and the test allowance for loopback are
 """
 
 import functools
+import hashlib
 import ipaddress
 
 import pytest
@@ -44,6 +45,7 @@ def test_an_image_link_is_fetched_checked_and_kept(project, editor, media_host, 
     asset = asset_from_url(project=project, user=editor, url=url + "?v=2", kind="image")
     assert (asset.kind, asset.mime, asset.original_name) == ("image", "image/jpeg", "harbour.jpg")
     assert asset.file.read() == image.read_bytes()
+    assert asset.sha256 == hashlib.sha256(image.read_bytes()).hexdigest()
     assert asset.info["width"] == 320
 
 
@@ -121,6 +123,7 @@ def test_an_image_over_the_limit_is_re_encoded_when_asked(project, editor, tmp_p
     assert (asset.info["width"], asset.info["height"]) == (400, 300)
     stored = tmp_path / "stored.jpg"
     stored.write_bytes(asset.file.read())
+    assert asset.sha256 == hashlib.sha256(stored.read_bytes()).hexdigest()  # the JPEG's
     assert media.probe(stored).format == "JPEG"
 
 

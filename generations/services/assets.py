@@ -45,7 +45,9 @@ def asset_create(
                 digest.update(chunk)
                 out.write(chunk)
         name = (getattr(uploaded, "name", "") or "upload")[:200]
-        return _keep(project, user, path, kind, name=name, convert=convert)
+        return _keep(
+            project, user, path, kind, name=name, sha256=digest.hexdigest(), convert=convert
+        )
 
 
 def asset_from_url(*, project: Project, user, url: str, kind: str, convert: bool = False):
@@ -58,11 +60,13 @@ def asset_from_url(*, project: Project, user, url: str, kind: str, convert: bool
     with _workspace() as work:
         path = work / "download"
         try:
-            urlfetch.fetch(url, path, kind=kind)
+            fetched = urlfetch.fetch(url, path, kind=kind)
         except urlfetch.FetchError as exc:
             raise ValidationError(exc.message, code=exc.code) from None
         name = PurePosixPath(urlsplit(url).path).name or urlsplit(url).hostname or "link"
-        return _keep(project, user, path, kind, name=name[:200], convert=convert)
+        return _keep(
+            project, user, path, kind, name=name[:200], sha256=fetched.sha256, convert=convert
+        )
 
 
 IMAGE_INTAKE_FACTOR = 2
@@ -81,8 +85,11 @@ def _workspace():
         yield Path(work)
 
 
-def _keep(project, user, path: Path, kind: str, *, name: str, convert: bool) -> MediaAsset:
-    """Check the received file by its content, fix it if asked and possible, and store it."""
+def _keep(
+    project, user, path: Path, kind: str, *, name: str, sha256: str, convert: bool
+) -> MediaAsset:
+    """Check the received file by its content, fix it if asked and possible, and store it.
+    `sha256` is the received file's, computed as it arrived."""
     try:
         info = media.probe(path)
         media.check_api_input(info, kind)
@@ -98,13 +105,14 @@ def _keep(project, user, path: Path, kind: str, *, name: str, convert: bool) -> 
             code = "convertible" if exc.convertible else None
             raise ValidationError(exc.message, code=code) from None
         path, info, name = _fixed(path, kind, name)
+        sha256 = _sha256(path)  # a new file
     asset = MediaAsset(
         project=project,
         kind=kind,
         original_name=name,
         mime=info.mime,
         size_bytes=info.size_bytes,
-        sha256=_sha256(path),
+        sha256=sha256,
         info=dataclasses.asdict(info),
         created_by=user,
     )
