@@ -128,23 +128,62 @@ class PossibleCharge:
         return self.attempt.generation
 
 
-def possible_charges(*, project: Project) -> list[PossibleCharge]:
-    """Attempts still counted as possibly billed (their answer was lost), oldest first."""
-    open_ = (
+def _open_possible_charges(*, project: Project) -> list[dict]:
+    """Each attempt still counted as possibly billed: `attempt` (its id), `amount`, `since`;
+    oldest first."""
+    return list(
         LedgerEntry.objects.filter(project=project, kind=Kind.POSSIBLE_CHARGE)
         .values("attempt")
         .annotate(amount=Sum("amount"), since=Min("created_at"))
         .filter(amount__gt=Decimal("0.001"))
-        .order_by("since")
+        .order_by("since", "attempt")
     )
-    rows = {row["attempt"]: row for row in open_}
-    attempts = Attempt.objects.filter(pk__in=rows).select_related(
+
+
+def _with_attempts(rows: list[dict]) -> list[PossibleCharge]:
+    attempts = Attempt.objects.filter(pk__in=[row["attempt"] for row in rows]).select_related(
         "generation__requested_by", "generation__prompt_version__prompt"
     )
-    found = [
-        PossibleCharge(a, to_cent(rows[a.pk]["amount"]), rows[a.pk]["since"]) for a in attempts
+    by_pk = {a.pk: a for a in attempts}
+    return [
+        PossibleCharge(by_pk[row["attempt"]], to_cent(row["amount"]), row["since"])
+        for row in rows
+        if row["attempt"] in by_pk
     ]
-    return sorted(found, key=lambda charge: charge.since)
+
+
+def possible_charges(*, project: Project) -> list[PossibleCharge]:
+    """Attempts still counted as possibly billed (their answer was lost), oldest first."""
+    return _with_attempts(_open_possible_charges(project=project))
+
+
+@dataclass(frozen=True)
+class PossibleChargesPage:
+    charges: list[PossibleCharge]  # this page's, oldest first
+    count: int  # every open possible charge
+    total: Decimal  # and their amount
+    start: int  # how many come before this page
+
+    @property
+    def end(self) -> int:
+        """How many come up to the end of this page."""
+        return self.start + len(self.charges)
+
+    @property
+    def has_next(self) -> bool:
+        return self.end < self.count
+
+
+def possible_charges_page(*, project: Project, start: int, size: int) -> PossibleChargesPage:
+    """A page of the open possible charges, with how many there are and their sum: the
+    attempts (and jobs) are loaded for the page only."""
+    rows = _open_possible_charges(project=project)
+    return PossibleChargesPage(
+        _with_attempts(rows[start : start + size]),
+        len(rows),
+        to_cent(sum((row["amount"] for row in rows), Decimal(0))),
+        start,
+    )
 
 
 def awaiting_approval(*, project: Project) -> QuerySet[Generation]:
@@ -354,20 +393,24 @@ class ApprovedVideoCost:
         return round(self.rejected_spent * 100 / self.spent)
 
 
-def approved_video_cost(*, project: Project, period: dt.date | None) -> ApprovedVideoCost:
+def approved_video_cost(
+    *, project: Project, period: dt.date | None, by_prompt: dict | None = None
+) -> ApprovedVideoCost:
     """Everything spent (variations, failures, retakes, lost answers) per approved video,
-    and how much of it went on videos reviewers rejected."""
+    and how much of it went on videos reviewers rejected. `by_prompt`: approved_by_prompt()
+    of the same period when the caller has it (their sum is the approved count)."""
     entries = spend_entries(project=project, period=period).filter(kind__in=SPENT_KINDS)
-    spent = to_cent(entries.aggregate(total=Sum("amount"))["total"])
-    period_jobs = spend_entries(project=project, period=period).values("generation")
-    approved = approved_videos(project=project).filter(pk__in=period_jobs).count()
-    rejected = rejected_videos(project=project)
-    rejected_spent = None
-    if rejected is not None:
-        rejected_spent = to_cent(
-            entries.filter(generation__in=rejected).aggregate(total=Sum("amount"))["total"]
-        )
-    return ApprovedVideoCost(spent, approved, rejected_spent)
+    # One pass over the period's spend: all of it, and the part on rejected videos.
+    rejected = Q(
+        generation__state=JobState.SUCCEEDED,
+        generation__version__review_state=ReviewState.REJECTED,
+    )
+    sums = entries.aggregate(total=Sum("amount"), rejected=Sum("amount", filter=rejected))
+    if by_prompt is None:
+        by_prompt = approved_by_prompt(project=project, period=period)
+    return ApprovedVideoCost(
+        to_cent(sums["total"]), sum(by_prompt.values()), to_cent(sums["rejected"])
+    )
 
 
 def approved_by_prompt(*, project: Project, period: dt.date | None) -> dict:

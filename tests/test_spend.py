@@ -1198,6 +1198,78 @@ def test_every_dashboard_table_exports_as_csv(client, project, editor, producer)
     assert client.get(reverse("spend_table_csv", args=[project.uuid, "by-day"])).status_code == 403
 
 
+def test_long_tables_show_their_top_rows_and_all_on_request(
+    client, project, editor, producer, monkeypatch
+):
+    from generations.views import spend as spend_views
+
+    monkeypatch.setattr(spend_views, "TABLE_ROWS_SHOWN", 1)
+    make_history(project, editor, producer)
+    client.force_login(producer)
+    url = reverse("spend", args=[project.uuid])
+    page = client.get(url).content.decode()
+    members = page[page.index('id="spend-by-member"') : page.index('id="spend-by-prompt"')]
+    # Two members spent: the bigger spender's row only, and the way to the rest.
+    assert members.count('<th scope="row">') == 1
+    assert "The top 1 of 2 rows." in members
+    assert "all=by-member#spend-by-member" in members
+    assert reverse("spend_table_csv", args=[project.uuid, "by-member"]) in members
+    everything = client.get(url, {"all": "by-member"}).content.decode()
+    members = everything[
+        everything.index('id="spend-by-member"') : everything.index('id="spend-by-prompt"')
+    ]
+    assert members.count('<th scope="row">') == 2 and "The top" not in members
+    prompts = everything[everything.index('id="spend-by-prompt"') :]
+    assert "The top 1 of 2 rows." in prompts  # only the table asked for is shown whole
+
+
+def test_the_ledger_is_shown_a_page_at_a_time(client, project, editor, producer, monkeypatch):
+    from generations.views import spend as spend_views
+
+    monkeypatch.setattr(spend_views, "LEDGER_ROWS_SHOWN", 2)
+    first, second = submit(project, editor), submit(project, editor)
+    fail(first)  # a reservation and a release each: four entries, newest first
+    fail(second)
+    client.force_login(producer)
+    url = reverse("spend", args=[project.uuid])
+    newest = client.get(url).content.decode()
+    ledger = newest[newest.index('id="ledger-heading"') :]
+    assert ledger.count("<tr>") == 3  # the heading's and two entries
+    assert "?ledger=2#ledger-heading" in ledger and "Page 1" in ledger
+    older = client.get(url, {"ledger": "2"}).content.decode()
+    ledger = older[older.index('id="ledger-heading"') :]
+    assert ledger.count("<tr>") == 3 and "?ledger=1#ledger-heading" in ledger
+    assert "?ledger=3" not in ledger  # nothing older than those four
+    shown = [
+        client.get(url, {"ledger": n}).content.decode().count("Reserved")
+        for n in ("1", "2", "nonsense")
+    ]
+    assert shown[2] == shown[0]  # nonsense is the first page
+
+
+def test_possible_charges_are_shown_a_page_at_a_time(
+    client, project, editor, producer, monkeypatch
+):
+    from generations.views import spend as spend_views
+
+    monkeypatch.setattr(spend_views, "CHARGES_SHOWN", 1)
+    older, newer = submit(project, editor), submit(project, editor, duration=8)
+    lose(older)
+    lose(newer)
+    client.force_login(producer)
+    url = reverse("spend", args=[project.uuid])
+    first = client.get(url).content.decode()
+    assert "2 possible charges, 0.56 USD in all; oldest first, 1–1 shown." in first
+    assert settle_url(older) in first and settle_url(newer) not in first
+    assert "?charges=2#possible-charges" in first
+    second = client.get(url, {"charges": "2"}).content.decode()
+    assert settle_url(newer) in second and settle_url(older) not in second
+    assert "?charges=1#possible-charges" in second
+    page = selectors_spend.possible_charges_page(project=project, start=0, size=5)
+    assert [c.generation for c in page.charges] == [older, newer]
+    assert (page.count, page.total, page.has_next) == (2, D("0.56"), False)
+
+
 def test_looking_at_another_month(client, project, editor, producer):
     generation = submit(project, editor)
     entry(

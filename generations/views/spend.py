@@ -2,7 +2,8 @@
 
 import csv
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django import forms
@@ -24,7 +25,11 @@ from generations.services import spend as spend_service
 from .access import get_project_for
 
 PRODUCERS = (Role.PRODUCER,)
-LEDGER_ROWS_SHOWN = 100
+# The dashboard shows the top of each long list and pages or links to the rest: a project with
+# thousands of jobs has hundreds of prompts and ledger rows, and every row rendered costs time.
+LEDGER_ROWS_SHOWN = 25  # a page of the ledger (?ledger=2 for the next); the CSV has it all
+TABLE_ROWS_SHOWN = 20  # of each breakdown, biggest spend first (?all=by-prompt for the rest)
+CHARGES_SHOWN = 20  # possible charges to settle, oldest first (?charges=2 for the next)
 
 
 class BudgetForm(forms.Form):
@@ -250,7 +255,24 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
     status_ = selectors_spend.budget_status(project=project)
     period = _chosen_period(request, status_)
     tables = dashboard_tables(project=project, period=period)
-    entries = selectors_spend.ledger_entries(project=project)[:LEDGER_ROWS_SHOWN]
+    days, by_prompt = tables.pop("days"), tables.pop("approved_by_prompt")
+    show_all = request.GET.get("all", "")
+    for name, table in tables.items():
+        if name != show_all:
+            table.shown = TABLE_ROWS_SHOWN
+    ledger_page = _page_number(request, "ledger")
+    start = (ledger_page - 1) * LEDGER_ROWS_SHOWN
+    # One row past the page: whether there is an older page, without counting the ledger.
+    entries = list(
+        selectors_spend.ledger_entries(project=project)[start : start + LEDGER_ROWS_SHOWN + 1]
+    )
+    charges_page = _page_number(request, "charges")
+    possible = selectors_spend.possible_charges_page(
+        project=project, start=(charges_page - 1) * CHARGES_SHOWN, size=CHARGES_SHOWN
+    )
+    video_cost = selectors_spend.approved_video_cost(
+        project=project, period=period, by_prompt=by_prompt
+    )
     return render(
         request,
         "generations/spend_dashboard.html",
@@ -262,16 +284,20 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
             "period_value": "all" if period is None else f"{period:%Y-%m}",
             "period_label": "all time" if period is None else f"{period:%B %Y}",
             "periods": selectors_spend.ledger_periods(project=project),
-            "chart": day_chart(tables.pop("days")),
+            "chart": day_chart(days),
             "tables": tables,
-            "video_cost": selectors_spend.approved_video_cost(project=project, period=period),
+            "show_all": show_all,
+            "video_cost": video_cost,
             "alerts": selectors_spend.budget_alerts(project=project, period=status_.period),
             "form": form or BudgetForm.for_budget(status_.budget),
             "policy_form": policy_form
             or PolicyForm.for_policy(SpendPolicy.objects.filter(project=project).first()),
-            "entries": entries,
+            "entries": entries[:LEDGER_ROWS_SHOWN],
+            "ledger_page": ledger_page,
+            "ledger_older": len(entries) > LEDGER_ROWS_SHOWN,
             "adjustment_form": adjustment_form or AdjustmentForm(),
-            "possible_charges": selectors_spend.possible_charges(project=project),
+            "possible_charges": possible,
+            "charges_page": charges_page,
             "awaiting_approval": selectors_spend.awaiting_approval(project=project),
             "account_problem": selectors_spend.account_problem(project=project),
             "currency": CURRENCY,
@@ -279,6 +305,14 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
         },
         status=status,
     )
+
+
+def _page_number(request, name) -> int:
+    """?<name>=3: a page of a list on the dashboard, counted from 1 (nonsense is the first)."""
+    try:
+        return max(1, min(int(request.GET.get(name, 1)), 10_000))
+    except ValueError:
+        return 1
 
 
 def _chosen_period(request, status) -> dt.date | None:
@@ -301,16 +335,24 @@ class Table:
     header: list[str]
     rows: list[list]
     numeric_from: int  # columns from this one on are amounts or counts (right-aligned)
-    links: list[str | None] = field(default_factory=list)  # a link for each row's first cell
+    # The link of a row's first cell, from the row's index (made for the rows shown only).
+    link_of: Callable[[int], str | None] | None = None
+    shown: int | None = None  # how many rows the page shows (None: all; the CSV has all)
 
     @property
     def lines(self) -> list[tuple[str | None, list]]:
-        links = self.links or [None] * len(self.rows)
-        return list(zip(links, self.rows, strict=True))
+        rows = self.rows if self.shown is None else self.rows[: self.shown]
+        return [(self.link_of(i) if self.link_of else None, row) for i, row in enumerate(rows)]
+
+    @property
+    def hidden(self) -> int:
+        """Rows left off the page."""
+        return 0 if self.shown is None else max(0, len(self.rows) - self.shown)
 
 
 def dashboard_tables(*, project, period) -> dict:
-    """ "days" (for the chart) and every table of the dashboard, by their CSV names."""
+    """ "days" (for the chart), "approved_by_prompt" (for the cost per approved video) and
+    every table of the dashboard, by their CSV names."""
     days = selectors_spend.spend_by_day(project=project, period=period)
     tables = {
         "days": days,
@@ -357,13 +399,19 @@ def dashboard_tables(*, project, period) -> dict:
     )
     prompts = selectors_spend.spend_breakdown(project=project, period=period, by="by-prompt")
     approved = selectors_spend.approved_by_prompt(project=project, period=period)
-    prompt_rows, prompt_links = [], []
+    tables["approved_by_prompt"] = approved
+    prompt_rows, prompt_uuids = [], []
     for r in prompts:
         prompt_uuid, title = r["key"]
         count = approved.get(prompt_uuid, 0)
         per_video = (r["spent"] / count).quantize(CENT) if count else None
         prompt_rows.append([title or "No prompt (typed on the form)", *money(r), count, per_video])
-        prompt_links.append(reverse("prompt", args=[project.uuid, prompt_uuid]) if title else None)
+        prompt_uuids.append(prompt_uuid if title else None)
+
+    def prompt_link(i: int) -> str | None:
+        uuid = prompt_uuids[i]
+        return reverse("prompt", args=[project.uuid, uuid]) if uuid else None
+
     tables["by-prompt"] = Table(
         selectors_spend.BREAKDOWNS["by-prompt"][0],
         [
@@ -374,7 +422,7 @@ def dashboard_tables(*, project, period) -> dict:
         ],
         prompt_rows,
         numeric_from=1,
-        links=prompt_links,
+        link_of=prompt_link,
     )
     return tables
 
@@ -516,6 +564,7 @@ def spend_table_csv(request, project_uuid, table):
     period = _chosen_period(request, selectors_spend.budget_status(project=project))
     tables = dashboard_tables(project=project, period=period)
     tables.pop("days")
+    tables.pop("approved_by_prompt")
     if table not in tables:
         raise Http404("No such table")
     chosen = tables[table]
