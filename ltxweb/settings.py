@@ -276,6 +276,16 @@ else:
             "LOCATION": VAR_DIR / "cache",
         }
     }
+# Every request of a signed-in person reads their session, polling cards several times a
+# second: with Redis, from the cache (written through to the database, which still holds every
+# session if Redis is emptied) instead of a database round trip. Not on the file cache: each
+# host has its own, so a session signed out on one would stay valid in another's files; and
+# embedded, the SQLite file is as near as the cache's.
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if REDIS_URL
+    else "django.contrib.sessions.backends.db"
+)
 
 # Email (invitations, password resets): printed on the console unless a backend is configured.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

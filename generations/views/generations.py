@@ -23,6 +23,7 @@ from generations.services.assets import (
     asset_from_url,
 )
 
+from . import polling
 from .access import get_project_for
 from .media_response import ranged_file_response
 from .prompts import settings_choices
@@ -79,32 +80,47 @@ def gallery(request, project_uuid):
     return render(request, template, context)
 
 
-@login_required
-@require_GET
 def generation_card(request, project_uuid, generation_uuid):
     """What a card polls while its job is active. Unchanged since the browser's copy: 304,
-    from one indexed query and no template (many cards poll every few seconds).
+    from one indexed query, no user loaded and no template (many cards poll every few
+    seconds; views/polling.py checks the session and the membership). Anything else, or any
+    doubt about who asks, takes the usual way in (`_card`).
 
     The validator is an ETag of the exact update time: a Last-Modified date has whole seconds,
     so two changes within one second (storing, then succeeded) would leave a card stuck."""
     asked = request.headers.get("If-None-Match")
-    if asked:
-        updated_at = selectors.generation_updated_at(
-            user=request.user, project_uuid=project_uuid, generation_uuid=generation_uuid
+    if asked and request.method == "GET":
+        updated_at = polling.member_updated_at(
+            request, project_uuid=project_uuid, generation_uuid=generation_uuid
         )
-        # Anyone but a member finds nothing here and gets the full answer below (a 404).
         if updated_at is not None and _etag(updated_at) in _etags(asked):
-            response = HttpResponseNotModified()
-            response["ETag"] = _etag(updated_at)
-            return response
+            return _not_modified(_etag(updated_at))
+    return _card(request, project_uuid, generation_uuid)
+
+
+@login_required
+@require_GET
+def _card(request, project_uuid, generation_uuid):
+    # Outsiders get 404 here, and people signed out the sign-in page. A member whose poll
+    # came this way (a session signed with an older secret, just renewed) may still be
+    # answered 304.
     generation = get_generation_for(request, project_uuid, generation_uuid)
+    etag = _etag(generation.updated_at)
+    if etag in _etags(request.headers.get("If-None-Match", "")):
+        return _not_modified(etag)
     response = render(
         request,
         "generations/gallery.html#card",
         {"project": generation.project, "generation": generation},
     )
-    response["ETag"] = _etag(generation.updated_at)
+    response["ETag"] = etag
     response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _not_modified(etag: str) -> HttpResponseNotModified:
+    response = HttpResponseNotModified()
+    response["ETag"] = etag
     return response
 
 
