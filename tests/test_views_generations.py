@@ -129,6 +129,41 @@ def test_gallery_queries_do_not_grow(client, project, owner, django_assert_max_n
     assert "<html" not in filtered.content.decode()
 
 
+def test_gallery_cards_link_to_their_own_pages_and_pages_keep_the_filters(client, project, owner):
+    prompt = prompt_service.prompt_create(
+        project=project, author=owner, title="Dunes & sky", elements={"shot": "Dunes"}
+    )
+    other = prompt_service.prompt_create(
+        project=project, author=owner, title="Harbour", elements={"shot": "A harbour"}
+    )
+    made = [
+        jobs.job_submit(
+            project=project,
+            user=owner,
+            endpoint="text-to-video",
+            params={**T2V, "prompt": f"Shot {n}: {T2V['prompt']}"},
+        )
+        for n in range(26)
+    ]
+    client.force_login(owner)
+    url = reverse("gallery", args=[project.uuid])
+    html = client.get(url, {"state": "queued", "prompt": str(prompt.uuid)}).content.decode()
+    # The chosen prompt is selected among the options, its title escaped.
+    assert f'<option value="{prompt.uuid}" selected>Dunes &amp; sky</option>' in html
+    assert f'<option value="{other.uuid}">Harbour</option>' in html
+    html = client.get(url, {"state": "queued"}).content.decode()
+    assert '<option value="queued" selected>' in html
+    assert 'href="?state=queued&amp;page=2">Older</a>' in html
+    for generation in made[-24:]:  # newest first: each card's own links
+        card = html[html.index(f'id="card-{generation.uuid}"') :]
+        card = card[: card.index("</article>")]
+        assert f'hx-get="{gurl("generation_card", generation)}"' in card
+        assert f'href="{gurl("generation", generation)}"' in card
+    second = client.get(url, {"state": "queued", "page": "2"}).content.decode()
+    assert 'href="?state=queued&amp;page=1">Newer</a>' in second
+    assert second.count('class="card-video') == 2
+
+
 def test_generate_from_a_prompt_version(client, project, editor):
     prompt = prompt_service.prompt_create(
         project=project,
