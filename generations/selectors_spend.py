@@ -232,6 +232,14 @@ SPENT_KINDS = (Kind.CHARGE, Kind.ADJUSTMENT, Kind.POSSIBLE_CHARGE)
 TREND_DAYS = 30  # a lifetime budget's rate: the last 30 days
 
 
+def day_start(day: dt.date) -> dt.datetime:
+    """The first moment of `day` in the current time zone. `created_at__gte=day_start(d)` is
+    `created_at__date__gte=d` without converting every row's time to a date: the range is
+    one comparison, which an index can serve (on SQLite the date conversion over a 30,000-row
+    ledger took 150 ms)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
 def month_end(period: dt.date) -> dt.date:
     return period.replace(day=calendar.monthrange(period.year, period.month)[1])
 
@@ -268,9 +276,9 @@ def spend_forecast(*, status: BudgetStatus, today: dt.date | None = None) -> For
         return Forecast(rate.quantize(CENT), at_end, end, runs_out)
     since = today - dt.timedelta(days=TREND_DAYS - 1)
     recent = to_cent(
-        LedgerEntry.objects.filter(project=status.project, created_at__date__gte=since).aggregate(
-            total=Sum("amount")
-        )["total"]
+        LedgerEntry.objects.filter(
+            project=status.project, created_at__gte=day_start(since)
+        ).aggregate(total=Sum("amount"))["total"]
     )
     rate = recent / TREND_DAYS
     runs_out = None
@@ -303,7 +311,7 @@ def spend_by_day(*, project: Project, period: dt.date | None) -> list[DaySpend]:
     if period is None:
         first = timezone.localdate() - dt.timedelta(days=TREND_DAYS - 1)
         last = timezone.localdate()
-        entries = entries.filter(created_at__date__gte=first)
+        entries = entries.filter(created_at__gte=day_start(first))
     else:
         first, last = period, month_end(period)
     sums = bucket_sums()
@@ -471,7 +479,7 @@ def spend_overview(*, user) -> list[ProjectSpend]:
     recent = {
         r["project"]: to_cent(r["total"])
         for r in grouped.filter(
-            created_at__date__gte=timezone.localdate() - dt.timedelta(days=TREND_DAYS - 1)
+            created_at__gte=day_start(timezone.localdate() - dt.timedelta(days=TREND_DAYS - 1))
         ).annotate(total=Sum("amount"))
     }
     overview = []

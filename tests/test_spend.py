@@ -1358,3 +1358,32 @@ def test_a_producer_records_an_adjustment(client, project, editor, producer):
     assert (row.committed_cents, row.overrun_cents) == (150, 150)  # a fact, over the budget
     client.force_login(editor)
     assert client.post(url, {"amount": "-5", "reason": "x"}).status_code == 403
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/New_York"])
+def test_a_day_starts_where_the_date_lookup_says(project, editor, zone):
+    """day_start() is the range form of created_at__date__gte, in the current time zone."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    generation = submit(project, editor)
+    day = dt.date(2026, 3, 29)  # Paris moves its clocks that night
+    with timezone.override(ZoneInfo(zone)):
+        start = selectors_spend.day_start(day)
+        moments = [start - dt.timedelta(seconds=1), start, start + dt.timedelta(hours=5)]
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(
+                project=project,
+                generation=generation,
+                kind=Kind.ADJUSTMENT,
+                amount=D("1.00"),
+                period=day.replace(day=1),
+                created_at=moment,
+            )
+            for moment in moments
+        )
+        entries = LedgerEntry.objects.filter(project=project, kind=Kind.ADJUSTMENT)
+        by_date = set(entries.filter(created_at__date__gte=day).values_list("pk", flat=True))
+        by_range = set(entries.filter(created_at__gte=start).values_list("pk", flat=True))
+    assert by_range == by_date and len(by_range) == 2
