@@ -145,7 +145,10 @@ _MIN_SHRUNK_SIDE = 16
 # -- probing -------------------------------------------------------------------------------
 
 
-def probe(path: StrPath, *, max_image_pixels: int = 50_000_000) -> MediaInfo:
+_DEFAULT_MAX_IMAGE_PIXELS = 50_000_000
+
+
+def probe(path: StrPath, *, max_image_pixels: int = _DEFAULT_MAX_IMAGE_PIXELS) -> MediaInfo:
     """Tell what `path` holds from its content; raise MediaError when it is not usable media.
 
     Images with more than `max_image_pixels` pixels are refused before any pixel is decoded
@@ -154,7 +157,15 @@ def probe(path: StrPath, *, max_image_pixels: int = 50_000_000) -> MediaInfo:
     the count, and a video's duration comes from its frames' timestamps. An audio file's
     duration is the one FFmpeg settles on, which accounts for encoder delay and padding.
     """
-    path = Path(path)
+    return _probe(Path(path), max_image_pixels, copy=None)
+
+
+# Given the opened source, `copy` returns what to do with each of its packets once the
+# probe has looked at it: `write_provenance` copies them, so a video is read only once.
+_Copy = Callable[[av.container.InputContainer], Callable[[av.Packet], None]]
+
+
+def _probe(path: Path, max_image_pixels: int, *, copy: _Copy | None) -> MediaInfo:
     size = path.stat().st_size
     if size == 0:
         raise MediaError("this file is empty: it holds no image, video or audio")
@@ -167,7 +178,7 @@ def probe(path: StrPath, *, max_image_pixels: int = 50_000_000) -> MediaInfo:
     if _ftyp_brand(head) in _HEIF_BRANDS:
         # Opened by FFmpeg, a HEIF photo would pass for a video of image tiles.
         return MediaInfo(kind="image", format="HEIC", mime="image/heic", size_bytes=size)
-    return _probe_audio_video(path, size, head)
+    return _probe_audio_video(path, size, head, copy)
 
 
 def _open_image(path: Path) -> Image.Image:
@@ -293,10 +304,15 @@ def _container_format(demuxer: str, head: bytes, has_video: bool) -> tuple[str, 
     return demuxer.split(",")[0].upper(), "application/octet-stream"
 
 
-def _probe_audio_video(path: Path, size: int, head: bytes) -> MediaInfo:
+def _probe_audio_video(path: Path, size: int, head: bytes, copy: _Copy | None) -> MediaInfo:
+    # A copy carries the source's tags over, whatever their encoding.
+    metadata_errors = "replace" if copy is not None else "strict"
     try:
-        with path.open("rb") as file, av.open(_NamelessFile(file)) as container:
-            return _read_container(container, size, head)
+        with (
+            path.open("rb") as file,
+            av.open(_NamelessFile(file), metadata_errors=metadata_errors) as container,
+        ):
+            return _read_container(container, size, head, copy)
     except av.FFmpegError:
         raise MediaError(UNREADABLE) from None
 
@@ -341,7 +357,7 @@ class _StreamScan:
         return float((self.end_pts - self.first_pts) * self.stream.time_base)
 
 
-def _read_container(container, size: int, head: bytes) -> MediaInfo:
+def _read_container(container, size: int, head: bytes, copy: _Copy | None) -> MediaInfo:
     demuxer = container.format.name
     if demuxer.endswith("_pipe") or demuxer == "ico":
         return _still_image(container, demuxer.removesuffix("_pipe").upper(), size)
@@ -366,17 +382,19 @@ def _read_container(container, size: int, head: bytes) -> MediaInfo:
     # End of the media actually present, over every stream: compared with what the header
     # declares, it shows a file cut short.
     media_end = None
+    copy_packet = copy(container) if copy is not None else None
     for packet in container.demux():
         # Empty packets mark the end of a stream; discarded ones (before an edit list's
         # start) are never shown.
-        if packet.size == 0 or packet.is_discard:
-            continue
-        if packet.pts is not None:
-            end = float((packet.pts + (packet.duration or 0)) * packet.stream.time_base)
-            media_end = end if media_end is None else max(media_end, end)
-        scan = scans.get(packet.stream.index)
-        if scan is not None:
-            scan.add(packet)
+        if packet.size != 0 and not packet.is_discard:
+            if packet.pts is not None:
+                end = float((packet.pts + (packet.duration or 0)) * packet.stream.time_base)
+                media_end = end if media_end is None else max(media_end, end)
+            scan = scans.get(packet.stream.index)
+            if scan is not None:
+                scan.add(packet)
+        if copy_packet is not None:
+            copy_packet(packet)  # last: muxing moves the packet to the copy's time base
     for scan in scans.values():
         scan.finish()
         if scan.decoded == 0:
@@ -695,6 +713,11 @@ def _fit_jpeg(picture: Image.Image, max_bytes: int, icc_profile: bytes | None) -
 # poster_frame: JPEG quality for poster images, small enough for a page full of them
 # without visible blocking on the smooth gradients generated videos often have.
 _POSTER_JPEG_QUALITY = 82
+# poster_frame: the most compressed video decoded on the way from the keyframe before the
+# wanted time to the frame at it. A second of 1080p from a generator is 1-3 MB and of 4K
+# under 10 MB, so those get the exact frame; lossless or near-lossless footage (5 MB a
+# frame at 1080p, 80 ms each to decode) gets a frame at most this far from the keyframe.
+_POSTER_DECODE_BUDGET_BYTES = 8 * 1024 * 1024
 
 # write_provenance: `movflags` for the MP4 muxer. Without use_metadata_tags it writes only
 # the iTunes-style tags it knows (title, comment, description, artist...) and silently drops
@@ -728,7 +751,10 @@ def poster_frame(
 ) -> tuple[int, int]:
     """Save the frame shown at `at_seconds` into the video as a JPEG at `dest`.
 
-    A video that ends before `at_seconds` gives its middle frame instead. The picture is
+    A video that ends before `at_seconds` gives its middle frame instead. Frames are decoded
+    from the keyframe before that time; when getting to it would mean decoding more than
+    `_POSTER_DECODE_BUDGET_BYTES` of video (lossless or very high bit rate footage), the
+    poster is the last frame within that budget, at worst the keyframe. The picture is
     scaled down to at most `max_width` pixels wide, keeping its displayed proportions.
     Returns the poster's (width, height).
     """
@@ -776,12 +802,21 @@ def _frame_at(container, at_seconds: float) -> tuple[Image.Image, int]:
     # from a keyframe on, so decoding forward from there is the least work that will do.
     container.seek(target, stream=stream)
     chosen = None
-    for frame in container.decode(stream):
-        if frame.pts >= target:
-            if chosen is None or frame.pts - target < target - chosen.pts:
-                chosen = frame
+    decoded_bytes = 0
+    reached = False
+    for packet in container.demux(stream):
+        decoded_bytes += packet.size
+        if chosen is not None and decoded_bytes > _POSTER_DECODE_BUDGET_BYTES:
+            break  # the budget is spent: the last frame decoded will do
+        for frame in packet.decode():  # the empty packet at the end drains the decoder
+            if frame.pts >= target:
+                if chosen is None or frame.pts - target < target - chosen.pts:
+                    chosen = frame
+                reached = True
+                break
+            chosen = frame
+        if reached:
             break
-        chosen = frame
     if chosen is None:
         raise MediaError("this video could not be decoded: it may be truncated or corrupt")
 
@@ -790,13 +825,16 @@ def _frame_at(container, at_seconds: float) -> tuple[Image.Image, int]:
     return chosen.to_image(), max(1, round(chosen.width * aspect))
 
 
-def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> None:
+def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> MediaInfo:
     """Copy the MP4 at `src` to `dest` with `tags` added to its container metadata.
 
     Packets are copied as they are, not re-encoded: every stream keeps its exact bytes,
     frame count and timing. Tags already in `src` are kept unless `tags` replaces them.
     Keys the muxer fills in itself ("encoder", "major_brand"...) cannot be set. Read the
     tags back with `read_provenance`. `dest` may be `src` itself.
+
+    Returns `probe(src)`: the source is probed as it is copied, in the same single read,
+    and `dest` is left alone unless the probe finds a sound video.
     """
     for key, value in tags.items():
         if not key or key in _MUXER_TAGS:
@@ -804,46 +842,59 @@ def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> None:
         if "\0" in key or "\0" in value:
             # FFmpeg keeps tags as C strings: anything after a NUL would be lost silently.
             raise ValueError(f"metadata tag {key!r} contains a NUL character")
-    # Copying packets does not notice a file cut short (it just has fewer of them), so the
-    # source is checked whole first: a damaged video must not be stored as a good one.
-    info = probe(src)
-    if info.kind != "video":
-        raise MediaError(f"expected a video but this is {_describe(info)}")
+    info = None
 
     def write(tmp: Path) -> None:
+        nonlocal info
         try:
-            _remux_with_tags(Path(src), tmp, tags)
+            info = _remux_with_tags(Path(src), tmp, tags)
         except av.FFmpegError:
             raise MediaError(
                 "this video could not be copied: it may be truncated or corrupt"
             ) from None
 
     _write_into_place(dest, write)
+    return info
 
 
-def _remux_with_tags(src: Path, tmp: Path, tags: dict[str, str]) -> None:
+def _remux_with_tags(src: Path, tmp: Path, tags: dict[str, str]) -> MediaInfo:
+    """Probe `src` and copy it to `tmp` with `tags`, in one read; the probe's MediaInfo.
+
+    Copying packets does not notice a file cut short (it just has fewer of them), so the
+    copy is only as good as the probe that checks the source whole as it goes: a damaged
+    video raises MediaError and must not be stored as a good one.
+    """
     options = {"movflags": _PROVENANCE_MOVFLAGS}
-    with (
-        av.open(str(src), metadata_errors="replace") as source,
-        av.open(str(tmp), "w", format="mp4", options=options) as out,
-    ):
-        # Streams made from templates carry the source's codec parameters and are never
-        # opened as encoders, so what is muxed is the source's packets, byte for byte.
-        streams = {}
-        for template in source.streams:
-            stream = out.add_stream_from_template(template)
-            stream.metadata.update(template.metadata)  # language, handler name
-            stream.disposition = template.disposition
-            streams[template.index] = stream
-        out.metadata.update(
-            {k: v for k, v in source.metadata.items() if k not in _MUXER_TAGS} | tags
-        )
-        for packet in source.demux():
-            # The demuxer ends each stream with an empty packet that only flushes decoders.
-            if packet.dts is None:
-                continue
-            packet.stream = streams[packet.stream.index]
-            out.mux(packet)
+    with av.open(str(tmp), "w", format="mp4", options=options) as out:
+
+        def copy(source):
+            # Streams made from templates carry the source's codec parameters and are
+            # never opened as encoders, so what is muxed is the source's packets, byte
+            # for byte.
+            streams = {}
+            for template in source.streams:
+                stream = out.add_stream_from_template(template)
+                stream.metadata.update(template.metadata)  # language, handler name
+                stream.disposition = template.disposition
+                streams[template.index] = stream
+            out.metadata.update(
+                {k: v for k, v in source.metadata.items() if k not in _MUXER_TAGS} | tags
+            )
+
+            def copy_packet(packet) -> None:
+                # The demuxer ends each stream with an empty packet that only flushes
+                # decoders.
+                if packet.dts is None:
+                    return
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+
+            return copy_packet
+
+        info = _probe(src, _DEFAULT_MAX_IMAGE_PIXELS, copy=copy)
+        if info.kind != "video":
+            raise MediaError(f"expected a video but this is {_describe(info)}")
+    return info
 
 
 def read_provenance(path: StrPath) -> dict[str, str]:

@@ -117,20 +117,25 @@ def test_poster_shows_the_frame_at_the_requested_time(tmp_path, seconds):
     assert green == pytest.approx(255 - shade, abs=COLOUR_TOLERANCE)
 
 
-def test_poster_decodes_only_from_the_keyframe_before_the_time(tmp_path, monkeypatch):
-    # Ten seconds with a keyframe every second, each frame its own colour.
+def keyframe_every_second(tmp_path) -> Path:
+    """Ten seconds at 25 fps with a keyframe every second, each frame its own red."""
     video = tmp_path / "long.mp4"
     with av.open(str(video), "w") as out:
         stream = out.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
         stream.codec_context.gop_size = 25
+        stream.options = {"x264-params": "scenecut=0"}  # each frame's new colour is no cut
         for index in range(250):
             frame = av.VideoFrame.from_image(Image.new("RGB", (320, 180), (index, 0, 128)))
             frame.pts, frame.time_base = index, Fraction(1, 25)
             out.mux(stream.encode(frame))
         out.mux(stream.encode(None))
+    return video
 
-    decoded = []
+
+def count_packets_read(monkeypatch) -> list:
+    """The packets that containers opened from now on hand out, to decode or to copy."""
+    read = []
 
     class CountingContainer:
         def __init__(self, container):
@@ -145,19 +150,48 @@ def test_poster_decodes_only_from_the_keyframe_before_the_time(tmp_path, monkeyp
         def __exit__(self, *exc_info):
             self.container.close()
 
+        def demux(self, *args, **kwargs):
+            for packet in self.container.demux(*args, **kwargs):
+                if packet.size:
+                    read.append(packet)
+                yield packet
+
         def decode(self, *args, **kwargs):
-            for frame in self.container.decode(*args, **kwargs):
-                decoded.append(frame)
-                yield frame
+            for packet in self.demux(*args, **kwargs):
+                yield from packet.decode()
 
     real_open = av.open
     monkeypatch.setattr(av, "open", lambda *a, **kw: CountingContainer(real_open(*a, **kw)))
+    return read
+
+
+def test_poster_decodes_only_from_the_keyframe_before_the_time(tmp_path, monkeypatch):
+    video = keyframe_every_second(tmp_path)
+    read = count_packets_read(monkeypatch)
     poster = tmp_path / "poster.jpg"
     poster_frame(video, poster, at_seconds=7.3)
 
-    assert len(decoded) <= 25
+    assert read[0].is_keyframe
+    assert len(read) <= 25
     red, _, _ = centre_pixel(poster)
     assert red == pytest.approx(round(7.3 * 25), abs=COLOUR_TOLERANCE)
+
+
+def test_poster_of_footage_too_heavy_to_decode_far_is_near_the_keyframe(tmp_path, monkeypatch):
+    # As if each frame were lossless 1080p (5 MB): past the budget, the frames decoded so
+    # far give the poster, at worst the keyframe before the wanted time.
+    video = keyframe_every_second(tmp_path)
+    monkeypatch.setattr(media, "_POSTER_DECODE_BUDGET_BYTES", 1)
+    read = count_packets_read(monkeypatch)
+    poster = tmp_path / "poster.jpg"
+    poster_frame(video, poster, at_seconds=7.9)
+
+    # The keyframe, and what the decoder needs before it gives its first frame back: not
+    # the 20 frames up to 7.9 s (whose red, 197, is far from the keyframe's).
+    assert read[0].is_keyframe
+    assert len(read) <= 5
+    red, _, _ = centre_pixel(poster)
+    assert red == pytest.approx(7 * 25, abs=COLOUR_TOLERANCE)
 
 
 def test_poster_of_a_video_shorter_than_the_time_is_its_middle_frame(tmp_path):
@@ -228,6 +262,24 @@ def test_provenance_copies_packets_without_re_encoding(tmp_path, video):
     assert (after.frames, after.duration, after.fps) == (before.frames, before.duration, 25.0)
     assert after.frames == 50
     assert (after.audio_codec, after.audio_profile) == ("aac", "LC")
+
+
+def test_provenance_returns_the_probe_of_the_source(tmp_path, video):
+    # Read as it is copied, so that a large video is read once, not twice.
+    assert write_provenance(video, tmp_path / "tagged.mp4", PROVENANCE) == probe(video)
+
+
+@pytest.mark.parametrize("kind", ["audio", "image"])
+def test_provenance_refuses_what_is_not_a_video(tmp_path, kind):
+    if kind == "audio":
+        src = mediafiles.make_audio(tmp_path, "m4a")
+    else:
+        src = mediafiles.make_image(tmp_path, "PNG")
+    dest = tmp_path / "tagged.mp4"
+    with pytest.raises(MediaError, match="expected a video"):
+        write_provenance(src, dest, PROVENANCE)
+    assert not dest.exists()
+    assert leftovers(tmp_path) == []
 
 
 def test_provenance_output_is_faststart(tmp_path, video):

@@ -455,16 +455,16 @@ def generation_store(*, generation_id: int) -> None:
         return
     incoming = Path(settings.VAR_DIR) / "incoming" / f"{generation.uuid}.mp4"
     try:
-        info = media.probe(incoming)
-        problems = _compare_with_request(generation, info)
         with tempfile.TemporaryDirectory(dir=incoming.parent) as work:
             tagged = Path(work) / "tagged.mp4"
-            media.write_provenance(incoming, tagged, _provenance(generation))
+            # Probes the delivered video as it copies it: one read of a large file, not two.
+            info = media.write_provenance(incoming, tagged, _provenance(generation))
+            problems = _compare_with_request(generation, info)
             poster = Path(work) / "poster.jpg"
             media.poster_frame(tagged, poster)
             with open(tagged, "rb") as video_file, open(poster, "rb") as poster_file:
-                generation.video.save("video.mp4", File(video_file), save=False)
-                generation.poster.save("poster.jpg", File(poster_file), save=False)
+                generation.video.save("video.mp4", _WorkFile(video_file), save=False)
+                generation.poster.save("poster.jpg", _WorkFile(poster_file), save=False)
     except media.MediaError as exc:
         _finish(
             generation,
@@ -507,6 +507,15 @@ def generation_store(*, generation_id: int) -> None:
     if stored:
         notifications.version_ready(generation=generation)  # its reviewers are told
     incoming.unlink(missing_ok=True)
+
+
+class _WorkFile(File):
+    """A file of generation_store's own, which a storage on the same disk may move into
+    place (FileSystemStorage does, for anything with `temporary_file_path`) rather than
+    copy; S3Storage uploads it as any other file."""
+
+    def temporary_file_path(self) -> str:
+        return self.name
 
 
 def _billed_input_seconds(generation: Generation) -> float | None:
