@@ -263,7 +263,8 @@ CELERY_BEAT_SCHEDULE = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, reusing its Redis client (ltxweb/cache.py says why).
+            "BACKEND": "ltxweb.cache.ReusedClientRedisCache",
             # Its own database: clearing the cache must never touch Celery's queue.
             "LOCATION": env_url("REDIS_CACHE_URL", schemes=("redis", "rediss"))
             or REDIS_URL.rsplit("/", 1)[0] + "/1",
