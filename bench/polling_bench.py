@@ -1,28 +1,38 @@
 """Requests per second of the card endpoint that htmx polls, served by gunicorn on loopback.
 
     .venv/bin/python bench/polling_bench.py
-    .venv/bin/python bench/polling_bench.py --seconds 10 --clients 32 --workers 2 --threads 4
+    .venv/bin/python bench/polling_bench.py --seconds 10 --connections 32 --workers 2 --threads 4
 
 Seeds a project with 60 active generations (60 cards polling on screen) among 2,000 others,
 signs a member in, starts gunicorn (gthread workers, keep-alive) on a free loopback port and
-drives every card's URL from many concurrent clients (processes of threads, each with a
-keep-alive http.client connection). Two cases, measured in turn in the same run:
-unchanged (the browser sends the card's ETag in If-None-Match: 304, no body) and changed
-(no If-None-Match: 200 with the card's HTML). Client and server share this machine's cores,
-so the ratio between the two cases is the figure to compare across machines.
-PostgreSQL (a throwaway database) when a server answers at 127.0.0.1:5432, else SQLite.
+drives every card's URL over many keep-alive connections. Two cases, measured in turn in the
+same run: unchanged (the browser sends the card's ETag in If-None-Match: 304, no body) and
+changed (no If-None-Match: 200 with the card's HTML).
+
+The clients are made cheap so that the figure is the server's: each client process runs an
+event loop over its connections, sends prebuilt request bytes (request line, Host, session
+cookie, HX-Request, and the card's ETag in the unchanged case) and reads each whole response
+(headers, then Content-Length bytes of body) before sending the next request on that
+connection; every response's status is checked against the case (304, or 200), and any other
+fails the run. Client and server still share this machine's cores, so the ratio between the
+two cases is the figure to compare across machines.
+PostgreSQL (a throwaway database) when a server answers at 127.0.0.1:5432, else SQLite; the
+cache and sessions on Redis, as in production, when it answers at 127.0.0.1:6379.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import multiprocessing
+import os
+import selectors
+import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -38,11 +48,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0, help="per case and repetition")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of each case")
-    parser.add_argument("--clients", type=int, default=32, help="concurrent client threads")
-    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive connections")
+    parser.add_argument("--client-processes", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--backend", choices=("auto", "sqlite", "postgres"), default="auto")
+    parser.add_argument("--redis", choices=("auto", "yes", "no"), default="auto")
     parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.seed_only:
@@ -51,14 +62,20 @@ def main() -> None:
     backend = args.backend
     if backend == "auto":
         backend = "postgres" if not _common.postgres_problem() else "sqlite"
-    with tempfile.TemporaryDirectory(prefix="ltxweb-bench-") as tmp:
-        var_dir = Path(tmp) / "var"
+    redis = args.redis == "yes" or (args.redis == "auto" and not _common.redis_problem())
+    with contextlib.ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ltxweb-bench-")))
+        overrides = {}
+        if redis:  # the cache, so the sessions too (settings.SESSION_ENGINE)
+            db = _common.BENCH_REDIS_DB
+            stack.enter_context(_common.redis_keys_removed(db, db + 1))
+            overrides["REDIS_URL"] = f"redis://127.0.0.1:6379/{db}"
+            overrides["REDIS_CACHE_URL"] = f"redis://127.0.0.1:6379/{db + 1}"
         if backend == "postgres":
-            with _common.postgres_database() as url:
-                env = _common.base_env(var_dir, **_common.production_env(url))
-                run(args, env, backend, Path(tmp))
-        else:
-            run(args, _common.base_env(var_dir), backend, Path(tmp))
+            url = stack.enter_context(_common.postgres_database())
+            overrides.update(_common.production_env(url))
+        env = _common.base_env(tmp / "var", **overrides)
+        run(args, env, backend + (" + Redis" if redis else ""), tmp)
 
 
 def run(args, env: dict, backend: str, tmp: Path) -> None:
@@ -95,7 +112,10 @@ def run(args, env: dict, backend: str, tmp: Path) -> None:
         for _ in range(args.repeat):
             for case in results:
                 conditional = case.startswith("unchanged")
-                results[case].append(_drive(args, port, cards, cookie, conditional, etags))
+                before = _tree_cpu_seconds(server.pid)
+                result = _drive(args, port, cards, cookie, conditional, etags)
+                result["server_cpu"] = _tree_cpu_seconds(server.pid) - before
+                results[case].append(result)
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -103,14 +123,17 @@ def run(args, env: dict, backend: str, tmp: Path) -> None:
     print(f"machine: {_common.machine()}")
     print(
         f"polling_bench: {backend}, gunicorn gthread {args.workers} workers x {args.threads} "
-        f"threads (keep-alive), {args.clients} client threads in {args.client_processes} "
-        f"processes, {len(seeded['cards'])} cards, {args.repeat} x {args.seconds:g} s per case\n"
+        f"threads (keep-alive), {args.connections} keep-alive connections from "
+        f"{args.client_processes} client process(es) (event loop, prebuilt requests), "
+        f"{len(seeded['cards'])} cards, {args.repeat} x {args.seconds:g} s per case\n"
     )
     rows = []
     for case, runs in results.items():
         rates = [r["rate"] for r in runs]
         latencies = [ms for r in runs for ms in r["latencies"]]
         statuses = sorted({s for r in runs for s in r["statuses"]})
+        server_ms = [1000 * r["server_cpu"] / r["count"] for r in runs]
+        client_ms = [1000 * r["client_cpu"] / r["count"] for r in runs]
         rows.append(
             [
                 case,
@@ -118,12 +141,24 @@ def run(args, env: dict, backend: str, tmp: Path) -> None:
                 f"{min(rates):.0f}-{max(rates):.0f}",
                 f"{_common.median(latencies):.1f}",
                 f"{_common.p95(latencies):.1f}",
+                f"{_common.median(server_ms):.2f}",
+                f"{_common.median(client_ms):.2f}",
                 ",".join(map(str, statuses)),
             ]
         )
     print(
         _common.table(
-            ["case", "polls/s (median)", "range", "latency median ms", "p95 ms", "statuses"], rows
+            [
+                "case",
+                "polls/s (median)",
+                "range",
+                "latency median ms",
+                "p95 ms",
+                "gunicorn CPU ms/poll",
+                "client CPU ms/poll",
+                "statuses",
+            ],
+            rows,
         )
     )
     unchanged = _common.median([r["rate"] for r in results["unchanged (304)"]])
@@ -145,68 +180,147 @@ def _etag(port: int, card: str, cookie: str) -> str:
 
 
 def _drive(args, port, cards, cookie, conditional, etags) -> dict:
-    per_process = max(1, args.clients // args.client_processes)
+    requests = [
+        _request_bytes(port, card, cookie, etags[card] if conditional else None) for card in cards
+    ]
+    expected = 304 if conditional else 200
+    per_process = max(1, args.connections // args.client_processes)
     with multiprocessing.Pool(args.client_processes) as pool:
         parts = pool.starmap(
             _client_process,
             [
-                (port, cards, cookie, conditional, etags, per_process, args.seconds, i)
+                (port, requests, expected, per_process, args.seconds, i)
                 for i in range(args.client_processes)
             ],
         )
+    statuses = {}
+    for p in parts:
+        for status, n in p["statuses"].items():
+            statuses[status] = statuses.get(status, 0) + n
+    unexpected = {s: n for s, n in statuses.items() if s != expected}
+    if unexpected:
+        raise SystemExit(f"expected only {expected}s, got {statuses}")
     count = sum(p["count"] for p in parts)
-    elapsed = max(p["elapsed"] for p in parts)
     return {
-        "rate": count / elapsed,
+        "rate": count / args.seconds,
+        "count": count,
+        "client_cpu": sum(p["cpu"] for p in parts),
         "latencies": [ms for p in parts for ms in p["latencies"]],
-        "statuses": sorted({s for p in parts for s in p["statuses"]}),
+        "statuses": sorted(statuses),
     }
 
 
-def _client_process(port, cards, cookie, conditional, etags, threads, seconds, index):
-    headers = {"Cookie": cookie, "HX-Request": "true"}
-    start_at = time.monotonic() + 0.5  # every thread starts together
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by a process and its children alive now (gunicorn's
+    master and workers): with the machine shared, the server's cost per poll in CPU is the
+    figure that noise moves least."""
+    total = 0.0
+    pids = [pid]
+    with contextlib.suppress(OSError):
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    for p in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _request_bytes(port: int, card: str, cookie: str, etag: str | None) -> bytes:
+    """The request a browser's htmx poll sends (the headers Chromium and htmx add), whole."""
+    lines = [
+        f"GET {card} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/131.0.0.0 Safari/537.36",
+        "Accept: */*",
+        "Accept-Encoding: gzip, deflate, br, zstd",
+        "Accept-Language: en-US,en;q=0.9",
+        "HX-Request: true",
+        f"HX-Current-URL: http://127.0.0.1:{port}{card.split('/generations/')[0]}/generations/",
+        "HX-Target: card",
+        f"Referer: http://127.0.0.1:{port}{card.split('/generations/')[0]}/generations/",
+        f"Cookie: tz=Europe%2FParis; {cookie}",
+    ]
+    if etag:
+        lines.append(f"If-None-Match: {etag}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def _client_process(port, requests, expected, connections, seconds, index):
+    """One event loop over `connections` keep-alive connections, each sending a request,
+    reading its whole response, then sending the next (HTTP/1.1, no pipelining)."""
+    selector = selectors.DefaultSelector()
+    start_at = time.monotonic() + 0.5  # every process starts together
     stop_at = start_at + seconds
-    results = []
+    count = 0
+    statuses: dict[int, int] = {}
+    latencies = []
 
-    def client(offset: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        count = 0
-        latencies = []
-        statuses = set()
-        i = offset
-        while time.monotonic() < start_at:
-            time.sleep(0.005)
-        while True:
+    def connect(state):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        state["sock"], state["buf"] = sock, b""
+        selector.register(sock, selectors.EVENT_READ, state)
+
+    def send(state):
+        state["i"] += 7
+        state["sent"] = time.monotonic()
+        state["sock"].sendall(requests[state["i"] % len(requests)])
+
+    states = [{"i": index * connections + c} for c in range(connections)]
+    for state in states:
+        connect(state)
+    while time.monotonic() < start_at:
+        time.sleep(0.005)
+    for state in states:
+        send(state)
+    open_ = len(states)
+    while open_:
+        events = selector.select(timeout=30)
+        if not events:
+            raise SystemExit("no response in 30 s")
+        for key, _ in events:
+            state = key.data
+            data = state["sock"].recv(262144)
+            if not data:
+                raise SystemExit("the server closed a keep-alive connection")
+            buf = state["buf"] = state["buf"] + data
+            head_end = buf.find(b"\r\n\r\n")
+            if head_end < 0:
+                continue
+            status = int(buf[9:12])
+            head = buf[:head_end].lower()
+            length = 0
+            if status != 304:  # a 304 has no body, whatever its headers say
+                at = head.find(b"\r\ncontent-length:")
+                if at < 0:
+                    raise SystemExit(f"a response without Content-Length: {head[:300]!r}")
+                end = head.find(b"\r\n", at + 2)
+                length = int(head[at + 17 : end if end >= 0 else None])
+            if len(buf) < head_end + 4 + length:
+                continue
             now = time.monotonic()
-            if now >= stop_at:
-                break
-            card = cards[i % len(cards)]
-            sent = {**headers, "If-None-Match": etags[card]} if conditional else headers
-            conn.request("GET", card, headers=sent)
-            response = conn.getresponse()
-            response.read()
-            latencies.append((time.monotonic() - now) * 1000)
-            statuses.add(response.status)
-            if response.getheader("Connection", "").lower() == "close":
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            count += 1
-            i += 7
-        conn.close()
-        results.append((count, latencies, statuses))
-
-    workers = [threading.Thread(target=client, args=(index * threads + t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join()
+            state["buf"] = buf[head_end + 4 + length :]
+            if now < stop_at:
+                count += 1
+                statuses[status] = statuses.get(status, 0) + 1
+                if count % 10 == 0:  # a sample is enough for percentiles
+                    latencies.append((now - state["sent"]) * 1000)
+            if b"\r\nconnection: close" in head:
+                selector.unregister(state["sock"])
+                state["sock"].close()
+                connect(state)
+            if now < stop_at:
+                send(state)
+            else:
+                selector.unregister(state["sock"])
+                state["sock"].close()
+                open_ -= 1
     return {
-        "count": sum(r[0] for r in results),
-        "elapsed": seconds,
-        # A sample is enough for percentiles (and keeps what crosses processes small).
-        "latencies": [ms for r in results for ms in r[1][::10]],
-        "statuses": sorted({s for r in results for s in r[2]}),
+        "count": count,
+        "statuses": statuses,
+        "latencies": latencies,
+        "cpu": time.process_time(),  # this client's own, for its share of the cores
     }
 
 
