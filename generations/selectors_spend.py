@@ -207,13 +207,15 @@ class AccountProblem:
 def account_problem(*, project: Project) -> AccountProblem | None:
     """402 answers since the project's last delivered video (None when there are none)."""
     attempts = Attempt.objects.filter(generation__project=project)
+    refused = attempts.filter(http_status=402)
+    if not refused.exists():  # the usual case: no need to find the last delivered video
+        return None
     delivered = (
         attempts.filter(outcome=Attempt.Outcome.DELIVERED)
         .order_by("-started_at")
         .values_list("started_at", flat=True)
         .first()
     )
-    refused = attempts.filter(http_status=402)
     if delivered is not None:
         refused = refused.filter(started_at__gt=delivered)
     found = refused.aggregate(
