@@ -764,16 +764,18 @@ def poster_frame(
         raise ValueError("at_seconds cannot be negative")
     try:
         with av.open(str(video_path)) as container:
-            picture, display_width = _frame_at(container, at_seconds)
+            frame, display_width = _frame_at(container, at_seconds)
+            width = min(max_width, display_width)
+            height = max(1, round(frame.height * width / display_width))
+            # FFmpeg converts to RGB and scales in one go, on the frame's own planes:
+            # several times faster than converting at full size and resizing with Pillow.
+            picture = frame.reformat(
+                width=width, height=height, format="rgb24", interpolation="LANCZOS"
+            ).to_image()
     except FileNotFoundError:
         raise  # the caller's mistake, not a damaged video
     except av.FFmpegError:
         raise MediaError(UNREADABLE) from None
-
-    width = min(max_width, display_width)
-    height = max(1, round(picture.height * width / display_width))
-    if (width, height) != picture.size:
-        picture = picture.resize((width, height), Image.Resampling.LANCZOS)
 
     def write(tmp: Path) -> None:
         picture.save(tmp, "JPEG", quality=_POSTER_JPEG_QUALITY, optimize=True)
@@ -782,8 +784,8 @@ def poster_frame(
     return width, height
 
 
-def _frame_at(container, at_seconds: float) -> tuple[Image.Image, int]:
-    """The frame nearest `at_seconds` as an RGB image, and the width it is displayed at."""
+def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
+    """The frame nearest `at_seconds`, and the width it is displayed at."""
     stream = next(
         (s for s in container.streams.video if not s.disposition & Disposition.attached_pic),
         None,
@@ -822,7 +824,7 @@ def _frame_at(container, at_seconds: float) -> tuple[Image.Image, int]:
 
     # Pixels are not square in some videos (anamorphic DVD rips, some phone footage).
     aspect = stream.sample_aspect_ratio or 1
-    return chosen.to_image(), max(1, round(chosen.width * aspect))
+    return chosen, max(1, round(chosen.width * aspect))
 
 
 def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> MediaInfo:
