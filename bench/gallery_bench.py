@@ -315,7 +315,7 @@ class _World:
                 state_changed_at=created + dt.timedelta(seconds=40),
                 created_at=created,
                 updated_at=created + dt.timedelta(seconds=40),
-                message_sent_at=created,
+                message_due_at=created,
                 estimated_cost=estimate,
                 final_cost=estimate if state == JobState.SUCCEEDED else None,
                 attempt_count=0 if state == JobState.CANCELLED else 1,

@@ -344,8 +344,10 @@ class Generation(models.Model):
     final_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)  # waiting out a Retry-After
-    # When a message to run it was last sent: the sweep resends only long-silent jobs.
-    message_sent_at = models.DateTimeField(default=timezone.now)
+    # When its live message to run it is due (each message carries this as its stamp; a
+    # message with an older stamp is stale). A wake brings it forward; the sweep resends
+    # only jobs whose message was due long ago and never came.
+    message_due_at = models.DateTimeField(default=timezone.now)
     error_type = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     video = models.FileField(upload_to=_video_path, max_length=300, blank=True)

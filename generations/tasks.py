@@ -6,8 +6,8 @@ from generations.services import jobs
 
 
 @shared_task(acks_late=True, ignore_result=True)
-def generation_run(generation_id: int) -> None:
-    jobs.generation_execute(generation_id=generation_id)
+def generation_run(generation_id: int, due: str | None = None) -> None:
+    jobs.generation_execute(generation_id=generation_id, due=due)
 
 
 @shared_task(acks_late=True, ignore_result=True)

@@ -254,7 +254,7 @@ def test_a_worker_killed_mid_batch(start_simulator, start_worker, project, edito
     # stored from the kept file. Before the next worker starts, so none of its jobs is
     # mistaken for the dead worker's.
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
-    Generation.objects.filter(state=JobState.QUEUED).update(message_sent_at=long_ago)
+    Generation.objects.filter(state=JobState.QUEUED).update(message_due_at=long_ago)
     storing = Generation.objects.filter(state=JobState.STORING).update(state_changed_at=long_ago)
     # A lease the dead worker took for a job it never got to claim.
     orphaned = ApiLease.objects.filter(generation__state=JobState.QUEUED).update(

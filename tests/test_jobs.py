@@ -234,7 +234,7 @@ def test_sweep_requeues_a_job_whose_worker_died_before_sending(project, editor, 
     assert (result["requeued"], result["interrupted"]) == (1, 0)
     generation.refresh_from_db()
     assert (generation.state, generation.attempt_count) == (JobState.QUEUED, 0)
-    assert sent == [(generation.pk,)]
+    assert [args[0] for args in sent] == [generation.pk]
     assert not generation.attempts.exists()  # nothing was sent, so nothing may have been billed
 
 
@@ -322,7 +322,7 @@ def test_sweep_resends_only_jobs_whose_message_went_silent(project, editor, db, 
     )
     # Both have been queued an hour; one keeps re-sending itself while it waits for a slot.
     Generation.objects.update(state_changed_at=long_ago)
-    Generation.objects.filter(pk=silent.pk).update(message_sent_at=long_ago)
+    Generation.objects.filter(pk=silent.pk).update(message_due_at=long_ago)
     assert jobs.jobs_sweep()["resent"] == 1
     assert sent == [silent.pk]
     assert jobs.jobs_sweep()["resent"] == 0  # its message was just sent

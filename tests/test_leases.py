@@ -114,3 +114,88 @@ def test_leases_up_to_the_cap_then_in_fair_order(project, editor, db, settings, 
     first.__class__.objects.filter(pk=first.pk).update(state=JobState.SUCCEEDED)
     lease_release(generation=first)  # its answer is in
     assert lease_acquire(generation=second, account=account)
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """The run messages sent: (generation id, stamp, countdown)."""
+    from generations import tasks
+
+    sent = []
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    monkeypatch.setattr(
+        tasks.generation_run,
+        "apply_async",
+        lambda args, countdown=0: sent.append((args[0], args[1], countdown)),
+    )
+    return sent
+
+
+def test_a_slot_given_back_wakes_the_job_whose_turn_it_is(project, editor, db, settings, messages):
+    from generations.services.leases import account_for_key, lease_acquire, lease_release
+
+    settings.LTX_CONCURRENCY_LIMIT = 1
+    running, waiting, last = (
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+        for _ in range(3)
+    )
+    account = account_for_key(settings.LTXV_API_KEY)
+    assert lease_acquire(generation=running, account=account)
+    jobs.generation_execute(generation_id=waiting.pk)  # over the cap: looks again later
+    assert [(m[0], m[2] >= jobs.LEASE_WAIT_SECONDS * 0.8) for m in messages] == [(waiting.pk, True)]
+    messages.clear()
+    running.__class__.objects.filter(pk=running.pk).update(state=JobState.SUCCEEDED)
+    lease_release(generation=running)
+    jobs._wake_next(account)
+    jobs._wake_next(account)  # a second slot given back at the same moment wakes no one twice
+    waiting.refresh_from_db()
+    assert messages == [(waiting.pk, waiting.message_due_at.isoformat(), 0)]  # now, not later
+    assert lease_acquire(generation=waiting, account=account)
+    messages.clear()
+    jobs._wake_next(account)
+    assert messages == []  # the cap is full again: nobody else's turn
+
+
+def test_simultaneous_releases_wake_different_jobs(project, editor, db, settings, messages):
+    from generations.services.leases import account_for_key, lease_acquire, lease_release
+
+    settings.LTX_CONCURRENCY_LIMIT = 2
+    first, second, third, fourth = (
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+        for _ in range(4)
+    )
+    account = account_for_key(settings.LTXV_API_KEY)
+    assert lease_acquire(generation=first, account=account)
+    assert lease_acquire(generation=second, account=account)
+    for waiting in (third, fourth):
+        jobs.generation_execute(generation_id=waiting.pk)
+    messages.clear()
+    first.__class__.objects.filter(pk__in=[first.pk, second.pk]).update(state=JobState.SUCCEEDED)
+    lease_release(generation=first)
+    lease_release(generation=second)
+    jobs._wake_next(account)  # the first release's wake
+    jobs._wake_next(account)  # the second's, before anyone took the first slot
+    assert sorted(m[0] for m in messages) == [third.pk, fourth.pk]
+
+
+def test_only_a_jobs_live_message_sends_another(project, editor, db, settings, messages):
+    from generations.services.leases import account_for_key, lease_acquire
+
+    settings.LTX_CONCURRENCY_LIMIT = 1
+    running, waiting = (
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+        for _ in range(2)
+    )
+    assert lease_acquire(generation=running, account=account_for_key(settings.LTXV_API_KEY))
+    first_stamp = waiting.message_due_at.isoformat()
+    jobs.generation_execute(generation_id=waiting.pk, due=first_stamp)
+    assert len(messages) == 1
+    live_stamp = messages[0][1]
+    # The first message delivered again (or a wake that lost a race): stale, so it is
+    # dropped rather than doubling the job's messages.
+    jobs.generation_execute(generation_id=waiting.pk, due=first_stamp)
+    assert len(messages) == 1
+    jobs.generation_execute(generation_id=waiting.pk, due=live_stamp)
+    assert len(messages) == 2  # the live one looks again later
+    waiting.refresh_from_db()
+    assert waiting.message_due_at.isoformat() == messages[1][1]

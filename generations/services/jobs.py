@@ -46,7 +46,11 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # error responses worth retrying (500/503/504, connection failures)
 LIMIT_ERROR_TYPES = (errors.RateLimitError.error_type, errors.ConcurrencyLimitError.error_type)
 BACKOFF_MAX_SECONDS = 120.0
-LEASE_WAIT_SECONDS = 1.0  # how soon a job over the concurrency cap looks for a slot again
+# A job over the concurrency cap is woken as soon as a slot is given back to it (`_wake_next`);
+# this is only how soon it looks again on its own, should that wake never come.
+LEASE_WAIT_SECONDS = 15.0
+# A job whose message is due this soon anyway is not woken again.
+WAKE_MARGIN = dt.timedelta(seconds=0.5)
 # A storage copy of the API's upload is reused until this close to its expiry.
 UPLOAD_REUSE_MARGIN = dt.timedelta(hours=1)
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
@@ -142,7 +146,9 @@ def job_submit(
             prompt=prompt_version.prompt if prompt_version else None,
         )
         if state == JobState.QUEUED:
-            tasks.generation_run.delay_on_commit(generation.pk)
+            tasks.generation_run.delay_on_commit(
+                generation.pk, generation.message_due_at.isoformat()
+            )
         else:
             spend.approval_requested(generation=generation, user=user)
     return generation
@@ -165,11 +171,28 @@ def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
 
 
 def _schedule(generation_id: int, *, countdown: float = 0.0) -> None:
-    """Send a message to run the job, and note when, so the sweep leaves it alone."""
+    """Send the job's live message: it is due in `countdown` seconds and stamped with that
+    moment, which makes any earlier message of the job stale."""
     from generations import tasks  # the task module imports this one
 
-    Generation.objects.filter(pk=generation_id).update(message_sent_at=timezone.now())
-    tasks.generation_run.apply_async((generation_id,), countdown=countdown)
+    due = timezone.now() + dt.timedelta(seconds=countdown)
+    Generation.objects.filter(pk=generation_id).update(message_due_at=due)
+    tasks.generation_run.apply_async((generation_id, due.isoformat()), countdown=countdown)
+
+
+def _wake_next(account) -> None:
+    """A slot was given back: message the jobs whose turn it now is at once, rather than
+    leave the slot empty until they next look. The conditional update makes each wake
+    happen once, however many slots are given back at the same moment."""
+    from generations import tasks
+
+    now = timezone.now()
+    for generation_id in leases.next_in_turn(account=account):
+        woken = Generation.objects.filter(
+            pk=generation_id, state=JobState.QUEUED, message_due_at__gt=now + WAKE_MARGIN
+        ).update(message_due_at=now)
+        if woken:
+            tasks.generation_run.apply_async((generation_id, now.isoformat()))
 
 
 # -- the state machine ---------------------------------------------------------------------
@@ -270,12 +293,18 @@ def _finish(generation: Generation, *, to: str, reason: str, **fields) -> None:
 # -- the worker's part ---------------------------------------------------------------------
 
 
-def generation_execute(*, generation_id: int) -> None:
-    """Run one claimed job: send it, store the video, and settle its state."""
+def generation_execute(*, generation_id: int, due: str | None = None) -> None:
+    """Run one job: take a slot, send it, store the video, and settle its state.
+
+    `due` is the message's stamp: only the job's live message (the latest sent) may send
+    another when it cannot run yet, so a job never has more than one message waiting."""
     generation = Generation.objects.select_related("project").get(pk=generation_id)
+    live = due is None or generation.message_due_at == dt.datetime.fromisoformat(due)
     if generation.not_before and generation.not_before > timezone.now():
         # Early delivery of a delayed message (brokers may): wait for the rest of it.
-        _schedule(generation.pk, countdown=(generation.not_before - timezone.now()).total_seconds())
+        if live:
+            wait = (generation.not_before - timezone.now()).total_seconds()
+            _schedule(generation.pk, countdown=wait)
         return
     if generation.state != JobState.QUEUED:
         logger.info("generation %s is not queued (%s): skipped", generation.uuid, generation.state)
@@ -284,13 +313,15 @@ def generation_execute(*, generation_id: int) -> None:
     account = leases.account_for_key(api_key)
     if not leases.lease_acquire(generation=generation, account=account):
         # Over the cap, or not this job's turn: wait in the queue, not in a worker thread.
-        _schedule(generation.pk, countdown=LEASE_WAIT_SECONDS * random.uniform(0.8, 1.2))
+        if live:
+            _schedule(generation.pk, countdown=LEASE_WAIT_SECONDS * random.uniform(0.8, 1.2))
         return
     try:
         if job_claim(generation=generation):
             _send(generation, api_key=api_key)
     finally:
         leases.lease_release(generation=generation)
+        _wake_next(account)
     generation.refresh_from_db()
     if generation.state == JobState.STORING:
         generation_store(generation_id=generation.pk)
@@ -629,7 +660,7 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     ).delete()
     resent = 0
     silent = Generation.objects.filter(
-        state=JobState.QUEUED, message_sent_at__lt=now - dt.timedelta(minutes=5)
+        state=JobState.QUEUED, message_due_at__lt=now - dt.timedelta(minutes=5)
     ).exclude(not_before__gt=now)
     for generation_id in silent.values_list("pk", flat=True):
         _schedule(generation_id)

@@ -73,6 +73,27 @@ def _served_since(moment) -> dict[tuple, int]:
     return served
 
 
+def _turns(account: ApiAccount, now) -> tuple[int, list[int]]:
+    """How many of the account's slots are free, and its waiting jobs in fair order."""
+    held = ApiLease.objects.filter(account=account, expires_at__gt=now).count()
+    free = account.concurrency_limit - held
+    if free <= 0:
+        return 0, []
+    waiting = list(
+        Generation.objects.filter(_waiting_for(account), state=JobState.QUEUED, lease__isnull=True)
+        .exclude(not_before__gt=now)
+        .order_by("created_at", "id")
+        .values("id", "project_id", "requested_by_id", "created_at")[:FAIRNESS_WINDOW]
+    )
+    served = _served_since(waiting[0]["created_at"]) if waiting else defaultdict(int)
+    # Jobs holding a slot but not yet sent count as served too.
+    for group in ApiLease.objects.filter(
+        account=account, expires_at__gt=now, generation__attempt_count=0
+    ).values_list("generation__project_id", "generation__requested_by_id"):
+        served[group] += 1
+    return free, fair_order(waiting, served)
+
+
 def lease_acquire(*, generation: Generation, account: ApiAccount) -> bool:
     """Take a slot for `generation` if one is free and it is this job's turn."""
     now = timezone.now()
@@ -81,30 +102,20 @@ def lease_acquire(*, generation: Generation, account: ApiAccount) -> bool:
         locked = ApiAccount.objects.select_for_update().get(pk=account.pk)
         if ApiLease.objects.filter(generation=generation).exists():
             return False  # another worker holds it: a duplicate delivery of the message
-        held = ApiLease.objects.filter(account=locked, expires_at__gt=now).count()
-        free = locked.concurrency_limit - held
-        if free <= 0:
-            return False
-        waiting = list(
-            Generation.objects.filter(
-                _waiting_for(locked), state=JobState.QUEUED, lease__isnull=True
-            )
-            .exclude(not_before__gt=now)
-            .order_by("created_at", "id")
-            .values("id", "project_id", "requested_by_id", "created_at")[:FAIRNESS_WINDOW]
-        )
-        served = _served_since(waiting[0]["created_at"]) if waiting else defaultdict(int)
-        # Jobs holding a slot but not yet sent count as served too.
-        for group in ApiLease.objects.filter(
-            account=locked, expires_at__gt=now, generation__attempt_count=0
-        ).values_list("generation__project_id", "generation__requested_by_id"):
-            served[group] += 1
-        if generation.pk not in fair_order(waiting, served)[:free]:
+        free, order = _turns(locked, now)
+        if generation.pk not in order[:free]:
             return False
         ApiLease.objects.filter(account=locked, expires_at__lte=now).delete()
         lifetime = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 120)
         ApiLease.objects.create(account=locked, generation=generation, expires_at=now + lifetime)
         return True
+
+
+def next_in_turn(*, account: ApiAccount) -> list[int]:
+    """The waiting jobs that would get a slot if they asked now: one per free slot, in the
+    fair order. (A read without the lock: lease_acquire decides.)"""
+    free, order = _turns(account, timezone.now())
+    return order[:free]
 
 
 def lease_release(*, generation: Generation) -> None:
