@@ -81,7 +81,7 @@ def generation_list(
     if endpoint:
         generations = generations.filter(endpoint=endpoint)
     if model:
-        generations = generations.filter(params__model=model)
+        generations = generations.filter(api_model=model)
     if prompt:
         generations = generations.filter(prompt_version__prompt__uuid=prompt)
     if author:

@@ -339,7 +339,7 @@ BREAKDOWNS = {
     # name: (title, the generation's fields to group by)
     "by-setting": (
         "By endpoint, model and resolution",
-        ("generation__endpoint", "generation__params__model", "generation__params__resolution"),
+        ("generation__endpoint", "generation__api_model", "generation__params__resolution"),
     ),
     "by-member": ("By member", ("generation__requested_by__username",)),
     "by-prompt": (

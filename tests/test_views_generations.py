@@ -354,3 +354,26 @@ def test_estimate_follows_the_settings(client, project, viewer):
         "per second of the audio" in client.get(url + "?endpoint=audio-to-video").content.decode()
     )
     assert "choose" in client.get(url + "?endpoint=text-to-video").content.decode()
+
+
+def test_the_model_filter_uses_the_model_column(client, project, owner):
+    fast, pro = (
+        jobs.job_submit(
+            project=project,
+            user=owner,
+            endpoint="text-to-video",
+            params={**T2V, "prompt": f"Shot on {model}", "model": model},  # a stack each
+        )
+        for model in ("ltx-2-fast", "ltx-2-pro")
+    )
+    # The database keeps params["model"] in a column of its own (None without one).
+    assert Generation.objects.get(pk=fast.pk).api_model == "ltx-2-fast"
+    Generation.objects.filter(pk=pro.pk).update(params={"prompt": "no model"})
+    assert Generation.objects.get(pk=pro.pk).api_model is None
+    Generation.objects.filter(pk=pro.pk).update(params={**T2V, "model": "ltx-2-pro"})
+    client.force_login(owner)
+    url = reverse("gallery", args=[project.uuid])
+    html = client.get(url, {"model": "ltx-2-fast"}).content.decode()
+    assert f'id="card-{fast.uuid}"' in html and f'id="card-{pro.uuid}"' not in html
+    html = client.get(url, {"model": "ltx-2-pro"}).content.decode()
+    assert f'id="card-{pro.uuid}"' in html and f'id="card-{fast.uuid}"' not in html
