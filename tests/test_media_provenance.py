@@ -106,6 +106,28 @@ def test_poster_of_a_large_video_is_scaled_to_max_width(tmp_path):
         assert (image.format, image.size) == ("JPEG", (200, 112))
 
 
+def test_poster_of_an_anamorphic_video_has_its_displayed_proportions(tmp_path):
+    # 320x180 pixels shown 4:3 wide each, as anamorphic footage is: 427x180 on screen.
+    video = tmp_path / "anamorphic.mp4"
+    with av.open(str(video), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 180, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for index in range(30):
+            frame = av.VideoFrame.from_image(Image.new("RGB", (320, 180), (200, 30, 30)))
+            frame.pts, frame.time_base = index, Fraction(1, 25)
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    poster = tmp_path / "poster.jpg"
+    assert poster_frame(video, poster) == (427, 180)
+    assert poster_frame(video, poster, max_width=200) == (200, 84)
+    with Image.open(poster) as image:
+        assert image.size == (200, 84)
+    red, green, _ = centre_pixel(poster)
+    assert red == pytest.approx(200, abs=COLOUR_TOLERANCE)
+    assert green == pytest.approx(30, abs=COLOUR_TOLERANCE)
+
+
 @pytest.mark.parametrize("seconds", [0.0, 0.2, 1.0, 1.8])
 def test_poster_shows_the_frame_at_the_requested_time(tmp_path, seconds):
     video = mediafiles.make_video(tmp_path, fps=25, frames=50)
