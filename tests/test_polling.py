@@ -143,3 +143,12 @@ def test_only_get_is_answered(client, card, tag):
     assert client.post(card, headers={"If-None-Match": tag}).status_code == 405
     client.logout()
     assert_sent_to_sign_in(client.post(card, headers={"If-None-Match": tag}), card)
+
+
+def test_a_304_goes_without_the_policy_the_stored_card_already_has(client, card, tag):
+    whole = client.get(card)
+    assert "default-src 'self'" in whole["Content-Security-Policy"]
+    unchanged = poll(client, card, tag)
+    assert unchanged.status_code == 304
+    assert "Content-Security-Policy" not in unchanged
+    assert unchanged["X-Content-Type-Options"] == "nosniff"
