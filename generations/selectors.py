@@ -93,7 +93,7 @@ def generation_updated_at(*, user_id, project_uuid, generation_uuid):
     """(When a generation last changed, the password hash of the person `user_id`) if that
     person is active and a member of its project, else None: what a polling card compares
     with its copy, and what its session is verified against, in one query and no user loaded
-    (views/polling.py).
+    (generations/polling.py).
 
     Plain SQL: the ORM spent longer building this query than the database answering it, on
     the one path hit several times a second per open gallery."""

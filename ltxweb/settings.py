@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "ltxweb.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # A polling card's 304, before the rest of the stack has work to do (generations/polling.py).
+    "generations.polling.UnchangedCardMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Stops an upload at its size limit while it streams in (generations/uploads.py); before
     # the CSRF check, which reads the body.

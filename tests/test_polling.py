@@ -1,7 +1,7 @@
-"""A polling card's cheap 304 (generations/views/polling.py): it loads no user, and still turns
-away every session that the usual way in (login_required, then the membership) turns away,
-with the same answer. Each test runs with the database sessions and with the cached ones
-(production's, on Redis)."""
+"""A polling card's cheap 304 (generations/polling.py): it loads no user, and still turns away
+every session that the usual way in (login_required, then the membership) turns away, with the
+same answer. Each test runs with the database sessions and with the cached ones (production's,
+on Redis), and with the 304 given by the middleware (as configured) and by the view alone."""
 
 import time
 
@@ -14,6 +14,7 @@ from django.utils import timezone
 from generations.models import Generation, Membership
 from generations.services import jobs
 
+MIDDLEWARE = "generations.polling.UnchangedCardMiddleware"
 T2V = {
     "prompt": "A kite over dunes",
     "model": "ltx-2-fast",
@@ -32,6 +33,15 @@ def no_broker(monkeypatch):
 @pytest.fixture(params=["db", "cached_db"], autouse=True)
 def session_engine(request, settings):
     settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
+    return request.param
+
+
+@pytest.fixture(params=["middleware", "view"], autouse=True)
+def answered_by(request, settings):
+    if request.param == "view":
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != MIDDLEWARE]
+    else:
+        assert MIDDLEWARE in settings.MIDDLEWARE
     return request.param
 
 
@@ -67,6 +77,8 @@ def test_an_unchanged_card_is_one_query_and_no_user(
         response = poll(client, card, tag)
     assert response.status_code == 304 and response.content == b""
     assert response["ETag"] == tag
+    assert response["Cache-Control"] == "private, no-cache"
+    assert "Cookie" in response["Vary"]
 
 
 def test_a_changed_card_is_sent_whole(client, card, tag):
@@ -152,3 +164,17 @@ def test_a_304_goes_without_the_policy_the_stored_card_already_has(client, card,
     assert unchanged.status_code == 304
     assert "Content-Security-Policy" not in unchanged
     assert unchanged["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_host_not_allowed_is_refused(client, card, tag):
+    response = client.get(card, headers={"If-None-Match": tag}, HTTP_HOST="evil.example")
+    assert response.status_code == 400
+
+
+def test_other_urls_ending_in_card_are_not_taken_for_a_card(client, card, tag, project):
+    response = client.get(
+        card.replace("/generations/", "/prompts/"), headers={"If-None-Match": tag}
+    )
+    assert response.status_code == 404
+    response = client.get(f"/projects/{project.uuid}/card/", headers={"If-None-Match": tag})
+    assert response.status_code == 404

@@ -5,7 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import Http404, HttpResponse, HttpResponseNotModified, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -14,7 +14,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from generations import selectors
+from generations import polling, selectors
 from generations.ltx import pricing, rules
 from generations.models import Endpoint, Generation, JobState, Prompt, Role
 from generations.services import jobs, spend
@@ -25,7 +25,6 @@ from generations.services.assets import (
     asset_from_url,
 )
 
-from . import polling
 from .access import get_project_for
 from .media_response import ranged_file_response
 from .prompts import settings_choices
@@ -94,19 +93,16 @@ def _prompt_options(project, filters) -> str:
 
 def generation_card(request, project_uuid, generation_uuid):
     """What a card polls while its job is active. Unchanged since the browser's copy: 304,
-    from one indexed query, no user loaded and no template (many cards poll every few
-    seconds; views/polling.py checks the session and the membership). Anything else, or any
-    doubt about who asks, takes the usual way in (`_card`).
-
-    The validator is an ETag of the exact update time: a Last-Modified date has whole seconds,
-    so two changes within one second (storing, then succeeded) would leave a card stuck."""
+    from one indexed query, no user loaded and no template (generations/polling.py, whose
+    middleware usually answers first). Anything else, or any doubt about who asks, takes the
+    usual way in (`_card`)."""
     asked = request.headers.get("If-None-Match")
     if asked and request.method == "GET":
-        updated_at = polling.member_updated_at(
-            request, project_uuid=project_uuid, generation_uuid=generation_uuid
+        tag = polling.unchanged_etag(
+            request, asked, project_uuid=project_uuid, generation_uuid=generation_uuid
         )
-        if updated_at is not None and _etag(updated_at) in _etags(asked):
-            return _not_modified(_etag(updated_at))
+        if tag is not None:
+            return polling.not_modified(tag)
     return _card(request, project_uuid, generation_uuid)
 
 
@@ -117,31 +113,17 @@ def _card(request, project_uuid, generation_uuid):
     # came this way (a session signed with an older secret, just renewed) may still be
     # answered 304.
     generation = get_generation_for(request, project_uuid, generation_uuid)
-    etag = _etag(generation.updated_at)
-    if etag in _etags(request.headers.get("If-None-Match", "")):
-        return _not_modified(etag)
+    tag = polling.etag(generation.updated_at)
+    if tag in polling.etags(request.headers.get("If-None-Match", "")):
+        return polling.not_modified(tag)
     response = render(
         request,
         "generations/gallery.html#card",
         {"project": generation.project, "generation": generation},
     )
-    response["ETag"] = etag
+    response["ETag"] = tag
     response["Cache-Control"] = "private, no-cache"
     return response
-
-
-def _not_modified(etag: str) -> HttpResponseNotModified:
-    response = HttpResponseNotModified()
-    response["ETag"] = etag
-    return response
-
-
-def _etag(updated_at) -> str:
-    return f'"{int(updated_at.timestamp() * 1_000_000)}"'
-
-
-def _etags(header: str) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",")}
 
 
 @login_required
