@@ -196,7 +196,7 @@ if S3_BUCKET:
     s3_transfer.max_in_memory_upload_chunks = 3  # s3transfer's setting, not an argument here
 
     default_storage = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "generations.storage.S3FileStorage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": env_url("S3_ENDPOINT_URL") or None,

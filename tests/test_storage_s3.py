@@ -59,7 +59,7 @@ def test_worker_stores_in_s3_and_members_get_presigned_urls(
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "generations.storage.S3FileStorage",
             "OPTIONS": {
                 "bucket_name": "ltxweb-test",
                 "endpoint_url": s3_endpoint,

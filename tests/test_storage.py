@@ -1,0 +1,65 @@
+"""generations.storage.S3FileStorage: files on disk are uploaded from their path."""
+
+import boto3
+import pytest
+from boto3.s3.transfer import TransferConfig
+from django.core.files import File
+from django.core.files.base import ContentFile
+from moto import mock_aws
+from storages.backends.s3 import S3Storage
+
+from generations.storage import S3FileStorage
+
+BUCKET = "ltxweb-test"
+
+
+class FileOnDisk(File):
+    def temporary_file_path(self) -> str:
+        return self.name
+
+
+@pytest.fixture
+def storage():
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
+        yield S3FileStorage(
+            bucket_name=BUCKET,
+            region_name="us-east-1",
+            access_key="testing",
+            secret_key="testing-secret",
+            default_acl=None,
+            file_overwrite=False,
+            # Small parts, so that a small file still goes up in several.
+            transfer_config=TransferConfig(
+                multipart_threshold=5 * 2**20, multipart_chunksize=5 * 2**20
+            ),
+        )
+
+
+def stored(name: str) -> dict:
+    obj = boto3.client("s3", region_name="us-east-1").get_object(Bucket=BUCKET, Key=name)
+    return {"body": obj["Body"].read(), "type": obj["ContentType"]}
+
+
+def test_a_file_on_disk_is_uploaded_from_its_path(storage, tmp_path, monkeypatch):
+    data = bytes(range(256)) * (12 * 2**20 // 256)  # 12 MB: a multipart upload
+    path = tmp_path / "tagged.mp4"
+    path.write_bytes(data)
+
+    def not_from_memory(*args, **kwargs):
+        raise AssertionError("uploaded through upload_fileobj")
+
+    monkeypatch.setattr(S3Storage, "_save", not_from_memory)
+    with open(path, "rb") as file:
+        name = storage.save("videos/video.mp4", FileOnDisk(file))
+
+    assert name == "videos/video.mp4"
+    assert stored(name) == {"body": data, "type": "video/mp4"}
+    # file_overwrite=False: a second file of the same name gets a name of its own.
+    with open(path, "rb") as file:
+        assert storage.save("videos/video.mp4", FileOnDisk(file)) != name
+
+
+def test_other_files_are_uploaded_as_s3storage_does(storage):
+    name = storage.save("posters/poster.jpg", ContentFile(b"\xff\xd8 a JPEG", name="poster.jpg"))
+    assert stored(name) == {"body": b"\xff\xd8 a JPEG", "type": "image/jpeg"}
