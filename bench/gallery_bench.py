@@ -500,6 +500,9 @@ class _World:
                 htmx,
             ),
             "spend dashboard": (f"/projects/{p}/spend/", {}),
+            # The whole ledger's breakdowns (this month's is the default), and one shown whole.
+            "spend dashboard (all time)": (f"/projects/{p}/spend/?period=all", {}),
+            "spend dashboard (every prompt)": (f"/projects/{p}/spend/?all=by-prompt", {}),
             "spend overview (all projects)": ("/spend/", {}),
             "project overview": (f"/projects/{p}/", {}),
         }
