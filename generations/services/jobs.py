@@ -541,9 +541,9 @@ def generation_store(*, generation_id: int) -> None:
 
 
 class _WorkFile(File):
-    """A file of generation_store's own, which a storage on the same disk may move into
-    place (FileSystemStorage does, for anything with `temporary_file_path`) rather than
-    copy; S3Storage uploads it as any other file."""
+    """A file of generation_store's own, on disk: FileSystemStorage moves it into place
+    rather than copying it, and S3FileStorage uploads it from its path rather than
+    through memory (both do so for anything with `temporary_file_path`)."""
 
     def temporary_file_path(self) -> str:
         return self.name
