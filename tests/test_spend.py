@@ -626,7 +626,8 @@ def test_an_attempt_of_another_project_is_not_found(client, project, editor, out
 def sent(monkeypatch):
     """Generation ids whose run message was sent (on commit, or scheduled later)."""
     ids = []
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda pk: ids.append(pk))
+    # Each message carries the job's id and its due stamp (services/jobs.py).
+    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda pk, *stamp: ids.append(pk))
     monkeypatch.setattr(
         tasks.generation_run, "apply_async", lambda args, countdown=0: ids.append(args[0])
     )
