@@ -1,5 +1,6 @@
 """Reads: plain keyword-only functions returning querysets or values."""
 
+import functools
 import re
 
 from django.db import connection
@@ -96,17 +97,16 @@ def generation_updated_at(*, user_id, project_uuid, generation_uuid):
     (generations/polling.py).
 
     Plain SQL: the ORM spent longer building this query than the database answering it, on
-    the one path hit several times a second per open gallery."""
+    the one path hit several times a second per open gallery. On PostgreSQL, a prepared
+    statement: planning the four-table join cost the server 0.2 ms a poll, executing it 0.03."""
     uuid_field = Generation._meta.get_field("uuid")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _UPDATED_AT_SQL,
-            [
-                uuid_field.get_db_prep_value(generation_uuid, connection),
-                uuid_field.get_db_prep_value(project_uuid, connection),
-                user_id,
-            ],
-        )
+    params = [
+        uuid_field.get_db_prep_value(generation_uuid, connection),
+        uuid_field.get_db_prep_value(project_uuid, connection),
+        user_id,
+    ]
+    with _prepared_cursor() as cursor:
+        cursor.execute(_UPDATED_AT_SQL, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -114,6 +114,37 @@ def generation_updated_at(*, user_id, project_uuid, generation_uuid):
     if timezone.is_naive(updated_at):  # SQLite keeps UTC with no zone, as the ORM knows
         updated_at = timezone.make_aware(updated_at, connection.timezone)
     return updated_at, password
+
+
+def _prepared_cursor():
+    """A cursor whose statements PostgreSQL prepares once per connection (kept by
+    CONN_MAX_AGE), wrapped as Django wraps its own (errors translated, queries logged when
+    DEBUG or in tests); Django's usual cursor elsewhere. Django leaves psycopg's automatic
+    preparation off for the sake of transaction-mode poolers (PgBouncer before 1.21), which
+    this app is not deployed behind: put one in front and this must go."""
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        cursor = _preparing_cursor_class()(connection.connection)
+    connection.validate_thread_sharing()
+    if connection.queries_logged:
+        return connection.make_debug_cursor(cursor)
+    return connection.make_cursor(cursor)
+
+
+@functools.cache
+def _preparing_cursor_class():
+    import psycopg  # only where PostgreSQL is used
+
+    class PreparingCursor(psycopg.Cursor):
+        """Server-side binding, and `prepare=True` whatever the caller passes (Django's
+        cursor wrapper passes no such argument)."""
+
+        def execute(self, query, params=None, **kwargs):
+            return super().execute(query, params, **{**kwargs, "prepare": True})
+
+    return PreparingCursor
 
 
 _UPDATED_AT_SQL = """
