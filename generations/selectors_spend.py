@@ -1,4 +1,5 @@
-"""Reads about money: every figure is summed from the ledger (LedgerEntry), never kept."""
+"""Reads about money: every figure is summed from the ledger (LedgerEntry), never kept
+(the dashboard's sums are cached under the ledger's newest entry: dashboard_figures)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -21,6 +23,8 @@ from generations.models import (
     LedgerEntry,
     Membership,
     Project,
+    Prompt,
+    ReviewDecision,
     ReviewState,
     Role,
 )
@@ -433,6 +437,54 @@ def approved_by_prompt(*, project: Project, period: dt.date | None) -> dict:
         .annotate(n=Count("pk"))
         .values_list("prompt_version__prompt__uuid", "n")
     )
+
+
+def dashboard_figures(*, project: Project, period: dt.date | None) -> dict:
+    """The dashboard's sums over a period's ledger: "days", the three breakdowns by name,
+    "approved_by_prompt", "video_cost" and "periods".
+
+    They take most of the page's time on a large project, and they change only when the
+    project's ledger, a review decision or a prompt's title does. The ledger and the
+    decisions are only ever added to and a title edit moves its prompt's updated_at, so
+    their newest id and time are the version the sums are cached under: a page after any
+    change computes them again, never a stale figure. (A renamed user's old name can stay
+    until the next ledger entry.)"""
+    newest = (
+        Project.objects.filter(pk=project.pk)
+        .values_list(
+            Subquery(
+                LedgerEntry.objects.filter(project=OuterRef("pk")).order_by("-id").values("id")[:1]
+            ),
+            Subquery(
+                Prompt.objects.filter(project=OuterRef("pk"))
+                .order_by("-updated_at")
+                .values("updated_at")[:1]
+            ),
+            Subquery(ReviewDecision.objects.order_by("-id").values("id")[:1]),
+        )
+        .get()
+    )
+    today = timezone.localdate()  # the chart's days are the viewer's, and "all" ends today
+    key = "spend-figures:{}:{}:{}:{}:{}".format(
+        project.uuid,
+        "all" if period is None else period.isoformat(),
+        ":".join(v.isoformat() if isinstance(v, dt.datetime) else str(v) for v in newest),
+        timezone.get_current_timezone_name(),
+        today.isoformat(),
+    )
+    figures = cache.get(key)
+    if figures is None:
+        figures = {
+            "days": spend_by_day(project=project, period=period),
+            **{by: spend_breakdown(project=project, period=period, by=by) for by in BREAKDOWNS},
+            "approved_by_prompt": approved_by_prompt(project=project, period=period),
+            "periods": ledger_periods(project=project),
+        }
+        figures["video_cost"] = approved_video_cost(
+            project=project, period=period, by_prompt=figures["approved_by_prompt"]
+        )
+        cache.set(key, figures, timeout=60 * 60)
+    return figures
 
 
 def ledger_periods(*, project: Project) -> list[dt.date]:

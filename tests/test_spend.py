@@ -1388,3 +1388,36 @@ def test_a_day_starts_where_the_date_lookup_says(project, editor, zone):
         by_date = set(entries.filter(created_at__date__gte=day).values_list("pk", flat=True))
         by_range = set(entries.filter(created_at__gte=start).values_list("pk", flat=True))
     assert by_range == by_date and len(by_range) == 2
+
+
+def test_the_dashboard_never_shows_cached_figures_after_a_change(project, editor):
+    """Its sums are cached under the newest ledger entry, review decision and prompt edit:
+    each of those shows in the next figures."""
+    from generations.services import prompts as prompt_service
+
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="Harbour at dawn", text="A harbour at dawn"
+    )
+    empty = selectors_spend.dashboard_figures(project=project, period=None)
+    assert empty == selectors_spend.dashboard_figures(project=project, period=None)
+    assert empty["by-member"] == []
+    jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params=T2V,
+        prompt_version=prompt.current_version,
+    )
+    submitted = selectors_spend.dashboard_figures(project=project, period=None)
+    assert [row["jobs"] for row in submitted["by-member"]] == [1]
+    assert submitted["by-prompt"][0]["key"][1] == "Harbour at dawn"
+    prompt_service.prompt_version_save(
+        prompt=prompt,
+        author=editor,
+        based_on=prompt.current_version,
+        elements={},
+        text="A harbour at dusk",
+        title="Harbour at dusk",
+    )
+    renamed = selectors_spend.dashboard_figures(project=project, period=None)
+    assert renamed["by-prompt"][0]["key"][1] == "Harbour at dusk"

@@ -257,8 +257,9 @@ def job_decline(request, project_uuid, generation_uuid):
 def _spend_page(request, project, *, form=None, policy_form=None, adjustment_form=None, status=200):
     status_ = selectors_spend.budget_status(project=project)
     period = _chosen_period(request, status_)
-    tables = dashboard_tables(project=project, period=period)
-    days, by_prompt = tables.pop("days"), tables.pop("approved_by_prompt")
+    figures = selectors_spend.dashboard_figures(project=project, period=period)
+    tables = dashboard_tables(project=project, period=period, figures=figures)
+    days = tables.pop("days")
     show_all = request.GET.get("all", "")
     for name, table in tables.items():
         if name != show_all:
@@ -273,9 +274,6 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
     possible = selectors_spend.possible_charges_page(
         project=project, start=(charges_page - 1) * CHARGES_SHOWN, size=CHARGES_SHOWN
     )
-    video_cost = selectors_spend.approved_video_cost(
-        project=project, period=period, by_prompt=by_prompt
-    )
     return render(
         request,
         "generations/spend_dashboard.html",
@@ -286,11 +284,11 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
             "period": period,
             "period_value": "all" if period is None else f"{period:%Y-%m}",
             "period_label": "all time" if period is None else f"{period:%B %Y}",
-            "periods": selectors_spend.ledger_periods(project=project),
+            "periods": figures["periods"],
             "chart": day_chart(days),
             "tables": tables,
             "show_all": show_all,
-            "video_cost": video_cost,
+            "video_cost": figures["video_cost"],
             "alerts": selectors_spend.budget_alerts(project=project, period=status_.period),
             "form": form or BudgetForm.for_budget(status_.budget),
             "policy_form": policy_form
@@ -375,10 +373,12 @@ class Table:
         return 0 if self.shown is None else max(0, len(self.rows) - self.shown)
 
 
-def dashboard_tables(*, project, period) -> dict:
-    """ "days" (for the chart), "approved_by_prompt" (for the cost per approved video) and
-    every table of the dashboard, by their CSV names."""
-    days = selectors_spend.spend_by_day(project=project, period=period)
+def dashboard_tables(*, project, period, figures: dict | None = None) -> dict:
+    """ "days" (for the chart) and every table of the dashboard, by their CSV names, from
+    `figures` (selectors_spend.dashboard_figures) when the caller has them."""
+    if figures is None:
+        figures = selectors_spend.dashboard_figures(project=project, period=period)
+    days = figures["days"]
     tables = {
         "days": days,
         "by-day": Table(
@@ -400,7 +400,7 @@ def dashboard_tables(*, project, period) -> dict:
         return [row["jobs"], row["charged"], row["possible"], row["reserved"], row["spent"]]
 
     endpoints = dict(Endpoint.choices)
-    settings_rows = selectors_spend.spend_breakdown(project=project, period=period, by="by-setting")
+    settings_rows = figures["by-setting"]
     tables["by-setting"] = Table(
         selectors_spend.BREAKDOWNS["by-setting"][0],
         ["Endpoint", "Model", "Resolution", *money_header],
@@ -415,16 +415,15 @@ def dashboard_tables(*, project, period) -> dict:
         ],
         numeric_from=3,
     )
-    members = selectors_spend.spend_breakdown(project=project, period=period, by="by-member")
+    members = figures["by-member"]
     tables["by-member"] = Table(
         selectors_spend.BREAKDOWNS["by-member"][0],
         ["Member", *money_header],
         [[r["key"][0] or "(no longer a user)", *money(r)] for r in members],
         numeric_from=1,
     )
-    prompts = selectors_spend.spend_breakdown(project=project, period=period, by="by-prompt")
-    approved = selectors_spend.approved_by_prompt(project=project, period=period)
-    tables["approved_by_prompt"] = approved
+    prompts = figures["by-prompt"]
+    approved = figures["approved_by_prompt"]
     prompt_rows, prompt_uuids = [], []
     for r in prompts:
         prompt_uuid, title = r["key"]
@@ -589,7 +588,6 @@ def spend_table_csv(request, project_uuid, table):
     period = _chosen_period(request, selectors_spend.budget_status(project=project))
     tables = dashboard_tables(project=project, period=period)
     tables.pop("days")
-    tables.pop("approved_by_prompt")
     if table not in tables:
         raise Http404("No such table")
     chosen = tables[table]
