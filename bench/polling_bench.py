@@ -113,8 +113,10 @@ def run(args, env: dict, backend: str, tmp: Path) -> None:
             for case in results:
                 conditional = case.startswith("unchanged")
                 before = _tree_cpu_seconds(server.pid)
+                database_before = _database_cpu_seconds(env)
                 result = _drive(args, port, cards, cookie, conditional, etags)
                 result["server_cpu"] = _tree_cpu_seconds(server.pid) - before
+                result["database_cpu"] = _cpu_since(database_before, _database_cpu_seconds(env))
                 results[case].append(result)
     finally:
         server.terminate()
@@ -134,6 +136,7 @@ def run(args, env: dict, backend: str, tmp: Path) -> None:
         statuses = sorted({s for r in runs for s in r["statuses"]})
         server_ms = [1000 * r["server_cpu"] / r["count"] for r in runs]
         client_ms = [1000 * r["client_cpu"] / r["count"] for r in runs]
+        database_ms = [1000 * r["database_cpu"] / r["count"] for r in runs]
         rows.append(
             [
                 case,
@@ -142,6 +145,7 @@ def run(args, env: dict, backend: str, tmp: Path) -> None:
                 f"{_common.median(latencies):.1f}",
                 f"{_common.p95(latencies):.1f}",
                 f"{_common.median(server_ms):.2f}",
+                f"{_common.median(database_ms):.2f}" if backend.startswith("postgres") else "-",
                 f"{_common.median(client_ms):.2f}",
                 ",".join(map(str, statuses)),
             ]
@@ -155,6 +159,7 @@ def run(args, env: dict, backend: str, tmp: Path) -> None:
                 "latency median ms",
                 "p95 ms",
                 "gunicorn CPU ms/poll",
+                "PostgreSQL CPU ms/poll",
                 "client CPU ms/poll",
                 "statuses",
             ],
@@ -219,10 +224,33 @@ def _tree_cpu_seconds(pid: int) -> float:
     with contextlib.suppress(OSError):
         pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     for p in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total += _process_cpu_seconds(p)
     return total
+
+
+def _database_cpu_seconds(env: dict) -> dict[int, float]:
+    """CPU time used so far by each PostgreSQL backend serving the run's database (the server
+    shares the cores too); empty on SQLite, or if the processes cannot be read."""
+    if "DATABASE_URL" not in env:
+        return {}
+    import psycopg
+
+    name = env["DATABASE_URL"].rsplit("/", 1)[1]
+    with psycopg.connect(_common.PG_SERVER_URL, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
+        pids = [pid for (pid,) in rows]
+    return {pid: _process_cpu_seconds(pid) for pid in pids}
+
+
+def _cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def _process_cpu_seconds(pid: int) -> float:
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
 
 
 def _request_bytes(port: int, card: str, cookie: str, etag: str | None) -> bytes:
