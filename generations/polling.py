@@ -11,7 +11,7 @@ there is no 304 here and the view takes the usual way, which decides as it alway
 redirects to sign-in, flushes a stale session, cycles a key, answers 404.
 
 `UnchangedCardMiddleware` gives that answer before the rest of the middleware stack and the
-view (about a third of a 304's cost); the view gives the same answer if it is not installed.
+view (a fifth of a 304's cost); the view gives the same answer if it is not installed.
 """
 
 from django.conf import settings
