@@ -405,7 +405,14 @@ class _World:
         on most finished ones, as services/stacks.py and services/reviews.py make them."""
         from django.db.models import Max
 
-        from generations.models import JobState, ReviewDecision, ReviewState, Stack, Version
+        from generations.models import (
+            Generation,
+            JobState,
+            ReviewDecision,
+            ReviewState,
+            Stack,
+            Version,
+        )
 
         rnd = self.random
         prompt_of = {v.pk: v.prompt for v in self.versions}
@@ -474,6 +481,10 @@ class _World:
             stack.updated_at = v.created_at
             touched.append(stack)
         Stack.objects.bulk_update(touched, ["newest", "updated_at"], batch_size=1000)
+        # Each stack's card is its newest version and no other (a job is one when made).
+        Generation.objects.filter(
+            project=self.project, version__isnull=False, version__newest_of__isnull=True
+        ).filter(is_card=True).update(is_card=False)
 
     def pages(self) -> dict[str, tuple[str, dict]]:
         from generations.models import Generation

@@ -363,11 +363,22 @@ class Generation(models.Model):
     poster = models.FileField(upload_to=_poster_path, max_length=300, blank=True)
     video_sha256 = models.CharField(max_length=64, blank=True)
     video_info = models.JSONField(default=dict, blank=True)
+    # The card the gallery shows for its stack: the stack's newest version, or a job in no
+    # stack. services/stacks.py moves it as it places each version. A column, not an OR over
+    # the version's and the stack's joins: PostgreSQL could not estimate that (10,000 rows
+    # guessed for 1,159) and walked every job of a project to reach the gallery's last page.
+    is_card = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["project", "-created_at"], name="gallery_order"),
+            # The gallery's cards, in its order: a page at any depth reads only its rows.
+            models.Index(
+                fields=["project", "-created_at", "-id"],
+                name="gallery_cards",
+                condition=models.Q(is_card=True),
+            ),
             models.Index(fields=["project", "api_model", "-created_at"], name="gallery_model"),
             # The gallery filtered by state, and the jobs waiting for a producer's approval
             # (SQLite, without statistics, otherwise walks every job of the project).

@@ -90,6 +90,16 @@ def generation_list(
     return generations.order_by("-created_at", "-id")
 
 
+def gallery_cards(*, project, **filters) -> QuerySet[Generation]:
+    """The gallery: one card per version stack, its newest version, and each job in no stack
+    (Generation.is_card, kept by services/stacks.py; its partial index gives any page)."""
+    return (
+        generation_list(project=project, **filters)
+        .filter(is_card=True)
+        .select_related("version__stack")
+    )
+
+
 def generation_updated_at(*, user_id, project_uuid, generation_uuid):
     """(When a generation last changed, the password hash of the person `user_id`) if that
     person is active and a member of its project, else None: what a polling card compares

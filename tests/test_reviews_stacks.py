@@ -5,9 +5,10 @@ import re
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.urls import reverse
 
-from generations import tasks
+from generations import selectors, tasks
 from generations.models import Generation, JobState, Notification, TimelineComment, Version
 from generations.services import comments, jobs, retakes, reviews
 from tests.reviewing import T2V, finish, finished
@@ -84,6 +85,78 @@ def test_gallery_queries_are_pinned(client, project, editor, django_assert_num_q
         large = client.get(url)
     assert small.content.decode().count('class="card-video') == 3
     assert large.content.decode().count('class="card-video') == 23
+
+
+def _shown_before_the_flag(project, **filters) -> list[int]:
+    """The gallery's cards as it chose them before Generation.is_card: a job without a
+    version, or the newest version of its stack."""
+    generations = selectors.generation_list(project=project, **filters)
+    shown = generations.filter(Q(version__isnull=True) | Q(version__newest_of__isnull=False))
+    return list(shown.values_list("pk", flat=True))
+
+
+def test_the_card_moves_to_each_new_version_of_its_stack(project, editor, reviewer, v1, notes):
+    def cards():
+        return set(Generation.objects.filter(is_card=True).values_list("pk", flat=True))
+
+    assert cards() == {v1.pk}
+    v2 = jobs.job_rerun(generation=v1, user=editor)
+    boat = finished(project, editor, "A boat at dawn")  # another stack: its own card
+    assert cards() == {v2.pk, boat.pk}
+    # A retake of v1 joins v1's stack as v3: the newest, so the card, and v2 stops being it.
+    retake = retakes.retake_from_comment(comment=notes["hand"], user=reviewer, mode="replace_video")
+    assert retake.version.stack_id == v1.version.stack_id and retake.version.number == 3
+    assert cards() == {retake.pk, boat.pk}
+    assert list(selectors.gallery_cards(project=project)) == [retake, boat]
+    assert _shown_before_the_flag(project) == [retake.pk, boat.pk]
+
+
+def test_the_gallery_shows_the_cards_it_showed_before_the_flag(project, editor):
+    kite = finished(project, editor)
+    jobs.job_rerun(generation=kite, user=editor)
+    finish(jobs.job_rerun(generation=kite, user=editor))
+    boat = finished(project, editor, "A boat at dawn", model="ltx-2-pro")
+    jobs.job_rerun(generation=boat, user=editor)
+    finished(project, editor, "A lighthouse")
+    # A job in no stack (made before stacks, or not yet placed) is shown as its own card.
+    loose = Generation.objects.create(
+        project=project,
+        requested_by=editor,
+        endpoint="text-to-video",
+        params={**T2V, "prompt": "Loose"},
+        estimated_cost="0.24",
+    )
+    for filters in ({}, {"state": "succeeded"}, {"state": "queued"}, {"model": "ltx-2-pro"}):
+        shown = [g.pk for g in selectors.gallery_cards(project=project, **filters)]
+        assert shown == _shown_before_the_flag(project, **filters), filters
+    assert len(_shown_before_the_flag(project)) == 4 and loose.pk in _shown_before_the_flag(project)
+
+
+def test_the_migration_marks_only_each_stacks_newest_version_and_loose_jobs(project, editor):
+    """The column's default makes every existing job a card; the migration then unmarks each
+    version that is not its stack's newest."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("generations.migrations.0014_gallery_card_flag")
+    kite = finished(project, editor)
+    again = jobs.job_rerun(generation=kite, user=editor)
+    newest = jobs.job_rerun(generation=kite, user=editor)
+    boat = finished(project, editor, "A boat at dawn")
+    loose = Generation.objects.create(
+        project=project,
+        requested_by=editor,
+        endpoint="text-to-video",
+        params={**T2V, "prompt": "Loose"},
+        estimated_cost="0.24",
+    )
+    Generation.objects.update(is_card=True)  # as AddField's default leaves them
+    migration.cards_mark(apps, None)
+    cards = set(Generation.objects.filter(is_card=True).values_list("pk", flat=True))
+    assert cards == {newest.pk, boat.pk, loose.pk}
+    assert not {kite.pk, again.pk} & cards
+    assert set(_shown_before_the_flag(project)) == cards
 
 
 # -- retake from a range comment ---------------------------------------------------------------

@@ -3,6 +3,7 @@
 A stack is a prompt's regenerations and variations (the same Prompt, or for a prompt typed
 without one the same text and endpoint) plus every retake of one of its versions. A retake
 records its lineage, and the comments on its source outside the retaken range carry over.
+The gallery shows a stack as one card, its newest version (Generation.is_card, kept here).
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def version_place(
         }
     version = Version.objects.create(stack=stack, generation=generation, number=number, **lineage)
     Stack.objects.filter(pk=stack.pk).update(newest=version, updated_at=timezone.now())
+    # The gallery shows the stack as this version's card now (a new job is one by default):
+    # whichever of its versions was the card stops being one.
+    cards = Generation.objects.filter(version__stack=stack, is_card=True)
+    cards.exclude(pk=generation.pk).update(is_card=False)
     if source is not None:
         comments_carry(source=source, target=version)
     return version

@@ -4,7 +4,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -51,12 +50,7 @@ def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Genera
 def gallery(request, project_uuid):
     project = get_project_for(request, project_uuid)
     filters = {key: request.GET.get(key, "") for key in FILTERS if request.GET.get(key)}
-    # One card per version stack: its newest version (services/stacks.py).
-    generations = (
-        selectors.generation_list(project=project, **filters)
-        .filter(Q(version__isnull=True) | Q(version__newest_of__isnull=False))
-        .select_related("version__stack")
-    )
+    generations = selectors.gallery_cards(project=project, **filters)
     page = Paginator(generations, PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "project": project,
