@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -50,8 +49,9 @@ def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Genera
 def gallery(request, project_uuid):
     project = get_project_for(request, project_uuid)
     filters = {key: request.GET.get(key, "") for key in FILTERS if request.GET.get(key)}
-    generations = selectors.gallery_cards(project=project, **filters)
-    page = Paginator(generations, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = selectors.gallery_page(
+        project=project, number=request.GET.get("page"), per_page=PAGE_SIZE, **filters
+    )
     context = {
         "project": project,
         "page": page,
