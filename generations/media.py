@@ -12,11 +12,13 @@ name, because FFmpeg otherwise lets the extension tip its guess).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import math
 import os
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +27,7 @@ import av
 from av.stream import Disposition
 from PIL import Image, ImageOps
 
+from generations import mp4box
 from generations.ltx import rules
 
 StrPath = str | os.PathLike
@@ -758,12 +761,19 @@ def poster_frame(
     scaled down to at most `max_width` pixels wide, keeping its displayed proportions.
     Returns the poster's (width, height).
     """
+    return _poster_frame(video_path, dest, at_seconds, max_width)[0]
+
+
+def _poster_frame(
+    video_path: StrPath, dest: StrPath, at_seconds: float = 1.0, max_width: int = 640
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """`poster_frame`, which also returns the size of the frame as decoded."""
     if max_width < 1:
         raise ValueError("max_width must be at least 1")
     if at_seconds < 0:
         raise ValueError("at_seconds cannot be negative")
     try:
-        with av.open(str(video_path)) as container:
+        with _open_undecoded(video_path) as container:
             frame, display_width = _frame_at(container, at_seconds)
             width = min(max_width, display_width)
             height = max(1, round(frame.height * width / display_width))
@@ -781,7 +791,23 @@ def poster_frame(
         picture.save(tmp, "JPEG", quality=_POSTER_JPEG_QUALITY, optimize=True)
 
     _write_into_place(dest, write)
-    return width, height
+    return (width, height), (frame.width, frame.height)
+
+
+# Options for each stream while FFmpeg opens a file: by default it decodes a frame or
+# more of video to fill in details (the pixel format) that the MP4 index leaves out, which
+# for a 1080p lossless keyframe is as long as the decoding that follows. Decoders opened
+# afterwards, by PyAV, decode as usual.
+_UNDECODED = {"skip_frame": "all"}
+
+
+def _open_undecoded(path: StrPath, streams: int = 64):
+    """av.open without decoding video to look at it (for formats that list their streams
+    before any packet is read: MP4, MKV...; others are opened as usual)."""
+    try:
+        return av.open(str(path), metadata_errors="replace", stream_options=[_UNDECODED] * streams)
+    except ValueError:  # a format whose streams appear only as packets are read
+        return av.open(str(path), metadata_errors="replace")
 
 
 def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
@@ -827,7 +853,9 @@ def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
     return chosen, max(1, round(chosen.width * aspect))
 
 
-def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> MediaInfo:
+def write_provenance(
+    src: StrPath, dest: StrPath, tags: dict[str, str], *, poster: StrPath | None = None
+) -> MediaInfo:
     """Copy the MP4 at `src` to `dest` with `tags` added to its container metadata.
 
     Packets are copied as they are, not re-encoded: every stream keeps its exact bytes,
@@ -835,8 +863,14 @@ def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> Media
     Keys the muxer fills in itself ("encoder", "major_brand"...) cannot be set. Read the
     tags back with `read_provenance`. `dest` may be `src` itself.
 
-    Returns `probe(src)`: the source is probed as it is copied, in the same single read,
-    and `dest` is left alone unless the probe finds a sound video.
+    Returns `probe(src)`, and `dest` is left alone unless that finds a sound video. A plain
+    MP4 is probed from its index, which must point only at media present in the file, and
+    its media data is copied by the kernel, never read here; any other video is probed as
+    FFmpeg copies it, in the same single read.
+
+    With `poster`, `poster_frame` saves the video's poster there too (with its defaults):
+    decoded while the copy is written, and standing in for the probe's decoding of the
+    video's first frame, so that a large video's keyframe is decoded once, not twice.
     """
     for key, value in tags.items():
         if not key or key in _MUXER_TAGS:
@@ -849,14 +883,187 @@ def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> Media
     def write(tmp: Path) -> None:
         nonlocal info
         try:
-            info = _remux_with_tags(Path(src), tmp, tags)
+            info = _copy_with_tags(Path(src), tmp, tags, poster_tmp)
         except av.FFmpegError:
             raise MediaError(
                 "this video could not be copied: it may be truncated or corrupt"
             ) from None
 
-    _write_into_place(dest, write)
+    # The poster is made beside its place and moved there once the copy is done: both
+    # files, or neither.
+    poster_tmp = None
+    if poster is not None:
+        poster = Path(poster)
+        fd, name = tempfile.mkstemp(prefix=f".{poster.name}.", suffix=".tmp", dir=poster.parent)
+        os.close(fd)
+        poster_tmp = Path(name)
+    try:
+        _write_into_place(dest, write)
+        if poster_tmp is not None:
+            os.replace(poster_tmp, poster)
+    finally:
+        if poster_tmp is not None:
+            poster_tmp.unlink(missing_ok=True)
     return info
+
+
+def _copy_with_tags(
+    src: Path, tmp: Path, tags: dict[str, str], poster: StrPath | None = None
+) -> MediaInfo:
+    """Probe `src` and copy it to `tmp` with `tags` (and make its poster); the probe's
+    MediaInfo.
+
+    A plain MP4 (what generators and FFmpeg write) is rewritten box by box: its index is
+    read and checked, given the tags and put first, and the media data is copied by the
+    kernel, never demuxed, while the poster is decoded beside it (FFmpeg and the kernel
+    both work without the GIL). Anything else is remuxed by FFmpeg, which reads every
+    packet, and the poster is taken from the copy afterwards.
+    """
+    with src.open("rb") as file:
+        head = file.read(256)
+    brand = _ftyp_brand(head)
+    if brand is not None and brand != "qt  " and not brand.startswith("3g"):
+        with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the poster in any case
+            made = pool.submit(_poster_frame, src, poster) if poster is not None else None
+            info = _copy_mp4_boxes(src, tmp, tags, head, decode_video=made is None)
+            if made is not None:
+                if info is None:
+                    made.cancel()
+                else:
+                    # A video that does not decode fails here. Its size is the one decoded,
+                    # as a probe reports it, should the index say otherwise.
+                    width, height = made.result()[1]
+                    info = dataclasses.replace(info, width=width, height=height)
+        if info is not None:
+            return info
+    info = _remux_with_tags(src, tmp, tags)
+    if poster is not None:
+        poster_frame(tmp, poster)
+    return info
+
+
+def _copy_mp4_boxes(
+    src: Path, tmp: Path, tags: dict[str, str], head: bytes, *, decode_video: bool
+) -> MediaInfo | None:
+    """The box-level copy of `_copy_with_tags`; None for a file it does not handle."""
+    try:
+        layout = mp4box.parse(src)
+        info, source_tags = _probe_mp4_index(src, head, layout, decode_video=decode_video)
+    except mp4box.Unsupported:
+        return None
+    except mp4box.Incomplete:
+        raise MediaError(
+            "this MP4 file is incomplete: its index points at media that is not in the "
+            "file. It was probably cut off while uploading or copying; use the original file"
+        ) from None
+    kept = {k: v for k, v in source_tags.items() if k not in _MUXER_TAGS}
+    # The muxer's own tag, as the remux writes it, so both ways give the same tags.
+    encoder = "Lavf" + ".".join(str(n) for n in av.library_versions["libavformat"])
+    mp4box.write_tagged(src, tmp, layout, mp4box.metadata_box(kept | tags | {"encoder": encoder}))
+    return info
+
+
+def _probe_mp4_index(
+    src: Path, head: bytes, layout: mp4box.Layout, *, decode_video: bool = True
+) -> tuple[MediaInfo, dict]:
+    """What `probe` says of a plain MP4, from its index instead of a pass over its packets.
+
+    The same checks: the file is whole (every chunk the index points at is in the file,
+    which `mp4box.parse` has checked, and the media lasts as long as declared), and the
+    start of each stream decodes. Frames and duration come from the sample tables, as the
+    demuxer would report its packets; layouts where the demuxer would drop or move
+    packets (edit lists other than a plain shift) raise mp4box.Unsupported.
+    """
+    size = layout.size
+    # Video is not decoded while FFmpeg opens the file, only once below.
+    options = [_UNDECODED if t.handler == b"vide" else {} for t in layout.tracks]
+    with (
+        src.open("rb") as file,
+        av.open(
+            _NamelessFile(file), metadata_errors="replace", stream_options=options
+        ) as container,
+    ):
+        if container.format.name != "mov,mp4,m4a,3gp,3g2,mj2":
+            raise mp4box.Unsupported(container.format.name)
+        if len(container.streams) != len(layout.tracks):
+            raise mp4box.Unsupported("tracks FFmpeg does not show as streams")
+        video = next(
+            (s for s in container.streams.video if not s.disposition & Disposition.attached_pic),
+            None,
+        )
+        audio = next(iter(container.streams.audio), None)
+        fmt, mime = _container_format(container.format.name, head, video is not None)
+        if video is None or fmt != "MP4":
+            raise mp4box.Unsupported("not an MP4 video")
+        for stream in (video, audio):
+            if stream is not None and stream.codec_context is None:
+                raise MediaError(f"this {fmt} file uses a {stream.type} codec that cannot be read")
+        track = layout.tracks[video.index]
+        span = track.pts_range()
+        if span is None or not track.timescale:
+            raise mp4box.Unsupported("sample tables that do not add up")
+        if track.edits and (
+            len(track.edits) != 1
+            or track.edits[0][1] != span[0]
+            or track.edits[0][2] != 1
+            or track.edits[0][0] * track.timescale
+            < (span[1] - span[0]) * layout.movie_timescale - track.timescale
+        ):
+            raise mp4box.Unsupported("an edit list that drops or delays video")
+
+        scans = [_StreamScan(video, _VIDEO_FRAMES_TO_DECODE)] if decode_video else []
+        if audio is not None:
+            scans.append(_StreamScan(audio, _AUDIO_FRAMES_TO_DECODE))
+        by_index = {scan.stream.index: scan for scan in scans}
+
+        def done(scan: _StreamScan) -> bool:
+            return (
+                scan.decoded >= scan.frames_to_decode or scan.fed >= _MAX_PACKETS_BEFORE_FIRST_FRAME
+            )
+
+        # Only the start of each stream is read (a stream left out is skipped, not read).
+        for packet in container.demux([scan.stream for scan in scans]) if scans else ():
+            if packet.size != 0 and not packet.is_discard:
+                by_index[packet.stream.index].add(packet)
+            if all(done(scan) for scan in scans):
+                break
+        for scan in scans:
+            scan.finish()
+            if scan.decoded == 0:
+                raise MediaError(
+                    f"this {fmt} file could not be decoded: it may be truncated or corrupt"
+                )
+        declared = _declared_seconds(container)
+        spans = (layout.tracks[s.index].seconds() for s in (video, audio) if s is not None)
+        present = max((seconds for seconds in spans if seconds is not None), default=0)
+        if declared is not None:
+            tolerance = max(
+                _TRUNCATION_TOLERANCE_SECONDS, declared * _TRUNCATION_TOLERANCE_FRACTION
+            )
+            if present < declared - tolerance:
+                raise MediaError(
+                    f"this {fmt} file is incomplete: it should last {declared:.2f} s but "
+                    f"holds only {present:.2f} s of media"
+                )
+        frames = sum(1 for n in track.sample_sizes if n)
+        duration = float(Fraction(span[1] - span[0], track.timescale))
+        rate = video.average_rate or video.guessed_rate
+        fields: dict = {
+            "width": video.codec_context.width,
+            "height": video.codec_context.height,
+            "frames": frames,
+            "duration": duration,
+            "fps": float(rate) if rate else (frames / duration if duration else None),
+            "video_codec": video.codec_context.codec.canonical_name,
+        }
+        if audio is not None:
+            fields.update(
+                has_audio=True,
+                audio_codec=audio.codec_context.codec.canonical_name,
+                audio_profile=audio.codec_context.profile,
+            )
+        info = MediaInfo(kind="video", format=fmt, mime=mime, size_bytes=size, **fields)
+        return info, dict(container.metadata)
 
 
 def _remux_with_tags(src: Path, tmp: Path, tags: dict[str, str]) -> MediaInfo:

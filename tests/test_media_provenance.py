@@ -354,11 +354,11 @@ def test_provenance_of_a_damaged_file_leaves_dest_alone(tmp_path):
 
 
 def test_provenance_failure_while_writing_removes_the_temporary_file(tmp_path, video, monkeypatch):
-    def fail_half_way(src, tmp, tags):
+    def fail_half_way(src, tmp, tags, poster=None):
         tmp.write_bytes(b"half an MP4")
         raise OSError("No space left on device")
 
-    monkeypatch.setattr(media, "_remux_with_tags", fail_half_way)
+    monkeypatch.setattr(media, "_copy_with_tags", fail_half_way)
     dest = tmp_path / "tagged.mp4"
     with pytest.raises(OSError, match="No space"):
         write_provenance(video, dest, PROVENANCE)
@@ -371,3 +371,133 @@ def test_read_provenance_of_a_file_that_is_not_media(tmp_path):
     path.write_bytes(b"not a video at all" * 10)
     with pytest.raises(MediaError):
         read_provenance(path)
+
+
+# -- the box-level copy of plain MP4s --------------------------------------------------------
+
+
+def remux_only(monkeypatch):
+    """write_provenance as it was: every file remuxed by FFmpeg."""
+
+    def remux(src, tmp, tags, poster=None):
+        return media._remux_with_tags(src, tmp, tags)
+
+    monkeypatch.setattr(media, "_copy_with_tags", remux)
+
+
+def no_remux(monkeypatch):
+    def fail(src, tmp, tags):
+        raise AssertionError(f"{src.name} was remuxed")
+
+    monkeypatch.setattr(media, "_remux_with_tags", fail)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"audio": True},
+        {"audio": False, "fps": 24, "frames": 37},
+        {"audio": True, "faststart": True},
+        {"audio": True, "codec": "hevc", "frames": 30},
+    ],
+    ids=["moov-last", "no-audio", "faststart", "hevc"],
+)
+def test_a_plain_mp4_is_tagged_box_by_box_as_the_remux_would(tmp_path, monkeypatch, options):
+    video = mediafiles.make_video(tmp_path, size=(320, 180), **options)
+    tags = PROVENANCE | {"ltx_request_id": ""}
+    with monkeypatch.context() as patched:
+        remux_only(patched)
+        remuxed_info = write_provenance(video, tmp_path / "remuxed.mp4", tags)
+    no_remux(monkeypatch)
+    copied = tmp_path / "copied.mp4"
+
+    info = write_provenance(video, copied, tags)
+
+    assert info == remuxed_info == probe(video)
+    assert read_provenance(copied) == read_provenance(tmp_path / "remuxed.mp4")
+    assert probe(copied) == probe(tmp_path / "remuxed.mp4")
+    assert packets(copied) == packets(video)
+    boxes = top_level_boxes(copied)
+    assert boxes[0] == "ftyp"
+    assert boxes.index("moov") < boxes.index("mdat")
+    # Tagged again (in place), the new tags replace the old ones in one metadata box.
+    write_provenance(copied, copied, {"title": "again"})
+    assert read_provenance(copied) == read_provenance(tmp_path / "remuxed.mp4") | {"title": "again"}
+    assert packets(copied) == packets(video)
+
+
+@pytest.mark.parametrize("faststart", [False, True], ids=["moov-last", "faststart"])
+@pytest.mark.parametrize("keep", [0.2, 0.6, 0.97, 0.999])
+def test_a_plain_mp4_cut_short_is_refused_without_a_remux(tmp_path, monkeypatch, faststart, keep):
+    video = mediafiles.make_video(tmp_path, frames=50, faststart=faststart)
+    damaged = mediafiles.truncated_copy(video, keep=keep)
+    no_remux(monkeypatch)
+    dest = tmp_path / "tagged.mp4"
+    with pytest.raises(MediaError, match="incomplete"):
+        write_provenance(damaged, dest, PROVENANCE)
+    assert not dest.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_an_index_pointing_past_the_media_is_refused(tmp_path, monkeypatch):
+    # Whole boxes, but the last chunk offset points beyond the media data.
+    video = mediafiles.make_video(tmp_path, frames=50, audio=False)
+    data = bytearray(video.read_bytes())
+    stco = data.rindex(b"stco")  # in the index, which comes last
+    count = int.from_bytes(data[stco + 8 : stco + 12], "big")
+    last = stco + 12 + 4 * (count - 1)
+    data[last : last + 4] = (len(data) - 10).to_bytes(4, "big")
+    video.write_bytes(bytes(data))
+    no_remux(monkeypatch)
+    with pytest.raises(MediaError, match="incomplete"):
+        write_provenance(video, tmp_path / "tagged.mp4", PROVENANCE)
+    assert not (tmp_path / "tagged.mp4").exists()
+
+
+def test_other_containers_are_still_remuxed(tmp_path):
+    video = mediafiles.make_video(tmp_path, "mov", frames=50)
+    tagged = tmp_path / "tagged.mp4"
+    info = write_provenance(video, tagged, PROVENANCE)
+    assert info == probe(video)
+    tags = read_provenance(tagged)
+    assert {key: tags.get(key) for key in PROVENANCE} == PROVENANCE
+    assert packets(tagged) == packets(video)
+
+
+@pytest.mark.parametrize("container", ["mp4", "mov"])
+def test_provenance_makes_the_poster_beside_the_copy(tmp_path, container):
+    video = mediafiles.make_video(tmp_path, container, size=(320, 180), frames=50)
+    tagged, poster = tmp_path / "tagged.mp4", tmp_path / "poster.jpg"
+
+    assert write_provenance(video, tagged, PROVENANCE, poster=poster) == probe(video)
+
+    poster_frame(tagged, tmp_path / "expected.jpg")
+    assert poster.read_bytes() == (tmp_path / "expected.jpg").read_bytes()
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("with_poster", [False, True], ids=["probe-decodes", "poster-decodes"])
+def test_provenance_refuses_a_video_that_does_not_decode(tmp_path, monkeypatch, with_poster):
+    video = mediafiles.make_video(tmp_path, frames=50, audio=False, faststart=True)
+    data = bytearray(video.read_bytes())
+    mdat = data.index(b"mdat") + 4
+    data[mdat:] = bytes(len(data) - mdat)  # the boxes are whole, the pictures are not
+    video.write_bytes(bytes(data))
+    no_remux(monkeypatch)
+    tagged, poster = tmp_path / "tagged.mp4", tmp_path / "poster.jpg"
+    with pytest.raises(MediaError):
+        write_provenance(video, tagged, PROVENANCE, poster=poster if with_poster else None)
+    assert not tagged.exists()
+    assert not poster.exists()
+    assert leftovers(tmp_path) == []
+
+
+def test_provenance_with_a_poster_of_a_cut_video_leaves_neither(tmp_path):
+    video = mediafiles.make_video(tmp_path, frames=50, faststart=True)
+    damaged = mediafiles.truncated_copy(video, keep=0.6)
+    tagged, poster = tmp_path / "tagged.mp4", tmp_path / "poster.jpg"
+    with pytest.raises(MediaError, match="incomplete"):
+        write_provenance(damaged, tagged, PROVENANCE, poster=poster)
+    assert not tagged.exists()
+    assert not poster.exists()
+    assert leftovers(tmp_path) == []

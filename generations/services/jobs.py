@@ -488,11 +488,12 @@ def generation_store(*, generation_id: int) -> None:
     try:
         with tempfile.TemporaryDirectory(dir=incoming.parent) as work:
             tagged = Path(work) / "tagged.mp4"
-            # Probes the delivered video as it copies it: one read of a large file, not two.
-            info = media.write_provenance(incoming, tagged, _provenance(generation))
-            problems = _compare_with_request(generation, info)
             poster = Path(work) / "poster.jpg"
-            media.poster_frame(tagged, poster)
+            # Checks the delivered video as it copies it, and makes the poster meanwhile
+            # (from the delivery, which holds the same packets): a large video's media is
+            # read at most once here, and its keyframe decoded once.
+            info = media.write_provenance(incoming, tagged, _provenance(generation), poster=poster)
+            problems = _compare_with_request(generation, info)
             with open(tagged, "rb") as video_file, open(poster, "rb") as poster_file:
                 generation.video.save("video.mp4", _WorkFile(video_file), save=False)
                 generation.poster.save("poster.jpg", _WorkFile(poster_file), save=False)
