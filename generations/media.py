@@ -799,6 +799,9 @@ def _poster_frame(
 # for a 1080p lossless keyframe is as long as the decoding that follows. Decoders opened
 # afterwards, by PyAV, decode as usual.
 _UNDECODED = {"skip_frame": "all"}
+# ...and for an MP4 whose index has been read, nothing past the first packet: the index
+# holds what MediaInfo needs (the audio's profile is settled by decoding its start after).
+_INDEX_ONLY = {"probesize": "32", "analyzeduration": "0"}
 
 
 def _open_undecoded(path: StrPath, streams: int = 64):
@@ -980,7 +983,10 @@ def _probe_mp4_index(
     with (
         src.open("rb") as file,
         av.open(
-            _NamelessFile(file), metadata_errors="replace", stream_options=options
+            _NamelessFile(file),
+            metadata_errors="replace",
+            options=_INDEX_ONLY,
+            stream_options=options,
         ) as container,
     ):
         if container.format.name != "mov,mp4,m4a,3gp,3g2,mj2":
