@@ -14,8 +14,9 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.formats import localize
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 
@@ -494,6 +495,7 @@ def day_chart(days) -> dict:
                 "day": d,
             }
         )
+    bars_svg = format_html_join("", "{}", ((_bar_svg(bar),) for bar in bars))
     every = max(1, -(-len(days) // 10))  # at most about ten day labels
     labels = [
         {"x": round(b["x"] + b["w"] / 2, 1), "text": f"{b['day'].day.day} {b['day'].day:%b}"}
@@ -509,6 +511,7 @@ def day_chart(days) -> dict:
         "plot_right": c["width"] - c["right"],
         "plot_bottom": c["top"] + plot_h,
         "bars": bars,
+        "bars_svg": bars_svg,
         "labels": labels,
         "ticks": ticks,
         "total": sum((d.spent for d in days), Decimal("0.00")),
@@ -517,6 +520,34 @@ def day_chart(days) -> dict:
         "last": days[-1].day if days else None,
         "label_y": c["top"] + plot_h + 18,
     }
+
+
+def _bar_svg(bar: dict) -> str:
+    """A day's bar as SVG, made here: a template loop over a month of bars cost ~5 ms a page."""
+    day = bar["day"]
+    title = format_html(
+        "{}: {} {} charged", date_format(day.day, "D j M"), localize(day.charged), CURRENCY
+    )
+    if day.possible:
+        title += format_html(", {} {} possibly charged", localize(day.possible), CURRENCY)
+    parts = [format_html("<title>{}</title>", title)]
+    geometry = (bar["x"], bar["w"])
+    if day.charged:
+        parts.append(
+            format_html(
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="#1565c0"/>',
+                *map(localize, (geometry[0], bar["charged_y"], geometry[1], bar["charged_h"])),
+            )
+        )
+    if day.possible:
+        parts.append(
+            format_html(
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="url(#hatch)" stroke="#e65100"'
+                ' stroke-width="0.5"/>',
+                *map(localize, (geometry[0], bar["possible_y"], geometry[1], bar["possible_h"])),
+            )
+        )
+    return format_html("<g>{}</g>", format_html_join("", "{}", ((part,) for part in parts)))
 
 
 # -- CSV -------------------------------------------------------------------------------------
