@@ -10,9 +10,9 @@ var/incoming/, then services.jobs.generation_store() checks it, writes its prove
 tags (box by box, index first), makes the poster and saves both to the storage
 (FileSystemStorage, or the app's S3 storage on a moto server on loopback). The plain copy
 moves the same bytes the same route with no app code: a streaming GET to a file, then
-shutil.copyfile (files) or boto3's upload_file (S3). Each target runs in its own process; the memory growth is its peak RSS
-(VmHWM, reset before each run) above its RSS before, and tracemalloc's peak for Python's
-own allocations in a separate, untimed run.
+shutil.copyfile (files) or boto3's upload_file (S3). Each target runs in its own process;
+the memory growth is its peak RSS (VmHWM, reset before each run) above its RSS before,
+and tracemalloc's peak for Python's own allocations in a separate, untimed run.
 """
 
 from __future__ import annotations
