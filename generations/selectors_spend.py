@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
@@ -116,8 +118,22 @@ def budget_status(*, project: Project) -> BudgetStatus:
 
 
 def ledger_entries(*, project: Project) -> QuerySet[LedgerEntry]:
-    return LedgerEntry.objects.filter(project=project).select_related(
-        "generation", "user", "attempt"
+    """Newest first, with what the dashboard's page and the CSV show of the job, attempt
+    and person (only that: a job's row is wide, and a page loads 25 of them)."""
+    return (
+        LedgerEntry.objects.filter(project=project)
+        .select_related("generation", "user", "attempt")
+        .only(
+            "created_at",
+            "kind",
+            "amount",
+            "period",
+            "reason",
+            "generation__uuid",
+            "generation__endpoint",
+            "attempt__number",
+            "user__username",
+        )
     )
 
 
@@ -145,8 +161,18 @@ def _open_possible_charges(*, project: Project) -> list[dict]:
 
 
 def _with_attempts(rows: list[dict]) -> list[PossibleCharge]:
-    attempts = Attempt.objects.filter(pk__in=[row["attempt"] for row in rows]).select_related(
-        "generation__requested_by", "generation__prompt_version__prompt"
+    attempts = (
+        Attempt.objects.filter(pk__in=[row["attempt"] for row in rows])
+        .select_related("generation__requested_by", "generation__prompt_version__prompt")
+        .only(  # what the dashboard shows of each (a job's row is wide)
+            "number",
+            "request_id",
+            "generation__uuid",
+            "generation__endpoint",
+            "generation__requested_by__username",
+            "generation__prompt_version__number",
+            "generation__prompt_version__prompt__title",
+        )
     )
     by_pk = {a.pk: a for a in attempts}
     return [
@@ -236,6 +262,10 @@ def account_problem(*, project: Project) -> AccountProblem | None:
 # What was spent (for certain or possibly): what the dashboard's breakdowns and chart count.
 SPENT_KINDS = (Kind.CHARGE, Kind.ADJUSTMENT, Kind.POSSIBLE_CHARGE)
 TREND_DAYS = 30  # a lifetime budget's rate: the last 30 days
+FIGURES_CACHED_SECONDS = 60 * 60  # a version is never stale, only unused
+# The cached figures' shape is this module's, and Redis keeps them across a deploy: a
+# deploy that changes this file must not read the figures the old one cached.
+_SOURCE_DIGEST = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=6).hexdigest()
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -439,16 +469,16 @@ def approved_by_prompt(*, project: Project, period: dt.date | None) -> dict:
     )
 
 
-def dashboard_figures(*, project: Project, period: dt.date | None) -> dict:
-    """The dashboard's sums over a period's ledger: "days", the three breakdowns by name,
-    "approved_by_prompt", "video_cost" and "periods".
+def dashboard_version(*, project: Project, period: dt.date | None) -> str:
+    """What the dashboard's figures for `period` are cached under (dashboard_figures), and
+    the page's section drawn from them.
 
-    They take most of the page's time on a large project, and they change only when the
-    project's ledger, a review decision or a prompt's title does. The ledger and the
-    decisions are only ever added to and a title edit moves its prompt's updated_at, so
-    their newest id and time are the version the sums are cached under: a page after any
-    change computes them again, never a stale figure. (A renamed user's old name can stay
-    until the next ledger entry.)"""
+    Those figures take most of the page's time on a large project, and they change only
+    when the project's ledger, a review decision or a prompt's title does. The ledger and
+    the decisions are only ever added to and a title edit moves its prompt's updated_at, so
+    their newest id and time name the figures' version: a page after any change computes
+    them again, never a stale figure. (A renamed user's old name can stay until the next
+    ledger entry.) The viewer's time zone and today are in it too: they set the days."""
     newest = (
         Project.objects.filter(pk=project.pk)
         .values_list(
@@ -464,14 +494,25 @@ def dashboard_figures(*, project: Project, period: dt.date | None) -> dict:
         )
         .get()
     )
-    today = timezone.localdate()  # the chart's days are the viewer's, and "all" ends today
-    key = "spend-figures:{}:{}:{}:{}:{}".format(
+    return "{}:{}:{}:{}:{}:{}".format(
+        _SOURCE_DIGEST,
         project.uuid,
         "all" if period is None else period.isoformat(),
         ":".join(v.isoformat() if isinstance(v, dt.datetime) else str(v) for v in newest),
         timezone.get_current_timezone_name(),
-        today.isoformat(),
+        timezone.localdate().isoformat(),  # the chart's days are the viewer's; "all" ends today
     )
+
+
+def dashboard_figures(
+    *, project: Project, period: dt.date | None, version: str | None = None
+) -> dict:
+    """The dashboard's sums over a period's ledger: "days", the three breakdowns by name,
+    "approved_by_prompt", "video_cost" and "periods"; cached under `version`
+    (dashboard_version, found here when the caller does not have it)."""
+    if version is None:
+        version = dashboard_version(project=project, period=period)
+    key = f"spend-figures:{version}"
     figures = cache.get(key)
     if figures is None:
         figures = {
@@ -483,7 +524,7 @@ def dashboard_figures(*, project: Project, period: dt.date | None) -> dict:
         figures["video_cost"] = approved_video_cost(
             project=project, period=period, by_prompt=figures["approved_by_prompt"]
         )
-        cache.set(key, figures, timeout=60 * 60)
+        cache.set(key, figures, timeout=FIGURES_CACHED_SECONDS)
     return figures
 
 

@@ -1421,3 +1421,34 @@ def test_the_dashboard_never_shows_cached_figures_after_a_change(project, editor
     )
     renamed = selectors_spend.dashboard_figures(project=project, period=None)
     assert renamed["by-prompt"][0]["key"][1] == "Harbour at dusk"
+
+
+def test_the_dashboard_page_draws_its_breakdown_once_per_version(
+    client, project, editor, producer, monkeypatch
+):
+    """The "Where it went" section is kept as HTML under the figures' version: an unchanged
+    ledger is not drawn again, a new entry is, and each table shown whole has its own."""
+    from generations.views import spend as spend_views
+
+    drawn = []
+    day_chart = spend_views.day_chart
+    monkeypatch.setattr(spend_views, "day_chart", lambda days: drawn.append(1) or day_chart(days))
+    prompt, other = make_history(project, editor, producer)
+    client.force_login(producer)
+    url = reverse("spend", args=[project.uuid])
+    first = client.get(url).content.decode()
+    assert client.get(url).content.decode().count(other.username) == first.count(other.username)
+    assert client.get(url, {"all": "nonsense"}).status_code == 200  # the same key as none
+    assert len(drawn) == 1
+    assert "By member" in first and "Lighthouse" in first
+    newcomer = MembershipFactory(project=project, roles=["editor"]).user
+    submit(project, newcomer)  # a reservation: a new ledger entry, a new version
+    after = client.get(url).content.decode()
+    assert len(drawn) == 2
+    by_member = after[after.index('id="spend-by-member"') : after.index('id="spend-by-prompt"')]
+    assert newcomer.username in by_member and newcomer.username not in first
+    client.get(url, {"all": "by-prompt"})
+    assert len(drawn) == 3
+    monkeypatch.setattr(spend_views.Breakdown, "drawing", "a deploy that draws it otherwise")
+    client.get(url, {"all": "by-prompt"})
+    assert len(drawn) == 4

@@ -2,11 +2,14 @@
 
 import csv
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.formats import localize
+from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
@@ -34,6 +38,7 @@ PRODUCERS = (Role.PRODUCER,)
 LEDGER_ROWS_SHOWN = 25  # a page of the ledger (?ledger=2 for the next); the CSV has it all
 TABLE_ROWS_SHOWN = 20  # of each breakdown, biggest spend first (?all=by-prompt for the rest)
 CHARGES_SHOWN = 20  # possible charges to settle, oldest first (?charges=2 for the next)
+TABLE_NAMES = ("by-day", *selectors_spend.BREAKDOWNS)  # dashboard_tables' (and their CSV's)
 
 
 class BudgetForm(forms.Form):
@@ -258,13 +263,7 @@ def job_decline(request, project_uuid, generation_uuid):
 def _spend_page(request, project, *, form=None, policy_form=None, adjustment_form=None, status=200):
     status_ = selectors_spend.budget_status(project=project)
     period = _chosen_period(request, status_)
-    figures = selectors_spend.dashboard_figures(project=project, period=period)
-    tables = dashboard_tables(project=project, period=period, figures=figures)
-    days = tables.pop("days")
-    show_all = request.GET.get("all", "")
-    for name, table in tables.items():
-        if name != show_all:
-            table.shown = TABLE_ROWS_SHOWN
+    breakdown = Breakdown(project=project, period=period, show_all=request.GET.get("all", ""))
     ledger_page = _page_number(request, "ledger")
     start = (ledger_page - 1) * LEDGER_ROWS_SHOWN
     # One row past the page: whether there is an older page, without counting the ledger.
@@ -285,11 +284,8 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
             "period": period,
             "period_value": "all" if period is None else f"{period:%Y-%m}",
             "period_label": "all time" if period is None else f"{period:%B %Y}",
-            "periods": figures["periods"],
-            "chart": day_chart(days),
-            "tables": tables,
-            "show_all": show_all,
-            "video_cost": figures["video_cost"],
+            "breakdown": breakdown,
+            "figures_cached_seconds": selectors_spend.FIGURES_CACHED_SECONDS,
             "alerts": selectors_spend.budget_alerts(project=project, period=status_.period),
             "form": form or BudgetForm.for_budget(status_.budget),
             "policy_form": policy_form
@@ -307,6 +303,46 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
         },
         status=status,
     )
+
+
+class Breakdown:
+    """The page's "Where it went" section (chart, cost per approved video, tables). The
+    template caches it as HTML under its `version` (selectors_spend.dashboard_version),
+    which table is shown whole and `drawing`, so its figures, tables and chart are made
+    here only when that version is new: drawing them was most of the page's time."""
+
+    # How it is drawn: this module and the template. The HTML outlives a deploy in Redis,
+    # and a deploy that changes either must not show the old drawing.
+    drawing = hashlib.blake2b(
+        Path(__file__).read_bytes()
+        + (settings.BASE_DIR / "templates/generations/spend_dashboard.html").read_bytes(),
+        digest_size=6,
+    ).hexdigest()
+
+    def __init__(self, *, project, period, show_all: str):
+        self.project, self.period = project, period
+        # Part of the cache key: only a table's name, not whatever the address said.
+        self.show_all = show_all if show_all in TABLE_NAMES else ""
+        self.version = selectors_spend.dashboard_version(project=project, period=period)
+
+    @cached_property
+    def figures(self) -> dict:
+        return selectors_spend.dashboard_figures(
+            project=self.project, period=self.period, version=self.version
+        )
+
+    @cached_property
+    def tables(self) -> dict:
+        tables = dashboard_tables(project=self.project, period=self.period, figures=self.figures)
+        del tables["days"]
+        for name, table in tables.items():
+            if name != self.show_all:
+                table.shown = TABLE_ROWS_SHOWN
+        return tables
+
+    @cached_property
+    def chart(self) -> dict:
+        return day_chart(self.figures["days"])
 
 
 def _page_number(request, name) -> int:
