@@ -857,7 +857,12 @@ def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
 
 
 def write_provenance(
-    src: StrPath, dest: StrPath, tags: dict[str, str], *, poster: StrPath | None = None
+    src: StrPath,
+    dest: StrPath,
+    tags: dict[str, str],
+    *,
+    poster: StrPath | None = None,
+    digest=None,
 ) -> MediaInfo:
     """Copy the MP4 at `src` to `dest` with `tags` added to its container metadata.
 
@@ -874,6 +879,10 @@ def write_provenance(
     With `poster`, `poster_frame` saves the video's poster there too (with its defaults):
     decoded while the copy is written, and standing in for the probe's decoding of the
     video's first frame, so that a large video's keyframe is decoded once, not twice.
+
+    With `digest` (a hashlib object), the bytes of `dest` are fed to it: for a plain MP4
+    while the kernel copies them, from the same pages, so a checksum of the stored file
+    costs no extra time when there is a core to spare.
     """
     for key, value in tags.items():
         if not key or key in _MUXER_TAGS:
@@ -886,7 +895,7 @@ def write_provenance(
     def write(tmp: Path) -> None:
         nonlocal info
         try:
-            info = _copy_with_tags(Path(src), tmp, tags, poster_tmp)
+            info = _copy_with_tags(Path(src), tmp, tags, poster_tmp, digest)
         except av.FFmpegError:
             raise MediaError(
                 "this video could not be copied: it may be truncated or corrupt"
@@ -911,7 +920,7 @@ def write_provenance(
 
 
 def _copy_with_tags(
-    src: Path, tmp: Path, tags: dict[str, str], poster: StrPath | None = None
+    src: Path, tmp: Path, tags: dict[str, str], poster: StrPath | None = None, digest=None
 ) -> MediaInfo:
     """Probe `src` and copy it to `tmp` with `tags` (and make its poster); the probe's
     MediaInfo.
@@ -928,7 +937,7 @@ def _copy_with_tags(
     if brand is not None and brand != "qt  " and not brand.startswith("3g"):
         with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the poster in any case
             made = pool.submit(_poster_frame, src, poster) if poster is not None else None
-            info = _copy_mp4_boxes(src, tmp, tags, head, decode_video=made is None)
+            info = _copy_mp4_boxes(src, tmp, tags, head, decode_video=made is None, digest=digest)
             if made is not None:
                 if info is None:
                     made.cancel()
@@ -942,16 +951,24 @@ def _copy_with_tags(
     info = _remux_with_tags(src, tmp, tags)
     if poster is not None:
         poster_frame(tmp, poster)
+    if digest is not None:
+        mp4box.feed(digest, tmp)
     return info
 
 
 def _copy_mp4_boxes(
-    src: Path, tmp: Path, tags: dict[str, str], head: bytes, *, decode_video: bool
+    src: Path, tmp: Path, tags: dict[str, str], head: bytes, *, decode_video: bool, digest=None
 ) -> MediaInfo | None:
     """The box-level copy of `_copy_with_tags`; None for a file it does not handle."""
     try:
         layout = mp4box.parse(src)
         info, source_tags = _probe_mp4_index(src, head, layout, decode_video=decode_video)
+        kept = {k: v for k, v in source_tags.items() if k not in _MUXER_TAGS}
+        # The muxer's own tag, as the remux writes it, so both ways give the same tags.
+        encoder = "Lavf" + ".".join(str(n) for n in av.library_versions["libavformat"])
+        udta = mp4box.metadata_box(kept | tags | {"encoder": encoder})
+        # Refuses (Unsupported) before it writes or hashes anything.
+        mp4box.write_tagged(src, tmp, layout, udta, digest=digest)
     except mp4box.Unsupported:
         return None
     except mp4box.Incomplete:
@@ -959,10 +976,6 @@ def _copy_mp4_boxes(
             "this MP4 file is incomplete: its index points at media that is not in the "
             "file. It was probably cut off while uploading or copying; use the original file"
         ) from None
-    kept = {k: v for k, v in source_tags.items() if k not in _MUXER_TAGS}
-    # The muxer's own tag, as the remux writes it, so both ways give the same tags.
-    encoder = "Lavf" + ".".join(str(n) for n in av.library_versions["libavformat"])
-    mp4box.write_tagged(src, tmp, layout, mp4box.metadata_box(kept | tags | {"encoder": encoder}))
     return info
 
 

@@ -19,6 +19,7 @@ import itertools
 import os
 import struct
 from array import array
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -33,6 +34,7 @@ _CONTAINERS = {b"trak", b"mdia", b"minf", b"stbl", b"edts"}
 # the tables read here are held as Python lists.
 _MAX_SAMPLES = 2_000_000
 _MAX_MOOV_BYTES = 64 * 1024 * 1024
+_HASH_BUFFER_BYTES = 1024 * 1024
 
 
 class Unsupported(Exception):
@@ -318,9 +320,13 @@ def _box(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", 8 + len(payload)) + kind + payload
 
 
-def write_tagged(src: Path, dest: Path, layout: Layout, udta: bytes) -> None:
+def write_tagged(src: Path, dest: Path, layout: Layout, udta: bytes, digest=None) -> None:
     """Write `src` to `dest` as ftyp, a moov whose udta is `udta`, then the other boxes in
-    their order, with the chunk offsets moved to match. The media is copied in the kernel."""
+    their order, with the chunk offsets moved to match. The media is copied in the kernel.
+
+    `digest` (a hashlib object), if given, is fed the bytes of `dest` as written: by a
+    second thread, from the source's pages the kernel is copying, so that hashing (as slow
+    as the copy) and copying happen at the same time."""
     moov = bytearray(layout.moov)
     if layout.udta is not None:
         start, size = layout.udta
@@ -360,8 +366,8 @@ def write_tagged(src: Path, dest: Path, layout: Layout, udta: bytes) -> None:
     fd = os.open(dest, os.O_WRONLY | os.O_CREAT, 0o666)
     with src.open("rb") as source, open(fd, "wb") as out:
         source.seek(ftyp[1])
-        out.write(source.read(ftyp[2]))
-        out.write(moov)
+        header = source.read(ftyp[2]) + moov
+        out.write(header)
         out.flush()
         # Copy the other boxes; adjacent ones in one go.
         ranges: list[list[int]] = []
@@ -370,12 +376,36 @@ def write_tagged(src: Path, dest: Path, layout: Layout, udta: bytes) -> None:
                 ranges[-1][1] = start + size
             else:
                 ranges.append([start, start + size])
-        written = out.tell()
-        for start, end in ranges:
-            _copy_range(source.fileno(), out.fileno(), start, end - start, written)
-            written += end - start
-        if os.fstat(out.fileno()).st_size > written:  # it held something longer before
-            os.ftruncate(out.fileno(), written)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the hashing in any case
+            hashed = None
+            if digest is not None:
+                digest.update(header)
+                hashed = pool.submit(feed, digest, src, ranges)
+            written = out.tell()
+            for start, end in ranges:
+                _copy_range(source.fileno(), out.fileno(), start, end - start, written)
+                written += end - start
+            if os.fstat(out.fileno()).st_size > written:  # it held something longer before
+                os.ftruncate(out.fileno(), written)
+            if hashed is not None:
+                hashed.result()
+
+
+def feed(digest, path: Path, ranges=None) -> None:
+    """Feed `digest` the bytes of `path` in `ranges` ([start, end) pairs; the whole file
+    by default), through one small buffer: memory stays flat however large the file."""
+    buffer = bytearray(_HASH_BUFFER_BYTES)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as file:
+        for start, end in ranges or [(0, os.fstat(file.fileno()).st_size)]:
+            file.seek(start)
+            left = end - start
+            while left > 0:
+                got = file.readinto(view[: min(left, len(buffer))])
+                if not got:
+                    raise Incomplete("the file ended while it was being read")
+                digest.update(view[:got])
+                left -= got
 
 
 def _copy_range(src_fd: int, dest_fd: int, offset: int, count: int, dest_offset: int) -> None:

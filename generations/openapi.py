@@ -311,9 +311,13 @@ def _schemas() -> dict:
                 "duration": _nullable({"type": "number"}),
                 "has_audio": _nullable({"type": "boolean"}),
                 "size_bytes": _nullable({"type": "integer"}),
-                "sha256": {"type": "string"},
+                "sha256": {
+                    "type": "string",
+                    "description": "SHA-256 of the file `url` serves (hex).",
+                },
             },
-            description="The stored video as measured. The URLs need the same bearer token.",
+            description="The stored video as measured: `size_bytes` and `sha256` are the "
+            "served file's. The URLs need the same bearer token.",
         ),
         "Attempt": _object(
             {

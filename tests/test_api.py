@@ -3,6 +3,7 @@ answer checked against the OpenAPI document the app serves."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -760,6 +761,10 @@ def test_video_download_with_ranges(api_for, done, viewer, outsider):
     assert whole["Content-Disposition"].startswith("attachment")
     data = b"".join(whole.streaming_content)
     assert data[4:8] == b"ftyp"
+    # The status's checksum and size are those of the file a client downloads.
+    video = api.get(generation_url(done)).json()["video"]
+    assert video["sha256"] == hashlib.sha256(data).hexdigest()
+    assert video["size_bytes"] == len(data)
     part = api.get(generation_url(done, "video.mp4"), headers={"Range": "bytes=100-199"})
     assert part.status_code == 206
     assert part["Content-Range"] == f"bytes 100-199/{len(data)}"

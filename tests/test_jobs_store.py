@@ -1,5 +1,6 @@
 """services.jobs.generation_store: a delivered video checked, tagged, given a poster, stored."""
 
+import hashlib
 import shutil
 import stat
 
@@ -74,7 +75,7 @@ def test_store_keeps_the_tagged_video_its_facts_and_a_poster(
     stored = media_root / generation.video.name
     assert media.read_provenance(stored)["ltxweb_generation"] == str(generation.uuid)
     assert media.probe(stored).frames == 50
-    # The facts are the delivered file's, read in the same pass as the copy.
+    # The facts are the delivered video's, read in the same pass as the copy.
     assert generation.video_info == {
         "width": 320,
         "height": 180,
@@ -82,8 +83,12 @@ def test_store_keeps_the_tagged_video_its_facts_and_a_poster(
         "frames": 50,
         "duration": 2.0,
         "has_audio": True,
-        "size_bytes": video.stat().st_size,
+        "size_bytes": stored.stat().st_size,
     }
+    # The checksum and size are the stored file's: what a download (or the deliverables'
+    # manifest beside it) can be checked against, not the delivery's before tagging.
+    assert generation.video_sha256 == hashlib.sha256(stored.read_bytes()).hexdigest()
+    assert stored.stat().st_size > video.stat().st_size
     # Moved into place rather than copied, with the storage's usual permissions.
     assert sorted(moved) == sorted([str(stored), str(media_root / generation.poster.name)])
     assert stat.S_IMODE(stored.stat().st_mode) == settings.FILE_UPLOAD_PERMISSIONS
@@ -110,3 +115,37 @@ def test_a_delivery_cut_short_fails_as_bad_video_and_stores_nothing(
     assert not media_root.exists() or list(media_root.rglob("*.*")) == []
     # The delivery is kept for a look; the work files are gone.
     assert [p.name for p in (settings.VAR_DIR / "incoming").iterdir()] == [f"{generation.uuid}.mp4"]
+
+
+def test_refresh_video_checksums_gives_older_videos_their_stored_files(
+    project, editor, settings, media_root, tmp_path
+):
+    """Videos stored when the checksum was the delivery's get their stored file's; a video
+    whose file is gone is reported, not fatal; a second run changes nothing."""
+    import io
+
+    from django.core.management import call_command
+
+    video = mediafiles.make_video(tmp_path, frames=25)
+    older = delivered(project, editor, settings, video)
+    jobs.generation_store(generation_id=older.pk)
+    older.refresh_from_db()
+    stored = media_root / older.video.name
+    right = (older.video_sha256, older.video_info["size_bytes"])
+    Generation.objects.filter(pk=older.pk).update(
+        video_sha256=hashlib.sha256(video.read_bytes()).hexdigest(),
+        video_info={**older.video_info, "size_bytes": video.stat().st_size},
+    )
+    lost = delivered(project, editor, settings, video)
+    jobs.generation_store(generation_id=lost.pk)
+    lost.refresh_from_db()
+    (media_root / lost.video.name).unlink()
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("refresh_video_checksums", stdout=out, stderr=err)
+
+    older.refresh_from_db()
+    assert (older.video_sha256, older.video_info["size_bytes"]) == right
+    assert right == (hashlib.sha256(stored.read_bytes()).hexdigest(), stored.stat().st_size)
+    assert "1 video given" in out.getvalue() and "1 video missing" in err.getvalue()
+    assert jobs.video_checksums_refresh() == (0, 1)

@@ -10,7 +10,7 @@ import av
 import pytest
 from PIL import Image
 
-from generations import media
+from generations import media, mp4box
 from generations.media import MediaError, poster_frame, probe, read_provenance, write_provenance
 from tests import mediafiles
 
@@ -354,7 +354,7 @@ def test_provenance_of_a_damaged_file_leaves_dest_alone(tmp_path):
 
 
 def test_provenance_failure_while_writing_removes_the_temporary_file(tmp_path, video, monkeypatch):
-    def fail_half_way(src, tmp, tags, poster=None):
+    def fail_half_way(src, tmp, tags, poster=None, digest=None):
         tmp.write_bytes(b"half an MP4")
         raise OSError("No space left on device")
 
@@ -379,8 +379,11 @@ def test_read_provenance_of_a_file_that_is_not_media(tmp_path):
 def remux_only(monkeypatch):
     """write_provenance as it was: every file remuxed by FFmpeg."""
 
-    def remux(src, tmp, tags, poster=None):
-        return media._remux_with_tags(src, tmp, tags)
+    def remux(src, tmp, tags, poster=None, digest=None):
+        info = media._remux_with_tags(src, tmp, tags)
+        if digest is not None:
+            mp4box.feed(digest, tmp)
+        return info
 
     monkeypatch.setattr(media, "_copy_with_tags", remux)
 
@@ -410,10 +413,13 @@ def test_a_plain_mp4_is_tagged_box_by_box_as_the_remux_would(tmp_path, monkeypat
         remuxed_info = write_provenance(video, tmp_path / "remuxed.mp4", tags)
     no_remux(monkeypatch)
     copied = tmp_path / "copied.mp4"
+    digest = hashlib.sha256()
 
-    info = write_provenance(video, copied, tags)
+    info = write_provenance(video, copied, tags, digest=digest)
 
     assert info == remuxed_info == probe(video)
+    # The checksum is of the file written (hashed beside the kernel's copy, not after it).
+    assert digest.hexdigest() == hashlib.sha256(copied.read_bytes()).hexdigest()
     assert read_provenance(copied) == read_provenance(tmp_path / "remuxed.mp4")
     assert probe(copied) == probe(tmp_path / "remuxed.mp4")
     assert packets(copied) == packets(video)
@@ -501,3 +507,17 @@ def test_provenance_with_a_poster_of_a_cut_video_leaves_neither(tmp_path):
     assert not tagged.exists()
     assert not poster.exists()
     assert leftovers(tmp_path) == []
+
+
+def test_the_checksum_is_of_the_written_file_by_either_way_of_copying(tmp_path, monkeypatch):
+    """A remuxed file (anything but a plain MP4, here a QuickTime one) is hashed after it
+    is written; a plain one while it is; a second write in place hashes the new bytes."""
+    quicktime = mediafiles.make_video(tmp_path, container="mov", frames=25)
+    remuxed = tmp_path / "remuxed.mp4"
+    digest = hashlib.sha256()
+    write_provenance(quicktime, remuxed, PROVENANCE, digest=digest)
+    assert digest.hexdigest() == hashlib.sha256(remuxed.read_bytes()).hexdigest()
+    again = hashlib.sha256()
+    write_provenance(remuxed, remuxed, {"title": "again"}, digest=again)
+    assert again.hexdigest() == hashlib.sha256(remuxed.read_bytes()).hexdigest()
+    assert again.hexdigest() != digest.hexdigest()

@@ -10,7 +10,6 @@ caller knows what a retry may cost.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
 import tempfile
@@ -105,7 +104,6 @@ class VideoResult:
     request_id: str | None
     content_type: str
     size_bytes: int
-    sha256: str
 
 
 @dataclass(frozen=True)
@@ -216,9 +214,9 @@ class LTXClient:
                     request_id=request_id,
                 )
             if isinstance(dest, str | os.PathLike):
-                size, digest = _stream_to_path(response, Path(dest), request_id, max_bytes)
+                size = _stream_to_path(response, Path(dest), request_id, max_bytes)
             else:
-                size, digest = _stream(response, dest, request_id, max_bytes)
+                size = _stream(response, dest, request_id, max_bytes)
         logger.info(
             "LTX API %s -> %s, %d bytes (request id %s)",
             request.endpoint,
@@ -226,9 +224,7 @@ class LTXClient:
             size,
             request_id,
         )
-        return VideoResult(
-            request_id=request_id, content_type=content_type, size_bytes=size, sha256=digest
-        )
+        return VideoResult(request_id=request_id, content_type=content_type, size_bytes=size)
 
     def create_upload(self) -> Upload:
         """POST /v1/upload: a signed URL to PUT one file to, and its storage URI."""
@@ -287,7 +283,9 @@ class LTXClient:
 
 def _stream(
     response: requests.Response, out: IO[bytes], request_id: str | None, max_bytes: int
-) -> tuple[int, str]:
+) -> int:
+    """Write the body to `out`; how many bytes it had. (Not hashed here: what the app keeps
+    is a tagged copy, and its checksum is that copy's.)"""
     expected = response.headers.get("Content-Length")
     if expected is not None and expected.isdigit() and int(expected) > max_bytes:
         raise errors.ResponseLostError(
@@ -296,7 +294,6 @@ def _stream(
             request_id=request_id,
         )
     size = 0
-    digest = hashlib.sha256()
     try:
         for chunk in response.iter_content(CHUNK_SIZE):
             size += len(chunk)
@@ -307,7 +304,6 @@ def _stream(
                     request_id=request_id,
                 )
             out.write(chunk)
-            digest.update(chunk)
     except requests.exceptions.RequestException as exc:  # requests wraps socket errors
         raise errors.ResponseLostError(
             f"The video stopped arriving after {size} bytes: {_reason(exc)}",
@@ -326,12 +322,12 @@ def _stream(
             status=response.status_code,
             request_id=request_id,
         )
-    return size, digest.hexdigest()
+    return size
 
 
 def _stream_to_path(
     response: requests.Response, dest: Path, request_id: str | None, max_bytes: int
-) -> tuple[int, str]:
+) -> int:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".ltx-", suffix=".part", dir=dest.parent)
     try:

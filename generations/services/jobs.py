@@ -8,6 +8,7 @@ request is sent, so a redelivered message or a second worker never calls the API
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import random
@@ -363,7 +364,6 @@ def _send(generation: Generation, *, api_key: str) -> None:
         to=JobState.STORING,
         sources=[JobState.GENERATING],
         reason=f"delivered, request id {result.request_id}",
-        video_sha256=result.sha256,
     )
 
 
@@ -491,8 +491,13 @@ def generation_store(*, generation_id: int) -> None:
             poster = Path(work) / "poster.jpg"
             # Checks the delivered video as it copies it, and makes the poster meanwhile
             # (from the delivery, which holds the same packets): a large video's media is
-            # read at most once here, and its keyframe decoded once.
-            info = media.write_provenance(incoming, tagged, _provenance(generation), poster=poster)
+            # read at most once here, and its keyframe decoded once. The checksum is the
+            # stored file's, the one a download or the deliverables' manifest can check.
+            digest = hashlib.sha256()
+            info = media.write_provenance(
+                incoming, tagged, _provenance(generation), poster=poster, digest=digest
+            )
+            stored_bytes = tagged.stat().st_size
             problems = _compare_with_request(generation, info)
             with open(tagged, "rb") as video_file, open(poster, "rb") as poster_file:
                 generation.video.save("video.mp4", _WorkFile(video_file), save=False)
@@ -531,8 +536,9 @@ def generation_store(*, generation_id: int) -> None:
             "frames": info.frames,
             "duration": info.duration,
             "has_audio": info.has_audio,
-            "size_bytes": info.size_bytes,
+            "size_bytes": stored_bytes,
         },
+        video_sha256=digest.hexdigest(),
         final_cost=final_cost,
         error_message=problems,
     )
@@ -548,6 +554,40 @@ class _WorkFile(File):
 
     def temporary_file_path(self) -> str:
         return self.name
+
+
+def video_checksums_refresh() -> tuple[int, int]:
+    """Make each stored video's checksum and size its stored file's; (videos changed,
+    videos whose file is missing).
+
+    Videos stored by earlier versions had the delivery's, taken before its provenance was
+    tagged in, so they matched no file anyone can download. `manage.py
+    refresh_video_checksums` runs this once after upgrading; it reads every stored video
+    (from S3 too), so it is not a migration."""
+    changed = missing = 0
+    stored = (
+        Generation.objects.filter(state=JobState.SUCCEEDED)
+        .exclude(video="")
+        .only("video", "video_sha256", "video_info")
+    )
+    for generation in stored.iterator(chunk_size=200):
+        digest, size = hashlib.sha256(), 0
+        try:
+            with generation.video.open("rb") as video:
+                for chunk in video.chunks():
+                    digest.update(chunk)
+                    size += len(chunk)
+        except FileNotFoundError:
+            logger.warning("the video of %s is missing from the storage", generation.uuid)
+            missing += 1
+            continue
+        info = generation.video_info or {}
+        if (generation.video_sha256, info.get("size_bytes")) != (digest.hexdigest(), size):
+            Generation.objects.filter(pk=generation.pk).update(
+                video_sha256=digest.hexdigest(), video_info={**info, "size_bytes": size}
+            )
+            changed += 1
+    return changed, missing
 
 
 def _billed_input_seconds(generation: Generation) -> float | None:

@@ -206,12 +206,10 @@ def test_the_key_is_never_logged_or_shown(simulator, tmp_path, caplog):
     assert "secret-key-123" not in caplog.text
 
 
-def test_result_carries_the_sha256_of_what_was_written(client, tmp_path, small_renders):
-    import hashlib
-
+def test_result_carries_the_size_of_what_was_written(client, tmp_path, small_renders):
     dest = tmp_path / "v.mp4"
     result = client.generate(T2V, dest)
-    assert result.sha256 == hashlib.sha256(dest.read_bytes()).hexdigest()
+    assert result.size_bytes == dest.stat().st_size > 0
 
 
 def test_a_body_over_the_cap_is_not_kept(client, tmp_path, small_renders):
