@@ -286,6 +286,7 @@ class _World:
             JobState,
             LedgerEntry,
         )
+        from generations.services import spend
         from generations.services.spend import period_of
 
         rnd = self.random
@@ -404,6 +405,8 @@ class _World:
                 )
             )
         LedgerEntry.objects.bulk_create(entries, batch_size=2000)
+        # The ledger's per-job sums, which services/spend.py keeps as it writes entries.
+        spend.job_spend_rebuild()
         self._stack(generations)
         self.count += n
 
@@ -523,6 +526,11 @@ class _World:
             "spend dashboard (uncached)": (f"/projects/{p}/spend/", {}, "uncached"),
             # The whole ledger's breakdowns (this month's is the default), and one shown whole.
             "spend dashboard (all time)": (f"/projects/{p}/spend/?period=all", {}),
+            "spend dashboard (all time uncached)": (
+                f"/projects/{p}/spend/?period=all",
+                {},
+                "uncached",
+            ),
             "spend dashboard (every prompt)": (f"/projects/{p}/spend/?all=by-prompt", {}),
             "spend overview (all projects)": ("/spend/", {}),
             "project overview": (f"/projects/{p}/", {}),

@@ -11,6 +11,7 @@ from .models import (
     Generation,
     GenerationEvent,
     Invitation,
+    JobSpend,
     LedgerEntry,
     LibraryEntry,
     MediaAsset,
@@ -316,6 +317,33 @@ class SpendPeriodAdmin(admin.ModelAdmin):
 
     list_display = ["project", "period", "limit_cents", "committed_cents", "overrun_cents"]
     list_select_related = ["project"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(JobSpend)
+class JobSpendAdmin(admin.ModelAdmin):
+    """The ledger summed per job and month, kept by the spend service; `manage.py
+    rebuild_job_spend` makes it again. Never edited by hand."""
+
+    list_display = [
+        "period",
+        "project",
+        "generation",
+        "endpoint",
+        "api_model",
+        "charged_cents",
+        "reserved_cents",
+        "possible_cents",
+    ]
+    list_select_related = ["project", "generation"]
 
     def has_add_permission(self, request):
         return False

@@ -603,6 +603,16 @@ class LedgerEntry(models.Model):
         POSSIBLE_CHARGE = "possible_charge", "Possible charge"
         ADJUSTMENT = "adjustment", "Adjustment"
 
+    # The three sums every spend figure is made of, by the kinds each adds up.
+    BUCKETS = {
+        # what was spent for certain: charges and corrections
+        "charged": (Kind.CHARGE, Kind.ADJUSTMENT),
+        # estimates held by jobs not yet finished (or awaiting approval)
+        "reserved": (Kind.RESERVATION, Kind.RELEASE),
+        # attempts whose answer was lost: maybe billed, until a producer settles them
+        "possible": (Kind.POSSIBLE_CHARGE,),
+    }
+
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="ledger")
     generation = models.ForeignKey(
         Generation,
@@ -646,6 +656,55 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Ledger entries are never deleted: record an adjustment instead")
+
+
+class JobSpend(models.Model):
+    """The ledger summed per job and month, with the job's settings, member and prompt
+    copied in (a job's never change): what the producer's dashboard groups its breakdowns
+    by. Summing the ledger joined with its jobs took ~100 ms of database time on a
+    10,000-job project; this is a tenth of the rows and no joins. Kept by
+    services/spend.py in the same transaction as the entries it sums; entries of no job
+    (adjustments) are one row per month. Derived, never the record: the ledger is, and
+    `manage.py rebuild_job_spend` makes these again from it. Whole cents, exact on every
+    database (SQLite adds decimals as floats)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    period = models.DateField()
+    generation = models.ForeignKey(
+        Generation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # None, not "": no job (an adjustment), or a job whose request had no such setting.
+    endpoint = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
+    api_model = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001
+    resolution = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prompt = models.ForeignKey(
+        Prompt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # LedgerEntry.BUCKETS, in cents.
+    charged_cents = models.BigIntegerField(default=0)
+    reserved_cents = models.BigIntegerField(default=0)
+    possible_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation", "period"],
+                condition=models.Q(generation__isnull=False),
+                name="one_job_spend_a_month",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "period"],
+                condition=models.Q(generation__isnull=True),
+                name="one_unassigned_spend_a_month",
+            ),
+        ]
+        indexes = [models.Index(fields=["project", "period"], name="job_spend_project_period")]
+
+    def __str__(self):
+        return f"{self.generation_id or 'no job'} in {self.period:%Y-%m}"
 
 
 def default_draft_models() -> list[str]:

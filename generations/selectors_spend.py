@@ -1,5 +1,6 @@
-"""Reads about money: every figure is summed from the ledger (LedgerEntry), never kept
-(the dashboard's sums are cached under the ledger's newest entry: dashboard_figures)."""
+"""Reads about money: every figure is summed from the ledger (LedgerEntry), or for the
+dashboard's breakdowns from JobSpend, the ledger summed per job and month as it is written
+(the dashboard's sums are also cached under the ledger's newest entry: dashboard_figures)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -21,6 +22,7 @@ from generations.models import (
     Budget,
     BudgetAlert,
     Generation,
+    JobSpend,
     JobState,
     LedgerEntry,
     Membership,
@@ -34,14 +36,7 @@ from generations.services.spend import period_of
 
 Kind = LedgerEntry.Kind
 ZERO = Decimal("0.00")
-BUCKETS = {
-    # what was spent for certain: charges and corrections
-    "charged": (Kind.CHARGE, Kind.ADJUSTMENT),
-    # estimates held by jobs not yet finished (or awaiting approval)
-    "reserved": (Kind.RESERVATION, Kind.RELEASE),
-    # attempts whose answer was lost: maybe billed, until a producer settles them
-    "possible": (Kind.POSSIBLE_CHARGE,),
-}
+BUCKETS = LedgerEntry.BUCKETS
 
 
 @dataclass(frozen=True)
@@ -59,6 +54,11 @@ class SpendTotals:
 def to_cent(value) -> Decimal:
     """A sum rounded to the cent (SQLite adds decimals as floats); nothing is zero."""
     return Decimal(value or 0).quantize(CENT)
+
+
+def from_cents(value: int | None) -> Decimal:
+    """A sum of whole cents (JobSpend's columns) as an amount; nothing is zero."""
+    return (Decimal(value or 0) / 100).quantize(CENT)
 
 
 def cents(values: dict) -> dict:
@@ -370,17 +370,22 @@ def spend_by_day(*, project: Project, period: dt.date | None) -> list[DaySpend]:
 
 
 BREAKDOWNS = {
-    # name: (title, the generation's fields to group by)
-    "by-setting": (
-        "By endpoint, model and resolution",
-        ("generation__endpoint", "generation__api_model", "generation__params__resolution"),
-    ),
-    "by-member": ("By member", ("generation__requested_by__username",)),
-    "by-prompt": (
-        "By prompt",
-        ("generation__prompt_version__prompt__uuid", "generation__prompt_version__prompt__title"),
-    ),
+    # name: (title, JobSpend's fields to group by: the job's, as it was submitted)
+    "by-setting": ("By endpoint, model and resolution", ("endpoint", "api_model", "resolution")),
+    "by-member": ("By member", ("requested_by__username",)),
+    "by-prompt": ("By prompt", ("prompt__uuid", "prompt__title")),
 }
+
+
+def job_spend(*, project: Project, period: dt.date | None) -> QuerySet[JobSpend]:
+    """The ledger of a month (or all of it) summed per job (JobSpend), as the dashboard's
+    breakdowns count it."""
+    rows = JobSpend.objects.filter(project=project)
+    return rows if period is None else rows.filter(period=period)
+
+
+def _spent_cents():
+    return F("charged_cents") + F("possible_cents")
 
 
 def spend_breakdown(*, project: Project, period: dt.date | None, by: str) -> list[dict]:
@@ -388,13 +393,16 @@ def spend_breakdown(*, project: Project, period: dt.date | None, by: str) -> lis
     `jobs`, `charged`, `possible`, `reserved`, `spent` (charged + possible)."""
     fields = BREAKDOWNS[by][1]
     rows = (
-        spend_entries(project=project, period=period)
+        job_spend(project=project, period=period)
         .values(*fields)
-        .annotate(jobs=Count("generation", distinct=True), **bucket_sums())
+        .annotate(
+            jobs=Count("generation", distinct=True),
+            **{name: Sum(f"{name}_cents", default=0) for name in BUCKETS},
+        )
     )
     result = []
     for row in rows:
-        money_ = cents({k: row[k] for k in BUCKETS})
+        money_ = {k: from_cents(row[k]) for k in BUCKETS}
         result.append(
             {
                 "key": tuple(row[f] for f in fields),
@@ -404,20 +412,6 @@ def spend_breakdown(*, project: Project, period: dt.date | None, by: str) -> lis
             }
         )
     return sorted(result, key=lambda r: (-r["spent"], -r["reserved"], str(r["key"])))
-
-
-def approved_videos(*, project: Project) -> QuerySet[Generation]:
-    """Videos whose newest review decision approved them (services/reviews.py)."""
-    return Generation.objects.filter(
-        project=project, state=JobState.SUCCEEDED, version__review_state=ReviewState.APPROVED
-    )
-
-
-def rejected_videos(*, project: Project) -> QuerySet[Generation]:
-    """Videos whose newest review decision rejected them."""
-    return Generation.objects.filter(
-        project=project, state=JobState.SUCCEEDED, version__review_state=ReviewState.REJECTED
-    )
 
 
 @dataclass(frozen=True)
@@ -443,29 +437,33 @@ def approved_video_cost(
     """Everything spent (variations, failures, retakes, lost answers) per approved video,
     and how much of it went on videos reviewers rejected. `by_prompt`: approved_by_prompt()
     of the same period when the caller has it (their sum is the approved count)."""
-    entries = spend_entries(project=project, period=period).filter(kind__in=SPENT_KINDS)
     # One pass over the period's spend: all of it, and the part on rejected videos.
     rejected = Q(
         generation__state=JobState.SUCCEEDED,
         generation__version__review_state=ReviewState.REJECTED,
     )
-    sums = entries.aggregate(total=Sum("amount"), rejected=Sum("amount", filter=rejected))
+    sums = job_spend(project=project, period=period).aggregate(
+        total=Sum(_spent_cents(), default=0), rejected=Sum(_spent_cents(), filter=rejected)
+    )
     if by_prompt is None:
         by_prompt = approved_by_prompt(project=project, period=period)
     return ApprovedVideoCost(
-        to_cent(sums["total"]), sum(by_prompt.values()), to_cent(sums["rejected"])
+        from_cents(sums["total"]), sum(by_prompt.values()), from_cents(sums["rejected"])
     )
 
 
 def approved_by_prompt(*, project: Project, period: dt.date | None) -> dict:
-    """Approved videos per prompt uuid, among the period's jobs."""
-    period_jobs = spend_entries(project=project, period=period).values("generation")
+    """Approved videos (a succeeded job whose newest review decision approved it, as
+    services/reviews.py keeps it) per prompt uuid, among the period's jobs."""
     return dict(
-        approved_videos(project=project)
-        .filter(pk__in=period_jobs)
-        .values("prompt_version__prompt__uuid")
-        .annotate(n=Count("pk"))
-        .values_list("prompt_version__prompt__uuid", "n")
+        job_spend(project=project, period=period)
+        .filter(
+            generation__state=JobState.SUCCEEDED,
+            generation__version__review_state=ReviewState.APPROVED,
+        )
+        .values("prompt__uuid")
+        .annotate(n=Count("generation", distinct=True))
+        .values_list("prompt__uuid", "n")
     )
 
 
@@ -531,7 +529,7 @@ def dashboard_figures(
 def ledger_periods(*, project: Project) -> list[dt.date]:
     """The months the ledger has entries in, newest first (for choosing what to look at)."""
     return list(
-        LedgerEntry.objects.filter(project=project)
+        JobSpend.objects.filter(project=project)
         .order_by("-period")
         .values_list("period", flat=True)
         .distinct()

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import Count, F, Sum
 from django.urls import reverse
 
 from generations import selectors_spend, tasks
@@ -20,6 +20,7 @@ from generations.models import (
     Attempt,
     Budget,
     Generation,
+    JobSpend,
     JobState,
     LedgerEntry,
     SpendPeriod,
@@ -1143,6 +1144,143 @@ def test_breakdowns_by_setting_member_and_prompt(project, editor, producer):
     assert (cost.spent, cost.approved, cost.per_approved) == (D("1.40"), 3, D("0.47"))
     assert cost.rejected_share == 17  # the draft's 0.24 of the 1.40
     assert selectors_spend.approved_by_prompt(project=project, period=period) == {prompt.uuid: 3}
+
+
+def ledger_breakdown(project, period, by):
+    """A breakdown summed from the ledger through its jobs, as the dashboard summed it before
+    JobSpend: what JobSpend must agree with."""
+    fields = {
+        "by-setting": (
+            "generation__endpoint",
+            "generation__api_model",
+            "generation__params__resolution",
+        ),
+        "by-member": ("generation__requested_by__username",),
+        "by-prompt": (
+            "generation__prompt_version__prompt__uuid",
+            "generation__prompt_version__prompt__title",
+        ),
+    }[by]
+    rows = (
+        selectors_spend.spend_entries(project=project, period=period)
+        .values(*fields)
+        .annotate(jobs=Count("generation", distinct=True), **selectors_spend.bucket_sums())
+    )
+    return {
+        tuple(r[f] for f in fields): (
+            r["jobs"],
+            *(selectors_spend.to_cent(r[k]) for k in selectors_spend.BUCKETS),
+        )
+        for r in rows
+    }
+
+
+def job_spend_rows():
+    return sorted(JobSpend.objects.values_list(*JOB_SPEND_FIELDS), key=str)
+
+
+JOB_SPEND_FIELDS = (
+    "project",
+    "period",
+    "generation",
+    "endpoint",
+    "api_model",
+    "resolution",
+    "requested_by",
+    "prompt",
+    "charged_cents",
+    "reserved_cents",
+    "possible_cents",
+)
+
+
+def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
+    project, editor, producer, monkeypatch
+):
+    """Every way money moves (reserve, charge, release, a lost answer and its settling, an
+    adjustment, a job of an earlier month) leaves JobSpend's breakdowns equal to the
+    ledger's, month by month and in all, and its rows equal to a rebuild from the ledger."""
+    make_history(project, editor, producer)
+    lost = Attempt.objects.get(generation__project=project, possibly_charged=True)
+    spend.possible_charge_settle(attempt=lost, user=producer, charged=True)
+    spend.ledger_adjust(project=project, user=producer, amount=D("-0.10"), reason="credit")
+    now = spend.period_of()
+    earlier = (now - dt.timedelta(days=1)).replace(day=1)
+    monkeypatch.setattr(spend, "period_of", lambda moment=None: earlier)
+    deliver(submit(project, producer, model="ltx-2-pro", duration=8), final_cost="0.48")
+    spend.ledger_adjust(project=project, user=producer, amount=D("0.05"), reason="missed")
+    monkeypatch.undo()
+
+    for period in (now, earlier, None):
+        for by in selectors_spend.BREAKDOWNS:
+            shown = {
+                r["key"]: (r["jobs"], r["charged"], r["reserved"], r["possible"])
+                for r in selectors_spend.spend_breakdown(project=project, period=period, by=by)
+            }
+            assert shown == ledger_breakdown(project, period, by), (period, by)
+    # The adjustments are the row of no job; the earlier month's job is counted there only.
+    assert selectors_spend.spend_breakdown(project=project, period=earlier, by="by-member") == [
+        {
+            "key": (producer.username,),
+            "jobs": 1,
+            "charged": D("0.48"),
+            "reserved": D("0.00"),
+            "possible": D("0.00"),
+            "spent": D("0.48"),
+        },
+        {
+            "key": (None,),
+            "jobs": 0,
+            "charged": D("0.05"),
+            "reserved": D("0.00"),
+            "possible": D("0.00"),
+            "spent": D("0.05"),
+        },
+    ]
+    assert selectors_spend.ledger_periods(project=project) == [now, earlier]
+    kept = job_spend_rows()
+    assert spend.job_spend_rebuild() == len(kept) == 10  # 8 jobs, 2 months of adjustments
+    assert job_spend_rows() == kept
+
+
+def test_a_simultaneous_first_entry_of_a_job_is_added_to_not_lost(project, editor, monkeypatch):
+    """Two first entries of one job and month at once: the INSERT that loses the race adds
+    its cents to the row the other made (on PostgreSQL the loser waits, then conflicts)."""
+    generation = submit(project, editor)
+    JobSpend.objects.all().delete()
+    facts = spend._job_facts
+
+    def other_transaction_first(ids):
+        JobSpend.objects.create(
+            project=project, generation=generation, period=spend.period_of(), reserved_cents=100
+        )
+        return facts(ids)
+
+    monkeypatch.setattr(spend, "_job_facts", other_transaction_first)
+    entry = LedgerEntry.objects.get(generation=generation)
+    spend._job_spend_add([entry])
+    row = JobSpend.objects.get(generation=generation)
+    assert row.reserved_cents == 100 + 24
+
+
+def test_rebuild_job_spend_command_and_the_migration_give_what_was_kept(project, editor, producer):
+    import importlib
+
+    from django.apps import apps
+    from django.core.management import call_command
+
+    make_history(project, editor, producer)
+    spend.ledger_adjust(project=project, user=producer, amount=D("1.00"), reason="invoice")
+    kept = job_spend_rows()
+    JobSpend.objects.all().delete()
+    migration = importlib.import_module("generations.migrations.0015_job_spend")
+    migration.job_spend_fill(apps, None)
+    assert job_spend_rows() == kept
+    JobSpend.objects.update(charged_cents=0)  # something went wrong with them
+    out = io.StringIO()
+    call_command("rebuild_job_spend", stdout=out)
+    assert job_spend_rows() == kept
+    assert out.getvalue().strip() == f"{len(kept)} rows made again from the ledger"
 
 
 def test_the_dashboard_shows_it_all_in_a_fixed_number_of_queries(

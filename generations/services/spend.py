@@ -1,11 +1,13 @@
 """Spend: the ledger, budgets that hold, and settling what each job cost.
 
-Every figure shown to people is a sum of LedgerEntry rows, which are only ever added. The
-budget is enforced on SpendPeriod rows (one per project and month, one for the project's whole
-life): a reservation is one conditional UPDATE, `committed + estimate <= limit`, so two
-simultaneous submissions cannot both take the last of a budget; PostgreSQL re-checks the
-condition on the row's newest version after waiting for the other's lock. A CheckConstraint
-(`committed <= limit + overrun`) is the backstop against any path that forgets the condition.
+Every figure shown to people is a sum of LedgerEntry rows, which are only ever added (the
+dashboard's breakdowns sum JobSpend: the ledger summed per job and month, moved by each
+entry in its transaction). The budget is enforced on SpendPeriod rows (one per project and
+month, one for the project's whole life): a reservation is one conditional UPDATE,
+`committed + estimate <= limit`, so two simultaneous submissions cannot both take the last
+of a budget; PostgreSQL re-checks the condition on the row's newest version after waiting
+for the other's lock. A CheckConstraint (`committed <= limit + overrun`) is the backstop
+against any path that forgets the condition.
 
 A job's money moves like this:
     submitted        reservation +estimate   (refused when it does not fit; held while a
@@ -38,6 +40,7 @@ from generations.models import (
     Budget,
     BudgetAlert,
     Generation,
+    JobSpend,
     JobState,
     LedgerEntry,
     Membership,
@@ -145,8 +148,98 @@ def _record(entries: list[LedgerEntry], *, project: Project, period: dt.date) ->
                 overrun_cents=F("overrun_cents") + max(cents, 0),
             )
     LedgerEntry.objects.bulk_create(entries)
+    _job_spend_add(entries)
     if cents > 0:
         budget_alerts_check(project=project, period=period)
+
+
+# The JobSpend column each kind of entry adds to.
+_JOB_SPEND_COLUMN = {
+    kind: f"{bucket}_cents" for bucket, kinds in LedgerEntry.BUCKETS.items() for kind in kinds
+}
+
+
+def _job_spend_sums(entries) -> dict[tuple, dict[str, int]]:
+    """(project id, job id, period): the entries' cents by JobSpend column."""
+    sums: dict[tuple, dict[str, int]] = {}
+    for entry in entries:
+        key = (entry.project_id, entry.generation_id, entry.period)
+        row = sums.setdefault(key, dict.fromkeys(_JOB_SPEND_COLUMN.values(), 0))
+        row[_JOB_SPEND_COLUMN[entry.kind]] += _cents(entry.amount)
+    return sums
+
+
+def _job_facts(generation_ids) -> dict[int, dict]:
+    """What JobSpend copies of each job: its settings, who asked and from which prompt."""
+    facts = {}
+    rows = Generation.objects.filter(pk__in=generation_ids).values(
+        "pk", "endpoint", "params", "requested_by_id", "prompt_version__prompt_id"
+    )
+    for row in rows:
+        model, resolution = row["params"].get("model"), row["params"].get("resolution")
+        facts[row["pk"]] = {
+            "endpoint": row["endpoint"],
+            "api_model": None if model is None else str(model),
+            "resolution": None if resolution is None else str(resolution),
+            "requested_by_id": row["requested_by_id"],
+            "prompt_id": row["prompt_version__prompt_id"],
+        }
+    return facts
+
+
+def _job_spend_add(entries: list[LedgerEntry]) -> None:
+    """Add just-recorded entries to their job's (or the month's unassigned) JobSpend row: an
+    UPDATE, or the row's INSERT for its first entry. Inside the entries' transaction."""
+    for (project_id, generation_id, period), cents in _job_spend_sums(entries).items():
+        row = JobSpend.objects.filter(
+            project_id=project_id, generation_id=generation_id, period=period
+        )
+        increments = {column: F(column) + amount for column, amount in cents.items()}
+        if row.update(**increments):
+            continue
+        facts = _job_facts([generation_id]).get(generation_id, {})
+        try:
+            with transaction.atomic():  # a savepoint: losing a race for the INSERT is fine
+                JobSpend.objects.create(
+                    project_id=project_id,
+                    generation_id=generation_id,
+                    period=period,
+                    **facts,
+                    **cents,
+                )
+        except IntegrityError:  # a simultaneous first entry made it: add to it
+            row.update(**increments)
+
+
+def job_spend_rebuild() -> int:
+    """Make every JobSpend row again from the ledger (they are derived: this is how a
+    doubt about them is settled); how many rows there are. Holds every spend row's lock
+    while it works, as each ledger write that moves money takes one."""
+    with transaction.atomic():
+        list(SpendPeriod.objects.select_for_update().order_by("pk").values_list("pk"))
+        entries = LedgerEntry.objects.only(
+            "project_id", "generation_id", "period", "kind", "amount"
+        ).order_by()
+        sums = _job_spend_sums(entries.iterator(chunk_size=2000))
+        ids = sorted({generation_id for _, generation_id, _ in sums if generation_id})
+        facts = {}
+        for start in range(0, len(ids), 2000):
+            facts.update(_job_facts(ids[start : start + 2000]))
+        JobSpend.objects.all().delete()
+        JobSpend.objects.bulk_create(
+            (
+                JobSpend(
+                    project_id=project_id,
+                    generation_id=generation_id,
+                    period=period,
+                    **facts.get(generation_id, {}),
+                    **cents,
+                )
+                for (project_id, generation_id, period), cents in sums.items()
+            ),
+            batch_size=1000,
+        )
+    return len(sums)
 
 
 # -- reserving -------------------------------------------------------------------------------
@@ -179,6 +272,7 @@ def job_reserve(*, generation: Generation, user, reason: str = "submitted") -> L
             user=user,
             reason=f"{reason}: estimate held",
         )
+        _job_spend_add([entry])
         budget_alerts_check(project=generation.project, period=period)
     return entry
 

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Sum
 
 from generations import selectors_spend
-from generations.models import Generation, JobState, LedgerEntry, SpendPeriod
+from generations.models import Generation, JobSpend, JobState, LedgerEntry, SpendPeriod
 from generations.services import jobs, spend
 
 T2V = {
@@ -46,7 +46,27 @@ def assert_totals_agree(project, *, limit: Decimal):
     for row in SpendPeriod.objects.filter(project=project):
         assert row.committed_cents == int(ledger_sum * 100), row
     assert selectors_spend.budget_status(project=project).totals.committed == ledger_sum
+    # The dashboard's per-job sums moved with every entry: as a rebuild from the ledger makes them.
+    kept = sorted(JobSpend.objects.filter(project=project).values_list(*JOB_SPEND), key=str)
+    assert sum(sum(row[-3:]) for row in kept) == int(ledger_sum * 100)
+    spend.job_spend_rebuild()
+    assert sorted(JobSpend.objects.filter(project=project).values_list(*JOB_SPEND), key=str) == kept
     return ledger_sum
+
+
+JOB_SPEND = ("generation", "period", "charged_cents", "reserved_cents", "possible_cents")
+
+
+def test_simultaneous_adjustments_all_count_in_the_months_row_of_no_job(
+    run_concurrently, project, producer
+):
+    adjust = partial(
+        spend.ledger_adjust, project=project, user=producer, amount=D("0.01"), reason="credit"
+    )
+    run_concurrently(*[adjust] * 12)
+    row = JobSpend.objects.get(project=project, generation=None)
+    assert row.charged_cents == 12
+    assert_totals_agree(project, limit=D("1"))
 
 
 def test_many_simultaneous_submissions_never_exceed_the_budget(
