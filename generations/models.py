@@ -662,7 +662,7 @@ class JobSpend(models.Model):
     """The ledger summed per job and month, with the job's settings, member and prompt
     copied in (a job's never change): what the producer's dashboard groups its breakdowns
     by. Summing the ledger joined with its jobs took ~100 ms of database time on a
-    10,000-job project; this is a tenth of the rows and no joins. Kept by
+    10,000-job project; this is a third of the rows, narrow ones, with no join. Kept by
     services/spend.py in the same transaction as the entries it sums; entries of no job
     (adjustments) are one row per month. Derived, never the record: the ledger is, and
     `manage.py rebuild_job_spend` makes these again from it. Whole cents, exact on every
