@@ -881,8 +881,8 @@ def write_provenance(
     video's first frame, so that a large video's keyframe is decoded once, not twice.
 
     With `digest` (a hashlib object), the bytes of `dest` are fed to it: for a plain MP4
-    while the kernel copies them, from the same pages, so a checksum of the stored file
-    costs no extra time when there is a core to spare.
+    while the kernel copies them, from the same pages, so with a core to spare a checksum
+    of the stored file costs only the time the hash takes beyond the copy.
     """
     for key, value in tags.items():
         if not key or key in _MUXER_TAGS:

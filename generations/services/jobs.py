@@ -491,8 +491,9 @@ def generation_store(*, generation_id: int) -> None:
             poster = Path(work) / "poster.jpg"
             # Checks the delivered video as it copies it, and makes the poster meanwhile
             # (from the delivery, which holds the same packets): a large video's media is
-            # read at most once here, and its keyframe decoded once. The checksum is the
-            # stored file's, the one a download or the deliverables' manifest can check.
+            # copied by the kernel and hashed beside it from the same pages, and its
+            # keyframe decoded once. The checksum is the stored file's, the one a download
+            # or the deliverables' manifest can check.
             digest = hashlib.sha256()
             info = media.write_provenance(
                 incoming, tagged, _provenance(generation), poster=poster, digest=digest
