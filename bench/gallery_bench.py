@@ -173,14 +173,13 @@ def _page_size(size: int):
 
 
 def _time_page(client, request: tuple, repeat: int) -> dict:
-    """Time `request`, (url, headers) or (url, headers, "uncached"): the last with the
-    cache emptied before each request, as the first dashboard after a ledger change."""
-    from django.core.cache import cache
+    """Time `request`, (url, headers) or (url, headers, before): `before()` is called before
+    each request, untimed (emptying the cache, recording a ledger entry)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     url, headers, *how = request
-    before = cache.clear if how == ["uncached"] else lambda: None
+    before = how[0] if how else lambda: None
     for _ in range(3):
         before()
         response = client.get(url, headers=headers)
@@ -497,7 +496,15 @@ class _World:
         ).filter(is_card=True).update(is_card=False)
 
     def pages(self) -> dict[str, tuple[str, dict]]:
+        from django.core.cache import cache
+
         from generations.models import Generation
+        from generations.services import spend
+
+        def ledger_entry():
+            spend.ledger_adjust(
+                project=self.project, user=self.users[0], amount=Decimal("0.01"), reason="bench"
+            )
 
         p = self.project.uuid
         htmx = {"HX-Request": "true"}
@@ -522,14 +529,21 @@ class _World:
             ),
             "spend dashboard": (f"/projects/{p}/spend/", {}),
             # Its sums are cached under the ledger's newest entry: the first page after any
-            # change (on a busy project, most pages) computes them again.
-            "spend dashboard (uncached)": (f"/projects/{p}/spend/", {}, "uncached"),
+            # change (on a busy project, most pages) computes them again. "Uncached": with
+            # nothing cached at all (also the months before this one, for all time).
+            "spend dashboard (after a ledger entry)": (f"/projects/{p}/spend/", {}, ledger_entry),
+            "spend dashboard (uncached)": (f"/projects/{p}/spend/", {}, cache.clear),
             # The whole ledger's breakdowns (this month's is the default), and one shown whole.
             "spend dashboard (all time)": (f"/projects/{p}/spend/?period=all", {}),
+            "spend dashboard (all time after a ledger entry)": (
+                f"/projects/{p}/spend/?period=all",
+                {},
+                ledger_entry,
+            ),
             "spend dashboard (all time uncached)": (
                 f"/projects/{p}/spend/?period=all",
                 {},
-                "uncached",
+                cache.clear,
             ),
             "spend dashboard (every prompt)": (f"/projects/{p}/spend/?all=by-prompt", {}),
             "spend overview (all projects)": ("/spend/", {}),

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.core.cache import cache
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -323,10 +323,21 @@ def spend_forecast(*, status: BudgetStatus, today: dt.date | None = None) -> For
     return Forecast(rate.quantize(CENT), runs_out_on=runs_out)
 
 
-def spend_entries(*, project: Project, period: dt.date | None) -> QuerySet[LedgerEntry]:
+def _in_span(rows: QuerySet, period: dt.date | None, before: dt.date | None, since: dt.date | None):
+    """`rows` of a month (`period`), or of all months (None), or of those before or since a
+    month (the all-time figures' two parts: all_time_figures)."""
+    if period is not None:
+        return rows.filter(period=period)
+    if before is not None:
+        rows = rows.filter(period__lt=before)
+    return rows if since is None else rows.filter(period__gte=since)
+
+
+def spend_entries(
+    *, project: Project, period: dt.date | None, before=None, since=None
+) -> QuerySet[LedgerEntry]:
     """The ledger of a month (or all of it), as the dashboard counts it."""
-    entries = LedgerEntry.objects.filter(project=project)
-    return entries if period is None else entries.filter(period=period)
+    return _in_span(LedgerEntry.objects.filter(project=project), period, before, since)
 
 
 @dataclass(frozen=True)
@@ -340,10 +351,13 @@ class DaySpend:
         return self.charged + self.possible
 
 
-def spend_by_day(*, project: Project, period: dt.date | None) -> list[DaySpend]:
+def spend_by_day(
+    *, project: Project, period: dt.date | None, before=None, since=None
+) -> list[DaySpend]:
     """Every day of the month (or the last 30 days), with what was charged and possibly
     charged on it: days without spend are there as zeros, so a chart reads true."""
-    entries = spend_entries(project=project, period=period).filter(kind__in=SPENT_KINDS)
+    entries = spend_entries(project=project, period=period, before=before, since=since)
+    entries = entries.filter(kind__in=SPENT_KINDS)
     if period is None:
         first = timezone.localdate() - dt.timedelta(days=TREND_DAYS - 1)
         last = timezone.localdate()
@@ -358,6 +372,12 @@ def spend_by_day(*, project: Project, period: dt.date | None) -> list[DaySpend]:
         .annotate(charged=sums["charged"], possible=sums["possible"])
         .order_by("day")
     }
+    return _every_day(rows, first, last)
+
+
+def _every_day(rows: dict, first: dt.date, last: dt.date) -> list[DaySpend]:
+    """DaySpend of each day from `first` to `last` (or further, to the rows' days), from
+    {day: {"charged": …, "possible": …}}."""
     if rows:  # a job admitted on the 31st and settled on the 1st is shown on the 1st
         first, last = min(first, *rows), max(last, *rows)
     days = []
@@ -377,26 +397,43 @@ BREAKDOWNS = {
 }
 
 
-def job_spend(*, project: Project, period: dt.date | None) -> QuerySet[JobSpend]:
+def job_spend(
+    *, project: Project, period: dt.date | None, before=None, since=None
+) -> QuerySet[JobSpend]:
     """The ledger of a month (or all of it) summed per job (JobSpend), as the dashboard's
     breakdowns count it."""
-    rows = JobSpend.objects.filter(project=project)
-    return rows if period is None else rows.filter(period=period)
+    return _in_span(JobSpend.objects.filter(project=project), period, before, since)
+
+
+def _job_counts(since: dt.date | None, where: Q | None = None) -> dict:
+    """Count() of a breakdown's jobs (those matching `where`); with `since`, also "earlier":
+    how many of them have spend in a month before it too, which all time counted there."""
+    counts = {"jobs": Count("generation", distinct=True, filter=where)}
+    if since is not None:
+        in_earlier_month = Exists(
+            JobSpend.objects.filter(generation=OuterRef("generation"), period__lt=since)
+        )
+        earlier = Q(in_earlier_month) if where is None else Q(in_earlier_month) & where
+        counts["earlier"] = Count("generation", distinct=True, filter=earlier)
+    return counts
 
 
 def _spent_cents():
     return F("charged_cents") + F("possible_cents")
 
 
-def spend_breakdown(*, project: Project, period: dt.date | None, by: str) -> list[dict]:
+def spend_breakdown(
+    *, project: Project, period: dt.date | None, by: str, before=None, since=None
+) -> list[dict]:
     """Jobs and money grouped one way, biggest spend first. Each row: its labels (`key`),
-    `jobs`, `charged`, `possible`, `reserved`, `spent` (charged + possible)."""
+    `jobs`, `charged`, `possible`, `reserved`, `spent` (charged + possible); with `since`,
+    also `earlier` (_job_counts)."""
     fields = BREAKDOWNS[by][1]
     rows = (
-        job_spend(project=project, period=period)
+        job_spend(project=project, period=period, before=before, since=since)
         .values(*fields)
         .annotate(
-            jobs=Count("generation", distinct=True),
+            **_job_counts(since),
             **{name: Sum(f"{name}_cents", default=0) for name in BUCKETS},
         )
     )
@@ -407,11 +444,16 @@ def spend_breakdown(*, project: Project, period: dt.date | None, by: str) -> lis
             {
                 "key": tuple(row[f] for f in fields),
                 "jobs": row["jobs"],
+                **({"earlier": row["earlier"]} if since is not None else {}),
                 **money_,
                 "spent": money_["charged"] + money_["possible"],
             }
         )
-    return sorted(result, key=lambda r: (-r["spent"], -r["reserved"], str(r["key"])))
+    return _biggest_first(result)
+
+
+def _biggest_first(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: (-r["spent"], -r["reserved"], str(r["key"])))
 
 
 @dataclass(frozen=True)
@@ -432,7 +474,12 @@ class ApprovedVideoCost:
 
 
 def approved_video_cost(
-    *, project: Project, period: dt.date | None, by_prompt: dict | None = None
+    *,
+    project: Project,
+    period: dt.date | None,
+    by_prompt: dict | None = None,
+    before=None,
+    since=None,
 ) -> ApprovedVideoCost:
     """Everything spent (variations, failures, retakes, lost answers) per approved video,
     and how much of it went on videos reviewers rejected. `by_prompt`: approved_by_prompt()
@@ -442,28 +489,65 @@ def approved_video_cost(
         generation__state=JobState.SUCCEEDED,
         generation__version__review_state=ReviewState.REJECTED,
     )
-    sums = job_spend(project=project, period=period).aggregate(
+    sums = job_spend(project=project, period=period, before=before, since=since).aggregate(
         total=Sum(_spent_cents(), default=0), rejected=Sum(_spent_cents(), filter=rejected)
     )
     if by_prompt is None:
-        by_prompt = approved_by_prompt(project=project, period=period)
+        by_prompt = approved_by_prompt(project=project, period=period, before=before, since=since)
     return ApprovedVideoCost(
         from_cents(sums["total"]), sum(by_prompt.values()), from_cents(sums["rejected"])
     )
 
 
-def approved_by_prompt(*, project: Project, period: dt.date | None) -> dict:
+def approved_by_prompt(
+    *, project: Project, period: dt.date | None, before=None, since=None
+) -> dict:
     """Approved videos (a succeeded job whose newest review decision approved it, as
-    services/reviews.py keeps it) per prompt uuid, among the period's jobs."""
-    return dict(
-        job_spend(project=project, period=period)
+    services/reviews.py keeps it) per prompt uuid, among the period's jobs. With `since`,
+    each is (approved, how many of them have spend in an earlier month too)."""
+    rows = (
+        job_spend(project=project, period=period, before=before, since=since)
         .filter(
             generation__state=JobState.SUCCEEDED,
             generation__version__review_state=ReviewState.APPROVED,
         )
         .values("prompt__uuid")
-        .annotate(n=Count("generation", distinct=True))
-        .values_list("prompt__uuid", "n")
+        .annotate(**_job_counts(since))
+    )
+    if since is None:
+        return {row["prompt__uuid"]: row["jobs"] for row in rows}
+    return {row["prompt__uuid"]: (row["jobs"], row["earlier"]) for row in rows}
+
+
+def _newest(project: Project, before: dt.date | None = None) -> tuple:
+    """The project's newest ledger entry (of the months before `before`), the newest prompt
+    edit and the newest review decision: what its figures are computed from (below)."""
+    entries = LedgerEntry.objects.filter(project=OuterRef("pk"))
+    if before is not None:
+        entries = entries.filter(period__lt=before)
+    return (
+        Project.objects.filter(pk=project.pk)
+        .values_list(
+            Subquery(entries.order_by("-id").values("id")[:1]),
+            Subquery(
+                Prompt.objects.filter(project=OuterRef("pk"))
+                .order_by("-updated_at")
+                .values("updated_at")[:1]
+            ),
+            Subquery(ReviewDecision.objects.order_by("-id").values("id")[:1]),
+        )
+        .get()
+    )
+
+
+def _version(project: Project, what: str, newest: tuple) -> str:
+    return "{}:{}:{}:{}:{}:{}".format(
+        _SOURCE_DIGEST,
+        project.uuid,
+        what,
+        ":".join(v.isoformat() if isinstance(v, dt.datetime) else str(v) for v in newest),
+        timezone.get_current_timezone_name(),
+        timezone.localdate().isoformat(),  # the chart's days are the viewer's; "all" ends today
     )
 
 
@@ -477,29 +561,7 @@ def dashboard_version(*, project: Project, period: dt.date | None) -> str:
     their newest id and time name the figures' version: a page after any change computes
     them again, never a stale figure. (A renamed user's old name can stay until the next
     ledger entry.) The viewer's time zone and today are in it too: they set the days."""
-    newest = (
-        Project.objects.filter(pk=project.pk)
-        .values_list(
-            Subquery(
-                LedgerEntry.objects.filter(project=OuterRef("pk")).order_by("-id").values("id")[:1]
-            ),
-            Subquery(
-                Prompt.objects.filter(project=OuterRef("pk"))
-                .order_by("-updated_at")
-                .values("updated_at")[:1]
-            ),
-            Subquery(ReviewDecision.objects.order_by("-id").values("id")[:1]),
-        )
-        .get()
-    )
-    return "{}:{}:{}:{}:{}:{}".format(
-        _SOURCE_DIGEST,
-        project.uuid,
-        "all" if period is None else period.isoformat(),
-        ":".join(v.isoformat() if isinstance(v, dt.datetime) else str(v) for v in newest),
-        timezone.get_current_timezone_name(),
-        timezone.localdate().isoformat(),  # the chart's days are the viewer's; "all" ends today
-    )
+    return _version(project, "all" if period is None else period.isoformat(), _newest(project))
 
 
 def dashboard_figures(
@@ -513,17 +575,100 @@ def dashboard_figures(
     key = f"spend-figures:{version}"
     figures = cache.get(key)
     if figures is None:
-        figures = {
-            "days": spend_by_day(project=project, period=period),
-            **{by: spend_breakdown(project=project, period=period, by=by) for by in BREAKDOWNS},
-            "approved_by_prompt": approved_by_prompt(project=project, period=period),
-            "periods": ledger_periods(project=project),
-        }
-        figures["video_cost"] = approved_video_cost(
-            project=project, period=period, by_prompt=figures["approved_by_prompt"]
-        )
+        if period is None:
+            figures = all_time_figures(project=project)
+        else:
+            figures = span_figures(project=project, period=period)
+        figures["periods"] = ledger_periods(project=project)
         cache.set(key, figures, timeout=FIGURES_CACHED_SECONDS)
     return figures
+
+
+def span_figures(*, project: Project, period: dt.date | None, before=None, since=None) -> dict:
+    """dashboard_figures() of a month, all time, or the months before or since one, not
+    cached and without "periods"."""
+    span = {"period": period, "before": before, "since": since}
+    return {**span_spend(project=project, **span), **span_reviews(project=project, **span)}
+
+
+def span_spend(*, project: Project, **span) -> dict:
+    """The figures of the ledger alone: "days" and the breakdowns (span: span_figures)."""
+    return {
+        "days": spend_by_day(project=project, **span),
+        **{by: spend_breakdown(project=project, by=by, **span) for by in BREAKDOWNS},
+    }
+
+
+def span_reviews(*, project: Project, **span) -> dict:
+    """The figures that review decisions change too: "approved_by_prompt", "video_cost"."""
+    approved = approved_by_prompt(project=project, **span)
+    counts = approved
+    if span.get("since") is not None:  # (approved, earlier): the count of the span alone
+        counts = {uuid: n for uuid, (n, _) in approved.items()}
+    return {
+        "approved_by_prompt": approved,
+        "video_cost": approved_video_cost(project=project, by_prompt=counts, **span),
+    }
+
+
+def all_time_figures(*, project: Project) -> dict:
+    """dashboard_figures() of all time: the months before this one, whose figures are cached
+    apart, and this month's (and any later: a viewer's month can be behind the site's) added
+    up. Those months change rarely (a late settlement, a review, a prompt renamed), so a
+    page after a new entry sums this month, not the project's whole history; a review
+    decision sums their review figures again, not their ledger. A job with spend in both
+    parts is counted once."""
+    with timezone.override(timezone.get_default_timezone()):
+        this_month = period_of()
+    ledger, prompts, decisions = _newest(project, before=this_month)
+    month = this_month.isoformat()
+    before = {}
+    for part, compute, newest in (
+        ("spend", span_spend, (ledger, prompts)),
+        ("reviews", span_reviews, (ledger, decisions)),
+    ):
+        key = f"spend-figures-before:{part}:" + _version(project, month, newest)
+        figures = cache.get(key)
+        if figures is None:
+            figures = compute(project=project, period=None, before=this_month)
+            cache.set(key, figures, timeout=FIGURES_CACHED_SECONDS)
+        before.update(figures)
+    since = span_figures(project=project, period=None, since=this_month)
+    approved = dict(before["approved_by_prompt"])
+    for uuid, (n, earlier) in since["approved_by_prompt"].items():
+        approved[uuid] = approved.get(uuid, 0) + n - earlier
+    approved = {uuid: n for uuid, n in approved.items() if n}
+    days = {}
+    for day in (*before["days"], *since["days"]):
+        sums = days.setdefault(day.day, {"charged": ZERO, "possible": ZERO})
+        sums["charged"] += day.charged
+        sums["possible"] += day.possible
+    today = timezone.localdate()
+    return {
+        "days": _every_day(days, today - dt.timedelta(days=TREND_DAYS - 1), today),
+        **{by: _added_up(before[by], since[by]) for by in BREAKDOWNS},
+        "approved_by_prompt": approved,
+        "video_cost": ApprovedVideoCost(
+            before["video_cost"].spent + since["video_cost"].spent,
+            sum(approved.values()),
+            before["video_cost"].rejected_spent + since["video_cost"].rejected_spent,
+        ),
+    }
+
+
+def _added_up(before: list[dict], since: list[dict]) -> list[dict]:
+    """Two breakdowns as one: `since`'s rows with their "earlier" jobs counted in `before`."""
+    rows: dict[tuple, dict] = {}
+    for row in (*before, *since):
+        added = rows.setdefault(
+            row["key"], {"key": row["key"], "jobs": 0, **dict.fromkeys(BUCKETS, ZERO)}
+        )
+        added["jobs"] += row["jobs"] - row.get("earlier", 0)
+        for name in BUCKETS:
+            added[name] += row[name]
+    for row in rows.values():
+        row["spent"] = row["charged"] + row["possible"]
+    return _biggest_first(list(rows.values()))
 
 
 def ledger_periods(*, project: Project) -> list[dt.date]:

@@ -1243,6 +1243,102 @@ def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
     assert job_spend_rows() == kept
 
 
+def test_all_time_is_the_months_before_and_this_one_added_up(
+    project, editor, producer, monkeypatch
+):
+    """All time is summed in two parts, the months before this one (cached apart) and this
+    month's: always equal to summing it at once, a job with spend in both counted once. A
+    new entry this month sums this month again, not the months before; an entry of an
+    earlier month (a late settlement) or a review decision sums those again."""
+    from generations.services import prompts as prompt_service
+
+    prompt, other = make_history(project, editor, producer)
+    reviewer = MembershipFactory(project=project, roles=["reviewer"]).user
+    now = spend.period_of()
+    earlier = (now - dt.timedelta(days=1)).replace(day=1)
+    monkeypatch.setattr(spend, "period_of", lambda moment=None: earlier)
+    both_months = submit(project, producer)
+    fail(both_months)  # held and released in the earlier month
+    late = submit(project, other)
+    deliver(late, final_cost="0.24")
+    lost = submit(project, other)
+    lose(lost)  # possibly charged in the earlier month
+    spend.ledger_adjust(project=project, user=producer, amount=D("0.05"), reason="missed")
+    monkeypatch.undo()
+    assert jobs.job_retry(generation=both_months, user=producer)  # held again this month
+    deliver(both_months, final_cost="0.36")
+    reviews.review_decide(
+        version=Generation.objects.get(pk=both_months.pk).version,
+        reviewer=reviewer,
+        state="approved",
+        comment="",
+    )
+    assert JobSpend.objects.filter(generation=both_months).count() == 2
+
+    summed = []
+    for part in ("spend", "reviews"):
+        compute = getattr(selectors_spend, f"span_{part}")
+        monkeypatch.setattr(
+            selectors_spend,
+            f"span_{part}",
+            lambda compute=compute, part=part, **span: (
+                summed.append((part, span["before"] or "this month")) or compute(**span)
+            ),
+        )
+    this_month = [("spend", "this month"), ("reviews", "this month")]
+
+    def shown():
+        summed.clear()
+        return selectors_spend.dashboard_figures(project=project, period=None)
+
+    def at_once():  # all time summed at once, by the functions the month's page uses
+        span = {"period": None, "before": None, "since": None}
+        figures = {}
+        for by in selectors_spend.BREAKDOWNS:
+            figures[by] = selectors_spend.spend_breakdown(project=project, by=by, **span)
+        approved = selectors_spend.approved_by_prompt(project=project, **span)
+        return {
+            **figures,
+            "days": selectors_spend.spend_by_day(project=project, **span),
+            "approved_by_prompt": approved,
+            "video_cost": selectors_spend.approved_video_cost(
+                project=project, by_prompt=approved, **span
+            ),
+            "periods": selectors_spend.ledger_periods(project=project),
+        }
+
+    figures = shown()
+    assert figures == at_once()
+    assert summed == [("spend", now), ("reviews", now), *this_month]
+    producer_row = next(r for r in figures["by-member"] if r["key"] == (producer.username,))
+    assert (producer_row["jobs"], producer_row["charged"]) == (1, D("0.36"))
+    assert figures["video_cost"].approved == 4  # the two months' approved videos
+    submit(project, editor)
+    assert shown() == at_once() and summed == this_month
+    attempt = Attempt.objects.get(generation=lost, possibly_charged=True)
+    spend.possible_charge_settle(attempt=attempt, user=producer, charged=True)
+    assert shown() == at_once()
+    assert summed == [("spend", now), ("reviews", now), *this_month]
+    reviews.review_decide(
+        version=Generation.objects.get(pk=late.pk).version,
+        reviewer=reviewer,
+        state="rejected",
+        comment="Too late",
+    )
+    figures = shown()
+    assert figures == at_once() and summed == [("reviews", now), *this_month]
+    assert figures["video_cost"].rejected_spent == D("0.48")  # the draft's and this one
+    assert shown() == figures and summed == []  # cached as a whole
+    prompt_service.prompt_version_save(
+        prompt=prompt,
+        author=editor,
+        based_on=prompt.current_version,
+        elements={"shot": "A lighthouse at night"},
+        title="Lighthouse at night",
+    )
+    assert shown() == at_once() and summed == [("spend", now), *this_month]
+
+
 def test_a_simultaneous_first_entry_of_a_job_is_added_to_not_lost(project, editor, monkeypatch):
     """Two first entries of one job and month at once: the INSERT that loses the race adds
     its cents to the row the other made (on PostgreSQL the loser waits, then conflicts)."""
