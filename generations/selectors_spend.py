@@ -584,11 +584,89 @@ def dashboard_figures(
     return figures
 
 
-def span_figures(*, project: Project, period: dt.date | None, before=None, since=None) -> dict:
-    """dashboard_figures() of a month, all time, or the months before or since one, not
-    cached and without "periods"."""
-    span = {"period": period, "before": before, "since": since}
-    return {**span_spend(project=project, **span), **span_reviews(project=project, **span)}
+def span_figures(*, project: Project, period: dt.date | None, since=None) -> dict:
+    """dashboard_figures() of a month (or of the months since `since`), not cached and
+    without "periods": the days, and the rest summed up from job_spend_groups()."""
+    groups = job_spend_groups(project=project, period=period, since=since)
+    approved: dict = {}
+    for group in groups:
+        if group["approved"]:
+            counts = approved.setdefault(group["prompt__uuid"], [0, 0])
+            counts[0] += group["approved"]
+            counts[1] += group.get("approved_earlier", 0)
+    return {
+        "days": spend_by_day(project=project, period=period, since=since),
+        **{by: _grouped_by(groups, by) for by in BREAKDOWNS},
+        # With `since`, each is (approved, how many of them have spend in an earlier month).
+        "approved_by_prompt": {
+            uuid: tuple(n) if since is not None else n[0] for uuid, n in approved.items()
+        },
+        "video_cost": ApprovedVideoCost(
+            from_cents(sum(g["charged"] + g["possible"] for g in groups)),
+            sum(n for n, _ in approved.values()),
+            from_cents(sum(g["rejected"] for g in groups)),
+        ),
+    }
+
+
+# Every field a breakdown groups by. A job has one value of each in all its JobSpend rows
+# (copied at submission, or its prompt's and its member's), so grouping by all of them puts
+# each job in one group, and each breakdown is a sum of groups: one query instead of five.
+# Only for a month or two: all time makes thousands of groups (5,155 of 10,000 jobs on the
+# bench, 67 ms), where a query per breakdown is quicker.
+GROUP_FIELDS = tuple(dict.fromkeys(f for _, fields in BREAKDOWNS.values() for f in fields))
+
+
+def job_spend_groups(*, project: Project, period: dt.date | None, since=None) -> list[dict]:
+    """The span's JobSpend grouped by GROUP_FIELDS: each group with its `jobs`, their cents
+    per bucket, `approved` (videos), `rejected` (cents spent on rejected videos) and, with
+    `since`, `earlier` and `approved_earlier` (_job_counts)."""
+    approved = Q(generation__state=JobState.SUCCEEDED) & Q(
+        generation__version__review_state=ReviewState.APPROVED
+    )
+    rejected = Q(generation__state=JobState.SUCCEEDED) & Q(
+        generation__version__review_state=ReviewState.REJECTED
+    )
+    approved_counts = _job_counts(since, approved)
+    return list(
+        job_spend(project=project, period=period, since=since)
+        .values(*GROUP_FIELDS)
+        .annotate(
+            **_job_counts(since),
+            approved=approved_counts["jobs"],
+            **({"approved_earlier": approved_counts["earlier"]} if since is not None else {}),
+            rejected=Sum(_spent_cents(), filter=rejected, default=0),
+            **{name: Sum(f"{name}_cents", default=0) for name in BUCKETS},
+        )
+        .order_by()
+    )
+
+
+def _grouped_by(groups: list[dict], by: str) -> list[dict]:
+    """spend_breakdown() from job_spend_groups()."""
+    fields = BREAKDOWNS[by][1]
+    sums: dict[tuple, dict] = {}
+    for group in groups:
+        key = tuple(group[f] for f in fields)
+        row = sums.setdefault(key, dict.fromkeys(("jobs", "earlier", *BUCKETS), 0))
+        row["jobs"] += group["jobs"]
+        row["earlier"] += group.get("earlier", 0)
+        for name in BUCKETS:
+            row[name] += group[name]
+    rows = []
+    for key, row in sums.items():
+        money_ = {name: from_cents(row[name]) for name in BUCKETS}
+        earlier = {"earlier": row["earlier"]} if "earlier" in groups[0] else {}
+        rows.append(
+            {
+                "key": key,
+                "jobs": row["jobs"],
+                **earlier,
+                **money_,
+                "spent": money_["charged"] + money_["possible"],
+            }
+        )
+    return _biggest_first(rows)
 
 
 def span_spend(*, project: Project, **span) -> dict:

@@ -1218,6 +1218,16 @@ def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
                 for r in selectors_spend.spend_breakdown(project=project, period=period, by=by)
             }
             assert shown == ledger_breakdown(project, period, by), (period, by)
+        # The page sums a month's breakdowns from one query grouped by all their fields.
+        figures = selectors_spend.dashboard_figures(project=project, period=period)
+        for by in selectors_spend.BREAKDOWNS:
+            breakdown = selectors_spend.spend_breakdown(project=project, period=period, by=by)
+            assert figures[by] == breakdown, (period, by)
+        approved = selectors_spend.approved_by_prompt(project=project, period=period)
+        assert figures["approved_by_prompt"] == approved
+        assert figures["video_cost"] == selectors_spend.approved_video_cost(
+            project=project, period=period
+        )
     # The adjustments are the row of no job; the earlier month's job is counted there only.
     assert selectors_spend.spend_breakdown(project=project, period=earlier, by="by-member") == [
         {
@@ -1276,16 +1286,16 @@ def test_all_time_is_the_months_before_and_this_one_added_up(
     assert JobSpend.objects.filter(generation=both_months).count() == 2
 
     summed = []
-    for part in ("spend", "reviews"):
+    for part in ("spend", "reviews", "figures"):
         compute = getattr(selectors_spend, f"span_{part}")
         monkeypatch.setattr(
             selectors_spend,
             f"span_{part}",
             lambda compute=compute, part=part, **span: (
-                summed.append((part, span["before"] or "this month")) or compute(**span)
+                summed.append((part, span.get("before") or span["since"])) or compute(**span)
             ),
         )
-    this_month = [("spend", "this month"), ("reviews", "this month")]
+    this_month = [("figures", now)]
 
     def shown():
         summed.clear()
