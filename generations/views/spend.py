@@ -270,6 +270,7 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
     entries = list(
         selectors_spend.ledger_entries(project=project)[start : start + LEDGER_ROWS_SHOWN + 1]
     )
+    job_url = _job_url_maker(project)
     charges_page = _page_number(request, "charges")
     possible = selectors_spend.possible_charges_page(
         project=project, start=(charges_page - 1) * CHARGES_SHOWN, size=CHARGES_SHOWN
@@ -290,11 +291,12 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
             "form": form or BudgetForm.for_budget(status_.budget),
             "policy_form": policy_form
             or PolicyForm.for_policy(SpendPolicy.objects.filter(project=project).first()),
-            "entries": entries[:LEDGER_ROWS_SHOWN],
+            "entries": [_ledger_line(e, job_url) for e in entries[:LEDGER_ROWS_SHOWN]],
             "ledger_page": ledger_page,
             "ledger_older": len(entries) > LEDGER_ROWS_SHOWN,
             "adjustment_form": adjustment_form or AdjustmentForm(),
             "possible_charges": possible,
+            "possible_lines": [_possible_line(project, c, job_url) for c in possible.charges],
             "charges_page": charges_page,
             "awaiting_approval": selectors_spend.awaiting_approval(project=project),
             "account_problem": selectors_spend.account_problem(project=project),
@@ -303,6 +305,54 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
         },
         status=status,
     )
+
+
+# The ledger's and the possible charges' rows: what each cell shows, made here. Their links
+# and dates cost a {% url %} and two |date a row in the template, ~0.2 ms a row.
+
+
+def _job_url_maker(project) -> Callable:
+    """A job's page URL from its uuid: the route reversed once, for a stand-in uuid."""
+    stand_in = "00000000-0000-0000-0000-000000000000"
+    pattern = reverse("generation", args=[project.uuid, stand_in])
+    return lambda generation_uuid: pattern.replace(stand_in, str(generation_uuid))
+
+
+def _when(moment: dt.datetime) -> dict:
+    """A moment as the page shows it, in the viewer's time zone."""
+    local = timezone.localtime(moment)
+    return {"iso": local.isoformat(), "label": date_format(local, "j M, H:i")}
+
+
+def _ledger_line(entry, job_url) -> dict:
+    generation = entry.generation
+    return {
+        "when": _when(entry.created_at),
+        "kind": entry.get_kind_display(),
+        "amount": entry.amount,
+        "job_url": job_url(generation.uuid) if generation else None,
+        "job": generation.get_endpoint_display() if generation else None,
+        "person": entry.user.get_username() if entry.user else None,
+        "reason": entry.reason,
+    }
+
+
+def _possible_line(project, charge, job_url) -> dict:
+    generation, attempt = charge.generation, charge.attempt
+    version = generation.prompt_version
+    return {
+        "job_url": job_url(generation.uuid),
+        "job": f"{version.prompt.title} v{version.number}"
+        if version
+        else generation.get_endpoint_display(),
+        "attempt": attempt,
+        "person": generation.requested_by.get_username() if generation.requested_by else None,
+        "since": _when(charge.since),
+        "amount": charge.amount,
+        "settle_url": reverse(
+            "spend_possible_charge_settle", args=[project.uuid, generation.uuid, attempt.number]
+        ),
+    }
 
 
 class Breakdown:
