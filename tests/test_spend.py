@@ -1286,33 +1286,36 @@ def test_all_time_is_the_months_before_and_this_one_added_up(
     assert JobSpend.objects.filter(generation=both_months).count() == 2
 
     summed = []
-    for part in ("spend", "reviews", "figures"):
-        compute = getattr(selectors_spend, f"span_{part}")
+    for part, name in (
+        ("spend", "months_before_spend"),
+        ("reviews", "months_before_reviews"),
+        ("this month", "span_figures"),
+    ):
+        compute = getattr(selectors_spend, name)
         monkeypatch.setattr(
             selectors_spend,
-            f"span_{part}",
+            name,
             lambda compute=compute, part=part, **span: (
-                summed.append((part, span.get("before") or span["since"])) or compute(**span)
+                summed.append((part, span.get("month") or span["since"])) or compute(**span)
             ),
         )
-    this_month = [("figures", now)]
+    this_month = [("this month", now)]
 
     def shown():
         summed.clear()
         return selectors_spend.dashboard_figures(project=project, period=None)
 
-    def at_once():  # all time summed at once, by the functions the month's page uses
-        span = {"period": None, "before": None, "since": None}
-        figures = {}
-        for by in selectors_spend.BREAKDOWNS:
-            figures[by] = selectors_spend.spend_breakdown(project=project, by=by, **span)
-        approved = selectors_spend.approved_by_prompt(project=project, **span)
+    def at_once():  # all time summed at once, a query per breakdown
+        approved = selectors_spend.approved_by_prompt(project=project, period=None)
         return {
-            **figures,
-            "days": selectors_spend.spend_by_day(project=project, **span),
+            **{
+                by: selectors_spend.spend_breakdown(project=project, period=None, by=by)
+                for by in selectors_spend.BREAKDOWNS
+            },
+            "days": selectors_spend.spend_by_day(project=project, period=None),
             "approved_by_prompt": approved,
             "video_cost": selectors_spend.approved_video_cost(
-                project=project, by_prompt=approved, **span
+                project=project, period=None, by_prompt=approved
             ),
             "periods": selectors_spend.ledger_periods(project=project),
         }
