@@ -498,12 +498,30 @@ class _World:
     def pages(self) -> dict[str, tuple[str, dict]]:
         from django.core.cache import cache
 
-        from generations.models import Generation
-        from generations.services import spend
+        from generations.models import Generation, JobState, ReviewState, Version
+        from generations.services import reviews, spend
 
         def ledger_entry():
             spend.ledger_adjust(
                 project=self.project, user=self.users[0], amount=Decimal("0.01"), reason="bench"
+            )
+
+        reviewed = (
+            Version.objects.filter(
+                stack__project=self.project, generation__state=JobState.SUCCEEDED
+            )
+            .select_related("generation", "stack")
+            .order_by("pk")
+            .first()
+        )
+
+        def review_decision():  # approved, then changes asked for, and so on
+            approved = reviewed.review_state == ReviewState.APPROVED
+            reviews.review_decide(
+                version=reviewed,
+                reviewer=self.users[0],
+                state=ReviewState.CHANGES_REQUESTED if approved else ReviewState.APPROVED,
+                comment="bench",
             )
 
         p = self.project.uuid
@@ -539,6 +557,11 @@ class _World:
                 f"/projects/{p}/spend/?period=all",
                 {},
                 ledger_entry,
+            ),
+            "spend dashboard (all time after a review decision)": (
+                f"/projects/{p}/spend/?period=all",
+                {},
+                review_decision,
             ),
             "spend dashboard (all time uncached)": (
                 f"/projects/{p}/spend/?period=all",

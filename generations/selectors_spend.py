@@ -31,6 +31,7 @@ from generations.models import (
     ReviewDecision,
     ReviewState,
     Role,
+    Version,
 )
 from generations.services.spend import period_of
 
@@ -464,46 +465,6 @@ class ApprovedVideoCost:
         return round(self.rejected_spent * 100 / self.spent)
 
 
-def approved_video_cost(
-    *,
-    project: Project,
-    period: dt.date | None,
-    by_prompt: dict | None = None,
-    before=None,
-) -> ApprovedVideoCost:
-    """Everything spent (variations, failures, retakes, lost answers) per approved video,
-    and how much of it went on videos reviewers rejected. `by_prompt`: approved_by_prompt()
-    of the same period when the caller has it (their sum is the approved count)."""
-    # One pass over the period's spend: all of it, and the part on rejected videos.
-    rejected = Q(
-        generation__state=JobState.SUCCEEDED,
-        generation__version__review_state=ReviewState.REJECTED,
-    )
-    sums = job_spend(project=project, period=period, before=before).aggregate(
-        total=Sum(_spent_cents(), default=0), rejected=Sum(_spent_cents(), filter=rejected)
-    )
-    if by_prompt is None:
-        by_prompt = approved_by_prompt(project=project, period=period, before=before)
-    return ApprovedVideoCost(
-        from_cents(sums["total"]), sum(by_prompt.values()), from_cents(sums["rejected"])
-    )
-
-
-def approved_by_prompt(*, project: Project, period: dt.date | None, before=None) -> dict:
-    """Approved videos (a succeeded job whose newest review decision approved it, as
-    services/reviews.py keeps it) per prompt uuid, among the period's jobs."""
-    return dict(
-        job_spend(project=project, period=period, before=before)
-        .filter(
-            generation__state=JobState.SUCCEEDED,
-            generation__version__review_state=ReviewState.APPROVED,
-        )
-        .values("prompt__uuid")
-        .annotate(n=Count("generation", distinct=True))
-        .values_list("prompt__uuid", "n")
-    )
-
-
 def _newest(project: Project, before: dt.date | None = None) -> tuple:
     """The project's newest ledger entry (of the months before `before`), the newest prompt
     edit and the newest review decision: what its figures are computed from (below)."""
@@ -602,22 +563,29 @@ def span_figures(*, project: Project, period: dt.date | None, since=None) -> dic
 GROUP_FIELDS = tuple(dict.fromkeys(f for _, fields in BREAKDOWNS.values() for f in fields))
 
 
+def _review_state():
+    """A JobSpend row's job's review state, by its version: a version is approved or
+    rejected only once its job succeeded (services/reviews.py), and a succeeded job stays
+    so. For a month's rows: read by the version's unique job column, as a subquery, not
+    through the jobs table, which PostgreSQL scanned whole (every project's jobs, 11 MB on
+    the bench) for a month's 370 rows."""
+    return Subquery(
+        Version.objects.filter(generation=OuterRef("generation")).values("review_state")
+    )
+
+
 def job_spend_groups(*, project: Project, period: dt.date | None, since=None) -> list[dict]:
     """The span's JobSpend grouped by GROUP_FIELDS: each group with its `jobs`, their cents
     per bucket, `approved` (videos), `rejected` (cents spent on rejected videos) and, with
     `since`, how many of its jobs and approved videos have spend in a month before it too
     (`earlier`, `approved_earlier`), which all time counted there."""
-    approved = Q(generation__state=JobState.SUCCEEDED) & Q(
-        generation__version__review_state=ReviewState.APPROVED
+    # The jobs' review state and whether they have earlier spend are groups of their own:
+    # each subquery runs once a row, not once for each count it filters.
+    rows = job_spend(project=project, period=period, since=since).annotate(
+        review_state=_review_state()
     )
-    rejected = Q(generation__state=JobState.SUCCEEDED) & Q(
-        generation__version__review_state=ReviewState.REJECTED
-    )
-    rows = job_spend(project=project, period=period, since=since)
-    fields = GROUP_FIELDS
+    fields = (*GROUP_FIELDS, "review_state")
     if since is not None:
-        # A group of its own for the jobs with earlier spend: the subquery runs once a row,
-        # not once a count (two filtered counts took 5 ms more on PostgreSQL).
         rows = rows.annotate(
             in_earlier_month=Exists(
                 JobSpend.objects.filter(generation=OuterRef("generation"), period__lt=since)
@@ -628,14 +596,17 @@ def job_spend_groups(*, project: Project, period: dt.date | None, since=None) ->
         rows.values(*fields)
         .annotate(
             jobs=Count("generation", distinct=True),
-            approved=Count("generation", distinct=True, filter=approved),
-            rejected=Sum(_spent_cents(), filter=rejected, default=0),
             **{name: Sum(f"{name}_cents", default=0) for name in BUCKETS},
         )
         .order_by()
     )
-    if since is not None:
-        for group in groups:
+    for group in groups:
+        review_state = group.pop("review_state")
+        group["approved"] = group["jobs"] if review_state == ReviewState.APPROVED else 0
+        group["rejected"] = (
+            group["charged"] + group["possible"] if review_state == ReviewState.REJECTED else 0
+        )
+        if since is not None:
             earlier = group.pop("in_earlier_month")
             group["earlier"] = group["jobs"] if earlier else 0
             group["approved_earlier"] = group["approved"] if earlier else 0
@@ -682,12 +653,27 @@ def months_before_spend(*, project: Project, month: dt.date) -> dict:
 
 def months_before_reviews(*, project: Project, month: dt.date) -> dict:
     """The figures of the months before `month` that a review decision changes too:
-    "approved_by_prompt" and "video_cost"."""
-    approved = approved_by_prompt(project=project, period=None, before=month)
+    "approved_by_prompt" and "video_cost", from one query grouped by prompt and review."""
+    groups = (
+        job_spend(project=project, period=None, before=month)
+        # Most of the project's jobs: through the jobs table, which PostgreSQL hashes once
+        # (by a subquery a row, as a month's are, this took 44 ms instead of 13).
+        .annotate(review_state=F("generation__version__review_state"))
+        .values("prompt__uuid", "review_state")
+        .annotate(jobs=Count("generation", distinct=True), spent=Sum(_spent_cents(), default=0))
+        .order_by()
+    )
+    approved, spent, rejected = {}, 0, 0
+    for group in groups:
+        spent += group["spent"]
+        if group["review_state"] == ReviewState.APPROVED:
+            approved[group["prompt__uuid"]] = group["jobs"]
+        elif group["review_state"] == ReviewState.REJECTED:
+            rejected += group["spent"]
     return {
         "approved_by_prompt": approved,
-        "video_cost": approved_video_cost(
-            project=project, period=None, by_prompt=approved, before=month
+        "video_cost": ApprovedVideoCost(
+            from_cents(spent), sum(approved.values()), from_cents(rejected)
         ),
     }
 

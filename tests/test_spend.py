@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Sum
+from django.db.models import Count, F, Q, Sum
 from django.urls import reverse
 
 from generations import selectors_spend, tasks
@@ -1139,11 +1139,37 @@ def test_breakdowns_by_setting_member_and_prompt(project, editor, producer):
     assert by_setting[("text-to-video", "ltx-2-fast", "1920x1080")] == D("1.04")
     by_prompt = selectors_spend.spend_breakdown(project=project, period=period, by="by-prompt")
     assert by_prompt[0]["key"] == (prompt.uuid, "Lighthouse") and by_prompt[0]["spent"] == D("1.08")
-    cost = selectors_spend.approved_video_cost(project=project, period=period)
+    figures = selectors_spend.dashboard_figures(project=project, period=period)
+    cost = figures["video_cost"]
     # 1.40 spent in all (0.32 of it possibly) for 3 videos of the approved version.
     assert (cost.spent, cost.approved, cost.per_approved) == (D("1.40"), 3, D("0.47"))
     assert cost.rejected_share == 17  # the draft's 0.24 of the 1.40
-    assert selectors_spend.approved_by_prompt(project=project, period=period) == {prompt.uuid: 3}
+    assert figures["approved_by_prompt"] == {prompt.uuid: 3}
+    assert (cost, figures["approved_by_prompt"]) == jobs_approved_and_cost(project, period)
+
+
+def jobs_approved_and_cost(project, period):
+    """The cost per approved video and the approved count per prompt, counted through the
+    jobs table (a succeeded job whose version is approved or rejected): what the dashboard,
+    which reads the versions alone, must agree with."""
+    rows = JobSpend.objects.filter(project=project)
+    rows = rows if period is None else rows.filter(period=period)
+    succeeded = {"generation__state": JobState.SUCCEEDED}
+    approved = dict(
+        rows.filter(**succeeded, generation__version__review_state="approved")
+        .values("prompt__uuid")
+        .annotate(n=Count("generation", distinct=True))
+        .values_list("prompt__uuid", "n")
+    )
+    spent = F("charged_cents") + F("possible_cents")
+    rejected = Q(**succeeded, generation__version__review_state="rejected")
+    sums = rows.aggregate(total=Sum(spent, default=0), rejected=Sum(spent, filter=rejected))
+    cost = selectors_spend.ApprovedVideoCost(
+        selectors_spend.from_cents(sums["total"]),
+        sum(approved.values()),
+        selectors_spend.from_cents(sums["rejected"]),
+    )
+    return cost, approved
 
 
 def ledger_breakdown(project, period, by):
@@ -1223,11 +1249,8 @@ def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
         for by in selectors_spend.BREAKDOWNS:
             breakdown = selectors_spend.spend_breakdown(project=project, period=period, by=by)
             assert figures[by] == breakdown, (period, by)
-        approved = selectors_spend.approved_by_prompt(project=project, period=period)
-        assert figures["approved_by_prompt"] == approved
-        assert figures["video_cost"] == selectors_spend.approved_video_cost(
-            project=project, period=period
-        )
+        cost, approved = jobs_approved_and_cost(project, period)
+        assert (figures["video_cost"], figures["approved_by_prompt"]) == (cost, approved)
     # The adjustments are the row of no job; the earlier month's job is counted there only.
     assert selectors_spend.spend_breakdown(project=project, period=earlier, by="by-member") == [
         {
@@ -1306,7 +1329,7 @@ def test_all_time_is_the_months_before_and_this_one_added_up(
         return selectors_spend.dashboard_figures(project=project, period=None)
 
     def at_once():  # all time summed at once, a query per breakdown
-        approved = selectors_spend.approved_by_prompt(project=project, period=None)
+        cost, approved = jobs_approved_and_cost(project, None)
         return {
             **{
                 by: selectors_spend.spend_breakdown(project=project, period=None, by=by)
@@ -1314,9 +1337,7 @@ def test_all_time_is_the_months_before_and_this_one_added_up(
             },
             "days": selectors_spend.spend_by_day(project=project, period=None),
             "approved_by_prompt": approved,
-            "video_cost": selectors_spend.approved_video_cost(
-                project=project, period=None, by_prompt=approved
-            ),
+            "video_cost": cost,
             "periods": selectors_spend.ledger_periods(project=project),
         }
 
