@@ -506,7 +506,9 @@ def dashboard_version(*, project: Project, period: dt.date | None) -> str:
     the decisions are only ever added to and a title edit moves its prompt's updated_at, so
     their newest id and time name the figures' version: a page after any change computes
     them again, never a stale figure. (A renamed user's old name can stay until the next
-    ledger entry.) The viewer's time zone and today are in it too: they set the days."""
+    ledger entry, and in all time's earlier months until theirs or for up to
+    FIGURES_CACHED_SECONDS.) The viewer's time zone and today are in it too: they set the
+    days."""
     return _version(project, "all" if period is None else period.isoformat(), _newest(project))
 
 

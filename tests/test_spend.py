@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q, Sum
 from django.urls import reverse
+from django.utils import timezone
 
 from generations import selectors_spend, tasks
 from generations.models import (
@@ -1505,6 +1506,12 @@ def test_the_ledger_is_shown_a_page_at_a_time(client, project, editor, producer,
     ledger = newest[newest.index('id="ledger-heading"') :]
     assert ledger.count("<tr>") == 3  # the heading's and two entries
     assert "?ledger=2#ledger-heading" in ledger and "Page 1" in ledger
+    # Each row links its job and tells its time, in the viewer's time zone.
+    released = LedgerEntry.objects.filter(generation=second, kind=Kind.RELEASE).get()
+    when = timezone.localtime(released.created_at)
+    row = ledger[ledger.index(f'<time datetime="{when.isoformat()}">') :].split("</tr>")[0]
+    assert f">{when.day} {when:%b, %H:%M}</time>" in row and "<td>Release</td>" in row
+    assert f'href="{reverse("generation", args=[project.uuid, second.uuid])}"' in row
     older = client.get(url, {"ledger": "2"}).content.decode()
     ledger = older[older.index('id="ledger-heading"') :]
     assert ledger.count("<tr>") == 3 and "?ledger=1#ledger-heading" in ledger
