@@ -465,16 +465,15 @@ class ApprovedVideoCost:
         return round(self.rejected_spent * 100 / self.spent)
 
 
-def _newest(project: Project, before: dt.date | None = None) -> tuple:
-    """The project's newest ledger entry (of the months before `before`), the newest prompt
-    edit and the newest review decision: what its figures are computed from (below)."""
-    entries = LedgerEntry.objects.filter(project=OuterRef("pk"))
-    if before is not None:
-        entries = entries.filter(period__lt=before)
+def _newest(project: Project) -> tuple:
+    """The project's newest ledger entry, newest prompt edit and newest review decision:
+    what its figures are computed from (below)."""
     return (
         Project.objects.filter(pk=project.pk)
         .values_list(
-            Subquery(entries.order_by("-id").values("id")[:1]),
+            Subquery(
+                LedgerEntry.objects.filter(project=OuterRef("pk")).order_by("-id").values("id")[:1]
+            ),
             Subquery(
                 Prompt.objects.filter(project=OuterRef("pk"))
                 .order_by("-updated_at")
@@ -505,10 +504,10 @@ def dashboard_version(*, project: Project, period: dt.date | None) -> str:
     when the project's ledger, a review decision or a prompt's title does. The ledger and
     the decisions are only ever added to and a title edit moves its prompt's updated_at, so
     their newest id and time name the figures' version: a page after any change computes
-    them again, never a stale figure. (A renamed user's old name can stay until the next
-    ledger entry, and in all time's earlier months until theirs or for up to
-    FIGURES_CACHED_SECONDS.) The viewer's time zone and today are in it too: they set the
-    days."""
+    them again. (An entry whose transaction commits after a newer one's shows from the
+    next entry on. A renamed user's old name can stay until the next ledger entry, and in
+    all time's earlier months until theirs or for up to FIGURES_CACHED_SECONDS.) The
+    viewer's time zone and today are in it too: they set the days."""
     return _version(project, "all" if period is None else period.isoformat(), _newest(project))
 
 
@@ -689,7 +688,12 @@ def all_time_figures(*, project: Project) -> dict:
     parts is counted once."""
     with timezone.override(timezone.get_default_timezone()):
         this_month = period_of()
-    ledger, prompts, decisions = _newest(project, before=this_month)
+    _, prompts, decisions = _newest(project)
+    # The earlier months' ledger by how many entries it has, not its newest: entries are
+    # only ever added, so the count moves with each one committed, also one whose id is
+    # below one already seen (workers settling last month's jobs at a month's start commit
+    # in any order). On SQLite it is also the quicker (1 ms; the newest took 3).
+    ledger = LedgerEntry.objects.filter(project=project, period__lt=this_month).count()
     month = this_month.isoformat()
     before = {}
     for part, compute, newest in (

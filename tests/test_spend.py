@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -1283,13 +1283,20 @@ def test_all_time_is_the_months_before_and_this_one_added_up(
     """All time is summed in two parts, the months before this one (cached apart) and this
     month's: always equal to summing it at once, a job with spend in both counted once. A
     new entry this month sums this month again, not the months before; an entry of an
-    earlier month (a late settlement) or a review decision sums those again."""
+    earlier month (a late settlement, also one committed after a newer one) or a review
+    decision sums those again."""
     from generations.services import prompts as prompt_service
 
-    prompt, other = make_history(project, editor, producer)
-    reviewer = MembershipFactory(project=project, roles=["reviewer"]).user
     now = spend.period_of()
     earlier = (now - dt.timedelta(days=1)).replace(day=1)
+    # An id an entry of the earlier month takes at the end, as if its transaction had
+    # committed after those of every entry written meanwhile.
+    gap = LedgerEntry.objects.create(
+        project=project, kind=Kind.ADJUSTMENT, amount=D("0.01"), period=earlier, reason="gap"
+    ).pk
+    QuerySet(LedgerEntry).filter(pk=gap).delete()  # past the ledger's guard: frees an id
+    prompt, other = make_history(project, editor, producer)
+    reviewer = MembershipFactory(project=project, roles=["reviewer"]).user
     monkeypatch.setattr(spend, "period_of", lambda moment=None: earlier)
     both_months = submit(project, producer)
     fail(both_months)  # held and released in the earlier month
@@ -1372,6 +1379,22 @@ def test_all_time_is_the_months_before_and_this_one_added_up(
         title="Lighthouse at night",
     )
     assert shown() == at_once() and summed == [("spend", now), *this_month]
+    committed_late = LedgerEntry(
+        pk=gap,
+        project=project,
+        kind=Kind.ADJUSTMENT,
+        amount=D("0.07"),
+        period=earlier,
+        reason="adjustment: committed late",
+    )
+    with transaction.atomic():
+        spend._record([committed_late], project=project, period=earlier)
+    assert LedgerEntry.objects.filter(period=earlier).latest("pk").pk > gap
+    # The figures' version is the newest entry, which this one is not: it shows from the
+    # next entry on, with the earlier months summed again (their count of entries moved).
+    submit(project, editor)
+    assert shown() == at_once()
+    assert summed == [("spend", now), ("reviews", now), *this_month]
 
 
 def test_a_simultaneous_first_entry_of_a_job_is_added_to_not_lost(project, editor, monkeypatch):
