@@ -552,6 +552,10 @@ class SpendPeriod(models.Model):
     # charge, a budget lowered below what was already committed): the backstop constraint
     # allows that much above the limit and no more.
     overrun_cents = models.BigIntegerField(default=0)
+    # How many ledger entries the period has, moved in their transaction: the dashboard's
+    # figures are versioned by it (selectors_spend). Entries are only ever added, so it
+    # changes with every one committed, whatever order their transactions commit in.
+    entries = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -31,6 +31,7 @@ from generations.models import (
     ReviewDecision,
     ReviewState,
     Role,
+    SpendPeriod,
     Version,
 )
 from generations.services.spend import period_of
@@ -466,13 +467,15 @@ class ApprovedVideoCost:
 
 
 def _newest(project: Project) -> tuple:
-    """The project's newest ledger entry, newest prompt edit and newest review decision:
-    what its figures are computed from (below)."""
+    """How many ledger entries the project has (SpendPeriod.entries), its newest prompt
+    edit and the newest review decision: what its figures are computed from (below)."""
     return (
         Project.objects.filter(pk=project.pk)
         .values_list(
             Subquery(
-                LedgerEntry.objects.filter(project=OuterRef("pk")).order_by("-id").values("id")[:1]
+                SpendPeriod.objects.filter(project=OuterRef("pk"), period__isnull=True).values(
+                    "entries"
+                )
             ),
             Subquery(
                 Prompt.objects.filter(project=OuterRef("pk"))
@@ -503,11 +506,12 @@ def dashboard_version(*, project: Project, period: dt.date | None) -> str:
     Those figures take most of the page's time on a large project, and they change only
     when the project's ledger, a review decision or a prompt's title does. The ledger and
     the decisions are only ever added to and a title edit moves its prompt's updated_at, so
-    their newest id and time name the figures' version: a page after any change computes
-    them again. (An entry whose transaction commits after a newer one's shows from the
-    next entry on. A renamed user's old name can stay until the next ledger entry, and in
-    all time's earlier months until theirs or for up to FIGURES_CACHED_SECONDS.) The
-    viewer's time zone and today are in it too: they set the days."""
+    the ledger's count of entries, the newest decision's id and the newest edit's time name
+    the figures' version: a page after any change computes them again. (A decision whose
+    transaction commits after a newer one's shows from the next change on. A renamed
+    user's old name can stay until the next ledger entry, and in all time's earlier months
+    until theirs or for up to FIGURES_CACHED_SECONDS.) The viewer's time zone and today
+    are in it too: they set the days."""
     return _version(project, "all" if period is None else period.isoformat(), _newest(project))
 
 
@@ -689,11 +693,9 @@ def all_time_figures(*, project: Project) -> dict:
     with timezone.override(timezone.get_default_timezone()):
         this_month = period_of()
     _, prompts, decisions = _newest(project)
-    # The earlier months' ledger by how many entries it has, not its newest: entries are
-    # only ever added, so the count moves with each one committed, also one whose id is
-    # below one already seen (workers settling last month's jobs at a month's start commit
-    # in any order). On SQLite it is also the quicker (1 ms; the newest took 3).
-    ledger = LedgerEntry.objects.filter(project=project, period__lt=this_month).count()
+    ledger = SpendPeriod.objects.filter(project=project, period__lt=this_month).aggregate(
+        entries=Sum("entries")
+    )["entries"]
     month = this_month.isoformat()
     before = {}
     for part, compute, newest in (

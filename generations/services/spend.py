@@ -141,12 +141,12 @@ def _record(entries: list[LedgerEntry], *, project: Project, period: dt.date) ->
     API billed, or may have), so they are recorded whatever the budget says; anything that
     raises the total counts as overrun for the backstop."""
     cents = sum(_cents(entry.amount) for entry in entries)
-    if cents:
-        for row in _spend_rows(project, period):
-            SpendPeriod.objects.filter(pk=row.pk).update(
-                committed_cents=F("committed_cents") + cents,
-                overrun_cents=F("overrun_cents") + max(cents, 0),
-            )
+    for row in _spend_rows(project, period):
+        SpendPeriod.objects.filter(pk=row.pk).update(
+            committed_cents=F("committed_cents") + cents,
+            overrun_cents=F("overrun_cents") + max(cents, 0),
+            entries=F("entries") + len(entries),
+        )
     LedgerEntry.objects.bulk_create(entries)
     _job_spend_add(entries)
     if cents > 0:
@@ -261,8 +261,11 @@ def job_reserve(*, generation: Generation, user, reason: str = "submitted") -> L
     amount = generation.estimated_cost
     period = period_of()
     with transaction.atomic():
-        for row in _spend_rows(generation.project, period):
+        rows = _spend_rows(generation.project, period)
+        for row in rows:
             _take(row, amount, what="this job is")
+        for row in rows:  # in the same order: they are locked by now
+            SpendPeriod.objects.filter(pk=row.pk).update(entries=F("entries") + 1)
         entry = LedgerEntry.objects.create(
             project=generation.project,
             generation=generation,
