@@ -63,6 +63,18 @@ def test_no_environment_boots_on_embedded_defaults(tmp_path):
     assert len(key_file.read_text()) >= 50
 
 
+def test_embedded_database_is_in_wal_mode_without_fsync_on_commit(tmp_path):
+    code = (
+        "import json, django; django.setup(); from django.db import connection;"
+        "c = connection.cursor();"
+        "print(json.dumps([c.execute(f'PRAGMA {p}').fetchone()[0]"
+        " for p in ('journal_mode', 'synchronous')]))"
+    )
+    result = boot({}, tmp_path, code)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == ["wal", 1]  # 1: NORMAL
+
+
 def test_production_environment(tmp_path):
     result = boot(PRODUCTION, tmp_path)
     assert result.returncode == 0, result.stderr
