@@ -404,9 +404,10 @@ class _World:
                 )
             )
         LedgerEntry.objects.bulk_create(entries, batch_size=2000)
-        # The ledger's per-job sums, which services/spend.py keeps as it writes entries.
-        spend.job_spend_rebuild()
         self._stack(generations)
+        # The ledger's per-job and per-group sums, which services/spend.py keeps as it
+        # writes entries and review decisions (after the reviews: the groups count them).
+        spend.job_spend_rebuild()
         self.count += n
 
     def _stack(self, generations) -> None:

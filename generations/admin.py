@@ -24,6 +24,7 @@ from .models import (
     PromptVersion,
     ReviewDecision,
     ShareLink,
+    SpendGroup,
     SpendPeriod,
     SpendPolicy,
     Stack,
@@ -328,10 +329,23 @@ class SpendPeriodAdmin(admin.ModelAdmin):
         return False
 
 
+class _DerivedAdmin(admin.ModelAdmin):
+    """Sums kept by the spend service; `manage.py rebuild_job_spend` makes them again.
+    Never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(JobSpend)
-class JobSpendAdmin(admin.ModelAdmin):
-    """The ledger summed per job and month, kept by the spend service; `manage.py
-    rebuild_job_spend` makes it again. Never edited by hand."""
+class JobSpendAdmin(_DerivedAdmin):
+    """The ledger summed per job and month."""
 
     list_display = [
         "period",
@@ -345,14 +359,25 @@ class JobSpendAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["project", "generation"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(SpendGroup)
+class SpendGroupAdmin(_DerivedAdmin):
+    """JobSpend summed per row of the dashboard's breakdowns, a month's and all time's."""
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    list_display = [
+        "period",
+        "project",
+        "breakdown",
+        "key",
+        "jobs",
+        "charged_cents",
+        "reserved_cents",
+        "possible_cents",
+        "approved",
+        "rejected_cents",
+    ]
+    list_filter = ["breakdown"]
+    list_select_related = ["project"]
 
 
 @admin.register(LedgerEntry)

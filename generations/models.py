@@ -718,6 +718,54 @@ class JobSpend(models.Model):
         return f"{self.generation_id or 'no job'} in {self.period:%Y-%m}"
 
 
+class SpendGroup(models.Model):
+    """JobSpend summed per row of the dashboard's breakdowns (by setting, by member, by
+    prompt), a month's and all time's (period None): the dashboard reads a few hundred of
+    these instead of grouping 10,000 jobs' rows, so it is as quick just after a change as
+    a cached page was. Each group also counts its approved videos and what was spent on
+    rejected ones. Kept by services/spend.py in the transaction of each ledger entry and
+    each review decision; derived, made again by `manage.py rebuild_job_spend`."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    period = models.DateField(null=True, blank=True)  # None: all time
+    breakdown = models.CharField(max_length=12)  # selectors_spend.BREAKDOWNS' names
+    # The group's fields below as JSON (they can be None): unique in its breakdown.
+    key = models.CharField(max_length=120)
+    # The breakdown's own fields, as JobSpend has them; the others stay None.
+    endpoint = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
+    api_model = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001
+    resolution = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    prompt = models.ForeignKey(
+        Prompt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    jobs = models.IntegerField(default=0)  # with spend in the period; in all time, once
+    charged_cents = models.BigIntegerField(default=0)
+    reserved_cents = models.BigIntegerField(default=0)
+    possible_cents = models.BigIntegerField(default=0)
+    approved = models.IntegerField(default=0)  # those jobs whose video is approved
+    rejected_cents = models.BigIntegerField(default=0)  # charged + possible, video rejected
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "period", "breakdown", "key"],
+                condition=models.Q(period__isnull=False),
+                name="one_spend_group_a_month",
+            ),
+            models.UniqueConstraint(
+                fields=["project", "breakdown", "key"],
+                condition=models.Q(period__isnull=True),
+                name="one_spend_group_in_all",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.breakdown} {self.key} in {self.period or 'all'}"
+
+
 def default_draft_models() -> list[str]:
     return ["ltx-2-fast"]
 

@@ -26,6 +26,7 @@ from generations.models import (
     JobSpend,
     JobState,
     LedgerEntry,
+    SpendGroup,
     SpendPeriod,
 )
 from generations.services import jobs, reviews, spend
@@ -1122,10 +1123,8 @@ def make_history(project, editor, producer):
 def test_breakdowns_by_setting_member_and_prompt(project, editor, producer):
     prompt, other = make_history(project, editor, producer)
     period = spend.period_of()
-    by_member = {
-        r["key"][0]: r
-        for r in selectors_spend.spend_breakdown(project=project, period=period, by="by-member")
-    }
+    figures = selectors_spend.dashboard_figures(project=project, period=period)
+    by_member = {r["key"][0]: r for r in figures["by-member"]}
     assert (by_member[editor.username]["charged"], by_member[editor.username]["jobs"]) == (
         D("0.48"),
         4,
@@ -1134,15 +1133,11 @@ def test_breakdowns_by_setting_member_and_prompt(project, editor, producer):
     assert by_member[other.username]["charged"] == D("0.60")
     assert by_member[other.username]["possible"] == D("0.32")
     assert by_member[other.username]["spent"] == D("0.92")
-    by_setting = {
-        r["key"]: r["spent"]
-        for r in selectors_spend.spend_breakdown(project=project, period=period, by="by-setting")
-    }
+    by_setting = {r["key"]: r["spent"] for r in figures["by-setting"]}
     assert by_setting[("text-to-video", "ltx-2-pro", "1920x1080")] == D("0.36")
     assert by_setting[("text-to-video", "ltx-2-fast", "1920x1080")] == D("1.04")
-    by_prompt = selectors_spend.spend_breakdown(project=project, period=period, by="by-prompt")
+    by_prompt = figures["by-prompt"]
     assert by_prompt[0]["key"] == (prompt.uuid, "Lighthouse") and by_prompt[0]["spent"] == D("1.08")
-    figures = selectors_spend.dashboard_figures(project=project, period=period)
     cost = figures["video_cost"]
     # 1.40 spent in all (0.32 of it possibly) for 3 videos of the approved version.
     assert (cost.spent, cost.approved, cost.per_approved) == (D("1.40"), 3, D("0.47"))
@@ -1173,6 +1168,56 @@ def jobs_approved_and_cost(project, period):
         selectors_spend.from_cents(sums["rejected"]),
     )
     return cost, approved
+
+
+def job_spend_breakdown(project, period, by):
+    """A breakdown summed from JobSpend at once, a query per breakdown: what SpendGroup's
+    rows must add up to."""
+    fields = selectors_spend.BREAKDOWNS[by][1]
+    rows = JobSpend.objects.filter(project=project)
+    rows = rows if period is None else rows.filter(period=period)
+    result = []
+    for row in rows.values(*fields).annotate(
+        jobs=Count("generation", distinct=True),
+        **{name: Sum(f"{name}_cents", default=0) for name in selectors_spend.BUCKETS},
+    ):
+        money = {name: selectors_spend.from_cents(row[name]) for name in selectors_spend.BUCKETS}
+        key = tuple(row[f] for f in fields)
+        spent = money["charged"] + money["possible"]
+        result.append({"key": key, "jobs": row["jobs"], **money, "spent": spent})
+    return selectors_spend._biggest_first(result)
+
+
+SPEND_GROUP_FIELDS = (
+    "project_id",
+    "period",
+    "breakdown",
+    "key",
+    "endpoint",
+    "api_model",
+    "resolution",
+    "requested_by_id",
+    "prompt_id",
+    *selectors_spend.GROUP_COUNTS,
+)
+
+
+def spend_groups_kept_and_rebuilt():
+    """SpendGroup's rows as kept, and as made at once from JobSpend (the rebuild's way)."""
+    kept = sorted(SpendGroup.objects.values_list(*SPEND_GROUP_FIELDS), key=str)
+    rows = JobSpend.objects.values(
+        "project_id",
+        "period",
+        "generation_id",
+        "charged_cents",
+        "reserved_cents",
+        "possible_cents",
+        *spend._FACTS,
+    ).annotate(review_state=spend._review_state_of_job())
+    made = sorted(
+        (tuple(g.get(f) for f in SPEND_GROUP_FIELDS) for g in spend.spend_groups_of(rows)), key=str
+    )
+    return kept, made
 
 
 def ledger_breakdown(project, period, by):
@@ -1245,21 +1290,22 @@ def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
     monkeypatch.undo()
 
     for period in (now, earlier, None):
+        # The page reads SpendGroup: equal to JobSpend and the ledger summed at once.
+        figures = selectors_spend.dashboard_figures(project=project, period=period)
         for by in selectors_spend.BREAKDOWNS:
             shown = {
                 r["key"]: (r["jobs"], r["charged"], r["reserved"], r["possible"])
-                for r in selectors_spend.spend_breakdown(project=project, period=period, by=by)
+                for r in figures[by]
             }
             assert shown == ledger_breakdown(project, period, by), (period, by)
-        # The page sums a month's breakdowns from one query grouped by all their fields.
-        figures = selectors_spend.dashboard_figures(project=project, period=period)
-        for by in selectors_spend.BREAKDOWNS:
-            breakdown = selectors_spend.spend_breakdown(project=project, period=period, by=by)
-            assert figures[by] == breakdown, (period, by)
+            assert figures[by] == job_spend_breakdown(project, period, by), (period, by)
         cost, approved = jobs_approved_and_cost(project, period)
         assert (figures["video_cost"], figures["approved_by_prompt"]) == (cost, approved)
+    kept, made = spend_groups_kept_and_rebuilt()
+    assert kept == made
     # The adjustments are the row of no job; the earlier month's job is counted there only.
-    assert selectors_spend.spend_breakdown(project=project, period=earlier, by="by-member") == [
+    figures = selectors_spend.dashboard_figures(project=project, period=earlier)
+    assert figures["by-member"] == [
         {
             "key": (producer.username,),
             "jobs": 1,
@@ -1293,18 +1339,20 @@ def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
     ).spend_period_entries_fill(apps, None)
     assert spend_row_counts(project) == counts
     kept = job_spend_rows()
+    groups, _ = spend_groups_kept_and_rebuilt()
     assert spend.job_spend_rebuild() == len(kept) == 10  # 8 jobs, 2 months of adjustments
     assert job_spend_rows() == kept
+    assert spend_groups_kept_and_rebuilt()[0] == groups
 
 
-def test_all_time_is_the_months_before_and_this_one_added_up(
+def test_spend_groups_follow_every_change_and_the_page_with_them(
     project, editor, producer, monkeypatch
 ):
-    """All time is summed in two parts, the months before this one (cached apart) and this
-    month's: always equal to summing it at once, a job with spend in both counted once. A
-    new entry this month sums this month again, not the months before; an entry of an
-    earlier month (a late settlement, also one committed after a newer one) or a review
-    decision sums those again."""
+    """SpendGroup is moved by every ledger entry and review decision as a rebuild would make
+    it, and the dashboard, cached under its version, shows each change at once: all time
+    and each month equal to summing them at once, a job with spend in two months counted
+    once in all time. That includes an entry of an earlier month committed after newer ones
+    (a late settlement), a review decision on a job of two months and a prompt renamed."""
     from generations.services import prompts as prompt_service
 
     now = spend.period_of()
@@ -1328,69 +1376,51 @@ def test_all_time_is_the_months_before_and_this_one_added_up(
     monkeypatch.undo()
     assert jobs.job_retry(generation=both_months, user=producer)  # held again this month
     deliver(both_months, final_cost="0.36")
-    reviews.review_decide(
-        version=Generation.objects.get(pk=both_months.pk).version,
-        reviewer=reviewer,
-        state="approved",
-        comment="",
-    )
+
+    def decide(generation, state, comment=""):
+        version = Generation.objects.get(pk=generation.pk).version
+        reviews.review_decide(version=version, reviewer=reviewer, state=state, comment=comment)
+
+    decide(both_months, "approved")
     assert JobSpend.objects.filter(generation=both_months).count() == 2
 
-    summed = []
-    for part, name in (
-        ("spend", "months_before_spend"),
-        ("reviews", "months_before_reviews"),
-        ("this month", "span_figures"),
-    ):
-        compute = getattr(selectors_spend, name)
-        monkeypatch.setattr(
-            selectors_spend,
-            name,
-            lambda compute=compute, part=part, **span: (
-                summed.append((part, span.get("month") or span["since"])) or compute(**span)
-            ),
-        )
-    this_month = [("this month", now)]
-
-    def shown():
-        summed.clear()
-        return selectors_spend.dashboard_figures(project=project, period=None)
-
-    def at_once():  # all time summed at once, a query per breakdown
-        cost, approved = jobs_approved_and_cost(project, None)
+    def at_once(period):  # summed at once, a query per breakdown
+        cost, approved = jobs_approved_and_cost(project, period)
         return {
-            **{
-                by: selectors_spend.spend_breakdown(project=project, period=None, by=by)
-                for by in selectors_spend.BREAKDOWNS
-            },
-            "days": selectors_spend.spend_by_day(project=project, period=None),
+            **{by: job_spend_breakdown(project, period, by) for by in selectors_spend.BREAKDOWNS},
+            "days": selectors_spend.spend_by_day(project=project, period=period),
             "approved_by_prompt": approved,
             "video_cost": cost,
             "periods": selectors_spend.ledger_periods(project=project),
         }
 
-    figures = shown()
-    assert figures == at_once()
-    assert summed == [("spend", now), ("reviews", now), *this_month]
+    def shown_as_summed_at_once():
+        kept, made = spend_groups_kept_and_rebuilt()
+        assert kept == made
+        shown = {}
+        for period in (None, now, earlier):
+            shown[period] = selectors_spend.dashboard_figures(project=project, period=period)
+            assert shown[period] == at_once(period), period
+        return shown[None]
+
+    figures = shown_as_summed_at_once()
     producer_row = next(r for r in figures["by-member"] if r["key"] == (producer.username,))
     assert (producer_row["jobs"], producer_row["charged"]) == (1, D("0.36"))
     assert figures["video_cost"].approved == 4  # the two months' approved videos
     submit(project, editor)
-    assert shown() == at_once() and summed == this_month
+    shown_as_summed_at_once()
     attempt = Attempt.objects.get(generation=lost, possibly_charged=True)
     spend.possible_charge_settle(attempt=attempt, user=producer, charged=True)
-    assert shown() == at_once()
-    assert summed == [("spend", now), ("reviews", now), *this_month]
-    reviews.review_decide(
-        version=Generation.objects.get(pk=late.pk).version,
-        reviewer=reviewer,
-        state="rejected",
-        comment="Too late",
-    )
-    figures = shown()
-    assert figures == at_once() and summed == [("reviews", now), *this_month]
+    shown_as_summed_at_once()
+    decide(late, "rejected", "Too late")
+    figures = shown_as_summed_at_once()
     assert figures["video_cost"].rejected_spent == D("0.48")  # the draft's and this one
-    assert shown() == figures and summed == []  # cached as a whole
+    # Approved, then sent back, then rejected: the job of two months moves in both.
+    decide(both_months, "changes_requested", "Shorter")
+    assert shown_as_summed_at_once()["video_cost"].approved == 3
+    decide(both_months, "rejected", "Too long")
+    figures = shown_as_summed_at_once()
+    assert figures["video_cost"].rejected_spent == D("0.84")
     prompt_service.prompt_version_save(
         prompt=prompt,
         author=editor,
@@ -1398,7 +1428,8 @@ def test_all_time_is_the_months_before_and_this_one_added_up(
         elements={"shot": "A lighthouse at night"},
         title="Lighthouse at night",
     )
-    assert shown() == at_once() and summed == [("spend", now), *this_month]
+    figures = shown_as_summed_at_once()
+    assert (prompt.uuid, "Lighthouse at night") in [r["key"] for r in figures["by-prompt"]]
     committed_late = LedgerEntry(
         pk=gap,
         project=project,
@@ -1410,9 +1441,8 @@ def test_all_time_is_the_months_before_and_this_one_added_up(
     with transaction.atomic():
         spend._record([committed_late], project=project, period=earlier)
     assert LedgerEntry.objects.filter(period=earlier).latest("pk").pk > gap
-    # Not the newest entry, but one more: the count of entries moved.
-    assert shown() == at_once()
-    assert summed == [("spend", now), ("reviews", now), *this_month]
+    # Not the newest entry, but one more: the count of entries moved, the page shows it.
+    shown_as_summed_at_once()
 
 
 def test_a_simultaneous_first_entry_of_a_job_is_added_to_not_lost(project, editor, monkeypatch):
@@ -1445,10 +1475,16 @@ def test_rebuild_job_spend_command_and_the_migration_give_what_was_kept(project,
     migration = importlib.import_module("generations.migrations.0015_job_spend")
     migration.job_spend_fill(apps, None)
     assert job_spend_rows() == kept
+    groups, _ = spend_groups_kept_and_rebuilt()
+    SpendGroup.objects.all().delete()
+    importlib.import_module("generations.migrations.0018_spend_group").spend_group_fill(apps, None)
+    assert spend_groups_kept_and_rebuilt()[0] == groups
+    SpendGroup.objects.update(approved=7)  # these too
     JobSpend.objects.update(charged_cents=0)  # something went wrong with them
     out = io.StringIO()
     call_command("rebuild_job_spend", stdout=out)
     assert job_spend_rows() == kept
+    assert spend_groups_kept_and_rebuilt()[0] == groups
     assert out.getvalue().strip() == f"{len(kept)} rows made again from the ledger"
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from generations.models import Generation, JobState, ReviewDecision, ReviewState, Version
+from generations.services import spend
 from generations.services.prompts import activity_record
 
 DECISIONS = (ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED, ReviewState.REJECTED)
@@ -33,6 +34,9 @@ def review_decide(*, version: Version, reviewer, state: str, comment: str = "") 
         raise ValidationError("Only a finished video can be reviewed")
     now = timezone.now()
     with transaction.atomic():
+        # The state it leaves, read under the version's lock: the spend figures move by it.
+        was = Version.objects.select_for_update().values_list("review_state", flat=True)
+        was = was.get(pk=version.pk)
         decision = ReviewDecision.objects.create(
             version=version, state=state, reviewer=reviewer, comment=comment, created_at=now
         )
@@ -40,6 +44,8 @@ def review_decide(*, version: Version, reviewer, state: str, comment: str = "") 
         # The gallery card shows the review state: its poll compares updated_at.
         Generation.objects.filter(pk=generation.pk).update(updated_at=now)
         version.review_state, version.review_state_at = state, now
+        # After the version's and the job's locks, as a ledger entry takes the job's first.
+        spend.spend_groups_review(generation=generation, was=was, now=state)
         activity_record(
             project=version.stack.project,
             actor=reviewer,

@@ -1,13 +1,14 @@
 """Spend: the ledger, budgets that hold, and settling what each job cost.
 
 Every figure shown to people is a sum of LedgerEntry rows, which are only ever added (the
-dashboard's breakdowns sum JobSpend: the ledger summed per job and month, moved by each
-entry in its transaction). The budget is enforced on SpendPeriod rows (one per project and
-month, one for the project's whole life): a reservation is one conditional UPDATE,
-`committed + estimate <= limit`, so two simultaneous submissions cannot both take the last
-of a budget; PostgreSQL re-checks the condition on the row's newest version after waiting
-for the other's lock. A CheckConstraint (`committed <= limit + overrun`) is the backstop
-against any path that forgets the condition.
+dashboard's breakdowns read JobSpend, the ledger summed per job and month, summed again per
+breakdown row in SpendGroup: both moved by each entry in its transaction). The budget is
+enforced on SpendPeriod rows (one per project and month, one for the project's whole life):
+a reservation is one conditional UPDATE, `committed + estimate <= limit`, so two
+simultaneous submissions cannot both take the last of a budget; PostgreSQL re-checks the
+condition on the row's newest version after waiting for the other's lock. A CheckConstraint
+(`committed <= limit + overrun`) is the backstop against any path that forgets the
+condition.
 
 A job's money moves like this:
     submitted        reservation +estimate   (refused when it does not fit; held while a
@@ -22,6 +23,7 @@ A job's money moves like this:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from decimal import Decimal
 
@@ -29,7 +31,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -45,9 +47,12 @@ from generations.models import (
     LedgerEntry,
     Membership,
     Project,
+    ReviewState,
     Role,
+    SpendGroup,
     SpendPeriod,
     SpendPolicy,
+    Version,
 )
 
 logger = logging.getLogger(__name__)
@@ -189,32 +194,186 @@ def _job_facts(generation_ids) -> dict[int, dict]:
 
 def _job_spend_add(entries: list[LedgerEntry]) -> None:
     """Add just-recorded entries to their job's (or the month's unassigned) JobSpend row: an
-    UPDATE, or the row's INSERT for its first entry. Inside the entries' transaction."""
+    UPDATE, or the row's INSERT for its first entry; and to the job's SpendGroup rows.
+    Inside the entries' transaction, behind the project's spend rows' locks."""
     for (project_id, generation_id, period), cents in _job_spend_sums(entries).items():
         row = JobSpend.objects.filter(
             project_id=project_id, generation_id=generation_id, period=period
         )
         increments = {column: F(column) + amount for column, amount in cents.items()}
-        if row.update(**increments):
+        first_in_month = False
+        if not row.update(**increments):
+            facts = _job_facts([generation_id]).get(generation_id, {})
+            try:
+                with transaction.atomic():  # a savepoint: losing a race for the INSERT is fine
+                    JobSpend.objects.create(
+                        project_id=project_id,
+                        generation_id=generation_id,
+                        period=period,
+                        **facts,
+                        **cents,
+                    )
+                first_in_month = True
+            except IntegrityError:  # a simultaneous first entry made it: add to it
+                row.update(**increments)
+        _spend_groups_add(row, cents, first_in_month=first_in_month)
+
+
+# The fields each breakdown groups by (selectors_spend.BREAKDOWNS shows them by name).
+GROUPED_BY = {
+    "by-setting": ("endpoint", "api_model", "resolution"),
+    "by-member": ("requested_by_id",),
+    "by-prompt": ("prompt_id",),
+}
+_FACTS = tuple(field for fields in GROUPED_BY.values() for field in fields)
+_GROUP_COUNTS = ("jobs", "charged_cents", "reserved_cents", "possible_cents", "approved")
+_GROUP_COUNTS += ("rejected_cents",)
+
+
+def _review_state_of_job():
+    """A JobSpend row's job's video review state (a version is reviewed only once its job
+    succeeded, and a succeeded job stays so: services/reviews.py)."""
+    return Subquery(
+        Version.objects.filter(generation=OuterRef("generation")).values("review_state")
+    )
+
+
+def _spend_groups_add(job_spend, cents: dict[str, int], *, first_in_month: bool) -> None:
+    """Move the SpendGroup rows of a JobSpend row (a queryset of it) that `cents` were just
+    added to: its month's and all time's. A job counts in a month's groups from its first
+    entry of that month, in all time's from its first entry at all; so does its approved
+    video. Whatever it spends with a rejected video counts as spent on rejected ones."""
+    row = job_spend.values("project_id", "period", "generation_id", *_FACTS).annotate(
+        review_state=_review_state_of_job()
+    )[0]
+    job = row["generation_id"]
+    first_in_month = first_in_month and job is not None
+    first_at_all = (
+        first_in_month
+        and not JobSpend.objects.filter(generation_id=job).exclude(period=row["period"]).exists()
+    )
+    spent = cents["charged_cents"] + cents["possible_cents"]
+    approved = row["review_state"] == ReviewState.APPROVED
+    rejected_cents = spent if row["review_state"] == ReviewState.REJECTED else 0
+    for period, first in ((row["period"], first_in_month), (None, first_at_all)):
+        _spend_groups_move(
+            row["project_id"],
+            period,
+            row,
+            jobs=int(first),
+            approved=int(first and approved),
+            rejected_cents=rejected_cents,
+            **cents,
+        )
+
+
+def _group_key(breakdown: str, facts: dict) -> str:
+    return json.dumps([facts[field] for field in GROUPED_BY[breakdown]])
+
+
+def _spend_groups_move(project_id: int, period, facts: dict, **deltas: int) -> None:
+    """Add `deltas` (SpendGroup's counts) to the groups `facts` (a job's JobSpend fields)
+    fall in, one per breakdown: an UPDATE, or an INSERT for a group's first job."""
+    deltas = {name: delta for name, delta in deltas.items() if delta}
+    if not deltas:
+        return
+    for breakdown, fields in GROUPED_BY.items():
+        key = _group_key(breakdown, facts)
+        group = SpendGroup.objects.filter(
+            project_id=project_id, period=period, breakdown=breakdown, key=key
+        )
+        increments = {name: F(name) + delta for name, delta in deltas.items()}
+        if group.update(**increments):
             continue
-        facts = _job_facts([generation_id]).get(generation_id, {})
         try:
-            with transaction.atomic():  # a savepoint: losing a race for the INSERT is fine
-                JobSpend.objects.create(
+            with transaction.atomic():  # a savepoint, as for JobSpend above
+                SpendGroup.objects.create(
                     project_id=project_id,
-                    generation_id=generation_id,
                     period=period,
-                    **facts,
-                    **cents,
+                    breakdown=breakdown,
+                    key=key,
+                    **{field: facts[field] for field in fields},
+                    **deltas,
                 )
-        except IntegrityError:  # a simultaneous first entry made it: add to it
-            row.update(**increments)
+        except IntegrityError:
+            group.update(**increments)
+
+
+def spend_groups_review(*, generation: Generation, was: str, now: str) -> None:
+    """A job's video went from review state `was` to `now`: move its approved count and its
+    spend on rejected videos in its SpendGroup rows (every month it has spend in, and all
+    time). In the decision's transaction, after the project's spend rows' lock, which
+    every ledger entry takes first: an entry written meanwhile is counted with the state
+    before the decision or after it, never lost between."""
+    approved = (now == ReviewState.APPROVED) - (was == ReviewState.APPROVED)
+    rejected = (now == ReviewState.REJECTED) - (was == ReviewState.REJECTED)
+    if not (approved or rejected):
+        return
+    list(
+        SpendPeriod.objects.select_for_update()
+        .filter(project_id=generation.project_id, period__isnull=True)
+        .values_list("pk")
+    )
+    rows = list(
+        JobSpend.objects.filter(generation=generation)
+        .order_by("period")
+        .values("project_id", "period", "charged_cents", "possible_cents", *_FACTS)
+    )
+    for row in rows:
+        spent = row["charged_cents"] + row["possible_cents"]
+        _spend_groups_move(
+            row["project_id"],
+            row["period"],
+            row,
+            approved=approved,
+            rejected_cents=rejected * spent,
+        )
+    if rows:
+        spent = sum(row["charged_cents"] + row["possible_cents"] for row in rows)
+        _spend_groups_move(
+            rows[0]["project_id"], None, rows[0], approved=approved, rejected_cents=rejected * spent
+        )
+
+
+def spend_groups_of(job_spend_rows) -> list[dict]:
+    """SpendGroup's rows (as field dicts) summed from JobSpend's, each a dict of its fields
+    (with `_id` for keys) and its job's `review_state`: what _job_spend_add and
+    spend_groups_review keep, made at once (job_spend_rebuild, and the migration)."""
+    groups: dict[tuple, dict] = {}
+    counted = set()  # jobs counted in all time
+    for row in job_spend_rows:
+        job = row["generation_id"]
+        state = row["review_state"] if job is not None else None
+        spent = row["charged_cents"] + row["possible_cents"]
+        first_at_all = job is not None and job not in counted
+        counted.add(job)
+        for period, first in ((row["period"], job is not None), (None, first_at_all)):
+            for breakdown, fields in GROUPED_BY.items():
+                key = _group_key(breakdown, row)
+                group = groups.setdefault(
+                    (row["project_id"], period, breakdown, key),
+                    {
+                        "project_id": row["project_id"],
+                        "period": period,
+                        "breakdown": breakdown,
+                        "key": key,
+                        **{field: row[field] for field in fields},
+                        **dict.fromkeys(_GROUP_COUNTS, 0),
+                    },
+                )
+                group["jobs"] += first
+                for column in ("charged_cents", "reserved_cents", "possible_cents"):
+                    group[column] += row[column]
+                group["approved"] += first and state == ReviewState.APPROVED
+                group["rejected_cents"] += spent if state == ReviewState.REJECTED else 0
+    return list(groups.values())
 
 
 def job_spend_rebuild() -> int:
-    """Make every JobSpend row again from the ledger (they are derived: this is how a
-    doubt about them is settled); how many rows there are. Holds every spend row's lock
-    while it works, as each ledger write that moves money takes one."""
+    """Make every JobSpend row again from the ledger, and every SpendGroup row from those
+    (they are derived: this is how a doubt about them is settled); how many JobSpend rows
+    there are. Holds every spend row's lock while it works, as each ledger write that
+    moves money and each review decision that moves a group takes one."""
     with transaction.atomic():
         list(SpendPeriod.objects.select_for_update().order_by("pk").values_list("pk"))
         entries = LedgerEntry.objects.only(
@@ -237,6 +396,24 @@ def job_spend_rebuild() -> int:
                 )
                 for (project_id, generation_id, period), cents in sums.items()
             ),
+            batch_size=1000,
+        )
+        SpendGroup.objects.all().delete()
+        rows = (
+            JobSpend.objects.order_by()
+            .values(
+                "project_id",
+                "period",
+                "generation_id",
+                "charged_cents",
+                "reserved_cents",
+                "possible_cents",
+                *_FACTS,
+            )
+            .annotate(review_state=_review_state_of_job())
+        )
+        SpendGroup.objects.bulk_create(
+            (SpendGroup(**group) for group in spend_groups_of(rows.iterator(chunk_size=2000))),
             batch_size=1000,
         )
     return len(sums)

@@ -8,11 +8,13 @@ from decimal import Decimal
 from functools import partial
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Sum
 
 from generations import selectors_spend
 from generations.models import Generation, JobSpend, JobState, LedgerEntry, SpendPeriod
-from generations.services import jobs, spend
+from generations.services import jobs, reviews, spend
+from tests.test_spend import deliver, jobs_approved_and_cost, spend_groups_kept_and_rebuilt
 
 T2V = {
     "prompt": "Lanterns released over a dark lake",
@@ -49,8 +51,11 @@ def assert_totals_agree(project, *, limit: Decimal):
     # The dashboard's per-job sums moved with every entry: as a rebuild from the ledger makes them.
     kept = sorted(JobSpend.objects.filter(project=project).values_list(*JOB_SPEND), key=str)
     assert sum(sum(row[-3:]) for row in kept) == int(ledger_sum * 100)
+    groups, made = spend_groups_kept_and_rebuilt()  # and the dashboard's groups of them
+    assert groups == made
     spend.job_spend_rebuild()
     assert sorted(JobSpend.objects.filter(project=project).values_list(*JOB_SPEND), key=str) == kept
+    assert spend_groups_kept_and_rebuilt()[0] == groups
     return ledger_sum
 
 
@@ -67,6 +72,47 @@ def test_simultaneous_adjustments_all_count_in_the_months_row_of_no_job(
     row = JobSpend.objects.get(project=project, generation=None)
     assert row.charged_cents == 12
     assert_totals_agree(project, limit=D("1"))
+
+
+def test_review_decisions_beside_entries_of_their_jobs_keep_the_groups(
+    run_concurrently, project, producer, reviewer
+):
+    """A review decision moves its job's approved count and rejected spend while entries of
+    the same job are written: each entry counts with the state before or after, never
+    lost between, and nothing deadlocks."""
+    generations = [submit(project, producer) for _ in range(6)]
+    for generation in generations:
+        deliver(generation, final_cost="0.24")
+    period = spend.period_of()
+
+    def decide(generation, state):
+        version = Generation.objects.get(pk=generation.pk).version
+        reviews.review_decide(version=version, reviewer=reviewer, state=state, comment="Why")
+
+    def late_charge(generation):  # as a possible charge settled after the job succeeded
+        entry = LedgerEntry(
+            project=project,
+            generation=generation,
+            kind=LedgerEntry.Kind.CHARGE,
+            amount=D("0.05"),
+            period=period,
+            reason="late charge",
+        )
+        with transaction.atomic():
+            spend._record([entry], project=project, period=period)
+
+    calls = []
+    for i, generation in enumerate(generations):
+        state = "rejected" if i % 2 else "approved"
+        calls += [partial(decide, generation, state), partial(late_charge, generation)]
+    run_concurrently(*calls)
+    kept, made = spend_groups_kept_and_rebuilt()
+    assert kept == made
+    figures = selectors_spend.dashboard_figures(project=project, period=None)
+    cost, approved = jobs_approved_and_cost(project, None)
+    assert (figures["video_cost"], figures["approved_by_prompt"]) == (cost, approved)
+    assert (cost.approved, cost.rejected_spent) == (3, D("0.87"))  # 3 x (0.24 + 0.05)
+    assert_totals_agree(project, limit=D("10"))
 
 
 def test_many_simultaneous_submissions_never_exceed_the_budget(

@@ -1,5 +1,6 @@
-"""Make the dashboard's per-job sums (JobSpend) again from the ledger: they are derived, and
-this settles any doubt about them. Safe while jobs run: it holds the spend rows' locks."""
+"""Make the dashboard's per-job sums (JobSpend), and their sums per breakdown row
+(SpendGroup), again from the ledger: they are derived, and this settles any doubt about
+them. Safe while jobs run: it holds the spend rows' locks."""
 
 from django.core.management.base import BaseCommand
 
@@ -7,7 +8,7 @@ from generations.services import spend
 
 
 class Command(BaseCommand):
-    help = "Recompute every JobSpend row from the ledger."
+    help = "Recompute every JobSpend and SpendGroup row from the ledger."
 
     def handle(self, *args, **options):
         rows = spend.job_spend_rebuild()
