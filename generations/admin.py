@@ -27,6 +27,7 @@ from .models import (
     SpendGroup,
     SpendPeriod,
     SpendPolicy,
+    SpendQuarter,
     Stack,
     TimelineComment,
     Version,
@@ -377,6 +378,14 @@ class SpendGroupAdmin(_DerivedAdmin):
         "rejected_cents",
     ]
     list_filter = ["breakdown"]
+    list_select_related = ["project"]
+
+
+@admin.register(SpendQuarter)
+class SpendQuarterAdmin(_DerivedAdmin):
+    """The ledger's spend summed per quarter of an hour, for the dashboard's chart."""
+
+    list_display = ["period", "project", "quarter", "charged_cents", "possible_cents"]
     list_select_related = ["project"]
 
 

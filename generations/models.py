@@ -766,6 +766,32 @@ class SpendGroup(models.Model):
         return f"{self.breakdown} {self.key} in {self.period or 'all'}"
 
 
+class SpendQuarter(models.Model):
+    """What the ledger spent (charged, possibly charged) per project, month and quarter of an
+    hour: the dashboard's chart sums a month's quarters, or the last 30 days', into the
+    viewer's days (every time zone's offset is a whole number of quarters) instead of
+    turning each of thousands of entries' times into a date (12-20 ms for two months on
+    the bench). Kept by services/spend.py in each entry's transaction; derived, made again
+    by `manage.py rebuild_job_spend`."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    period = models.DateField()  # the entries' month, as LedgerEntry.period
+    quarter = models.BigIntegerField()  # the entries' time: seconds since 1970 (UTC) // 900
+    charged_cents = models.BigIntegerField(default=0)
+    possible_cents = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "period", "quarter"], name="one_spend_quarter"
+            )
+        ]
+        indexes = [models.Index(fields=["project", "quarter"], name="spend_quarter_recent")]
+
+    def __str__(self):
+        return f"{self.quarter} in {self.period:%Y-%m}"
+
+
 def default_draft_models() -> list[str]:
     return ["ltx-2-fast"]
 

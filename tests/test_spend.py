@@ -28,6 +28,7 @@ from generations.models import (
     LedgerEntry,
     SpendGroup,
     SpendPeriod,
+    SpendQuarter,
 )
 from generations.services import jobs, reviews, spend
 from tests.factories import MembershipFactory
@@ -1058,7 +1059,8 @@ def test_the_forecast_runs_the_month_at_its_rate(project, producer):
 
 
 def entry(project, generation, kind, amount, when, period=dt.date(2026, 11, 1)):
-    return LedgerEntry.objects.create(
+    """An entry written at `when`, as the spend service writes one (with its sums)."""
+    written = LedgerEntry(
         project=project,
         generation=generation,
         kind=kind,
@@ -1067,6 +1069,9 @@ def entry(project, generation, kind, amount, when, period=dt.date(2026, 11, 1)):
         created_at=when,
         reason="test",
     )
+    with transaction.atomic():
+        spend._record([written], project=project, period=period)
+    return written
 
 
 def test_spend_by_day_has_every_day_of_the_month(project, editor):
@@ -1081,6 +1086,35 @@ def test_spend_by_day_has_every_day_of_the_month(project, editor):
     assert (days[2].charged, days[2].possible) == (D("0.24"), 0)
     assert (days[6].charged, days[6].possible, days[6].spent) == (D("0.40"), D("0.24"), D("0.64"))
     assert sum(d.spent for d in days) == D("0.88")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "Europe/Paris", "America/St_Johns"])
+def test_the_chart_sums_each_day_in_the_viewers_time_zone(project, editor, zone):
+    """The chart sums quarters of an hour into days: in every zone (half-hour offsets, a
+    night the clocks move) equal to summing each entry on its own local date."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    generation = submit(project, editor)
+    moments = []
+    for utc in ("2026-03-28 18:29", "2026-03-28 18:31", "2026-03-28 22:59", "2026-03-28 23:01"):
+        start = dt.datetime.fromisoformat(utc).replace(tzinfo=dt.UTC)
+        moments += [start + dt.timedelta(days=d, minutes=m) for d in (0, 1) for m in (0, 15, 30)]
+    for i, moment in enumerate(moments):
+        kind = Kind.POSSIBLE_CHARGE if i % 3 == 0 else Kind.CHARGE
+        entry(project, generation, kind, f"0.{i + 1:02d}", moment, period=dt.date(2026, 3, 1))
+    entries = LedgerEntry.objects.filter(
+        project=project, kind__in=(Kind.CHARGE, Kind.POSSIBLE_CHARGE)
+    )
+    with timezone.override(ZoneInfo(zone)):
+        expected: dict = {}
+        for e in entries:
+            day = expected.setdefault(timezone.localtime(e.created_at).date(), [D(0), D(0)])
+            day[e.kind == Kind.POSSIBLE_CHARGE] += e.amount
+        days = selectors_spend.spend_by_day(project=project, period=dt.date(2026, 3, 1))
+    shown = {d.day: [d.charged, d.possible] for d in days if d.spent}
+    assert shown == expected and len(shown) >= 2
 
 
 def make_history(project, editor, producer):
@@ -1220,6 +1254,17 @@ def spend_groups_kept_and_rebuilt():
     return kept, made
 
 
+def spend_quarters_kept_and_rebuilt():
+    """SpendQuarter's rows as kept, and as summed at once from the ledger."""
+    fields = ("project_id", "period", "quarter", "charged_cents", "possible_cents")
+    kept = sorted(SpendQuarter.objects.values_list(*fields))
+    made = sorted(
+        (*key, cents["charged_cents"], cents["possible_cents"])
+        for key, cents in spend.spend_quarter_sums(LedgerEntry.objects.all()).items()
+    )
+    return kept, made
+
+
 def ledger_breakdown(project, period, by):
     """A breakdown summed from the ledger through its jobs, as the dashboard summed it before
     JobSpend: what JobSpend must agree with."""
@@ -1303,6 +1348,8 @@ def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
         assert (figures["video_cost"], figures["approved_by_prompt"]) == (cost, approved)
     kept, made = spend_groups_kept_and_rebuilt()
     assert kept == made
+    kept, made = spend_quarters_kept_and_rebuilt()
+    assert kept == made and kept
     # The adjustments are the row of no job; the earlier month's job is counted there only.
     figures = selectors_spend.dashboard_figures(project=project, period=earlier)
     assert figures["by-member"] == [
@@ -1395,8 +1442,8 @@ def test_spend_groups_follow_every_change_and_the_page_with_them(
         }
 
     def shown_as_summed_at_once():
-        kept, made = spend_groups_kept_and_rebuilt()
-        assert kept == made
+        for kept, made in (spend_groups_kept_and_rebuilt(), spend_quarters_kept_and_rebuilt()):
+            assert kept == made
         shown = {}
         for period in (None, now, earlier):
             shown[period] = selectors_spend.dashboard_figures(project=project, period=period)
@@ -1479,12 +1526,20 @@ def test_rebuild_job_spend_command_and_the_migration_give_what_was_kept(project,
     SpendGroup.objects.all().delete()
     importlib.import_module("generations.migrations.0018_spend_group").spend_group_fill(apps, None)
     assert spend_groups_kept_and_rebuilt()[0] == groups
+    quarters, _ = spend_quarters_kept_and_rebuilt()
+    SpendQuarter.objects.all().delete()
+    importlib.import_module("generations.migrations.0019_spend_quarter").spend_quarter_fill(
+        apps, None
+    )
+    assert spend_quarters_kept_and_rebuilt()[0] == quarters
     SpendGroup.objects.update(approved=7)  # these too
+    SpendQuarter.objects.update(charged_cents=0)
     JobSpend.objects.update(charged_cents=0)  # something went wrong with them
     out = io.StringIO()
     call_command("rebuild_job_spend", stdout=out)
     assert job_spend_rows() == kept
     assert spend_groups_kept_and_rebuilt()[0] == groups
+    assert spend_quarters_kept_and_rebuilt()[0] == quarters
     assert out.getvalue().strip() == f"{len(kept)} rows made again from the ledger"
 
 
@@ -1668,6 +1723,17 @@ def test_spend_across_projects(client, project, editor, producer, django_assert_
         submit(more, producer)
     with django_assert_num_queries(7):
         client.get(reverse("spend_overview"))
+
+
+@pytest.mark.parametrize(
+    "value", [0, 7, 12345, D("0.00"), D("1234.50"), D("-0.10"), 0.0, 123.4, 1e-07, 250.0]
+)
+def test_the_dashboards_numbers_are_written_as_localize_writes_them(value):
+    from django.utils.formats import localize
+
+    from generations.views.spend import _number
+
+    assert _number(value) == localize(value)
 
 
 def test_the_chart_axis_has_round_quarters():

@@ -2,13 +2,13 @@
 
 Every figure shown to people is a sum of LedgerEntry rows, which are only ever added (the
 dashboard's breakdowns read JobSpend, the ledger summed per job and month, summed again per
-breakdown row in SpendGroup: both moved by each entry in its transaction). The budget is
-enforced on SpendPeriod rows (one per project and month, one for the project's whole life):
-a reservation is one conditional UPDATE, `committed + estimate <= limit`, so two
-simultaneous submissions cannot both take the last of a budget; PostgreSQL re-checks the
-condition on the row's newest version after waiting for the other's lock. A CheckConstraint
-(`committed <= limit + overrun`) is the backstop against any path that forgets the
-condition.
+breakdown row in SpendGroup, and its chart SpendQuarter: all moved by each entry in its
+transaction). The budget is enforced on SpendPeriod rows (one per project and month, one
+for the project's whole life): a reservation is one conditional UPDATE,
+`committed + estimate <= limit`, so two simultaneous submissions cannot both take the last
+of a budget; PostgreSQL re-checks the condition on the row's newest version after waiting
+for the other's lock. A CheckConstraint (`committed <= limit + overrun`) is the backstop
+against any path that forgets the condition.
 
 A job's money moves like this:
     submitted        reservation +estimate   (refused when it does not fit; held while a
@@ -52,6 +52,7 @@ from generations.models import (
     SpendGroup,
     SpendPeriod,
     SpendPolicy,
+    SpendQuarter,
     Version,
 )
 
@@ -154,6 +155,7 @@ def _record(entries: list[LedgerEntry], *, project: Project, period: dt.date) ->
         )
     LedgerEntry.objects.bulk_create(entries)
     _job_spend_add(entries)
+    _spend_quarters_add(entries)
     if cents > 0:
         budget_alerts_check(project=project, period=period)
 
@@ -192,31 +194,66 @@ def _job_facts(generation_ids) -> dict[int, dict]:
     return facts
 
 
+def _add_to(model, where: dict, deltas: dict[str, int], made_with=dict) -> bool:
+    """Add `deltas` to the columns of the `model` row `where` finds: an UPDATE, or the row's
+    INSERT (with `made_with()`'s fields too) for its first; True when this made it. Inside
+    the entries' transaction, behind the project's spend rows' locks."""
+    rows = model.objects.filter(**where)
+    increments = {column: F(column) + delta for column, delta in deltas.items()}
+    if rows.update(**increments):
+        return False
+    fields = made_with()
+    try:
+        with transaction.atomic():  # a savepoint: losing a race for the INSERT is fine
+            model.objects.create(**where, **fields, **deltas)
+    except IntegrityError:  # a simultaneous first made it: add to it
+        rows.update(**increments)
+        return False
+    return True
+
+
 def _job_spend_add(entries: list[LedgerEntry]) -> None:
-    """Add just-recorded entries to their job's (or the month's unassigned) JobSpend row: an
-    UPDATE, or the row's INSERT for its first entry; and to the job's SpendGroup rows.
-    Inside the entries' transaction, behind the project's spend rows' locks."""
+    """Add just-recorded entries to their job's (or the month's unassigned) JobSpend row,
+    and to the job's SpendGroup rows."""
     for (project_id, generation_id, period), cents in _job_spend_sums(entries).items():
-        row = JobSpend.objects.filter(
-            project_id=project_id, generation_id=generation_id, period=period
+        where = {"project_id": project_id, "generation_id": generation_id, "period": period}
+        first_in_month = _add_to(
+            JobSpend, where, cents, lambda job=generation_id: _job_facts([job]).get(job, {})
         )
-        increments = {column: F(column) + amount for column, amount in cents.items()}
-        first_in_month = False
-        if not row.update(**increments):
-            facts = _job_facts([generation_id]).get(generation_id, {})
-            try:
-                with transaction.atomic():  # a savepoint: losing a race for the INSERT is fine
-                    JobSpend.objects.create(
-                        project_id=project_id,
-                        generation_id=generation_id,
-                        period=period,
-                        **facts,
-                        **cents,
-                    )
-                first_in_month = True
-            except IntegrityError:  # a simultaneous first entry made it: add to it
-                row.update(**increments)
-        _spend_groups_add(row, cents, first_in_month=first_in_month)
+        _spend_groups_add(JobSpend.objects.filter(**where), cents, first_in_month=first_in_month)
+
+
+# Each kind of entry that spends, and the SpendQuarter column it adds to (held money is not
+# spent, and not charted).
+_SPENT_COLUMN = {
+    kind: f"{bucket}_cents"
+    for bucket in ("charged", "possible")
+    for kind in LedgerEntry.BUCKETS[bucket]
+}
+QUARTER_SECONDS = 15 * 60
+
+
+def quarter_of(moment: dt.datetime) -> int:
+    """SpendQuarter's quarter of a moment: its seconds since 1970 (UTC) // 900."""
+    return int(moment.timestamp()) // QUARTER_SECONDS
+
+
+def spend_quarter_sums(entries) -> dict[tuple, dict[str, int]]:
+    """(project id, period, quarter): the spending entries' cents by SpendQuarter column."""
+    sums: dict[tuple, dict[str, int]] = {}
+    for entry in entries:
+        column = _SPENT_COLUMN.get(entry.kind)
+        if column is not None:
+            key = (entry.project_id, entry.period, quarter_of(entry.created_at))
+            row = sums.setdefault(key, dict.fromkeys(_SPENT_COLUMN.values(), 0))
+            row[column] += _cents(entry.amount)
+    return sums
+
+
+def _spend_quarters_add(entries: list[LedgerEntry]) -> None:
+    for (project_id, period, quarter), cents in spend_quarter_sums(entries).items():
+        where = {"project_id": project_id, "period": period, "quarter": quarter}
+        _add_to(SpendQuarter, where, cents)
 
 
 # The fields each breakdown groups by (selectors_spend.BREAKDOWNS shows them by name).
@@ -278,25 +315,13 @@ def _spend_groups_move(project_id: int, period, facts: dict, **deltas: int) -> N
     if not deltas:
         return
     for breakdown, fields in GROUPED_BY.items():
-        key = _group_key(breakdown, facts)
-        group = SpendGroup.objects.filter(
-            project_id=project_id, period=period, breakdown=breakdown, key=key
-        )
-        increments = {name: F(name) + delta for name, delta in deltas.items()}
-        if group.update(**increments):
-            continue
-        try:
-            with transaction.atomic():  # a savepoint, as for JobSpend above
-                SpendGroup.objects.create(
-                    project_id=project_id,
-                    period=period,
-                    breakdown=breakdown,
-                    key=key,
-                    **{field: facts[field] for field in fields},
-                    **deltas,
-                )
-        except IntegrityError:
-            group.update(**increments)
+        where = {
+            "project_id": project_id,
+            "period": period,
+            "breakdown": breakdown,
+            "key": _group_key(breakdown, facts),
+        }
+        _add_to(SpendGroup, where, deltas, lambda fields=fields: {f: facts[f] for f in fields})
 
 
 def spend_groups_review(*, generation: Generation, was: str, now: str) -> None:
@@ -370,8 +395,9 @@ def spend_groups_of(job_spend_rows) -> list[dict]:
 
 
 def job_spend_rebuild() -> int:
-    """Make every JobSpend row again from the ledger, and every SpendGroup row from those
-    (they are derived: this is how a doubt about them is settled); how many JobSpend rows
+    """Make every JobSpend and SpendQuarter row again from the ledger, and every SpendGroup
+    row from JobSpend's (they are derived: this is how a doubt about them is settled); how
+    many JobSpend rows
     there are. Holds every spend row's lock while it works, as each ledger write that
     moves money and each review decision that moves a group takes one."""
     with transaction.atomic():
@@ -414,6 +440,19 @@ def job_spend_rebuild() -> int:
         )
         SpendGroup.objects.bulk_create(
             (SpendGroup(**group) for group in spend_groups_of(rows.iterator(chunk_size=2000))),
+            batch_size=1000,
+        )
+        SpendQuarter.objects.all().delete()
+        spent = entries.filter(kind__in=_SPENT_COLUMN).only(
+            "project_id", "period", "kind", "amount", "created_at"
+        )
+        SpendQuarter.objects.bulk_create(
+            (
+                SpendQuarter(project_id=project_id, period=period, quarter=quarter, **cents)
+                for (project_id, period, quarter), cents in spend_quarter_sums(
+                    spent.iterator(chunk_size=2000)
+                ).items()
+            ),
             batch_size=1000,
         )
     return len(sums)

@@ -14,7 +14,12 @@ from django.db.models import Sum
 from generations import selectors_spend
 from generations.models import Generation, JobSpend, JobState, LedgerEntry, SpendPeriod
 from generations.services import jobs, reviews, spend
-from tests.test_spend import deliver, jobs_approved_and_cost, spend_groups_kept_and_rebuilt
+from tests.test_spend import (
+    deliver,
+    jobs_approved_and_cost,
+    spend_groups_kept_and_rebuilt,
+    spend_quarters_kept_and_rebuilt,
+)
 
 T2V = {
     "prompt": "Lanterns released over a dark lake",
@@ -53,6 +58,8 @@ def assert_totals_agree(project, *, limit: Decimal):
     assert sum(sum(row[-3:]) for row in kept) == int(ledger_sum * 100)
     groups, made = spend_groups_kept_and_rebuilt()  # and the dashboard's groups of them
     assert groups == made
+    quarters, made = spend_quarters_kept_and_rebuilt()  # and the chart's sums
+    assert quarters == made
     spend.job_spend_rebuild()
     assert sorted(JobSpend.objects.filter(project=project).values_list(*JOB_SPEND), key=str) == kept
     assert spend_groups_kept_and_rebuilt()[0] == groups
