@@ -25,7 +25,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import operator
 from decimal import Decimal
+from functools import reduce
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -292,10 +294,13 @@ def _spend_groups_add(job_spend, cents: dict[str, int], *, first_in_month: bool)
     spent = cents["charged_cents"] + cents["possible_cents"]
     approved = row["review_state"] == ReviewState.APPROVED
     rejected_cents = spent if row["review_state"] == ReviewState.REJECTED else 0
+    moves: dict[bool, list] = {}  # the month's and all time's rows, alike when counted alike
     for period, first in ((row["period"], first_in_month), (None, first_at_all)):
+        moves.setdefault(first, []).append(period)
+    for first, periods in moves.items():
         _spend_groups_move(
             row["project_id"],
-            period,
+            periods,
             row,
             jobs=int(first),
             approved=int(first and approved),
@@ -308,20 +313,37 @@ def _group_key(breakdown: str, facts: dict) -> str:
     return json.dumps([facts[field] for field in GROUPED_BY[breakdown]])
 
 
-def _spend_groups_move(project_id: int, period, facts: dict, **deltas: int) -> None:
+def _spend_groups_move(project_id: int, periods: list, facts: dict, **deltas: int) -> None:
     """Add `deltas` (SpendGroup's counts) to the groups `facts` (a job's JobSpend fields)
-    fall in, one per breakdown: an UPDATE, or an INSERT for a group's first job."""
+    fall in, one per breakdown, in each of `periods` (None: all time): one UPDATE of them
+    all, and an INSERT for a group's first job. Every settlement takes this path behind the
+    project's spend-row lock, so it is kept to one statement."""
     deltas = {name: delta for name, delta in deltas.items() if delta}
     if not deltas:
         return
-    for breakdown, fields in GROUPED_BY.items():
-        where = {
-            "project_id": project_id,
-            "period": period,
-            "breakdown": breakdown,
-            "key": _group_key(breakdown, facts),
-        }
-        _add_to(SpendGroup, where, deltas, lambda fields=fields: {f: facts[f] for f in fields})
+    keys = {breakdown: _group_key(breakdown, facts) for breakdown in GROUPED_BY}
+    in_periods = Q(period__in=[period for period in periods if period is not None])
+    if None in periods:
+        in_periods |= Q(period__isnull=True)
+    groups = SpendGroup.objects.filter(
+        in_periods,
+        reduce(operator.or_, (Q(breakdown=b, key=k) for b, k in keys.items())),
+        project_id=project_id,
+    )
+    increments = {name: F(name) + delta for name, delta in deltas.items()}
+    if groups.update(**increments) == len(periods) * len(keys):
+        return
+    made = set(groups.values_list("period", "breakdown"))
+    for period in periods:
+        for breakdown, fields in GROUPED_BY.items():
+            if (period, breakdown) not in made:
+                where = {
+                    "project_id": project_id,
+                    "period": period,
+                    "breakdown": breakdown,
+                    "key": keys[breakdown],
+                }
+                _add_to(SpendGroup, where, deltas, lambda f=fields: {n: facts[n] for n in f})
 
 
 def spend_groups_review(*, generation: Generation, was: str, now: str) -> None:
@@ -348,7 +370,7 @@ def spend_groups_review(*, generation: Generation, was: str, now: str) -> None:
         spent = row["charged_cents"] + row["possible_cents"]
         _spend_groups_move(
             row["project_id"],
-            row["period"],
+            [row["period"]],
             row,
             approved=approved,
             rejected_cents=rejected * spent,
@@ -356,7 +378,11 @@ def spend_groups_review(*, generation: Generation, was: str, now: str) -> None:
     if rows:
         spent = sum(row["charged_cents"] + row["possible_cents"] for row in rows)
         _spend_groups_move(
-            rows[0]["project_id"], None, rows[0], approved=approved, rejected_cents=rejected * spent
+            rows[0]["project_id"],
+            [None],
+            rows[0],
+            approved=approved,
+            rejected_cents=rejected * spent,
         )
 
 
