@@ -1239,15 +1239,7 @@ SPEND_GROUP_FIELDS = (
 def spend_groups_kept_and_rebuilt():
     """SpendGroup's rows as kept, and as made at once from JobSpend (the rebuild's way)."""
     kept = sorted(SpendGroup.objects.values_list(*SPEND_GROUP_FIELDS), key=str)
-    rows = JobSpend.objects.values(
-        "project_id",
-        "period",
-        "generation_id",
-        "charged_cents",
-        "reserved_cents",
-        "possible_cents",
-        *spend._FACTS,
-    ).annotate(review_state=spend._review_state_of_job())
+    rows = spend.job_spend_rows_for_groups()
     made = sorted(
         (tuple(g.get(f) for f in SPEND_GROUP_FIELDS) for g in spend.spend_groups_of(rows)), key=str
     )

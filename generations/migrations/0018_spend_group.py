@@ -3,34 +3,16 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models import OuterRef, Subquery
 
 
 def spend_group_fill(apps, schema_editor):
     """Sum the existing JobSpend rows into SpendGroup's (as services/spend.py keeps them
     from now on, and as its rebuild makes them)."""
-    from generations.services.spend import GROUPED_BY, spend_groups_of
+    from generations.services.spend import job_spend_rows_for_groups, spend_groups_of
 
-    JobSpend = apps.get_model("generations", "JobSpend")
     SpendGroup = apps.get_model("generations", "SpendGroup")
-    Version = apps.get_model("generations", "Version")
-    facts = [field for fields in GROUPED_BY.values() for field in fields]
-    rows = (
-        JobSpend.objects.order_by()
-        .values(
-            "project_id",
-            "period",
-            "generation_id",
-            "charged_cents",
-            "reserved_cents",
-            "possible_cents",
-            *facts,
-        )
-        .annotate(
-            review_state=Subquery(
-                Version.objects.filter(generation=OuterRef("generation")).values("review_state")
-            )
-        )
+    rows = job_spend_rows_for_groups(
+        apps.get_model("generations", "JobSpend"), apps.get_model("generations", "Version")
     )
     SpendGroup.objects.bulk_create(
         (SpendGroup(**group) for group in spend_groups_of(rows.iterator(chunk_size=2000))),

@@ -269,11 +269,29 @@ _GROUP_COUNTS = ("jobs", "charged_cents", "reserved_cents", "possible_cents", "a
 _GROUP_COUNTS += ("rejected_cents",)
 
 
-def _review_state_of_job():
+def _review_state_of_job(version_model=Version):
     """A JobSpend row's job's video review state (a version is reviewed only once its job
     succeeded, and a succeeded job stays so: services/reviews.py)."""
     return Subquery(
-        Version.objects.filter(generation=OuterRef("generation")).values("review_state")
+        version_model.objects.filter(generation=OuterRef("generation")).values("review_state")
+    )
+
+
+def job_spend_rows_for_groups(job_spend_model=JobSpend, version_model=Version):
+    """Every JobSpend row as spend_groups_of() reads them: its fields and its job's review
+    state (the models are given: the migration passes its own)."""
+    return (
+        job_spend_model.objects.order_by()
+        .values(
+            "project_id",
+            "period",
+            "generation_id",
+            "charged_cents",
+            "reserved_cents",
+            "possible_cents",
+            *_FACTS,
+        )
+        .annotate(review_state=_review_state_of_job(version_model))
     )
 
 
@@ -451,21 +469,9 @@ def job_spend_rebuild() -> int:
             batch_size=1000,
         )
         SpendGroup.objects.all().delete()
-        rows = (
-            JobSpend.objects.order_by()
-            .values(
-                "project_id",
-                "period",
-                "generation_id",
-                "charged_cents",
-                "reserved_cents",
-                "possible_cents",
-                *_FACTS,
-            )
-            .annotate(review_state=_review_state_of_job())
-        )
+        rows = job_spend_rows_for_groups().iterator(chunk_size=2000)
         SpendGroup.objects.bulk_create(
-            (SpendGroup(**group) for group in spend_groups_of(rows.iterator(chunk_size=2000))),
+            (SpendGroup(**group) for group in spend_groups_of(rows)),
             batch_size=1000,
         )
         SpendQuarter.objects.all().delete()
