@@ -556,6 +556,10 @@ class SpendPeriod(models.Model):
     # figures are versioned by it (selectors_spend). Entries are only ever added, so it
     # changes with every one committed, whatever order their transactions commit in.
     entries = models.BigIntegerField(default=0)
+    # On the lifetime row: how many review decisions moved the project's spend figures
+    # (an approval or a rejection made or undone), in their transaction; in the version
+    # too, so a decision shows whatever order the decisions' transactions commit in.
+    decisions = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

@@ -36,7 +36,6 @@ from generations.models import (
     Membership,
     Project,
     Prompt,
-    ReviewDecision,
     Role,
     SpendGroup,
     SpendPeriod,
@@ -427,22 +426,20 @@ class ApprovedVideoCost:
 
 
 def _newest(project: Project) -> tuple:
-    """How many ledger entries the project has (SpendPeriod.entries), its newest prompt
-    edit and the newest review decision: what its figures are computed from (below)."""
+    """How many ledger entries the project has and how many review decisions moved its
+    figures (its lifetime SpendPeriod row), and its newest prompt edit: what its figures
+    are computed from (below)."""
+    lifetime = SpendPeriod.objects.filter(project=OuterRef("pk"), period__isnull=True)
     return (
         Project.objects.filter(pk=project.pk)
         .values_list(
-            Subquery(
-                SpendPeriod.objects.filter(project=OuterRef("pk"), period__isnull=True).values(
-                    "entries"
-                )
-            ),
+            Subquery(lifetime.values("entries")),
+            Subquery(lifetime.values("decisions")),
             Subquery(
                 Prompt.objects.filter(project=OuterRef("pk"))
                 .order_by("-updated_at")
                 .values("updated_at")[:1]
             ),
-            Subquery(ReviewDecision.objects.order_by("-id").values("id")[:1]),
         )
         .get()
     )
@@ -463,14 +460,14 @@ def dashboard_version(*, project: Project, period: dt.date | None) -> str:
     """What the dashboard's figures for `period` are cached under (dashboard_figures), and
     the page's section drawn from them.
 
-    Those figures take most of the page's time on a large project, and they change only
-    when the project's ledger, a review decision or a prompt's title does. The ledger and
-    the decisions are only ever added to and a title edit moves its prompt's updated_at, so
-    the ledger's count of entries, the newest decision's id and the newest edit's time name
-    the figures' version: a page after any change computes them again. (A decision whose
-    transaction commits after a newer one's shows from the next change on. A renamed
-    user's old name can stay until the next ledger entry.) The viewer's time zone and today
-    are in it too: they set the days."""
+    Those figures change only when the project's ledger, a review decision that approves
+    or rejects (or undoes that) or a prompt's title does. The ledger entries and those
+    decisions are counted on the project's lifetime spend row in their own transactions,
+    and a title edit moves its prompt's updated_at, so the two counts and the newest
+    edit's time name the figures' version: a page after any change computes them again,
+    whatever order simultaneous transactions commit in. (A renamed user's old name can
+    stay until the next ledger entry.) The viewer's time zone and today are in it too:
+    they set the days."""
     return _version(project, "all" if period is None else period.isoformat(), _newest(project))
 
 

@@ -29,6 +29,7 @@ from generations.models import (
     SpendGroup,
     SpendPeriod,
     SpendQuarter,
+    Version,
 )
 from generations.services import jobs, reviews, spend
 from tests.factories import MembershipFactory
@@ -1798,8 +1799,8 @@ def test_a_day_starts_where_the_date_lookup_says(project, editor, zone):
 
 
 def test_the_dashboard_never_shows_cached_figures_after_a_change(project, editor):
-    """Its sums are cached under the newest ledger entry, review decision and prompt edit:
-    each of those shows in the next figures."""
+    """Its sums are cached under the count of ledger entries and of review decisions that
+    moved them, and the newest prompt edit: each of those shows in the next figures."""
     from generations.services import prompts as prompt_service
 
     prompt = prompt_service.prompt_create(
@@ -1828,6 +1829,16 @@ def test_the_dashboard_never_shows_cached_figures_after_a_change(project, editor
     )
     renamed = selectors_spend.dashboard_figures(project=project, period=None)
     assert renamed["by-prompt"][0]["key"][1] == "Harbour at dusk"
+    generation = Generation.objects.get(project=project)
+    deliver(generation, final_cost="0.24")
+    delivered = selectors_spend.dashboard_figures(project=project, period=None)
+    # A decision whose transaction commits after a newer one's (no newer decision to tell
+    # by): the count of decisions that moved the figures tells.
+    with transaction.atomic():
+        Version.objects.filter(generation=generation).update(review_state="approved")
+        spend.spend_groups_review(generation=generation, was="pending", now="approved")
+    approved = selectors_spend.dashboard_figures(project=project, period=None)
+    assert (delivered["video_cost"].approved, approved["video_cost"].approved) == (0, 1)
 
 
 def test_the_dashboard_page_draws_its_breakdown_once_per_version(

@@ -374,10 +374,9 @@ def spend_groups_review(*, generation: Generation, was: str, now: str) -> None:
     rejected = (now == ReviewState.REJECTED) - (was == ReviewState.REJECTED)
     if not (approved or rejected):
         return
-    list(
-        SpendPeriod.objects.select_for_update()
-        .filter(project_id=generation.project_id, period__isnull=True)
-        .values_list("pk")
+    # The lock every ledger write takes first; the count names the figures' version.
+    SpendPeriod.objects.filter(project_id=generation.project_id, period__isnull=True).update(
+        decisions=F("decisions") + 1
     )
     rows = list(
         JobSpend.objects.filter(generation=generation)
