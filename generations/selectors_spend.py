@@ -332,12 +332,6 @@ def spend_forecast(*, status: BudgetStatus, today: dt.date | None = None) -> For
     return Forecast(rate.quantize(CENT), runs_out_on=runs_out)
 
 
-def spend_entries(*, project: Project, period: dt.date | None) -> QuerySet[LedgerEntry]:
-    """The ledger of a month (or all of it), as the dashboard counts it."""
-    entries = LedgerEntry.objects.filter(project=project)
-    return entries if period is None else entries.filter(period=period)
-
-
 @dataclass(frozen=True)
 class DaySpend:
     day: dt.date

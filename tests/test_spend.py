@@ -1273,8 +1273,9 @@ def ledger_breakdown(project, period, by):
             "generation__prompt_version__prompt__title",
         ),
     }[by]
+    entries = LedgerEntry.objects.filter(project=project)
     rows = (
-        selectors_spend.spend_entries(project=project, period=period)
+        (entries if period is None else entries.filter(period=period))
         .values(*fields)
         .annotate(jobs=Count("generation", distinct=True), **selectors_spend.bucket_sums())
     )

@@ -265,8 +265,14 @@ GROUPED_BY = {
     "by-prompt": ("prompt_id",),
 }
 _FACTS = tuple(field for fields in GROUPED_BY.values() for field in fields)
-_GROUP_COUNTS = ("jobs", "charged_cents", "reserved_cents", "possible_cents", "approved")
-_GROUP_COUNTS += ("rejected_cents",)
+_GROUP_COUNTS = (
+    "jobs",
+    "charged_cents",
+    "reserved_cents",
+    "possible_cents",
+    "approved",
+    "rejected_cents",
+)
 
 
 def _review_state_of_job(version_model=Version):
