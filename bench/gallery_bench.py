@@ -9,7 +9,9 @@ times each page in-process (Django's test Client: middleware, session, view, tem
 times. Prints median and p95 server time and the SQL queries of one request, at both sizes
 and, for the gallery, at two page sizes: the query count must not change with either.
 PostgreSQL runs on a throwaway database `ltxweb_bench_<pid>` (127.0.0.1:5432, trust auth),
-created and dropped here; it is left out, with a note, when no server answers.
+created and dropped here; it is left out, with a note, when no server answers. It runs as
+production does: with Redis (127.0.0.1:6379, the bench's own databases) as the cache, so
+the sessions too, when Redis answers (--redis no: the file cache, as SQLite's run has).
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=40, help="timed requests per page")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--pages", default="", help="comma-separated page names (default all)")
+    parser.add_argument(
+        "--redis",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="PostgreSQL's run with Redis as the cache, as in production (auto: if it answers)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -60,8 +68,21 @@ def main() -> None:
                 if problem:
                     notes.append(f"PostgreSQL left out: {problem}")
                     continue
-                with _common.postgres_database() as url:
-                    env = _common.base_env(var_dir, **_common.production_env(url))
+                with contextlib.ExitStack() as stack:
+                    url = stack.enter_context(_common.postgres_database())
+                    overrides = _common.production_env(url)
+                    redis_problem = _common.redis_problem() if args.redis != "no" else "--redis no"
+                    if args.redis == "yes" and redis_problem:
+                        raise SystemExit(f"Redis: {redis_problem}")
+                    if redis_problem:
+                        notes.append(f"PostgreSQL ran with the file cache: {redis_problem}")
+                    else:  # the cache, so the sessions too (settings.SESSION_ENGINE)
+                        notes.append("PostgreSQL ran with Redis as the cache, as production does")
+                        db = _common.BENCH_REDIS_DB
+                        stack.enter_context(_common.redis_keys_removed(db, db + 1))
+                        overrides["REDIS_URL"] = f"redis://127.0.0.1:6379/{db}"
+                        overrides["REDIS_CACHE_URL"] = f"redis://127.0.0.1:6379/{db + 1}"
+                    env = _common.base_env(var_dir, **overrides)
                     results[backend] = _child(env, args)
             else:
                 results[backend] = _child(_common.base_env(var_dir), args)
