@@ -884,24 +884,40 @@ def write_provenance(
     while the kernel copies them, from the same pages, so with a core to spare a checksum
     of the stored file costs only the time the hash takes beyond the copy.
     """
+    info = None
+
+    def write(tmp: Path) -> None:
+        nonlocal info
+        info = send_with_provenance(
+            src, tags, lambda copy: copy.write(tmp), poster=poster, digest=digest
+        )
+
+    _write_into_place(dest, write)
+    return info
+
+
+def send_with_provenance(
+    src: StrPath,
+    tags: dict[str, str],
+    send: Callable[[mp4box.TaggedCopy], None],
+    *,
+    poster: StrPath | None = None,
+    digest=None,
+) -> MediaInfo:
+    """`write_provenance` without a file of its own: once `src` is probed, `send` is handed
+    the tagged copy (an mp4box.TaggedCopy, which reads `src` as it goes) to write or upload.
+
+    A plain MP4 is never copied here: an upload reads the new index and then the media of
+    `src` itself. Other videos are remuxed to a file beside `src` first. The poster is
+    decoded and `digest` fed while `send` runs, so a video whose first frame does not
+    decode raises MediaError after `send` has been called."""
     for key, value in tags.items():
         if not key or key in _MUXER_TAGS:
             raise ValueError(f"{key!r} cannot be used as a metadata key")
         if "\0" in key or "\0" in value:
             # FFmpeg keeps tags as C strings: anything after a NUL would be lost silently.
             raise ValueError(f"metadata tag {key!r} contains a NUL character")
-    info = None
-
-    def write(tmp: Path) -> None:
-        nonlocal info
-        try:
-            info = _copy_with_tags(Path(src), tmp, tags, poster_tmp, digest)
-        except av.FFmpegError:
-            raise MediaError(
-                "this video could not be copied: it may be truncated or corrupt"
-            ) from None
-
-    # The poster is made beside its place and moved there once the copy is done: both
+    # The poster is made beside its place and moved there once the copy is sent: both
     # files, or neither.
     poster_tmp = None
     if poster is not None:
@@ -910,7 +926,12 @@ def write_provenance(
         os.close(fd)
         poster_tmp = Path(name)
     try:
-        _write_into_place(dest, write)
+        try:
+            info = _copy_with_tags(Path(src), tags, send, poster_tmp, digest)
+        except av.FFmpegError:
+            raise MediaError(
+                "this video could not be copied: it may be truncated or corrupt"
+            ) from None
         if poster_tmp is not None:
             os.replace(poster_tmp, poster)
     finally:
@@ -920,16 +941,20 @@ def write_provenance(
 
 
 def _copy_with_tags(
-    src: Path, tmp: Path, tags: dict[str, str], poster: StrPath | None = None, digest=None
+    src: Path,
+    tags: dict[str, str],
+    send: Callable[[mp4box.TaggedCopy], None],
+    poster: StrPath | None = None,
+    digest=None,
 ) -> MediaInfo:
-    """Probe `src` and copy it to `tmp` with `tags` (and make its poster); the probe's
+    """Probe `src` and send its copy with `tags` (and make its poster); the probe's
     MediaInfo.
 
     A plain MP4 (what generators and FFmpeg write) is rewritten box by box: its index is
-    read and checked, given the tags and put first, and the media data is copied by the
-    kernel, never demuxed, while the poster is decoded beside it (FFmpeg and the kernel
-    both work without the GIL). Anything else is remuxed by FFmpeg, which reads every
-    packet, and the poster is taken from the copy afterwards.
+    read and checked, given the tags and put first, and the media data is sent from `src`,
+    never demuxed, while the poster is decoded beside it (FFmpeg, the kernel and sockets
+    all work without the GIL). Anything else is remuxed by FFmpeg, which reads every
+    packet, and the poster is taken from the remuxed file.
     """
     with src.open("rb") as file:
         head = file.read(256)
@@ -937,7 +962,9 @@ def _copy_with_tags(
     if brand is not None and brand != "qt  " and not brand.startswith("3g"):
         with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the poster in any case
             made = pool.submit(_poster_frame, src, poster) if poster is not None else None
-            info = _copy_mp4_boxes(src, tmp, tags, head, decode_video=made is None, digest=digest)
+            info = _copy_mp4_boxes(
+                src, tags, head, decode_video=made is None, send=send, digest=digest
+            )
             if made is not None:
                 if info is None:
                     made.cancel()
@@ -948,16 +975,24 @@ def _copy_with_tags(
                     info = dataclasses.replace(info, width=width, height=height)
         if info is not None:
             return info
-    info = _remux_with_tags(src, tmp, tags)
-    if poster is not None:
-        poster_frame(tmp, poster)
-    if digest is not None:
-        mp4box.feed(digest, tmp)
+    with tempfile.TemporaryDirectory(prefix=".remux-", dir=src.parent) as work:
+        remuxed = Path(work) / "remuxed.mp4"
+        info = _remux_with_tags(src, remuxed, tags)
+        if poster is not None:
+            poster_frame(remuxed, poster)
+        copy = mp4box.TaggedCopy.whole(remuxed)
+        copy.hashed_while(digest, lambda: send(copy))
     return info
 
 
 def _copy_mp4_boxes(
-    src: Path, tmp: Path, tags: dict[str, str], head: bytes, *, decode_video: bool, digest=None
+    src: Path,
+    tags: dict[str, str],
+    head: bytes,
+    *,
+    decode_video: bool,
+    send: Callable[[mp4box.TaggedCopy], None],
+    digest=None,
 ) -> MediaInfo | None:
     """The box-level copy of `_copy_with_tags`; None for a file it does not handle."""
     try:
@@ -967,8 +1002,9 @@ def _copy_mp4_boxes(
         # The muxer's own tag, as the remux writes it, so both ways give the same tags.
         encoder = "Lavf" + ".".join(str(n) for n in av.library_versions["libavformat"])
         udta = mp4box.metadata_box(kept | tags | {"encoder": encoder})
-        # Refuses (Unsupported) before it writes or hashes anything.
-        mp4box.write_tagged(src, tmp, layout, udta, digest=digest)
+        # Refuses (Unsupported) before anything is sent or hashed.
+        copy = mp4box.tagged_copy(src, layout, udta)
+        copy.hashed_while(digest, lambda: send(copy))
     except mp4box.Unsupported:
         return None
     except mp4box.Incomplete:

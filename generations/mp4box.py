@@ -15,10 +15,12 @@ full remux.
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import struct
 from array import array
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -322,11 +324,127 @@ def _box(kind: bytes, payload: bytes) -> bytes:
 
 def write_tagged(src: Path, dest: Path, layout: Layout, udta: bytes, digest=None) -> None:
     """Write `src` to `dest` as ftyp, a moov whose udta is `udta`, then the other boxes in
-    their order, with the chunk offsets moved to match. The media is copied in the kernel.
+    their order, with the chunk offsets moved to match (`tagged_copy`). The media is copied
+    in the kernel. `digest` (a hashlib object), if given, is fed the bytes of `dest` as
+    they are written (`TaggedCopy.hashed_while`)."""
+    copy = tagged_copy(src, layout, udta)
+    copy.hashed_while(digest, lambda: copy.write(dest))
 
-    `digest` (a hashlib object), if given, is fed the bytes of `dest` as written: by a
-    second thread, from the source's pages the kernel is copying, so that hashing (slower
-    than the copy itself: 0.09 s against 0.04 s for 100 MB) and copying overlap."""
+
+@dataclass(frozen=True)
+class TaggedCopy:
+    """A file as `write_tagged` writes it, before it is written anywhere: `header` (ftyp and
+    the new moov), then the byte ranges `ranges` ([start, end) pairs) of `src`. It can be
+    written to a file (`write`) or read as one (`open`) from `src` itself, so that a copy
+    sent elsewhere (an upload) never needs a file of its own."""
+
+    src: Path
+    header: bytes
+    ranges: tuple[tuple[int, int], ...]
+
+    @classmethod
+    def whole(cls, path: Path) -> TaggedCopy:
+        """A file as it is."""
+        return cls(path, b"", ((0, path.stat().st_size),))
+
+    @property
+    def size(self) -> int:
+        return len(self.header) + sum(end - start for start, end in self.ranges)
+
+    def write(self, dest: Path) -> None:
+        # Opened without O_TRUNC: `dest` is usually a fresh, empty temporary file, and ext4
+        # flushes a file truncated to nothing to disk as soon as it is closed
+        # (auto_da_alloc, for editors that rewrite files in place), which here would cost
+        # a third of the copy.
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT, 0o666)
+        with self.src.open("rb") as source, open(fd, "wb") as out:
+            out.write(self.header)
+            out.flush()
+            written = len(self.header)
+            for start, end in self.ranges:
+                _copy_range(source.fileno(), out.fileno(), start, end - start, written)
+                written += end - start
+            if os.fstat(out.fileno()).st_size > written:  # it held something longer before
+                os.ftruncate(out.fileno(), written)
+
+    def open(self) -> io.BufferedReader:
+        """The copy's bytes as a read-only, seekable file (reading `src` as it goes)."""
+        return io.BufferedReader(_CopyReader(self), buffer_size=_HASH_BUFFER_BYTES)
+
+    def hashed_while(self, digest, work: Callable[[], None]) -> None:
+        """Run `work` (writing or sending the copy) while a second thread feeds `digest`
+        (a hashlib object, or None for no checksum) the copy's bytes, from the same pages
+        of `src`: hashing (0.1 s for 100 MB) overlaps the copy instead of following it."""
+        if digest is None:
+            work()
+            return
+        digest.update(self.header)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the hashing in any case
+            hashed = pool.submit(feed, digest, self.src, self.ranges)
+            work()
+            hashed.result()
+
+
+class _CopyReader(io.RawIOBase):
+    """TaggedCopy.open's raw file: each read maps onto the header or a range of `src`."""
+
+    def __init__(self, copy: TaggedCopy):
+        self._copy = copy
+        self._fd = os.open(copy.src, os.O_RDONLY)
+        self._position = 0
+        # Where each piece starts in the copy: the header, then each range.
+        self._pieces = []  # (start in the copy, end in the copy, offset in src or None)
+        at = len(copy.header)
+        if copy.header:
+            self._pieces.append((0, at, None))
+        for start, end in copy.ranges:
+            self._pieces.append((at, at + end - start, start))
+            at += end - start
+        self._size = at
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._position = base + offset
+        return self._position
+
+    def readinto(self, buffer) -> int:
+        view = memoryview(buffer).cast("B")
+        for first, end, src_offset in self._pieces:
+            if first <= self._position < end:
+                want = min(len(view), end - self._position)
+                if src_offset is None:
+                    got = self._copy.header[self._position : self._position + want]
+                    view[: len(got)] = got
+                    done = len(got)
+                else:
+                    done = os.preadv(self._fd, [view[:want]], src_offset + self._position - first)
+                    if done == 0:
+                        raise Incomplete("the file ended while it was being read")
+                self._position += done
+                return done
+        return 0  # at or past the end
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
+def tagged_copy(src: Path, layout: Layout, udta: bytes) -> TaggedCopy:
+    """`src` as ftyp, a moov whose udta is `udta`, then the other boxes in their order, with
+    the chunk offsets moved to match. Raises Unsupported (before anything is written or
+    hashed) when the offsets would not fit."""
     moov = bytearray(layout.moov)
     if layout.udta is not None:
         start, size = layout.udta
@@ -359,36 +477,17 @@ def write_tagged(src: Path, dest: Path, layout: Layout, udta: bytes, digest=None
         del moov[removed[0] : removed[0] + removed[1]]
     moov += udta
     struct.pack_into(">I", moov, 0, len(moov))
-
-    # Opened without O_TRUNC: `dest` is usually a fresh, empty temporary file, and ext4
-    # flushes a file truncated to nothing to disk as soon as it is closed (auto_da_alloc,
-    # for editors that rewrite files in place), which here would cost a third of the copy.
-    fd = os.open(dest, os.O_WRONLY | os.O_CREAT, 0o666)
-    with src.open("rb") as source, open(fd, "wb") as out:
+    with src.open("rb") as source:
         source.seek(ftyp[1])
         header = source.read(ftyp[2]) + moov
-        out.write(header)
-        out.flush()
-        # Copy the other boxes; adjacent ones in one go.
-        ranges: list[list[int]] = []
-        for _kind, start, size in rest:
-            if ranges and ranges[-1][1] == start:
-                ranges[-1][1] = start + size
-            else:
-                ranges.append([start, start + size])
-        with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the hashing in any case
-            hashed = None
-            if digest is not None:
-                digest.update(header)
-                hashed = pool.submit(feed, digest, src, ranges)
-            written = out.tell()
-            for start, end in ranges:
-                _copy_range(source.fileno(), out.fileno(), start, end - start, written)
-                written += end - start
-            if os.fstat(out.fileno()).st_size > written:  # it held something longer before
-                os.ftruncate(out.fileno(), written)
-            if hashed is not None:
-                hashed.result()
+    # The other boxes; adjacent ones as one range.
+    ranges: list[list[int]] = []
+    for _kind, start, size in rest:
+        if ranges and ranges[-1][1] == start:
+            ranges[-1][1] = start + size
+        else:
+            ranges.append([start, start + size])
+    return TaggedCopy(src, bytes(header), tuple((start, end) for start, end in ranges))
 
 
 def feed(digest, path: Path, ranges=None) -> None:

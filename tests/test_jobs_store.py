@@ -117,6 +117,28 @@ def test_a_delivery_cut_short_fails_as_bad_video_and_stores_nothing(
     assert [p.name for p in (settings.VAR_DIR / "incoming").iterdir()] == [f"{generation.uuid}.mp4"]
 
 
+def test_a_video_found_broken_as_it_is_stored_is_removed_from_the_storage(
+    project, editor, settings, media_root, tmp_path, monkeypatch
+):
+    """The poster is decoded while the tagged copy is sent to the storage (S3 uploads it
+    straight from the delivery): a video whose frames do not decode is found only then, and
+    what was stored of it goes."""
+    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=25)
+    generation = delivered(project, editor, settings, video)
+
+    def undecodable(path, dest):
+        raise media.MediaError("this MP4 file could not be decoded")
+
+    monkeypatch.setattr(media, "_poster_frame", undecodable)
+
+    jobs.generation_store(generation_id=generation.pk)
+
+    generation.refresh_from_db()
+    assert (generation.state, generation.error_type) == (JobState.FAILED, "bad_video")
+    assert not generation.video
+    assert media_root.exists() and list(media_root.rglob("*.*")) == []
+
+
 def test_refresh_video_checksums_gives_older_videos_their_stored_files(
     project, editor, settings, media_root, tmp_path
 ):

@@ -1,5 +1,6 @@
 """Videos stored in an S3-compatible store (moto's server on loopback) by a real worker."""
 
+import hashlib
 import socket
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import boto3
 import pytest
 import requests
 
+from generations.media import probe, read_provenance
 from generations.models import JobState
 from generations.services import jobs
 from tests.conftest import wait_until
@@ -54,7 +56,15 @@ def s3_endpoint():
 
 
 def test_worker_stores_in_s3_and_members_get_presigned_urls(
-    start_simulator, start_worker, s3_endpoint, settings, client, project, editor, outsider
+    start_simulator,
+    start_worker,
+    s3_endpoint,
+    settings,
+    client,
+    project,
+    editor,
+    outsider,
+    tmp_path,
 ):
     settings.STORAGES = {
         **settings.STORAGES,
@@ -99,6 +109,16 @@ def test_worker_stores_in_s3_and_members_get_presigned_urls(
     keys = {o["Key"] for o in objects}
     assert f"projects/{project.uuid}/videos/{generation.uuid}.mp4" in keys
     assert f"projects/{project.uuid}/posters/{generation.uuid}.jpg" in keys
+    # Uploaded from the delivery and its new index (no tagged file written first): what is
+    # stored is the tagged video, whole, and the checksum kept is its.
+    with generation.video.open("rb") as stored:
+        data = stored.read()
+    assert len(data) == generation.video_info["size_bytes"]
+    assert hashlib.sha256(data).hexdigest() == generation.video_sha256
+    copy = tmp_path / "stored.mp4"
+    copy.write_bytes(data)
+    assert read_provenance(copy)["ltxweb_generation"] == str(generation.uuid)
+    assert probe(copy).frames == generation.video_info["frames"]
 
     url = f"/projects/{project.uuid}/generations/{generation.uuid}/video.mp4"
     client.force_login(editor)

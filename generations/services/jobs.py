@@ -41,6 +41,7 @@ from generations.models import (
 from generations.services import apikeys, leases, notifications, spend, stacks
 from generations.services.ltx import ltx_client
 from generations.services.prompts import activity_record
+from generations.storage import CopyFile
 
 logger = logging.getLogger(__name__)
 
@@ -487,21 +488,34 @@ def generation_store(*, generation_id: int) -> None:
     incoming = Path(settings.VAR_DIR) / "incoming" / f"{generation.uuid}.mp4"
     try:
         with tempfile.TemporaryDirectory(dir=incoming.parent) as work:
-            tagged = Path(work) / "tagged.mp4"
             poster = Path(work) / "poster.jpg"
-            # Checks the delivered video as it copies it, and makes the poster meanwhile
-            # (from the delivery, which holds the same packets): a large video's media is
-            # copied by the kernel and hashed beside it from the same pages, and its
+            stored_bytes = 0
+
+            def store(copy) -> None:
+                nonlocal stored_bytes
+                stored_bytes = copy.size
+                tagged = CopyFile(copy, Path(work) / "tagged.mp4")
+                generation.video.save("video.mp4", tagged, save=False)
+
+            # Checks the delivered video, then stores its tagged copy (S3 uploads it from
+            # the delivery itself; on files the kernel copies it), hashing it beside from
+            # the same pages and making the poster meanwhile (from the delivery, which
+            # holds the same packets): a large video is read for the checksum once and its
             # keyframe decoded once. The checksum is the stored file's, the one a download
             # or the deliverables' manifest can check.
             digest = hashlib.sha256()
-            info = media.write_provenance(
-                incoming, tagged, _provenance(generation), poster=poster, digest=digest
-            )
-            stored_bytes = tagged.stat().st_size
+            try:
+                info = media.send_with_provenance(
+                    incoming, _provenance(generation), store, poster=poster, digest=digest
+                )
+            except media.MediaError:
+                # The video may be stored already: the poster, decoded as it was sent,
+                # found it broken.
+                if generation.video.name:
+                    generation.video.delete(save=False)
+                raise
             problems = _compare_with_request(generation, info)
-            with open(tagged, "rb") as video_file, open(poster, "rb") as poster_file:
-                generation.video.save("video.mp4", _WorkFile(video_file), save=False)
+            with open(poster, "rb") as poster_file:
                 generation.poster.save("poster.jpg", _WorkFile(poster_file), save=False)
     except media.MediaError as exc:
         _finish(
