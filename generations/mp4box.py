@@ -2,10 +2,11 @@
 
 Plain Python, no Django, no PyAV. `parse` reads a file's top-level boxes and its index
 (the moov box, small beside the media) and checks that every chunk of media the index
-points at is really in the file; `write_tagged` writes the file again, index first
+points at is really in the file; `tagged_copy` makes the file again, index first
 (faststart), with a metadata box as FFmpeg's MP4 muxer writes it under
-`movflags=use_metadata_tags`, and copies the media data in the kernel
-(`os.copy_file_range`), without passing it through Python.
+`movflags=use_metadata_tags`: written, its media data is copied in the kernel
+(`os.copy_file_range`), without passing through Python; read (an upload), it comes from
+the source file itself.
 
 Only the simple layout generators and FFmpeg produce is handled: one ftyp first, one moov,
 media in mdat boxes, free space. Anything else (fragmented MP4, QuickTime without ftyp,
@@ -322,19 +323,10 @@ def _box(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", 8 + len(payload)) + kind + payload
 
 
-def write_tagged(src: Path, dest: Path, layout: Layout, udta: bytes, digest=None) -> None:
-    """Write `src` to `dest` as ftyp, a moov whose udta is `udta`, then the other boxes in
-    their order, with the chunk offsets moved to match (`tagged_copy`). The media is copied
-    in the kernel. `digest` (a hashlib object), if given, is fed the bytes of `dest` as
-    they are written (`TaggedCopy.hashed_while`)."""
-    copy = tagged_copy(src, layout, udta)
-    copy.hashed_while(digest, lambda: copy.write(dest))
-
-
 @dataclass(frozen=True)
 class TaggedCopy:
-    """A file as `write_tagged` writes it, before it is written anywhere: `header` (ftyp and
-    the new moov), then the byte ranges `ranges` ([start, end) pairs) of `src`. It can be
+    """A file made from `src` (by `tagged_copy`), before it is written anywhere: `header`
+    (ftyp and the new moov), then the byte ranges `ranges` ([start, end) pairs) of `src`. It can be
     written to a file (`write`) or read as one (`open`) from `src` itself, so that a copy
     sent elsewhere (an upload) never needs a file of its own."""
 
