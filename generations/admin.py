@@ -313,35 +313,29 @@ class BudgetAdmin(admin.ModelAdmin):
         return False
 
 
+class _KeptAdmin(admin.ModelAdmin):
+    """Rows the spend service keeps in the ledger's transactions: never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(SpendPeriod)
-class SpendPeriodAdmin(admin.ModelAdmin):
-    """Running totals kept by the spend service; never edited by hand."""
+class SpendPeriodAdmin(_KeptAdmin):
+    """Running totals kept by the spend service."""
 
     list_display = ["project", "period", "limit_cents", "committed_cents", "overrun_cents"]
     list_select_related = ["project"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class _DerivedAdmin(admin.ModelAdmin):
-    """Sums kept by the spend service; `manage.py rebuild_job_spend` makes them again.
-    Never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class _DerivedAdmin(_KeptAdmin):
+    """Sums kept by the spend service; `manage.py rebuild_job_spend` makes them again."""
 
 
 @admin.register(JobSpend)
