@@ -1665,8 +1665,33 @@ def test_possible_charges_are_shown_a_page_at_a_time(
     assert settle_url(newer) in second and settle_url(older) not in second
     assert "?charges=1#possible-charges" in second
     page = selectors_spend.possible_charges_page(project=project, start=0, size=5)
-    assert [c.generation for c in page.charges] == [older, newer]
+    assert [c.generation_uuid for c in page.charges] == [older.uuid, newer.uuid]
     assert (page.count, page.total, page.has_next) == (2, D("0.56"), False)
+
+
+def test_a_possible_charge_row_shows_the_job_attempt_and_person(
+    client, project, editor, producer, prompt
+):
+    from_version = submit_version(project, editor, prompt.current_version)
+    free_text = submit(project, editor)
+    for generation in (free_text, from_version):  # so the version's attempt is not the 1st
+        lose(generation)
+    attempt = Attempt.objects.get(generation=from_version)
+    assert attempt.pk != attempt.number
+    Attempt.objects.filter(pk=attempt.pk).update(request_id="req-harbour-1")
+    client.force_login(producer)
+    page = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    rows = page.split('id="possible-charges"')[1].split("</tbody>")[0].split("<tr>")[2:]
+    assert len(rows) == 2
+    first, second = rows  # oldest first
+    assert ">Text to video</a>" in first and "request" not in first
+    assert f'action="{settle_url(free_text)}"' in first
+    job_url = reverse("generation", args=[project.uuid, from_version.uuid])
+    assert f'<a href="{job_url}">Harbour v1</a>' in second
+    assert '<td>1 <small class="muted">request req-harbour-1</small></td>' in second
+    assert f"<td>{editor.username}</td>" in second
+    assert f'action="{settle_url(from_version)}"' in second
+    assert f'for="note-{attempt.pk}"' in second and f'id="note-{attempt.pk}"' in second
 
 
 def test_looking_at_another_month(client, project, editor, producer):
@@ -1871,3 +1896,36 @@ def test_the_dashboard_page_draws_its_breakdown_once_per_version(
     monkeypatch.setattr(spend_views.Breakdown, "drawing", "a deploy that draws it otherwise")
     client.get(url, {"all": "by-prompt"})
     assert len(drawn) == 4
+
+
+def test_a_day_bar_is_drawn_with_its_amounts_in_its_title():
+    from generations.views.spend import day_chart
+
+    days = [
+        selectors_spend.DaySpend(dt.date(2026, 3, 9), D("1.50"), D("0.50")),
+        selectors_spend.DaySpend(dt.date(2026, 3, 10), D("0.00"), D("0.00")),
+        selectors_spend.DaySpend(dt.date(2026, 3, 11), D("0.50"), D("0.00")),
+    ]
+    first, empty, charged_only = str(day_chart(days)["bars_svg"]).split("</g>")[:3]
+    assert first.startswith("<g><title>Mon 9 Mar: 1.50 USD charged, 0.50 USD possibly charged")
+    assert first.count("<rect") == 2 and 'fill="#1565c0"' in first and "url(#hatch)" in first
+    assert empty == "<g><title>Tue 10 Mar: 0.00 USD charged</title>"  # no bar
+    assert charged_only.count("<rect") == 1 and "possibly" not in charged_only
+
+
+def test_table_cells_are_escaped_and_amounts_written_in_full():
+    from generations.views.spend import Table
+
+    table = Table(
+        "By member",
+        ["Member", "Note", "Jobs", "Charged"],
+        [["<i>ann</i>", "<b>x</b> & 'y'", None, D("1.50")], ["bob", "ltx-2-pro", 3, 1e-07]],
+        numeric_from=2,
+    )
+    (link, first, cells), (_, _, second) = table.lines
+    assert (link, first) == (None, "<i>ann</i>")  # the template escapes the first cell
+    assert cells == (
+        "<td>&lt;b&gt;x&lt;/b&gt; &amp; &#x27;y&#x27;</td>"
+        '<td class="num">—</td><td class="num">1.50</td>'
+    )
+    assert second == '<td>ltx-2-pro</td><td class="num">3</td><td class="num">0.0000001</td>'
