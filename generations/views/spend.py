@@ -507,14 +507,13 @@ def dashboard_tables(*, project, period, figures: dict | None = None) -> dict:
     def money(row):
         return [row["jobs"], row["charged"], row["possible"], row["reserved"], row["spent"]]
 
-    endpoints = ENDPOINT_LABELS
     settings_rows = figures["by-setting"]
     tables["by-setting"] = Table(
         selectors_spend.BREAKDOWNS["by-setting"][0],
         ["Endpoint", "Model", "Resolution", *money_header],
         [
             [
-                endpoints.get(r["key"][0], r["key"][0] or "—"),
+                ENDPOINT_LABELS.get(r["key"][0], r["key"][0] or "—"),
                 r["key"][1] or ("ltx-2-pro" if r["key"][0] else "—"),
                 r["key"][2] or ("as its input" if r["key"][0] else "—"),
                 *money(r),
