@@ -188,7 +188,7 @@ def measure(sizes: list[int], repeat: int, only: list[str]) -> dict:
 
 @contextlib.contextmanager
 def _page_size(size: int):
-    from generations.views import generations as views
+    from generations.jobs import views
 
     previous, views.PAGE_SIZE = views.PAGE_SIZE, size
     try:
@@ -259,7 +259,9 @@ class _World:
         from django.contrib.auth import get_user_model
         from django.test import Client
 
-        from generations.models import Budget, Membership, Project, Prompt, PromptVersion
+        from generations.projects.models import Membership, Project
+        from generations.prompts.models import Prompt, PromptVersion
+        from generations.spend.models import Budget
 
         self.random = random.Random(8)
         user_model = get_user_model()
@@ -303,15 +305,10 @@ class _World:
     def seed(self, n: int) -> None:
         from django.utils import timezone
 
-        from generations.models import (
-            Attempt,
-            Endpoint,
-            Generation,
-            JobState,
-            LedgerEntry,
-        )
-        from generations.services import spend
-        from generations.services.spend import period_of
+        from generations.jobs.models import Attempt, Endpoint, Generation, JobState
+        from generations.spend import services as spend
+        from generations.spend.models import LedgerEntry
+        from generations.spend.services import period_of
 
         rnd = self.random
         now = timezone.now()
@@ -440,14 +437,8 @@ class _World:
         on most finished ones, as services/stacks.py and services/reviews.py make them."""
         from django.db.models import Max
 
-        from generations.models import (
-            Generation,
-            JobState,
-            ReviewDecision,
-            ReviewState,
-            Stack,
-            Version,
-        )
+        from generations.jobs.models import Generation, JobState
+        from generations.review.models import ReviewDecision, ReviewState, Stack, Version
 
         rnd = self.random
         prompt_of = {v.pk: v.prompt for v in self.versions}
@@ -524,8 +515,10 @@ class _World:
     def pages(self) -> dict[str, tuple[str, dict]]:
         from django.core.cache import cache
 
-        from generations.models import Generation, JobState, ReviewState, Version
-        from generations.services import reviews, spend
+        from generations.jobs.models import Generation, JobState
+        from generations.review import services as reviews
+        from generations.review.models import ReviewState, Version
+        from generations.spend import services as spend
 
         def ledger_entry():
             spend.ledger_adjust(
@@ -601,7 +594,7 @@ class _World:
 
 
 def _outcome(state: str) -> str:
-    from generations.models import Attempt, JobState
+    from generations.jobs.models import Attempt, JobState
 
     return {
         JobState.SUCCEEDED: Attempt.Outcome.DELIVERED,

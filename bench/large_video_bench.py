@@ -277,9 +277,10 @@ def child(args) -> dict:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from generations.jobs import services as jobs
+    from generations.jobs.models import Endpoint, Generation, JobState
     from generations.ltx.client import LTXClient, TextToVideo
-    from generations.models import Endpoint, Generation, JobState, Project
-    from generations.services import jobs
+    from generations.projects.models import Project
 
     call_command("migrate", verbosity=0)
     user = get_user_model().objects.create_user("bench")

@@ -360,7 +360,8 @@ def seed() -> dict:
     from django.core.management import call_command
     from django.test import Client
 
-    from generations.models import Endpoint, Generation, JobState, Membership, Project
+    from generations.jobs.models import Endpoint, Generation, JobState
+    from generations.projects.models import Membership, Project
 
     if not settings.EMBEDDED:
         call_command("collectstatic", interactive=False, verbosity=0)

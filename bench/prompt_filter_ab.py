@@ -33,7 +33,7 @@ def main() -> None:
         from django.core.management import call_command
         from django.template import engines
 
-        from generations.models import Prompt
+        from generations.prompts.models import Prompt
 
         call_command("migrate", verbosity=0)
         project = gallery_bench._World().project

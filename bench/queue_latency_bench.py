@@ -88,8 +88,9 @@ def main() -> None:
 def run(args, pipe) -> dict:
     from django.contrib.auth import get_user_model
 
-    from generations.models import ACTIVE_STATES, Generation, Membership, Project
-    from generations.services import jobs
+    from generations.jobs import services as jobs
+    from generations.jobs.models import ACTIVE_STATES, Generation
+    from generations.projects.models import Membership, Project
 
     user = get_user_model().objects.create_user("bench", "bench@example.com")
     project = Project.objects.create(name="Queue latency", created_by=user)

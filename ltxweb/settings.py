@@ -109,14 +109,14 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     # A polling card's 304, before the rest of the stack has work to do (generations/polling.py).
-    "generations.polling.UnchangedCardMiddleware",
+    "generations.jobs.polling.UnchangedCardMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Stops an upload at its size limit while it streams in (generations/uploads.py); before
     # the CSRF check, which reads the body.
-    "generations.uploads.UploadLimitMiddleware",
+    "generations.jobs.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "generations.middleware.TimezoneMiddleware",
+    "generations.core.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -125,10 +125,17 @@ MIDDLEWARE = [
 ROOT_URLCONF = "ltxweb.urls"
 WSGI_APPLICATION = "ltxweb.wsgi.application"
 
+# The domain packages inside generations/ (docs/architecture.md).
+DOMAIN_ROOMS = ("core", "projects", "prompts", "jobs", "review", "spend")
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # The site's frame (base, sign-in, errors), then each domain room's own folder.
+        "DIRS": [
+            BASE_DIR / "templates",
+            *(BASE_DIR / "generations" / room / "templates" for room in DOMAIN_ROOMS),
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

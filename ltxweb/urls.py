@@ -3,7 +3,10 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/v1/", include("generations.urls_api")),
-    path("", include("generations.urls_accounts")),
-    path("", include("generations.urls")),
+    path("api/v1/", include("generations.api.urls")),
+    path("", include("generations.projects.urls")),
+    path("", include("generations.prompts.urls")),
+    path("", include("generations.jobs.urls")),
+    path("", include("generations.review.urls")),
+    path("", include("generations.spend.urls")),
 ]

@@ -1,7 +1,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from generations.models import Membership, Project, Role
+from generations.projects.models import Membership, Project, Role
 
 PASSWORD = "correct horse battery staple"
 

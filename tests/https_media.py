@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from generations.urlfetch import fetch
+from generations.jobs.urlfetch import fetch
 
 
 def answers(*addresses: str, port: int = 443) -> list[tuple]:

@@ -2,8 +2,8 @@
 
 from django.utils import timezone
 
-from generations.models import Generation, JobState
-from generations.services import jobs
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState
 
 T2V = {
     "prompt": "A kite over dunes",

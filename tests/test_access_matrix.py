@@ -40,22 +40,16 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from generations import tasks
-from generations.models import (
-    Attempt,
-    Generation,
-    GenerationEvent,
-    JobState,
-    LibraryEntry,
-    Notification,
-    ShareLink,
-)
-from generations.services import comments as comment_service
-from generations.services import projects as project_service
-from generations.services import prompts as prompt_service
-from generations.services import shares as share_service
-from generations.services import stacks
-from generations.services import tokens as token_service
+from generations.jobs import queue as job_queue
+from generations.jobs.models import Attempt, Generation, GenerationEvent, JobState
+from generations.projects import services as project_service
+from generations.projects import tokens as token_service
+from generations.prompts import services as prompt_service
+from generations.prompts.models import LibraryEntry
+from generations.review import comments as comment_service
+from generations.review import shares as share_service
+from generations.review import stacks
+from generations.review.models import Notification, ShareLink
 from tests import mediafiles
 from tests.factories import MembershipFactory, UserFactory
 
@@ -376,8 +370,8 @@ def world(
     }
     settings.PASSWORD_RESET_TIMEOUT = 3600
     # Nothing is run by a worker here: a queued job stays queued.
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
-    monkeypatch.setattr(tasks.generation_run, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send", lambda *args, **kwargs: None)
     people = {
         "owner": owner,
         "producer": producer,

@@ -16,10 +16,14 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_openapi
 
-from generations import media, openapi, tasks, urls_api
-from generations.models import Generation, JobState, MediaAsset
-from generations.services import jobs, tokens
-from generations.services import prompts as prompt_service
+from generations import media
+from generations.api import openapi
+from generations.api import urls as urls_api
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState, MediaAsset
+from generations.projects import tokens
+from generations.prompts import services as prompt_service
 from tests import mediafiles
 from tests.conftest import wait_until
 from tests.factories import MembershipFactory
@@ -157,7 +161,7 @@ def api_for(client, checker):
 def no_broker(request, monkeypatch):
     """The worker's part runs in-process or not at all, except where a real worker runs."""
     if "start_worker" not in request.fixturenames:
-        monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+        monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 def generations_url(project) -> str:
@@ -529,7 +533,7 @@ def test_create_text_to_video(api_for, editor, project):
 def test_over_the_budget_is_409_and_saves_nothing(api_for, editor, producer, project):
     from decimal import Decimal
 
-    from generations.services import spend
+    from generations.spend import services as spend
 
     spend.budget_set(
         project=project, user=producer, amount=Decimal("0.30"), monthly=True, alert_percents=[]
@@ -596,7 +600,7 @@ def test_image_to_video_with_an_uploaded_image(api_for, editor, project, tmp_pat
 def test_image_to_video_with_an_https_link(api_for, editor, project, tmp_path, local, monkeypatch):
     import ipaddress
 
-    from generations import urlfetch
+    from generations.jobs import urlfetch
 
     real_fetch = urlfetch.fetch
     allowed = frozenset({ipaddress.ip_address(local.server.host)})

@@ -11,8 +11,11 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from generations.models import ApiLease, Attempt, JobState, Membership, Project
-from generations.services import apikeys, jobs, leases
+from generations.jobs import leases
+from generations.jobs import services as jobs
+from generations.jobs.models import ApiLease, Attempt, JobState
+from generations.projects import apikeys
+from generations.projects.models import Membership, Project
 from tests.conftest import wait_until
 from tests.factories import ProjectFactory
 
@@ -206,14 +209,14 @@ def test_a_projects_key_has_its_own_concurrency_cap(project, owner, settings):
     settings.LTX_CONCURRENCY_LIMIT = 1
     other = ProjectFactory()
     busy = jobs.job_submit(project=other, user=owner, endpoint="text-to-video", params=T2V)
-    installation = leases.account_for_key(settings.LTXV_API_KEY)
+    installation = apikeys.account_for_key(settings.LTXV_API_KEY)
     assert leases.lease_acquire(generation=busy, account=installation)
     set_key(project, owner, limit=2)
     mine = [
         jobs.job_submit(project=project, user=owner, endpoint="text-to-video", params=T2V)
         for _ in range(3)
     ]
-    own = leases.account_for_key(PROJECT_KEY)
+    own = apikeys.account_for_key(PROJECT_KEY)
     assert own.concurrency_limit == 2
     taken = [leases.lease_acquire(generation=g, account=own) for g in mine]
     assert taken == [True, True, False]  # its own cap of 2, whatever the installation's
@@ -263,11 +266,10 @@ def test_resubmitting_lost_responses_is_bounded(start_simulator, start_worker, p
 def test_the_sweep_resubmits_a_dead_workers_job_when_the_project_allows(
     project, editor, monkeypatch
 ):
-    from generations import tasks
+    from generations.jobs import queue as job_queue
 
     scheduled = []
-    monkeypatch.setattr(tasks.generation_run, "apply_async", lambda *a, **k: scheduled.append(a))
-    monkeypatch.setattr(tasks.generation_run, "delay", lambda *a, **k: scheduled.append(a))
+    monkeypatch.setattr(job_queue, "run_send", lambda *a, **k: scheduled.append(a))
     Project.objects.filter(pk=project.pk).update(resubmit_lost_responses=True)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_claim(generation=generation)

@@ -1,4 +1,4 @@
-"""generations.services.assets: inputs fetched from users' https links, and images re-encoded
+"""generations.jobs.assets: inputs fetched from users' https links, and images re-encoded
 when they are over the API's upload limit.
 
 The links are fetched over real TLS from a loopback server posing as media.test (see
@@ -14,11 +14,11 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from generations import media, urlfetch
+from generations import media
+from generations.jobs import assets, urlfetch
+from generations.jobs.assets import asset_create, asset_from_url
+from generations.jobs.models import Generation, MediaAsset
 from generations.ltx import rules
-from generations.models import Generation, MediaAsset
-from generations.services import assets
-from generations.services.assets import asset_create, asset_from_url
 from tests import mediafiles
 
 
@@ -139,9 +139,9 @@ def test_an_image_far_over_the_limit_is_refused_while_it_streams(
 
 
 def test_the_form_takes_an_image_link(client, project, editor, media_host, tmp_path, monkeypatch):
-    from generations import tasks
+    from generations.jobs import queue as job_queue
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
     image = mediafiles.make_image(tmp_path, "PNG", size=(320, 180))
     url = media_host.serve_file("/still.png", "image/png", image.read_bytes())
     client.force_login(editor)
@@ -178,9 +178,9 @@ def test_the_form_asks_for_a_file_or_a_link(client, project, editor):
 def test_the_form_retakes_a_section_of_an_uploaded_video(
     client, project, editor, tmp_path, monkeypatch
 ):
-    from generations import tasks
+    from generations.jobs import queue as job_queue
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
     video = mediafiles.make_video(tmp_path, frames=100)  # 4 s at 25 fps
     client.force_login(editor)
     response = client.post(
@@ -221,9 +221,9 @@ def test_the_form_refuses_a_video_too_short_to_retake(client, project, editor, t
 def test_an_htmx_submission_is_sent_to_the_gallery_or_shown_its_errors(
     client, project, editor, monkeypatch
 ):
-    from generations import tasks
+    from generations.jobs import queue as job_queue
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
     client.force_login(editor)
     url = reverse("generation_new", args=[project.uuid])
     form = {"endpoint": "text-to-video", "prompt_text": "dunes", "model": "ltx-2-fast"}

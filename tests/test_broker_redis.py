@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import pytest
 import redis
 
-from generations.models import Attempt, JobState
-from generations.services import jobs
+from generations.jobs import services as jobs
+from generations.jobs.models import Attempt, JobState
 from tests.conftest import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.usefixtures("small_renders")]

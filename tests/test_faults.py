@@ -35,9 +35,11 @@ import pytest
 import redis
 import requests
 
-from generations.models import ApiLease, Attempt, Generation, JobState, LedgerEntry
-from generations.services import jobs
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import ApiLease, Attempt, Generation, JobState
 from generations.simulator import server as sim_server
+from generations.spend.models import LedgerEntry
 from tests.conftest import wait_until
 from tests.test_broker_redis import redis_broker  # noqa: F401 - a fixture
 
@@ -508,13 +510,13 @@ def test_the_sweep_frees_a_lease_whose_worker_died_before_claiming(
 ):
     """Found by the test above: a worker killed between taking a job's lease and claiming
     the job left the job queued behind its own lease until the lease expired (minutes)."""
-    from generations import tasks
-    from generations.services import leases
+    from generations.jobs import leases
+    from generations.projects import apikeys
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
-    monkeypatch.setattr(tasks.generation_run, "apply_async", lambda *a, **k: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send", lambda *a, **k: None)
     [generation] = submit(project, editor, 1)
-    account = leases.account_for_key(settings.LTXV_API_KEY)
+    account = apikeys.account_for_key(settings.LTXV_API_KEY)
     assert leases.lease_acquire(generation=generation, account=account)
     jobs.jobs_sweep()
     assert ApiLease.objects.filter(generation=generation).exists()  # a live worker's, maybe

@@ -38,10 +38,10 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from django.urls import reverse
 
-from generations import tasks
+from generations.jobs import queue as job_queue
+from generations.jobs.models import Generation, MediaAsset
 from generations.ltx import rules
-from generations.models import Generation, MediaAsset
-from generations.services import tokens as token_service
+from generations.projects import tokens as token_service
 from tests import mediafiles
 
 T2V_FIELDS = {
@@ -57,7 +57,7 @@ T2V_FIELDS = {
 def places(settings, tmp_path, monkeypatch):
     """Storage, var/ and Django's upload temporary directory of this test's own, to check
     that nothing is left in any of them."""
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
     media, var, uploads = tmp_path / "media", tmp_path / "var", tmp_path / "uploads"
     for folder in (media, var, uploads):
         folder.mkdir()

@@ -6,10 +6,11 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from generations import media, tasks
-from generations.models import ApiLease, Attempt, Generation, JobState
-from generations.services import jobs
-from generations.services.assets import asset_create
+from generations import media
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.assets import asset_create
+from generations.jobs.models import ApiLease, Attempt, Generation, JobState
 from tests import mediafiles
 from tests.conftest import wait_until
 
@@ -161,7 +162,7 @@ def test_invalid_parameters_are_refused_before_a_job_exists(project, editor, db)
 
 
 def test_cancel_only_while_queued(project, editor, db, monkeypatch):
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_cancel(generation=generation, user=editor)
     assert not jobs.job_cancel(generation=generation, user=editor)
@@ -174,7 +175,7 @@ def test_a_second_delivery_of_the_message_does_nothing(
     simulator, project, editor, db, monkeypatch, settings, small_renders
 ):
     settings.LTX_API_BASE_URL = simulator.url
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     jobs.generation_execute(generation_id=generation.pk)
     jobs.generation_execute(generation_id=generation.pk)  # redelivered
@@ -187,10 +188,12 @@ def test_storage_failure_retries_storing_only(
     simulator, project, editor, db, monkeypatch, settings, small_renders
 ):
     settings.LTX_API_BASE_URL = simulator.url
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     retries = []
     monkeypatch.setattr(
-        tasks.generation_store_retry, "apply_async", lambda args, countdown: retries.append(args[0])
+        job_queue,
+        "store_retry_send",
+        lambda generation_id, countdown: retries.append(generation_id),
     )
     from django.core.files.storage import FileSystemStorage
 
@@ -220,10 +223,12 @@ def test_sweep_requeues_a_job_whose_worker_died_before_sending(project, editor, 
 
     from django.utils import timezone
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     sent = []
     monkeypatch.setattr(
-        tasks.generation_run, "apply_async", lambda args, *a, **k: sent.append(args)
+        job_queue,
+        "run_send",
+        lambda generation_id, due, **k: sent.append((generation_id, due.isoformat())),
     )
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_claim(generation=generation)  # claimed, and the worker died: no attempt
@@ -243,7 +248,7 @@ def test_sweep_interrupts_jobs_whose_worker_is_gone(project, editor, db, monkeyp
 
     from django.utils import timezone
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_claim(generation=generation)
     Attempt.objects.create(generation=generation, number=1)
@@ -310,10 +315,10 @@ def test_sweep_resends_only_jobs_whose_message_went_silent(project, editor, db, 
 
     from django.utils import timezone
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     sent = []
     monkeypatch.setattr(
-        tasks.generation_run, "apply_async", lambda args, countdown=0: sent.append(args[0])
+        job_queue, "run_send", lambda generation_id, due, countdown=0: sent.append(generation_id)
     )
     long_ago = timezone.now() - dt.timedelta(hours=1)
     waiting, silent = (

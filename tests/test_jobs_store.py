@@ -9,8 +9,8 @@ from django.core.files.storage import filesystem
 from PIL import Image
 
 from generations import media
-from generations.models import Endpoint, Generation, JobState
-from generations.services import jobs
+from generations.jobs import services as jobs
+from generations.jobs.models import Endpoint, Generation, JobState
 from tests import mediafiles
 
 T2V = {

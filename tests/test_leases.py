@@ -4,9 +4,10 @@ import datetime as dt
 
 import pytest
 
-from generations.models import Attempt, JobState
-from generations.services import jobs
-from generations.services.leases import fair_order
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.leases import fair_order
+from generations.jobs.models import Attempt, JobState
 from tests.conftest import wait_until
 from tests.factories import MembershipFactory
 
@@ -93,10 +94,11 @@ def test_one_persons_batch_does_not_starve_another(start_simulator, start_worker
 
 
 def test_leases_up_to_the_cap_then_in_fair_order(project, editor, db, settings, monkeypatch):
-    from generations import tasks
-    from generations.services.leases import account_for_key, lease_acquire, lease_release
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    from generations.jobs.leases import lease_acquire, lease_release
+    from generations.projects.apikeys import account_for_key
+
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     settings.LTX_CONCURRENCY_LIMIT = 2
     other = MembershipFactory(project=project, roles=["editor"]).user
     first, second, third = (
@@ -119,20 +121,22 @@ def test_leases_up_to_the_cap_then_in_fair_order(project, editor, db, settings, 
 @pytest.fixture
 def messages(monkeypatch):
     """The run messages sent: (generation id, stamp, countdown)."""
-    from generations import tasks
 
     sent = []
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     monkeypatch.setattr(
-        tasks.generation_run,
-        "apply_async",
-        lambda args, countdown=0: sent.append((args[0], args[1], countdown)),
+        job_queue,
+        "run_send",
+        lambda generation_id, due, countdown=0: sent.append(
+            (generation_id, due.isoformat(), countdown)
+        ),
     )
     return sent
 
 
 def test_a_slot_given_back_wakes_the_job_whose_turn_it_is(project, editor, db, settings, messages):
-    from generations.services.leases import account_for_key, lease_acquire, lease_release
+    from generations.jobs.leases import lease_acquire, lease_release
+    from generations.projects.apikeys import account_for_key
 
     settings.LTX_CONCURRENCY_LIMIT = 1
     running, waiting, last = (
@@ -146,18 +150,19 @@ def test_a_slot_given_back_wakes_the_job_whose_turn_it_is(project, editor, db, s
     messages.clear()
     running.__class__.objects.filter(pk=running.pk).update(state=JobState.SUCCEEDED)
     lease_release(generation=running)
-    jobs._wake_next(account)
-    jobs._wake_next(account)  # a second slot given back at the same moment wakes no one twice
+    job_queue.next_wake(account)
+    job_queue.next_wake(account)  # a second slot given back at the same moment wakes no one twice
     waiting.refresh_from_db()
     assert messages == [(waiting.pk, waiting.message_due_at.isoformat(), 0)]  # now, not later
     assert lease_acquire(generation=waiting, account=account)
     messages.clear()
-    jobs._wake_next(account)
+    job_queue.next_wake(account)
     assert messages == []  # the cap is full again: nobody else's turn
 
 
 def test_simultaneous_releases_wake_different_jobs(project, editor, db, settings, messages):
-    from generations.services.leases import account_for_key, lease_acquire, lease_release
+    from generations.jobs.leases import lease_acquire, lease_release
+    from generations.projects.apikeys import account_for_key
 
     settings.LTX_CONCURRENCY_LIMIT = 2
     first, second, third, fourth = (
@@ -173,13 +178,14 @@ def test_simultaneous_releases_wake_different_jobs(project, editor, db, settings
     first.__class__.objects.filter(pk__in=[first.pk, second.pk]).update(state=JobState.SUCCEEDED)
     lease_release(generation=first)
     lease_release(generation=second)
-    jobs._wake_next(account)  # the first release's wake
-    jobs._wake_next(account)  # the second's, before anyone took the first slot
+    job_queue.next_wake(account)  # the first release's wake
+    job_queue.next_wake(account)  # the second's, before anyone took the first slot
     assert sorted(m[0] for m in messages) == [third.pk, fourth.pk]
 
 
 def test_only_a_jobs_live_message_sends_another(project, editor, db, settings, messages):
-    from generations.services.leases import account_for_key, lease_acquire
+    from generations.jobs.leases import lease_acquire
+    from generations.projects.apikeys import account_for_key
 
     settings.LTX_CONCURRENCY_LIMIT = 1
     running, waiting = (

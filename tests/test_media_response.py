@@ -1,4 +1,4 @@
-"""generations.views.media_response: files served with HTTP range requests."""
+"""generations.core.media_response: files served with HTTP range requests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.test import RequestFactory
 
-from generations.views.media_response import CHUNK_SIZE, ranged_file_response
+from generations.core.media_response import CHUNK_SIZE, ranged_file_response
 
 SIZE = 1000
 # Every byte differs from its neighbours, so an off-by-one shows.

@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.urls import path, reverse
 from django.utils import timezone
 
-from generations.middleware import TimezoneMiddleware
+from generations.core.middleware import TimezoneMiddleware
 
 
 def broken(request):

@@ -11,10 +11,11 @@ from django.contrib.sessions.models import Session
 from django.urls import reverse
 from django.utils import timezone
 
-from generations.models import Generation, Membership
-from generations.services import jobs
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation
+from generations.projects.models import Membership
 
-MIDDLEWARE = "generations.polling.UnchangedCardMiddleware"
+MIDDLEWARE = "generations.jobs.polling.UnchangedCardMiddleware"
 T2V = {
     "prompt": "A kite over dunes",
     "model": "ltx-2-fast",
@@ -25,9 +26,9 @@ T2V = {
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    from generations import tasks
+    from generations.jobs import queue as job_queue
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 @pytest.fixture(params=["db", "cached_db"], autouse=True)

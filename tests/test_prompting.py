@@ -1,4 +1,4 @@
-"""The prompt builder and the guide checks of generations.prompting.
+"""The prompt builder and the guide checks of generations.prompts.prompting.
 
 Pure Python: no database, no Django. Each check has examples that trigger it (asserting the
 code, the element and the highlighted words) and near-misses that must stay quiet.
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generations import prompting
 from generations.ltx.rules import CAMERA_MOTIONS
-from generations.prompting import (
+from generations.prompts import prompting
+from generations.prompts.prompting import (
     ELEMENT_HELP,
     ELEMENT_LABELS,
     ELEMENTS,

@@ -21,11 +21,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generations import prompting, tasks
+from generations.core.textdiff import word_diff
+from generations.jobs import queue as job_queue
 from generations.ltx import pricing, rules
-from generations.services import prompts as prompt_service
-from generations.services import tokens as token_service
-from generations.textdiff import word_diff
+from generations.projects import tokens as token_service
+from generations.prompts import prompting
+from generations.prompts import services as prompt_service
 
 ENDPOINTS = list(rules.GENERATION_ENDPOINTS)
 FIELD_NAMES = sorted(
@@ -160,7 +161,7 @@ def test_word_diffs_rebuild_both_texts(old, new):
 
 @pytest.fixture
 def create(client, project, editor, monkeypatch):
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
     _, token = token_service.token_create(user=editor, name="properties")
     url = f"/api/v1/projects/{project.uuid}/generations/"
 

@@ -8,10 +8,13 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import tasks
-from generations.models import Activity, Generation, ReviewDecision, ReviewState, Stack, Version
-from generations.services import jobs, reviews
-from generations.services import prompts as prompt_service
+from generations.core.models import Activity
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation
+from generations.prompts import services as prompt_service
+from generations.review import services as reviews
+from generations.review.models import ReviewDecision, ReviewState, Stack, Version
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.reviewing import finish, finished, submit
 
@@ -20,7 +23,7 @@ ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 def review_url(generation, name="review"):
@@ -263,7 +266,7 @@ def test_the_migration_stacks_generations_made_before_stacks(project, editor):
 
     from django.apps import apps
 
-    from generations.models import MediaAsset
+    from generations.jobs.models import MediaAsset
 
     migration = importlib.import_module("generations.migrations.0011_review_stacks_comments_shares")
 

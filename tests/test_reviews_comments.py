@@ -6,9 +6,9 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from generations import tasks, timecode
-from generations.models import Notification, TimelineComment
-from generations.services import comments
+from generations.jobs import queue as job_queue
+from generations.review import comments, timecode
+from generations.review.models import Notification, TimelineComment
 from tests.reviewing import finished
 
 ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
@@ -16,7 +16,7 @@ ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 @pytest.fixture

@@ -10,9 +10,11 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from generations import edl, tasks, zipstream
-from generations.models import Attempt
-from generations.services import comments, jobs, reviews
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import Attempt
+from generations.review import comments, edl, zipstream
+from generations.review import services as reviews
 from tests.reviewing import finish, finished, private_media, store_media
 
 ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
@@ -20,7 +22,7 @@ ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 # -- the streamed zip --------------------------------------------------------------------------

@@ -6,16 +6,17 @@ from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 
-from generations import tasks
-from generations.models import Notification, NotificationSetting, ReviewDecision
-from generations.services import comments, notifications, reviews
+from generations.jobs import queue as job_queue
+from generations.review import comments, notifications
+from generations.review import services as reviews
+from generations.review.models import Notification, NotificationSetting, ReviewDecision
 from tests.factories import MembershipFactory, ProjectFactory
 from tests.reviewing import finished
 
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 @pytest.mark.parametrize(
@@ -150,7 +151,7 @@ def test_the_list_page_shows_mentions(client, project, editor, reviewer):
 def test_the_editor_hears_about_a_retake_a_reviewer_made_of_their_video(
     project, editor, reviewer, django_capture_on_commit_callbacks
 ):
-    from generations.services import retakes
+    from generations.jobs import retakes
     from tests.reviewing import finish
 
     v1 = finished(project, editor)

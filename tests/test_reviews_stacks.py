@@ -8,9 +8,14 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.urls import reverse
 
-from generations import selectors, tasks
-from generations.models import Generation, JobState, Notification, TimelineComment, Version
-from generations.services import comments, jobs, retakes, reviews
+from generations.jobs import queue as job_queue
+from generations.jobs import retakes
+from generations.jobs import selectors as job_selectors
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState
+from generations.review import comments
+from generations.review import services as reviews
+from generations.review.models import Notification, TimelineComment, Version
 from tests.reviewing import T2V, finish, finished
 
 ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
@@ -18,7 +23,7 @@ ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 def gurl(name, generation, *args):
@@ -90,7 +95,7 @@ def test_gallery_queries_are_pinned(client, project, editor, django_assert_num_q
 def _shown_before_the_flag(project, **filters) -> list[int]:
     """The gallery's cards as it chose them before Generation.is_card: a job without a
     version, or the newest version of its stack."""
-    generations = selectors.generation_list(project=project, **filters)
+    generations = job_selectors.generation_list(project=project, **filters)
     shown = generations.filter(Q(version__isnull=True) | Q(version__newest_of__isnull=False))
     return list(shown.values_list("pk", flat=True))
 
@@ -107,7 +112,7 @@ def test_the_card_moves_to_each_new_version_of_its_stack(project, editor, review
     retake = retakes.retake_from_comment(comment=notes["hand"], user=reviewer, mode="replace_video")
     assert retake.version.stack_id == v1.version.stack_id and retake.version.number == 3
     assert cards() == {retake.pk, boat.pk}
-    assert list(selectors.gallery_cards(project=project)) == [retake, boat]
+    assert list(job_selectors.gallery_cards(project=project)) == [retake, boat]
     assert _shown_before_the_flag(project) == [retake.pk, boat.pk]
 
 
@@ -127,7 +132,7 @@ def test_the_gallery_shows_the_cards_it_showed_before_the_flag(project, editor):
         estimated_cost="0.24",
     )
     for filters in ({}, {"state": "succeeded"}, {"state": "queued"}, {"model": "ltx-2-pro"}):
-        shown = [g.pk for g in selectors.gallery_cards(project=project, **filters)]
+        shown = [g.pk for g in job_selectors.gallery_cards(project=project, **filters)]
         assert shown == _shown_before_the_flag(project, **filters), filters
     assert len(_shown_before_the_flag(project)) == 4 and loose.pk in _shown_before_the_flag(project)
 
@@ -136,25 +141,25 @@ def test_the_gallery_shows_the_cards_it_showed_before_the_flag(project, editor):
 def test_the_gallerys_pages_hold_each_card_once_in_order(monkeypatch, project, editor, deep):
     """Whether a page is found by OFFSET or (a deep page) by its ids first: together the
     pages are the gallery's cards in its order, and get_page's rules for odd numbers hold."""
-    from generations.models import Project
+    from generations.projects.models import Project
 
-    monkeypatch.setattr(selectors._IdsFirstPaginator, "DEEP", deep)
+    monkeypatch.setattr(job_selectors._IdsFirstPaginator, "DEEP", deep)
     for n in range(7):
         shot = finished(project, editor, f"Shot {n}")
         if n % 3 == 0:
             jobs.job_rerun(generation=shot, user=editor)  # a second version: one card still
-    cards = list(selectors.gallery_cards(project=project))
+    cards = list(job_selectors.gallery_cards(project=project))
     assert len(cards) == 7
 
     def page(number, **filters):
-        return selectors.gallery_page(project=project, number=number, per_page=3, **filters)
+        return job_selectors.gallery_page(project=project, number=number, per_page=3, **filters)
 
     assert [list(page(n)) for n in (1, 2, 3)] == [cards[0:3], cards[3:6], cards[6:7]]
     assert (list(page("99")), list(page("x"))) == ([cards[6]], cards[0:3])
     queued = [card for card in cards if card.state == JobState.QUEUED]  # the three reruns
     assert list(page(1, state="queued")) == queued == list(page(2, state="queued"))
     empty = Project.objects.create(name="Empty", created_by=editor)
-    assert list(selectors.gallery_page(project=empty, number=None, per_page=3)) == []
+    assert list(job_selectors.gallery_page(project=empty, number=None, per_page=3)) == []
 
 
 def test_the_migration_marks_only_each_stacks_newest_version_and_loose_jobs(project, editor):

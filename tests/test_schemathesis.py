@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from schemathesis.config import SchemathesisConfig
 
-from generations import tasks
-from generations.models import JobState
-from generations.services import jobs
-from generations.services import tokens as token_service
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import JobState
+from generations.projects import tokens as token_service
 from ltxweb.wsgi import application
 
 # The coverage phase (every boundary of every field, ~700 requests to the create endpoint
@@ -50,7 +50,7 @@ CHECKS = [
 @pytest.fixture
 def api_world(db, project, editor, monkeypatch):
     """A project the token's owner edits, with one queued generation in it."""
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
     generation = jobs.job_submit(
         project=project,
         user=editor,

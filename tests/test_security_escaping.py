@@ -24,12 +24,14 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from generations import tasks
-from generations.models import Generation, JobState, LibraryEntry
-from generations.services import jobs, spend
-from generations.services import projects as project_service
-from generations.services import prompts as prompt_service
-from generations.services import tokens as token_service
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState
+from generations.projects import services as project_service
+from generations.projects import tokens as token_service
+from generations.prompts import services as prompt_service
+from generations.prompts.models import LibraryEntry
+from generations.spend import services as spend
 from tests.factories import UserFactory
 
 RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: "exe.png" shows as "gnp.exe"
@@ -106,7 +108,7 @@ def audit(response) -> Audit:
 @pytest.fixture
 def hostile_project(project, owner, editor, producer, monkeypatch):
     """A project where every field people type carries its payload."""
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
     project.name = hostile("project-name")[:200]
     project.description = hostile("project-description")
     project.save()
@@ -304,7 +306,7 @@ def test_the_json_api_is_never_sniffed_as_html(client, editor, project, hostile_
 
 def test_admin_lists_file_names_escaped(client, project, editor, tmp_path, settings):
     """The one place a file's own name is shown: the admin's list of inputs."""
-    from generations.models import MediaAsset
+    from generations.jobs.models import MediaAsset
 
     settings.STORAGES = {
         **settings.STORAGES,
@@ -335,10 +337,10 @@ def test_timeline_comments_and_guests_are_shown_as_text(
 ):
     """Review comments are plain text with http(s) links made clickable: never a live tag,
     never a javascript: link; a guest's name and comment on a share link likewise."""
-    from generations.services import comments, shares
+    from generations.review import comments, shares
     from tests.reviewing import finished, private_media
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
     private_media(settings, tmp_path)
     generation = finished(project, editor, "Lighthouse at night")
     body = hostile("timeline") + " see https://example.com/ref?a=1&b=2 or javascript:alert(1)"

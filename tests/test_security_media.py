@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from generations.models import Generation, JobState
-from generations.services.assets import asset_create
+from generations.jobs.assets import asset_create
+from generations.jobs.models import Generation, JobState
 from tests import mediafiles
 from tests.test_access_matrix import app_patterns
 from tests.test_settings import PRODUCTION, boot

@@ -20,8 +20,8 @@ import threading
 import pytest
 from django.urls import reverse
 
-from generations import ratelimit
-from generations.services import tokens as token_service
+from generations.core import ratelimit
+from generations.projects import tokens as token_service
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,11 +79,11 @@ def test_a_forged_forwarded_for_gives_no_fresh_api_token_count(client, person, s
 def test_a_forged_forwarded_for_gives_no_fresh_share_password_count(
     client, project, reviewer, editor, settings, tmp_path, monkeypatch
 ):
-    from generations import tasks
-    from generations.services import shares
+    from generations.jobs import queue as job_queue
+    from generations.review import shares
     from tests.reviewing import finished, private_media
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
     settings.TRUSTED_PROXY_COUNT = 0
     private_media(settings, tmp_path)
     generation = finished(project, editor, "Lighthouse at night")

@@ -16,10 +16,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from generations import tasks
-from generations.models import Generation, JobState
-from generations.services import apikeys, jobs
-from generations.services import tokens as token_service
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState
+from generations.projects import apikeys
+from generations.projects import tokens as token_service
 from tests.conftest import wait_until
 from tests.factories import MembershipFactory, UserFactory
 
@@ -47,7 +48,7 @@ def three_projects(db, settings, start_simulator, monkeypatch):
     settings.LTX_API_BASE_URL = sim.url
     settings.LTXV_API_KEY = INSTALLATION_KEY
     sent = []
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: sent.append(a))
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: sent.append(a))
     owner = UserFactory()
     projects = {}
     for name, key in (("installation", None), ("own", PROJECT_KEY), ("revoked", WRONG_KEY)):

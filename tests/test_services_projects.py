@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from generations.models import Invitation, Membership
-from generations.services.projects import (
+from generations.projects.models import Invitation, Membership
+from generations.projects.services import (
     LAST_OWNER,
     InvitationNotUsable,
     invitation_accept,
@@ -130,7 +130,7 @@ def test_no_invitation_is_kept_when_the_email_cannot_be_sent(project, monkeypatc
     def broken(**kwargs):
         raise OSError("mail server down")
 
-    monkeypatch.setattr("generations.services.projects.send_mail", broken)
+    monkeypatch.setattr("generations.projects.services.send_mail", broken)
     with pytest.raises(OSError):
         invite(project)
     assert not Invitation.objects.exists()

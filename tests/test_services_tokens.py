@@ -7,8 +7,8 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from generations.models import ApiToken
-from generations.services import tokens
+from generations.projects import tokens
+from generations.projects.models import ApiToken
 from tests.factories import UserFactory
 
 

@@ -10,9 +10,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import tasks
-from generations.models import ShareLink, TimelineComment
-from generations.services import comments, jobs, shares
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.review import comments, shares
+from generations.review.models import ShareLink, TimelineComment
 from tests.reviewing import finish, finished, private_media, store_media, submit
 
 ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
@@ -20,7 +21,7 @@ ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 @pytest.fixture

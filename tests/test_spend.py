@@ -17,21 +17,21 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import selectors_spend, tasks
-from generations.models import (
-    ACTIVE_STATES,
-    Attempt,
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import ACTIVE_STATES, Attempt, Generation, JobState
+from generations.review import services as reviews
+from generations.review.models import Version
+from generations.spend import selectors as selectors_spend
+from generations.spend import services as spend
+from generations.spend.models import (
     Budget,
-    Generation,
     JobSpend,
-    JobState,
     LedgerEntry,
     SpendGroup,
     SpendPeriod,
     SpendQuarter,
-    Version,
 )
-from generations.services import jobs, reviews, spend
 from tests.factories import MembershipFactory
 
 T2V = {
@@ -46,7 +46,7 @@ D = Decimal
 
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 def submit(project, user, **params):
@@ -634,9 +634,9 @@ def sent(monkeypatch):
     """Generation ids whose run message was sent (on commit, or scheduled later)."""
     ids = []
     # Each message carries the job's id and its due stamp (services/jobs.py).
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda pk, *stamp: ids.append(pk))
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda pk, *stamp: ids.append(pk))
     monkeypatch.setattr(
-        tasks.generation_run, "apply_async", lambda args, countdown=0: ids.append(args[0])
+        job_queue, "run_send", lambda generation_id, due, countdown=0: ids.append(generation_id)
     )
     return ids
 
@@ -681,25 +681,25 @@ def test_approving_queues_the_job_and_tells_the_project(
     approval_above(project, producer, "0.30")
     dear = submit(project, editor, duration=10)
     with django_capture_on_commit_callbacks(execute=True):
-        assert spend.job_approve(generation=dear, user=producer)
+        assert jobs.job_approve(generation=dear, user=producer)
     dear.refresh_from_db()
     assert dear.state == JobState.QUEUED and sent == [dear.pk]
     assert dear.events.last().actor == producer
     assert "approved" in project.activity.filter(verb="approval_given").get().summary
-    assert not spend.job_approve(generation=dear, user=producer)  # only once
+    assert not jobs.job_approve(generation=dear, user=producer)  # only once
     assert kinds(dear) == [(Kind.RESERVATION, D("0.40"))]  # still held, now for the run
 
 
 def test_declining_ends_the_job_and_releases_its_estimate(project, editor, producer, sent):
     approval_above(project, producer, "0.30")
     dear = submit(project, editor, duration=10)
-    assert spend.job_decline(generation=dear, user=producer, reason="use fast for drafts")
+    assert jobs.job_decline(generation=dear, user=producer, reason="use fast for drafts")
     dear.refresh_from_db()
     assert dear.state == JobState.DECLINED and sent == []
     assert "use fast for drafts" in dear.error_message
     assert kinds(dear) == [(Kind.RESERVATION, D("0.40")), (Kind.RELEASE, D("-0.40"))]
     assert "use fast for drafts" in project.activity.filter(verb="approval_declined").get().summary
-    assert not spend.job_approve(generation=dear, user=producer)
+    assert not jobs.job_approve(generation=dear, user=producer)
 
 
 def test_the_requester_can_cancel_a_waiting_job(project, editor, producer, sent):
@@ -783,7 +783,7 @@ def policy(project, producer):
 
 @pytest.fixture
 def prompt(project, editor):
-    from generations.services import prompts as prompt_service
+    from generations.prompts import services as prompt_service
 
     return prompt_service.prompt_create(
         project=project,
@@ -795,7 +795,7 @@ def prompt(project, editor):
 
 
 def approve(prompt, producer):
-    from generations.services import prompts as prompt_service
+    from generations.prompts import services as prompt_service
 
     prompt_service.prompt_version_approve(
         prompt=prompt, version=prompt.current_version, user=producer
@@ -836,7 +836,7 @@ def test_costly_settings_need_an_approved_prompt_version(project, editor, produc
 
 @pytest.mark.usefixtures("policy")
 def test_a_newer_draft_of_an_approved_prompt_is_a_draft(project, editor, producer, prompt):
-    from generations.services import prompts as prompt_service
+    from generations.prompts import services as prompt_service
 
     approve(prompt, producer)
     draft = prompt_service.prompt_version_save(
@@ -1120,7 +1120,7 @@ def test_the_chart_sums_each_day_in_the_viewers_time_zone(project, editor, zone)
 
 def make_history(project, editor, producer):
     """Jobs by two members, from an approved prompt version, a draft and free text."""
-    from generations.services import prompts as prompt_service
+    from generations.prompts import services as prompt_service
 
     other = MembershipFactory(project=project, roles=["editor"]).user
     prompt = prompt_service.prompt_create(
@@ -1394,7 +1394,7 @@ def test_spend_groups_follow_every_change_and_the_page_with_them(
     and each month equal to summing them at once, a job with spend in two months counted
     once in all time. That includes an entry of an earlier month committed after newer ones
     (a late settlement), a review decision on a job of two months and a prompt renamed."""
-    from generations.services import prompts as prompt_service
+    from generations.prompts import services as prompt_service
 
     now = spend.period_of()
     earlier = (now - dt.timedelta(days=1)).replace(day=1)
@@ -1594,7 +1594,7 @@ def test_every_dashboard_table_exports_as_csv(client, project, editor, producer)
 def test_long_tables_show_their_top_rows_and_all_on_request(
     client, project, editor, producer, monkeypatch
 ):
-    from generations.views import spend as spend_views
+    from generations.spend import views as spend_views
 
     monkeypatch.setattr(spend_views, "TABLE_ROWS_SHOWN", 1)
     make_history(project, editor, producer)
@@ -1617,7 +1617,7 @@ def test_long_tables_show_their_top_rows_and_all_on_request(
 
 
 def test_the_ledger_is_shown_a_page_at_a_time(client, project, editor, producer, monkeypatch):
-    from generations.views import spend as spend_views
+    from generations.spend import views as spend_views
 
     monkeypatch.setattr(spend_views, "LEDGER_ROWS_SHOWN", 2)
     first, second = submit(project, editor), submit(project, editor)
@@ -1649,7 +1649,7 @@ def test_the_ledger_is_shown_a_page_at_a_time(client, project, editor, producer,
 def test_possible_charges_are_shown_a_page_at_a_time(
     client, project, editor, producer, monkeypatch
 ):
-    from generations.views import spend as spend_views
+    from generations.spend import views as spend_views
 
     monkeypatch.setattr(spend_views, "CHARGES_SHOWN", 1)
     older, newer = submit(project, editor), submit(project, editor, duration=8)
@@ -1750,13 +1750,13 @@ def test_spend_across_projects(client, project, editor, producer, django_assert_
 def test_the_dashboards_numbers_are_written_as_localize_writes_them(value):
     from django.utils.formats import localize
 
-    from generations.views.spend import _number
+    from generations.spend.views import _number
 
     assert _number(value) == localize(value)
 
 
 def test_the_chart_axis_has_round_quarters():
-    from generations.views.spend import _nice_ceiling, day_chart
+    from generations.spend.views import _nice_ceiling, day_chart
 
     assert [_nice_ceiling(D(v)) for v in ("0.24", "0.88", "3.1", "47", "0")] == [
         D("0.4"),
@@ -1827,7 +1827,7 @@ def test_a_day_starts_where_the_date_lookup_says(project, editor, zone):
 def test_the_dashboard_never_shows_cached_figures_after_a_change(project, editor):
     """Its sums are cached under the count of ledger entries and of review decisions that
     moved them, and the newest prompt edit: each of those shows in the next figures."""
-    from generations.services import prompts as prompt_service
+    from generations.prompts import services as prompt_service
 
     prompt = prompt_service.prompt_create(
         project=project, author=editor, title="Harbour at dawn", text="A harbour at dawn"
@@ -1872,7 +1872,7 @@ def test_the_dashboard_page_draws_its_breakdown_once_per_version(
 ):
     """The "Where it went" section is kept as HTML under the figures' version: an unchanged
     ledger is not drawn again, a new entry is, and each table shown whole has its own."""
-    from generations.views import spend as spend_views
+    from generations.spend import views as spend_views
 
     drawn = []
     day_chart = spend_views.day_chart
@@ -1899,7 +1899,7 @@ def test_the_dashboard_page_draws_its_breakdown_once_per_version(
 
 
 def test_a_day_bar_is_drawn_with_its_amounts_in_its_title():
-    from generations.views.spend import day_chart
+    from generations.spend.views import day_chart
 
     days = [
         selectors_spend.DaySpend(dt.date(2026, 3, 9), D("1.50"), D("0.50")),
@@ -1914,7 +1914,7 @@ def test_a_day_bar_is_drawn_with_its_amounts_in_its_title():
 
 
 def test_table_cells_are_escaped_and_amounts_written_in_full():
-    from generations.views.spend import Table
+    from generations.spend.views import Table
 
     table = Table(
         "By member",

@@ -10,9 +10,9 @@ import boto3
 import pytest
 import requests
 
+from generations.jobs import services as jobs
+from generations.jobs.models import JobState
 from generations.media import probe, read_provenance
-from generations.models import JobState
-from generations.services import jobs
 from tests.conftest import wait_until
 
 T2V = {

@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generations.textdiff import word_diff
+from generations.core.textdiff import word_diff
 
 
 def test_word_level_changes():

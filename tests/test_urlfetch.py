@@ -1,4 +1,4 @@
-"""generations.urlfetch: which addresses count as public, the link's form, and real fetches.
+"""generations.jobs.urlfetch: which addresses count as public, the link's form, and real fetches.
 
 The fetches run over real TLS on loopback: a threaded HTTPS server with a throwaway certificate
 for "media.test", an injected resolver that maps the name to the server's address, and the
@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from generations.urlfetch import FetchError, fetch, is_public_address
+from generations.jobs.urlfetch import FetchError, fetch, is_public_address
 from tests.https_media import PHOTO, Local, Seen, answers
 
 # -- the address rules ---------------------------------------------------------------------

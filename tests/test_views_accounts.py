@@ -5,7 +5,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
-from generations import ratelimit
+from generations.core import ratelimit
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db

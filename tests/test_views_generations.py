@@ -3,10 +3,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import tasks
-from generations.models import Generation, JobState
-from generations.services import jobs
-from generations.services import prompts as prompt_service
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState
+from generations.prompts import services as prompt_service
 from tests import mediafiles
 
 T2V = {
@@ -21,7 +21,7 @@ ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
 @pytest.fixture(autouse=True)
 def no_broker(monkeypatch):
     """The worker's part is run in-process here (tests/test_jobs.py runs real workers)."""
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *args: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
 
 
 @pytest.fixture

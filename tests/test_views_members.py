@@ -6,8 +6,8 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
-from generations.models import Invitation, Membership
-from generations.services.projects import invitation_create, invitation_revoke
+from generations.projects.models import Invitation, Membership
+from generations.projects.services import invitation_create, invitation_revoke
 from tests.factories import PASSWORD, MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from generations.models import Membership, Project
+from generations.projects.models import Membership, Project
 
 
 @pytest.mark.django_db

@@ -1,8 +1,9 @@
 import pytest
 from django.urls import reverse
 
-from generations.models import Activity, Prompt, PromptVersion
-from generations.services import prompts as prompt_service
+from generations.core.models import Activity
+from generations.prompts import services as prompt_service
+from generations.prompts.models import Prompt, PromptVersion
 from tests.factories import UserFactory
 
 ELEMENTS = {

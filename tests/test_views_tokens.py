@@ -6,8 +6,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from generations.models import ApiToken
-from generations.services import tokens
+from generations.projects import tokens
+from generations.projects.models import ApiToken
 from tests.factories import UserFactory
 
 

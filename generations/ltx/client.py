@@ -20,7 +20,7 @@ from typing import IO, ClassVar
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from . import errors, rules
+from generations.ltx import errors, rules
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from . import rules
+from generations.ltx import rules
 
 CURRENCY = "USD"
 CENT = Decimal("0.01")

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 import django.db.models.expressions
 import django.utils.timezone
-import generations.models
+import generations.spend.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
                 ('monthly', models.BooleanField(default=True, help_text="The amount is for each calendar month, not the project's life.")),
-                ('alert_percents', models.JSONField(blank=True, default=generations.models.default_alert_percents)),
+                ('alert_percents', models.JSONField(blank=True, default=generations.spend.models.default_alert_percents)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='budget', to='generations.project')),
                 ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),

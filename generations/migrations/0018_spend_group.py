@@ -8,7 +8,7 @@ from django.db import migrations, models
 def spend_group_fill(apps, schema_editor):
     """Sum the existing JobSpend rows into SpendGroup's (as services/spend.py keeps them
     from now on, and as its rebuild makes them)."""
-    from generations.services.spend import job_spend_rows_for_groups, spend_groups_of
+    from generations.spend.services import job_spend_rows_for_groups, spend_groups_of
 
     SpendGroup = apps.get_model("generations", "SpendGroup")
     rows = job_spend_rows_for_groups(

@@ -7,7 +7,7 @@ from django.db import migrations, models
 def spend_quarter_fill(apps, schema_editor):
     """Sum the existing ledger's spending entries per quarter of an hour (as
     services/spend.py keeps them from now on, and as its rebuild makes them)."""
-    from generations.services.spend import spend_quarter_sums
+    from generations.spend.services import spend_quarter_sums
 
     LedgerEntry = apps.get_model("generations", "LedgerEntry")
     SpendQuarter = apps.get_model("generations", "SpendQuarter")

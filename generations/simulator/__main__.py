@@ -1,3 +1,3 @@
-from .server import main
+from generations.simulator.server import main
 
 main()

@@ -38,8 +38,7 @@ import requests
 
 from generations import media
 from generations.ltx import pricing, rules
-
-from . import DEMO_API_KEY, render
+from generations.simulator import DEMO_API_KEY, render
 
 logger = logging.getLogger("ltxsim")
 

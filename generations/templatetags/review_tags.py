@@ -1,6 +1,6 @@
 from django import template
 
-from generations import timecode as tc
+from generations.review import timecode as tc
 
 register = template.Library()
 

@@ -11,8 +11,9 @@ import pytest
 from django.core.files import File
 from playwright.sync_api import expect
 
-from generations.models import Attempt, Generation, GenerationEvent, JobState, LibraryEntry
-from generations.services import prompts as prompt_service
+from generations.jobs.models import Attempt, Generation, GenerationEvent, JobState
+from generations.prompts import services as prompt_service
+from generations.prompts.models import LibraryEntry
 from tests import mediafiles
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD

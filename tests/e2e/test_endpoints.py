@@ -5,7 +5,7 @@ arrives in the gallery without a reload."""
 import pytest
 from playwright.sync_api import expect
 
-from generations.models import Generation, JobState
+from generations.jobs.models import Generation, JobState
 from tests import mediafiles
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD

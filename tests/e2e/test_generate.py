@@ -65,10 +65,10 @@ def test_generate_watch_it_arrive_play_and_seek(
 def test_cards_poll_only_while_the_tab_is_visible(
     browser, live_server, project, editor, monkeypatch
 ):
-    from generations import tasks
-    from generations.services import jobs
+    from generations.jobs import queue as job_queue
+    from generations.jobs import services as jobs
 
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     jobs.job_submit(
         project=project,
         user=editor,

@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from generations.models import Generation, JobState, Membership
+from generations.jobs.models import Generation, JobState
+from generations.projects.models import Membership
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, UserFactory
 

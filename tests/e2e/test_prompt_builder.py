@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from generations.models import Prompt
+from generations.prompts.models import Prompt
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD
 

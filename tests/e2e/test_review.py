@@ -7,9 +7,11 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from generations import tasks
-from generations.models import Generation, JobState, ReviewDecision, TimelineComment, Version
-from generations.services import jobs, shares
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState
+from generations.review import shares
+from generations.review.models import ReviewDecision, TimelineComment, Version
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD
 
@@ -27,8 +29,8 @@ def run_waiting_jobs():
 @pytest.fixture
 def pipeline(settings, simulator, monkeypatch):
     settings.LTX_API_BASE_URL = simulator.url
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
-    monkeypatch.setattr(tasks.generation_run, "apply_async", lambda *a, **k: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send", lambda *a, **k: None)
 
 
 def made(project, editor, prompt):

@@ -4,10 +4,11 @@ approval and a job refused by the budget; the producer approves and reads the da
 import pytest
 from playwright.sync_api import expect
 
-from generations import tasks
-from generations.models import Generation, JobState
-from generations.services import jobs, reviews
-from generations.services import prompts as prompt_service
+from generations.jobs import queue as job_queue
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState
+from generations.prompts import services as prompt_service
+from generations.review import services as reviews
 from tests.e2e.conftest import sign_in
 from tests.factories import PASSWORD, MembershipFactory
 
@@ -24,8 +25,8 @@ def test_budget_estimate_refusal_approval_and_dashboard(
     browser, live_server, project, producer, editor, simulator, settings, monkeypatch, screenshot
 ):
     settings.LTX_API_BASE_URL = simulator.url
-    monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
-    monkeypatch.setattr(tasks.generation_run, "apply_async", lambda *a, **k: None)
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
+    monkeypatch.setattr(job_queue, "run_send", lambda *a, **k: None)
     prompt = prompt_service.prompt_create(
         project=project,
         author=editor,

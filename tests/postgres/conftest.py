@@ -67,12 +67,12 @@ def run_concurrently(transactional_db):
 @pytest.fixture
 def sent_messages(monkeypatch):
     """The generation ids that `generation_run` messages were sent for, in order."""
-    from generations import tasks
+    from generations.jobs import queue as job_queue
 
     sent: list[int] = []
 
-    def apply_async(args=(), kwargs=None, **options):
-        sent.append(args[0])
+    def run_send(generation_id, due, *, countdown=0.0):
+        sent.append(generation_id)
 
-    monkeypatch.setattr(tasks.generation_run, "apply_async", apply_async)
+    monkeypatch.setattr(job_queue, "run_send", run_send)
     return sent

@@ -11,9 +11,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 
-from generations import selectors_spend
-from generations.models import Generation, JobSpend, JobState, LedgerEntry, SpendPeriod
-from generations.services import jobs, reviews, spend
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState
+from generations.review import services as reviews
+from generations.spend import selectors as selectors_spend
+from generations.spend import services as spend
+from generations.spend.models import JobSpend, LedgerEntry, SpendPeriod
 from tests.test_spend import (
     deliver,
     jobs_approved_and_cost,

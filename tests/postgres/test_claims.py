@@ -8,9 +8,9 @@ from functools import partial
 
 import pytest
 
-from generations import tasks
-from generations.models import Generation, GenerationEvent, JobState
-from generations.services import jobs
+from generations.jobs import services as jobs
+from generations.jobs import tasks
+from generations.jobs.models import Generation, GenerationEvent, JobState
 from tests.conftest import wait_until
 
 T2V = {

@@ -16,9 +16,11 @@ from functools import partial
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from generations.models import ApiAccount, ApiLease, Generation, GenerationEvent, JobState
-from generations.services import jobs
-from generations.services.leases import account_for_key, lease_acquire, lease_release
+from generations.jobs import services as jobs
+from generations.jobs.leases import lease_acquire, lease_release
+from generations.jobs.models import ApiLease, Generation, GenerationEvent, JobState
+from generations.projects.apikeys import account_for_key
+from generations.projects.models import ApiAccount
 from tests.factories import MembershipFactory
 
 T2V = {

@@ -5,7 +5,7 @@ rows' locks."""
 
 from django.core.management.base import BaseCommand
 
-from generations.services import spend
+from generations.spend import services as spend
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ the delivery's, taken before its provenance was tagged in."""
 
 from django.core.management.base import BaseCommand
 
-from generations.services import jobs
+from generations.jobs import services as jobs
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ it), deploy, run this, then drop the old key.
 from cryptography.fernet import InvalidToken
 from django.core.management.base import BaseCommand, CommandError
 
-from generations.services import apikeys
+from generations.projects import apikeys
 
 
 class Command(BaseCommand):

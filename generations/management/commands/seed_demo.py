@@ -3,8 +3,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from generations.models import Project
-from generations.services.projects import project_create
+from generations.projects.models import Project
+from generations.projects.services import project_create
 
 DEMO_USERNAME = "demo"
 # Printed by `make run` for trying the app on one's own machine; refused outside embedded mode.

@@ -1,0 +1,15 @@
+"""The project's activity feed: every domain records what people did; the project page reads it."""
+
+from django.db.models import QuerySet
+
+from generations.core.models import Activity
+
+
+def activity_list(*, project, limit: int = 100) -> QuerySet[Activity]:
+    return Activity.objects.filter(project=project).select_related("actor", "prompt")[:limit]
+
+
+def activity_record(*, project, actor, verb: str, summary: str, prompt=None) -> Activity:
+    return Activity.objects.create(
+        project=project, actor=actor, verb=verb, summary=summary[:300], prompt=prompt
+    )

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.db import models
+
+
+class Activity(models.Model):
+    """The project's feed: who did what, when. Append-only."""
+
+    project = models.ForeignKey(
+        "generations.Project", on_delete=models.CASCADE, related_name="activity"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verb = models.CharField(max_length=40)
+    summary = models.CharField(max_length=300)
+    prompt = models.ForeignKey(
+        "generations.Prompt", null=True, blank=True, on_delete=models.CASCADE
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.actor} {self.summary}"

@@ -1,0 +1,128 @@
+from django.contrib import admin
+
+from generations.jobs.models import (
+    ApiLease,
+    Attempt,
+    Generation,
+    GenerationEvent,
+    MediaAsset,
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AttemptInline(ReadOnlyInline):
+    model = Attempt
+    fields = [
+        "number",
+        "started_at",
+        "outcome",
+        "http_status",
+        "error_type",
+        "request_id",
+        "possibly_charged",
+    ]
+    readonly_fields = fields
+
+
+class GenerationEventInline(ReadOnlyInline):
+    model = GenerationEvent
+    fields = ["created_at", "from_state", "to_state", "actor", "reason"]
+    readonly_fields = fields
+
+
+@admin.register(Generation)
+class GenerationAdmin(admin.ModelAdmin):
+    """Jobs change state only through their services: read-only here."""
+
+    list_display = [
+        "uuid",
+        "project",
+        "endpoint",
+        "state",
+        "requested_by",
+        "created_at",
+        "estimated_cost",
+        "final_cost",
+    ]
+    list_filter = ["state", "endpoint"]
+    list_select_related = ["project", "requested_by"]
+    search_fields = ["uuid", "project__name"]
+    inlines = [AttemptInline, GenerationEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Attempt)
+class AttemptAdmin(admin.ModelAdmin):
+    list_display = [
+        "generation",
+        "number",
+        "outcome",
+        "http_status",
+        "request_id",
+        "possibly_charged",
+        "started_at",
+    ]
+    list_filter = ["outcome", "possibly_charged"]
+    search_fields = ["request_id"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(GenerationEvent)
+class GenerationEventAdmin(admin.ModelAdmin):
+    list_display = ["generation", "from_state", "to_state", "actor", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MediaAsset)
+class MediaAssetAdmin(admin.ModelAdmin):
+    list_display = ["original_name", "kind", "project", "size_bytes", "created_at"]
+    list_select_related = ["project"]
+    search_fields = ["original_name", "sha256"]
+    exclude = ["ltx_storage_uri"]
+    readonly_fields = [
+        "project",
+        "kind",
+        "file",
+        "mime",
+        "size_bytes",
+        "sha256",
+        "info",
+        "created_by",
+        "ltx_expires_at",
+    ]
+
+
+@admin.register(ApiLease)
+class ApiLeaseAdmin(admin.ModelAdmin):
+    """A stuck lease (its worker gone) may be deleted here; it also expires by itself."""
+
+    list_display = ["generation", "account", "acquired_at", "expires_at"]
+    readonly_fields = ["generation", "account", "acquired_at", "expires_at"]
+
+    def has_add_permission(self, request):
+        return False

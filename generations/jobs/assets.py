@@ -1,0 +1,180 @@
+"""Input files: checked by their content, kept in the app's storage."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import tempfile
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+
+from generations import media
+from generations.jobs import urlfetch
+from generations.jobs.models import Generation, MediaAsset
+from generations.ltx import rules
+from generations.projects.models import Project
+
+
+def asset_create(
+    *, project: Project, user, uploaded, kind: str, convert: bool = False
+) -> MediaAsset:
+    """Keep an uploaded file as an input of `kind` (image, video or audio) if the API would
+    take it; otherwise a ValidationError that says what is wrong and what would work.
+
+    With `convert`, a file the API refuses for a reason that can be fixed safely is fixed and
+    kept instead: audio in a coding it does not take (PCM WAV, HE-AAC, FLAC…) is re-encoded
+    as AAC-LC in M4A, and an image over the upload limit is re-encoded as a smaller JPEG."""
+    # Images may arrive larger than the API takes, so that they can be offered a re-encode.
+    limit = rules.UPLOAD_MAX_BYTES * (IMAGE_INTAKE_FACTOR if kind == "image" else 1)
+    with _workspace() as work:
+        path = work / "upload"
+        digest = hashlib.sha256()
+        size = 0
+        with open(path, "wb") as out:
+            for chunk in uploaded.chunks():
+                size += len(chunk)
+                if size > limit:
+                    raise ValidationError(
+                        f"The file is over {limit // rules.MB} MB, the most ltxweb takes for "
+                        f"{'an' if kind == 'image' or kind == 'audio' else 'a'} {kind}; "
+                        f"{_SMALLER_HINT[kind]}"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+        name = (getattr(uploaded, "name", "") or "upload")[:200]
+        return _keep(
+            project, user, path, kind, name=name, sha256=digest.hexdigest(), convert=convert
+        )
+
+
+def asset_from_url(*, project: Project, user, url: str, kind: str, convert: bool = False):
+    """Fetch the file at an https link a person gave and keep it as an upload would be.
+
+    The link must pass the API's own rules for links (https, a domain name, no redirect, its
+    size and time limits) and point at the public internet (`generations.jobs.urlfetch`); the file
+    then reaches the API through its upload endpoint like any other input."""
+    url = (url or "").strip()
+    with _workspace() as work:
+        path = work / "download"
+        try:
+            fetched = urlfetch.fetch(url, path, kind=kind)
+        except urlfetch.FetchError as exc:
+            raise ValidationError(exc.message, code=exc.code) from None
+        name = PurePosixPath(urlsplit(url).path).name or urlsplit(url).hostname or "link"
+        return _keep(
+            project, user, path, kind, name=name[:200], sha256=fetched.sha256, convert=convert
+        )
+
+
+IMAGE_INTAKE_FACTOR = 2
+_SMALLER_HINT = {
+    "image": "save it as a JPEG at a lower quality or a smaller size",
+    "video": "trim it or encode it at a lower bitrate",
+    "audio": "encode it as AAC or MP3 at a lower bitrate",
+}
+
+
+@contextlib.contextmanager
+def _workspace():
+    tmp_root = Path(settings.VAR_DIR) / "incoming"
+    tmp_root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=tmp_root) as work:
+        yield Path(work)
+
+
+def _keep(
+    project, user, path: Path, kind: str, *, name: str, sha256: str, convert: bool
+) -> MediaAsset:
+    """Check the received file by its content, fix it if asked and possible, and store it.
+    `sha256` is the received file's, computed as it arrived."""
+    try:
+        info = media.probe(path)
+        media.check_api_input(info, kind)
+        if kind == "image" and info.size_bytes > rules.UPLOAD_MAX_BYTES:
+            raise media.MediaError(
+                f"this {info.format} image is {info.size_bytes / rules.MB:.1f} MB, over the "
+                f"API's {rules.UPLOAD_MAX_BYTES // rules.MB} MB limit for uploads. Tick "
+                '"re-encode" to send it as a JPEG under the limit, or save it smaller',
+                convertible=True,
+            )
+    except media.MediaError as exc:
+        if not (convert and exc.convertible):
+            code = "convertible" if exc.convertible else None
+            raise ValidationError(exc.message, code=code) from None
+        path, info, name = _fixed(path, kind, name)
+        sha256 = _sha256(path)  # a new file
+    asset = MediaAsset(
+        project=project,
+        kind=kind,
+        original_name=name,
+        mime=info.mime,
+        size_bytes=info.size_bytes,
+        sha256=sha256,
+        info=dataclasses.asdict(info),
+        created_by=user,
+    )
+    with open(path, "rb") as fh:
+        asset.file.save("input", File(fh), save=False)
+    asset.save()
+    return asset
+
+
+def _fixed(path: Path, kind: str, name: str):
+    try:
+        if kind == "audio":
+            converted = path.with_name("converted.m4a")
+            info = media.convert_audio_to_aac_m4a(path, converted)
+            return converted, info, f"{name} (converted to AAC-LC)"[:255]
+        converted = path.with_name("converted.jpg")
+        info = media.shrink_image(path, converted, max_bytes=rules.UPLOAD_MAX_BYTES)
+        return converted, info, f"{name} (re-encoded as JPEG)"[:255]
+    except media.MediaError as exc:
+        raise ValidationError(f"The {kind} could not be converted: {exc.message}") from None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def asset_discard(*, asset: MediaAsset) -> None:
+    """Remove an input kept for a request that was then refused, with its file — unless a job
+    uses it or its file is a generation's video (a retake's source)."""
+    in_use = (
+        Generation.objects.filter(image=asset).exists()
+        or Generation.objects.filter(audio=asset).exists()
+        or Generation.objects.filter(source_video=asset).exists()
+    )
+    if in_use or Generation.objects.filter(video=asset.file.name).exists():
+        return
+    asset.file.delete(save=False)
+    asset.delete()
+
+
+def asset_from_generation(*, generation, user) -> MediaAsset:
+    """A finished video as the input of a retake: the same stored file, not a copy."""
+    existing = MediaAsset.objects.filter(
+        project=generation.project, kind="video", file=generation.video.name
+    ).first()
+    if existing:
+        return existing
+    info = generation.video_info
+    return MediaAsset.objects.create(
+        project=generation.project,
+        kind="video",
+        file=generation.video.name,
+        original_name=f"{generation.uuid}.mp4",
+        mime="video/mp4",
+        size_bytes=info.get("size_bytes", 0),
+        sha256=generation.video_sha256,
+        info=info,
+        created_by=user,
+    )

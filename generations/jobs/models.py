@@ -1,0 +1,237 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models.fields.json import KT
+from django.utils import timezone
+
+
+class Endpoint(models.TextChoices):
+    TEXT_TO_VIDEO = "text-to-video", "Text to video"
+    IMAGE_TO_VIDEO = "image-to-video", "Image to video"
+    AUDIO_TO_VIDEO = "audio-to-video", "Audio to video"
+    RETAKE = "retake", "Retake"
+
+
+class JobState(models.TextChoices):
+    # Estimated above the project's approval amount: waits for a producer (not yet active).
+    PENDING_APPROVAL = "pending_approval", "Awaiting approval"
+    QUEUED = "queued", "Queued"
+    SUBMITTING = "submitting", "Submitting"
+    GENERATING = "generating", "Generating"
+    STORING = "storing", "Storing"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CONTENT_FILTERED = "content_filtered", "Refused by the content filter"
+    CANCELLED = "cancelled", "Cancelled"
+    DECLINED = "declined", "Declined by a producer"
+    INTERRUPTED = "interrupted", "Interrupted"
+
+
+ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTING, JobState.GENERATING, JobState.STORING)
+
+
+def asset_path(asset, filename):
+    # Unguessable keys: the project's and the asset's random UUIDs, not the user's file name.
+    return f"projects/{asset.project.uuid}/inputs/{asset.uuid}"
+
+
+class MediaAsset(models.Model):
+    """An input file (image, video, audio), checked by its content when it was added."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(
+        "generations.Project", on_delete=models.CASCADE, related_name="assets"
+    )
+    kind = models.CharField(max_length=8)  # image, video or audio
+    file = models.FileField(upload_to=asset_path, max_length=300)
+    original_name = models.CharField(max_length=255)
+    mime = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    info = models.JSONField(default=dict)  # media.MediaInfo as measured
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The API's copy (ltx://uploads/...), reused until it expires.
+    ltx_storage_uri = models.CharField(max_length=200, blank=True)
+    ltx_expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.kind} {self.original_name}"
+
+
+def video_path(generation, filename):
+    return f"projects/{generation.project.uuid}/videos/{generation.uuid}.mp4"
+
+
+def poster_path(generation, filename):
+    return f"projects/{generation.project.uuid}/posters/{generation.uuid}.jpg"
+
+
+class Generation(models.Model):
+    """One job against one endpoint of the LTX-2 API."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(
+        "generations.Project", on_delete=models.CASCADE, related_name="generations"
+    )
+    prompt_version = models.ForeignKey(
+        "generations.PromptVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="generations",
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    endpoint = models.CharField(max_length=16, choices=Endpoint.choices)
+    # The validated request without its media URIs (those come from the assets below).
+    params = models.JSONField(default=dict)
+    # params["model"] as a column the database keeps: the gallery filters on it, and a JSON
+    # lookup has neither an index nor statistics (PostgreSQL guessed 42 rows for 4,230 and
+    # chose a plan that read every match to show 24).
+    api_model = models.GeneratedField(
+        expression=KT("params__model"),
+        output_field=models.CharField(max_length=40, null=True),
+        db_persist=True,
+    )
+    image = models.ForeignKey(
+        MediaAsset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    audio = models.ForeignKey(
+        MediaAsset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source_video = models.ForeignKey(
+        MediaAsset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    batch = models.UUIDField(null=True, blank=True, db_index=True)
+    state = models.CharField(
+        max_length=16, choices=JobState.choices, default=JobState.QUEUED, db_index=True
+    )
+    state_changed_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Bumped on every change the gallery shows: polls compare it (304 when unchanged).
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    estimated_cost = models.DecimalField(max_digits=10, decimal_places=2)
+    final_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    attempt_count = models.PositiveIntegerField(default=0)
+    not_before = models.DateTimeField(null=True, blank=True)  # waiting out a Retry-After
+    # When its live message to run it is due (each message carries this as its stamp; a
+    # message with an older stamp is stale). A wake brings it forward; the sweep resends
+    # only jobs whose message was due long ago and never came.
+    message_due_at = models.DateTimeField(default=timezone.now)
+    error_type = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    video = models.FileField(upload_to=video_path, max_length=300, blank=True)
+    poster = models.FileField(upload_to=poster_path, max_length=300, blank=True)
+    video_sha256 = models.CharField(max_length=64, blank=True)
+    video_info = models.JSONField(default=dict, blank=True)
+    # The card the gallery shows for its stack: the stack's newest version, or a job in no
+    # stack. services/stacks.py moves it as it places each version. A column, not an OR over
+    # the version's and the stack's joins: PostgreSQL could not estimate that (10,000 rows
+    # guessed for 1,159) and walked every job of a project to reach the gallery's last page.
+    is_card = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="gallery_order"),
+            # The gallery's cards, in its order: a page at any depth reads only its rows.
+            models.Index(
+                fields=["project", "-created_at", "-id"],
+                name="gallery_cards",
+                condition=models.Q(is_card=True),
+            ),
+            models.Index(fields=["project", "api_model", "-created_at"], name="gallery_model"),
+            # The gallery filtered by state, and the jobs waiting for a producer's approval
+            # (SQLite, without statistics, otherwise walks every job of the project).
+            models.Index(fields=["project", "state", "-created_at"], name="gallery_state"),
+        ]
+
+    def __str__(self):
+        return f"{self.endpoint} {self.uuid}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    @property
+    def prompt_text(self) -> str:
+        return self.params.get("prompt", "")
+
+
+class GenerationEvent(models.Model):
+    """A job's history: every state change, who or what made it, and why. Append-only."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="events")
+    from_state = models.CharField(max_length=16, blank=True)
+    to_state = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.generation_id}: {self.from_state} -> {self.to_state}"
+
+
+class Attempt(models.Model):
+    """One HTTP call to the API for a generation, recorded before it is sent."""
+
+    class Outcome(models.TextChoices):
+        IN_FLIGHT = "in_flight", "In flight"
+        DELIVERED = "delivered", "Delivered"
+        ERROR = "error", "Error response"
+        NOT_SENT = "not_sent", "Not sent"
+        LOST = "lost", "Response lost"
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.IN_FLIGHT)
+    request_id = models.CharField(max_length=100, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_type = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    # A lost response may have been billed: it stays "possibly charged" until settled.
+    possibly_charged = models.BooleanField(default=False)
+    worker = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["generation", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "number"], name="attempt_number")
+        ]
+        # The spend dashboard asks on every view whether any attempt was refused with a 402
+        # (selectors_spend.account_problem): these are few, and found without a scan.
+        indexes = [
+            models.Index(
+                fields=["generation"], condition=models.Q(http_status=402), name="attempt_refused"
+            )
+        ]
+
+    def __str__(self):
+        return f"attempt {self.number} of {self.generation_id}"
+
+
+class ApiLease(models.Model):
+    """One of an account's concurrent generations, held while a job's request is in flight.
+    A lease outlives a dead worker only until it expires."""
+
+    account = models.ForeignKey(
+        "generations.ApiAccount", on_delete=models.CASCADE, related_name="leases"
+    )
+    generation = models.OneToOneField(Generation, on_delete=models.CASCADE, related_name="lease")
+    acquired_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"lease of {self.account} for {self.generation_id}"

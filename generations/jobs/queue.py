@@ -1,0 +1,55 @@
+"""Messages to the workers, sent by task name: the services that send them and the tasks
+that call those services (jobs/tasks.py) then need not import each other."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from celery import current_app
+from django.db import transaction
+from django.utils import timezone
+
+from generations.jobs import leases
+from generations.jobs.models import Generation, JobState
+
+# The names the tasks had when they lived in generations/tasks.py, kept so that messages
+# already in a broker's queue still find their task after an upgrade.
+RUN = "generations.tasks.generation_run"
+STORE_RETRY = "generations.tasks.generation_store_retry"
+SWEEP = "generations.tasks.generations_sweep"
+
+# A job whose message is due this soon anyway is not woken again.
+WAKE_MARGIN = dt.timedelta(seconds=0.5)
+
+
+def run_send(generation_id: int, due: dt.datetime, *, countdown: float = 0.0) -> None:
+    current_app.send_task(RUN, (generation_id, due.isoformat()), countdown=countdown)
+
+
+def run_send_on_commit(generation_id: int, due: dt.datetime) -> None:
+    transaction.on_commit(lambda: run_send(generation_id, due))
+
+
+def run_schedule(generation_id: int, *, countdown: float = 0.0) -> None:
+    """Send the job's live message: it is due in `countdown` seconds and stamped with that
+    moment, which makes any earlier message of the job stale."""
+    due = timezone.now() + dt.timedelta(seconds=countdown)
+    Generation.objects.filter(pk=generation_id).update(message_due_at=due)
+    run_send(generation_id, due, countdown=countdown)
+
+
+def next_wake(account) -> None:
+    """A slot was given back: message the jobs whose turn it now is at once, rather than
+    leave the slot empty until they next look. The conditional update makes each wake
+    happen once, however many slots are given back at the same moment."""
+    now = timezone.now()
+    for generation_id in leases.next_in_turn(account=account):
+        woken = Generation.objects.filter(
+            pk=generation_id, state=JobState.QUEUED, message_due_at__gt=now + WAKE_MARGIN
+        ).update(message_due_at=now)
+        if woken:
+            run_send(generation_id, now)
+
+
+def store_retry_send(generation_id: int, *, countdown: float = 0.0) -> None:
+    current_app.send_task(STORE_RETRY, (generation_id,), countdown=countdown)

@@ -1,0 +1,68 @@
+"""Forms parse and shape input; the rules live in services and `generations.ltx.rules`."""
+
+from django import forms
+
+from generations.ltx import rules
+from generations.prompts import prompting
+from generations.prompts.models import ELEMENT_FIELDS, LibraryEntry
+
+
+class PromptForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    shot = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    scene = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    action = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    characters = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    camera = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    audio = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    text = forms.CharField(
+        required=False,
+        label="Final text",
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Leave empty to use the composed paragraph; edit it to fine-tune by hand.",
+    )
+    note = forms.CharField(required=False, max_length=300, label="Note for this version")
+    model = forms.ChoiceField(choices=[(m, m) for m in rules.MODELS])
+    resolution = forms.ChoiceField(choices=[(r, r) for r in rules.RESOLUTIONS])
+    fps = forms.TypedChoiceField(coerce=int, choices=[(f, f"{f} fps") for f in rules.FPS_VALUES])
+    duration = forms.TypedChoiceField(coerce=int, choices=[(d, f"{d} s") for d in range(6, 21, 2)])
+    generate_audio = forms.BooleanField(required=False, label="Generate audio")
+    camera_motion = forms.ChoiceField(
+        required=False,
+        choices=[("", "None (describe it in the camera element)")]
+        + [(m, m.replace("_", " ")) for m in rules.CAMERA_MOTIONS],
+    )
+    based_on = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ELEMENT_FIELDS:
+            field = self.fields[name]
+            field.label = prompting.ELEMENT_LABELS[name]
+            field.help_text = prompting.ELEMENT_HELP[name]
+            field.widget.attrs.update(
+                {"data-element": name, "class": "element", "placeholder": field.help_text}
+            )
+
+    def elements(self) -> dict[str, str]:
+        return {name: self.cleaned_data.get(name, "") for name in ELEMENT_FIELDS}
+
+    def settings(self) -> dict:
+        return {
+            name: self.cleaned_data.get(name)
+            for name in ("model", "resolution", "fps", "duration", "generate_audio")
+        } | {"camera_motion": self.cleaned_data.get("camera_motion") or ""}
+
+
+class LibraryEntryForm(forms.Form):
+    kind = forms.ChoiceField(choices=LibraryEntry.Kind.choices)
+    name = forms.CharField(max_length=60, help_text="Typed as @Name in prompt elements.")
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The wording that replaces @Name in the composed prompt.",
+    )
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    parent = forms.IntegerField(required=False, widget=forms.HiddenInput)

@@ -1,0 +1,319 @@
+"""Writing prompts: versions are immutable, saves are checked against the newest version."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from generations.core.activity import activity_record
+from generations.ltx import rules
+from generations.projects.models import Project
+from generations.prompts import prompting
+from generations.prompts.models import (
+    ELEMENT_FIELDS,
+    LibraryEntry,
+    Prompt,
+    PromptComment,
+    PromptVersion,
+)
+
+DEFAULT_SETTINGS = {
+    "model": rules.FAST,
+    "duration": 8,
+    "resolution": rules.RES_1080P,
+    "fps": rules.DEFAULT_FPS,
+    "generate_audio": True,
+    "camera_motion": "",
+}
+# "Start from the guide's structure": the guide's own Example 2, laid out as six elements.
+GUIDE_TEMPLATE = {
+    "title": "Frog yoga (from the guide's example)",
+    "shot": "A warm, sunlit animated short set in a calm frog yoga studio",
+    "scene": (
+        "Warm morning light washes over the wooden floor as incense smoke drifts lazily in the air"
+    ),
+    "action": (
+        "The senior frog instructor sits cross-legged at the center, eyes closed, while the "
+        "class follows; one frog twitches, its tongue snaps out and catches a fly mid-air"
+    ),
+    "characters": (
+        "The old instructor frog has a deep, calm voice and a faint smile; the guilty frog "
+        "lowers its head and folds its hands back into a meditative pose"
+    ),
+    "camera": (
+        "The camera opens on the whole class, pans to the side towards the twitching frog "
+        "and holds on it, eyes closed too tightly"
+    ),
+    "audio": (
+        'The instructor says, "We are one with the pond." All the frogs answer softly: "Ommm..."'
+    ),
+}
+REFERENCE_RE = re.compile(r"@([A-Za-z0-9][\w-]{0,59})")
+
+
+class StaleSave(Exception):
+    """The save was based on a version that is no longer the newest."""
+
+    def __init__(self, current: PromptVersion):
+        super().__init__(f"This prompt has changed since you opened it (now v{current.number})")
+        self.current = current
+
+
+def settings_clean(raw: dict) -> dict:
+    """Default generation settings, checked against the support matrix.
+
+    Raises ValidationError with a message per field."""
+    values = {**DEFAULT_SETTINGS, **{k: v for k, v in raw.items() if k in DEFAULT_SETTINGS}}
+    errors = {}
+    try:
+        values["duration"] = int(values["duration"])
+        values["fps"] = int(values["fps"])
+    except (TypeError, ValueError):
+        errors["duration"] = "Duration and frame rate must be whole numbers"
+    generate_audio = values["generate_audio"]
+    if isinstance(generate_audio, str):
+        generate_audio = generate_audio.lower() in ("1", "true", "on", "yes")
+    values["generate_audio"] = bool(generate_audio)
+    if values["camera_motion"] and values["camera_motion"] not in rules.CAMERA_MOTIONS:
+        errors["camera_motion"] = f"Choose one of {', '.join(rules.CAMERA_MOTIONS)}, or none"
+    if not errors:
+        try:
+            rules.check_support_matrix(
+                values["model"], values["resolution"], values["fps"], values["duration"]
+            )
+        except rules.RequestInvalid as exc:
+            errors[exc.field or "model"] = exc.message
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+def library_references(elements: dict[str, str]) -> set[str]:
+    return {m.group(1) for text in elements.values() for m in REFERENCE_RE.finditer(text or "")}
+
+
+def expand_references(elements: dict[str, str], library: dict[str, str]) -> dict[str, str]:
+    """Replace @Name with the library entry's wording; unknown names stay as written."""
+
+    def replace(match):
+        return library.get(match.group(1), match.group(0))
+
+    return {name: REFERENCE_RE.sub(replace, text or "") for name, text in elements.items()}
+
+
+def library_wording(*, project: Project) -> dict[str, str]:
+    return dict(LibraryEntry.objects.filter(project=project).values_list("name", "description"))
+
+
+def composed_text(*, project: Project, elements: dict[str, str]) -> str:
+    return prompting.compose(expand_references(elements, library_wording(project=project)))
+
+
+def _clean_elements(elements: dict[str, str]) -> dict[str, str]:
+    return {name: (elements.get(name) or "").strip() for name in ELEMENT_FIELDS}
+
+
+def _new_version(*, prompt, author, based_on, elements, text, settings, note) -> PromptVersion:
+    elements = _clean_elements(elements)
+    composed = composed_text(project=prompt.project, elements=elements)
+    text = (text or "").strip()
+    final = text or composed
+    if not final:
+        raise ValidationError({"text": "Write at least one element, or the final text"})
+    number = (prompt.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    return PromptVersion.objects.create(
+        prompt=prompt,
+        number=number,
+        based_on=based_on,
+        author=author,
+        note=(note or "").strip()[:300],
+        text=final,
+        text_edited=" ".join(final.split()) != " ".join(composed.split()),
+        settings=settings_clean(settings or {}),
+        **elements,
+    )
+
+
+@transaction.atomic
+def prompt_create(
+    *, project: Project, author, title: str, elements=None, text="", settings=None, note=""
+) -> Prompt:
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": "Give the prompt a title"})
+    prompt = Prompt.objects.create(project=project, title=title[:200], created_by=author)
+    version = _new_version(
+        prompt=prompt,
+        author=author,
+        based_on=None,
+        elements=elements or {},
+        text=text,
+        settings=settings,
+        note=note,
+    )
+    Prompt.objects.filter(pk=prompt.pk).update(current_version=version)
+    prompt.current_version = version
+    activity_record(
+        project=project,
+        actor=author,
+        verb="prompt_created",
+        summary=f"created {title}",
+        prompt=prompt,
+    )
+    return prompt
+
+
+@transaction.atomic
+def prompt_version_save(
+    *,
+    prompt: Prompt,
+    author,
+    based_on: PromptVersion,
+    elements: dict[str, str],
+    text: str = "",
+    settings: dict | None = None,
+    note: str = "",
+    title: str | None = None,
+) -> PromptVersion:
+    """Save a new version made from `based_on`; refused with StaleSave when someone else
+    saved in between, so nobody silently overwrites a teammate."""
+    # Lock the prompt row: two saves based on the same version cannot both pass the check.
+    locked = Prompt.objects.select_for_update().get(pk=prompt.pk)
+    if locked.current_version_id != based_on.pk:
+        raise StaleSave(locked.current_version)
+    version = _new_version(
+        prompt=locked,
+        author=author,
+        based_on=based_on,
+        elements=elements,
+        text=text,
+        settings=settings,
+        note=note,
+    )
+    updates = {"current_version": version}
+    if title is not None and title.strip():
+        updates["title"] = title.strip()[:200]
+    for field, value in updates.items():
+        setattr(prompt, field, value)
+    prompt.save(update_fields=[*updates, "updated_at"])
+    activity_record(
+        project=prompt.project,
+        actor=author,
+        verb="prompt_saved",
+        summary=f"saved {prompt.title} v{version.number}",
+        prompt=prompt,
+    )
+    return version
+
+
+def prompt_version_restore(*, prompt: Prompt, version: PromptVersion, author) -> PromptVersion:
+    """Restoring makes a new version with an old one's content; history stays whole."""
+    return prompt_version_save(
+        prompt=prompt,
+        author=author,
+        based_on=prompt.current_version,
+        elements=version.elements,
+        text=version.text if version.text_edited else "",
+        settings=version.settings,
+        note=f"Restored from v{version.number}",
+    )
+
+
+@transaction.atomic
+def prompt_version_approve(*, prompt: Prompt, version: PromptVersion, user) -> None:
+    if version.prompt_id != prompt.pk:
+        raise ValidationError("That version belongs to another prompt")
+    Prompt.objects.filter(pk=prompt.pk).update(approved_version=version)
+    prompt.approved_version = version
+    activity_record(
+        project=prompt.project,
+        actor=user,
+        verb="prompt_approved",
+        summary=f"approved {prompt.title} v{version.number}",
+        prompt=prompt,
+    )
+
+
+def prompt_duplicate(*, prompt: Prompt, author, title: str = "") -> Prompt:
+    source = prompt.current_version
+    return prompt_create(
+        project=prompt.project,
+        author=author,
+        title=title or f"{prompt.title} (copy)",
+        elements=source.elements,
+        text=source.text if source.text_edited else "",
+        settings=source.settings,
+        note=f"Duplicated from {prompt.title} v{source.number}",
+    )
+
+
+@transaction.atomic
+def prompt_comment_add(
+    *, prompt: Prompt, version: PromptVersion, author, body: str, parent=None
+) -> PromptComment:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Write something first"})
+    if parent is not None and parent.prompt_id != prompt.pk:
+        raise ValidationError("You can only reply to a comment on the same prompt")
+    comment = PromptComment.objects.create(
+        prompt=prompt, version=version, author=author, body=body[:5000], parent=parent
+    )
+    activity_record(
+        project=prompt.project,
+        actor=author,
+        verb="prompt_commented",
+        summary=f"commented on {prompt.title} v{version.number}",
+        prompt=prompt,
+    )
+    return comment
+
+
+def prompt_comment_resolve(*, comment: PromptComment, user, resolved: bool) -> None:
+    comment.resolved_at = timezone.now() if resolved else None
+    comment.resolved_by = user if resolved else None
+    comment.save(update_fields=["resolved_at", "resolved_by"])
+
+
+@transaction.atomic
+def library_entry_save(
+    *, project: Project, user, kind: str, name: str, description: str, entry=None
+) -> LibraryEntry:
+    name = (name or "").strip().lstrip("@")
+    description = (description or "").strip()
+    errors = {}
+    if not REFERENCE_RE.fullmatch("@" + name):
+        errors["name"] = "Use letters, digits, - or _ (it is typed as @Name in prompts)"
+    if not description:
+        errors["description"] = "Describe the character or location"
+    if kind not in LibraryEntry.Kind.values:
+        errors["kind"] = "Choose character or location"
+    clash = LibraryEntry.objects.filter(project=project, name=name)
+    if entry is not None:
+        clash = clash.exclude(pk=entry.pk)
+    if clash.exists():
+        errors["name"] = f"@{name} already exists in this project"
+    if errors:
+        raise ValidationError(errors)
+    if entry is None:
+        entry = LibraryEntry(project=project)
+    entry.kind, entry.name, entry.description, entry.updated_by = kind, name, description, user
+    entry.save()
+    activity_record(project=project, actor=user, verb="library_saved", summary=f"saved @{name}")
+    return entry
+
+
+def prompt_take_library_wording(*, prompt: Prompt, author) -> PromptVersion:
+    """A new version whose text is recomposed with the library's current wording."""
+    current = prompt.current_version
+    return prompt_version_save(
+        prompt=prompt,
+        author=author,
+        based_on=current,
+        elements=current.elements,
+        settings=current.settings,
+        note="Took the library's new wording",
+    )

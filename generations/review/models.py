@@ -1,0 +1,302 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class ReviewState(models.TextChoices):
+    PENDING = "pending", "Pending review"
+    APPROVED = "approved", "Approved"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    REJECTED = "rejected", "Rejected"
+
+
+class Stack(models.Model):
+    """The numbered versions of one shot: a prompt's regenerations and variations, and every
+    retake of them. The gallery shows a stack as one card, its newest version."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(
+        "generations.Project", on_delete=models.CASCADE, related_name="stacks"
+    )
+    prompt = models.ForeignKey(
+        "generations.Prompt",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="stacks",
+    )
+    title = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # When its newest version was added: stacks are listed newest first.
+    updated_at = models.DateTimeField(default=timezone.now, db_index=True)
+    newest = models.ForeignKey(
+        "Version", null=True, blank=True, on_delete=models.SET_NULL, related_name="newest_of"
+    )
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+
+    def __str__(self):
+        return self.title
+
+
+class Version(models.Model):
+    """One generation as a numbered version of its stack, with its review state and, for a
+    retake, its lineage: which version, which range, which mode, which comment asked."""
+
+    stack = models.ForeignKey(Stack, on_delete=models.CASCADE, related_name="versions")
+    generation = models.OneToOneField(
+        "generations.Generation", on_delete=models.CASCADE, related_name="version"
+    )
+    number = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # The newest ReviewDecision's state, kept here for queues and badges; the decisions
+    # themselves are the history (services/reviews.py writes both in one transaction).
+    review_state = models.CharField(
+        max_length=20, choices=ReviewState.choices, default=ReviewState.PENDING, db_index=True
+    )
+    review_state_at = models.DateTimeField(null=True, blank=True)
+    retake_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retakes"
+    )
+    retake_start = models.FloatField(null=True, blank=True)
+    retake_duration = models.FloatField(null=True, blank=True)
+    retake_mode = models.CharField(max_length=32, blank=True)
+    requested_in = models.ForeignKey(
+        "TimelineComment", null=True, blank=True, on_delete=models.SET_NULL, related_name="retakes"
+    )
+
+    class Meta:
+        ordering = ["stack", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["stack", "number"], name="version_number_per_stack")
+        ]
+
+    def __str__(self):
+        return f"{self.stack} v{self.number}"
+
+    @property
+    def label(self) -> str:
+        return f"v{self.number}"
+
+    @property
+    def retake_end(self) -> float | None:
+        if self.retake_start is None or self.retake_duration is None:
+            return None
+        return self.retake_start + self.retake_duration
+
+    @property
+    def fps(self) -> float:
+        return float(self.generation.video_info.get("fps") or 24)
+
+    @property
+    def duration(self) -> float:
+        return float(self.generation.video_info.get("duration") or 0)
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError(f"{self.model.__name__} rows are history: add a new one instead")
+
+    def delete(self):
+        raise TypeError(f"{self.model.__name__} rows are history: add a new one instead")
+
+
+class ReviewDecision(models.Model):
+    """A reviewer's decision on a version. Never changed: a re-review adds another."""
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="decisions")
+    state = models.CharField(max_length=20, choices=ReviewState.choices)
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(state="rejected") | ~models.Q(comment=""),
+                name="rejection_has_a_comment",
+            ),
+            models.CheckConstraint(condition=~models.Q(state="pending"), name="a_decision_decides"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_state_display()} by {self.reviewer} ({self.version})"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Review decisions are history: add a new one instead")
+        super().save(*args, **kwargs)
+
+
+class TimelineComment(models.Model):
+    """A comment at a moment (start only) or a range (start and end, in seconds) of a version,
+    or a reply in a thread (no time of its own). Written by a member or by a guest through a
+    share link. A comment carried over from the version a retake came from says so."""
+
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="comments")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="replies"
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    share_link = models.ForeignKey(
+        "ShareLink", null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    guest_name = models.CharField(max_length=80, blank=True)
+    body = models.TextField()
+    start_seconds = models.FloatField(null=True, blank=True)
+    end_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    carried_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_to"
+    )
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["start_seconds", "created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end_seconds__isnull=True)
+                | models.Q(end_seconds__gte=models.F("start_seconds")),
+                name="comment_range_ends_after_it_starts",
+            )
+        ]
+
+    def __str__(self):
+        return f"Comment on {self.version} by {self.author_label}"
+
+    @property
+    def is_range(self) -> bool:
+        return self.end_seconds is not None and self.start_seconds is not None
+
+    @property
+    def is_guest(self) -> bool:
+        return self.author_id is None and bool(self.guest_name)
+
+    @property
+    def author_label(self) -> str:
+        if self.author_id is not None:
+            return self.author.get_username()
+        if self.guest_name:
+            return f"{self.guest_name} (guest)"
+        return "someone"
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.resolved_at is not None
+
+
+class ShareLink(models.Model):
+    """A link for a guest without an account: one stack, or a set of versions. Only a hash of
+    its token is kept (the link is shown once); it expires, may need a password (hashed),
+    and can be revoked."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    project = models.ForeignKey(
+        "generations.Project", on_delete=models.CASCADE, related_name="share_links"
+    )
+    stack = models.ForeignKey(
+        Stack, null=True, blank=True, on_delete=models.CASCADE, related_name="share_links"
+    )
+    versions = models.ManyToManyField(Version, blank=True, related_name="share_links")
+    label = models.CharField(max_length=200)
+    token_hash = models.CharField(max_length=64, unique=True)
+    password_hash = models.CharField(max_length=128, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"Share link {self.label!r} of {self.project}"
+
+    def is_open(self, now) -> bool:
+        return self.revoked_at is None and now < self.expires_at
+
+    @property
+    def has_password(self) -> bool:
+        return bool(self.password_hash)
+
+
+class Notification(models.Model):
+    """An in-app message to one person; also emailed unless they turned email off for the
+    project."""
+
+    class Kind(models.TextChoices):
+        READY_FOR_REVIEW = "ready_for_review", "Ready for review"
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Changes requested"
+        REJECTED = "rejected", "Rejected"
+        MENTIONED = "mentioned", "Mentioned"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    project = models.ForeignKey(
+        "generations.Project", on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.CharField(max_length=300)
+    url = models.CharField(max_length=500)  # a path inside the site
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.ForeignKey(
+        Version, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    comment = models.ForeignKey(
+        TimelineComment, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "read_at"], name="unread_notifications")]
+
+    def __str__(self):
+        return f"To {self.user}: {self.message}"
+
+
+class NotificationSetting(models.Model):
+    """One person's choice for one project: email on (the default) or off. In-app
+    notifications are always kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    project = models.ForeignKey(
+        "generations.Project", on_delete=models.CASCADE, related_name="notification_settings"
+    )
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "project"], name="one_notification_setting_per_project"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.project}: email {'on' if self.email else 'off'}"

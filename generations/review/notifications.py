@@ -1,0 +1,179 @@
+"""Notifications: in-app, and by email (Django's mail backend) unless the person turned email
+off for the project. Sent when a video is ready for review, when a reviewer decides, and
+when someone is @mentioned in a timeline comment."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mass_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from generations.jobs.models import Generation
+from generations.projects.models import Membership, Project, Role
+from generations.review.models import (
+    Notification,
+    NotificationSetting,
+    ReviewDecision,
+    TimelineComment,
+)
+
+logger = logging.getLogger(__name__)
+Kind = Notification.Kind
+
+
+def review_path(generation: Generation) -> str:
+    return reverse("review", args=[generation.project.uuid, generation.uuid])
+
+
+def notify(
+    *,
+    users,
+    project: Project,
+    kind: str,
+    message: str,
+    url: str,
+    actor=None,
+    version=None,
+    comment=None,
+) -> list[Notification]:
+    """One notification to each of `users` (never to the person who caused it), emailed
+    after the transaction commits to those who have not turned email off here."""
+    recipients = {}
+    for user in users:
+        if user is not None and user.is_active and (actor is None or user.pk != actor.pk):
+            recipients[user.pk] = user
+    if not recipients:
+        return []
+    message = " ".join(message.split())[:300]  # one line: it is also an email subject
+    notes = Notification.objects.bulk_create(
+        Notification(
+            user=user,
+            project=project,
+            kind=kind,
+            message=message,
+            url=url,
+            actor=actor,
+            version=version,
+            comment=comment,
+        )
+        for user in recipients.values()
+    )
+    muted = set(
+        NotificationSetting.objects.filter(
+            project=project, user__in=list(recipients), email=False
+        ).values_list("user_id", flat=True)
+    )
+    link = settings.SITE_URL + url
+    body = f"{message}\n\n{link}\n\nTurn these emails off on the project's notifications page."
+    emails = [
+        (f"[{project.name}] {message}"[:200], body, None, [user.email])
+        for user in recipients.values()
+        if user.email and user.pk not in muted
+    ]
+    if emails:
+        transaction.on_commit(lambda: _send(emails))
+    return notes
+
+
+def _send(emails) -> None:
+    try:
+        send_mass_mail(emails, fail_silently=False)
+    except Exception:  # a mail server down must not undo the decision that was made
+        logger.exception("sending %d notification emails failed", len(emails))
+
+
+def deciders_of(project: Project) -> list:
+    """The people who may decide on videos: reviewers and owners."""
+    return [
+        m.user
+        for m in Membership.objects.filter(project=project).select_related("user")
+        if m.has_role(Role.REVIEWER)
+    ]
+
+
+def version_ready(*, generation: Generation) -> list[Notification]:
+    """A video finished: its project's reviewers (and owners) are told it waits for them."""
+    version = getattr(generation, "version", None)
+    title = version.stack.title if version else generation.prompt_text[:60]
+    label = f" {version.label}" if version else ""
+    return notify(
+        users=deciders_of(generation.project),
+        project=generation.project,
+        kind=Kind.READY_FOR_REVIEW,
+        message=f"Ready for review: {title}{label}",
+        url=review_path(generation),
+        version=version,  # no actor: the reviewer who asked for a retake wants to hear too
+    )
+
+
+DECISION_KINDS = {
+    "approved": Kind.APPROVED,
+    "changes_requested": Kind.CHANGES_REQUESTED,
+    "rejected": Kind.REJECTED,
+}
+
+
+def asked_for(version) -> list:
+    """Who asked for a version: its requester, and for a retake the requesters of the
+    versions it was retaken from (the editor whose shot a reviewer had retaken)."""
+    people, seen = [], set()
+    while version is not None and version.pk not in seen and len(seen) < 50:
+        seen.add(version.pk)
+        requester = version.generation.requested_by
+        if requester is not None and requester not in people:
+            people.append(requester)
+        version = version.retake_of
+    return people
+
+
+def decision_made(*, decision: ReviewDecision) -> list[Notification]:
+    """Who asked for the video is told what the reviewer decided."""
+    version = decision.version
+    generation = version.generation
+    reviewer = decision.reviewer.get_username() if decision.reviewer else "A reviewer"
+    what = decision.get_state_display().lower()
+    message = f"{reviewer}: {what} — {version.stack.title} {version.label}"
+    if decision.comment:
+        message += f": {decision.comment}"
+    return notify(
+        users=asked_for(version),
+        project=version.stack.project,
+        kind=DECISION_KINDS[decision.state],
+        message=message,
+        url=review_path(generation),
+        actor=decision.reviewer,
+        version=version,
+    )
+
+
+def mentioned(*, comment: TimelineComment, users) -> list[Notification]:
+    version = comment.version
+    return notify(
+        users=users,
+        project=version.stack.project,
+        kind=Kind.MENTIONED,
+        message=f"{comment.author_label} mentioned you on {version.stack.title} "
+        f"{version.label}: {comment.body}",
+        url=review_path(version.generation) + f"#comment-{comment.pk}",
+        actor=comment.author,
+        version=version,
+        comment=comment,
+    )
+
+
+def notifications_mark_read(*, user, ids=None) -> int:
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+def email_setting_set(*, user, project: Project, email: bool) -> NotificationSetting:
+    setting, _ = NotificationSetting.objects.update_or_create(
+        user=user, project=project, defaults={"email": email}
+    )
+    return setting

@@ -1,0 +1,60 @@
+"""Review decisions on versions: append-only history, with the version's state kept beside it.
+
+Who may decide (reviewers and owners) is the views' business (views/access.py); these
+functions keep the rules about the decision itself."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from generations.core.activity import activity_record
+from generations.jobs.models import Generation, JobState
+from generations.review import notifications
+from generations.review.models import ReviewDecision, ReviewState, Version
+from generations.spend import services as spend
+
+DECISIONS = (ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED, ReviewState.REJECTED)
+COMMENT_MAX_LENGTH = 5000
+
+
+def review_decide(*, version: Version, reviewer, state: str, comment: str = "") -> ReviewDecision:
+    """Record a decision on a finished version. A rejection must say why. Earlier decisions
+    stay: a re-review adds an entry and moves the version's state."""
+    if state not in DECISIONS:
+        raise ValidationError({"state": "Choose approve, request changes or reject"})
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise ValidationError(
+            {"comment": f"Keep the comment under {COMMENT_MAX_LENGTH} characters"}
+        )
+    if state == ReviewState.REJECTED and not comment:
+        raise ValidationError({"comment": "Say why it is rejected: a rejection needs a comment"})
+    generation = version.generation
+    if generation.state != JobState.SUCCEEDED:
+        raise ValidationError("Only a finished video can be reviewed")
+    now = timezone.now()
+    with transaction.atomic():
+        # The state it leaves, read under the version's lock: the spend figures move by it.
+        was = Version.objects.select_for_update().values_list("review_state", flat=True)
+        was = was.get(pk=version.pk)
+        decision = ReviewDecision.objects.create(
+            version=version, state=state, reviewer=reviewer, comment=comment, created_at=now
+        )
+        Version.objects.filter(pk=version.pk).update(review_state=state, review_state_at=now)
+        # The gallery card shows the review state: its poll compares updated_at.
+        Generation.objects.filter(pk=generation.pk).update(updated_at=now)
+        version.review_state, version.review_state_at = state, now
+        # After the version's and the job's locks, as a ledger entry takes the job's first.
+        spend.spend_groups_review(generation=generation, was=was, now=state)
+        activity_record(
+            project=version.stack.project,
+            actor=reviewer,
+            verb=f"review_{state}",
+            summary=f"{decision.get_state_display().lower()} {version.stack.title} "
+            f"{version.label}" + (f": {comment}" if comment else ""),
+            prompt=version.stack.prompt,
+        )
+        notifications.decision_made(decision=decision)
+    return decision

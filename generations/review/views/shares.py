@@ -1,0 +1,294 @@
+"""Share links: made and revoked by the team; opened by guests without an account.
+
+A guest sees only the finished versions the link covers, with the comments left through
+that same link, and nothing else of the project: not its name, prompts, members or other
+comments. Guest pages are never cached, indexed, or sent on as a referrer (the token is in
+the URL)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from generations.core import ratelimit
+from generations.core.access import get_project_for
+from generations.core.media_response import stored_file_response
+from generations.projects.models import Role
+from generations.review import comments, shares
+from generations.review import selectors as selectors_reviews
+from generations.review.models import ShareLink, Stack, TimelineComment, Version
+
+SHARERS = (Role.REVIEWER, Role.PRODUCER)
+GUEST_SESSION_KEY = "share_links_unlocked"
+GUEST_NAME_KEY = "share_guest_name"
+
+
+# -- the team's side ---------------------------------------------------------------------------
+
+
+def _shares_context(request, project, **extra):
+    links = (
+        ShareLink.objects.filter(project=project)
+        .select_related("stack", "created_by")
+        .prefetch_related("versions__stack")
+    )
+    return {
+        "project": project,
+        "links": links,
+        "now": timezone.now(),
+        "stacks": Stack.objects.filter(project=project).select_related("newest"),
+        "versions": Version.objects.filter(stack__project=project, generation__state="succeeded")
+        .select_related("stack")
+        .order_by("stack__title", "number"),
+        "chosen_stack": request.GET.get("stack", ""),
+        "days": shares.DEFAULT_DAYS,
+        "max_days": shares.MAX_DAYS,
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def share_list(request, project_uuid):
+    project = get_project_for(request, project_uuid, *SHARERS)
+    return render(request, "review/review_shares.html", _shares_context(request, project))
+
+
+@login_required
+@require_POST
+def share_new(request, project_uuid):
+    project = get_project_for(request, project_uuid, *SHARERS)
+    post = request.POST
+    stack = None
+    if post.get("stack"):
+        stack = Stack.objects.filter(project=project, uuid=post["stack"]).first()
+        if stack is None:
+            raise Http404("No such stack")
+    versions = Version.objects.filter(
+        stack__project=project, generation__uuid__in=post.getlist("versions")
+    ).select_related("stack")
+    try:
+        link, token = shares.share_create(
+            project=project,
+            user=request.user,
+            label=post.get("label", ""),
+            days=post.get("days", shares.DEFAULT_DAYS),
+            password=post.get("password", ""),
+            stack=stack,
+            versions=versions,
+        )
+    except ValidationError as exc:
+        return render(
+            request,
+            "review/review_shares.html",
+            _shares_context(request, project, errors=exc.messages, values=post),
+            status=400,
+        )
+    # The link is shown this once: only its hash is kept.
+    url = request.build_absolute_uri(reverse("share", args=[token]))
+    return render(
+        request,
+        "review/review_shares.html",
+        _shares_context(request, project, new_link=link, new_url=url),
+        status=201,
+    )
+
+
+@login_required
+@require_POST
+def share_revoke(request, project_uuid, link_id):
+    project = get_project_for(request, project_uuid, *SHARERS)
+    link = get_object_or_404(ShareLink, project=project, pk=link_id)
+    shares.share_revoke(link=link, user=request.user)
+    messages.success(request, f"Revoked: {link.label} no longer opens")
+    return redirect("shares", project_uuid=project.uuid)
+
+
+# -- the guest's side --------------------------------------------------------------------------
+
+
+def _private(response):
+    response["Cache-Control"] = "private, no-store"
+    # Same-origin only: the token never leaves as a referrer, and forms keep their Origin.
+    response["Referrer-Policy"] = "same-origin"
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _closed(request, link: ShareLink):
+    reason = "was revoked" if link.revoked_at else "has expired"
+    return _private(render(request, "review/share_closed.html", {"reason": reason}, status=410))
+
+
+def _open_link(request, share_token) -> ShareLink:
+    link = shares.share_find(token=share_token)
+    if link is None:
+        raise Http404("No such link")
+    return link
+
+
+def _unlocked(request, link: ShareLink) -> bool:
+    return not link.has_password or link.pk in request.session.get(GUEST_SESSION_KEY, [])
+
+
+def _guest_version(request, share_token, generation_uuid):
+    """The link and one version it covers, or None for the caller to answer with."""
+    link = _open_link(request, share_token)
+    if not link.is_open(timezone.now()) or not _unlocked(request, link):
+        return link, None
+    version = shares.share_versions(link=link).filter(generation__uuid=generation_uuid).first()
+    if version is None:
+        raise Http404("Not in this link")
+    return link, version
+
+
+@require_GET
+def share(request, share_token):
+    link = _open_link(request, share_token)
+    if not link.is_open(timezone.now()):
+        return _closed(request, link)
+    if not _unlocked(request, link):
+        return _private(render(request, "review/share_password.html", {"token": share_token}))
+    return _private(
+        render(
+            request,
+            "review/share.html",
+            {"link": link, "token": share_token, "versions": shares.share_versions(link=link)},
+        )
+    )
+
+
+@require_POST
+def share_unlock(request, share_token):
+    link = _open_link(request, share_token)
+    if not link.is_open(timezone.now()):
+        return _closed(request, link)
+    address = ratelimit.client_address(request)
+    try:
+        right = shares.share_password_check(
+            link=link, password=request.POST.get("password", ""), address=address
+        )
+    except shares.TooManyTries as exc:
+        minutes = max(1, round(exc.wait / 60))
+        response = render(
+            request,
+            "review/share_password.html",
+            {"token": share_token, "error": f"Too many tries: wait {minutes} minutes"},
+            status=429,
+        )
+        response["Retry-After"] = str(exc.wait)
+        return _private(response)
+    if not right:
+        return _private(
+            render(
+                request,
+                "review/share_password.html",
+                {"token": share_token, "error": "That is not the password"},
+                status=403,
+            )
+        )
+    request.session.cycle_key()  # a new session id for the newly granted access
+    request.session[GUEST_SESSION_KEY] = [*request.session.get(GUEST_SESSION_KEY, []), link.pk]
+    return redirect("share", share_token=share_token)
+
+
+def _guest_context(request, link, token, version, **extra):
+    return {
+        "link": link,
+        "token": token,
+        "version": version,
+        "generation": version.generation,
+        "comments": selectors_reviews.version_comments(version=version, share_link=link),
+        "guest_name": request.session.get(GUEST_NAME_KEY, ""),
+        **extra,
+    }
+
+
+@require_GET
+def share_version(request, share_token, generation_uuid):
+    link, version = _guest_version(request, share_token, generation_uuid)
+    if version is None:
+        return redirect("share", share_token=share_token)
+    return _private(
+        render(
+            request,
+            "review/share_version.html",
+            _guest_context(request, link, share_token, version),
+        )
+    )
+
+
+@require_GET
+def share_video(request, share_token, generation_uuid):
+    link, version = _guest_version(request, share_token, generation_uuid)
+    if version is None:
+        raise Http404("Not available")
+    generation = version.generation
+    return _private(
+        stored_file_response(
+            request, generation.video, content_type="video/mp4", filename=f"{version.label}.mp4"
+        )
+    )
+
+
+@require_GET
+def share_poster(request, share_token, generation_uuid):
+    link, version = _guest_version(request, share_token, generation_uuid)
+    if version is None:
+        raise Http404("Not available")
+    return _private(
+        stored_file_response(
+            request, version.generation.poster, content_type="image/jpeg", filename=None
+        )
+    )
+
+
+@require_POST
+def share_comment(request, share_token, generation_uuid):
+    """A guest's timeline comment (or reply in a thread of their link)."""
+    link, version = _guest_version(request, share_token, generation_uuid)
+    if version is None:
+        return redirect("share", share_token=share_token)
+    post = request.POST
+    parent = None
+    if post.get("parent"):
+        parent = TimelineComment.objects.filter(
+            version=version, share_link=link, pk=post["parent"] if post["parent"].isdigit() else 0
+        ).first()
+        if parent is None:
+            raise Http404("No such comment")
+    guest_name = post.get("guest_name", "") or request.session.get(GUEST_NAME_KEY, "")
+    try:
+        comment = comments.comment_add(
+            version=version,
+            body=post.get("body", ""),
+            start_seconds=post.get("start_seconds"),
+            end_seconds=post.get("end_seconds"),
+            parent=parent,
+            share_link=link,
+            guest_name=guest_name,
+        )
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
+        context = _guest_context(request, link, share_token, version, comment_errors=errors)
+        template = "review/share_version.html"
+        if request.htmx:
+            template += "#comments"
+        return _private(render(request, template, context, status=200 if request.htmx else 400))
+    request.session[GUEST_NAME_KEY] = comment.guest_name
+    if request.htmx:
+        return _private(
+            render(
+                request,
+                "review/share_version.html#comments",
+                _guest_context(request, link, share_token, version),
+            )
+        )
+    url = reverse("share_version", args=[share_token, version.generation.uuid])
+    return redirect(f"{url}#comment-{comment.pk}")
