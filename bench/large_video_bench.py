@@ -6,7 +6,7 @@
 Makes a real ~100 MB MP4 once (1080p noise, lossless H.264, so it cannot be compressed
 away), serves it from a tiny local HTTP server that answers POST /v1/text-to-video as the
 API does, and moves it the way a worker does: LTXClient.generate() streams it to
-var/incoming/, then services.jobs.generation_store() checks it, writes its provenance
+var/incoming/, then jobs.store.generation_store() checks it, writes its provenance
 tags (box by box, index first), makes the poster and saves both to the storage
 (FileSystemStorage, or the app's S3 storage on a moto server on loopback). The plain copy
 moves the same bytes the same route with no app code: a streaming GET to a file, then
@@ -277,7 +277,7 @@ def child(args) -> dict:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
-    from generations.jobs import services as jobs
+    from generations.jobs import store as job_store
     from generations.jobs.models import Endpoint, Generation, JobState
     from generations.ltx.client import LTXClient, TextToVideo
     from generations.projects.models import Project
@@ -301,7 +301,7 @@ def child(args) -> dict:
             estimated_cost="0.24",
         )
         client.generate(TextToVideo(**REQUEST), incoming / f"{generation.uuid}.mp4")
-        jobs.generation_store(generation_id=generation.pk)
+        job_store.generation_store(generation_id=generation.pk)
         generation.refresh_from_db()
         assert generation.state == JobState.SUCCEEDED, generation.error_message
 

@@ -1,4 +1,4 @@
-"""Queue latency: from Generate (services.jobs.job_submit) to the API receiving the request.
+"""Queue latency: from Generate (jobs.services.job_submit) to the API receiving the request.
 
     .venv/bin/python bench/queue_latency_bench.py
     .venv/bin/python bench/queue_latency_bench.py --jobs 120 --spacing 0.5

@@ -20,6 +20,7 @@ from generations import media
 from generations.api import openapi
 from generations.api import urls as urls_api
 from generations.jobs import queue as job_queue
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
 from generations.jobs.models import Generation, JobState, MediaAsset
 from generations.projects import tokens
@@ -178,7 +179,7 @@ def done(project, owner, simulator, settings, small_renders):
     generation = jobs.job_submit(
         project=project, user=owner, endpoint="text-to-video", params=T2V_PARAMS
     )
-    jobs.generation_execute(generation_id=generation.pk)
+    job_run.generation_execute(generation_id=generation.pk)
     generation.refresh_from_db()
     assert generation.state == JobState.SUCCEEDED
     return generation

@@ -12,7 +12,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from generations.jobs import leases
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
+from generations.jobs import sweep as job_sweep
 from generations.jobs.models import ApiLease, Attempt, JobState
 from generations.projects import apikeys
 from generations.projects.models import Membership, Project
@@ -257,10 +259,10 @@ def test_resubmitting_lost_responses_is_bounded(start_simulator, start_worker, p
         timeout=120,
     )
     assert generation.state == JobState.INTERRUPTED
-    assert generation.attempts.count() == jobs.MAX_ATTEMPTS
+    assert generation.attempts.count() == job_run.MAX_ATTEMPTS
     assert all(a.possibly_charged for a in generation.attempts.all())
     sent = [r for r in sim.records() if r["endpoint"] == "text-to-video"]
-    assert len(sent) == jobs.MAX_ATTEMPTS
+    assert len(sent) == job_run.MAX_ATTEMPTS
 
 
 def test_the_sweep_resubmits_a_dead_workers_job_when_the_project_allows(
@@ -274,7 +276,7 @@ def test_the_sweep_resubmits_a_dead_workers_job_when_the_project_allows(
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_claim(generation=generation)
     Attempt.objects.create(generation=generation, number=1, worker="gone:1")
-    result = jobs.jobs_sweep(stale_after=dt.timedelta(0))
+    result = job_sweep.jobs_sweep(stale_after=dt.timedelta(0))
     generation.refresh_from_db()
     assert result["resubmitted"] == 1 and result["interrupted"] == 0
     assert generation.state == JobState.QUEUED

@@ -18,6 +18,7 @@ import pytest
 import redis
 
 from generations.jobs import services as jobs
+from generations.jobs import sweep as job_sweep
 from generations.jobs.models import Attempt, JobState
 from tests.conftest import wait_until
 
@@ -180,7 +181,7 @@ def test_redelivered_message_of_a_killed_worker_does_not_call_twice(
     generation.refresh_from_db()
     assert generation.state == JobState.GENERATING  # the redelivery left the job alone
     # The job ends as the failure policy says for a worker gone mid-request.
-    assert jobs.jobs_sweep(stale_after=dt.timedelta(0))["interrupted"] == 1
+    assert job_sweep.jobs_sweep(stale_after=dt.timedelta(0))["interrupted"] == 1
     generation.refresh_from_db()
     assert generation.state == JobState.INTERRUPTED
     assert generation.attempts.get().possibly_charged

@@ -37,6 +37,7 @@ import requests
 
 from generations.jobs import queue as job_queue
 from generations.jobs import services as jobs
+from generations.jobs import sweep as job_sweep
 from generations.jobs.models import ApiLease, Attempt, Generation, JobState
 from generations.simulator import server as sim_server
 from generations.spend.models import LedgerEntry
@@ -262,7 +263,7 @@ def test_a_worker_killed_mid_batch(start_simulator, start_worker, project, edito
     orphaned = ApiLease.objects.filter(generation__state=JobState.QUEUED).update(
         acquired_at=long_ago
     )
-    swept = jobs.jobs_sweep(stale_after=dt.timedelta(0))
+    swept = job_sweep.jobs_sweep(stale_after=dt.timedelta(0))
     assert not ApiLease.objects.exists()
     assert swept["interrupted"] == len(in_flight)
     start_worker(sim, LTX_CONCURRENCY_LIMIT="3")
@@ -518,9 +519,9 @@ def test_the_sweep_frees_a_lease_whose_worker_died_before_claiming(
     [generation] = submit(project, editor, 1)
     account = apikeys.account_for_key(settings.LTXV_API_KEY)
     assert leases.lease_acquire(generation=generation, account=account)
-    jobs.jobs_sweep()
+    job_sweep.jobs_sweep()
     assert ApiLease.objects.filter(generation=generation).exists()  # a live worker's, maybe
     ApiLease.objects.update(acquired_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
-    jobs.jobs_sweep()
+    job_sweep.jobs_sweep()
     assert not ApiLease.objects.exists()
     assert leases.lease_acquire(generation=generation, account=account)

@@ -8,7 +8,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from generations import media
 from generations.jobs import queue as job_queue
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
+from generations.jobs import store as job_store
+from generations.jobs import sweep as job_sweep
 from generations.jobs.assets import asset_create
 from generations.jobs.models import ApiLease, Attempt, Generation, JobState
 from tests import mediafiles
@@ -110,7 +113,7 @@ def test_server_errors_are_retried_then_fail(start_simulator, start_worker, proj
         jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     )
     assert generation.state == JobState.FAILED
-    assert generation.attempts.count() == jobs.MAX_ATTEMPTS
+    assert generation.attempts.count() == job_run.MAX_ATTEMPTS
     assert all(a.http_status == 503 for a in generation.attempts.all())
     assert len([r for r in sim.records() if r["endpoint"] == "text-to-video"]) == 5
 
@@ -177,8 +180,8 @@ def test_a_second_delivery_of_the_message_does_nothing(
     settings.LTX_API_BASE_URL = simulator.url
     monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
-    jobs.generation_execute(generation_id=generation.pk)
-    jobs.generation_execute(generation_id=generation.pk)  # redelivered
+    job_run.generation_execute(generation_id=generation.pk)
+    job_run.generation_execute(generation_id=generation.pk)  # redelivered
     generation.refresh_from_db()
     assert generation.state == JobState.SUCCEEDED
     assert len([r for r in simulator.records() if r["endpoint"] == "text-to-video"]) == 1
@@ -208,11 +211,11 @@ def test_storage_failure_retries_storing_only(
 
     monkeypatch.setattr(FileSystemStorage, "_save", flaky_save)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
-    jobs.generation_execute(generation_id=generation.pk)
+    job_run.generation_execute(generation_id=generation.pk)
     generation.refresh_from_db()
     assert generation.state == JobState.STORING
     assert retries == [generation.pk]
-    jobs.generation_store(generation_id=generation.pk)  # what the retry task runs
+    job_store.generation_store(generation_id=generation.pk)  # what the retry task runs
     generation.refresh_from_db()
     assert generation.state == JobState.SUCCEEDED
     assert len([r for r in simulator.records() if r["endpoint"] == "text-to-video"]) == 1
@@ -235,7 +238,7 @@ def test_sweep_requeues_a_job_whose_worker_died_before_sending(project, editor, 
     Generation.objects.filter(pk=generation.pk).update(
         state_changed_at=timezone.now() - dt.timedelta(hours=2)
     )
-    result = jobs.jobs_sweep()
+    result = job_sweep.jobs_sweep()
     assert (result["requeued"], result["interrupted"]) == (1, 0)
     generation.refresh_from_db()
     assert (generation.state, generation.attempt_count) == (JobState.QUEUED, 0)
@@ -255,7 +258,7 @@ def test_sweep_interrupts_jobs_whose_worker_is_gone(project, editor, db, monkeyp
     Generation.objects.filter(pk=generation.pk).update(
         state=JobState.GENERATING, state_changed_at=timezone.now() - dt.timedelta(hours=2)
     )
-    assert jobs.jobs_sweep()["interrupted"] == 1
+    assert job_sweep.jobs_sweep()["interrupted"] == 1
     generation.refresh_from_db()
     assert generation.state == JobState.INTERRUPTED
     assert generation.attempts.get().possibly_charged
@@ -296,7 +299,7 @@ def test_worker_killed_mid_generation(start_simulator, start_worker, project, ed
     # The periodic sweep finds the job whose worker is gone (here without waiting).
     import datetime as dt
 
-    assert jobs.jobs_sweep(stale_after=dt.timedelta(0))["interrupted"] == 1
+    assert job_sweep.jobs_sweep(stale_after=dt.timedelta(0))["interrupted"] == 1
     generation.refresh_from_db()
     assert generation.state == JobState.INTERRUPTED
     attempt = generation.attempts.get()
@@ -328,6 +331,6 @@ def test_sweep_resends_only_jobs_whose_message_went_silent(project, editor, db, 
     # Both have been queued an hour; one keeps re-sending itself while it waits for a slot.
     Generation.objects.update(state_changed_at=long_ago)
     Generation.objects.filter(pk=silent.pk).update(message_due_at=long_ago)
-    assert jobs.jobs_sweep()["resent"] == 1
+    assert job_sweep.jobs_sweep()["resent"] == 1
     assert sent == [silent.pk]
-    assert jobs.jobs_sweep()["resent"] == 0  # its message was just sent
+    assert job_sweep.jobs_sweep()["resent"] == 0  # its message was just sent

@@ -1,4 +1,4 @@
-"""services.jobs.generation_store: a delivered video checked, tagged, given a poster, stored."""
+"""jobs.store.generation_store: a delivered video checked, tagged, given a poster, stored."""
 
 import hashlib
 import shutil
@@ -9,7 +9,7 @@ from django.core.files.storage import filesystem
 from PIL import Image
 
 from generations import media
-from generations.jobs import services as jobs
+from generations.jobs import store as job_store
 from generations.jobs.models import Endpoint, Generation, JobState
 from tests import mediafiles
 
@@ -66,7 +66,7 @@ def test_store_keeps_the_tagged_video_its_facts_and_a_poster(
 
     monkeypatch.setattr(filesystem, "file_move_safe", move)
 
-    jobs.generation_store(generation_id=generation.pk)
+    job_store.generation_store(generation_id=generation.pk)
 
     generation.refresh_from_db()
     assert generation.state == JobState.SUCCEEDED, generation.error_message
@@ -105,7 +105,7 @@ def test_a_delivery_cut_short_fails_as_bad_video_and_stores_nothing(
     # With the index first, the cut file still opens and copies; only its media is missing.
     generation = delivered(project, editor, settings, mediafiles.truncated_copy(video, keep=0.6))
 
-    jobs.generation_store(generation_id=generation.pk)
+    job_store.generation_store(generation_id=generation.pk)
 
     generation.refresh_from_db()
     assert generation.state == JobState.FAILED
@@ -131,7 +131,7 @@ def test_a_video_found_broken_as_it_is_stored_is_removed_from_the_storage(
 
     monkeypatch.setattr(media, "_poster_frame", undecodable)
 
-    jobs.generation_store(generation_id=generation.pk)
+    job_store.generation_store(generation_id=generation.pk)
 
     generation.refresh_from_db()
     assert (generation.state, generation.error_type) == (JobState.FAILED, "bad_video")
@@ -150,7 +150,7 @@ def test_refresh_video_checksums_gives_older_videos_their_stored_files(
 
     video = mediafiles.make_video(tmp_path, frames=25)
     older = delivered(project, editor, settings, video)
-    jobs.generation_store(generation_id=older.pk)
+    job_store.generation_store(generation_id=older.pk)
     older.refresh_from_db()
     stored = media_root / older.video.name
     right = (older.video_sha256, older.video_info["size_bytes"])
@@ -159,7 +159,7 @@ def test_refresh_video_checksums_gives_older_videos_their_stored_files(
         video_info={**older.video_info, "size_bytes": video.stat().st_size},
     )
     lost = delivered(project, editor, settings, video)
-    jobs.generation_store(generation_id=lost.pk)
+    job_store.generation_store(generation_id=lost.pk)
     lost.refresh_from_db()
     (media_root / lost.video.name).unlink()
     out, err = io.StringIO(), io.StringIO()
@@ -170,4 +170,4 @@ def test_refresh_video_checksums_gives_older_videos_their_stored_files(
     assert (older.video_sha256, older.video_info["size_bytes"]) == right
     assert right == (hashlib.sha256(stored.read_bytes()).hexdigest(), stored.stat().st_size)
     assert "1 video given" in out.getvalue() and "1 video missing" in err.getvalue()
-    assert jobs.video_checksums_refresh() == (0, 1)
+    assert job_store.video_checksums_refresh() == (0, 1)

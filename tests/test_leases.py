@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from generations.jobs import queue as job_queue
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
 from generations.jobs.leases import fair_order
 from generations.jobs.models import Attempt, JobState
@@ -145,8 +146,10 @@ def test_a_slot_given_back_wakes_the_job_whose_turn_it_is(project, editor, db, s
     )
     account = account_for_key(settings.LTXV_API_KEY)
     assert lease_acquire(generation=running, account=account)
-    jobs.generation_execute(generation_id=waiting.pk)  # over the cap: looks again later
-    assert [(m[0], m[2] >= jobs.LEASE_WAIT_SECONDS * 0.8) for m in messages] == [(waiting.pk, True)]
+    job_run.generation_execute(generation_id=waiting.pk)  # over the cap: looks again later
+    assert [(m[0], m[2] >= job_run.LEASE_WAIT_SECONDS * 0.8) for m in messages] == [
+        (waiting.pk, True)
+    ]
     messages.clear()
     running.__class__.objects.filter(pk=running.pk).update(state=JobState.SUCCEEDED)
     lease_release(generation=running)
@@ -173,7 +176,7 @@ def test_simultaneous_releases_wake_different_jobs(project, editor, db, settings
     assert lease_acquire(generation=first, account=account)
     assert lease_acquire(generation=second, account=account)
     for waiting in (third, fourth):
-        jobs.generation_execute(generation_id=waiting.pk)
+        job_run.generation_execute(generation_id=waiting.pk)
     messages.clear()
     first.__class__.objects.filter(pk__in=[first.pk, second.pk]).update(state=JobState.SUCCEEDED)
     lease_release(generation=first)
@@ -194,14 +197,14 @@ def test_only_a_jobs_live_message_sends_another(project, editor, db, settings, m
     )
     assert lease_acquire(generation=running, account=account_for_key(settings.LTXV_API_KEY))
     first_stamp = waiting.message_due_at.isoformat()
-    jobs.generation_execute(generation_id=waiting.pk, due=first_stamp)
+    job_run.generation_execute(generation_id=waiting.pk, due=first_stamp)
     assert len(messages) == 1
     live_stamp = messages[0][1]
     # The first message delivered again (or a wake that lost a race): stale, so it is
     # dropped rather than doubling the job's messages.
-    jobs.generation_execute(generation_id=waiting.pk, due=first_stamp)
+    job_run.generation_execute(generation_id=waiting.pk, due=first_stamp)
     assert len(messages) == 1
-    jobs.generation_execute(generation_id=waiting.pk, due=live_stamp)
+    job_run.generation_execute(generation_id=waiting.pk, due=live_stamp)
     assert len(messages) == 2  # the live one looks again later
     waiting.refresh_from_db()
     assert waiting.message_due_at.isoformat() == messages[1][1]

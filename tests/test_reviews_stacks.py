@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from generations.jobs import queue as job_queue
 from generations.jobs import retakes
+from generations.jobs import run as job_run
 from generations.jobs import selectors as job_selectors
 from generations.jobs import services as jobs
 from generations.jobs.models import Generation, JobState
@@ -398,7 +399,7 @@ def test_a_retake_runs_and_reviewers_are_told_it_is_ready(
 ):
     settings.LTX_API_BASE_URL = simulator.url
     source = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
-    jobs.generation_execute(generation_id=source.pk)
+    job_run.generation_execute(generation_id=source.pk)
     source.refresh_from_db()
     assert source.state == JobState.SUCCEEDED
     assert Notification.objects.filter(user=reviewer, kind="ready_for_review").count() == 1
@@ -406,7 +407,7 @@ def test_a_retake_runs_and_reviewers_are_told_it_is_ready(
         version=source.version, author=reviewer, body="Redo", start_seconds=1, end_seconds=2
     )
     retake = retakes.retake_from_comment(comment=comment, user=reviewer, mode="replace_video")
-    jobs.generation_execute(generation_id=retake.pk)
+    job_run.generation_execute(generation_id=retake.pk)
     retake.refresh_from_db()
     assert retake.state == JobState.SUCCEEDED, retake.error_message
     assert retake.version.number == 2 and retake.version.requested_in == comment

@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from generations.jobs import queue as job_queue
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
 from generations.jobs.models import Generation, JobState
 from generations.projects import apikeys
@@ -71,7 +72,7 @@ def test_no_key_in_logs_params_errors_tasks_or_database(
         generation = jobs.job_submit(
             project=project, user=owner, endpoint="text-to-video", params=T2V
         )
-        jobs.generation_execute(generation_id=generation.pk)
+        job_run.generation_execute(generation_id=generation.pk)
         generation.refresh_from_db()
         generations[name] = generation
     assert generations["installation"].state == JobState.SUCCEEDED
@@ -109,7 +110,7 @@ def test_no_key_in_any_page_or_api_answer(three_projects, small_renders):
         generation = jobs.job_submit(
             project=project, user=owner, endpoint="text-to-video", params=T2V
         )
-        jobs.generation_execute(generation_id=generation.pk)
+        job_run.generation_execute(generation_id=generation.pk)
     client = Client()
     client.force_login(owner)
     _, token = token_service.token_create(user=owner, name="script")

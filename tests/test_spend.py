@@ -18,7 +18,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generations.jobs import queue as job_queue
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
+from generations.jobs import sweep as job_sweep
 from generations.jobs.models import ACTIVE_STATES, Attempt, Generation, JobState
 from generations.review import services as reviews
 from generations.review.models import Version
@@ -83,8 +85,8 @@ def deliver(generation, *, final_cost):
     Attempt.objects.create(
         generation=generation, number=generation.attempt_count, outcome=Attempt.Outcome.DELIVERED
     )
-    jobs._move(generation, to=JobState.STORING, sources=[JobState.SUBMITTING])
-    jobs._move(
+    jobs.job_move(generation, to=JobState.STORING, sources=[JobState.SUBMITTING])
+    jobs.job_move(
         generation, to=JobState.SUCCEEDED, sources=[JobState.STORING], final_cost=D(final_cost)
     )
 
@@ -98,7 +100,7 @@ def lose(generation):
         outcome=Attempt.Outcome.LOST,
         possibly_charged=True,
     )
-    jobs._finish(generation, to=JobState.INTERRUPTED, reason="response lost")
+    jobs.job_finish(generation, to=JobState.INTERRUPTED, reason="response lost")
 
 
 def fail(generation, to=JobState.FAILED):
@@ -106,7 +108,7 @@ def fail(generation, to=JobState.FAILED):
     Attempt.objects.create(
         generation=generation, number=generation.attempt_count, outcome=Attempt.Outcome.ERROR
     )
-    jobs._finish(generation, to=to, reason="refused")
+    jobs.job_finish(generation, to=to, reason="refused")
 
 
 # -- without a budget: as before, and recorded ------------------------------------------------
@@ -283,8 +285,8 @@ def test_a_delivered_but_unusable_video_is_charged_its_estimate(project, editor)
     generation = submit(project, editor)
     jobs.job_claim(generation=generation)
     Attempt.objects.create(generation=generation, number=1, outcome=Attempt.Outcome.DELIVERED)
-    jobs._move(generation, to=JobState.STORING, sources=[JobState.SUBMITTING])
-    jobs._finish(generation, to=JobState.FAILED, reason="bad video", error_type="bad_video")
+    jobs.job_move(generation, to=JobState.STORING, sources=[JobState.SUBMITTING])
+    jobs.job_finish(generation, to=JobState.FAILED, reason="bad video", error_type="bad_video")
     assert kinds(generation)[-1] == (Kind.CHARGE, D("0.24"))
     assert selectors_spend.ledger_totals(project=project).charged == D("0.24")
 
@@ -324,7 +326,7 @@ def test_a_resubmitted_lost_attempt_stays_a_possible_charge_after_success(projec
     Attempt.objects.create(
         generation=generation, number=1, outcome=Attempt.Outcome.LOST, possibly_charged=True
     )
-    jobs._move(generation, to=JobState.QUEUED, sources=[JobState.SUBMITTING])
+    jobs.job_move(generation, to=JobState.QUEUED, sources=[JobState.SUBMITTING])
     deliver(generation, final_cost="0.24")
     assert sorted(kinds(generation)) == sorted(
         [
@@ -349,7 +351,7 @@ def test_the_sweep_settles_a_job_whose_settlement_was_missed(project, editor):
     generation = submit(project, editor)
     # A worker that died between the state change and the ledger: only the state moved.
     Generation.objects.filter(pk=generation.pk).update(state=JobState.CANCELLED)
-    jobs.jobs_sweep()
+    job_sweep.jobs_sweep()
     assert kinds(generation)[-1] == (Kind.RELEASE, D("-0.24"))
 
 
@@ -530,12 +532,12 @@ def test_real_jobs_against_the_simulator_settle_as_they_end(
     made = submit(project, editor)
     refused = submit(project, editor, prompt="A volcano erupting at night")
     for generation in (made, refused):
-        jobs.generation_execute(generation_id=generation.pk)
+        job_run.generation_execute(generation_id=generation.pk)
         generation.refresh_from_db()
     assert (made.state, refused.state) == (JobState.SUCCEEDED, JobState.CONTENT_FILTERED)
     settings.LTX_API_BASE_URL = start_simulator(drop_rate=1.0).url
     lost = submit(project, editor)
-    jobs.generation_execute(generation_id=lost.pk)
+    job_run.generation_execute(generation_id=lost.pk)
     lost.refresh_from_db()
     assert lost.state == JobState.INTERRUPTED
     assert kinds(made)[-1] == (Kind.CHARGE, made.final_cost)
@@ -665,7 +667,7 @@ def test_a_job_above_the_approval_amount_waits_with_its_estimate_held(
     assert kinds(dear) == [(Kind.RESERVATION, D("0.40"))]
     notice = project.activity.filter(verb="approval_requested").get()
     assert notice.actor == editor and "0.40 USD" in notice.summary
-    jobs.generation_execute(generation_id=dear.pk)  # a stray message changes nothing
+    job_run.generation_execute(generation_id=dear.pk)  # a stray message changes nothing
     dear.refresh_from_db()
     assert dear.state == JobState.PENDING_APPROVAL
 
@@ -941,7 +943,7 @@ def test_producers_set_the_policy_on_the_spend_page(client, project, producer, e
 
 
 def run(generation):
-    jobs.generation_execute(generation_id=generation.pk)
+    job_run.generation_execute(generation_id=generation.pk)
     generation.refresh_from_db()
     return generation
 

@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from generations.jobs import queue as job_queue
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
 from generations.jobs.models import Generation, JobState
 from generations.prompts import services as prompt_service
@@ -28,7 +29,7 @@ def no_broker(monkeypatch):
 def done(project, owner, simulator, settings, small_renders):
     settings.LTX_API_BASE_URL = simulator.url
     generation = jobs.job_submit(project=project, user=owner, endpoint="text-to-video", params=T2V)
-    jobs.generation_execute(generation_id=generation.pk)
+    job_run.generation_execute(generation_id=generation.pk)
     generation.refresh_from_db()
     assert generation.state == JobState.SUCCEEDED
     return generation

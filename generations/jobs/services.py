@@ -8,55 +8,36 @@ request is sent, so a redelivered message or a second worker never calls the API
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import os
-import random
 import socket
-import tempfile
 import uuid
 from decimal import Decimal
-from pathlib import Path
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from generations import media
 from generations.core.activity import activity_record
-from generations.core.ltx import ltx_client
-from generations.jobs import leases, queue
+from generations.jobs import queue
 from generations.jobs.models import (
     ACTIVE_STATES,
-    ApiLease,
-    Attempt,
     Generation,
     GenerationEvent,
     JobState,
     MediaAsset,
 )
-from generations.ltx import errors, pricing, rules
-from generations.ltx.client import REQUEST_TYPES
-from generations.projects import apikeys
+from generations.ltx import pricing, rules
 from generations.projects.models import Project
-from generations.review import notifications, stacks
+from generations.review import stacks
 from generations.spend import services as spend
-from generations.storage import CopyFile
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5  # error responses worth retrying (500/503/504, connection failures)
-LIMIT_ERROR_TYPES = (errors.RateLimitError.error_type, errors.ConcurrencyLimitError.error_type)
-BACKOFF_MAX_SECONDS = 120.0
-# A job over the concurrency cap is woken as soon as a slot is given back to it (`queue.next_wake`);
-# this is only how soon it looks again on its own, should that wake never come.
-LEASE_WAIT_SECONDS = 15.0
-# A storage copy of the API's upload is reused until this close to its expiry.
-UPLOAD_REUSE_MARGIN = dt.timedelta(hours=1)
+
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
 
 ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source_video"}
 
@@ -172,7 +153,7 @@ def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
 # -- the state machine ---------------------------------------------------------------------
 
 
-def _move(
+def job_move(
     generation: Generation, *, to: str, sources, actor=None, reason: str = "", **fields
 ) -> bool:
     """Move a job from one of `sources` to `to` if nobody moved it first; record why."""
@@ -192,7 +173,7 @@ def _move(
 
 
 def job_claim(*, generation: Generation) -> bool:
-    return _move(
+    return job_move(
         generation,
         to=JobState.SUBMITTING,
         sources=[JobState.QUEUED],
@@ -204,7 +185,7 @@ def job_claim(*, generation: Generation) -> bool:
 def job_cancel(*, generation: Generation, user) -> bool:
     """Only a queued (or waiting) job can be cancelled: once sent, the API is making (and
     billing) it."""
-    return _move(
+    return job_move(
         generation,
         to=JobState.CANCELLED,
         sources=[JobState.QUEUED, JobState.PENDING_APPROVAL],
@@ -217,7 +198,7 @@ def job_retry(*, generation: Generation, user) -> bool:
     """Send an interrupted or failed job again (the person was told what it may cost). It
     reserves its estimate again: ValidationError when the budget cannot cover it."""
     with transaction.atomic():
-        moved = _move(
+        moved = job_move(
             generation,
             to=JobState.QUEUED,
             sources=[JobState.INTERRUPTED, JobState.FAILED],
@@ -251,7 +232,7 @@ def job_rerun(*, generation: Generation, user) -> Generation:
 def job_approve(*, generation: Generation, user) -> bool:
     """A producer lets a waiting job run: it joins the queue with its reservation."""
     with transaction.atomic():
-        moved = _move(
+        moved = job_move(
             generation,
             to=JobState.QUEUED,
             sources=[JobState.PENDING_APPROVAL],
@@ -274,7 +255,7 @@ def job_decline(*, generation: Generation, user, reason: str = "") -> bool:
     """A producer refuses a waiting job: it ends, and its reservation is released."""
     reason = reason.strip()[:300]
     with transaction.atomic():
-        moved = _move(
+        moved = job_move(
             generation,
             to=JobState.DECLINED,
             sources=[JobState.PENDING_APPROVAL],
@@ -299,9 +280,9 @@ def _whose(generation: Generation) -> str:
     return f"{person.get_username()}'s" if person else "a"
 
 
-def _requeue(generation: Generation, *, delay: float, reason: str) -> None:
+def job_requeue(generation: Generation, *, delay: float, reason: str) -> None:
     not_before = timezone.now() + dt.timedelta(seconds=delay)
-    if _move(
+    if job_move(
         generation,
         to=JobState.QUEUED,
         sources=[JobState.SUBMITTING, JobState.GENERATING],
@@ -311,444 +292,5 @@ def _requeue(generation: Generation, *, delay: float, reason: str) -> None:
         queue.run_schedule(generation.pk, countdown=delay)
 
 
-def _finish(generation: Generation, *, to: str, reason: str, **fields) -> None:
-    _move(generation, to=to, sources=ACTIVE_STATES, reason=reason, **fields)
-
-
-# -- the worker's part ---------------------------------------------------------------------
-
-
-def generation_execute(*, generation_id: int, due: str | None = None) -> None:
-    """Run one job: take a slot, send it, store the video, and settle its state.
-
-    `due` is the message's stamp: only the job's live message (the latest sent) may send
-    another when it cannot run yet, so a job never has more than one message waiting."""
-    generation = Generation.objects.select_related("project").get(pk=generation_id)
-    live = due is None or generation.message_due_at == dt.datetime.fromisoformat(due)
-    if generation.not_before and generation.not_before > timezone.now():
-        # Early delivery of a delayed message (brokers may): wait for the rest of it.
-        if live:
-            wait = (generation.not_before - timezone.now()).total_seconds()
-            queue.run_schedule(generation.pk, countdown=wait)
-        return
-    if generation.state != JobState.QUEUED:
-        logger.info("generation %s is not queued (%s): skipped", generation.uuid, generation.state)
-        return
-    api_key = apikeys.project_api_key(generation.project) or settings.LTXV_API_KEY
-    account = apikeys.account_for_key(api_key)
-    if not leases.lease_acquire(generation=generation, account=account):
-        # Over the cap, or not this job's turn: wait in the queue, not in a worker thread.
-        if live:
-            queue.run_schedule(
-                generation.pk, countdown=LEASE_WAIT_SECONDS * random.uniform(0.8, 1.2)
-            )
-        return
-    try:
-        if job_claim(generation=generation):
-            _send(generation, api_key=api_key)
-    finally:
-        leases.lease_release(generation=generation)
-        queue.next_wake(account)
-    generation.refresh_from_db()
-    if generation.state == JobState.STORING:
-        generation_store(generation_id=generation.pk)
-
-
-def _send(generation: Generation, *, api_key: str) -> None:
-    """The paid call, made once per claim: record the attempt, send, keep the answer."""
-    client = ltx_client(api_key=api_key)
-    try:
-        request = _build_request(generation, client)
-    except (errors.LTXError, rules.RequestInvalid, media.MediaError, OSError) as exc:
-        _settle_error(generation, exc, attempt=None)
-        return
-    attempt = Attempt.objects.create(
-        generation=generation, number=generation.attempt_count, worker=WORKER
-    )
-    _move(
-        generation,
-        to=JobState.GENERATING,
-        sources=[JobState.SUBMITTING],
-        reason=f"attempt {attempt.number} sent",
-    )
-    tmp_dir = Path(settings.VAR_DIR) / "incoming"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    video_path = tmp_dir / f"{generation.uuid}.mp4"
-    try:
-        result = client.generate(request, video_path)
-    except (errors.LTXError, rules.RequestInvalid) as exc:
-        _settle_error(generation, exc, attempt=attempt)
-        return
-    Attempt.objects.filter(pk=attempt.pk).update(
-        outcome=Attempt.Outcome.DELIVERED,
-        finished_at=timezone.now(),
-        request_id=result.request_id or "",
-        http_status=200,
-    )
-    _move(
-        generation,
-        to=JobState.STORING,
-        sources=[JobState.GENERATING],
-        reason=f"delivered, request id {result.request_id}",
-    )
-
-
-def _build_request(generation: Generation, client):
-    payload = dict(generation.params)
-    for field, attribute in ASSET_FIELDS.items():
-        asset = getattr(generation, attribute)
-        if asset is not None:
-            payload[field] = _storage_uri(asset, client)
-    return REQUEST_TYPES[generation.endpoint](**payload)
-
-
-def _storage_uri(asset: MediaAsset, client) -> str:
-    """The API's copy of an input: reused until close to its expiry, uploaded again after."""
-    now = timezone.now()
-    if (
-        asset.ltx_storage_uri
-        and asset.ltx_expires_at
-        and asset.ltx_expires_at - now > (UPLOAD_REUSE_MARGIN)
-    ):
-        return asset.ltx_storage_uri
-    with asset.file.open("rb") as fh:
-        upload = client.upload(fh, asset.mime)
-    expires = now + dt.timedelta(seconds=rules.UPLOADED_FILE_TTL_SECONDS)
-    MediaAsset.objects.filter(pk=asset.pk).update(
-        ltx_storage_uri=upload.storage_uri, ltx_expires_at=expires
-    )
-    return upload.storage_uri
-
-
-def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | None) -> None:
-    """The failure policy: wait out limits, retry what is safe, stop on the rest."""
-    error_type = getattr(exc, "error_type", "invalid_request_error")
-    message = getattr(exc, "message", str(exc))
-    status = getattr(exc, "status", None)
-    request_id = getattr(exc, "request_id", None)
-    lost = isinstance(exc, errors.ResponseLostError)
-    if attempt is not None:
-        outcome = Attempt.Outcome.LOST if lost else Attempt.Outcome.ERROR
-        if isinstance(exc, errors.ConnectionFailedError):
-            outcome = Attempt.Outcome.NOT_SENT
-        Attempt.objects.filter(pk=attempt.pk).update(
-            outcome=outcome,
-            finished_at=timezone.now(),
-            request_id=request_id or "",
-            http_status=status,
-            error_type=error_type,
-            error_message=message[:2000],
-            possibly_charged=lost,
-        )
-    logger.info(
-        "generation %s: %s %s (request id %s)", generation.uuid, status, error_type, request_id
-    )
-    if isinstance(exc, errors.RateLimitError | errors.ConcurrencyLimitError):
-        # A limit is not a failure: wait as told, with jitter so waiting jobs spread out.
-        delay = (exc.retry_after or 5.0) + random.uniform(0, 1.0)
-        _requeue(generation, delay=delay, reason=f"{error_type}: waiting {delay:.1f} s")
-        return
-    retryable = (
-        isinstance(
-            exc,
-            errors.APIError
-            | errors.ServiceUnavailableError
-            | errors.TimeoutError
-            | errors.ConnectionFailedError,
-        )
-        and not lost
-    )
-    # Waits for a limit (above) are not failures: only failed tries use up the retries.
-    limit_waits = generation.attempts.filter(error_type__in=LIMIT_ERROR_TYPES).count()
-    failures = generation.attempt_count - limit_waits
-    if retryable and failures < MAX_ATTEMPTS:
-        backoff = settings.LTX_RETRY_BASE_SECONDS * 2 ** (failures - 1)
-        delay = min(BACKOFF_MAX_SECONDS, backoff)
-        delay *= random.uniform(0.8, 1.2)
-        _requeue(generation, delay=delay, reason=f"{error_type}: retrying in {delay:.1f} s")
-        return
-    resubmit = lost and generation.project.resubmit_lost_responses
-    if resubmit and generation.attempt_count < MAX_ATTEMPTS:
-        # The project chose this: the lost attempt stays "possibly charged" in its record.
-        delay = settings.LTX_RETRY_BASE_SECONDS * random.uniform(0.8, 1.2)
-        _requeue(
-            generation,
-            delay=delay,
-            reason="response lost (it may have been billed): sent again, as the project allows",
-        )
-        return
-    if lost:
-        _finish(
-            generation,
-            to=JobState.INTERRUPTED,
-            reason="response lost: the video may have been made and billed",
-            error_type=error_type,
-            error_message=message,
-        )
-        return
-    to = (
-        JobState.CONTENT_FILTERED
-        if isinstance(exc, errors.ContentFilteredError)
-        else (JobState.FAILED)
-    )
-    _finish(
-        generation,
-        to=to,
-        reason=f"{error_type}: {message}"[:500],
-        error_type=error_type,
-        error_message=message,
-    )
-
-
-def generation_store(*, generation_id: int) -> None:
-    """Check the delivered video, make its poster, tag its provenance, and store both.
-
-    Runs again on its own (from the kept file) when storing fails: the API is never asked
-    twice for a video it delivered."""
-    generation = Generation.objects.select_related("project", "prompt_version").get(
-        pk=generation_id
-    )
-    if generation.state != JobState.STORING:
-        return
-    incoming = Path(settings.VAR_DIR) / "incoming" / f"{generation.uuid}.mp4"
-    try:
-        with tempfile.TemporaryDirectory(dir=incoming.parent) as work:
-            poster = Path(work) / "poster.jpg"
-            stored_bytes = 0
-
-            def store(copy) -> None:
-                nonlocal stored_bytes
-                stored_bytes = copy.size
-                tagged = CopyFile(copy, Path(work) / "tagged.mp4")
-                generation.video.save("video.mp4", tagged, save=False)
-
-            # Checks the delivered video, then stores its tagged copy (S3 uploads it from
-            # the delivery itself; on files the kernel copies it), hashing it beside from
-            # the same pages and making the poster meanwhile (from the delivery, which
-            # holds the same packets): a large video is read for the checksum once and its
-            # keyframe decoded once. The checksum is the stored file's, the one a download
-            # or the deliverables' manifest can check.
-            digest = hashlib.sha256()
-            try:
-                info = media.send_with_provenance(
-                    incoming, _provenance(generation), store, poster=poster, digest=digest
-                )
-            except media.MediaError:
-                # The video may be stored already: the poster, decoded as it was sent,
-                # found it broken.
-                if generation.video.name:
-                    generation.video.delete(save=False)
-                raise
-            problems = _compare_with_request(generation, info)
-            with open(poster, "rb") as poster_file:
-                generation.poster.save("poster.jpg", _WorkFile(poster_file), save=False)
-    except media.MediaError as exc:
-        _finish(
-            generation,
-            to=JobState.FAILED,
-            reason="the delivered file is not a playable MP4",
-            error_type="bad_video",
-            error_message=exc.message,
-        )
-        return
-    except Exception as exc:  # any storage failure (disk, S3): keep the file, retry storing
-        logger.warning("storing %s failed (%s): will retry storing only", generation.uuid, exc)
-        queue.store_retry_send(generation.pk, countdown=10)
-        return
-    final_cost = pricing.estimate_cost(
-        generation.endpoint,
-        {**generation.params, "duration": info.duration},
-        input_seconds=_billed_input_seconds(generation),
-    )
-    stored = _move(
-        generation,
-        to=JobState.SUCCEEDED,
-        sources=[JobState.STORING],
-        reason="stored" + (f"; {problems}" if problems else ""),
-        video=generation.video.name,
-        poster=generation.poster.name,
-        video_info={
-            "width": info.width,
-            "height": info.height,
-            "fps": info.fps,
-            "frames": info.frames,
-            "duration": info.duration,
-            "has_audio": info.has_audio,
-            "size_bytes": stored_bytes,
-        },
-        video_sha256=digest.hexdigest(),
-        final_cost=final_cost,
-        error_message=problems,
-    )
-    if stored:
-        notifications.version_ready(generation=generation)  # its reviewers are told
-    incoming.unlink(missing_ok=True)
-
-
-class _WorkFile(File):
-    """A file of generation_store's own, on disk: FileSystemStorage moves it into place
-    rather than copying it, and S3FileStorage uploads it from its path rather than
-    through memory (both do so for anything with `temporary_file_path`)."""
-
-    def temporary_file_path(self) -> str:
-        return self.name
-
-
-def video_checksums_refresh() -> tuple[int, int]:
-    """Make each stored video's checksum and size its stored file's; (videos changed,
-    videos whose file is missing).
-
-    Videos stored by earlier versions had the delivery's, taken before its provenance was
-    tagged in, so they matched no file anyone can download. `manage.py
-    refresh_video_checksums` runs this once after upgrading; it reads every stored video
-    (from S3 too), so it is not a migration."""
-    changed = missing = 0
-    stored = (
-        Generation.objects.filter(state=JobState.SUCCEEDED)
-        .exclude(video="")
-        .only("video", "video_sha256", "video_info")
-    )
-    for generation in stored.iterator(chunk_size=200):
-        digest, size = hashlib.sha256(), 0
-        try:
-            with generation.video.open("rb") as video:
-                for chunk in video.chunks():
-                    digest.update(chunk)
-                    size += len(chunk)
-        except FileNotFoundError:
-            logger.warning("the video of %s is missing from the storage", generation.uuid)
-            missing += 1
-            continue
-        info = generation.video_info or {}
-        if (generation.video_sha256, info.get("size_bytes")) != (digest.hexdigest(), size):
-            Generation.objects.filter(pk=generation.pk).update(
-                video_sha256=digest.hexdigest(), video_info={**info, "size_bytes": size}
-            )
-            changed += 1
-    return changed, missing
-
-
-def _billed_input_seconds(generation: Generation) -> float | None:
-    if generation.endpoint == rules.AUDIO_TO_VIDEO:
-        return generation.audio.info["duration"]
-    if generation.endpoint == rules.RETAKE:
-        return generation.source_video.info["duration"]
-    return None
-
-
-def _compare_with_request(generation: Generation, info) -> str:
-    """What differs between the video and the request (noted, not refused: it was paid)."""
-    params = generation.params
-    size = f"{info.width}x{info.height}"
-    made_to_order = generation.endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO)
-    problems = []
-    if generation.endpoint != rules.RETAKE and params.get("resolution", size) != size:
-        problems.append(f"resolution {size}, asked {params['resolution']}")
-    if "fps" in params and round(info.fps or 0) != params["fps"]:
-        problems.append(f"{info.fps} fps, asked {params['fps']}")
-    if made_to_order and abs((info.duration or 0) - params["duration"]) > 0.1:
-        problems.append(f"{info.duration:.2f} s, asked {params['duration']} s")
-    if params.get("generate_audio") is True and not info.has_audio:
-        problems.append("no audio, asked for audio")
-    return "; ".join(problems)
-
-
-def _provenance(generation: Generation) -> dict[str, str]:
-    attempt = generation.attempts.filter(outcome=Attempt.Outcome.DELIVERED).last()
-    tags = {
-        "title": (
-            generation.prompt_version.prompt.title
-            if generation.prompt_version
-            else generation.endpoint
-        ),
-        "comment": generation.prompt_text,
-        "ltx_endpoint": generation.endpoint,
-        "ltx_request_id": attempt.request_id if attempt else "",
-        "ltx_params": ", ".join(
-            f"{k}={v}" for k, v in sorted(generation.params.items()) if k != "prompt"
-        ),
-        "ltxweb_project": generation.project.name,
-        "ltxweb_generation": str(generation.uuid),
-    }
-    if generation.prompt_version:
-        tags["ltxweb_prompt_version"] = str(generation.prompt_version.number)
-    return {k: v.replace("\x00", "") for k, v in tags.items()}
-
-
-def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
-    """Periodic: jobs whose worker is gone become interrupted; queued jobs whose message
-    was lost are sent again."""
-    spend.ledger_reconcile()  # jobs whose settlement a dying worker missed
-    now = timezone.now()
-    if stale_after is None:
-        stale_after = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
-    interrupted = resubmitted = requeued = 0
-    for generation in Generation.objects.select_related("project").filter(
-        state__in=[JobState.SUBMITTING, JobState.GENERATING], state_changed_at__lt=now - stale_after
-    ):
-        sent = generation.attempts.filter(number=generation.attempt_count).exists()
-        if generation.state == JobState.SUBMITTING and not sent:
-            # Its worker stopped after claiming it and before recording (so before sending)
-            # its request: nothing can have been billed, so it simply goes back in the queue.
-            if _move(
-                generation,
-                to=JobState.QUEUED,
-                sources=[JobState.SUBMITTING],
-                reason="the worker stopped before sending the request: queued again",
-                attempt_count=F("attempt_count") - 1,
-            ):
-                requeued += 1
-                leases.lease_release(generation=generation)
-                queue.run_schedule(generation.pk)
-            continue
-        Attempt.objects.filter(generation=generation, outcome=Attempt.Outcome.IN_FLIGHT).update(
-            outcome=Attempt.Outcome.LOST,
-            possibly_charged=True,
-            finished_at=now,
-            error_message="the worker stopped while the request was in flight",
-        )
-        if generation.project.resubmit_lost_responses and generation.attempt_count < MAX_ATTEMPTS:
-            if _move(
-                generation,
-                to=JobState.QUEUED,
-                sources=[JobState.SUBMITTING, JobState.GENERATING],
-                reason="the worker stopped answering (the video may have been billed): sent "
-                "again, as the project allows",
-            ):
-                resubmitted += 1
-                leases.lease_release(generation=generation)
-                queue.run_schedule(generation.pk)
-            continue
-        if _move(
-            generation,
-            to=JobState.INTERRUPTED,
-            sources=[JobState.SUBMITTING, JobState.GENERATING],
-            reason="the worker stopped answering; the video may have been billed",
-            error_type="interrupted",
-            error_message="The worker stopped during the generation.",
-        ):
-            interrupted += 1
-            leases.lease_release(generation=generation)  # its worker will not give it back
-    # A worker claims its job right after taking its lease: a queued job still holding one a
-    # minute later lost its worker in between, and would otherwise wait out the lease's whole
-    # lifetime (and keep a slot of the account's cap from everyone).
-    ApiLease.objects.filter(
-        generation__state=JobState.QUEUED, acquired_at__lt=now - dt.timedelta(minutes=1)
-    ).delete()
-    resent = 0
-    silent = Generation.objects.filter(
-        state=JobState.QUEUED, message_due_at__lt=now - dt.timedelta(minutes=5)
-    ).exclude(not_before__gt=now)
-    for generation_id in silent.values_list("pk", flat=True):
-        queue.run_schedule(generation_id)
-        resent += 1
-    for generation in Generation.objects.filter(
-        state=JobState.STORING, state_changed_at__lt=now - dt.timedelta(minutes=5)
-    ):
-        queue.store_retry_send(generation.pk)
-    return {
-        "interrupted": interrupted,
-        "resubmitted": resubmitted,
-        "requeued": requeued,
-        "resent": resent,
-    }
+def job_finish(generation: Generation, *, to: str, reason: str, **fields) -> None:
+    job_move(generation, to=to, sources=ACTIVE_STATES, reason=reason, **fields)

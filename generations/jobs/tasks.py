@@ -3,20 +3,19 @@ send these by name (jobs/queue.py), which keeps the names of earlier releases.""
 
 from celery import shared_task
 
-from generations.jobs import queue
-from generations.jobs import services as jobs
+from generations.jobs import queue, run, store, sweep
 
 
 @shared_task(name=queue.RUN, acks_late=True, ignore_result=True)
 def generation_run(generation_id: int, due: str | None = None) -> None:
-    jobs.generation_execute(generation_id=generation_id, due=due)
+    run.generation_execute(generation_id=generation_id, due=due)
 
 
 @shared_task(name=queue.STORE_RETRY, acks_late=True, ignore_result=True)
 def generation_store_retry(generation_id: int) -> None:
-    jobs.generation_store(generation_id=generation_id)
+    store.generation_store(generation_id=generation_id)
 
 
 @shared_task(name=queue.SWEEP, ignore_result=True)
 def generations_sweep() -> None:
-    jobs.jobs_sweep()
+    sweep.jobs_sweep()

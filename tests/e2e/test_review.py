@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from generations.jobs import queue as job_queue
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
 from generations.jobs.models import Generation, JobState
 from generations.review import shares
@@ -23,7 +24,7 @@ T2V = {"model": "ltx-2-fast", "duration": 6, "resolution": "1920x1080", "fps": 2
 def run_waiting_jobs():
     """What a worker does, here in the test's process (the simulator answers)."""
     for generation in Generation.objects.filter(state=JobState.QUEUED):
-        jobs.generation_execute(generation_id=generation.pk)
+        job_run.generation_execute(generation_id=generation.pk)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from generations.jobs import queue as job_queue
-from generations.jobs import services as jobs
+from generations.jobs import run as job_run
 from generations.jobs.models import Generation, JobState
 from generations.prompts import services as prompt_service
 from generations.review import services as reviews
@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 def run_waiting_jobs():
     """What a worker does, here in the test's process (the simulator answers)."""
     for generation in Generation.objects.filter(state=JobState.QUEUED):
-        jobs.generation_execute(generation_id=generation.pk)
+        job_run.generation_execute(generation_id=generation.pk)
 
 
 def test_budget_estimate_refusal_approval_and_dashboard(

@@ -8,6 +8,7 @@ from functools import partial
 
 import pytest
 
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
 from generations.jobs import tasks
 from generations.jobs.models import Generation, GenerationEvent, JobState
@@ -52,7 +53,7 @@ def test_duplicate_deliveries_at_once_call_the_api_once(
     sim = start_simulator(latency=1.0)
     settings.LTX_API_BASE_URL = sim.url
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
-    delivery = partial(jobs.generation_execute, generation_id=generation.pk)
+    delivery = partial(job_run.generation_execute, generation_id=generation.pk)
     run_concurrently(*[delivery] * CONTENDERS)
     generation.refresh_from_db()
     assert generation.state == JobState.SUCCEEDED, generation.error_message
@@ -62,7 +63,7 @@ def test_duplicate_deliveries_at_once_call_the_api_once(
     # Deliveries turned away while the slot was held sent their message again; those find
     # the job done.
     for generation_id in sent_messages[1:]:
-        jobs.generation_execute(generation_id=generation_id)
+        job_run.generation_execute(generation_id=generation_id)
     assert api_calls(sim) == 1
 
 

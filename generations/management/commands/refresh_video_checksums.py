@@ -4,14 +4,14 @@ the delivery's, taken before its provenance was tagged in."""
 
 from django.core.management.base import BaseCommand
 
-from generations.jobs import services as jobs
+from generations.jobs import store as job_store
 
 
 class Command(BaseCommand):
     help = "Recompute each stored video's SHA-256 and size from the stored file."
 
     def handle(self, *args, **options):
-        changed, missing = jobs.video_checksums_refresh()
+        changed, missing = job_store.video_checksums_refresh()
         self.stdout.write(
             f"{changed} video{'s' if changed != 1 else ''} given their file's checksum"
         )

@@ -1,0 +1,201 @@
+"""Storing a delivered video: check it, make its poster, tag its provenance, and keep both
+in the storage; run again from the kept file when storing fails."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from pathlib import Path
+
+from django.conf import settings
+from django.core.files import File
+
+from generations import media
+from generations.jobs import queue
+from generations.jobs.models import (
+    Attempt,
+    Generation,
+    JobState,
+)
+from generations.jobs.services import job_finish, job_move
+from generations.ltx import pricing, rules
+from generations.review import notifications
+from generations.storage import CopyFile
+
+logger = logging.getLogger(__name__)
+
+
+def generation_store(*, generation_id: int) -> None:
+    """Check the delivered video, make its poster, tag its provenance, and store both.
+
+    Runs again on its own (from the kept file) when storing fails: the API is never asked
+    twice for a video it delivered."""
+    generation = Generation.objects.select_related("project", "prompt_version").get(
+        pk=generation_id
+    )
+    if generation.state != JobState.STORING:
+        return
+    incoming = Path(settings.VAR_DIR) / "incoming" / f"{generation.uuid}.mp4"
+    try:
+        with tempfile.TemporaryDirectory(dir=incoming.parent) as work:
+            poster = Path(work) / "poster.jpg"
+            stored_bytes = 0
+
+            def store(copy) -> None:
+                nonlocal stored_bytes
+                stored_bytes = copy.size
+                tagged = CopyFile(copy, Path(work) / "tagged.mp4")
+                generation.video.save("video.mp4", tagged, save=False)
+
+            # Checks the delivered video, then stores its tagged copy (S3 uploads it from
+            # the delivery itself; on files the kernel copies it), hashing it beside from
+            # the same pages and making the poster meanwhile (from the delivery, which
+            # holds the same packets): a large video is read for the checksum once and its
+            # keyframe decoded once. The checksum is the stored file's, the one a download
+            # or the deliverables' manifest can check.
+            digest = hashlib.sha256()
+            try:
+                info = media.send_with_provenance(
+                    incoming, _provenance(generation), store, poster=poster, digest=digest
+                )
+            except media.MediaError:
+                # The video may be stored already: the poster, decoded as it was sent,
+                # found it broken.
+                if generation.video.name:
+                    generation.video.delete(save=False)
+                raise
+            problems = _compare_with_request(generation, info)
+            with open(poster, "rb") as poster_file:
+                generation.poster.save("poster.jpg", _WorkFile(poster_file), save=False)
+    except media.MediaError as exc:
+        job_finish(
+            generation,
+            to=JobState.FAILED,
+            reason="the delivered file is not a playable MP4",
+            error_type="bad_video",
+            error_message=exc.message,
+        )
+        return
+    except Exception as exc:  # any storage failure (disk, S3): keep the file, retry storing
+        logger.warning("storing %s failed (%s): will retry storing only", generation.uuid, exc)
+        queue.store_retry_send(generation.pk, countdown=10)
+        return
+    final_cost = pricing.estimate_cost(
+        generation.endpoint,
+        {**generation.params, "duration": info.duration},
+        input_seconds=_billed_input_seconds(generation),
+    )
+    stored = job_move(
+        generation,
+        to=JobState.SUCCEEDED,
+        sources=[JobState.STORING],
+        reason="stored" + (f"; {problems}" if problems else ""),
+        video=generation.video.name,
+        poster=generation.poster.name,
+        video_info={
+            "width": info.width,
+            "height": info.height,
+            "fps": info.fps,
+            "frames": info.frames,
+            "duration": info.duration,
+            "has_audio": info.has_audio,
+            "size_bytes": stored_bytes,
+        },
+        video_sha256=digest.hexdigest(),
+        final_cost=final_cost,
+        error_message=problems,
+    )
+    if stored:
+        notifications.version_ready(generation=generation)  # its reviewers are told
+    incoming.unlink(missing_ok=True)
+
+
+class _WorkFile(File):
+    """A file of generation_store's own, on disk: FileSystemStorage moves it into place
+    rather than copying it, and S3FileStorage uploads it from its path rather than
+    through memory (both do so for anything with `temporary_file_path`)."""
+
+    def temporary_file_path(self) -> str:
+        return self.name
+
+
+def video_checksums_refresh() -> tuple[int, int]:
+    """Make each stored video's checksum and size its stored file's; (videos changed,
+    videos whose file is missing).
+
+    Videos stored by earlier versions had the delivery's, taken before its provenance was
+    tagged in, so they matched no file anyone can download. `manage.py
+    refresh_video_checksums` runs this once after upgrading; it reads every stored video
+    (from S3 too), so it is not a migration."""
+    changed = missing = 0
+    stored = (
+        Generation.objects.filter(state=JobState.SUCCEEDED)
+        .exclude(video="")
+        .only("video", "video_sha256", "video_info")
+    )
+    for generation in stored.iterator(chunk_size=200):
+        digest, size = hashlib.sha256(), 0
+        try:
+            with generation.video.open("rb") as video:
+                for chunk in video.chunks():
+                    digest.update(chunk)
+                    size += len(chunk)
+        except FileNotFoundError:
+            logger.warning("the video of %s is missing from the storage", generation.uuid)
+            missing += 1
+            continue
+        info = generation.video_info or {}
+        if (generation.video_sha256, info.get("size_bytes")) != (digest.hexdigest(), size):
+            Generation.objects.filter(pk=generation.pk).update(
+                video_sha256=digest.hexdigest(), video_info={**info, "size_bytes": size}
+            )
+            changed += 1
+    return changed, missing
+
+
+def _billed_input_seconds(generation: Generation) -> float | None:
+    if generation.endpoint == rules.AUDIO_TO_VIDEO:
+        return generation.audio.info["duration"]
+    if generation.endpoint == rules.RETAKE:
+        return generation.source_video.info["duration"]
+    return None
+
+
+def _compare_with_request(generation: Generation, info) -> str:
+    """What differs between the video and the request (noted, not refused: it was paid)."""
+    params = generation.params
+    size = f"{info.width}x{info.height}"
+    made_to_order = generation.endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO)
+    problems = []
+    if generation.endpoint != rules.RETAKE and params.get("resolution", size) != size:
+        problems.append(f"resolution {size}, asked {params['resolution']}")
+    if "fps" in params and round(info.fps or 0) != params["fps"]:
+        problems.append(f"{info.fps} fps, asked {params['fps']}")
+    if made_to_order and abs((info.duration or 0) - params["duration"]) > 0.1:
+        problems.append(f"{info.duration:.2f} s, asked {params['duration']} s")
+    if params.get("generate_audio") is True and not info.has_audio:
+        problems.append("no audio, asked for audio")
+    return "; ".join(problems)
+
+
+def _provenance(generation: Generation) -> dict[str, str]:
+    attempt = generation.attempts.filter(outcome=Attempt.Outcome.DELIVERED).last()
+    tags = {
+        "title": (
+            generation.prompt_version.prompt.title
+            if generation.prompt_version
+            else generation.endpoint
+        ),
+        "comment": generation.prompt_text,
+        "ltx_endpoint": generation.endpoint,
+        "ltx_request_id": attempt.request_id if attempt else "",
+        "ltx_params": ", ".join(
+            f"{k}={v}" for k, v in sorted(generation.params.items()) if k != "prompt"
+        ),
+        "ltxweb_project": generation.project.name,
+        "ltxweb_generation": str(generation.uuid),
+    }
+    if generation.prompt_version:
+        tags["ltxweb_prompt_version"] = str(generation.prompt_version.number)
+    return {k: v.replace("\x00", "") for k, v in tags.items()}
