@@ -49,7 +49,11 @@ def three_projects(db, settings, start_simulator, monkeypatch):
     settings.LTX_API_BASE_URL = sim.url
     settings.LTXV_API_KEY = INSTALLATION_KEY
     sent = []
-    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: sent.append(a))
+    # The messages as they would reach the broker, sent at once rather than on commit.
+    monkeypatch.setattr(job_queue, "run_send_on_commit", job_queue.run_send)
+    monkeypatch.setattr(
+        job_queue.current_app, "send_task", lambda name, args, **options: sent.append(args)
+    )
     owner = UserFactory()
     projects = {}
     for name, key in (("installation", None), ("own", PROJECT_KEY), ("revoked", WRONG_KEY)):
