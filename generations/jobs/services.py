@@ -39,7 +39,7 @@ from generations.jobs.models import (
     MediaAsset,
 )
 from generations.ltx import errors, pricing, rules
-from generations.ltx.client import REQUEST_TYPES
+from generations.ltx.schemas import REQUEST_TYPES, validate_request
 from generations.projects import apikeys
 from generations.projects.models import Project
 from generations.review import notifications, stacks
@@ -76,7 +76,7 @@ def _placeholder_payload(endpoint: str, params: dict, assets: dict) -> dict:
 def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, Decimal]:
     """Validate as the API would and estimate the cost. Raises ValidationError."""
     try:
-        validated = rules.validate_request(endpoint, _placeholder_payload(endpoint, params, assets))
+        validated = validate_request(endpoint, _placeholder_payload(endpoint, params, assets))
         input_seconds = None
         if endpoint == rules.AUDIO_TO_VIDEO:
             input_seconds = assets["audio"].info["duration"]
