@@ -939,3 +939,25 @@ def _token(user) -> str:
         cached = tokens.token_create(user=user, name="hypothesis")[1]
         user._api_token_for_tests = cached
     return cached
+
+
+def test_the_create_schemas_are_made_from_the_ltx_requests(document):
+    """One declaration: every field of an LTX request is a field of the API's create request
+    for that endpoint (a media URI as the ways the API takes a file), described as there."""
+    from generations.ltx.schemas import REQUEST_TYPES
+
+    components = document["components"]["schemas"]
+    for endpoint, request in REQUEST_TYPES.items():
+        for multipart in (False, True):
+            name = api_schemas.schema_name(endpoint, multipart=multipart)
+            properties = components[name]["properties"]
+            assert properties["endpoint"]["const"] == endpoint
+            for field, info in request.model_fields.items():
+                kind = api_schemas.MEDIA_INPUTS.get(field)
+                if kind is None:
+                    assert field in properties, (name, field)
+                    assert info.description, f"{field} of {endpoint} says nothing of itself"
+                    assert info.description in properties[field]["description"], (name, field)
+                else:
+                    assert f"{kind}_url" in properties, (name, field)
+                    assert (kind in properties) == multipart, (name, field)

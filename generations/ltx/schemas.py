@@ -146,13 +146,15 @@ class _VideoRequest(LTXRequest):
     """Text- and image-to-video: made to order, within the support matrix."""
 
     prompt: FilledText = Field(description=PROMPT)
-    model: Choice(rules.MODELS)
+    model: Choice(rules.MODELS) = Field(
+        description="The LTX-2 model; the support matrix says what each offers."
+    )
     duration: WholeNumber = Field(
         description="Seconds. Which durations a model offers at a resolution and frame rate "
         "is the LTX-2 support matrix; others are refused with the choices.",
         json_schema_extra={"enum": list(rules.DURATIONS)},
     )
-    resolution: Choice(rules.RESOLUTIONS)
+    resolution: Choice(rules.RESOLUTIONS) = Field(description="Width x height, in pixels.")
     fps: WholeNumber = Field(
         default=rules.DEFAULT_FPS,
         description="Frames per second.",
@@ -183,8 +185,8 @@ class AudioToVideo(LTXRequest):
     audio_uri: MediaUri = Field(description="The soundtrack the video is made to.")
     image_uri: MediaUri = Field(default=None, description="An optional first frame.")
     prompt: Text = Field(default="", description=PROMPT + " May be empty when an image is given.")
-    resolution: Only(rules.AUDIO_TO_VIDEO, rules.AUDIO_TO_VIDEO_RESOLUTION) = (
-        rules.AUDIO_TO_VIDEO_RESOLUTION
+    resolution: Only(rules.AUDIO_TO_VIDEO, rules.AUDIO_TO_VIDEO_RESOLUTION) = Field(
+        default=rules.AUDIO_TO_VIDEO_RESOLUTION, description="Width x height, in pixels."
     )
     guidance_scale: Number = Field(
         default=None,
@@ -192,7 +194,9 @@ class AudioToVideo(LTXRequest):
         description=f"How closely to follow the prompt: {rules.GUIDANCE_SCALE_WITHOUT_IMAGE:g} "
         f"by default, {rules.GUIDANCE_SCALE_WITH_IMAGE:g} with an image.",
     )
-    model: Only(rules.AUDIO_TO_VIDEO, rules.AUDIO_TO_VIDEO_MODEL) = rules.AUDIO_TO_VIDEO_MODEL
+    model: Only(rules.AUDIO_TO_VIDEO, rules.AUDIO_TO_VIDEO_MODEL) = Field(
+        default=rules.AUDIO_TO_VIDEO_MODEL, description="The LTX-2 model (one offers this)."
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -233,7 +237,9 @@ class Retake(LTXRequest):
     mode: Choice(rules.RETAKE_MODES) = Field(
         default=rules.RETAKE_DEFAULT_MODE, description="What the retake replaces."
     )
-    model: Only(rules.RETAKE, rules.RETAKE_MODEL) = rules.RETAKE_MODEL
+    model: Only(rules.RETAKE, rules.RETAKE_MODEL) = Field(
+        default=rules.RETAKE_MODEL, description="The LTX-2 model (one offers this)."
+    )
 
     @model_validator(mode="after")
     def _section(self):
