@@ -126,7 +126,7 @@ ROOT_URLCONF = "ltxweb.urls"
 WSGI_APPLICATION = "ltxweb.wsgi.application"
 
 # The domain packages inside generations/ (docs/architecture.md).
-DOMAIN_ROOMS = ("core", "projects", "prompts", "jobs", "review", "spend")
+DOMAIN_ROOMS = ("core", "projects", "prompts", "jobs", "review", "spend", "api")
 
 TEMPLATES = [
     {

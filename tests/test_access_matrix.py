@@ -200,6 +200,8 @@ spend_overview_csv            POST    405   405      405    405      405    405 
 # -- the JSON API (a token per person; anon sends none) ---------------------------------
 api_openapi                   GET     200   200      200    200      200    200      200
 api_openapi                   POST    405   405      405    405      405    405      405
+api_docs                      GET     200   200      200    200      200    200      200
+api_docs                      POST    405   405      405    405      405    405      405
 api_projects                  GET     200   200      200    200      200    200      401
 api_projects                  POST    405   405      405    405      405    405      405
 api_generations               GET     200   200      200    200      200    404      401
@@ -471,6 +473,8 @@ def arguments(world: World, pattern: Pattern) -> dict:
     }
     common = {
         "project_uuid": world.project.uuid,
+        "project": world.project.uuid,  # the JSON API's name for it (its OpenAPI document's)
+        "generation": world.generation.uuid,
         "prompt_uuid": world.prompt.uuid,
         "generation_uuid": world.generation.uuid,
         "entry_uuid": world.entry.uuid,
@@ -595,7 +599,7 @@ def test_a_session_alone_never_opens_the_json_api(world):
     client = Client()
     client.force_login(world.people["owner"])
     for pattern in app_patterns():
-        if not pattern.is_api or pattern.name == "api_openapi":
+        if not pattern.is_api or pattern.name in ("api_openapi", "api_docs"):
             continue
         for method in ("GET", "POST"):
             response = (client.get if method == "GET" else client.post)(url_of(world, pattern))

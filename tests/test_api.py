@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 from openapi_spec_validator import validate as validate_openapi
 
 from generations import media
-from generations.api import openapi
+from generations.api import schemas as api_schemas
 from generations.api import urls as urls_api
 from generations.jobs import queue as job_queue
 from generations.jobs import run as job_run
 from generations.jobs import services as jobs
 from generations.jobs.models import Generation, JobState, MediaAsset
+from generations.ltx import rules
 from generations.projects import tokens
 from generations.prompts import services as prompt_service
 from tests import mediafiles
@@ -198,13 +199,24 @@ def test_the_document_is_valid_openapi_and_public(client, db):
     document = response.json()
     validate_openapi(document)  # raises on any problem
     assert document["openapi"].startswith("3.1")
-    assert document["components"]["securitySchemes"]["bearerToken"]["scheme"] == "bearer"
+    # One bearer scheme (ninja names it after its class), required by every operation but
+    # the document's own.
+    (scheme,) = document["components"]["securitySchemes"]
+    assert document["components"]["securitySchemes"][scheme]["scheme"] == "bearer"
+    for template, item in document["paths"].items():
+        for operation in item.values():
+            public = template.endswith("/openapi.json")
+            assert operation["security"] == ([] if public else [{scheme: []}]), template
     text = response.content.decode()
     assert "ltxsim-demo-key" not in text and "SECRET" not in text
 
 
 def test_every_endpoint_is_documented_and_every_documented_path_exists(document):
-    names = {p.name for p in urls_api.urlpatterns if isinstance(p, URLPattern)} - {"api_not_found"}
+    # The browsable page of the document is a page, not an operation of the API.
+    names = {p.name for p in urls_api.urlpatterns if isinstance(p, URLPattern)} - {
+        "api_not_found",
+        "api_docs",
+    }
     sample = "3b241101-e2bb-4255-8caf-4136c566a962"
     documented = set()
     for template, item in document["paths"].items():
@@ -221,8 +233,6 @@ def test_every_endpoint_is_documented_and_every_documented_path_exists(document)
 
 
 def test_the_choices_come_from_the_rules(document):
-    from generations.ltx import rules
-
     schemas = document["components"]["schemas"]
     t2v = schemas["CreateTextToVideo"]["properties"]
     assert t2v["model"]["enum"] == list(rules.MODELS)
@@ -846,8 +856,8 @@ def test_create_then_watch_then_download(start_simulator, start_worker, project,
 _FIELD_NAMES = sorted(
     {
         name
-        for endpoint in openapi.RULES_FIELDS
-        for name in openapi.create_fields(endpoint, multipart=False)
+        for endpoint in rules.GENERATION_ENDPOINTS
+        for name in api_schemas.create_fields(endpoint, multipart=False)
     }
     | {"image", "audio", "video", "extra"}
 )
@@ -930,3 +940,25 @@ def _token(user) -> str:
         cached = tokens.token_create(user=user, name="hypothesis")[1]
         user._api_token_for_tests = cached
     return cached
+
+
+def test_the_create_schemas_are_made_from_the_ltx_requests(document):
+    """One declaration: every field of an LTX request is a field of the API's create request
+    for that endpoint (a media URI as the ways the API takes a file), described as there."""
+    from generations.ltx.schemas import REQUEST_TYPES
+
+    components = document["components"]["schemas"]
+    for endpoint, request in REQUEST_TYPES.items():
+        for multipart in (False, True):
+            name = api_schemas.schema_name(endpoint, multipart=multipart)
+            properties = components[name]["properties"]
+            assert properties["endpoint"]["const"] == endpoint
+            for field, info in request.model_fields.items():
+                kind = api_schemas.MEDIA_INPUTS.get(field)
+                if kind is None:
+                    assert field in properties, (name, field)
+                    assert info.description, f"{field} of {endpoint} says nothing of itself"
+                    assert info.description in properties[field]["description"], (name, field)
+                else:
+                    assert f"{kind}_url" in properties, (name, field)
+                    assert (kind in properties) == multipart, (name, field)

@@ -5,7 +5,7 @@ points inside its text (tests/test_prompting.py); JSON bodies of known field nam
 values, and junk list queries, get documented answers (tests/test_api.py); the served OpenAPI
 document is fuzzed by schemathesis (tests/test_schemathesis.py).
 
-Here: the support matrix (`rules.validate_request`) for any JSON-like value raises nothing but
+Here: the support matrix (`schemas.validate_request`) for any JSON-like value raises nothing but
 RequestInvalid, and what it accepts it accepts again unchanged and can price; the guide's
 checks take any settings; library references expand to the entry's wording literally, what
 ever characters it has; word diffs rebuild both texts; and the create endpoint answers any
@@ -23,17 +23,14 @@ from hypothesis import strategies as st
 
 from generations.core.textdiff import word_diff
 from generations.jobs import queue as job_queue
-from generations.ltx import pricing, rules
+from generations.ltx import pricing, rules, schemas
 from generations.projects import tokens as token_service
 from generations.prompts import prompting
 from generations.prompts import services as prompt_service
 
 ENDPOINTS = list(rules.GENERATION_ENDPOINTS)
 FIELD_NAMES = sorted(
-    set(rules.T2V_FIELDS)
-    | set(rules.I2V_FIELDS)
-    | set(rules.A2V_FIELDS)
-    | set(rules.RETAKE_FIELDS)
+    {name for request in schemas.REQUEST_TYPES.values() for name in request.model_fields}
     | {"extra", ""}
 )
 # Values near the rules' own: right and wrong types, right and wrong choices, edge numbers.
@@ -79,13 +76,13 @@ PAYLOADS = (
 @given(endpoint=st.sampled_from(ENDPOINTS), payload=PAYLOADS)
 def test_validate_request_raises_only_request_invalid(endpoint, payload):
     try:
-        validated = rules.validate_request(endpoint, payload)
+        validated = schemas.validate_request(endpoint, payload)
     except rules.RequestInvalid as exc:
         assert exc.message and isinstance(exc.message, str)
         return
     # Accepted: a dict the API would take again as it is (defaults applied once).
     assert isinstance(validated, dict)
-    assert rules.validate_request(endpoint, validated) == validated
+    assert schemas.validate_request(endpoint, validated) == validated
     assert json.loads(json.dumps(validated)) == validated  # plain JSON, nothing exotic
     if endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO):
         cost = pricing.estimate_cost(endpoint, validated)
@@ -113,7 +110,7 @@ def test_the_support_matrix_and_its_choices_agree(model, resolution, fps, durati
         and duration in rules.allowed_durations(model, resolution, fps)
     )
     try:
-        rules.validate_request(rules.TEXT_TO_VIDEO, payload)
+        schemas.validate_request(rules.TEXT_TO_VIDEO, payload)
         accepted = True
     except rules.RequestInvalid:
         accepted = False

@@ -30,7 +30,7 @@ from generations.jobs.services import (
 )
 from generations.jobs.store import generation_store
 from generations.ltx import errors, rules
-from generations.ltx.client import REQUEST_TYPES
+from generations.ltx.schemas import REQUEST_TYPES
 from generations.projects import apikeys
 
 logger = logging.getLogger(__name__)

@@ -29,6 +29,7 @@ from generations.jobs.models import (
     MediaAsset,
 )
 from generations.ltx import pricing, rules
+from generations.ltx.schemas import validate_request
 from generations.projects.models import Project
 from generations.review import stacks
 from generations.spend import services as spend
@@ -57,7 +58,7 @@ def _placeholder_payload(endpoint: str, params: dict, assets: dict) -> dict:
 def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, Decimal]:
     """Validate as the API would and estimate the cost. Raises ValidationError."""
     try:
-        validated = rules.validate_request(endpoint, _placeholder_payload(endpoint, params, assets))
+        validated = validate_request(endpoint, _placeholder_payload(endpoint, params, assets))
         input_seconds = None
         if endpoint == rules.AUDIO_TO_VIDEO:
             input_seconds = assets["audio"].info["duration"]

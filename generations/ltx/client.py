@@ -1,10 +1,11 @@
 """A plain client for the LTX-2 API: one typed request per endpoint, one HTTP call per method.
 
-No Django here. The client validates each request with `rules` before sending anything,
-streams the MP4 answer to disk in chunks (never holding the body in memory) and turns every
-failure into an `errors.LTXError` carrying the status, the message, `x-request-id` and
-`Retry-After`. It makes exactly one attempt: retrying is the caller's decision, since only the
-caller knows what a retry may cost.
+No Django here. Each request is a model from `schemas`, valid once made (an invalid one
+raises `RequestInvalid` and is never sent). The client sends its payload, streams the MP4
+answer to disk in chunks (never holding the body in memory) and turns every failure into an
+`errors.LTXError` carrying the status, the message, `x-request-id` and `Retry-After`. It
+makes exactly one attempt: retrying is the caller's decision, since only the caller knows
+what a retry may cost.
 """
 
 from __future__ import annotations
@@ -13,14 +14,34 @@ import datetime as dt
 import logging
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO
 
 import requests
 from urllib3.exceptions import NewConnectionError
 
 from generations.ltx import errors, rules
+from generations.ltx.schemas import (
+    REQUEST_TYPES,
+    AudioToVideo,
+    ImageToVideo,
+    LTXRequest,
+    Retake,
+    TextToVideo,
+)
+
+# The requests are declared in `schemas`; callers may take them from here with the client.
+__all__ = [
+    "REQUEST_TYPES",
+    "AudioToVideo",
+    "ImageToVideo",
+    "LTXClient",
+    "Retake",
+    "TextToVideo",
+    "Upload",
+    "VideoResult",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -29,71 +50,6 @@ CHUNK_SIZE = 1024 * 1024
 # Far above any real answer (a 10 s 4K video is tens of MB): a guard, not a rule of the API.
 MAX_VIDEO_BYTES = 2 * 1024**3
 USER_AGENT = "ltxweb-ltx-client/1"
-
-
-# -- requests ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Request:
-    endpoint: ClassVar[str]
-
-    def payload(self) -> dict:
-        """The JSON body, validated as the API validates it, with defaults filled in."""
-        raw = {k: v for k, v in asdict(self).items() if v is not None}
-        return rules.validate_request(self.endpoint, raw)
-
-
-@dataclass(frozen=True)
-class TextToVideo(_Request):
-    endpoint: ClassVar[str] = rules.TEXT_TO_VIDEO
-    prompt: str
-    model: str
-    duration: int
-    resolution: str
-    fps: int = rules.DEFAULT_FPS
-    generate_audio: bool = True
-    camera_motion: str | None = None
-
-
-@dataclass(frozen=True)
-class ImageToVideo(_Request):
-    endpoint: ClassVar[str] = rules.IMAGE_TO_VIDEO
-    image_uri: str
-    prompt: str
-    model: str
-    duration: int
-    resolution: str
-    fps: int = rules.DEFAULT_FPS
-    generate_audio: bool = True
-    camera_motion: str | None = None
-
-
-@dataclass(frozen=True)
-class AudioToVideo(_Request):
-    endpoint: ClassVar[str] = rules.AUDIO_TO_VIDEO
-    audio_uri: str
-    image_uri: str | None = None
-    prompt: str | None = None
-    resolution: str = rules.AUDIO_TO_VIDEO_RESOLUTION
-    guidance_scale: float | None = None
-    model: str = rules.AUDIO_TO_VIDEO_MODEL
-
-
-@dataclass(frozen=True)
-class Retake(_Request):
-    endpoint: ClassVar[str] = rules.RETAKE
-    video_uri: str
-    start_time: float
-    duration: float
-    prompt: str | None = None
-    mode: str = rules.RETAKE_DEFAULT_MODE
-    model: str = rules.RETAKE_MODEL
-
-
-REQUEST_TYPES: dict[str, type[_Request]] = {
-    cls.endpoint: cls for cls in (TextToVideo, ImageToVideo, AudioToVideo, Retake)
-}
 
 
 # -- results -------------------------------------------------------------------------------
@@ -190,7 +146,7 @@ class LTXClient:
 
     def generate(
         self,
-        request: _Request,
+        request: LTXRequest,
         dest: str | os.PathLike | IO[bytes],
         *,
         max_bytes: int = MAX_VIDEO_BYTES,

@@ -1,9 +1,9 @@
-"""The LTX-2 API's rules, as data: one source of truth for the client and the simulator.
+"""The LTX-2 API's rules, as data: the support matrix, the choices, the input limits.
 
 Everything here is read off `ltx-2-api-docs.md` ("Supported Models", "Input Formats",
-the OpenAPI blocks of each endpoint) with the reading notes in `NOTES.md`.
-`validate_request` checks a JSON payload exactly as the API would and returns it with the
-documented defaults filled in; `RequestInvalid` carries a message a person understands.
+the OpenAPI blocks of each endpoint) with the reading notes in `NOTES.md`. The requests
+themselves (each endpoint's fields) are the pydantic models in `schemas`, which read this;
+`RequestInvalid` carries a message a person understands.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
-import math
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -48,6 +47,9 @@ SUPPORT_MATRIX: dict[tuple[str, str, int], tuple[int, ...]] = {
 }
 FPS_VALUES = (25, 50)
 DEFAULT_FPS = 25
+# Every duration some model offers somewhere, and those every model offers everywhere.
+DURATIONS = tuple(sorted({d for durations in SUPPORT_MATRIX.values() for d in durations}))
+DURATIONS_EVERYWHERE = tuple(sorted(set.intersection(*map(set, SUPPORT_MATRIX.values()))))
 
 CAMERA_MOTIONS = (
     "dolly_in",
@@ -287,200 +289,6 @@ def parse_media_uri(uri: object, *, field: str) -> MediaUri:
     raise RequestInvalid(
         f"{field} must be an https URL, a data URI or an ltx:// storage URI", field
     )
-
-
-# -- payload validation --------------------------------------------------------------------
-
-
-def _require(payload: dict, field: str) -> object:
-    if field not in payload or payload[field] is None:
-        raise RequestInvalid(f"{field} is required", field)
-    return payload[field]
-
-
-def _string(payload: dict, field: str, *, required: bool, allow_empty: bool = False):
-    if not required and payload.get(field) is None:
-        return None
-    value = _require(payload, field)
-    if not isinstance(value, str):
-        raise RequestInvalid(f"{field} must be a string", field)
-    if not allow_empty and not value.strip():
-        raise RequestInvalid(f"{field} must not be empty", field)
-    return value
-
-
-def _integer(payload: dict, field: str, *, default: int | None = None) -> int:
-    if payload.get(field) is None and default is not None:
-        return default
-    value = _require(payload, field)
-    # JSON has one number type: 8.0 is accepted as 8, 8.5 is not a whole number.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RequestInvalid(f"{field} must be an integer", field)
-    if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
-        raise RequestInvalid(f"{field} must be a whole number of seconds", field)
-    return int(value)
-
-
-def _number(payload: dict, field: str, *, required: bool = True) -> float | None:
-    if not required and payload.get(field) is None:
-        return None
-    value = _require(payload, field)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RequestInvalid(f"{field} must be a number", field)
-    try:
-        number = float(value)  # an int too large for a float overflows here
-    except OverflowError:
-        number = math.inf
-    if not math.isfinite(number):
-        raise RequestInvalid(f"{field} must be a finite number", field)
-    return number
-
-
-def _boolean(payload: dict, field: str, default: bool) -> bool:
-    value = payload.get(field)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise RequestInvalid(f"{field} must be true or false", field)
-    return value
-
-
-def _choice(payload: dict, field: str, choices, *, default=None):
-    value = payload.get(field)
-    if value is None:
-        if default is None:
-            return None
-        return default
-    if value not in choices:
-        raise RequestInvalid(f"{field} must be one of {', '.join(choices)} (got {value!r})", field)
-    return value
-
-
-def _known_fields(payload: dict, fields: tuple[str, ...]) -> None:
-    unknown = sorted(set(payload) - set(fields))
-    if unknown:
-        raise RequestInvalid(
-            f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(fields)}", unknown[0]
-        )
-
-
-T2V_FIELDS = (
-    "prompt",
-    "model",
-    "duration",
-    "fps",
-    "resolution",
-    "generate_audio",
-    "camera_motion",
-)
-I2V_FIELDS = ("image_uri", *T2V_FIELDS)
-A2V_FIELDS = ("audio_uri", "image_uri", "prompt", "resolution", "guidance_scale", "model")
-RETAKE_FIELDS = ("video_uri", "prompt", "start_time", "duration", "mode", "model")
-
-
-def _validate_video_generation(payload: dict, *, with_image: bool) -> dict:
-    out: dict = {}
-    if with_image:
-        out["image_uri"] = parse_media_uri(_require(payload, "image_uri"), field="image_uri").uri
-    out["prompt"] = _string(payload, "prompt", required=True)
-    model = _require(payload, "model")
-    if model not in MODELS:
-        raise RequestInvalid(f"model must be one of {', '.join(MODELS)} (got {model!r})", "model")
-    out["model"] = model
-    duration = _integer(payload, "duration")
-    resolution = _string(payload, "resolution", required=True)
-    fps = _integer(payload, "fps", default=DEFAULT_FPS)
-    check_support_matrix(model, resolution, fps, duration)
-    out.update(duration=duration, resolution=resolution, fps=fps)
-    out["generate_audio"] = _boolean(payload, "generate_audio", True)
-    camera_motion = _choice(payload, "camera_motion", CAMERA_MOTIONS)
-    if camera_motion is not None:
-        out["camera_motion"] = camera_motion
-    return out
-
-
-def _validate_audio_to_video(payload: dict) -> dict:
-    out: dict = {
-        "audio_uri": parse_media_uri(_require(payload, "audio_uri"), field="audio_uri").uri
-    }
-    image_uri = payload.get("image_uri")
-    if image_uri is not None:
-        out["image_uri"] = parse_media_uri(image_uri, field="image_uri").uri
-    prompt = _string(payload, "prompt", required=False, allow_empty=True)
-    if image_uri is None and (prompt is None or not prompt.strip()):
-        raise RequestInvalid(
-            "prompt is required when image_uri is not provided (it may be empty only "
-            "when an image is given)",
-            "prompt",
-        )
-    out["prompt"] = prompt if prompt is not None else ""
-    resolution = payload.get("resolution", AUDIO_TO_VIDEO_RESOLUTION)
-    if resolution != AUDIO_TO_VIDEO_RESOLUTION:
-        raise RequestInvalid(
-            f"audio-to-video supports only resolution {AUDIO_TO_VIDEO_RESOLUTION} "
-            f"(got {resolution!r})",
-            "resolution",
-        )
-    out["resolution"] = resolution
-    model = payload.get("model", AUDIO_TO_VIDEO_MODEL)
-    if model != AUDIO_TO_VIDEO_MODEL:
-        raise RequestInvalid(
-            f"audio-to-video supports only model {AUDIO_TO_VIDEO_MODEL} (got {model!r})", "model"
-        )
-    out["model"] = model
-    guidance = _number(payload, "guidance_scale", required=False)
-    if guidance is None:
-        guidance = (
-            GUIDANCE_SCALE_WITH_IMAGE if image_uri is not None else GUIDANCE_SCALE_WITHOUT_IMAGE
-        )
-    elif guidance <= 0:
-        raise RequestInvalid("guidance_scale must be greater than 0", "guidance_scale")
-    out["guidance_scale"] = guidance
-    return out
-
-
-def _validate_retake(payload: dict) -> dict:
-    out: dict = {
-        "video_uri": parse_media_uri(_require(payload, "video_uri"), field="video_uri").uri
-    }
-    prompt = _string(payload, "prompt", required=False, allow_empty=True)
-    if prompt is not None:
-        out["prompt"] = prompt
-    start_time = _number(payload, "start_time")
-    if start_time < 0:
-        raise RequestInvalid("start_time must be 0 or more seconds", "start_time")
-    duration = _number(payload, "duration")
-    if duration < RETAKE_MIN_SECTION_SECONDS:
-        raise RequestInvalid(
-            f"duration must be at least {RETAKE_MIN_SECTION_SECONDS:g} seconds (got {duration:g})",
-            "duration",
-        )
-    out.update(start_time=start_time, duration=duration)
-    out["mode"] = _choice(payload, "mode", RETAKE_MODES, default=RETAKE_DEFAULT_MODE)
-    model = payload.get("model", RETAKE_MODEL)
-    if model != RETAKE_MODEL:
-        raise RequestInvalid(f"retake supports only model {RETAKE_MODEL} (got {model!r})", "model")
-    out["model"] = model
-    return out
-
-
-def validate_request(endpoint: str, payload: object) -> dict:
-    """Validate a generation payload as the API does; return it with defaults applied."""
-    if not isinstance(payload, dict):
-        raise RequestInvalid("request body must be a JSON object")
-    if endpoint == TEXT_TO_VIDEO:
-        _known_fields(payload, T2V_FIELDS)
-        return _validate_video_generation(payload, with_image=False)
-    if endpoint == IMAGE_TO_VIDEO:
-        _known_fields(payload, I2V_FIELDS)
-        return _validate_video_generation(payload, with_image=True)
-    if endpoint == AUDIO_TO_VIDEO:
-        _known_fields(payload, A2V_FIELDS)
-        return _validate_audio_to_video(payload)
-    if endpoint == RETAKE:
-        _known_fields(payload, RETAKE_FIELDS)
-        return _validate_retake(payload)
-    raise ValueError(f"unknown endpoint {endpoint!r}")
 
 
 # -- media content rules (checked against a probed file) ----------------------------------

@@ -25,7 +25,7 @@ class PromptForm(forms.Form):
     model = forms.ChoiceField(choices=[(m, m) for m in rules.MODELS])
     resolution = forms.ChoiceField(choices=[(r, r) for r in rules.RESOLUTIONS])
     fps = forms.TypedChoiceField(coerce=int, choices=[(f, f"{f} fps") for f in rules.FPS_VALUES])
-    duration = forms.TypedChoiceField(coerce=int, choices=[(d, f"{d} s") for d in range(6, 21, 2)])
+    duration = forms.TypedChoiceField(coerce=int, choices=[(d, f"{d} s") for d in rules.DURATIONS])
     generate_audio = forms.BooleanField(required=False, label="Generate audio")
     camera_motion = forms.ChoiceField(
         required=False,

@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from generations import media
-from generations.ltx import pricing, rules
+from generations.ltx import pricing, rules, schemas
 from generations.simulator import DEMO_API_KEY, render
 
 logger = logging.getLogger("ltxsim")
@@ -503,7 +503,7 @@ class Handler(BaseHTTPRequestHandler):
                 400, "invalid_request_error", "The request body must be valid JSON"
             ) from None
         try:
-            request = rules.validate_request(endpoint, payload)
+            request = schemas.validate_request(endpoint, payload)
         except rules.RequestInvalid as exc:
             raise Refusal(400, "invalid_request_error", exc.message) from None
         self._check_filter(request)

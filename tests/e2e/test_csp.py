@@ -210,3 +210,29 @@ def test_the_admin_works_under_the_policy_too(browser, live_server, project):
         page.wait_for_load_state("networkidle")
         assert not violations(page), (url, violations(page))
     context.close()
+
+
+def test_the_api_docs_run_from_our_own_files_under_the_policy(browser, live_server):
+    """The JSON API's browsable docs: Swagger UI from static/vendor, started by a static
+    script, lists every operation of the document, asks nothing of another origin and
+    breaks no rule of the policy."""
+    context = browser.new_context()
+    context.add_init_script(LISTEN)
+    page = context.new_page()
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    response = page.goto(f"{live_server.url}/api/v1/docs/")
+    assert response.status == 200
+    document = page.request.get(f"{live_server.url}/api/v1/openapi.json").json()
+    operations = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+    expect(page.locator(".opblock")).to_have_count(len(operations))
+    for operation_id in operations:
+        expect(page.locator(f"[id^='operations-'][id$='-{operation_id}']")).to_have_count(1)
+    page.wait_for_load_state("networkidle")
+    elsewhere = [url for url in asked if not url.startswith((live_server.url, "data:"))]
+    assert not elsewhere, elsewhere
+    assert any("/static/vendor/swagger-ui/" in url for url in asked), asked
+    assert not violations(page) and not console, violations(page) + console
+    context.close()

@@ -4,7 +4,8 @@ import itertools
 import pytest
 
 from generations.ltx import rules
-from generations.ltx.rules import RequestInvalid, validate_request
+from generations.ltx.rules import RequestInvalid
+from generations.ltx.schemas import validate_request
 
 ALL_FPS = (24, 25, 30, 50, 60)
 ALL_DURATIONS = range(1, 25)

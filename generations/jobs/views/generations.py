@@ -163,7 +163,8 @@ def generation_new(request, project_uuid):
             "resolutions": rules.RESOLUTIONS,
             "camera_motions": rules.CAMERA_MOTIONS,
             "modes": rules.RETAKE_MODES,
-            "variation_durations": (6, 8, 10),
+            # Extra durations to make too: those every model offers at every size and rate.
+            "variation_durations": rules.DURATIONS_EVERYWHERE,
             "policy_notice": spend.policy_notice(project=project, prompt_version=prompt_version),
             **settings_choices(
                 values.get("model"),

@@ -1,0 +1,132 @@
+"""The NinjaAPI that serves `/api/v1/`: authentication, the error envelope for every failure,
+the OpenAPI document ninja makes from the schemas, and a browsable page of it."""
+
+import functools
+import json
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from ninja import NinjaAPI
+from ninja import errors as ninja_errors
+from ninja.openapi.docs import DocsBase
+
+from generations.api import schemas
+from generations.api.auth import BearerToken
+from generations.api.errors import handle, method_not_allowed
+from generations.api.views import documented, router
+
+API_PREFIX = "/api/v1/"
+DESCRIPTION = (
+    "Automation for ltxweb: queue LTX-2 generations in your projects, follow their state and "
+    "download the videos. Authenticate with a personal API token (made on the “API tokens” "
+    "page of your account) sent as `Authorization: Bearer ltxw_…`. A token acts with your "
+    "roles in each project: every member can read, editors and owners can generate. Projects "
+    "you are not a member of answer 404. Errors are JSON: "
+    '`{"error": {"type": …, "message": …, "fields": {…}}}`.'
+)
+
+
+class Api(NinjaAPI):
+    """ninja's API, with two documented customisations: JSON without a charset parameter (JSON
+    has none), and a document whose paths start at /api/v1/ (ninja finds the prefix through
+    its URL namespace, which ours do without) and whose components hold the create request's
+    schemas (that operation reads its body itself, as JSON or multipart/form-data)."""
+
+    def get_content_type(self) -> str:
+        return self.renderer.media_type
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        document = super().get_openapi_schema(path_prefix=API_PREFIX, path_params=path_params)
+        document["components"]["schemas"].update(schemas.create_components())
+        return document
+
+
+class ApiDocs(DocsBase):
+    """Swagger UI, from our own static files (static/vendor/swagger-ui) and started by a
+    static script, so it runs under the site's Content-Security-Policy as it is."""
+
+    settings = {
+        "layout": "BaseLayout",
+        "deepLinking": True,
+        "validatorUrl": None,  # no badge fetched from swagger.io
+        "persistAuthorization": False,
+    }
+
+    def render_page(self, request, api, **kwargs) -> HttpResponse:
+        return render(
+            request,
+            "api/docs.html",
+            {
+                "title": api.title,
+                "openapi_url": reverse("api_openapi"),
+                "settings": json.dumps(self.settings),
+            },
+        )
+
+
+api = Api(
+    title="ltxweb JSON API",
+    version="1.0.0",
+    description=DESCRIPTION,
+    auth=BearerToken(),
+    # Served below as operations under their own names; ninja's would be namespaced.
+    openapi_url=None,
+    docs_url=None,
+    docs=ApiDocs(),
+    servers=[{"url": "/", "description": "This ltxweb"}],
+    urls_namespace="api",
+)
+# Every failure answers in the envelope: ninja's defaults for these answer {"detail": …}.
+for _error in (Exception, Http404, ninja_errors.HttpError, ninja_errors.ValidationError):
+    api.add_exception_handler(_error, handle)
+api.add_router("", router)
+
+
+@functools.cache
+def _document() -> dict:
+    """Made once per process: it changes only with the code."""
+    return api.get_openapi_schema()
+
+
+@api.get(
+    "/openapi.json",
+    auth=None,
+    url_name="api_openapi",
+    operation_id="getOpenApiDocument",
+    summary="This document",
+    response={200: dict},
+    openapi_extra={"security": [], **documented({200: "The OpenAPI document."})},
+)
+def openapi_document(request):
+    response = api.create_response(request, _document(), status=200)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@api.get("/docs/", auth=None, url_name="api_docs", include_in_schema=False)
+def docs(request):
+    """The document, browsable (Swagger UI)."""
+    return api.docs.render_page(request, api)
+
+
+@api.api_operation(
+    ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+    "/openapi.json",
+    auth=None,
+    include_in_schema=False,
+    url_name="api_openapi",
+)
+def openapi_other_methods(request):
+    raise method_not_allowed(request, ["GET"])
+
+
+@api.api_operation(
+    ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+    "/docs/",
+    auth=None,
+    include_in_schema=False,
+    url_name="api_docs",
+)
+def docs_other_methods(request):
+    raise method_not_allowed(request, ["GET"])

@@ -1,0 +1,60 @@
+"""Who is calling: a personal API token, sent as `Authorization: Bearer ltxw_…`.
+
+Only tokens authenticate the API, never the session cookie, so its views need no CSRF check
+and another site cannot act as a signed-in visitor. A token acts with its owner's roles, for
+this request only: nothing is written to the session.
+"""
+
+from ninja.security import HttpBearer
+
+from generations.api.errors import ApiError
+from generations.core import ratelimit
+from generations.projects.tokens import token_authenticate
+
+REALM = 'Bearer realm="ltxweb"'
+
+
+class BearerToken(HttpBearer):
+    """ninja's bearer scheme, with our answers: 401 with a challenge that says what is wrong,
+    and 429 for an address that has sent too many wrong tokens."""
+
+    openapi_bearerFormat = "ltxw_ followed by 43 URL-safe characters"
+    openapi_description = (
+        "A personal API token. Only its hash is stored; it is shown once, when made."
+    )
+
+    def __call__(self, request):
+        header = request.headers.get(self.header, "")
+        if not header:
+            raise ApiError(
+                401,
+                "authentication_required",
+                "Send your API token in an Authorization header: 'Authorization: Bearer "
+                "ltxw_…'. Make one on the API tokens page of your account.",
+                headers={"WWW-Authenticate": REALM},
+            )
+        address = ratelimit.client_address(request)
+        # Refused before the token is even looked up, so guessing gains nothing while blocked.
+        if wait := ratelimit.api_token_blocked(address=address):
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Too many requests with a wrong API token from your address: wait {wait} seconds",
+                headers={"Retry-After": str(wait)},
+            )
+        scheme, _, raw = header.partition(" ")
+        user = self.authenticate(request, raw.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            ratelimit.api_token_failed(address=address)
+            raise ApiError(
+                401,
+                "invalid_token",
+                "The API token is not valid: it is mistyped, revoked, or its owner's account "
+                "is closed. Tokens are sent as 'Authorization: Bearer ltxw_…'.",
+                headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+            )
+        request.user = user
+        return user
+
+    def authenticate(self, request, token):
+        return token_authenticate(raw=token)

@@ -1,0 +1,305 @@
+"""The LTX-2 generation requests as pydantic models: the one declaration of each endpoint's
+fields, their types, defaults and descriptions, and the rules between them.
+
+Everything that makes or checks a request reads these: the client serialises them, the
+simulator and `validate_request` check a JSON payload with them, the app's forms take their
+choices from the data in `rules`, and the JSON API builds its create schemas (and so its
+OpenAPI document) from their fields. Adding a field to a request is adding it here.
+
+Refusals carry the API's wording: every failure becomes one `RequestInvalid` naming the
+field, whether pydantic or a rule below found it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+from generations.ltx import rules
+from generations.ltx.rules import RequestInvalid
+
+# -- field types, each refusing with the API's own words ---------------------------------------
+
+
+def _text(value: Any, info: ValidationInfo) -> str:
+    if not isinstance(value, str):
+        raise RequestInvalid(f"{info.field_name} must be a string", info.field_name)
+    return value
+
+
+def _filled_text(value: Any, info: ValidationInfo) -> str:
+    if not _text(value, info).strip():
+        raise RequestInvalid(f"{info.field_name} must not be empty", info.field_name)
+    return value
+
+
+def _whole_number(value: Any, info: ValidationInfo) -> int:
+    # JSON has one number type: 8.0 is accepted as 8, 8.5 is not a whole number.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RequestInvalid(f"{info.field_name} must be an integer", info.field_name)
+    if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
+        raise RequestInvalid(
+            f"{info.field_name} must be a whole number of seconds", info.field_name
+        )
+    return int(value)
+
+
+def _number(value: Any, info: ValidationInfo) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RequestInvalid(f"{info.field_name} must be a number", info.field_name)
+    try:
+        number = float(value)  # an int too large for a float overflows here
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise RequestInvalid(f"{info.field_name} must be a finite number", info.field_name)
+    return number
+
+
+def _flag(value: Any, info: ValidationInfo) -> bool:
+    if not isinstance(value, bool):
+        raise RequestInvalid(f"{info.field_name} must be true or false", info.field_name)
+    return value
+
+
+def _media_uri(value: Any, info: ValidationInfo) -> str:
+    return rules.parse_media_uri(value, field=info.field_name).uri
+
+
+def _one_of(choices: tuple):
+    def check(value: Any, info: ValidationInfo):
+        if isinstance(value, bool) or value not in choices:
+            raise RequestInvalid(
+                f"{info.field_name} must be one of {', '.join(map(str, choices))} (got {value!r})",
+                info.field_name,
+            )
+        return value
+
+    return check
+
+
+def Only(endpoint: str, allowed: str):  # noqa: N802 (a type, named as one)
+    """A field an endpoint offers one value of (audio-to-video's model, say)."""
+
+    def check(value: Any, info: ValidationInfo):
+        if isinstance(value, bool) or value != allowed:
+            raise RequestInvalid(
+                f"{endpoint} supports only {info.field_name} {allowed} (got {value!r})",
+                info.field_name,
+            )
+        return value
+
+    return Annotated[Literal[allowed], BeforeValidator(check)]
+
+
+def Choice(choices: tuple):  # noqa: N802 (a type, named as one)
+    """One of `choices`, listed as an enum in the JSON Schema."""
+    return Annotated[Literal[choices], BeforeValidator(_one_of(choices))]
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+FilledText = Annotated[str, BeforeValidator(_filled_text)]
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+Number = Annotated[float, BeforeValidator(_number)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+MediaUri = Annotated[
+    str,
+    BeforeValidator(_media_uri),
+    Field(
+        description="An ltx://uploads/… storage URI from /v1/upload, an https URL on a public "
+        "domain name, or a data: URI (see the API's input formats)."
+    ),
+]
+
+PROMPT = "What to make, in the words of the LTX-2 prompting guide."
+
+
+class LTXRequest(BaseModel):
+    """A request to one of the LTX-2 generation endpoints, valid once made."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    endpoint: ClassVar[str]
+
+    def __init__(self, **fields: Any):
+        # A null is a field left out, as the API reads it.
+        try:
+            super().__init__(**{k: v for k, v in fields.items() if v is not None})
+        except ValidationError as exc:
+            raise request_invalid(exc) from None
+
+    def payload(self) -> dict:
+        """The JSON body: the fields given, with the documented defaults filled in."""
+        return self.model_dump(exclude_none=True)
+
+
+class _VideoRequest(LTXRequest):
+    """Text- and image-to-video: made to order, within the support matrix."""
+
+    prompt: FilledText = Field(description=PROMPT)
+    model: Choice(rules.MODELS) = Field(
+        description="The LTX-2 model; the support matrix says what each offers."
+    )
+    duration: WholeNumber = Field(
+        description="Seconds. Which durations a model offers at a resolution and frame rate "
+        "is the LTX-2 support matrix; others are refused with the choices.",
+        json_schema_extra={"enum": list(rules.DURATIONS)},
+    )
+    resolution: Choice(rules.RESOLUTIONS) = Field(description="Width x height, in pixels.")
+    fps: WholeNumber = Field(
+        default=rules.DEFAULT_FPS,
+        description="Frames per second.",
+        json_schema_extra={"enum": list(rules.FPS_VALUES)},
+    )
+    generate_audio: Flag = Field(default=True, description="Make a soundtrack too.")
+    camera_motion: Choice(rules.CAMERA_MOTIONS) = Field(
+        default=None, description="A camera move; none leaves it to the prompt."
+    )
+
+    @model_validator(mode="after")
+    def _within_the_support_matrix(self):
+        rules.check_support_matrix(self.model, self.resolution, self.fps, self.duration)
+        return self
+
+
+class TextToVideo(_VideoRequest):
+    endpoint: ClassVar[str] = rules.TEXT_TO_VIDEO
+
+
+class ImageToVideo(_VideoRequest):
+    endpoint: ClassVar[str] = rules.IMAGE_TO_VIDEO
+    image_uri: MediaUri = Field(description="The first frame.")
+
+
+class AudioToVideo(LTXRequest):
+    endpoint: ClassVar[str] = rules.AUDIO_TO_VIDEO
+    audio_uri: MediaUri = Field(description="The soundtrack the video is made to.")
+    image_uri: MediaUri = Field(default=None, description="An optional first frame.")
+    prompt: Text = Field(default="", description=PROMPT + " May be empty when an image is given.")
+    resolution: Only(rules.AUDIO_TO_VIDEO, rules.AUDIO_TO_VIDEO_RESOLUTION) = Field(
+        default=rules.AUDIO_TO_VIDEO_RESOLUTION, description="Width x height, in pixels."
+    )
+    guidance_scale: Number = Field(
+        default=None,
+        gt=0,
+        description=f"How closely to follow the prompt: {rules.GUIDANCE_SCALE_WITHOUT_IMAGE:g} "
+        f"by default, {rules.GUIDANCE_SCALE_WITH_IMAGE:g} with an image.",
+    )
+    model: Only(rules.AUDIO_TO_VIDEO, rules.AUDIO_TO_VIDEO_MODEL) = Field(
+        default=rules.AUDIO_TO_VIDEO_MODEL, description="The LTX-2 model (one offers this)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _guidance_by_image(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("guidance_scale") is None:
+            with_image = data.get("image_uri") is not None
+            data = {
+                **data,
+                "guidance_scale": rules.GUIDANCE_SCALE_WITH_IMAGE
+                if with_image
+                else rules.GUIDANCE_SCALE_WITHOUT_IMAGE,
+            }
+        return data
+
+    @model_validator(mode="after")
+    def _prompt_or_image(self):
+        if self.image_uri is None and not self.prompt.strip():
+            raise RequestInvalid(
+                "prompt is required when image_uri is not provided (it may be empty only "
+                "when an image is given)",
+                "prompt",
+            )
+        return self
+
+
+class Retake(LTXRequest):
+    endpoint: ClassVar[str] = rules.RETAKE
+    video_uri: MediaUri = Field(description="The video to retake a section of.")
+    prompt: Text = Field(default=None, description="What changes in the retaken section.")
+    start_time: Number = Field(
+        description="Where the retaken section starts, in seconds.",
+        json_schema_extra={"minimum": 0},
+    )
+    duration: Number = Field(
+        description="How long the retaken section lasts, in seconds.",
+        json_schema_extra={"minimum": rules.RETAKE_MIN_SECTION_SECONDS},
+    )
+    mode: Choice(rules.RETAKE_MODES) = Field(
+        default=rules.RETAKE_DEFAULT_MODE, description="What the retake replaces."
+    )
+    model: Only(rules.RETAKE, rules.RETAKE_MODEL) = Field(
+        default=rules.RETAKE_MODEL, description="The LTX-2 model (one offers this)."
+    )
+
+    @model_validator(mode="after")
+    def _section(self):
+        if self.start_time < 0:
+            raise RequestInvalid("start_time must be 0 or more seconds", "start_time")
+        if self.duration < rules.RETAKE_MIN_SECTION_SECONDS:
+            raise RequestInvalid(
+                f"duration must be at least {rules.RETAKE_MIN_SECTION_SECONDS:g} seconds "
+                f"(got {self.duration:g})",
+                "duration",
+            )
+        return self
+
+
+REQUEST_TYPES: dict[str, type[LTXRequest]] = {
+    cls.endpoint: cls for cls in (TextToVideo, ImageToVideo, AudioToVideo, Retake)
+}
+
+
+def validate_request(endpoint: str, payload: object) -> dict:
+    """Validate a generation payload as the API does; return it with defaults applied."""
+    if endpoint not in REQUEST_TYPES:
+        raise ValueError(f"unknown endpoint {endpoint!r}")
+    if not isinstance(payload, dict):
+        raise RequestInvalid("request body must be a JSON object")
+    return REQUEST_TYPES[endpoint](**{str(k): v for k, v in payload.items()}).payload()
+
+
+def request_invalid(exc: ValidationError) -> RequestInvalid:
+    """The first thing wrong, as the API says it: unknown fields first, then in field order."""
+    problems = refusals(exc)
+    unknown = sorted(field for field, kind, _ in problems if kind == "extra_forbidden")
+    if unknown:
+        allowed = ", ".join(_allowed_fields(exc))
+        return RequestInvalid(
+            f"unknown field(s): {', '.join(unknown)}; allowed: {allowed}", unknown[0]
+        )
+    field, _, message = problems[0]
+    return RequestInvalid(message, field)
+
+
+def refusals(exc: ValidationError) -> list[tuple[str | None, str, str]]:
+    """Each error of a pydantic ValidationError as (field, kind, message in our words)."""
+    found = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else None
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, RequestInvalid):
+            found.append((cause.field or field, "invalid", cause.message))
+        elif error["type"] == "missing":
+            found.append((field, "missing", f"{field} is required"))
+        elif error["type"] == "extra_forbidden":
+            found.append((field, "extra_forbidden", f"unknown field {field}"))
+        elif error["type"] == "greater_than":
+            found.append((field, "invalid", f"{field} must be greater than {error['ctx']['gt']:g}"))
+        else:
+            found.append((field, error["type"], f"{field}: {error['msg']}"))
+    return found
+
+
+def _allowed_fields(exc: ValidationError) -> list[str]:
+    cls = next((c for c in REQUEST_TYPES.values() if c.__name__ == exc.title), None)
+    return list(cls.model_fields) if cls else []
