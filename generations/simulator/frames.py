@@ -66,8 +66,8 @@ class GradientBackground:
 
     A strip two pictures wide is converted once; each frame is a crop of it at a moving
     offset. Offsets are even so the half-resolution colour planes line up. The band is part
-    of the strip rather than an overlay: moving with the gradient, it costs the encoder
-    almost nothing, while a band moving on its own made encoding a third slower.
+    of the strip rather than an overlay: moving with the gradient, it is motion the encoder
+    predicts, while a band moving on its own would be new picture on every frame.
     """
 
     def __init__(self, width: int, height: int, fps: int) -> None:

@@ -95,8 +95,8 @@ class Overlay:
         )
 
     # The caption panel: the caption lines, wrapped, white on black at the bottom. Opaque on
-    # purpose: text over a moving picture changes every frame, which made encoding a tenth
-    # slower.
+    # purpose: text over a moving picture would change every frame, and the encoder would pay
+    # for it on every frame.
 
     def _prepare_captions(self, caption_lines: list[str], unit: float) -> None:
         font = ImageFont.load_default(size=max(10, round(38 * unit)))
