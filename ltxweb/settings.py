@@ -160,10 +160,10 @@ if EMBEDDED:
             # Several processes (web, worker) share the file: wait for locks, don't fail.
             # In WAL mode readers and the writer don't block each other, and a commit does
             # not wait on fsync (synchronous=NORMAL): with the rollback journal, a worker's
-            # commit after storing a 100 MB video waited 0.2-0.8 s for the kernel to write
-            # the video's pages out (bench/large_video_bench.py). A commit still survives
-            # the process crashing; after a power cut the last moments' commits can be
-            # lost, never half-written. Production runs PostgreSQL.
+            # commit after storing a large video waited for the kernel to write the video's
+            # pages out (bench/large_video_bench.py). A commit still survives the process
+            # crashing; after a power cut the last moments' commits can be lost, never
+            # half-written. Production runs PostgreSQL.
             "OPTIONS": {
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",

@@ -91,8 +91,8 @@ class Generation(models.Model):
     # The validated request without its media URIs (those come from the assets below).
     params = models.JSONField(default=dict)
     # params["model"] as a column the database keeps: the gallery filters on it, and a JSON
-    # lookup has neither an index nor statistics (PostgreSQL guessed 42 rows for 4,230 and
-    # chose a plan that read every match to show 24).
+    # lookup has neither an index nor statistics, so PostgreSQL misjudged how many jobs match
+    # and chose a plan that read every match to show one page.
     api_model = models.GeneratedField(
         expression=KT("params__model"),
         output_field=models.CharField(max_length=40, null=True),
@@ -131,8 +131,8 @@ class Generation(models.Model):
     video_info = models.JSONField(default=dict, blank=True)
     # The card the gallery shows for its stack: the stack's newest version, or a job in no
     # stack. services/stacks.py moves it as it places each version. A column, not an OR over
-    # the version's and the stack's joins: PostgreSQL could not estimate that (10,000 rows
-    # guessed for 1,159) and walked every job of a project to reach the gallery's last page.
+    # the version's and the stack's joins: PostgreSQL could not estimate those and walked
+    # every job of a project to reach the gallery's last page.
     is_card = models.BooleanField(default=True)
 
     class Meta:

@@ -18,7 +18,7 @@ import av
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from generations.simulator import render
+from generations.simulator import mp4, overlay, render
 from generations.simulator.render import render_generation, render_retake
 
 W, H, FPS = 320, 180, 25
@@ -248,7 +248,7 @@ def test_image_to_video_keeps_the_image_while_the_counter_runs(tmp_path):
 
     # One sweep of the light band later, everything is where it was but the counter and the
     # progress bar: the picture in the middle is the same, the timecode is not.
-    later = round(render.BAND_PERIOD_SECONDS * FPS)
+    later = round(overlay.BAND_PERIOD_SECONDS * FPS)
     first, second = frames[10], frames[10 + later]
     middle = (W // 4, H // 4, 3 * W // 4, H // 2)
     assert difference(first.crop(middle), second.crop(middle)) < 3
@@ -325,7 +325,7 @@ def test_long_prompt_is_wrapped_and_cut_short(tmp_path):
 
 def test_captions_are_spelt_with_what_the_bundled_font_has():
     # Pillow's bundled font has no accented letters or dashes; they would show as boxes.
-    assert render._printable("Crème brûlée – 1920×1080 · naïve…") == (
+    assert overlay._printable("Crème brûlée – 1920×1080 · naïve…") == (
         "Creme brulee - 1920x1080 · naive..."
     )
 
@@ -492,7 +492,7 @@ def forbid_rendering(monkeypatch):
     def no_rendering(*args, **kwargs):
         raise AssertionError("rendered again instead of using the cache")
 
-    return lambda: monkeypatch.setattr(render, "_Mp4Writer", no_rendering)
+    return lambda: monkeypatch.setattr(render, "Mp4Writer", no_rendering)
 
 
 def test_second_identical_render_comes_from_the_cache(tmp_path, forbid_rendering):
@@ -545,14 +545,14 @@ def test_retake_is_cached(tmp_path, source, forbid_rendering):
 def test_failed_render_leaves_no_file_behind(tmp_path, monkeypatch):
     dest = tmp_path / "out.mp4"
     dest.write_bytes(b"the previous video")
-    real_write = render._Mp4Writer.write_video
+    real_write = mp4.Mp4Writer.write_video
 
     def crash_after_a_few(self, frame):
         if self.frame_count == 5:
             raise RuntimeError("power cut")
         real_write(self, frame)
 
-    monkeypatch.setattr(render._Mp4Writer, "write_video", crash_after_a_few)
+    monkeypatch.setattr(mp4.Mp4Writer, "write_video", crash_after_a_few)
     with pytest.raises(RuntimeError, match="power cut"):
         render_generation(
             dest,

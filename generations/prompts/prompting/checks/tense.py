@@ -1,0 +1,98 @@
+"""tense: the guide asks for present-tense verbs for action and movement."""
+
+from __future__ import annotations
+
+import re
+
+from generations.prompts.prompting.findings import (
+    WARNING,
+    Finding,
+    Segment,
+    hits,
+    previous_word,
+    quote,
+    rx,
+)
+from generations.prompts.prompting.text import wordlist
+
+# Simple-past forms that are never anything else in a prompt, flagged wherever they stand.
+_PAST_ANYWHERE = rx(
+    *wordlist(
+        "was were wasn['’]t weren['’]t didn['’]t hadn['’]t did went came became began ran ate "
+        "drank sang swam wrote drove rode woke chose froze shook forgot flew grew threw knew "
+        "blew gave took sat said"
+    )
+)
+# Past forms that double as adjectives, participles or nouns ("tired eyes", "a dimly lit
+# room", "a felt hat", "turns left", "a man dressed in black", "Drew"), flagged only straight
+# after a subject pronoun, optionally with one adverb between ("she slowly walked"). Nouns as
+# subjects ("the man walked") are left alone: "a man dressed in black" has the same shape.
+_SUBJECT_PAST = rx(
+    r"(?:he|she|they|we|i|who) (?:(?:[a-z]+ly|then|just|also|still|soon|once) )?"
+    r"(?P<hit>[a-z]{2,}ed|had|felt|left|saw|rose|drew|stole|fell|heard|held|kept|made|met|lit"
+    r"|found|led|lost|brought|caught|sent|stood|struck|hung|built|thought|sold|won|slept|wept"
+    r"|crept|knelt|leapt|spoke|hid|tore|wore|bore|got|told|bought|fought|taught|sought|meant"
+    r"|spent|slid|spun|swung|stuck|paid|laid|fled|sank|sprang|rang|clung|dealt|bent|dug|fed)"
+)
+# Present-tense words that end in -ed all the same.
+_NOT_PAST = re.compile(r"(?:eed|shed|sled|embed)$", re.IGNORECASE)
+_WILL = rx(r"will(?: not| never)? (?P<verb>[a-z]+)", r"won['’]t [a-z]+", r"[a-z]+['’]ll", "gonna")
+# "Free will", "against her will", "the will to live": a noun, not the future.
+_WILL_NOUN_BEFORE = frozenset(
+    wordlist(
+        "the a an his her their its my your our free good ill own of against at by with iron "
+        "strong sheer"
+    )
+)
+_WILL_NOUN_AFTER = frozenset(
+    wordlist("and or to of but power that which the a an as in on is for with")
+)
+_GOING_TO = rx(r"(?:is|are|am|[a-z]+['’](?:s|re|m)) (?P<hit>going to (?P<verb>[a-z]+))")
+# "She is going to the market" is present progressive, not the future.
+_GOING_PLACES = frozenset(
+    wordlist(
+        "the a an his her their its my your our this that bed school work church town sea class"
+    )
+)
+
+
+def check_tense(segments: list[Segment]) -> list[Finding]:
+    """The guide: "Use present tense verbs for action and movement".
+
+    Flags unambiguous simple-past forms anywhere, other past forms after a subject pronoun,
+    and the future ("will turn", "she'll turn", "is going to turn", "gonna"). Present
+    perfect ("has walked") is present tense and passes; so does "would". Dialogue may be in
+    any tense.
+    """
+    findings = []
+    for segment in segments:
+        for start, end in hits(_PAST_ANYWHERE, segment):
+            findings.append(_tense_finding(segment, start, end, future=False))
+        for start, end in hits(_SUBJECT_PAST, segment):
+            if not _NOT_PAST.search(segment.text[start:end]):
+                findings.append(_tense_finding(segment, start, end, future=False))
+        for match in _WILL.finditer(segment.masked):
+            verb = (match.group("verb") or "").lower()
+            before = previous_word(segment.masked, match.start())
+            if verb in _WILL_NOUN_AFTER or before in _WILL_NOUN_BEFORE:
+                continue
+            findings.append(_tense_finding(segment, *match.span(), future=True))
+        for match in _GOING_TO.finditer(segment.masked):
+            if match.group("verb").lower() not in _GOING_PLACES:
+                findings.append(_tense_finding(segment, *match.span("hit"), future=True))
+    return findings
+
+
+def _tense_finding(segment: Segment, start: int, end: int, *, future: bool) -> Finding:
+    words = quote(segment.text[start:end])
+    if future:
+        message = (
+            f"{words} is the future tense. Describe what happens as it happens, in the present "
+            "tense (“she turns”, not “she will turn”)."
+        )
+    else:
+        message = (
+            f"{words} is the past tense. Use present-tense verbs for action and movement "
+            "(“walks”, not “walked”)."
+        )
+    return Finding("tense", message, segment.element, start, end, WARNING)

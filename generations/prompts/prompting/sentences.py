@@ -1,0 +1,158 @@
+"""Where quotations and sentences are in a text. Every check skips quoted words
+(dialogue may say anything), and several count or compare sentences."""
+
+from __future__ import annotations
+
+import re
+
+from generations.prompts.prompting.text import (
+    CJK_TERMINALS,
+    CLOSERS,
+    DOUBLE_QUOTES,
+    OPENERS,
+    TERMINALS,
+    is_terminal,
+    last_visible,
+    skip,
+    wordlist,
+)
+
+# Single quotes double as apostrophes ("it's", "the dogs' bowls"), so they only count as a
+# clean pair: opening at the start of a word, closing at the end of one, on a single line.
+# A single-quoted line longer than 500 characters is not looked for: the bound keeps the search
+# linear on text full of apostrophes.
+_SINGLE_QUOTED = re.compile(r"(?<!\w)[‘'](?=\S)[^\n]{0,500}?(?<=\S)[’'](?!\w)")
+
+
+def quoted_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the words inside each quotation, quote marks excluded.
+
+    Double quotes (straight or typographic, in any direction) open and close in turn; a quote
+    left open runs to the end of the text. Single quotes count where they pair up cleanly
+    outside double quotes (see `_SINGLE_QUOTED`).
+    """
+    spans = []
+    opened = None
+    for i, char in enumerate(text):
+        if char in DOUBLE_QUOTES:
+            if opened is None:
+                opened = i
+            else:
+                spans.append((opened + 1, i))
+                opened = None
+    if opened is not None:
+        spans.append((opened + 1, len(text)))
+    blanked = list(text)
+    for start, end in spans:
+        blanked[start - 1 : end + 1] = "\n" * len(blanked[start - 1 : end + 1])
+    for match in _SINGLE_QUOTED.finditer("".join(blanked)):
+        spans.append((match.start() + 1, match.end() - 1))
+    return sorted(spans)
+
+
+def mask_quotes(text: str) -> str:
+    """The text with quoted words blanked to spaces; quote marks and offsets stay put."""
+    chars = list(text)
+    for start, end in quoted_spans(text):
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+# Words whose full stop does not end a sentence ("Mr. Lee", "EXT. STREET", "e.g. fog").
+_ABBREVIATIONS = frozenset(
+    wordlist("mr mrs ms dr prof st jr sr lt sgt capt gen col mt vs approx fig int ext e.g i.e")
+)
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    """Whether what follows position `at` reads as the start of a new sentence.
+
+    Skips spaces and opening quotes/brackets; a lowercase letter or a comma-like mark means the
+    sentence carries on ("...wait... there", "“Hello!” she says"), anything else starts anew.
+    """
+    while at < len(text) and (text[at].isspace() or text[at] in OPENERS):
+        at += 1
+    return at == len(text) or not (text[at].islower() or text[at] in ",;:–—-")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, trimmed of surrounding whitespace.
+
+    The rules, pragmatic rather than linguistic:
+
+    * `.`, `!`, `?`, `…` (or a run like `...` / `?!`) end a sentence when followed by
+      whitespace (or the end) and then not by a lowercase letter - so "2.5", "e.g. the" and a
+      trailing ellipsis that carries on do not split. A full stop after a known abbreviation
+      ("Mr.", "EXT.") or a single capital initial ("J. Smith") does not split either.
+    * Quoted words never split a sentence inside. A quotation ending in terminal punctuation
+      ends the sentence when what follows starts a new one (“We are one.” All the frogs...),
+      but not when the sentence carries on (“Stop!” she shouts).
+    * A line break ends a sentence when the line has no terminal punctuation (a scene heading)
+      and the next line starts anew - unless the line ends in `:` `,` `;` or a dash, which
+      introduce what follows ("Reporter (live):" before a quoted line).
+    * `。！？` always end a sentence. A piece with no letter or digit is not a sentence.
+    """
+    inside = [False] * len(text)
+    closing_marks = {}
+    for start, end in quoted_spans(text):
+        inside[start:end] = [True] * (end - start)
+        if end < len(text):
+            closing_marks[end] = start
+    cuts = []
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if inside[i]:
+            i += 1
+            continue
+        if char in TERMINALS:
+            j = i
+            while j < len(text) and text[j] in TERMINALS and not inside[j]:
+                j += 1
+            run = text[i:j]
+            j = skip(text, j, ")]")
+            if _stop_ends_sentence(text, run, start=i, end=j):
+                cuts.append(j)
+            i = j
+            continue
+        if i in closing_marks:
+            quoted = text[closing_marks[i] : i].rstrip()
+            j = skip(text, i + 1, CLOSERS)
+            if is_terminal(quoted[-1:]) and _starts_sentence(text, j):
+                cuts.append(j)
+            i = j
+            continue
+        if char == "\n":
+            end = last_visible(text, i)
+            last = text[end - 1 : end]
+            ended = is_terminal(last) or (
+                last in DOUBLE_QUOTES + "’'"
+                and is_terminal(text[last_visible(text, end - 1) - 1 : end - 1][-1:])
+            )
+            if end and not ended and last not in ":,;–—-" and _starts_sentence(text, i):
+                cuts.append(end)
+        i += 1
+    spans = []
+    start = 0
+    for cut in [*sorted(set(cuts)), len(text)]:
+        piece = text[start:cut]
+        if any(c.isalnum() for c in piece):
+            left = start + len(piece) - len(piece.lstrip())
+            spans.append((left, start + len(piece.rstrip())))
+        start = cut
+    return spans
+
+
+def _stop_ends_sentence(text: str, run: str, *, start: int, end: int) -> bool:
+    """Whether the terminal punctuation `run`, at text[start:end], ends a sentence."""
+    if any(char in CJK_TERMINALS for char in run):
+        return True
+    if end < len(text) and not text[end].isspace():
+        return False  # "2.5", "e.g.", "example.com"
+    word_start = start
+    while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] in "._"):
+        word_start -= 1
+    word = text[word_start:start]
+    if run == "." and (word.lower() in _ABBREVIATIONS or (len(word) == 1 and word.isupper())):
+        return False
+    return _starts_sentence(text, end)

@@ -1,0 +1,54 @@
+"""Punctuation and small text helpers shared by compose, the sentence splitter and the
+checks, so they all agree on what ends a sentence or opens a quotation."""
+
+from __future__ import annotations
+
+import re
+
+TERMINALS = ".!?…。！？"
+CJK_TERMINALS = "。！？"  # these end a sentence with no space after them
+DOUBLE_QUOTES = '"“”„«»'
+CLOSERS = "\"”’'»)]"
+OPENERS = "\"“„«‘'(["
+
+
+def is_terminal(char: str) -> bool:
+    return bool(char) and char in TERMINALS
+
+
+def wordlist(text: str) -> tuple[str, ...]:
+    """Word lists are written as plain text, one space between words, to keep them readable."""
+    return tuple(text.split())
+
+
+def squash(text: str) -> str:
+    """Trim and collapse every run of whitespace (newlines included) to one space."""
+    return " ".join(text.split())
+
+
+def capitalise(text: str) -> str:
+    """Capitalise the first letter, after any opening quotes or brackets.
+
+    A first word that already mixes cases ("iPhone", "eBay") is left as written.
+    """
+    for i, char in enumerate(text):
+        if char in OPENERS:
+            continue
+        word = re.match(r"\w+", text[i:])
+        if char.islower() and not (word and any(c.isupper() for c in word.group())):
+            return text[:i] + char.upper() + text[i + 1 :]
+        return text
+    return text
+
+
+def last_visible(text: str, at: int) -> int:
+    """The end of the text before `at` once trailing whitespace is dropped."""
+    while at > 0 and text[at - 1].isspace():
+        at -= 1
+    return at
+
+
+def skip(text: str, at: int, chars: str) -> int:
+    while at < len(text) and text[at] in chars:
+        at += 1
+    return at

@@ -1,0 +1,146 @@
+"""The generation endpoints: validate, resolve the inputs, charge, render, answer with the
+MP4 (cut short when a dropped response is injected)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from generations.ltx import pricing, rules
+from generations.simulator import render, validation
+from generations.simulator.errors import Refusal
+from generations.simulator.handler import SEND_CHUNK, BaseHandler
+from generations.simulator.inputs import billed_input_seconds, resolve_inputs
+from generations.simulator.state import SimulatorState
+
+
+class GenerationRoutes(BaseHandler):
+    """POST /v1/text-to-video, /v1/image-to-video, /v1/audio-to-video and /v1/retake."""
+
+    def _generate(self, endpoint: str):
+        api_key = self._authenticate()
+        raw = self._read_body()
+        self.state.check_rate_limit(api_key)
+        request = validation.validated_request(endpoint, raw)
+        validation.check_filter(request, self.state.config.filter_words)
+        with tempfile.TemporaryDirectory(dir=self.state.data_dir / "work") as work:
+            inputs = resolve_inputs(self.state, request, Path(work))
+            cost = pricing.estimate_cost(
+                endpoint, request, input_seconds=billed_input_seconds(endpoint, inputs)
+            )
+            with self.state.generation_slot():
+                self.state.reserve_credits(cost)
+                try:
+                    output = produce(self.state, endpoint, request, inputs, Path(work))
+                except BaseException:
+                    self.state.refund_credits(cost)
+                    raise
+                self._send_video(endpoint, output, cost)
+
+    def _send_video(self, endpoint: str, path: Path, cost: Decimal):
+        size = path.stat().st_size
+        dropped = self.state.chance(self.state.config.drop_rate)
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(size))
+        self.send_header("x-request-id", self.request_id)
+        if dropped:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        # Only the first part is sent when the response is to be lost: the client sees the
+        # connection cut mid-body, as when a proxy or network fails.
+        to_send = size // 3 if dropped else size
+        with open(path, "rb") as fh:
+            while to_send > 0:
+                chunk = fh.read(min(SEND_CHUNK, to_send))
+                if not chunk:
+                    break
+                self.wfile.write(chunk)
+                to_send -= len(chunk)
+        if dropped:
+            self.wfile.flush()
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+        self._record(endpoint, 200, None, dropped=dropped, cost=str(cost), size=size)
+
+
+def produce(state: SimulatorState, endpoint: str, request: dict, inputs: dict, work: Path) -> Path:
+    config = state.config
+    if config.latency:
+        time.sleep(config.latency)
+    if state.chance(config.fail_rate):
+        if config.fail_status == 503:
+            raise Refusal(503, "service_unavailable", "Service temporarily unavailable")
+        if config.fail_status == 504:
+            raise Refusal(504, "gateway_timeout", "upstream request timeout")
+        raise Refusal(500, "api_error", "Internal server error")
+    output = work / "output.mp4"
+    cache_dir = state.data_dir / "cache"
+    captions = _captions(endpoint, request)
+    if endpoint == rules.RETAKE:
+        render.render_retake(
+            output,
+            source=inputs["video_uri"][0],
+            start_time=request["start_time"],
+            duration=request["duration"],
+            mode=request["mode"],
+            caption_lines=captions,
+            cache_dir=cache_dir,
+        )
+        return output
+    image = inputs.get("image_uri", (None,))[0]
+    if endpoint == rules.AUDIO_TO_VIDEO:
+        audio_path, audio_info = inputs["audio_uri"]
+        width, height = rules.parse_resolution(request["resolution"])
+        render.render_generation(
+            output,
+            width=width,
+            height=height,
+            fps=rules.AUDIO_TO_VIDEO_FPS,
+            frames=max(1, round(audio_info.duration * rules.AUDIO_TO_VIDEO_FPS)),
+            caption_lines=captions,
+            first_image=image,
+            soundtrack=audio_path,
+            cache_dir=cache_dir,
+        )
+        return output
+    width, height = rules.parse_resolution(request["resolution"])
+    render.render_generation(
+        output,
+        width=width,
+        height=height,
+        fps=request["fps"],
+        frames=request["duration"] * request["fps"],
+        caption_lines=captions,
+        first_image=image,
+        generate_audio=request["generate_audio"],
+        cache_dir=cache_dir,
+    )
+    return output
+
+
+def _captions(endpoint: str, request: dict) -> list[str]:
+    prompt = (request.get("prompt") or "").strip() or "(no prompt)"
+    if endpoint == rules.RETAKE:
+        details = (
+            f"retake {request['mode']} from {request['start_time']:g} s "
+            f"for {request['duration']:g} s"
+        )
+    elif endpoint == rules.AUDIO_TO_VIDEO:
+        details = f"audio-to-video {request['model']} {request['resolution']} 25 fps"
+    else:
+        details = (
+            f"{endpoint} {request['model']} {request['resolution']} {request['fps']} fps "
+            f"{request['duration']} s"
+        )
+        if request.get("camera_motion"):
+            details += f" {request['camera_motion']}"
+        if not request.get("generate_audio", True):
+            details += " silent"
+    # No request id in the picture: identical requests then share one cached render.
+    return [prompt, details, "ltxsim · simulated LTX-2 video"]

@@ -1,0 +1,100 @@
+"""A generation's media inputs, wherever they come from: an upload, a data URI or an https
+URL fetched as the API fetches it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+from generations import media
+from generations.ltx import rules
+from generations.simulator import validation
+from generations.simulator.errors import Refusal
+from generations.simulator.handler import SEND_CHUNK
+from generations.simulator.state import SimulatorState
+
+
+def resolve_inputs(
+    state: SimulatorState, request: dict, work: Path
+) -> dict[str, tuple[Path, media.MediaInfo]]:
+    inputs = {}
+    for field_name, kind in rules.MEDIA_FIELDS.items():
+        uri = request.get(field_name)
+        if uri is None:
+            continue
+        parsed = rules.parse_media_uri(uri, field=field_name)
+        if parsed.method == "storage":
+            path = state.stored_file(uri, field_name)
+        elif parsed.method == "data":
+            path = work / field_name
+            path.write_bytes(parsed.decoded())
+        else:
+            path = fetch(parsed, work / field_name, state.config.allow_fetch_hosts)
+        info = validation.checked_input(field_name, kind, path)
+        inputs[field_name] = (path, info)
+    return inputs
+
+
+def fetch(parsed: rules.MediaUri, dest: Path, allowed: dict[str, str | None]) -> Path:
+    """Fetch an https input as the API does: no redirects, a size and a time limit."""
+    parts = urlsplit(parsed.uri)
+    host = (parts.hostname or "").lower()
+    if host not in allowed:
+        raise Refusal(
+            400,
+            "invalid_request_error",
+            f"Could not fetch {parsed.kind} from {host}: the file is not publicly accessible",
+        )
+    target = allowed[host]
+    url = parsed.uri if target is None else f"http://{target}{parts.path or '/'}"
+    if target is not None and parts.query:
+        url += f"?{parts.query}"
+    limit = rules.HTTPS_MAX_BYTES[parsed.kind]
+    timeout = rules.HTTPS_FETCH_TIMEOUT_SECONDS[parsed.kind]
+    deadline = time.monotonic() + timeout
+    try:
+        with requests.get(url, stream=True, allow_redirects=False, timeout=timeout) as resp:
+            if 300 <= resp.status_code < 400:
+                raise Refusal(
+                    400,
+                    "invalid_request_error",
+                    f"{parsed.uri} redirects; media URLs must not redirect",
+                )
+            if resp.status_code != 200:
+                raise Refusal(
+                    400,
+                    "invalid_request_error",
+                    f"Could not fetch {parsed.uri}: HTTP {resp.status_code}",
+                )
+            size = 0
+            with open(dest, "wb") as out:
+                for chunk in resp.iter_content(SEND_CHUNK):
+                    size += len(chunk)
+                    if size > limit:
+                        raise Refusal(
+                            400,
+                            "invalid_request_error",
+                            f"{parsed.uri} is larger than {limit // rules.MB} MB, the "
+                            f"limit for {parsed.kind} URLs; use /v1/upload instead",
+                        )
+                    if time.monotonic() > deadline:
+                        raise requests.Timeout()
+                    out.write(chunk)
+    except requests.RequestException:
+        raise Refusal(
+            400,
+            "invalid_request_error",
+            f"Could not fetch {parsed.uri} within {timeout} s",
+        ) from None
+    return dest
+
+
+def billed_input_seconds(endpoint: str, inputs: dict) -> float | None:
+    if endpoint == rules.AUDIO_TO_VIDEO:
+        return inputs["audio_uri"][1].duration
+    if endpoint == rules.RETAKE:
+        return inputs["video_uri"][1].duration
+    return None

@@ -1,0 +1,243 @@
+"""What is drawn over every frame: the light band, a label, the captions, the counter and
+the progress bar, and the caption text fitted to what Pillow's bundled font can draw."""
+
+from __future__ import annotations
+
+import unicodedata
+from fractions import Fraction
+
+from PIL import Image, ImageDraw, ImageFont
+
+from generations.simulator.frames import (
+    CHROMA_GREY,
+    Y_BLACK,
+    Y_WHITE,
+    band_mask,
+    even,
+    yuv_colour,
+)
+
+BAND_PERIOD_SECONDS = 3.0  # one sweep of the band across the picture
+
+
+ACCENT_RGB = (255, 140, 0)  # progress bar and "RETAKE" label
+
+
+class Overlay:
+    """What is drawn over the background: optionally a sweeping light band and a big label, the
+    caption panel, a frame counter with timecode and a progress bar.
+
+    Built once per render; `draw` only pastes prepared images and draws one short string.
+    All positions and sizes are even so they map exactly onto the half-size colour planes.
+    """
+
+    def __init__(
+        self,
+        width: int,
+        height: int,
+        fps: Fraction | int,
+        frames: int,
+        caption_lines: list[str],
+        *,
+        band: bool,
+        label: str | None = None,
+    ) -> None:
+        self.width, self.height, self.fps, self.frames = width, height, fps, frames
+        unit = min(width, height) / 1080  # sizes are designed for 1080p and scale with it
+        self.margin = even(max(4, 40 * unit))
+        self.accent = yuv_colour(ACCENT_RGB)
+        self._prepare_band(band)
+        self._prepare_label(label, unit)
+        self._prepare_counter(unit)
+        self.bar_height = even(max(2, 8 * unit))
+        self._prepare_captions(caption_lines, unit)
+
+    def draw(self, y: Image.Image, u: Image.Image, v: Image.Image, index: int) -> None:
+        if self.band_mask is not None:
+            self._draw_band(y, u, v, index)
+        if self.label is not None:
+            self._paste_masked(y, u, v, self.label_position, self.accent, self.label)
+        self._draw_captions(y, u, v)
+        self._draw_counter(y, u, v, index)
+        self._draw_progress(y, u, v, index)
+
+    # The light band, for backgrounds that do not move by themselves.
+
+    def _prepare_band(self, band: bool) -> None:
+        self.band_mask = band_mask(self.width, self.height) if band else None
+        if self.band_mask is not None:
+            self.band_mask_half = self.band_mask.reduce(2)
+
+    def _draw_band(self, y: Image.Image, u: Image.Image, v: Image.Image, index: int) -> None:
+        width = self.band_mask.width
+        phase = (index / self.fps) % BAND_PERIOD_SECONDS / BAND_PERIOD_SECONDS
+        left = even(phase * (self.width + width)) - width
+        # Pillow clips pastes that stick out of the picture.
+        y.paste(Y_WHITE, (left, 0, left + width, self.height), self.band_mask)
+        box = (left // 2, 0, (left + width) // 2, self.height // 2)
+        u.paste(CHROMA_GREY, box, self.band_mask_half)
+        v.paste(CHROMA_GREY, box, self.band_mask_half)
+
+    # A big label in the middle of the picture, in the accent colour.
+
+    def _prepare_label(self, label: str | None, unit: float) -> None:
+        self.label = None
+        if label is None:
+            return
+        font = ImageFont.load_default(size=max(12, round(180 * unit)))
+        left, top, right, bottom = font.getbbox(label)
+        mask = Image.new("L", (even(right - left + 2), even(bottom - top + 2)))
+        ImageDraw.Draw(mask).text((1 - left, 1 - top), label, fill=255, font=font)
+        self.label = (mask, mask.reduce(2))
+        self.label_position = (
+            even((self.width - mask.width) / 2),
+            even((self.height - mask.height) / 3),
+        )
+
+    # The caption panel: the caption lines, wrapped, white on black at the bottom. Opaque on
+    # purpose: text over a moving picture would change every frame, and the encoder would pay
+    # for it on every frame.
+
+    def _prepare_captions(self, caption_lines: list[str], unit: float) -> None:
+        font = ImageFont.load_default(size=max(10, round(38 * unit)))
+        line_height = round(font.size * 1.3)
+        padding = self.margin // 2
+        max_rows = max(1, int((0.45 * self.height - 2 * padding) // line_height))
+        lines = [_printable(line) for line in caption_lines]
+        rows = _wrap(lines, font, self.width - 2 * self.margin, max_rows)
+        panel_height = even(2 * padding + line_height * len(rows))
+        self.panel = Image.new("L", (self.width, panel_height), Y_BLACK)
+        draw = ImageDraw.Draw(self.panel)
+        for number, row in enumerate(rows):
+            draw.text((self.margin, padding + number * line_height), row, fill=Y_WHITE, font=font)
+        self.panel_top = self.height - self.bar_height - panel_height
+
+    def _draw_captions(self, y: Image.Image, u: Image.Image, v: Image.Image) -> None:
+        y.paste(self.panel, (0, self.panel_top))
+        half = (0, self.panel_top // 2, self.width // 2, (self.height - self.bar_height) // 2)
+        u.paste(CHROMA_GREY, half)
+        v.paste(CHROMA_GREY, half)
+
+    # The counter: timecode and frame number on an opaque box in the top-left corner,
+    # different on every frame, so playing and seeking are visible.
+
+    def _prepare_counter(self, unit: float) -> None:
+        self.counter_font = ImageFont.load_default(size=max(10, round(44 * unit)))
+        self.counter_padding = self.margin // 2
+        # The font's digits all have the same width, so the longest text sets the box size.
+        longest = self._counter_text(self.frames - 1)
+        left, top, right, bottom = self.counter_font.getbbox(longest)
+        self.counter_size = (
+            even(right + 2 * self.counter_padding),
+            even(bottom + 2 * self.counter_padding),
+        )
+
+    def _counter_text(self, index: int) -> str:
+        hundredths = int(index * 100 // self.fps)
+        minutes, hundredths = divmod(hundredths, 6000)
+        seconds, hundredths = divmod(hundredths, 100)
+        return f"{minutes:02d}:{seconds:02d}.{hundredths:02d}   frame {index + 1}/{self.frames}"
+
+    def _draw_counter(self, y: Image.Image, u: Image.Image, v: Image.Image, index: int) -> None:
+        box = Image.new("L", self.counter_size, Y_BLACK)
+        ImageDraw.Draw(box).text(
+            (self.counter_padding, self.counter_padding),
+            self._counter_text(index),
+            fill=Y_WHITE,
+            font=self.counter_font,
+        )
+        y.paste(box, (self.margin, self.margin))
+        w, h = self.counter_size
+        half = (self.margin // 2, self.margin // 2, (self.margin + w) // 2, (self.margin + h) // 2)
+        u.paste(CHROMA_GREY, half)
+        v.paste(CHROMA_GREY, half)
+
+    # The progress bar along the bottom edge.
+
+    def _draw_progress(self, y: Image.Image, u: Image.Image, v: Image.Image, index: int) -> None:
+        filled = even((index + 1) / self.frames * self.width)
+        if filled:
+            accent_y, accent_u, accent_v = self.accent
+            y.paste(accent_y, (0, self.height - self.bar_height, filled, self.height))
+            half = (0, (self.height - self.bar_height) // 2, filled // 2, self.height // 2)
+            u.paste(accent_u, half)
+            v.paste(accent_v, half)
+
+    @staticmethod
+    def _paste_masked(y, u, v, position, colour, masks) -> None:
+        mask, mask_half = masks
+        left, top = position
+        colour_y, colour_u, colour_v = colour
+        y.paste(colour_y, (left, top, left + mask.width, top + mask.height), mask)
+        half = (left // 2, top // 2, left // 2 + mask_half.width, top // 2 + mask_half.height)
+        u.paste(colour_u, half, mask_half)
+        v.paste(colour_v, half, mask_half)
+
+
+# Pillow's bundled font has ASCII and a little more, but no accented letters or dashes.
+# These become their nearest ASCII spelling rather than empty boxes.
+_LOOKALIKES = str.maketrans(
+    {"–": "-", "—": "-", "×": "x", "•": "·", "→": "->", "ß": "ss", "ø": "o", "Ø": "O"}
+)
+
+
+def _printable(text: str) -> str:
+    """`text` with accents dropped and typographic characters replaced, so it renders."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LOOKALIKES))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _wrap(lines: list[str], font: ImageFont.FreeTypeFont, width: int, max_rows: int) -> list[str]:
+    """Word-wrap each line to `width` pixels, in at most `max_rows` rows.
+
+    When there are too many rows, the line using the most is shortened first (ending in an
+    ellipsis), so a long prompt gives way before the short parameter lines do.
+    """
+    wrapped = [_wrap_line(line, font, width, max_rows) for line in lines]
+    while sum(len(rows) for rows in wrapped) > max_rows:
+        longest = max(wrapped, key=len)
+        if len(longest) == 1:
+            wrapped.pop()  # one row per line and still too many: drop the last lines
+            continue
+        longest.pop()
+        longest[-1] = _with_ellipsis(longest[-1], font, width)
+    return [row for rows in wrapped for row in rows]
+
+
+def _wrap_line(line: str, font: ImageFont.FreeTypeFont, width: int, max_rows: int) -> list[str]:
+    """Word-wrap one line; stops after `max_rows` + 1 rows, as more could never be shown."""
+    rows: list[str] = []
+    current = ""
+    for word in line.split():
+        candidate = f"{current} {word}" if current else word
+        if font.getlength(candidate) <= width:
+            current = candidate
+            continue
+        if current:
+            rows.append(current)
+        current = word
+        # A word wider than the picture (a URL, say) is broken wherever it has to be.
+        while len(rows) <= max_rows:
+            cut = _fitting_prefix(current, font, width)
+            if cut == len(current):
+                break
+            rows.append(current[:cut])
+            current = current[cut:]
+        if len(rows) > max_rows:
+            break
+    rows.append(current)
+    return rows
+
+
+def _fitting_prefix(text: str, font: ImageFont.FreeTypeFont, width: int) -> int:
+    """How many leading characters of `text` fit in `width` pixels; at least one."""
+    cut = 1
+    while cut < len(text) and font.getlength(text[: cut + 1]) <= width:
+        cut += 1
+    return cut
+
+
+def _with_ellipsis(row: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+    while row and font.getlength(row + " …") > width:
+        row = row[:-1]
+    return row.rstrip() + " …"
