@@ -1,6 +1,6 @@
 """Request validation, as the real API answers it: the body is JSON with the documented
-fields (the same request models as the client, ltx/schemas.py), the prompt passes the content filter, and every
-media input is a file the model can take."""
+fields (the request models the client sends, ltx/schemas.py), the prompt passes the content
+filter, and every media input is a file the model can take."""
 
 from __future__ import annotations
 

@@ -127,7 +127,7 @@ def check_camera_motion(segments: list[Segment], camera_motion: object) -> list[
     tilt") passes.
     """
     if camera_motion not in CAMERA_MOTIONS:
-        return []  # no setting, or one rules.validate_request will refuse anyway
+        return []  # no setting, or one schemas.validate_request will refuse anyway
     label = str(camera_motion).replace("_", " ")
     findings = []
     for segment in segments:
