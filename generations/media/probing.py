@@ -431,6 +431,23 @@ def _still_image(container, fmt: str, size: int) -> MediaInfo:
     )
 
 
+# While FFmpeg opens a file it decodes a frame or more of video to fill in what the index
+# leaves out (the pixel format): for a lossless 1080p keyframe, as long as the decoding that
+# follows. Copying packets needs none of it, and decoders PyAV opens later decode as usual.
+_UNDECODED = {"skip_frame": "all"}
+_MAX_STREAMS = 64
+
+
+def open_undecoded(path: StrPath) -> av.container.InputContainer:
+    """av.open for reading, without decoding any video to look at it."""
+    try:
+        return av.open(
+            str(path), metadata_errors="replace", stream_options=[_UNDECODED] * _MAX_STREAMS
+        )
+    except ValueError:  # a format whose streams appear only as packets are read (MPEG-TS)
+        return av.open(str(path), metadata_errors="replace")
+
+
 def declared_seconds(container) -> float | None:
     if container.duration is None or container.duration <= 0:
         return None

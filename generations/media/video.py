@@ -20,6 +20,7 @@ from generations.media.probing import (
     MediaInfo,
     StrPath,
     declared_seconds,
+    open_undecoded,
     probe,
 )
 
@@ -58,7 +59,7 @@ def poster_frame(
     if at_seconds < 0:
         raise ValueError("at_seconds cannot be negative")
     try:
-        with av.open(str(video_path), metadata_errors="replace") as container:
+        with open_undecoded(video_path) as container:
             frame, display_width = _frame_at(container, at_seconds)
             width = min(max_width, display_width)
             height = max(1, round(frame.height * width / display_width))
@@ -152,7 +153,7 @@ def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> Media
 
 def _remux(src: Path, dest: Path, tags: dict[str, str]) -> None:
     with (
-        av.open(str(src), metadata_errors="replace") as source,
+        open_undecoded(src) as source,
         av.open(str(dest), "w", format="mp4", options={"movflags": _MOVFLAGS}) as out,
     ):
         # Streams made from templates carry the source's codec parameters and are never
