@@ -211,14 +211,15 @@ S3_BUCKET = env_str("S3_BUCKET")
 if S3_BUCKET:
     from boto3.s3.transfer import TransferConfig
 
-    # boto3 holds each part of a multipart upload from a file object in memory: with its
-    # default of 10 parts of 8 MB, storing a 100 MB video took 85 MB of a worker's memory.
-    # Three at a time keep that near 24 MB (bench/large_video_bench.py).
-    s3_transfer = TransferConfig(multipart_chunksize=8 * 1024**2, max_concurrency=3)
+    # S3Storage uploads from a file object, and boto3 holds each part of such a multipart
+    # upload in memory: by default up to 10 parts of 8 MB, more than a worker storing a
+    # large video should grow by. Three parts of S3's smallest size (5 MiB) at a time keep
+    # it to a few of them (bench/large_video_bench.py).
+    s3_transfer = TransferConfig(multipart_chunksize=5 * 1024**2, max_concurrency=3)
     s3_transfer.max_in_memory_upload_chunks = 3  # s3transfer's setting, not an argument here
 
     default_storage = {
-        "BACKEND": "generations.storage.S3FileStorage",
+        "BACKEND": "storages.backends.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": S3_BUCKET,
             "endpoint_url": env_url("S3_ENDPOINT_URL") or None,

@@ -349,3 +349,18 @@ def truncated_copy(src: Path | str, *, keep: float = 0.5, name: str | None = Non
     dest = src.with_name(name or f"truncated-{src.name}")
     dest.write_bytes(data[: int(len(data) * keep)])
     return dest
+
+
+def top_level_boxes(path: Path) -> list[str]:
+    """The types of an MP4's top-level boxes, in file order."""
+    data = path.read_bytes()
+    boxes, pos = [], 0
+    while pos + 8 <= len(data):
+        size = int.from_bytes(data[pos : pos + 4], "big")
+        boxes.append(data[pos + 4 : pos + 8].decode("latin-1"))
+        if size == 1:  # a 64-bit size follows the type
+            size = int.from_bytes(data[pos + 8 : pos + 16], "big")
+        elif size == 0:  # the box runs to the end of the file
+            break
+        pos += size
+    return boxes

@@ -75,7 +75,10 @@ def test_store_keeps_the_tagged_video_its_facts_and_a_poster(
     stored = media_root / generation.video.name
     assert media.read_provenance(stored)["ltxweb_generation"] == str(generation.uuid)
     assert media.probe(stored).frames == 50
-    # The facts are the delivered video's, read in the same pass as the copy.
+    # The index comes first (faststart), so a browser can start playing at once.
+    boxes = mediafiles.top_level_boxes(stored)
+    assert boxes.index("moov") < boxes.index("mdat")
+    # The facts are the delivered video's.
     assert generation.video_info == {
         "width": 320,
         "height": 180,
@@ -117,26 +120,23 @@ def test_a_delivery_cut_short_fails_as_bad_video_and_stores_nothing(
     assert [p.name for p in (settings.VAR_DIR / "incoming").iterdir()] == [f"{generation.uuid}.mp4"]
 
 
-def test_a_video_found_broken_as_it_is_stored_is_removed_from_the_storage(
-    project, editor, settings, media_root, tmp_path, monkeypatch
+def test_a_delivery_whose_pictures_do_not_decode_fails_and_stores_nothing(
+    project, editor, settings, media_root, tmp_path
 ):
-    """The poster is decoded while the tagged copy is sent to the storage (S3 uploads it
-    straight from the delivery): a video whose frames do not decode is found only then, and
-    what was stored of it goes."""
-    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=25)
+    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=25, faststart=True)
+    data = bytearray(video.read_bytes())
+    mdat = data.index(b"mdat") + 4
+    data[mdat:] = bytes(len(data) - mdat)  # the boxes are whole, the pictures are not
+    video.write_bytes(bytes(data))
     generation = delivered(project, editor, settings, video)
-
-    def undecodable(path, dest):
-        raise media.MediaError("this MP4 file could not be decoded")
-
-    monkeypatch.setattr(media, "_poster_frame", undecodable)
 
     job_store.generation_store(generation_id=generation.pk)
 
     generation.refresh_from_db()
     assert (generation.state, generation.error_type) == (JobState.FAILED, "bad_video")
-    assert not generation.video
-    assert media_root.exists() and list(media_root.rglob("*.*")) == []
+    assert "could not be decoded" in generation.error_message
+    assert not generation.video and not generation.poster
+    assert not media_root.exists() or list(media_root.rglob("*.*")) == []
 
 
 def test_refresh_video_checksums_gives_older_videos_their_stored_files(

@@ -159,6 +159,16 @@ def test_file_cut_in_half_is_refused_though_its_header_survives(tmp_path, make):
         probe(path)
 
 
+@pytest.mark.parametrize(
+    ("faststart", "part"), [(True, "media data"), (False, "index")], ids=["faststart", "moov-last"]
+)
+def test_mp4_missing_only_its_last_bytes_is_refused(tmp_path, faststart, part):
+    # Too little is missing to show in the duration, and FFmpeg reads the rest without a word.
+    video = mediafiles.make_video(tmp_path, size=(64, 36), frames=50, faststart=faststart)
+    with pytest.raises(MediaError, match=f"incomplete: it ends part of the way through its {part}"):
+        probe(mediafiles.truncated_copy(video, keep=0.999))
+
+
 def test_png_with_a_damaged_header_is_refused(tmp_path):
     path = mediafiles.make_image(tmp_path, "PNG")
     data = bytearray(path.read_bytes())

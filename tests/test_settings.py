@@ -81,7 +81,7 @@ def test_production_environment(tmp_path):
     values = json.loads(result.stdout)
     assert values["engine"] == "django.db.backends.postgresql"
     assert values["broker"] == "redis://cache.internal:6379/0"
-    assert values["storage"] == "generations.storage.S3FileStorage"
+    assert values["storage"] == "storages.backends.s3.S3Storage"
     assert values["ltx"] == "https://api.ltx.video" and values["simulator"] is False
     assert values["secure_cookies"] is True and values["debug"] is False
 

@@ -1,20 +1,27 @@
-"""Videos stored in an S3-compatible store (moto's server on loopback) by a real worker."""
+"""Videos stored in an S3-compatible store (moto's server on loopback) by a real worker,
+through the storage the production settings configure."""
 
 import hashlib
+import json
+import os
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import boto3
 import pytest
 import requests
+from PIL import Image
 
 from generations.jobs import services as jobs
 from generations.jobs.models import JobState
-from generations.media import probe, read_provenance
+from generations.media import poster_frame, probe, read_provenance
+from tests import mediafiles
 from tests.conftest import wait_until
 
+ROOT = Path(__file__).resolve().parent.parent
 T2V = {
     "prompt": "A kite over dunes",
     "model": "ltx-2-fast",
@@ -69,7 +76,7 @@ def test_worker_stores_in_s3_and_members_get_presigned_urls(
     settings.STORAGES = {
         **settings.STORAGES,
         "default": {
-            "BACKEND": "generations.storage.S3FileStorage",
+            "BACKEND": "storages.backends.s3.S3Storage",
             "OPTIONS": {
                 "bucket_name": "ltxweb-test",
                 "endpoint_url": s3_endpoint,
@@ -119,6 +126,11 @@ def test_worker_stores_in_s3_and_members_get_presigned_urls(
     copy.write_bytes(data)
     assert read_provenance(copy)["ltxweb_generation"] == str(generation.uuid)
     assert probe(copy).frames == generation.video_info["frames"]
+    assert poster_frame(copy, tmp_path / "poster.jpg") == (640, 360)  # it plays
+    boxes = mediafiles.top_level_boxes(copy)
+    assert boxes.index("moov") < boxes.index("mdat")  # the index first: faststart
+    with generation.poster.open("rb") as stored_poster, Image.open(stored_poster) as poster:
+        assert (poster.format, poster.size) == ("JPEG", (640, 360))
 
     url = f"/projects/{project.uuid}/generations/{generation.uuid}/video.mp4"
     client.force_login(editor)
@@ -133,3 +145,62 @@ def test_worker_stores_in_s3_and_members_get_presigned_urls(
     assert requests.get(presigned.split("?")[0], timeout=10).status_code == 403
     client.force_login(outsider)
     assert client.get(url).status_code == 404
+
+
+STORE_WITH_PRODUCTION_SETTINGS = """
+import json, sys, tracemalloc, django
+django.setup()
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+storage = storages["default"]
+storage.save("warm-up.txt", ContentFile(b"boto3 loads its models once, on first use"))
+with open(sys.argv[1], "rb") as video:
+    tracemalloc.start()
+    name = storage.save("videos/large.mp4", File(video))
+    peak = tracemalloc.get_traced_memory()[1]
+print(json.dumps({"backend": type(storage).__name__, "name": name, "peak": peak}))
+"""
+
+
+def test_a_large_video_is_stored_with_flat_memory(s3_endpoint, tmp_path):
+    """S3Storage uploads from a file object, whose parts boto3 holds in memory: the
+    settings' transfer config keeps that to a few parts, far less than the video."""
+    video = tmp_path / "large.mp4"
+    size = 64 * 2**20
+    with open(video, "wb") as out:
+        for _ in range(size // 2**20):
+            out.write(os.urandom(2**20))
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="ltxweb.settings",
+        LTXWEB_VAR_DIR=str(tmp_path / "var"),
+        S3_BUCKET="ltxweb-test",
+        S3_ENDPOINT_URL=s3_endpoint,
+        S3_REGION="us-east-1",
+        **CREDENTIALS,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", STORE_WITH_PRODUCTION_SETTINGS, str(video)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    stored = json.loads(result.stdout)
+    assert stored["backend"] == "S3Storage"
+    assert stored["peak"] < size / 2
+    body = (
+        boto3.client(
+            "s3",
+            endpoint_url=s3_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing-secret",
+        )
+        .get_object(Bucket="ltxweb-test", Key=stored["name"])["Body"]
+        .read()
+    )
+    assert hashlib.sha256(body).digest() == hashlib.sha256(video.read_bytes()).digest()

@@ -21,7 +21,6 @@ from generations.jobs.models import (
 from generations.jobs.services import job_finish, job_move
 from generations.ltx import pricing, rules
 from generations.review import notifications
-from generations.storage import CopyFile
 
 logger = logging.getLogger(__name__)
 
@@ -39,33 +38,17 @@ def generation_store(*, generation_id: int) -> None:
     incoming = Path(settings.VAR_DIR) / "incoming" / f"{generation.uuid}.mp4"
     try:
         with tempfile.TemporaryDirectory(dir=incoming.parent) as work:
-            poster = Path(work) / "poster.jpg"
-            stored_bytes = 0
-
-            def store(copy) -> None:
-                nonlocal stored_bytes
-                stored_bytes = copy.size
-                tagged = CopyFile(copy, Path(work) / "tagged.mp4")
-                generation.video.save("video.mp4", tagged, save=False)
-
-            # Checks the delivered video, then stores its tagged copy (S3 uploads it from
-            # the delivery itself; on files the kernel copies it), hashing it beside from
-            # the same pages and making the poster meanwhile (from the delivery, which
-            # holds the same packets): a large video is read for the checksum once and its
-            # keyframe decoded once. The checksum is the stored file's, the one a download
-            # or the deliverables' manifest can check.
-            digest = hashlib.sha256()
-            try:
-                info = media.send_with_provenance(
-                    incoming, _provenance(generation), store, poster=poster, digest=digest
-                )
-            except media.MediaError:
-                # The video may be stored already: the poster, decoded as it was sent,
-                # found it broken.
-                if generation.video.name:
-                    generation.video.delete(save=False)
-                raise
+            # The delivery is checked, then copied with its provenance tags and index first;
+            # the checksum and size are the stored file's, the ones a download or the
+            # deliverables' manifest can be checked against.
+            tagged, poster = Path(work) / "video.mp4", Path(work) / "poster.jpg"
+            info = media.write_provenance(incoming, tagged, _provenance(generation))
+            media.poster_frame(tagged, poster)
             problems = _compare_with_request(generation, info)
+            with open(tagged, "rb") as video_file:
+                digest = hashlib.file_digest(video_file, "sha256")
+                stored_bytes = video_file.tell()
+                generation.video.save("video.mp4", _WorkFile(video_file), save=False)
             with open(poster, "rb") as poster_file:
                 generation.poster.save("poster.jpg", _WorkFile(poster_file), save=False)
     except media.MediaError as exc:
@@ -113,8 +96,7 @@ def generation_store(*, generation_id: int) -> None:
 
 class _WorkFile(File):
     """A file of generation_store's own, on disk: FileSystemStorage moves it into place
-    rather than copying it, and S3FileStorage uploads it from its path rather than
-    through memory (both do so for anything with `temporary_file_path`)."""
+    rather than copying it (as it does an upload Django kept in a temporary file)."""
 
     def temporary_file_path(self) -> str:
         return self.name

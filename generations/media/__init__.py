@@ -1,0 +1,25 @@
+"""Media files: probed by their content, checked against the LTX-2 API's input rules,
+fixed when the API would refuse them, and videos given posters and provenance tags.
+
+Plain Python, PyAV and Pillow, no Django: the API simulator uses this to refuse inputs as
+the real API would, and the web app uses it to tell people what is wrong before submitting
+and to store the videos it receives.
+"""
+
+from generations.media.checks import check_api_input
+from generations.media.convert import convert_audio_to_aac_m4a, shrink_image
+from generations.media.probing import UNREADABLE, MediaError, MediaInfo, probe
+from generations.media.video import poster_frame, read_provenance, write_provenance
+
+__all__ = [
+    "UNREADABLE",
+    "MediaError",
+    "MediaInfo",
+    "check_api_input",
+    "convert_audio_to_aac_m4a",
+    "poster_frame",
+    "probe",
+    "read_provenance",
+    "shrink_image",
+    "write_provenance",
+]

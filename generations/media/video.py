@@ -1,0 +1,189 @@
+"""Posters of videos, and provenance tags written into them.
+
+Tags are written by remuxing with FFmpeg: every packet is copied as it is, never
+re-encoded, into a new MP4 with the index first ("faststart"), so a browser can start
+playing before the whole file has arrived.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+from av.stream import Disposition
+
+from generations.media.checks import describe
+from generations.media.convert import write_into_place
+from generations.media.probing import (
+    UNREADABLE,
+    MediaError,
+    MediaInfo,
+    StrPath,
+    declared_seconds,
+    open_undecoded,
+    probe,
+)
+
+# poster_frame: JPEG quality for poster images, small enough for a page full of them
+# without visible blocking on the smooth gradients generated videos often have.
+_POSTER_JPEG_QUALITY = 82
+# poster_frame: the most compressed video decoded on the way from the keyframe before the
+# wanted time to the frame at it. A second of 1080p from a generator is 1-3 MB and of 4K
+# under 10 MB, so those get the exact frame; lossless or near-lossless footage (5 MB a
+# frame at 1080p, 80 ms each to decode) gets a frame at most this far from the keyframe.
+_POSTER_DECODE_BUDGET_BYTES = 8 * 1024 * 1024
+
+# write_provenance: `movflags` for the MP4 muxer. Without use_metadata_tags it writes only
+# the iTunes-style tags it knows (title, comment, description, artist...) and silently drops
+# every other key; with it, each tag is stored under its own name in a "mdta" metadata box.
+# faststart moves the index before the media data, so browsers can start playing at once.
+_MOVFLAGS = "+faststart+use_metadata_tags"
+# Tags the MP4 muxer writes itself from the file it makes, whatever the metadata says.
+_MUXER_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder"})
+
+
+def poster_frame(
+    video_path: StrPath, dest: StrPath, *, at_seconds: float = 1.0, max_width: int = 640
+) -> tuple[int, int]:
+    """Save the frame shown at `at_seconds` into the video as a JPEG at `dest`.
+
+    A video that ends before `at_seconds` gives its middle frame instead. Frames are decoded
+    from the keyframe before that time; when getting to it would mean decoding more than
+    `_POSTER_DECODE_BUDGET_BYTES` of video (lossless or very high bit rate footage), the
+    poster is the last frame within that budget, at worst the keyframe. The picture is
+    scaled down to at most `max_width` pixels wide, keeping its displayed proportions.
+    Returns the poster's (width, height).
+    """
+    if max_width < 1:
+        raise ValueError("max_width must be at least 1")
+    if at_seconds < 0:
+        raise ValueError("at_seconds cannot be negative")
+    try:
+        with open_undecoded(video_path) as container:
+            frame, display_width = _frame_at(container, at_seconds)
+            width = min(max_width, display_width)
+            height = max(1, round(frame.height * width / display_width))
+            # FFmpeg converts to RGB and scales in one go, on the frame's own planes:
+            # several times faster than converting at full size and resizing with Pillow.
+            picture = frame.reformat(
+                width=width, height=height, format="rgb24", interpolation="LANCZOS"
+            ).to_image()
+    except FileNotFoundError:
+        raise  # the caller's mistake, not a damaged video
+    except av.FFmpegError:
+        raise MediaError(UNREADABLE) from None
+
+    def write(tmp: Path) -> None:
+        picture.save(tmp, "JPEG", quality=_POSTER_JPEG_QUALITY, optimize=True)
+
+    write_into_place(dest, write)
+    return width, height
+
+
+def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
+    """The frame nearest `at_seconds`, and the width it is displayed at."""
+    stream = next(
+        (s for s in container.streams.video if not s.disposition & Disposition.attached_pic),
+        None,
+    )
+    if stream is None:
+        raise MediaError("this file has no video to take a poster frame from")
+    if stream.duration:
+        duration = float(stream.duration * stream.time_base)
+    else:
+        duration = declared_seconds(container)
+    if duration is not None and at_seconds >= duration:
+        at_seconds = duration / 2
+    target = (stream.start_time or 0) + round(at_seconds / stream.time_base)
+
+    # Seeking lands on the keyframe at or before the target; frames can only be decoded
+    # from a keyframe on, so decoding forward from there is the least work that will do.
+    container.seek(target, stream=stream)
+    chosen = None
+    decoded_bytes = 0
+    reached = False
+    for packet in container.demux(stream):
+        decoded_bytes += packet.size
+        if chosen is not None and decoded_bytes > _POSTER_DECODE_BUDGET_BYTES:
+            break  # the budget is spent: the last frame decoded will do
+        for frame in packet.decode():  # the empty packet at the end drains the decoder
+            if frame.pts >= target:
+                if chosen is None or frame.pts - target < target - chosen.pts:
+                    chosen = frame
+                reached = True
+                break
+            chosen = frame
+        if reached:
+            break
+    if chosen is None:
+        raise MediaError("this video could not be decoded: it may be truncated or corrupt")
+
+    # Pixels are not square in some videos (anamorphic DVD rips, some phone footage).
+    aspect = stream.sample_aspect_ratio or 1
+    return chosen, max(1, round(chosen.width * aspect))
+
+
+def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> MediaInfo:
+    """Copy the video at `src` to an MP4 at `dest`, index first, with `tags` added to its
+    container metadata; return `probe(src)`.
+
+    Packets are copied as they are, not re-encoded: every stream keeps its exact bytes,
+    frame count and timing. Tags already in `src` are kept unless `tags` replaces them.
+    Keys the muxer fills in itself ("encoder", "major_brand"...) cannot be set. Read the
+    tags back with `read_provenance`. `dest` may be `src` itself.
+
+    Copying packets does not notice a file cut short (it just has fewer of them), so `src`
+    is probed first, and `dest` is left alone unless that finds a sound video.
+    """
+    for key, value in tags.items():
+        if not key or key in _MUXER_TAGS:
+            raise ValueError(f"{key!r} cannot be used as a metadata key")
+        if "\0" in key or "\0" in value:
+            # FFmpeg keeps tags as C strings: anything after a NUL would be lost silently.
+            raise ValueError(f"metadata tag {key!r} contains a NUL character")
+    info = probe(src)
+    if info.kind != "video":
+        raise MediaError(f"expected a video but this is {describe(info)}")
+    try:
+        write_into_place(dest, lambda tmp: _remux(Path(src), tmp, tags))
+    except av.FFmpegError:
+        raise MediaError("this video could not be copied: it may be truncated or corrupt") from None
+    return info
+
+
+def _remux(src: Path, dest: Path, tags: dict[str, str]) -> None:
+    with (
+        open_undecoded(src) as source,
+        av.open(str(dest), "w", format="mp4", options={"movflags": _MOVFLAGS}) as out,
+    ):
+        # Streams made from templates carry the source's codec parameters and are never
+        # opened as encoders, so what is muxed is the source's packets, byte for byte.
+        streams = {}
+        for template in source.streams:
+            stream = out.add_stream_from_template(template)
+            stream.metadata.update(template.metadata)  # language, handler name
+            stream.disposition = template.disposition
+            streams[template.index] = stream
+        kept = {k: v for k, v in source.metadata.items() if k not in _MUXER_TAGS}
+        out.metadata.update(kept | tags)
+        for packet in source.demux():
+            # The demuxer ends each stream with an empty packet that only flushes decoders.
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+
+
+def read_provenance(path: StrPath) -> dict[str, str]:
+    """The container metadata tags of the file at `path`, as FFmpeg reads them.
+
+    These include the muxer's own ("major_brand", "encoder"...) beside any that
+    `write_provenance` set. Text that is not valid UTF-8 is read with replacement characters.
+    """
+    try:
+        with av.open(str(path), metadata_errors="replace") as container:
+            return dict(container.metadata)
+    except FileNotFoundError:
+        raise  # the caller's mistake, not a damaged file
+    except av.FFmpegError:
+        raise MediaError(UNREADABLE) from None
