@@ -288,8 +288,7 @@ CELERY_BEAT_SCHEDULE = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's RedisCache, reusing its Redis client (ltxweb/cache.py says why).
-            "BACKEND": "ltxweb.cache.ReusedClientRedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             # Its own database: clearing the cache must never touch Celery's queue.
             "LOCATION": env_url("REDIS_CACHE_URL", schemes=("redis", "rediss"))
             or REDIS_URL.rsplit("/", 1)[0] + "/1",
