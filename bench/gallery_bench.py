@@ -188,7 +188,7 @@ def measure(sizes: list[int], repeat: int, only: list[str]) -> dict:
 
 @contextlib.contextmanager
 def _page_size(size: int):
-    from generations.jobs import views
+    from generations.jobs.views import generations as views
 
     previous, views.PAGE_SIZE = views.PAGE_SIZE, size
     try:

@@ -53,12 +53,13 @@ def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Genera
 def gallery(request, project_uuid):
     project = get_project_for(request, project_uuid)
     filters = {key: request.GET.get(key, "") for key in FILTERS if request.GET.get(key)}
-    page = selectors.gallery_page(
+    page, cards = selectors.gallery_page(
         project=project, number=request.GET.get("page"), per_page=PAGE_SIZE, **filters
     )
     context = {
         "project": project,
-        "page": page,
+        "page": page,  # the pager's numbers (its object_list holds the cards' ids)
+        "cards": cards,
         "filters": filters,
         # Every filter, empty when not chosen: a missing key costs the template a failed
         # lookup (and a dir() of the dict) for every option it is compared with.
