@@ -69,7 +69,7 @@ def assert_sent_to_sign_in(response):
     assert response["Location"].startswith(reverse("login")) and "next=" in response["Location"]
 
 
-def test_an_unchanged_card_is_a_304_of_three_queries(
+def test_an_unchanged_card_is_a_304_in_pinned_queries(
     client, card, tag, session_engine, django_assert_num_queries
 ):
     # The person, the membership (with its project), the job's stamp; and the session row
