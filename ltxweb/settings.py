@@ -108,8 +108,6 @@ MIDDLEWARE = [
     "ltxweb.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    # A polling card's 304, before the rest of the stack has work to do (generations/polling.py).
-    "generations.jobs.polling.UnchangedCardMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Stops an upload at its size limit while it streams in (generations/uploads.py); before
     # the CSRF check, which reads the body.
@@ -173,11 +171,6 @@ if EMBEDDED:
     }
 else:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
-    # Lets psycopg prepare statements, which Django leaves off (for transaction-mode poolers,
-    # PgBouncer before 1.21, not used here). Only server-side-binding cursors ever prepare, and
-    # Django's own bind client-side: this concerns only the polling card's query, the one
-    # cursor that asks for it (generations/selectors.py).
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -289,8 +282,7 @@ CELERY_BEAT_SCHEDULE = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's RedisCache, reusing its Redis client (ltxweb/cache.py says why).
-            "BACKEND": "ltxweb.cache.ReusedClientRedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             # Its own database: clearing the cache must never touch Celery's queue.
             "LOCATION": env_url("REDIS_CACHE_URL", schemes=("redis", "rediss"))
             or REDIS_URL.rsplit("/", 1)[0] + "/1",

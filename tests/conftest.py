@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -182,6 +183,27 @@ def require_service(name: str, host: str, port: int) -> None:
 def redis_url() -> str:
     require_service("Redis", "127.0.0.1", 6379)
     return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_cache(redis_url, settings):
+    """The cache as production has it (Django's Redis backend), in the test database of Redis,
+    its keys under a prefix of this test's own and deleted afterwards."""
+    from django.core.cache import caches
+
+    prefix = f"test-cache-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield caches["default"]
+    with redis.Redis.from_url(redis_url) as client:
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -95,3 +95,58 @@ def test_cards_poll_only_while_the_tab_is_visible(
     assert len(polls) == before, "a hidden tab does not poll"
     page.evaluate("Object.defineProperty(document, 'hidden', {value: false, configurable: true})")
     assert wait_for_polls(before), "polling resumes when the tab is shown"
+
+
+def test_a_card_revalidates_until_its_job_changes_and_stops_once_it_ends(
+    browser, live_server, project, editor, monkeypatch
+):
+    """The browser's cache and the server's ETag: the browser asks again with its copy's ETag
+    (the server's 304 reaches the page as that copy, so the card stays), a changed card is
+    swapped in, and a finished one polls no more."""
+    from django.utils import timezone
+
+    from generations.jobs import queue as job_queue
+    from generations.jobs import services as jobs
+    from generations.jobs.models import Generation, JobState
+
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
+    generation = jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params={"prompt": "waves", "model": "ltx-2-fast", "duration": 6, "resolution": "1920x1080"},
+    )  # stays queued: no worker here
+    page = sign_in(browser, live_server, editor, PASSWORD)
+    polls = []  # (the ETag of the browser's copy, the ETag answered), as sent on the wire
+
+    def record(response):
+        if "/card/" in response.url:
+            asked = response.request.all_headers().get("if-none-match")
+            polls.append((asked, response.all_headers()["etag"]))
+
+    page.on("response", record)
+    page.goto(f"{live_server.url}/projects/{project.uuid}/generations/")
+    card = page.locator(f"#card-{generation.uuid}")
+
+    def wait_for(predicate, seconds=15):
+        for _ in range(seconds * 4):
+            if predicate():
+                return True
+            page.wait_for_timeout(250)
+        return False
+
+    assert wait_for(lambda: any(asked == answered for asked, answered in polls)), polls
+    expect(card.locator(".badge")).to_have_text("Queued")
+
+    def move(**fields):
+        Generation.objects.filter(pk=generation.pk).update(updated_at=timezone.now(), **fields)
+
+    move(state=JobState.GENERATING)
+    expect(card.locator(".badge")).to_have_text("Generating")
+    move(state=JobState.FAILED, error_message="The API gave up")
+    expect(card.locator(".badge")).to_have_text("Failed")
+    expect(card).to_contain_text("The API gave up")
+    page.wait_for_timeout(2500)  # a request already on its way may still land
+    before = len(polls)
+    page.wait_for_timeout(4500)
+    assert len(polls) == before, "a finished card does not poll"

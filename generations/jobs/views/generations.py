@@ -9,12 +9,13 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import condition, require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from generations.core.access import get_project_for
 from generations.core.media_response import stored_file_response
-from generations.jobs import polling, selectors
+from generations.jobs import selectors
 from generations.jobs import services as jobs
 from generations.jobs.assets import (
     asset_create,
@@ -52,12 +53,13 @@ def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Genera
 def gallery(request, project_uuid):
     project = get_project_for(request, project_uuid)
     filters = {key: request.GET.get(key, "") for key in FILTERS if request.GET.get(key)}
-    page = selectors.gallery_page(
+    page, cards = selectors.gallery_page(
         project=project, number=request.GET.get("page"), per_page=PAGE_SIZE, **filters
     )
     context = {
         "project": project,
-        "page": page,
+        "page": page,  # the pager's numbers (its object_list holds the cards' ids)
+        "cards": cards,
         "filters": filters,
         # Every filter, empty when not chosen: a missing key costs the template a failed
         # lookup (and a dir() of the dict) for every option it is compared with.
@@ -88,39 +90,28 @@ def _prompt_options(project, filters) -> str:
     )
 
 
-def generation_card(request, project_uuid, generation_uuid):
-    """What a card polls while its job is active. Unchanged since the browser's copy: 304,
-    from one indexed query, no user loaded and no template (generations/polling.py, whose
-    middleware usually answers first). Anything else, or any doubt about who asks, takes the
-    usual way in (`_card`)."""
-    asked = request.headers.get("If-None-Match")
-    if asked and request.method == "GET":
-        tag = polling.unchanged_etag(
-            request, asked, project_uuid=project_uuid, generation_uuid=generation_uuid
-        )
-        if tag is not None:
-            return polling.not_modified(tag)
-    return _card(request, project_uuid, generation_uuid)
+def card_etag(request, project_uuid, generation_uuid) -> str | None:
+    """The card's validator: its job's update stamp, to the microsecond (a Last-Modified date
+    has whole seconds, and storing then succeeding within one second would leave a card stuck).
+    Outsiders get 404 here, before anything is compared."""
+    project = get_project_for(request, project_uuid)
+    updated_at = selectors.generation_updated_at(project=project, generation_uuid=generation_uuid)
+    return updated_at.isoformat() if updated_at else None
 
 
 @login_required
 @require_GET
-def _card(request, project_uuid, generation_uuid):
-    # Outsiders get 404 here, and people signed out the sign-in page. A member whose poll
-    # came this way (a session signed with an older secret, just renewed) may still be
-    # answered 304.
+@cache_control(private=True, no_cache=True)
+@condition(etag_func=card_etag)
+def generation_card(request, project_uuid, generation_uuid):
+    """What a card polls while its job is active: the browser revalidates its copy with the
+    ETag, and most polls get a 304 with no body."""
     generation = get_generation_for(request, project_uuid, generation_uuid)
-    tag = polling.etag(generation.updated_at)
-    if tag in polling.etags(request.headers.get("If-None-Match", "")):
-        return polling.not_modified(tag)
-    response = render(
+    return render(
         request,
         "jobs/gallery.html#card",
         {"project": generation.project, "generation": generation},
     )
-    response["ETag"] = tag
-    response["Cache-Control"] = "private, no-cache"
-    return response
 
 
 @login_required
