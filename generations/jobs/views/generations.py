@@ -6,9 +6,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import condition, require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
@@ -34,7 +33,6 @@ from generations.spend import services as spend
 GENERATORS = (Role.EDITOR,)
 PAGE_SIZE = 24
 FILTERS = ("state", "endpoint", "model", "prompt", "author")
-SELECTED = mark_safe(" selected")
 
 
 def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Generation:
@@ -69,25 +67,15 @@ def gallery(request, project_uuid):
         "endpoints": Endpoint.choices,
         "models": rules.MODELS,
         # The prompt filter's options: for the full page only (htmx swaps the grid).
-        "prompt_options": "" if request.htmx else _prompt_options(project, filters),
+        "prompt_choices": (
+            []
+            if request.htmx
+            else Prompt.objects.filter(project=project).values_list("uuid", "title")
+        ),
         "can_generate": request.membership.has_role(*GENERATORS),
     }
     template = "jobs/gallery.html#grid" if request.htmx else "jobs/gallery.html"
     return render(request, template, context)
-
-
-def _prompt_options(project, filters) -> str:
-    """The prompt filter's <option>s, made here rather than in a template loop: a project
-    may have hundreds of prompts, and a template loop over them costs more than this."""
-    chosen = filters.get("prompt")
-    return format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        (
-            (uuid, SELECTED if str(uuid) == chosen else "", title)
-            for uuid, title in Prompt.objects.filter(project=project).values_list("uuid", "title")
-        ),
-    )
 
 
 def card_etag(request, project_uuid, generation_uuid) -> str | None:
