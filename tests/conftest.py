@@ -157,8 +157,6 @@ def file_server(tmp_path):
 
 # -- services that CI makes mandatory ------------------------------------------------------
 
-_missing_services: set[str] = set()
-
 
 def _reachable(host: str, port: int) -> bool:
     try:
@@ -174,8 +172,7 @@ def require_service(name: str, host: str, port: int) -> None:
         return
     if IN_CI:
         pytest.fail(f"{name} at {host}:{port} is required in CI (CI=true) but not reachable")
-    _missing_services.add(name)
-    pytest.skip(f"{name} at {host}:{port} is not running: skipped (mandatory in CI)")
+    pytest.skip(f"{name} at {host}:{port} is not running: {SKIPPED_SERVICE}")
 
 
 @pytest.fixture
@@ -184,11 +181,21 @@ def redis_url() -> str:
     return os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+SKIPPED_SERVICE = "skipped (mandatory in CI)"
+
+
 def pytest_terminal_summary(terminalreporter):
-    if _missing_services:
+    # Read from the skip reports, not kept in a variable: under pytest-xdist the tests skip
+    # in the workers' processes and only their reports reach this one.
+    missing = set()
+    for report in terminalreporter.stats.get("skipped", []):
+        message = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        if message.endswith(SKIPPED_SERVICE):
+            missing.add(message.removeprefix("Skipped: ").split(" at ", 1)[0])
+    if missing:
         terminalreporter.write_line(
             "Skipped tests that need: "
-            + ", ".join(sorted(_missing_services))
+            + ", ".join(sorted(missing))
             + " (start them, or run in CI where they are mandatory)",
             yellow=True,
         )
