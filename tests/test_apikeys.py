@@ -11,10 +11,10 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from generations.models import ApiLease, Attempt, JobState, Membership, Project
+from generations.models import ApiLease, Attempt, JobState, Project
 from generations.services import apikeys, jobs, leases
 from tests.conftest import wait_until
-from tests.factories import ProjectFactory
+from tests.factories import AttemptFactory, MembershipFactory, ProjectFactory
 
 PROJECT_KEY = "ltxv_project-key-0123456789-ABCD"
 T2V = {
@@ -194,7 +194,7 @@ def test_jobs_are_sent_with_the_projects_key(start_simulator, start_worker, proj
     )
     assert generation.state == JobState.SUCCEEDED, generation.error_message
     other = ProjectFactory()
-    Membership.objects.create(project=other, user=owner, roles=["owner"])
+    MembershipFactory(project=other, user=owner, owner=True)
     refused = finished(
         jobs.job_submit(project=other, user=owner, endpoint="text-to-video", params=T2V)
     )
@@ -271,7 +271,7 @@ def test_the_sweep_resubmits_a_dead_workers_job_when_the_project_allows(
     Project.objects.filter(pk=project.pk).update(resubmit_lost_responses=True)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_claim(generation=generation)
-    Attempt.objects.create(generation=generation, number=1, worker="gone:1")
+    AttemptFactory(generation=generation, worker="gone:1")  # in flight on a worker now gone
     result = jobs.jobs_sweep(stale_after=dt.timedelta(0))
     generation.refresh_from_db()
     assert result["resubmitted"] == 1 and result["interrupted"] == 0

@@ -12,6 +12,7 @@ from generations.services import jobs
 from generations.services.assets import asset_create
 from tests import mediafiles
 from tests.conftest import wait_until
+from tests.factories import AttemptFactory
 
 T2V = {
     "prompt": "A lighthouse at dusk, waves rolling in",
@@ -246,7 +247,7 @@ def test_sweep_interrupts_jobs_whose_worker_is_gone(project, editor, db, monkeyp
     monkeypatch.setattr(tasks.generation_run, "delay_on_commit", lambda *a: None)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_claim(generation=generation)
-    Attempt.objects.create(generation=generation, number=1)
+    AttemptFactory(generation=generation)  # in flight
     Generation.objects.filter(pk=generation.pk).update(
         state=JobState.GENERATING, state_changed_at=timezone.now() - dt.timedelta(hours=2)
     )

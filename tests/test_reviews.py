@@ -12,7 +12,12 @@ from generations import tasks
 from generations.models import Activity, Generation, ReviewDecision, ReviewState, Stack, Version
 from generations.services import jobs, reviews
 from generations.services import prompts as prompt_service
-from tests.factories import MembershipFactory, ProjectFactory
+from tests.factories import (
+    GenerationFactory,
+    MediaAssetFactory,
+    MembershipFactory,
+    ProjectFactory,
+)
 from tests.reviewing import finish, finished, submit
 
 ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
@@ -263,31 +268,26 @@ def test_the_migration_stacks_generations_made_before_stacks(project, editor):
 
     from django.apps import apps
 
-    from generations.models import MediaAsset
-
     migration = importlib.import_module("generations.migrations.0011_review_stacks_comments_shares")
 
     def old(prompt, endpoint="text-to-video", **fields):
-        return Generation.objects.create(
+        return GenerationFactory(
             project=project,
             requested_by=editor,
             endpoint=endpoint,
             params={"prompt": prompt, **fields.pop("params", {})},
-            estimated_cost="0.24",
             **fields,
         )
 
     first = old("Dunes", state="succeeded", video="projects/x/videos/first.mp4")
     again = old("Dunes")
     other = old("Sea")
-    source = MediaAsset.objects.create(
+    source = MediaAssetFactory(
         project=project,
         kind="video",
         file="projects/x/videos/first.mp4",
         original_name="first.mp4",
         mime="video/mp4",
-        size_bytes=1,
-        sha256="0",
     )
     retake = old(
         "Fix",

@@ -11,6 +11,7 @@ from django.urls import reverse
 from generations import selectors, tasks
 from generations.models import Generation, JobState, Notification, TimelineComment, Version
 from generations.services import comments, jobs, retakes, reviews
+from tests.factories import GenerationFactory, ProjectFactory
 from tests.reviewing import T2V, finish, finished
 
 ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
@@ -119,12 +120,8 @@ def test_the_gallery_shows_the_cards_it_showed_before_the_flag(project, editor):
     jobs.job_rerun(generation=boat, user=editor)
     finished(project, editor, "A lighthouse")
     # A job in no stack (made before stacks, or not yet placed) is shown as its own card.
-    loose = Generation.objects.create(
-        project=project,
-        requested_by=editor,
-        endpoint="text-to-video",
-        params={**T2V, "prompt": "Loose"},
-        estimated_cost="0.24",
+    loose = GenerationFactory(
+        project=project, requested_by=editor, params={**T2V, "prompt": "Loose"}
     )
     for filters in ({}, {"state": "succeeded"}, {"state": "queued"}, {"model": "ltx-2-pro"}):
         shown = [g.pk for g in selectors.gallery_cards(project=project, **filters)]
@@ -136,8 +133,6 @@ def test_the_gallery_shows_the_cards_it_showed_before_the_flag(project, editor):
 def test_the_gallerys_pages_hold_each_card_once_in_order(monkeypatch, project, editor, deep):
     """Whether a page is found by OFFSET or (a deep page) by its ids first: together the
     pages are the gallery's cards in its order, and get_page's rules for odd numbers hold."""
-    from generations.models import Project
-
     monkeypatch.setattr(selectors._IdsFirstPaginator, "DEEP", deep)
     for n in range(7):
         shot = finished(project, editor, f"Shot {n}")
@@ -153,7 +148,7 @@ def test_the_gallerys_pages_hold_each_card_once_in_order(monkeypatch, project, e
     assert (list(page("99")), list(page("x"))) == ([cards[6]], cards[0:3])
     queued = [card for card in cards if card.state == JobState.QUEUED]  # the three reruns
     assert list(page(1, state="queued")) == queued == list(page(2, state="queued"))
-    empty = Project.objects.create(name="Empty", created_by=editor)
+    empty = ProjectFactory(name="Empty", created_by=editor)
     assert list(selectors.gallery_page(project=empty, number=None, per_page=3)) == []
 
 
@@ -169,12 +164,8 @@ def test_the_migration_marks_only_each_stacks_newest_version_and_loose_jobs(proj
     again = jobs.job_rerun(generation=kite, user=editor)
     newest = jobs.job_rerun(generation=kite, user=editor)
     boat = finished(project, editor, "A boat at dawn")
-    loose = Generation.objects.create(
-        project=project,
-        requested_by=editor,
-        endpoint="text-to-video",
-        params={**T2V, "prompt": "Loose"},
-        estimated_cost="0.24",
+    loose = GenerationFactory(
+        project=project, requested_by=editor, params={**T2V, "prompt": "Loose"}
     )
     Generation.objects.update(is_card=True)  # as AddField's default leaves them
     migration.cards_mark(apps, None)
