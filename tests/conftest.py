@@ -69,8 +69,16 @@ class RunningSimulator:
 
 @pytest.fixture(scope="session")
 def simulator_cache_dir(tmp_path_factory) -> Path:
-    # One render cache for the whole run: identical requests are rendered once.
-    return tmp_path_factory.mktemp("ltxsim-shared")
+    """One render cache for the whole run: identical requests are rendered once. Under
+    pytest-xdist its workers share it, in the run's base directory above their own: the
+    simulator writes each render to a temporary name and renames it into place, so a
+    worker reads a whole video or none and renders it itself."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    cache = base / "ltxsim-shared"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 @pytest.fixture
