@@ -38,11 +38,14 @@ chromium:
 
 # Two pytest runs: the suite on SQLite, then tests/postgres/ with the database on PostgreSQL
 # (skipped with a message when none is running, mandatory under CI=true). Both always run;
-# the target fails if either did.
+# the target fails if either did. Each runs in parallel on pytest-xdist's workers (one per
+# CPU), every worker on its own databases and files (tests/var_dir.py); TEST_WORKERS=0 runs
+# them in one process, and -n in PYTEST_ARGS overrides it for one run.
+TEST_WORKERS ?= auto
 test: lint chromium
 	@status=0; \
-	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
-	$(BIN)/python -m tests.postgres $(POSTGRES_PYTEST_ARGS) || status=$$?; \
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) || status=$$?; \
+	$(BIN)/python -m tests.postgres -n $(TEST_WORKERS) $(POSTGRES_PYTEST_ARGS) || status=$$?; \
 	exit $$status
 
 bench: install

@@ -70,8 +70,16 @@ class RunningSimulator:
 
 @pytest.fixture(scope="session")
 def simulator_cache_dir(tmp_path_factory) -> Path:
-    # One render cache for the whole run: identical requests are rendered once.
-    return tmp_path_factory.mktemp("ltxsim-shared")
+    """One render cache for the whole run: identical requests are rendered once. Under
+    pytest-xdist its workers share it, in the run's base directory above their own: the
+    simulator writes each render to a temporary name and renames it into place, so a
+    worker reads a whole video or none and renders it itself."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    cache = base / "ltxsim-shared"
+    cache.mkdir(exist_ok=True)
+    return cache
 
 
 @pytest.fixture
@@ -158,8 +166,6 @@ def file_server(tmp_path):
 
 # -- services that CI makes mandatory ------------------------------------------------------
 
-_missing_services: set[str] = set()
-
 
 def _reachable(host: str, port: int) -> bool:
     try:
@@ -175,8 +181,7 @@ def require_service(name: str, host: str, port: int) -> None:
         return
     if IN_CI:
         pytest.fail(f"{name} at {host}:{port} is required in CI (CI=true) but not reachable")
-    _missing_services.add(name)
-    pytest.skip(f"{name} at {host}:{port} is not running: skipped (mandatory in CI)")
+    pytest.skip(f"{name} at {host}:{port} is not running: {SKIPPED_SERVICE}")
 
 
 @pytest.fixture
@@ -206,11 +211,21 @@ def redis_cache(redis_url, settings):
             client.delete(*keys)
 
 
+SKIPPED_SERVICE = "skipped (mandatory in CI)"
+
+
 def pytest_terminal_summary(terminalreporter):
-    if _missing_services:
+    # Read from the skip reports, not kept in a variable: under pytest-xdist the tests skip
+    # in the workers' processes and only their reports reach this one.
+    missing = set()
+    for report in terminalreporter.stats.get("skipped", []):
+        message = report.longrepr[2] if isinstance(report.longrepr, tuple) else ""
+        if message.endswith(SKIPPED_SERVICE):
+            missing.add(message.removeprefix("Skipped: ").split(" at ", 1)[0])
+    if missing:
         terminalreporter.write_line(
             "Skipped tests that need: "
-            + ", ".join(sorted(_missing_services))
+            + ", ".join(sorted(missing))
             + " (start them, or run in CI where they are mandatory)",
             yellow=True,
         )

@@ -17,9 +17,9 @@ from generations.jobs import services as jobs
 from generations.jobs import sweep as job_sweep
 from generations.jobs.models import ApiLease, Attempt, JobState
 from generations.projects import apikeys
-from generations.projects.models import Membership, Project
+from generations.projects.models import Project
 from tests.conftest import wait_until
-from tests.factories import ProjectFactory
+from tests.factories import AttemptFactory, MembershipFactory, ProjectFactory
 
 PROJECT_KEY = "ltxv_project-key-0123456789-ABCD"
 T2V = {
@@ -199,7 +199,7 @@ def test_jobs_are_sent_with_the_projects_key(start_simulator, start_worker, proj
     )
     assert generation.state == JobState.SUCCEEDED, generation.error_message
     other = ProjectFactory()
-    Membership.objects.create(project=other, user=owner, roles=["owner"])
+    MembershipFactory(project=other, user=owner, owner=True)
     refused = finished(
         jobs.job_submit(project=other, user=owner, endpoint="text-to-video", params=T2V)
     )
@@ -275,7 +275,7 @@ def test_the_sweep_resubmits_a_dead_workers_job_when_the_project_allows(
     Project.objects.filter(pk=project.pk).update(resubmit_lost_responses=True)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_claim(generation=generation)
-    Attempt.objects.create(generation=generation, number=1, worker="gone:1")
+    AttemptFactory(generation=generation, worker="gone:1")  # in flight on a worker now gone
     result = job_sweep.jobs_sweep(stale_after=dt.timedelta(0))
     generation.refresh_from_db()
     assert result["resubmitted"] == 1 and result["interrupted"] == 0

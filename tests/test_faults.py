@@ -427,7 +427,8 @@ class MotoServer:
             try:
                 requests.get(self.url, timeout=1)
                 break
-            except requests.ConnectionError:
+            # Listening but not answering yet is not started either (seen on a loaded machine).
+            except (requests.ConnectionError, requests.Timeout):
                 assert time.monotonic() < deadline, "moto server did not start"
                 time.sleep(0.2)
         self.client().create_bucket(Bucket="ltxweb-test")

@@ -16,6 +16,7 @@ from generations.jobs.assets import asset_create
 from generations.jobs.models import ApiLease, Attempt, Generation, JobState
 from tests import mediafiles
 from tests.conftest import wait_until
+from tests.factories import AttemptFactory
 
 T2V = {
     "prompt": "A lighthouse at dusk, waves rolling in",
@@ -254,7 +255,7 @@ def test_sweep_interrupts_jobs_whose_worker_is_gone(project, editor, db, monkeyp
     monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_claim(generation=generation)
-    Attempt.objects.create(generation=generation, number=1)
+    AttemptFactory(generation=generation)  # in flight
     Generation.objects.filter(pk=generation.pk).update(
         state=JobState.GENERATING, state_changed_at=timezone.now() - dt.timedelta(hours=2)
     )

@@ -15,7 +15,12 @@ from generations.jobs.models import Generation
 from generations.prompts import services as prompt_service
 from generations.review import services as reviews
 from generations.review.models import ReviewDecision, ReviewState, Stack, Version
-from tests.factories import MembershipFactory, ProjectFactory
+from tests.factories import (
+    GenerationFactory,
+    MediaAssetFactory,
+    MembershipFactory,
+    ProjectFactory,
+)
 from tests.reviewing import finish, finished, submit
 
 ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
@@ -266,31 +271,26 @@ def test_the_migration_stacks_generations_made_before_stacks(project, editor):
 
     from django.apps import apps
 
-    from generations.jobs.models import MediaAsset
-
     migration = importlib.import_module("generations.migrations.0011_review_stacks_comments_shares")
 
     def old(prompt, endpoint="text-to-video", **fields):
-        return Generation.objects.create(
+        return GenerationFactory(
             project=project,
             requested_by=editor,
             endpoint=endpoint,
             params={"prompt": prompt, **fields.pop("params", {})},
-            estimated_cost="0.24",
             **fields,
         )
 
     first = old("Dunes", state="succeeded", video="projects/x/videos/first.mp4")
     again = old("Dunes")
     other = old("Sea")
-    source = MediaAsset.objects.create(
+    source = MediaAssetFactory(
         project=project,
         kind="video",
         file="projects/x/videos/first.mp4",
         original_name="first.mp4",
         mime="video/mp4",
-        size_bytes=1,
-        sha256="0",
     )
     retake = old(
         "Fix",

@@ -12,9 +12,9 @@ from django.urls import reverse
 
 from generations.jobs import queue as job_queue
 from generations.jobs import services as jobs
-from generations.jobs.models import Attempt
 from generations.review import comments, edl, zipstream
 from generations.review import services as reviews
+from tests.factories import AttemptFactory
 from tests.reviewing import finish, finished, private_media, store_media
 
 ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
@@ -81,9 +81,7 @@ def approved(project, editor, reviewer, settings, tmp_path):
         (lighthouse_v2, "req-2"),
         (boat, "req-3"),
     ):
-        Attempt.objects.create(
-            generation=generation, number=1, outcome="delivered", request_id=request_id
-        )
+        AttemptFactory(generation=generation, delivered=True, request_id=request_id)
     reviews.review_decide(version=lighthouse_v1.version, reviewer=reviewer, state="approved")
     reviews.review_decide(version=lighthouse_v2.version, reviewer=reviewer, state="approved")
     reviews.review_decide(version=boat.version, reviewer=reviewer, state="approved")

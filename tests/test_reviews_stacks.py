@@ -17,6 +17,7 @@ from generations.jobs.models import Generation, JobState
 from generations.review import comments
 from generations.review import services as reviews
 from generations.review.models import Notification, TimelineComment, Version
+from tests.factories import GenerationFactory
 from tests.reviewing import T2V, finish, finished
 
 ROLES = ["owner", "producer", "editor", "reviewer", "viewer", "outsider"]
@@ -125,12 +126,8 @@ def test_the_gallery_shows_the_cards_it_showed_before_the_flag(project, editor):
     jobs.job_rerun(generation=boat, user=editor)
     finished(project, editor, "A lighthouse")
     # A job in no stack (made before stacks, or not yet placed) is shown as its own card.
-    loose = Generation.objects.create(
-        project=project,
-        requested_by=editor,
-        endpoint="text-to-video",
-        params={**T2V, "prompt": "Loose"},
-        estimated_cost="0.24",
+    loose = GenerationFactory(
+        project=project, requested_by=editor, params={**T2V, "prompt": "Loose"}
     )
     for filters in ({}, {"state": "succeeded"}, {"state": "queued"}, {"model": "ltx-2-pro"}):
         shown = [g.pk for g in job_selectors.gallery_cards(project=project, **filters)]
@@ -175,12 +172,8 @@ def test_the_migration_marks_only_each_stacks_newest_version_and_loose_jobs(proj
     again = jobs.job_rerun(generation=kite, user=editor)
     newest = jobs.job_rerun(generation=kite, user=editor)
     boat = finished(project, editor, "A boat at dawn")
-    loose = Generation.objects.create(
-        project=project,
-        requested_by=editor,
-        endpoint="text-to-video",
-        params={**T2V, "prompt": "Loose"},
-        estimated_cost="0.24",
+    loose = GenerationFactory(
+        project=project, requested_by=editor, params={**T2V, "prompt": "Loose"}
     )
     Generation.objects.update(is_card=True)  # as AddField's default leaves them
     migration.cards_mark(apps, None)

@@ -34,7 +34,7 @@ from generations.spend.models import (
     SpendPeriod,
     SpendQuarter,
 )
-from tests.factories import MembershipFactory
+from tests.factories import AttemptFactory, MembershipFactory
 
 T2V = {
     "prompt": "A paper boat drifting down a gutter in the rain",
@@ -82,9 +82,7 @@ def committed_cents(project, period=None):
 def deliver(generation, *, final_cost):
     """What the worker does for a delivered video, without the API: attempt, then success."""
     jobs.job_claim(generation=generation)
-    Attempt.objects.create(
-        generation=generation, number=generation.attempt_count, outcome=Attempt.Outcome.DELIVERED
-    )
+    AttemptFactory(generation=generation, delivered=True)
     jobs.job_move(generation, to=JobState.STORING, sources=[JobState.SUBMITTING])
     jobs.job_move(
         generation, to=JobState.SUCCEEDED, sources=[JobState.STORING], final_cost=D(final_cost)
@@ -94,20 +92,13 @@ def deliver(generation, *, final_cost):
 def lose(generation):
     """An attempt whose answer never came: interrupted, possibly charged."""
     jobs.job_claim(generation=generation)
-    Attempt.objects.create(
-        generation=generation,
-        number=generation.attempt_count,
-        outcome=Attempt.Outcome.LOST,
-        possibly_charged=True,
-    )
+    AttemptFactory(generation=generation, lost=True)
     jobs.job_finish(generation, to=JobState.INTERRUPTED, reason="response lost")
 
 
 def fail(generation, to=JobState.FAILED):
     jobs.job_claim(generation=generation)
-    Attempt.objects.create(
-        generation=generation, number=generation.attempt_count, outcome=Attempt.Outcome.ERROR
-    )
+    AttemptFactory(generation=generation, outcome=Attempt.Outcome.ERROR)
     jobs.job_finish(generation, to=to, reason="refused")
 
 
@@ -284,7 +275,7 @@ def test_cancel_releases_the_reservation(project, editor, producer):
 def test_a_delivered_but_unusable_video_is_charged_its_estimate(project, editor):
     generation = submit(project, editor)
     jobs.job_claim(generation=generation)
-    Attempt.objects.create(generation=generation, number=1, outcome=Attempt.Outcome.DELIVERED)
+    AttemptFactory(generation=generation, delivered=True)
     jobs.job_move(generation, to=JobState.STORING, sources=[JobState.SUBMITTING])
     jobs.job_finish(generation, to=JobState.FAILED, reason="bad video", error_type="bad_video")
     assert kinds(generation)[-1] == (Kind.CHARGE, D("0.24"))
@@ -323,9 +314,7 @@ def test_a_resubmitted_lost_attempt_stays_a_possible_charge_after_success(projec
     """A project may send a lost request again (the same job): both attempts are counted."""
     generation = submit(project, editor)
     jobs.job_claim(generation=generation)
-    Attempt.objects.create(
-        generation=generation, number=1, outcome=Attempt.Outcome.LOST, possibly_charged=True
-    )
+    AttemptFactory(generation=generation, lost=True)
     jobs.job_move(generation, to=JobState.QUEUED, sources=[JobState.SUBMITTING])
     deliver(generation, final_cost="0.24")
     assert sorted(kinds(generation)) == sorted(

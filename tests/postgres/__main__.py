@@ -6,8 +6,9 @@
 set), given through the environment what a test run needs: a SECRET_KEY made for this run,
 the test client's host, no https redirect. The database name carries this process's id, so
 runs side by side never share a test database (pytest-django creates and drops
-`test_<name>`). Without a reachable PostgreSQL it says so and succeeds, except under CI=true
-where it fails. TEST_DATABASE_URL points it at another server or role.
+`test_<name>`, or under pytest-xdist one per worker: `test_<name>_gw0`, `_gw1`...). Without
+a reachable PostgreSQL it says so and succeeds, except under CI=true where it fails.
+TEST_DATABASE_URL points it at another server or role.
 """
 
 from __future__ import annotations
