@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from generations import media
 from generations.jobs import queue as job_queue
@@ -335,3 +336,17 @@ def test_sweep_resends_only_jobs_whose_message_went_silent(project, editor, db, 
     assert job_sweep.jobs_sweep()["resent"] == 1
     assert sent == [silent.pk]
     assert job_sweep.jobs_sweep()["resent"] == 0  # its message was just sent
+
+
+def test_a_message_due_now_has_no_eta_and_a_delayed_one_waits(monkeypatch):
+    """A message with an ETA waits for the worker's timer (a second or so), so one due now is
+    sent without a countdown; one due later carries its own."""
+    sent = []
+    monkeypatch.setattr(
+        job_queue.current_app, "send_task", lambda name, args, **options: sent.append(options)
+    )
+    due = timezone.now()
+    job_queue.run_send(7, due)
+    job_queue.run_send(7, due, countdown=15.0)
+    job_queue.store_retry_send(7)
+    assert sent == [{"countdown": None}, {"countdown": 15.0}, {"countdown": None}]

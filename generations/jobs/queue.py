@@ -23,7 +23,8 @@ WAKE_MARGIN = dt.timedelta(seconds=0.5)
 
 
 def run_send(generation_id: int, due: dt.datetime, *, countdown: float = 0.0) -> None:
-    current_app.send_task(RUN, (generation_id, due.isoformat()), countdown=countdown)
+    # A countdown of 0 is none at all: a message with an ETA waits for the worker's timer.
+    current_app.send_task(RUN, (generation_id, due.isoformat()), countdown=countdown or None)
 
 
 def run_send_on_commit(generation_id: int, due: dt.datetime) -> None:
@@ -52,4 +53,4 @@ def next_wake(account) -> None:
 
 
 def store_retry_send(generation_id: int, *, countdown: float = 0.0) -> None:
-    current_app.send_task(STORE_RETRY, (generation_id,), countdown=countdown)
+    current_app.send_task(STORE_RETRY, (generation_id,), countdown=countdown or None)
