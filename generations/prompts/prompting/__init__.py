@@ -10,7 +10,7 @@ what to avoid. This package holds that advice as data and plain functions:
   is inserted into (elements.py).
 * `check` reads a prompt and returns advisory `Finding`s, each pointing at the words that
   triggered it so a form can highlight them in place. Nothing here blocks a save
-  (advice.py runs the checks, one module per check in checks/).
+  (advice.py runs the checks and holds those about the whole text; the others are in checks/).
 
 The checks are heuristics made of word lists and regular expressions, not a language model.
 They aim to be right on ordinary prompts and quiet on the near-misses the tests list; each
@@ -21,15 +21,15 @@ Pure Python with no Django, so views, tasks and tests can all use it. Callers im
 package, not its modules: `from generations.prompts import prompting; prompting.check(...)`.
 """
 
-from generations.prompts.prompting.advice import check
-from generations.prompts.prompting.checks.camera import CAMERA_CONFLICTS
-from generations.prompts.prompting.checks.crowding import MAX_CHARACTERS
-from generations.prompts.prompting.checks.length import (
+from generations.prompts.prompting.advice import (
     LONG_WORDS,
     MAX_SENTENCES,
     MIN_SENTENCES,
     TOO_LONG_WORDS,
+    check,
 )
+from generations.prompts.prompting.checks.camera import CAMERA_CONFLICTS
+from generations.prompts.prompting.checks.crowding import MAX_CHARACTERS
 from generations.prompts.prompting.compose import compose, drift
 from generations.prompts.prompting.elements import (
     ELEMENT_HELP,
