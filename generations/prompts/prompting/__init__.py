@@ -5,7 +5,7 @@ camera, audio - written as one flowing paragraph of 4-8 present-tense sentences,
 what to avoid. This package holds that advice as data and plain functions:
 
 * `compose` joins the elements into that paragraph; `drift` tells whether a hand-edited final
-  text has moved away from it (compose.py).
+  text has moved away from it (elements.py).
 * `HELPFUL_TERMS` is the guide's "Additional Helpful Terms", each group tied to the element it
   is inserted into (elements.py).
 * `check` reads a prompt and returns advisory `Finding`s, each pointing at the words that
@@ -30,7 +30,6 @@ from generations.prompts.prompting.advice import (
 )
 from generations.prompts.prompting.checks.camera import CAMERA_CONFLICTS
 from generations.prompts.prompting.checks.crowding import MAX_CHARACTERS
-from generations.prompts.prompting.compose import compose, drift
 from generations.prompts.prompting.elements import (
     ELEMENT_HELP,
     ELEMENT_LABELS,
@@ -38,6 +37,8 @@ from generations.prompts.prompting.elements import (
     HELPFUL_TERMS,
     TEXT,
     TermGroup,
+    compose,
+    drift,
 )
 from generations.prompts.prompting.findings import INFO, WARNING, Finding
 from generations.prompts.prompting.sentences import quoted_spans, sentence_spans

@@ -13,8 +13,7 @@ from generations.prompts.prompting.checks.physics import check_complex_physics
 from generations.prompts.prompting.checks.readable_text import check_readable_text
 from generations.prompts.prompting.checks.speech import check_unquoted_speech
 from generations.prompts.prompting.checks.tense import check_tense
-from generations.prompts.prompting.compose import drift
-from generations.prompts.prompting.elements import ELEMENTS, TEXT
+from generations.prompts.prompting.elements import ELEMENTS, TEXT, drift
 from generations.prompts.prompting.findings import INFO, WARNING, Finding, segment_of
 from generations.prompts.prompting.sentences import sentence_spans
 
