@@ -11,11 +11,15 @@ from decimal import Decimal
 from pathlib import Path
 
 from generations.ltx import pricing, rules
-from generations.simulator import render, validation
-from generations.simulator.errors import Refusal
+from generations.simulator import render
 from generations.simulator.handler import SEND_CHUNK, BaseHandler
-from generations.simulator.inputs import billed_input_seconds, resolve_inputs
-from generations.simulator.state import SimulatorState
+from generations.simulator.inputs import (
+    billed_input_seconds,
+    check_filter,
+    resolve_inputs,
+    validated_request,
+)
+from generations.simulator.state import Refusal, SimulatorState
 
 
 class GenerationRoutes(BaseHandler):
@@ -25,8 +29,8 @@ class GenerationRoutes(BaseHandler):
         api_key = self._authenticate()
         raw = self._read_body()
         self.state.check_rate_limit(api_key)
-        request = validation.validated_request(endpoint, raw)
-        validation.check_filter(request, self.state.config.filter_words)
+        request = validated_request(endpoint, raw)
+        check_filter(request, self.state.config.filter_words)
         with tempfile.TemporaryDirectory(dir=self.state.data_dir / "work") as work:
             inputs = resolve_inputs(self.state, request, Path(work))
             cost = pricing.estimate_cost(

@@ -12,8 +12,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 
 from generations.ltx import rules
-from generations.simulator.errors import Refusal
-from generations.simulator.state import SimulatorState
+from generations.simulator.state import Refusal, SimulatorState
 
 logger = logging.getLogger("ltxsim")
 

@@ -1,8 +1,11 @@
-"""A generation's media inputs, wherever they come from: an upload, a data URI or an https
-URL fetched as the API fetches it."""
+"""A generation's request and media inputs, checked as the real API checks them: the body is
+JSON with the documented fields (ltx/schemas.py), the prompt passes the content filter, and
+every media input (an upload, a data URI or an https URL fetched as the API fetches it) is a
+file the model can take."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -10,11 +13,9 @@ from urllib.parse import urlsplit
 import requests
 
 from generations import media
-from generations.ltx import rules
-from generations.simulator import validation
-from generations.simulator.errors import Refusal
+from generations.ltx import rules, schemas
 from generations.simulator.handler import SEND_CHUNK
-from generations.simulator.state import SimulatorState
+from generations.simulator.state import Refusal, SimulatorState
 
 
 def resolve_inputs(
@@ -33,7 +34,7 @@ def resolve_inputs(
             path.write_bytes(parsed.decoded())
         else:
             path = fetch(parsed, work / field_name, state.config.allow_fetch_hosts)
-        info = validation.checked_input(field_name, kind, path)
+        info = checked_input(field_name, kind, path)
         inputs[field_name] = (path, info)
     return inputs
 
@@ -98,3 +99,44 @@ def billed_input_seconds(endpoint: str, inputs: dict) -> float | None:
     if endpoint == rules.RETAKE:
         return inputs["video_uri"][1].duration
     return None
+
+
+def validated_request(endpoint: str, raw: bytes) -> dict:
+    """The request a generation endpoint was sent, checked field by field."""
+    try:
+        payload = json.loads(raw or b"null")
+    except (UnicodeDecodeError, ValueError):
+        raise Refusal(400, "invalid_request_error", "The request body must be valid JSON") from None
+    try:
+        return schemas.validate_request(endpoint, payload)
+    except rules.RequestInvalid as exc:
+        raise Refusal(400, "invalid_request_error", exc.message) from None
+
+
+def check_filter(request: dict, filter_words: list[str]) -> None:
+    prompt = (request.get("prompt") or "").lower()
+    for word in filter_words:
+        if word and word.lower() in prompt:
+            raise Refusal(
+                422, "content_filtered_error", "Content is filtered due to policy restrictions"
+            )
+
+
+def checked_input(field_name: str, kind: str, path: Path) -> media.MediaInfo:
+    """What a media input holds, refused when the API would not take it."""
+    try:
+        info = media.probe(path)
+        media.check_api_input(info, kind)
+    except media.MediaError as exc:
+        raise Refusal(400, "invalid_request_error", f"{field_name}: {exc.message}") from None
+    if kind == "video":
+        try:
+            rules.check_retake_video(
+                width=info.width,
+                height=info.height,
+                duration=info.duration,
+                frames=info.frames,
+            )
+        except rules.RequestInvalid as exc:
+            raise Refusal(400, "invalid_request_error", exc.message) from None
+    return info

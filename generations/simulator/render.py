@@ -31,17 +31,25 @@ from pathlib import Path
 
 import av
 
-from generations.simulator.audio import chord_audio, decoded_audio, samples_for, silence, with_beeps
-from generations.simulator.frames import (
+from generations.simulator.mp4 import (
+    Mp4Writer,
+    chord_audio,
+    decoded_audio,
+    decoded_video,
+    probe_video,
+    samples_for,
+    silence,
+    with_beeps,
+)
+from generations.simulator.overlay import (
     GradientBackground,
     ImageBackground,
+    Overlay,
     check_even_size,
     darkened,
     frame_from_planes,
     planes_of,
 )
-from generations.simulator.mp4 import Mp4Writer, decoded_video, probe_video
-from generations.simulator.overlay import Overlay
 
 __all__ = ["RETAKE_MODES", "render_generation", "render_retake"]
 

@@ -17,11 +17,15 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from generations.ltx import rules
-from generations.simulator.config import Config, add_arguments, config_from_options
-from generations.simulator.errors import Refusal
 from generations.simulator.generation import GenerationRoutes
 from generations.simulator.handler import logger
-from generations.simulator.state import SimulatorState
+from generations.simulator.state import (
+    Config,
+    Refusal,
+    SimulatorState,
+    add_arguments,
+    config_from_options,
+)
 from generations.simulator.uploads import UploadRoutes
 
 ENDPOINTS = set(rules.GENERATION_ENDPOINTS)

@@ -9,8 +9,8 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 from generations.ltx import rules
-from generations.simulator.errors import Refusal
 from generations.simulator.handler import SEND_CHUNK, BaseHandler
+from generations.simulator.state import Refusal
 
 UPLOAD_SIZE_HEADER = "x-goog-content-length-range"
 

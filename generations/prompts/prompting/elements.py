@@ -1,36 +1,23 @@
-"""The guide's six elements and its "Additional Helpful Terms", as data the form and
-the builder page read."""
+"""The guide's six elements and its "Additional Helpful Terms", as data the form and the
+builder page read (the wording lives in guide.toml beside this module); compose() joins the
+elements into the paragraph the guide asks for, and drift() tells when a hand-edited final
+text has moved away from it."""
 
 from __future__ import annotations
 
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+from generations.prompts.prompting.text import CLOSERS, capitalise, is_terminal, squash
+
+_GUIDE = tomllib.loads((Path(__file__).parent / "guide.toml").read_text(encoding="utf-8"))
 
 # "Key Elements to Include", in the guide's order; compose() follows this order.
 ELEMENTS = ("shot", "scene", "action", "characters", "camera", "audio")
-
-ELEMENT_LABELS = {
-    "shot": "Shot",
-    "scene": "Scene",
-    "action": "Action",
-    "characters": "Character(s)",
-    "camera": "Camera movement",
-    "audio": "Audio",
-}
-
-ELEMENT_HELP = {
-    "shot": "Cinematography terms that match the genre; shot scale or category-specific style.",
-    "scene": "Lighting, colour palette, surface textures and atmosphere that set mood and tone.",
-    "action": "The core action as a natural sequence, flowing from beginning to end.",
-    "characters": (
-        "Age, hairstyle, clothing and distinguishing features; emotion through physical cues, "
-        "not labels."
-    ),
-    "camera": "How and when the camera moves, and how the subjects appear after the move.",
-    "audio": (
-        "Ambient sound, music, speech or singing; dialogue in quotation marks; language and "
-        "accent if needed."
-    ),
-}
+ELEMENT_LABELS: dict[str, str] = _GUIDE["labels"]
+ELEMENT_HELP: dict[str, str] = _GUIDE["help"]
 
 # Findings about the final text (rather than one element) name this instead of an element.
 TEXT = "text"
@@ -46,136 +33,44 @@ class TermGroup:
     terms: tuple[str, ...]  # exactly as the guide writes them
 
 
-HELPFUL_TERMS: tuple[TermGroup, ...] = (
-    TermGroup(
-        "Categories",
-        "Animation",
-        "shot",
-        ("Stop-motion", "2D / 3D animation", "Claymation", "Hand-drawn"),
-    ),
-    TermGroup(
-        "Categories",
-        "Stylized",
-        "shot",
-        (
-            "Comic book",
-            "Cyberpunk",
-            "8-bit pixel",
-            "Surreal",
-            "Minimalist",
-            "Painterly",
-            "Illustrated",
-        ),
-    ),
-    TermGroup(
-        "Categories",
-        "Cinematic",
-        "shot",
-        (
-            "Period drama",
-            "Film noir",
-            "Fantasy",
-            "Epic space opera",
-            "Thriller",
-            "Modern romance",
-            "Experimental film",
-            "Arthouse",
-            "Documentary",
-        ),
-    ),
-    TermGroup(
-        "Visual Details",
-        "Lighting",
-        "scene",
-        ("Flickering candles", "Neon glow", "Natural sunlight", "Dramatic shadows"),
-    ),
-    TermGroup(
-        "Visual Details",
-        "Textures",
-        "scene",
-        ("Rough stone", "Smooth metal", "Worn fabric", "Glossy surfaces"),
-    ),
-    TermGroup(
-        "Visual Details",
-        "Color Palette",
-        "scene",
-        ("Vibrant", "Muted", "Monochromatic", "High contrast"),
-    ),
-    TermGroup(
-        "Visual Details", "Atmosphere", "scene", ("Fog", "Rain", "Dust", "Smoke", "Particles")
-    ),
-    TermGroup(
-        "Sound and Voice",
-        "Ambient Settings",
-        "audio",
-        ("Coffeeshop noise", "Wind and rain", "Forest ambience with birds"),
-    ),
-    TermGroup(
-        "Sound and Voice",
-        "Dialogue Style",
-        "audio",
-        (
-            "Energetic announcer",
-            "Resonant voice with gravitas",
-            "Distorted radio-style",
-            "Robotic monotone",
-            "Childlike curiosity",
-        ),
-    ),
-    TermGroup("Sound and Voice", "Volume", "audio", ("Whisper", "Mutter", "Shout", "Scream")),
-    TermGroup(
-        "Technical Style Markers",
-        "Camera Language",
-        "camera",
-        (
-            "Follows",
-            "Tracks",
-            "Pans across",
-            "Circles around",
-            "Tilts upward",
-            "Pushes in / pulls back",
-            "Overhead view",
-            "Handheld movement",
-            "Over-the-shoulder",
-            "Wide establishing shot",
-            "Static frame",
-        ),
-    ),
-    TermGroup(
-        "Technical Style Markers",
-        "Film Characteristics",
-        "shot",
-        ("Film grain", "Lens flares", "Pixelated edges", "Jittery stop-motion"),
-    ),
-    TermGroup(
-        "Technical Style Markers",
-        "Scale Indicators",
-        "shot",
-        ("Expansive", "Epic", "Intimate", "Claustrophobic"),
-    ),
-    # Pacing goes with the shot, not the camera: slow motion, time-lapse, cuts, fades and
-    # freeze-frames describe how the footage is captured and edited, while the camera element
-    # is for how the camera itself moves.
-    TermGroup(
-        "Technical Style Markers",
-        "Pacing & Temporal Effects",
-        "shot",
-        (
-            "Slow motion",
-            "Time-lapse",
-            "Rapid cuts",
-            "Lingering shot",
-            "Continuous shot",
-            "Freeze-frame",
-            "Fade-in / fade-out",
-            "Seamless transition",
-            "Sudden stop",
-        ),
-    ),
-    TermGroup(
-        "Technical Style Markers",
-        "Visual Effects",
-        "scene",
-        ("Particle systems", "Motion blur", "Depth of field"),
-    ),
+HELPFUL_TERMS: tuple[TermGroup, ...] = tuple(
+    TermGroup(group["section"], group["name"], group["element"], tuple(group["terms"]))
+    for group in _GUIDE["terms"]
 )
+
+# Dangling punctuation a sentence should not end on; compose() drops it before the full stop.
+_TRAILING_JOINERS = ",;:–—-"
+
+
+def _ends_sentence(text: str) -> bool:
+    """True when the text ends on terminal punctuation, possibly inside closing quotes."""
+    return is_terminal(text.rstrip(CLOSERS)[-1:])
+
+
+def _sentence(text: str) -> str:
+    text = squash(text).rstrip(_TRAILING_JOINERS + " ")
+    if not any(char.isalnum() for char in text):
+        return ""
+    text = capitalise(text)
+    return text if _ends_sentence(text) else text + "."
+
+
+def compose(elements: Mapping[str, str | None]) -> str:
+    """Join the elements into one flowing paragraph, in the guide's order.
+
+    Each non-empty element becomes a sentence: whitespace collapsed, first letter capitalised,
+    terminal punctuation added when missing (never after a quote that already ends in it),
+    dangling commas, colons and dashes at the end dropped. Nothing else is added, removed or
+    reworded; an element with no letter or digit is left out. Keys outside ELEMENTS are
+    ignored, so a form's other fields can be passed along as they are.
+    """
+    sentences = (_sentence(elements.get(name) or "") for name in ELEMENTS)
+    return " ".join(sentence for sentence in sentences if sentence)
+
+
+def drift(elements: Mapping[str, str | None], final_text: str) -> bool:
+    """Whether a hand-edited final text no longer matches what compose() would produce.
+
+    Whitespace differences (line breaks, double spaces) are not drift.
+    """
+    return squash(compose(elements)) != squash(final_text)

@@ -4,8 +4,10 @@ uses to match words outside quotations."""
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 from generations.prompts.prompting.sentences import mask_quotes
@@ -13,6 +15,9 @@ from generations.prompts.prompting.text import squash
 
 WARNING = "warning"
 INFO = "info"
+
+# The checks' word lists, kept as data beside this module.
+WORDS = tomllib.loads((Path(__file__).parent / "words.toml").read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,19 @@ def hits(pattern: re.Pattern[str], segment: Segment) -> Iterator[tuple[int, int]
     for match in pattern.finditer(segment.masked):
         group = "hit" if "hit" in pattern.groupindex and match.group("hit") else 0
         yield match.span(group)
+
+
+def flag(
+    pattern: re.Pattern[str], segments: list[Segment], code: str, advice: str
+) -> list[Finding]:
+    """A warning for each match outside quotations; `advice` follows the quoted words."""
+    return [
+        Finding(
+            code, f"{quote(segment.text[start:end])} {advice}", segment.element, start, end, WARNING
+        )
+        for segment in segments
+        for start, end in hits(pattern, segment)
+    ]
 
 
 def quote(words: str) -> str:

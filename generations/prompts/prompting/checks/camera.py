@@ -6,7 +6,7 @@ import re
 
 from generations.ltx.rules import CAMERA_MOTIONS
 from generations.prompts.prompting.elements import TEXT
-from generations.prompts.prompting.findings import WARNING, Finding, Segment, hits, quote, rx
+from generations.prompts.prompting.findings import WARNING, WORDS, Finding, Segment, hits, quote, rx
 from generations.prompts.prompting.sentences import sentence_spans
 
 
@@ -16,52 +16,14 @@ def _camera_rx(verbs: str) -> re.Pattern[str]:
     return rx(f"(?:camera|lens)(?: [\\w-]+){{0,2}}? (?P<hit>{verbs})")
 
 
-_MOVING = rx(
-    "pan(?:s|ning|ned)?",
-    "whip pans?",
-    "tilt(?:s|ing|ed)?",
-    "track(?:s|ing)?",
-    "follow(?:s|ing)?",
-    "doll(?:y|ies|ying)",
-    "push(?:es|ing)? (?:in|forward|closer)",
-    "push-in",
-    "pull(?:s|ing)? (?:back|out|away)",
-    "pull-back",
-    "zoom(?:s|ing)?",
-    "cran(?:e|es|ing)",
-    "jib(?:s|bing)?",
-    "orbit(?:s|ing)?",
-    "(?:circl|arc)(?:e|es|ing|s)? around",
-    "hand-?held",
-    "truck(?:s|ing)?",
-    "fly-through",
-    "fpv",
-)
+_MOVING = rx(*WORDS["moving"])
 _CAMERA_MOVING = _camera_rx(
     "mov(?:e|es|ing)|ris(?:e|es|ing)|descend(?:s|ing)?|drift(?:s|ing)?|glid(?:e|es|ing)"
     "|sweep(?:s|ing)?|swoop(?:s|ing)?|shak(?:e|es|ing)|rotat(?:e|es|ing)|spin(?:s|ning)?"
     "|fl(?:y|ies|ying)"
 )
-_INWARD = rx(
-    "push(?:es|ing)? (?:in|forward|closer)",
-    "push-in",
-    "doll(?:y|ies|ying) (?:in|forward|closer|toward|towards)",
-    "zoom(?:s|ing)? in",
-    "(?:mov(?:e|es|ing)|creep(?:s|ing)?|drift(?:s|ing)?|glid(?:e|es|ing)) "
-    "(?:in|closer|forward|toward|towards)",
-    "clos(?:es|ing) in",
-    "approach(?:es|ing)?",
-)
-_OUTWARD = rx(
-    "pull(?:s|ing)? (?:back|out|away)",
-    "pull-back",
-    "doll(?:y|ies|ying) (?:out|back|backward|backwards|away)",
-    "zoom(?:s|ing)? out",
-    "(?:mov(?:e|es|ing)|drift(?:s|ing)?|glid(?:e|es|ing)|backs?|backing) "
-    "(?:back|away|backward|backwards|out)",
-    "retreat(?:s|ing)?",
-    "widen(?:s|ing)?",
-)
+_INWARD = rx(*WORDS["inward"])
+_OUTWARD = rx(*WORDS["outward"])
 _SIDEWAYS = (
     "(?:doll(?:y|ies|ying)|trucks?|trucking|tracks?|tracking|mov(?:e|es|ing)|slid(?:e|es|ing)"
     "|glid(?:e|es|ing)|drift(?:s|ing)?|strafes?|strafing) (?:to the )?"
@@ -77,21 +39,8 @@ _DOWNWARD = rx(_VERTICAL + "down(?:ward|wards)?", "descend(?:s|ing)?")
 _CAMERA_DOWNWARD = _camera_rx("lower(?:s|ing)?|drop(?:s|ping)?|sink(?:s|ing)?|dip(?:s|ping)?")
 # Only firm words for a camera that never moves: "holds still on her face" after a push-in is
 # how the guide wants a move to end, not a contradiction.
-_STATIC = rx(
-    "static",
-    "locked[- ]off",
-    "stationary",
-    "tripod",
-    "fixed camera",
-    "(?:does not|doesn['’]t|never) move",
-    "no camera movement",
-)
-_FIXED_FOCUS = rx(
-    "deep focus",
-    "fixed focus",
-    "everything (?:stays |remains )?(?:in focus|sharp)",
-    "focus (?:stays|remains) (?:fixed|locked)",
-)
+_STATIC = rx(*WORDS["static"])
+_FIXED_FOCUS = rx(*WORDS["fixed_focus"])
 # Each camera_motion setting (rules.CAMERA_MOTIONS) and the camera words that contradict it:
 #   dolly_in / dolly_out     the opposite move (pulls back, dolly out, zooms out / pushes in,
 #                            dolly in, zooms in, moves closer) or a static camera

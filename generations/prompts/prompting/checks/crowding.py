@@ -7,6 +7,7 @@ import re
 from generations.prompts.prompting.findings import (
     INFO,
     WARNING,
+    WORDS,
     Finding,
     Segment,
     hits,
@@ -18,17 +19,7 @@ from generations.prompts.prompting.sentences import sentence_spans
 from generations.prompts.prompting.text import wordlist
 
 MAX_CHARACTERS = 3
-_PEOPLE = wordlist(
-    "man men woman women boy boys girl girls child children kid kids person persons people guy "
-    "guys lady ladies gentleman gentlemen teenager teenagers teen teens baby babies toddler "
-    "toddlers friend friends stranger strangers soldier soldiers worker workers dancer dancers "
-    "musician musicians singer singers reporter reporters officer officers doctor doctors nurse "
-    "nurses student students player players runner runners figure figures customer customers "
-    "passenger passengers tourist tourists villager villagers warrior warriors knight knights "
-    "detective detectives chef chefs waiter waiters waitress waitresses driver drivers twins "
-    "siblings brother brothers sister sisters mother mothers father fathers businessman "
-    "businessmen businesswoman businesswomen athlete athletes couple(?!\\s+of)"
-)
+_PEOPLE = tuple(WORDS["people"])
 _PERSON = rx(*_PEOPLE)
 _PERSON_WORDS = frozenset(word for word in _PEOPLE if word.isalpha())
 _PAIRS = frozenset({"couple", "twins"})  # "a couple", "a pair of twins": two people
@@ -53,35 +44,11 @@ _QUANTITIES = {
 }
 # Words that end the look-back from a person noun to its quantity: "the man" is someone
 # already introduced, "one of the men" too, and crowd words are handled as crowds.
-_QUANTITY_STOPS = frozenset(
-    wordlist(
-        "and or but nor with while as then by to from for near beside behind at in on into onto "
-        "under over who that which the his her their its this these those my your our dozens "
-        "hundreds thousands scores many countless numerous crowd crowds throng horde"
-    )
-)
-_CROWD = rx(
-    "crowds?",
-    "crowded",
-    "throngs?",
-    "hordes?",
-    "mobs?",
-    "(?:dozens|hundreds|thousands|scores) of",
-    "(?:countless|many|lots of) people",
-    "a sea of people",
-    "packed with people",
-)
+_QUANTITY_STOPS = frozenset(WORDS["quantity_stops"])
+_CROWD = rx(*WORDS["crowd"])
 # Words that put actions side by side. "as" counts only before a subject ("as the camera
 # pans", "as she turns"); "dressed as a pirate" or "such as" do not.
-_SIMULTANEOUS = rx(
-    "while",
-    "whilst",
-    "meanwhile",
-    "simultaneously",
-    "at the same time",
-    "all at once",
-    r"as(?= (?:the|his|her|their|its|he|she|they|it|we)(?![\w-]))",
-)
+_SIMULTANEOUS = rx(*WORDS["simultaneous"])
 _NOT_SIMULTANEOUS_BEFORE_AS = frozenset(wordlist("such well soon long much same just"))
 
 

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-from generations.prompts.prompting.findings import WARNING, Finding, Segment, hits, quote, rx
+from generations.prompts.prompting.findings import WARNING, WORDS, Finding, Segment, hits, quote, rx
 from generations.prompts.prompting.text import CLOSERS, OPENERS, TERMINALS, last_visible
 
 # Labels of inner states, each group with physical cues to show instead. Not on the list:
 # words the guide itself uses for looks and voices ("calm", "serene", "childlike curiosity"),
 # and words that are mostly physical ("tense", "tired", "tearful").
-_EMOTIONS = {
-    "downcast eyes, slumped shoulders, a trembling lip": (
-        "sad sadness unhappy unhappiness depressed depression miserable melancholy melancholic "
-        "sorrow sorrowful grief heartbroken lonely loneliness hopeless despair disappointed "
-        "disappointment regretful nostalgic upset"
-    ),
-    "a broad smile, bright eyes, bouncing on the heels": (
-        "happy happiness joy joyful joyous glad cheerful delighted elated ecstatic thrilled "
-        "excited excitement hopeful relieved amused"
-    ),
-    "a clenched jaw, a furrowed brow, tight fists": (
-        "angry anger furious fury rage enraged annoyed irritated frustrated frustration "
-        "resentful jealous jealousy envious disgusted"
-    ),
-    "wide eyes, shallow breaths, fidgeting hands": (
-        "scared afraid frightened fearful terrified anxious anxiety nervous nervousness worried "
-        "uneasy stressed panicked insecure overwhelmed"
-    ),
-    "a tilted head, narrowed eyes, a slow blink": "confused confusion puzzled bewildered perplexed",
-    "a slouch, a chin resting on one hand, a long sigh": "bored boredom",
-    "a lowered head, averted eyes, flushed cheeks": (
-        "embarrassed embarrassment ashamed shame guilty guilt humiliated"
-    ),
-}
+_EMOTIONS: dict[str, str] = WORDS["emotions"]
 _EMOTION_HINTS = {word: cues for cues, words in _EMOTIONS.items() for word in words.split()}
 _EMOTION = rx(*_EMOTION_HINTS)
 

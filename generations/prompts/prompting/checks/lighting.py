@@ -4,53 +4,15 @@ from __future__ import annotations
 
 import re
 
-from generations.prompts.prompting.findings import WARNING, Finding, Segment, hits, quote, rx
+from generations.prompts.prompting.findings import WARNING, WORDS, Finding, Segment, hits, quote, rx
 from generations.prompts.prompting.sentences import sentence_spans
 
-_DAYLIGHT = rx(
-    "(?:midday|noon|noonday|bright|blazing|harsh) sun",
-    "high noon",
-    "midday",
-    "noon",
-    "noonday",
-    "(?:broad|bright) daylight",
-    "daylight",
-    "daytime",
-    "sunlit",
-    "sunlight",
-    "sunshine",
-)
-_NIGHT = rx(
-    "nights?",
-    "night-time",
-    "nighttime",
-    "midnight(?! blue)",
-    "moonlight",
-    "moonlit",
-    "starlight",
-    "starlit",
-    "pitch[- ](?:black|dark)",
-    "(?:total|complete|pitch) darkness",
-)
+_DAYLIGHT = rx(*WORDS["daylight"])
+_NIGHT = rx(*WORDS["night"])
 _GOLDEN_HOUR = rx("golden[- ]hour", "magic hour")
 _NOON = rx("midday", "noon", "noonday", "high noon")
-_CANDLES_ONLY = rx(
-    "(?:lit|illuminated) (?:only|solely|entirely|just) by (?:a single |flickering )?"
-    "candle(?:s|light)?",
-    "candle(?: )?light only",
-    "only (?:by )?candle(?: )?light",
-    "(?:only|sole) light (?:source )?(?:is|comes from) (?:a |the )?(?:single )?candle(?:s|light)?",
-)
-_OTHER_LAMPS = rx(
-    "neon",
-    "fluorescent",
-    "spotlights?",
-    "floodlights?",
-    "streetlights?",
-    "street lamps?",
-    "lamplight",
-    "headlights",
-)
+_CANDLES_ONLY = rx(*WORDS["candles_only"])
+_OTHER_LAMPS = rx(*WORDS["other_lamps"])
 _HARSH_SUN = rx(
     "blazing sun", "harsh sun(?:light)?", "bright sunshine", "cloudless", "clear blue sky"
 )
@@ -67,13 +29,7 @@ _LIGHTING_CONFLICTS = (
     (_OVERCAST, _HARSH_SUN),  # diffuse light against hard sunlight
 )
 # Words that turn two kinds of light into a change over time ("noon fades into night").
-_TRANSITION = rx(
-    "until",
-    "becomes?",
-    "(?:turns?|fades?|shifts?|transitions?|dissolves?) (?:in)?to",
-    "gives? way to",
-    "then",
-)
+_TRANSITION = rx(*WORDS["transition"])
 
 
 def check_lighting(segments: list[Segment]) -> list[Finding]:

@@ -7,6 +7,7 @@ import re
 from generations.prompts.prompting.checks.readable_text import TEXT_BEARER
 from generations.prompts.prompting.findings import (
     WARNING,
+    WORDS,
     Finding,
     Segment,
     previous_word,
@@ -16,41 +17,12 @@ from generations.prompts.prompting.findings import (
 from generations.prompts.prompting.text import DOUBLE_QUOTES, capitalise, skip, squash, wordlist
 
 # "Sing" and "chant" are not here: what follows them is usually a genre ("sings opera").
-_SPEECH_VERB = rx(
-    "say(?:s|ing)?",
-    "said",
-    "shout(?:s|ing|ed)?",
-    "yell(?:s|ing|ed)?",
-    "whisper(?:s|ing|ed)?",
-    "scream(?:s|ing|ed)?",
-    "mutter(?:s|ing|ed)?",
-    "murmur(?:s|ing|ed)?",
-    "mumbl(?:e|es|ing|ed)",
-    "exclaim(?:s|ing|ed)?",
-    "announc(?:e|es|ing|ed)",
-    "ask(?:s|ing|ed)?",
-    "repl(?:y|ies|ying|ied)",
-    "answer(?:s|ing|ed)?",
-    "repeat(?:s|ing|ed)?",
-    "(?:call|calls|calling|called|cry|cries|crying|cried) out",
-)
+_SPEECH_VERB = rx(*WORDS["speech_verb"])
 # Words after a speech verb that start something other than the spoken words themselves: a
 # preposition ("shouts over the noise"), an object ("answers the phone", "asks him"), indirect
 # speech ("says that", "asks where") or a generic noun ("asks questions", "shouts orders").
 # Auxiliaries are not on the list: "asks are you okay" is a question asked aloud.
-_NOT_SPOKEN = frozenset(
-    wordlist(
-        "a an the this that these those his her their its my your our some any every each no "
-        "him them me us it to at over into in on with from for toward towards across through "
-        "under above below behind beside near along back out up down off around about after "
-        "before between during without like as than upon against among and or but then while "
-        "when where what why how who whom whose which whether if because so until though "
-        "although something nothing anything everything again aloud loud louder once twice too "
-        "also still together alone only just now already almost even more less very words word "
-        "question questions name names news prayer prayers joke jokes story stories line lines "
-        "lyrics orders commands instructions greetings secrets help directions permission"
-    )
-)
+_NOT_SPOKEN = frozenset(WORDS["not_spoken"])
 _DETERMINERS = frozenset(wordlist("the a an his her their its my your our this"))
 _QUOTE_MARKS = DOUBLE_QUOTES + "‘'"
 _WORD = re.compile(r"[^\W\d_][\w'’-]*")

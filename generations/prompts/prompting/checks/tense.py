@@ -6,6 +6,7 @@ import re
 
 from generations.prompts.prompting.findings import (
     WARNING,
+    WORDS,
     Finding,
     Segment,
     hits,
@@ -16,13 +17,7 @@ from generations.prompts.prompting.findings import (
 from generations.prompts.prompting.text import wordlist
 
 # Simple-past forms that are never anything else in a prompt, flagged wherever they stand.
-_PAST_ANYWHERE = rx(
-    *wordlist(
-        "was were wasn['’]t weren['’]t didn['’]t hadn['’]t did went came became began ran ate "
-        "drank sang swam wrote drove rode woke chose froze shook forgot flew grew threw knew "
-        "blew gave took sat said"
-    )
-)
+_PAST_ANYWHERE = rx(*WORDS["past_anywhere"])
 # Past forms that double as adjectives, participles or nouns ("tired eyes", "a dimly lit
 # room", "a felt hat", "turns left", "a man dressed in black", "Drew"), flagged only straight
 # after a subject pronoun, optionally with one adverb between ("she slowly walked"). Nouns as
@@ -38,22 +33,13 @@ _SUBJECT_PAST = rx(
 _NOT_PAST = re.compile(r"(?:eed|shed|sled|embed)$", re.IGNORECASE)
 _WILL = rx(r"will(?: not| never)? (?P<verb>[a-z]+)", r"won['’]t [a-z]+", r"[a-z]+['’]ll", "gonna")
 # "Free will", "against her will", "the will to live": a noun, not the future.
-_WILL_NOUN_BEFORE = frozenset(
-    wordlist(
-        "the a an his her their its my your our free good ill own of against at by with iron "
-        "strong sheer"
-    )
-)
+_WILL_NOUN_BEFORE = frozenset(WORDS["will_noun_before"])
 _WILL_NOUN_AFTER = frozenset(
     wordlist("and or to of but power that which the a an as in on is for with")
 )
 _GOING_TO = rx(r"(?:is|are|am|[a-z]+['’](?:s|re|m)) (?P<hit>going to (?P<verb>[a-z]+))")
 # "She is going to the market" is present progressive, not the future.
-_GOING_PLACES = frozenset(
-    wordlist(
-        "the a an his her their its my your our this that bed school work church town sea class"
-    )
-)
+_GOING_PLACES = frozenset(WORDS["going_places"])
 
 
 def check_tense(segments: list[Segment]) -> list[Finding]:
