@@ -1,10 +1,5 @@
-"""Creating a generation through the API: the body read as JSON or multipart/form-data,
-checked field by field, then as the LTX request it will become, before any file is kept.
-
-The fields each endpoint takes are its create schema's (`schemas.create_schema`, made from
-the LTX request model); the request is checked by that model (`ltx.schemas`) exactly as the
-form in the app is, and a refused request saves nothing.
-"""
+"""Creating a generation through the API: the body read as JSON or multipart/form-data and
+checked by the endpoint's LTX request model, as the form is, before any file is kept."""
 
 import json
 import math

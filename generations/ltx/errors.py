@@ -1,9 +1,5 @@
-"""Errors of the LTX-2 API, one class per documented error type.
-
-Every error body is `{"type": "error", "error": {"type": ..., "message": ...}}`, except what
-the infrastructure sends before a request reaches the API (413, a proxy's 502 page): those
-still map to a clear error, chosen by status.
-"""
+"""Errors of the LTX-2 API, one class per documented error type; a body without one (a
+proxy's 502 page, say) maps by its status."""
 
 from __future__ import annotations
 
@@ -118,22 +114,6 @@ class UnexpectedResponseError(LTXError):
     retryable = True
 
 
-ERROR_TYPES: dict[str, type[LTXError]] = {
-    cls.error_type: cls
-    for cls in (
-        InvalidRequestError,
-        AuthenticationError,
-        InsufficientFundsError,
-        RequestTooLargeError,
-        ContentFilteredError,
-        RateLimitError,
-        ConcurrencyLimitError,
-        APIError,
-        ServiceUnavailableError,
-        TimeoutError,
-    )
-}
-
 # When a body carries no usable error type, the status decides.
 STATUS_TYPES: dict[int, type[LTXError]] = {
     400: InvalidRequestError,
@@ -146,6 +126,11 @@ STATUS_TYPES: dict[int, type[LTXError]] = {
     502: ServiceUnavailableError,
     503: ServiceUnavailableError,
     504: TimeoutError,
+}
+
+# The documented error types: those a status stands for, and one only a body names.
+ERROR_TYPES: dict[str, type[LTXError]] = {
+    cls.error_type: cls for cls in (*STATUS_TYPES.values(), ConcurrencyLimitError)
 }
 
 DEFAULT_MESSAGES = {

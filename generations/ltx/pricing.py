@@ -1,10 +1,5 @@
-"""The LTX-2 API's prices ("Pricing" in the docs), as data, and one estimate function.
-
-Billing is per second: text- and image-to-video by the duration of the output, audio-to-video
-by the duration of the input audio, retake by the duration of the input video.
-A price list carries the date it takes effect so a newer one can be added without changing
-what older jobs cost.
-"""
+"""The LTX-2 API's prices as data, and one estimate. A price list carries the date it takes
+effect, so a newer one can be added without changing what older jobs cost."""
 
 from __future__ import annotations
 

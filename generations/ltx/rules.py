@@ -1,10 +1,5 @@
-"""The LTX-2 API's rules, as data: the support matrix, the choices, the input limits.
-
-Everything here is read off `ltx-2-api-docs.md` ("Supported Models", "Input Formats",
-the OpenAPI blocks of each endpoint) with the reading notes in `NOTES.md`. The requests
-themselves (each endpoint's fields) are the pydantic models in `schemas`, which read this;
-`RequestInvalid` carries a message a person understands.
-"""
+"""The LTX-2 API's rules as data (support matrix, choices, input limits), read off
+`ltx-2-api-docs.md` with the notes in `NOTES.md`."""
 
 from __future__ import annotations
 

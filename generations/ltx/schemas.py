@@ -1,14 +1,6 @@
 """The LTX-2 generation requests as pydantic models: the one declaration of each endpoint's
-fields, their types, defaults and descriptions, and the rules between them.
-
-Everything that makes or checks a request reads these: the client serialises them, the
-simulator and `validate_request` check a JSON payload with them, the app's forms take their
-choices from the data in `rules`, and the JSON API builds its create schemas (and so its
-OpenAPI document) from their fields. Adding a field to a request is adding it here.
-
-Refusals carry the API's wording: every failure becomes one `RequestInvalid` naming the
-field, whether pydantic or a rule below found it.
-"""
+fields, defaults and descriptions, and the rules between them, read by the client, the
+simulator, the forms and the JSON API. Every refusal is one `RequestInvalid` in the API's words."""
 
 from __future__ import annotations
 
