@@ -55,15 +55,13 @@ def generation_create(request, project) -> Generation:
                 prompt_version=prompt_version,
                 **assets,
             )
-    except ValidationError as exc:
+    except (ValidationError, ApiError) as exc:
         for asset in created:
             asset.file.delete(save=False)
+        if isinstance(exc, ApiError):
+            raise
         names = {rule: _input_name(kind, fields, files) for rule, kind in MEDIA_INPUTS.items()}
         raise from_validation_error(exc, names) from None
-    except ApiError:
-        for asset in created:
-            asset.file.delete(save=False)
-        raise
     return generation
 
 

@@ -145,11 +145,8 @@ class LTXClient:
         *,
         max_bytes: int = MAX_VIDEO_BYTES,
     ) -> VideoResult:
-        """Send a generation request and stream the MP4 to `dest` (a path or a binary file).
-
-        With a path, the file appears only once the whole video has arrived. A body larger
-        than `max_bytes` is cut off and reported as lost (it may still have been billed).
-        """
+        """Stream the MP4 to `dest` (a path, written only once whole, or a binary file); a
+        body over `max_bytes` is cut off and reported lost (it may still have been billed)."""
         payload = request.payload()
         url = self._url(request.endpoint)
         response = self._send("POST", url, json=payload, headers=self._headers(), stream=True)

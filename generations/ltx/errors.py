@@ -34,12 +34,10 @@ class LTXError(Exception):
             self.error_type = error_type
 
     def __str__(self) -> str:
-        parts = [self.message]
-        if self.status:
-            parts.append(f"HTTP {self.status}")
-        if self.request_id:
-            parts.append(f"request id {self.request_id}")
-        return f"{parts[0]} ({', '.join(parts[1:])})" if len(parts) > 1 else parts[0]
+        status = f"HTTP {self.status}" if self.status else None
+        request_id = f"request id {self.request_id}" if self.request_id else None
+        details = ", ".join(filter(None, (status, request_id)))
+        return f"{self.message} ({details})" if details else self.message
 
 
 class InvalidRequestError(LTXError):
