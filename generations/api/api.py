@@ -14,7 +14,7 @@ from ninja.openapi.docs import DocsBase
 from generations.api import schemas
 from generations.api.auth import BearerToken
 from generations.api.errors import handle, method_not_allowed
-from generations.api.views import documented, router
+from generations.api.views import answers, router
 
 API_PREFIX = "/api/v1/"
 DESCRIPTION = (
@@ -28,10 +28,9 @@ DESCRIPTION = (
 
 
 class Api(NinjaAPI):
-    """ninja's API, with two documented customisations: JSON without a charset parameter (JSON
-    has none), and a document whose paths start at /api/v1/ (ninja finds the prefix through
-    its URL namespace, which ours do without) and whose components hold the create request's
-    schemas (that operation reads its body itself, as JSON or multipart/form-data)."""
+    """JSON without a charset parameter (JSON has none); document paths from /api/v1/ (ninja
+    finds the prefix through a URL namespace, which ours do without); and the create
+    request's schemas, since that operation reads its body itself."""
 
     def get_content_type(self) -> str:
         return self.renderer.media_type
@@ -43,8 +42,7 @@ class Api(NinjaAPI):
 
 
 class ApiDocs(DocsBase):
-    """Swagger UI, from our own static files (static/vendor/swagger-ui) and started by a
-    static script, so it runs under the site's Content-Security-Policy as it is."""
+    """Swagger UI from vendored files, started by a static script: it runs under our CSP."""
 
     settings = {
         "layout": "BaseLayout",
@@ -95,8 +93,7 @@ def _document() -> dict:
     url_name="api_openapi",
     operation_id="getOpenApiDocument",
     summary="This document",
-    response={200: dict},
-    openapi_extra={"security": [], **documented({200: "The OpenAPI document."})},
+    **answers(dict, {200: "The OpenAPI document."}, security=[]),
 )
 def openapi_document(request):
     response = api.create_response(request, _document(), status=200)
@@ -110,23 +107,15 @@ def docs(request):
     return api.docs.render_page(request, api)
 
 
-@api.api_operation(
-    ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-    "/openapi.json",
-    auth=None,
-    include_in_schema=False,
-    url_name="api_openapi",
-)
-def openapi_other_methods(request):
+def refuse_other_methods(request):
     raise method_not_allowed(request, ["GET"])
 
 
-@api.api_operation(
-    ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-    "/docs/",
-    auth=None,
-    include_in_schema=False,
-    url_name="api_docs",
-)
-def docs_other_methods(request):
-    raise method_not_allowed(request, ["GET"])
+for _path, _name in (("/openapi.json", "api_openapi"), ("/docs/", "api_docs")):
+    api.api_operation(
+        ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+        _path,
+        auth=None,
+        include_in_schema=False,
+        url_name=_name,
+    )(refuse_other_methods)

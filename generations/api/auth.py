@@ -1,9 +1,5 @@
-"""Who is calling: a personal API token, sent as `Authorization: Bearer ltxw_…`.
-
-Only tokens authenticate the API, never the session cookie, so its views need no CSRF check
-and another site cannot act as a signed-in visitor. A token acts with its owner's roles, for
-this request only: nothing is written to the session.
-"""
+"""Who is calling: a personal API token (`Authorization: Bearer ltxw_…`), never the session
+cookie, so the API needs no CSRF check and another site cannot act as a signed-in visitor."""
 
 from ninja.security import HttpBearer
 

@@ -1,10 +1,5 @@
-"""Creating a generation through the API: the body read as JSON or multipart/form-data,
-checked field by field, then as the LTX request it will become, before any file is kept.
-
-The fields each endpoint takes are its create schema's (`schemas.create_schema`, made from
-the LTX request model); the request is checked by that model (`ltx.schemas`) exactly as the
-form in the app is, and a refused request saves nothing.
-"""
+"""Creating a generation through the API: the body read as JSON or multipart/form-data and
+checked by the endpoint's LTX request model, as the form is, before any file is kept."""
 
 import json
 import math
@@ -60,15 +55,13 @@ def generation_create(request, project) -> Generation:
                 prompt_version=prompt_version,
                 **assets,
             )
-    except ValidationError as exc:
+    except (ValidationError, ApiError) as exc:
         for asset in created:
             asset.file.delete(save=False)
+        if isinstance(exc, ApiError):
+            raise
         names = {rule: _input_name(kind, fields, files) for rule, kind in MEDIA_INPUTS.items()}
         raise from_validation_error(exc, names) from None
-    except ApiError:
-        for asset in created:
-            asset.file.delete(save=False)
-        raise
     return generation
 
 

@@ -1,12 +1,6 @@
-"""What the JSON API takes and answers, as pydantic schemas: ninja validates every answer
-against them and builds the OpenAPI document from them.
-
-The create request's fields are not declared here: each endpoint's schema is made from the
-LTX request model in `generations.ltx.schemas` (its fields, types, choices, defaults and
-descriptions), with its media URIs replaced by the ways our API takes a file, and the
-fields our API adds (`endpoint`, `prompt_id`). A field added there appears here, in the
-API's checks and in the document.
-"""
+"""What the JSON API takes and answers, as pydantic schemas (ninja checks answers and makes
+the document from them). The create request's fields are made from the LTX request models
+in `ltx.schemas`, so a field added there appears here, in the API's checks and the document."""
 
 import datetime as dt
 import functools

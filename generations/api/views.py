@@ -1,9 +1,7 @@
 """The JSON API's operations (`/api/v1/`), on django-ninja.
 
-A token acts with its owner's roles, through the same access helper, the same services and
-the same rules as the pages: outsiders get 404, members without the role 403, refused input
-400 with a message per field, and nothing is saved for a refused request. Every answer is
-checked against its schema (`schemas`), from which the OpenAPI document is made.
+A token acts with its owner's roles, through the same access helper, services and rules as
+the pages; every answer is checked against its schema, from which the OpenAPI document is made.
 """
 
 import functools
@@ -40,8 +38,7 @@ GenerationId = Annotated[uuid.UUID, Path(description="The generation's id.")]
 PROJECT = "/projects/{uuid:project}/"
 GENERATION = PROJECT + "generations/{uuid:generation}/"
 
-# The errors any authenticated operation may answer, and the headers answers come with.
-AUTH_ERRORS = {401: Error, 429: Error}
+# The headers answers come with.
 _HEADERS = {
     201: {"Location": {"description": "The generation's URL.", "schema": {"type": "string"}}},
     401: {
@@ -51,14 +48,20 @@ _HEADERS = {
 }
 
 
-def documented(responses: dict[int, str]) -> dict:
-    """`openapi_extra` for an operation: what each answer means, and its headers."""
-    extra = {}
-    for code, description in responses.items():
-        extra[code] = {"description": description}
+def answers(ok, descriptions: dict[int, str | dict], **extra) -> dict:
+    """ninja's `response` and `openapi_extra` from one table of what each answer means: an
+    error answers in the envelope, and each answer's headers are documented."""
+    documented = {}
+    for code, description in descriptions.items():
+        documented[code] = (
+            description if isinstance(description, dict) else {"description": description}
+        )
         if code in _HEADERS:
-            extra[code]["headers"] = _HEADERS[code]
-    return {"responses": extra}
+            documented[code]["headers"] = _HEADERS[code]
+    return {
+        "response": {code: Error if code >= 400 and code != 416 else ok for code in descriptions},
+        "openapi_extra": {**extra, "responses": documented},
+    }
 
 
 AUTH_DOCS = {
@@ -157,20 +160,7 @@ def _summary(request, generation: Generation) -> dict:
 def _detail(request, generation: Generation) -> dict:
     return {
         **_summary(request, generation),
-        "attempts": [
-            {
-                "number": attempt.number,
-                "started_at": attempt.started_at,
-                "finished_at": attempt.finished_at,
-                "outcome": attempt.outcome,
-                "request_id": attempt.request_id,
-                "http_status": attempt.http_status,
-                "error_type": attempt.error_type,
-                "error_message": attempt.error_message,
-                "possibly_charged": attempt.possibly_charged,
-            }
-            for attempt in generation.attempts.all()
-        ],
+        "attempts": list(generation.attempts.all()),  # read by the schema
         "transitions": [
             {
                 "from_state": event.from_state or None,
@@ -192,8 +182,7 @@ def _detail(request, generation: Generation) -> dict:
     url_name="api_projects",
     operation_id="listProjects",
     summary="Your projects and your roles in each",
-    response={200: schemas.ProjectList, **AUTH_ERRORS},
-    openapi_extra=documented({200: "Your projects.", **AUTH_DOCS}),
+    **answers(schemas.ProjectList, {200: "Your projects.", **AUTH_DOCS}),
 )
 def project_list(request):
     memberships = (
@@ -224,15 +213,6 @@ refuse_other_methods("/projects/", ["GET"], "api_projects")
 # -- generations --------------------------------------------------------------------------------
 
 
-def _choice(choices):
-    def check(value):
-        if value not in choices:
-            raise ValueError(f"must be one of {', '.join(choices)}")
-        return value
-
-    return BeforeValidator(check)
-
-
 def _whole(maximum: int):
     def check(value):
         text = str(value)
@@ -248,7 +228,14 @@ def _whole(maximum: int):
 
 
 def _query_choice(choices):
-    return Annotated[Literal[tuple(choices)], _choice(tuple(choices))]
+    choices = tuple(choices)
+
+    def check(value):
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return value
+
+    return Annotated[Literal[choices], BeforeValidator(check)]
 
 
 @router.get(
@@ -257,14 +244,14 @@ def _query_choice(choices):
     operation_id="listGenerations",
     summary="A project's generations, newest first",
     description="Any member may list. Filters combine.",
-    response={200: schemas.GenerationPage, 400: Error, **AUTH_ERRORS, 404: Error},
-    openapi_extra=documented(
+    **answers(
+        schemas.GenerationPage,
         {
             200: "One page of generations; `next` links the next.",
             400: "A filter or page number that is not one of the choices.",
             **AUTH_DOCS,
             404: NOT_FOUND,
-        }
+        },
     ),
 )
 def generation_list(
@@ -343,33 +330,22 @@ _CREATE_BODY = {
     "to upload input files (`image`, `audio`, `video`). Each endpoint takes the fields of its "
     "own schema; the LTX-2 support matrix decides which model, resolution, fps and duration "
     "go together, and a refusal names the choices.",
-    response={
-        201: schemas.Generation,
-        400: Error,
-        **AUTH_ERRORS,
-        403: Error,
-        404: Error,
-        409: Error,
-        413: Error,
-        415: Error,
-    },
-    openapi_extra={
-        "requestBody": _CREATE_BODY,
-        **documented(
-            {
-                201: "Queued. `Location` is the generation's URL.",
-                400: "Not valid JSON, or refused: `error.fields` says what is wrong with each "
-                "field and what would work.",
-                **AUTH_DOCS,
-                403: "Your roles in this project do not allow generating.",
-                404: NOT_FOUND,
-                409: "`over_budget`: the project's budget cannot cover the estimate (a producer "
-                "can raise it).",
-                413: "The request body is too large.",
-                415: "Neither application/json nor multipart/form-data.",
-            }
-        ),
-    },
+    **answers(
+        schemas.Generation,
+        {
+            201: "Queued. `Location` is the generation's URL.",
+            400: "Not valid JSON, or refused: `error.fields` says what is wrong with each "
+            "field and what would work.",
+            **AUTH_DOCS,
+            403: "Your roles in this project do not allow generating.",
+            404: NOT_FOUND,
+            409: "`over_budget`: the project's budget cannot cover the estimate (a producer "
+            "can raise it).",
+            413: "The request body is too large.",
+            415: "Neither application/json nor multipart/form-data.",
+        },
+        requestBody=_CREATE_BODY,
+    ),
 )
 def generation_create(request, project: ProjectId, response: HttpResponse):
     found = get_project_for(request, project, *GENERATORS)
@@ -389,8 +365,7 @@ refuse_other_methods(PROJECT + "generations/", ["GET", "POST"], "api_generations
     url_name="api_generation",
     operation_id="getGeneration",
     summary="A generation's state, history, attempts, cost and video",
-    response={200: schemas.Generation, **AUTH_ERRORS, 404: Error},
-    openapi_extra=documented({200: "The generation.", **AUTH_DOCS, 404: NOT_FOUND}),
+    **answers(schemas.Generation, {200: "The generation.", **AUTH_DOCS, 404: NOT_FOUND}),
 )
 def generation_detail(request, project: ProjectId, generation: GenerationId):
     return _detail(request, get_generation_for(request, project, generation))
@@ -423,20 +398,21 @@ _SIGNED = {"headers": {"Location": {"schema": {"type": "string", "format": "uri"
     summary="The MP4 (with its provenance tags), once the job has succeeded",
     description="Supports single byte ranges (`Range: bytes=0-1023`). Where media are kept in "
     "S3, answers with a redirect to a short-lived signed URL.",
-    response={200: None, 206: None, 302: None, **AUTH_ERRORS, 404: Error, 409: Error, 416: None},
-    openapi_extra={
-        "parameters": [
-            {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}}
-        ],
-        "responses": {
-            **documented({**AUTH_DOCS, 404: NOT_FOUND})["responses"],
+    **answers(
+        None,
+        {
             200: {"description": "The whole video.", **_binary("video/mp4")},
             206: {"description": "The byte range asked for.", **_binary("video/mp4")},
             302: {"description": "A signed URL of the stored video (S3 storage).", **_SIGNED},
-            409: {"description": "The job has not succeeded (yet): no video."},
-            416: {"description": "The range lies wholly past the end of the file."},
+            **AUTH_DOCS,
+            404: NOT_FOUND,
+            409: "The job has not succeeded (yet): no video.",
+            416: "The range lies wholly past the end of the file.",
         },
-    },
+        parameters=[
+            {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}}
+        ],
+    ),
 )
 def generation_video(request, project: ProjectId, generation: GenerationId):
     found = get_generation_for(request, project, generation)
@@ -459,15 +435,16 @@ refuse_other_methods(GENERATION + "video.mp4", ["GET", "HEAD"], "api_generation_
     url_name="api_generation_poster",
     operation_id="downloadPoster",
     summary="A frame of the video as a JPEG, once the job has succeeded",
-    response={200: None, 302: None, **AUTH_ERRORS, 404: Error, 409: Error},
-    openapi_extra={
-        "responses": {
-            **documented({**AUTH_DOCS, 404: NOT_FOUND})["responses"],
+    **answers(
+        None,
+        {
             200: {"description": "The poster frame.", **_binary("image/jpeg")},
             302: {"description": "A signed URL of the stored poster (S3 storage).", **_SIGNED},
-            409: {"description": "The job has not succeeded (yet): no poster."},
-        }
-    },
+            **AUTH_DOCS,
+            404: NOT_FOUND,
+            409: "The job has not succeeded (yet): no poster.",
+        },
+    ),
 )
 def generation_poster(request, project: ProjectId, generation: GenerationId):
     found = get_generation_for(request, project, generation)
@@ -486,15 +463,15 @@ refuse_other_methods(GENERATION + "poster.jpg", ["GET", "HEAD"], "api_generation
     summary="Cancel a job that is still queued (nothing is charged)",
     description="Needs a role that may generate. Once the request has been sent to the LTX API "
     "it cannot be cancelled.",
-    response={200: schemas.Generation, **AUTH_ERRORS, 403: Error, 404: Error, 409: Error},
-    openapi_extra=documented(
+    **answers(
+        schemas.Generation,
         {
             200: "Cancelled; the generation as it is now.",
             **AUTH_DOCS,
             403: "Your roles in this project do not allow cancelling.",
             404: NOT_FOUND,
             409: "Not queued any more: it cannot be cancelled.",
-        }
+        },
     ),
 )
 def generation_cancel(request, project: ProjectId, generation: GenerationId):

@@ -1,12 +1,6 @@
-"""A plain client for the LTX-2 API: one typed request per endpoint, one HTTP call per method.
-
-No Django here. Each request is a model from `schemas`, valid once made (an invalid one
-raises `RequestInvalid` and is never sent). The client sends its payload, streams the MP4
-answer to disk in chunks (never holding the body in memory) and turns every failure into an
-`errors.LTXError` carrying the status, the message, `x-request-id` and `Retry-After`. It
-makes exactly one attempt: retrying is the caller's decision, since only the caller knows
-what a retry may cost.
-"""
+"""A plain client for the LTX-2 API (no Django): one HTTP call per method, MP4s streamed to
+disk, every failure an `errors.LTXError`. One attempt only: retrying is the caller's
+decision, since only the caller knows what a retry may cost."""
 
 from __future__ import annotations
 
@@ -151,11 +145,8 @@ class LTXClient:
         *,
         max_bytes: int = MAX_VIDEO_BYTES,
     ) -> VideoResult:
-        """Send a generation request and stream the MP4 to `dest` (a path or a binary file).
-
-        With a path, the file appears only once the whole video has arrived. A body larger
-        than `max_bytes` is cut off and reported as lost (it may still have been billed).
-        """
+        """Stream the MP4 to `dest` (a path, written only once whole, or a binary file); a
+        body over `max_bytes` is cut off and reported lost (it may still have been billed)."""
         payload = request.payload()
         url = self._url(request.endpoint)
         response = self._send("POST", url, json=payload, headers=self._headers(), stream=True)
@@ -240,38 +231,25 @@ class LTXClient:
 def _stream(
     response: requests.Response, out: IO[bytes], request_id: str | None, max_bytes: int
 ) -> int:
-    """Write the body to `out`; how many bytes it had. (Not hashed here: what the app keeps
-    is a tagged copy, and its checksum is that copy's.)"""
+    """Write the body to `out`; how many bytes it had (the kept, tagged copy is hashed)."""
+
+    def lost(message: str) -> errors.LTXError:
+        return errors.ResponseLostError(message, status=response.status_code, request_id=request_id)
+
     expected = response.headers.get("Content-Length")
     if expected is not None and expected.isdigit() and int(expected) > max_bytes:
-        raise errors.ResponseLostError(
-            f"The video is {int(expected)} bytes, over our limit of {max_bytes}",
-            status=response.status_code,
-            request_id=request_id,
-        )
+        raise lost(f"The video is {int(expected)} bytes, over our limit of {max_bytes}")
     size = 0
     try:
         for chunk in response.iter_content(CHUNK_SIZE):
             size += len(chunk)
             if size > max_bytes:
-                raise errors.ResponseLostError(
-                    f"The video passed our limit of {max_bytes} bytes; it was not kept",
-                    status=response.status_code,
-                    request_id=request_id,
-                )
+                raise lost(f"The video passed our limit of {max_bytes} bytes; it was not kept")
             out.write(chunk)
     except requests.exceptions.RequestException as exc:  # requests wraps socket errors
-        raise errors.ResponseLostError(
-            f"The video stopped arriving after {size} bytes: {_reason(exc)}",
-            status=response.status_code,
-            request_id=request_id,
-        ) from exc
+        raise lost(f"The video stopped arriving after {size} bytes: {_reason(exc)}") from exc
     if expected is not None and expected.isdigit() and int(expected) != size:
-        raise errors.ResponseLostError(
-            f"The video was cut short: {size} of {expected} bytes arrived",
-            status=response.status_code,
-            request_id=request_id,
-        )
+        raise lost(f"The video was cut short: {size} of {expected} bytes arrived")
     if size == 0:
         raise errors.UnexpectedResponseError(
             "The API answered success with an empty body",

@@ -1,9 +1,5 @@
-"""Errors of the LTX-2 API, one class per documented error type.
-
-Every error body is `{"type": "error", "error": {"type": ..., "message": ...}}`, except what
-the infrastructure sends before a request reaches the API (413, a proxy's 502 page): those
-still map to a clear error, chosen by status.
-"""
+"""Errors of the LTX-2 API, one class per documented error type; a body without one (a
+proxy's 502 page, say) maps by its status."""
 
 from __future__ import annotations
 
@@ -38,12 +34,10 @@ class LTXError(Exception):
             self.error_type = error_type
 
     def __str__(self) -> str:
-        parts = [self.message]
-        if self.status:
-            parts.append(f"HTTP {self.status}")
-        if self.request_id:
-            parts.append(f"request id {self.request_id}")
-        return f"{parts[0]} ({', '.join(parts[1:])})" if len(parts) > 1 else parts[0]
+        status = f"HTTP {self.status}" if self.status else None
+        request_id = f"request id {self.request_id}" if self.request_id else None
+        details = ", ".join(filter(None, (status, request_id)))
+        return f"{self.message} ({details})" if details else self.message
 
 
 class InvalidRequestError(LTXError):
@@ -118,22 +112,6 @@ class UnexpectedResponseError(LTXError):
     retryable = True
 
 
-ERROR_TYPES: dict[str, type[LTXError]] = {
-    cls.error_type: cls
-    for cls in (
-        InvalidRequestError,
-        AuthenticationError,
-        InsufficientFundsError,
-        RequestTooLargeError,
-        ContentFilteredError,
-        RateLimitError,
-        ConcurrencyLimitError,
-        APIError,
-        ServiceUnavailableError,
-        TimeoutError,
-    )
-}
-
 # When a body carries no usable error type, the status decides.
 STATUS_TYPES: dict[int, type[LTXError]] = {
     400: InvalidRequestError,
@@ -146,6 +124,11 @@ STATUS_TYPES: dict[int, type[LTXError]] = {
     502: ServiceUnavailableError,
     503: ServiceUnavailableError,
     504: TimeoutError,
+}
+
+# The documented error types: those a status stands for, and one only a body names.
+ERROR_TYPES: dict[str, type[LTXError]] = {
+    cls.error_type: cls for cls in (*STATUS_TYPES.values(), ConcurrencyLimitError)
 }
 
 DEFAULT_MESSAGES = {

@@ -1,10 +1,5 @@
-"""The LTX-2 API's prices ("Pricing" in the docs), as data, and one estimate function.
-
-Billing is per second: text- and image-to-video by the duration of the output, audio-to-video
-by the duration of the input audio, retake by the duration of the input video.
-A price list carries the date it takes effect so a newer one can be added without changing
-what older jobs cost.
-"""
+"""The LTX-2 API's prices as data, and one estimate. A price list carries the date it takes
+effect, so a newer one can be added without changing what older jobs cost."""
 
 from __future__ import annotations
 
@@ -72,11 +67,8 @@ def estimate_cost(
     input_seconds: float | None = None,
     prices: PriceList = DOCUMENTED_PRICES,
 ) -> Decimal:
-    """Cost in USD of a validated request, rounded to the cent.
-
-    `input_seconds` is the duration of the input audio (audio-to-video) or input video
-    (retake); text- and image-to-video need only the payload.
-    """
+    """Cost in USD of a validated request, to the cent; `input_seconds` is the input's
+    duration, which audio-to-video and retake are billed by."""
     seconds = billed_seconds(endpoint, payload, input_seconds=input_seconds)
     # Retake is priced at one rate whatever the input's resolution (the docs list 1920x1080).
     resolution = payload.get("resolution", rules.RES_1080P)

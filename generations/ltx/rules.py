@@ -1,10 +1,5 @@
-"""The LTX-2 API's rules, as data: the support matrix, the choices, the input limits.
-
-Everything here is read off `ltx-2-api-docs.md` ("Supported Models", "Input Formats",
-the OpenAPI blocks of each endpoint) with the reading notes in `NOTES.md`. The requests
-themselves (each endpoint's fields) are the pydantic models in `schemas`, which read this;
-`RequestInvalid` carries a message a person understands.
-"""
+"""The LTX-2 API's rules as data (support matrix, choices, input limits), read off
+`ltx-2-api-docs.md` with the notes in `NOTES.md`."""
 
 from __future__ import annotations
 
@@ -234,61 +229,52 @@ def _is_ip_literal(host: str) -> bool:
 def parse_media_uri(uri: object, *, field: str) -> MediaUri:
     """Check the form of a media URI against "Input Formats" (not its content)."""
     kind = MEDIA_FIELDS[field]
+
+    def refuse(problem: str) -> RequestInvalid:
+        return RequestInvalid(f"{field} {problem}", field)
+
     if not isinstance(uri, str) or not uri.strip():
-        raise RequestInvalid(f"{field} must be a non-empty string", field)
+        raise refuse("must be a non-empty string")
     if uri.startswith("ltx://"):
         if not STORAGE_URI_RE.match(uri):
-            raise RequestInvalid(
-                f"{field} is not a valid storage URI (expected ltx://uploads/<id> "
-                "as returned by /v1/upload)",
-                field,
+            raise refuse(
+                "is not a valid storage URI (expected ltx://uploads/<id> as returned by /v1/upload)"
             )
         return MediaUri("storage", uri, kind)
     if uri.startswith("data:"):
         match = DATA_URI_RE.match(uri)
         if not match:
-            raise RequestInvalid(
-                f"{field} is not a valid data URI (expected data:<mime-type>;base64,<data>)",
-                field,
-            )
+            raise refuse("is not a valid data URI (expected data:<mime-type>;base64,<data>)")
         mime = normalize_mime(match.group("mime"))
         allowed = MIME_TYPES[kind]
         if mime not in allowed:
-            raise RequestInvalid(
-                f"{field} has MIME type {mime}; supported {kind} types: {', '.join(allowed)}",
-                field,
-            )
+            raise refuse(f"has MIME type {mime}; supported {kind} types: {', '.join(allowed)}")
         encoded_size = len(match.group("data"))
         limit = DATA_URI_MAX_ENCODED_BYTES[kind]
         if encoded_size > limit:
-            raise RequestInvalid(
-                f"{field} data URI is {encoded_size / MB:.1f} MB encoded; the limit for "
-                f"{kind} data URIs is {limit // MB} MB (base64 adds about 33%). "
-                "Upload larger files with /v1/upload instead",
-                field,
+            raise refuse(
+                f"data URI is {encoded_size / MB:.1f} MB encoded; the limit for {kind} data "
+                f"URIs is {limit // MB} MB (base64 adds about 33%). Upload larger files with "
+                "/v1/upload instead"
             )
         try:
             base64.b64decode(match.group("data"), validate=True)
         except (binascii.Error, ValueError):
-            raise RequestInvalid(f"{field} data URI is not valid base64", field) from None
+            raise refuse("data URI is not valid base64") from None
         return MediaUri("data", uri, kind, mime=mime, encoded_size=encoded_size)
     parts = urlsplit(uri)
     if parts.scheme == "https":
         host = parts.hostname or ""
         if not host:
-            raise RequestInvalid(f"{field} URL has no host", field)
+            raise refuse("URL has no host")
         if _is_ip_literal(host):
-            raise RequestInvalid(
-                f"{field} URL must use a domain name, not an IP address ({host})", field
-            )
+            raise refuse(f"URL must use a domain name, not an IP address ({host})")
         if "." not in host:
-            raise RequestInvalid(f"{field} URL must use a public domain name (got {host!r})", field)
+            raise refuse(f"URL must use a public domain name (got {host!r})")
         return MediaUri("https", uri, kind)
     if parts.scheme == "http":
-        raise RequestInvalid(f"{field} URL must use https, not http", field)
-    raise RequestInvalid(
-        f"{field} must be an https URL, a data URI or an ltx:// storage URI", field
-    )
+        raise refuse("URL must use https, not http")
+    raise refuse("must be an https URL, a data URI or an ltx:// storage URI")
 
 
 # -- media content rules (checked against a probed file) ----------------------------------

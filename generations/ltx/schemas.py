@@ -1,14 +1,6 @@
 """The LTX-2 generation requests as pydantic models: the one declaration of each endpoint's
-fields, their types, defaults and descriptions, and the rules between them.
-
-Everything that makes or checks a request reads these: the client serialises them, the
-simulator and `validate_request` check a JSON payload with them, the app's forms take their
-choices from the data in `rules`, and the JSON API builds its create schemas (and so its
-OpenAPI document) from their fields. Adding a field to a request is adding it here.
-
-Refusals carry the API's wording: every failure becomes one `RequestInvalid` naming the
-field, whether pydantic or a rule below found it.
-"""
+fields, defaults and descriptions, and the rules between them, read by the client, the
+simulator, the forms and the JSON API. Every refusal is one `RequestInvalid` in the API's words."""
 
 from __future__ import annotations
 
@@ -31,44 +23,46 @@ from generations.ltx.rules import RequestInvalid
 # -- field types, each refusing with the API's own words ---------------------------------------
 
 
+def _refused(info: ValidationInfo, problem: str) -> RequestInvalid:
+    return RequestInvalid(f"{info.field_name} {problem}", info.field_name)
+
+
 def _text(value: Any, info: ValidationInfo) -> str:
     if not isinstance(value, str):
-        raise RequestInvalid(f"{info.field_name} must be a string", info.field_name)
+        raise _refused(info, "must be a string")
     return value
 
 
 def _filled_text(value: Any, info: ValidationInfo) -> str:
     if not _text(value, info).strip():
-        raise RequestInvalid(f"{info.field_name} must not be empty", info.field_name)
+        raise _refused(info, "must not be empty")
     return value
 
 
 def _whole_number(value: Any, info: ValidationInfo) -> int:
     # JSON has one number type: 8.0 is accepted as 8, 8.5 is not a whole number.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RequestInvalid(f"{info.field_name} must be an integer", info.field_name)
+        raise _refused(info, "must be an integer")
     if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
-        raise RequestInvalid(
-            f"{info.field_name} must be a whole number of seconds", info.field_name
-        )
+        raise _refused(info, "must be a whole number of seconds")
     return int(value)
 
 
 def _number(value: Any, info: ValidationInfo) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise RequestInvalid(f"{info.field_name} must be a number", info.field_name)
+        raise _refused(info, "must be a number")
     try:
         number = float(value)  # an int too large for a float overflows here
     except OverflowError:
         number = math.inf
     if not math.isfinite(number):
-        raise RequestInvalid(f"{info.field_name} must be a finite number", info.field_name)
+        raise _refused(info, "must be a finite number")
     return number
 
 
 def _flag(value: Any, info: ValidationInfo) -> bool:
     if not isinstance(value, bool):
-        raise RequestInvalid(f"{info.field_name} must be true or false", info.field_name)
+        raise _refused(info, "must be true or false")
     return value
 
 
@@ -79,10 +73,7 @@ def _media_uri(value: Any, info: ValidationInfo) -> str:
 def _one_of(choices: tuple):
     def check(value: Any, info: ValidationInfo):
         if isinstance(value, bool) or value not in choices:
-            raise RequestInvalid(
-                f"{info.field_name} must be one of {', '.join(map(str, choices))} (got {value!r})",
-                info.field_name,
-            )
+            raise _refused(info, f"must be one of {', '.join(map(str, choices))} (got {value!r})")
         return value
 
     return check
