@@ -1,15 +1,16 @@
 """The producer's dashboard: where the money went, summed in SQL over the ledger.
 
 A month's figures are its ledger summed per job (with each job's settings, member and prompt,
-as it was submitted), grouped by each breakdown, and its spend summed per day for the chart.
-They are cached under the month's count of entries: SpendPeriod counts them in each entry's
-own transaction, and entries are only ever added, so every entry committed, in whatever
-order, names new figures for its month and leaves the other months' cached. All time adds
-the months up (a job with entries in two months counts once: the groups keep their jobs).
+as it was submitted, and whether it had entries in an earlier month), grouped by each
+breakdown, and its spend summed per day for the chart. They are cached under the count of
+entries up to the month's end: SpendPeriod counts them in each entry's own transaction, and
+entries are only ever added, so every entry committed, in whatever order, names new figures
+for its month (and any later one) and leaves the earlier months' cached. All time adds the
+months up, counting each job in the first month it has entries in.
 
-What the reviews say (approved videos, spend on rejected ones) is summed apart, from the
-versions and their jobs' entries, cached under the ledger's count and the project's count of
-review decisions (only ever added too): a decision never makes the months summed again.
+What the reviews say (approved videos, spend on rejected ones) is summed for each page from
+the versions and their jobs' entries, two small queries: a decision shows at once, and
+never makes the months summed again.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import CharField, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Round, TruncDate
 from django.utils import timezone
 
 from generations.jobs.models import Generation
 from generations.ltx.pricing import CENT
 from generations.projects.models import Membership, Project, Role
 from generations.prompts.models import Prompt
-from generations.review.models import ReviewDecision, ReviewState, Version
-from generations.spend.budgets import from_cents, period_of, to_cents
+from generations.review.models import ReviewState, Version
+from generations.spend.budgets import from_cents, period_of
 from generations.spend.models import Budget, LedgerEntry, SpendPeriod
 from generations.spend.selectors import (
     BUCKETS,
@@ -53,14 +55,15 @@ FIGURES_CACHED_SECONDS = 60 * 60  # a version is never stale, only unused
 # figures an older release cached (Redis keeps them across deploys).
 FIGURES_FORMAT = 1
 
-# A job's fields the breakdowns group by (as it was submitted), by the names they have here.
+# A job's fields the breakdowns group by (as it was submitted), besides its endpoint, by the
+# names they have here: as text, which is quicker than decoding JSON and uuids for each of a
+# month's thousands of jobs.
 JOB_FIELDS = {
-    "endpoint": "endpoint",
-    "model": "api_model",
-    "resolution": "params__resolution",
-    "member": "requested_by__username",
-    "prompt_uuid": "prompt_version__prompt__uuid",
-    "prompt_title": "prompt_version__prompt__title",
+    "model": F("api_model"),
+    "resolution": KT("params__resolution"),
+    "member": F("requested_by__username"),
+    "prompt_uuid": Cast("prompt_version__prompt__uuid", CharField()),
+    "prompt_title": F("prompt_version__prompt__title"),
 }
 BREAKDOWNS = {
     # name: (title, the job's fields it groups by)
@@ -68,40 +71,17 @@ BREAKDOWNS = {
     "by-member": ("By member", ("member",)),
     "by-prompt": ("By prompt", ("prompt_uuid", "prompt_title")),
 }
-NO_JOB = dict.fromkeys(JOB_FIELDS)  # adjustments: every field None
+NO_JOB = dict.fromkeys(["endpoint", *JOB_FIELDS, "earlier"])  # adjustments: all None
 
 
 # -- the ledger's version --------------------------------------------------------------------
-
-
-def _key(project_id: int, what: str, version: str) -> str:
-    """A cache key: what of which project, at which version, in the viewer's time zone (it
-    sets the days)."""
-    return (
-        f"spend:{FIGURES_FORMAT}:project-{project_id}:{what}:{version}"
-        f":{timezone.get_current_timezone_name()}"
-    )
-
-
-def _cached(key: str, compute):
-    """`compute()`, cached under `key`."""
-    value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, timeout=FIGURES_CACHED_SECONDS)
-    return value
 
 
 @dataclass(frozen=True)
 class LedgerVersion:
     project_id: int
     months: dict[dt.date, int]  # how many entries each month of the ledger has
-    decisions: int  # review decisions on the project's videos
     prompt_edited: dt.datetime | None  # the newest prompt edit: the titles shown
-
-    @property
-    def entries(self) -> int:
-        return sum(self.months.values())
 
     @property
     def periods(self) -> list[dt.date]:
@@ -109,57 +89,58 @@ class LedgerVersion:
         return sorted((month for month, n in self.months.items() if n), reverse=True)
 
     def month_key(self, month: dt.date) -> str:
+        """The cache key of a month's sums: which project and month, how many entries the
+        ledger has up to the month's end (a month's sums also say which of its jobs had
+        entries before it) and when a prompt was last edited, in the viewer's time zone (it
+        sets the days). For example
+        "spend:1:project-7:2026-12:entries-50120:prompts-2026-12-07T18:02:11+00:00:UTC"."""
+        up_to = sum(n for m, n in self.months.items() if m <= month)
         edited = self.prompt_edited.isoformat() if self.prompt_edited else "never"
-        entries = self.months.get(month, 0)
-        return _key(self.project_id, f"month-{month:%Y-%m}", f"entries-{entries}:prompts-{edited}")
-
-    def reviews_key(self, period: dt.date | None) -> str:
-        what = "reviews-" + ("all" if period is None else f"{period:%Y-%m}")
-        return _key(self.project_id, what, f"entries-{self.entries}:decisions-{self.decisions}")
+        return (
+            f"spend:{FIGURES_FORMAT}:project-{self.project_id}:{month:%Y-%m}"
+            f":entries-{up_to}:prompts-{edited}:{timezone.get_current_timezone_name()}"
+        )
 
 
 def ledger_version(*, project: Project) -> LedgerVersion:
-    """The project's LedgerVersion, in two queries."""
-    months = dict(
+    """The project's LedgerVersion, in one query: its months' counts of entries, each row
+    with the newest prompt edit beside it."""
+    newest_edit = Prompt.objects.filter(project=project).order_by("-updated_at")
+    rows = (
         SpendPeriod.objects.filter(project=project, period__isnull=False)
         .order_by("period")
-        .values_list("period", "entries")
+        .values_list("period", "entries", Subquery(newest_edit.values("updated_at")[:1]))
     )
-    decisions = (
-        ReviewDecision.objects.filter(version__stack__project=OuterRef("pk"))
-        .order_by()
-        .values("version__stack__project")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    newest_edit = Prompt.objects.filter(project=OuterRef("pk")).order_by("-updated_at")
-    decided, edited = (
-        Project.objects.filter(pk=project.pk)
-        .values_list(Subquery(decisions), Subquery(newest_edit.values("updated_at")[:1]))
-        .get()
-    )
-    return LedgerVersion(project.pk, months, decided or 0, edited)
+    months = {period: entries for period, entries, _ in rows}
+    return LedgerVersion(project.pk, months, rows[0][2] if rows else None)
 
 
 # -- a month's money -------------------------------------------------------------------------
 
 
+def _cents(kinds) -> Sum:
+    """The sum of the entries of these kinds in whole cents: exact on every database (SQLite
+    adds decimals as floats) and read without converting a decimal for each row."""
+    cents = Cast(Round(F("amount") * 100), IntegerField())
+    return Sum(cents, filter=Q(kind__in=kinds), default=0)
+
+
 def _month_jobs(project: Project, month: dt.date) -> list[dict]:
-    """The month's ledger summed per job (the three buckets), with the job's fields; the
-    entries of no job (adjustments) are one row with every field None."""
+    """The month's ledger summed per job (the three buckets, in cents), with the job's
+    fields and whether it had entries in an earlier month; the entries of no job
+    (adjustments) are one row with every field None."""
     entries = LedgerEntry.objects.filter(project=project, period=month).order_by()
-    same = [name for name, field in JOB_FIELDS.items() if name == field]
-    renamed = {name: F(field) for name, field in JOB_FIELDS.items() if name != field}
+    earlier = LedgerEntry.objects.filter(generation=OuterRef("pk"), period__lt=month)
     jobs = {
         job.pop("pk"): job
         for job in Generation.objects.filter(pk__in=entries.values("generation"))
         .order_by()
-        .values("pk", *same, **renamed)
+        .values("pk", "endpoint", earlier=Exists(earlier), **JOB_FIELDS)
     }
-    return [
-        {**job_sums, **jobs.get(job_sums["generation"], NO_JOB)}
-        for job_sums in entries.values("generation").annotate(**bucket_sums())
-    ]
+    sums = entries.values("generation").annotate(
+        **{name: _cents(kinds) for name, kinds in BUCKETS.items()}
+    )
+    return [{**job_sums, **jobs.get(job_sums["generation"], NO_JOB)} for job_sums in sums]
 
 
 def _month_days(project: Project, month: dt.date) -> dict[dt.date, tuple[int, int]]:
@@ -170,35 +151,31 @@ def _month_days(project: Project, month: dt.date) -> dict[dt.date, tuple[int, in
         .order_by()
         .annotate(day=TruncDate("created_at"))
         .values("day")
-        .annotate(
-            charged=Sum("amount", filter=Q(kind__in=BUCKETS["charged"]), default=ZERO),
-            possible=Sum("amount", filter=Q(kind__in=BUCKETS["possible"]), default=ZERO),
-        )
+        .annotate(charged=_cents(BUCKETS["charged"]), possible=_cents(BUCKETS["possible"]))
     )
-    return {row["day"]: (to_cents(row["charged"]), to_cents(row["possible"])) for row in rows}
+    return {row["day"]: (row["charged"], row["possible"]) for row in rows}
 
 
 def month_sums(*, project: Project, month: dt.date) -> dict:
     """A month's money, not cached: "days" (_month_days), and each breakdown's groups,
-    {the group's fields: [its jobs' ids, charged, reserved, possible]}, in whole cents and
-    with a prompt's uuid as text (quicker from the cache). The ids let all time count a
-    job with entries in several months once."""
+    {the group's fields: [jobs, jobs first seen this month, charged, reserved, possible]},
+    amounts in cents."""
     groups: dict[str, dict[tuple, list]] = {by: {} for by in BREAKDOWNS}
     for job in _month_jobs(project, month):
-        if job["prompt_uuid"] is not None:
-            job["prompt_uuid"] = job["prompt_uuid"].hex
-        cents = [to_cents(job[name]) for name in BUCKETS]
+        is_job = job["generation"] is not None
+        jobs, first_seen = int(is_job), int(is_job and not job["earlier"])
         for by, (_, fields) in BREAKDOWNS.items():
-            group = groups[by].setdefault(tuple(job[f] for f in fields), [set(), 0, 0, 0])
-            if job["generation"] is not None:
-                group[0].add(job["generation"])
-            for i, amount in enumerate(cents, start=1):
-                group[i] += amount
+            group = groups[by].setdefault(tuple(map(job.__getitem__, fields)), [0, 0, 0, 0, 0])
+            group[0] += jobs
+            group[1] += first_seen
+            group[2] += job["charged"]
+            group[3] += job["reserved"]
+            group[4] += job["possible"]
     return {"days": _month_days(project, month), **groups}
 
 
 def _months_sums(project: Project, version: LedgerVersion, months: list[dt.date]) -> list[dict]:
-    """month_sums() of each month, cached under the month's count of entries."""
+    """month_sums() of each month, cached (LedgerVersion.month_key)."""
     keys = {month: version.month_key(month) for month in months}
     found = cache.get_many(list(keys.values()))
     missing = {}
@@ -215,8 +192,8 @@ def _months_sums(project: Project, version: LedgerVersion, months: list[dt.date]
 
 def review_sums(*, project: Project, period: dt.date | None) -> dict:
     """Approved videos by prompt uuid ("approved") among the jobs with entries in the period,
-    and what the period spent on jobs whose video was rejected ("rejected"), not cached. A
-    video is reviewed only once its job succeeded, and a succeeded job stays so."""
+    and what the period spent on jobs whose video was rejected ("rejected"). A video is
+    reviewed only once its job succeeded, and a succeeded job stays so."""
     in_period = {} if period is None else {"period": period}
     entries = LedgerEntry.objects.filter(generation=OuterRef("generation"), **in_period)
     approved = dict(
@@ -279,18 +256,18 @@ def _every_day(spent: dict, first: dt.date, last: dt.date) -> list[DaySpend]:
     return days
 
 
-def _rows(groups: dict[tuple, list], by: str) -> list[dict]:
-    """A breakdown's rows, biggest spend first: each group's fields as its `key`, how many
-    jobs it has, the three buckets and `spent`."""
+def _rows(groups: dict[tuple, list], by: str, *, all_time: bool) -> list[dict]:
+    """A breakdown's rows, biggest spend first: each group's fields as its `key`, its
+    `jobs` (in all time, each counted in its first month), the three buckets and `spent`."""
     rows = []
-    for key, (jobs, *cents) in groups.items():
+    for key, (jobs, first_seen, *cents) in groups.items():
         if by == "by-prompt" and key[0] is not None:
-            key = (uuid.UUID(hex=key[0]), key[1])
+            key = (uuid.UUID(key[0]), key[1])
         charged, reserved, possible = (from_cents(amount) for amount in cents)
         rows.append(
             {
                 "key": key,
-                "jobs": len(jobs),
+                "jobs": first_seen if all_time else jobs,
                 "charged": charged,
                 "reserved": reserved,
                 "possible": possible,
@@ -301,19 +278,19 @@ def _rows(groups: dict[tuple, list], by: str) -> list[dict]:
 
 
 def _added_up(months: list[dict]) -> dict:
-    """Months' sums (month_sums) as one: a job in several months counted once."""
+    """Months' sums (month_sums) as one."""
     spent_by_day: dict[dt.date, list] = {}
     groups: dict[str, dict[tuple, list]] = {by: {} for by in BREAKDOWNS}
     for month in months:
-        for day, amounts in month["days"].items():
+        for day, (charged, possible) in month["days"].items():
             spent = spent_by_day.setdefault(day, [0, 0])
-            spent[0], spent[1] = spent[0] + amounts[0], spent[1] + amounts[1]
+            spent[0] += charged
+            spent[1] += possible
         for by in BREAKDOWNS:
-            for key, (jobs, *cents) in month[by].items():
-                group = groups[by].setdefault(key, [set(), 0, 0, 0])
-                group[0] |= jobs
-                for i, amount in enumerate(cents, start=1):
-                    group[i] += amount
+            for key, counts in month[by].items():
+                group = groups[by].setdefault(key, [0, 0, 0, 0, 0])
+                for i, count in enumerate(counts):
+                    group[i] += count
     return {"days": spent_by_day, **groups}
 
 
@@ -334,11 +311,9 @@ def dashboard_figures(
     else:  # a job admitted on the 31st and settled on the 1st is shown on the 1st
         first, last = min([period, *summed["days"]]), max([month_end(period), *summed["days"]])
         days = _every_day(summed["days"], first, last)
-    figures = {by: _rows(summed[by], by) for by in BREAKDOWNS}
+    figures = {by: _rows(summed[by], by, all_time=period is None) for by in BREAKDOWNS}
     totals = {name: sum((row[name] for row in figures["by-member"]), ZERO) for name in BUCKETS}
-    reviews = _cached(
-        version.reviews_key(period), lambda: review_sums(project=project, period=period)
-    )
+    reviews = review_sums(project=project, period=period)
     return {
         **figures,
         "days": days,
@@ -360,7 +335,7 @@ def period_totals(
     months = version.periods if period is None else [period]
     cents = dict.fromkeys(BUCKETS, 0)
     for month in _months_sums(project, version, months):
-        for _, *amounts in month["by-member"].values():
+        for _, _, *amounts in month["by-member"].values():
             for name, amount in zip(BUCKETS, amounts, strict=True):
                 cents[name] += amount
     return SpendTotals(**{name: from_cents(amount) for name, amount in cents.items()})
@@ -411,8 +386,12 @@ def project_sums(project_ids: list[int]) -> dict[int, ProjectSums]:
             "project", "entries"
         )
     )
-    today = timezone.localdate()  # the sums' month and 30 days
-    keys = {pid: _key(pid, f"sums-{today}", f"entries-{counts.get(pid, 0)}") for pid in project_ids}
+    # Today, in the viewer's zone, sets the sums' month and 30 days.
+    today = f"{timezone.localdate()}:{timezone.get_current_timezone_name()}"
+    keys = {
+        pid: f"spend:{FIGURES_FORMAT}:project-{pid}:overview:entries-{counts.get(pid, 0)}:{today}"
+        for pid in project_ids
+    }
     found = cache.get_many(list(keys.values()))
     sums = {pid: found[key] for pid, key in keys.items() if key in found}
     missing = [pid for pid in project_ids if pid not in sums]

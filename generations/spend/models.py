@@ -126,6 +126,7 @@ class LedgerEntry(models.Model):
         blank=True,
         on_delete=models.RESTRICT,
         related_name="ledger_entries",
+        db_index=False,  # ledger_job_period below leads with it
     )
     attempt = models.ForeignKey(
         "generations.Attempt",
@@ -150,7 +151,16 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["project", "period"], name="ledger_project_period"),
+            # A month's entries as the dashboard sums them (spend/dashboard.py), read from
+            # the index alone on PostgreSQL.
+            models.Index(
+                fields=["project", "period"],
+                include=["generation", "kind", "amount", "created_at"],
+                name="ledger_month_sums",
+            ),
+            # A job's entries (its settling), and whether it has any in a month (the
+            # approved videos of that month).
+            models.Index(fields=["generation", "period"], name="ledger_job_period"),
             # The dashboard's page of the ledger, newest first, without sorting all of it.
             models.Index(fields=["project", "-created_at", "-id"], name="ledger_newest"),
             # The possible charges still to settle, on every dashboard: a few dozen rows

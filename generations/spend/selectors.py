@@ -41,10 +41,6 @@ def to_cent(value) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-def cents(values: dict) -> dict:
-    return {key: to_cent(value) for key, value in values.items()}
-
-
 def bucket_sums(prefix: str = "") -> dict:
     """Sum() expressions for the three buckets (`prefix` for use across a relation)."""
     return {
@@ -57,7 +53,8 @@ def ledger_totals(*, project: Project, period: dt.date | None = None) -> SpendTo
     entries = LedgerEntry.objects.filter(project=project)
     if period is not None:
         entries = entries.filter(period=period)
-    return SpendTotals(**cents(entries.aggregate(**bucket_sums())))
+    sums = entries.aggregate(**bucket_sums())
+    return SpendTotals(**{name: to_cent(amount) for name, amount in sums.items()})
 
 
 @dataclass(frozen=True)
