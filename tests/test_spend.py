@@ -1484,6 +1484,33 @@ def test_the_dashboards_queries_stay_the_same_as_jobs_grow(
             make_history(project, editor, producer)
 
 
+def test_htmx_asks_for_one_section_of_the_dashboard(client, project, editor, producer):
+    """The period chooser, "show all" and the pagers swap one section: an htmx request that
+    targets it gets that section alone, drawn from the same template as the page."""
+    make_history(project, editor, producer)
+    client.force_login(producer)
+    url = reverse("spend", args=[project.uuid])
+    page = client.get(url).content.decode()
+    assert 'hx-target="#spend-breakdown"' in page  # the period chooser
+    sections = {
+        "spend-breakdown": ("Where it went: all time", "By member"),
+        "spend-ledger": ("Download the whole ledger (CSV)", "Record an adjustment"),
+        "possible-charges": ("Possible charges to settle", "Was it charged?"),
+    }
+    for target, shown in sections.items():
+        response = client.get(
+            url, {"period": "all"}, headers={"HX-Request": "true", "HX-Target": target}
+        )
+        html = response.content.decode()
+        assert response.status_code == 200, target
+        assert html.strip().startswith("<section") and f'id="{target}"' in html, target
+        assert all(text in html for text in shown), target
+        assert "<html" not in html and "Set the budget" not in html, target
+    # Any other target, or none, is the whole page.
+    other = client.get(url, headers={"HX-Request": "true", "HX-Target": "spend-status"})
+    assert "<html" in other.content.decode()
+
+
 def test_every_dashboard_table_exports_as_csv(client, project, editor, producer):
     make_history(project, editor, producer)
     client.force_login(producer)

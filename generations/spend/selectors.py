@@ -16,7 +16,7 @@ from generations.jobs.models import Attempt, Endpoint, Generation, JobState
 from generations.ltx.pricing import CENT
 from generations.projects.models import Project
 from generations.spend.budgets import period_of
-from generations.spend.models import Budget, BudgetAlert, LedgerEntry
+from generations.spend.models import Budget, BudgetAlert, LedgerEntry, SpendPolicy
 
 Kind = LedgerEntry.Kind
 ZERO = Decimal("0.00")
@@ -87,6 +87,10 @@ class BudgetStatus:
 
 def budget_of(*, project: Project) -> Budget | None:
     return Budget.objects.filter(project=project).first()
+
+
+def spend_policy_of(*, project: Project) -> SpendPolicy | None:
+    return SpendPolicy.objects.filter(project=project).first()
 
 
 def budget_period(budget: Budget | None) -> dt.date | None:

@@ -18,7 +18,6 @@ from generations.ltx.pricing import CURRENCY
 from generations.projects.models import Role
 from generations.spend import budgets, dashboard, selectors, services, tables
 from generations.spend.forms import AdjustmentForm, BudgetForm, PolicyForm
-from generations.spend.models import SpendPolicy
 
 PRODUCERS = (Role.PRODUCER,)
 # The dashboard shows the top of each long list and pages or links to the rest: a project with
@@ -226,7 +225,7 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
         "account_problem": selectors.account_problem(project=project),
         "form": form or BudgetForm.for_budget(budget),
         "policy_form": policy_form
-        or PolicyForm.for_policy(SpendPolicy.objects.filter(project=project).first()),
+        or PolicyForm.for_policy(selectors.spend_policy_of(project=project)),
         "currency": CURRENCY,
         **breakdown,
         **_possible_charges(request, project),
