@@ -130,7 +130,9 @@ def _month_jobs(project: Project, month: dt.date) -> list[dict]:
     fields and whether it had entries in an earlier month; the entries of no job
     (adjustments) are one row with every field None."""
     entries = LedgerEntry.objects.filter(project=project, period=month).order_by()
-    earlier = LedgerEntry.objects.filter(generation=OuterRef("pk"), period__lt=month)
+    earlier = LedgerEntry.objects.filter(
+        project=project, generation=OuterRef("pk"), period__lt=month
+    )
     jobs = {
         job.pop("pk"): job
         for job in Generation.objects.filter(pk__in=entries.values("generation"))
@@ -195,7 +197,9 @@ def review_sums(*, project: Project, period: dt.date | None) -> dict:
     and what the period spent on jobs whose video was rejected ("rejected"). A video is
     reviewed only once its job succeeded, and a succeeded job stays so."""
     in_period = {} if period is None else {"period": period}
-    entries = LedgerEntry.objects.filter(generation=OuterRef("generation"), **in_period)
+    entries = LedgerEntry.objects.filter(
+        project=project, generation=OuterRef("generation"), **in_period
+    )
     approved = dict(
         Version.objects.filter(stack__project=project, review_state=ReviewState.APPROVED)
         .filter(Exists(entries))
