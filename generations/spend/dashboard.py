@@ -1,8 +1,8 @@
 """The producer's dashboard: where the money went, summed in SQL over the ledger.
 
 A month's figures are its ledger summed per job (with each job's settings, member and prompt,
-as it was submitted, and whether it had entries in an earlier month), grouped by each
-breakdown, and its spend summed per day for the chart. They are cached under the count of
+as it was submitted, and the first month it has entries in), grouped by each breakdown, and
+its spend summed per day for the chart. They are cached under the count of
 entries up to the month's end: SpendPeriod counts them in each entry's own transaction, and
 entries are only ever added, so every entry committed, in whatever order, names new figures
 for its month (and any later one) and leaves the earlier months' cached. All time adds the
@@ -71,7 +71,7 @@ BREAKDOWNS = {
     "by-member": ("By member", ("member",)),
     "by-prompt": ("By prompt", ("prompt_uuid", "prompt_title")),
 }
-NO_JOB = dict.fromkeys(["endpoint", *JOB_FIELDS, "earlier"])  # adjustments: all None
+NO_JOB = dict.fromkeys(["endpoint", *JOB_FIELDS, "first"])  # adjustments: all None
 
 
 # -- the ledger's version --------------------------------------------------------------------
@@ -127,17 +127,17 @@ def _cents(kinds) -> Sum:
 
 def _month_jobs(project: Project, month: dt.date) -> list[dict]:
     """The month's ledger summed per job (the three buckets, in cents), with the job's
-    fields and whether it had entries in an earlier month; the entries of no job
-    (adjustments) are one row with every field None."""
+    fields and its `first` month (of its entries: its first reservation's); the entries
+    of no job (adjustments) are one row with every field None."""
     entries = LedgerEntry.objects.filter(project=project, period=month).order_by()
-    earlier = LedgerEntry.objects.filter(
-        project=project, generation=OuterRef("pk"), period__lt=month
-    )
+    # A scalar subquery, which PostgreSQL runs as one probe of ledger_job_period per job;
+    # as an EXISTS it hashed every earlier entry of the project instead.
+    first = LedgerEntry.objects.filter(generation=OuterRef("pk")).order_by("period")
     jobs = {
         job.pop("pk"): job
         for job in Generation.objects.filter(pk__in=entries.values("generation"))
         .order_by()
-        .values("pk", "endpoint", earlier=Exists(earlier), **JOB_FIELDS)
+        .values("pk", "endpoint", first=Subquery(first.values("period")[:1]), **JOB_FIELDS)
     }
     sums = entries.values("generation").annotate(
         **{name: _cents(kinds) for name, kinds in BUCKETS.items()}
@@ -165,7 +165,7 @@ def month_sums(*, project: Project, month: dt.date) -> dict:
     groups: dict[str, dict[tuple, list]] = {by: {} for by in BREAKDOWNS}
     for job in _month_jobs(project, month):
         is_job = job["generation"] is not None
-        jobs, first_seen = int(is_job), int(is_job and not job["earlier"])
+        jobs, first_seen = int(is_job), int(is_job and job["first"] == month)
         for by, (_, fields) in BREAKDOWNS.items():
             group = groups[by].setdefault(tuple(map(job.__getitem__, fields)), [0, 0, 0, 0, 0])
             group[0] += jobs
