@@ -13,7 +13,9 @@ one to three runs each (a reservation and its release a run; the last run's char
 possible charge, some settled), their attempts, versions with review decisions, and
 adjustments to make the entries exactly five per job. Measured first at a fifth of the size
 and then at the whole, so the query counts can be compared. Times each page in-process
-(Django's test Client: middleware, session, view, template), median and p95.
+(Django's test Client: middleware, session, view, template), median and p95 wall time and
+this process's median CPU, a round of every page at a time so that the shared machine's
+slower minutes fall on every page alike.
 PostgreSQL runs on a throwaway database `ltxweb_bench_<pid>` (127.0.0.1:5432, trust), with
 Redis (127.0.0.1:6379, the bench's own databases) as the cache when it answers.
 """
@@ -153,44 +155,53 @@ def measure(sizes: list[int], repeat: int, only: list[str]) -> dict:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("VACUUM ANALYZE")  # as autovacuum would after a bulk load
-        for name, request in world.pages().items():
-            if not only or name in only:
-                measured = _time_page(world.client, request, repeat)
-                results[f"{name}@{size}"] = {**measured, "entries": world.entries()}
+        pages = {n: r for n, r in world.pages().items() if not only or n in only}
+        entries = world.entries()  # as seeded: the cases add a few hundred more
+        for name, measured in _time_pages(world.client, pages, repeat).items():
+            results[f"{name}@{size}"] = {**measured, "entries": entries}
     return results
 
 
-def _time_page(client, request: tuple, repeat: int) -> dict:
-    """Time `request`, (url, before): `before()` is called before each request, untimed
-    (recording a ledger entry, a review decision, emptying the cache)."""
+def _time_pages(client, pages: dict, repeat: int) -> dict:
+    """Time each page, {name: (url, before)}, `repeat` times, a round of every page at a
+    time (so that a slower minute of the shared machine falls on every page alike).
+    `before()` is called before each request, untimed: it views the page once (what a
+    cached view repeats), then records a ledger entry or a review decision, or empties
+    the cache."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    url, before = request
-    for _ in range(3):
+    queries = {}
+    for name, (url, before) in pages.items():
+        for _ in range(3):
+            before()
+            assert client.get(url).status_code == 200, url
         before()
-        assert client.get(url).status_code == 200, url
-    before()
-    with CaptureQueriesContext(connection) as captured:
-        client.get(url)
-    queries = len(captured)  # now: the next request clears the connection's log
-    if os.environ.get("BENCH_SHOW_QUERIES"):
-        for q in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:4]:
-            print(f"{url} {q['time']} s: {q['sql'][:800]}", file=sys.stderr)
-    times, cpu = [], []
+        with CaptureQueriesContext(connection) as captured:
+            client.get(url)
+        queries[name] = len(captured)  # now: the next request clears the connection's log
+        if os.environ.get("BENCH_SHOW_QUERIES"):
+            for q in sorted(captured.captured_queries, key=lambda q: -float(q["time"]))[:4]:
+                print(f"{url} {q['time']} s: {q['sql'][:800]}", file=sys.stderr)
+    times = {name: [] for name in pages}
+    cpu = {name: [] for name in pages}
     for _ in range(repeat):
-        before()
-        start, start_cpu = time.perf_counter(), time.process_time()
-        response = client.get(url)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-        times.append((time.perf_counter() - start) * 1000)
-        assert response.status_code == 200
+        for name, (url, before) in pages.items():
+            before()
+            start, start_cpu = time.perf_counter(), time.process_time()
+            response = client.get(url)
+            cpu[name].append((time.process_time() - start_cpu) * 1000)
+            times[name].append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200
     return {
-        "median_ms": _common.median(times),
-        "p95_ms": _common.p95(times),
-        # This process's CPU only (not PostgreSQL's): steadier on a loaded machine.
-        "cpu_ms": _common.median(cpu),
-        "queries": queries,
+        name: {
+            "median_ms": _common.median(times[name]),
+            "p95_ms": _common.p95(times[name]),
+            # This process's CPU only (not PostgreSQL's): steadier on a loaded machine.
+            "cpu_ms": _common.median(cpu[name]),
+            "queries": queries[name],
+        }
+        for name in pages
     }
 
 
@@ -458,24 +469,43 @@ class SpendWorld:
                 comment="bench",
             )
 
-        def nothing():
-            pass
-
         spend_url = f"/projects/{self.project.uuid}/spend/"
         everything = spend_url + "?period=all"
+        every_prompt = everything + "&all=by-prompt"
+
+        def viewed(url, then=None):
+            """View the page (its figures cached, whatever the page before changed), then
+            change something."""
+
+            def before():
+                self.client.get(url)
+                if then is not None:
+                    then()
+
+            return before
+
         return {
-            "dashboard (this month) cached": (spend_url, nothing),
-            "dashboard after a ledger entry": (spend_url, ledger_entry),
-            "dashboard after a review decision": (spend_url, review_decision),
-            "dashboard nothing cached": (spend_url, cache.clear),
-            "all time cached": (everything, nothing),
-            "all time after a ledger entry": (everything, ledger_entry),
-            "all time after a review decision": (everything, review_decision),
-            "all time every prompt after a ledger entry": (
-                everything + "&all=by-prompt",
-                ledger_entry,
+            "dashboard (this month) cached": (spend_url, viewed(spend_url)),
+            "dashboard after a ledger entry": (spend_url, viewed(spend_url, ledger_entry)),
+            "dashboard after a review decision": (
+                spend_url,
+                viewed(spend_url, review_decision),
             ),
-            "overview (all projects) after a ledger entry": ("/spend/", ledger_entry),
+            "dashboard nothing cached": (spend_url, cache.clear),
+            "all time cached": (everything, viewed(everything)),
+            "all time after a ledger entry": (everything, viewed(everything, ledger_entry)),
+            "all time after a review decision": (
+                everything,
+                viewed(everything, review_decision),
+            ),
+            "all time every prompt after a ledger entry": (
+                every_prompt,
+                viewed(every_prompt, ledger_entry),
+            ),
+            "overview (all projects) after a ledger entry": (
+                "/spend/",
+                viewed("/spend/", ledger_entry),
+            ),
         }
 
 
