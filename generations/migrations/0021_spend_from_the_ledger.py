@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='ledgerentry',
-            index=models.Index(fields=['generation', 'period'], name='ledger_job_period'),
+            index=models.Index(fields=['generation', 'period'], include=('project', 'kind', 'amount'), name='ledger_job_period'),
         ),
         migrations.AlterField(
             model_name='ledgerentry',
