@@ -238,6 +238,31 @@ def run_json(argv: list[str], env: dict[str, str] | None = None) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
+# -- data a script seeds in bulk ---------------------------------------------------------------
+
+
+def spend_running_totals(project) -> None:
+    """A project's SpendPeriod rows as the spend services keep them, for a ledger written
+    with bulk_create: each month's committed total and count of entries, and all time's
+    (the dashboard's figures are versioned by those counts)."""
+    from django.db.models import Count, Sum
+
+    from generations.spend.models import LedgerEntry, SpendPeriod
+
+    ledger = LedgerEntry.objects.filter(project=project).order_by()
+    rows = {
+        row["period"]: row
+        for row in ledger.values("period").annotate(total=Sum("amount"), n=Count("pk"))
+    }
+    rows[None] = ledger.aggregate(total=Sum("amount"), n=Count("pk"))
+    for period, row in rows.items():
+        SpendPeriod.objects.update_or_create(
+            project=project,
+            period=period,
+            defaults={"committed_cents": int((row["total"] or 0) * 100), "entries": row["n"]},
+        )
+
+
 # -- processes -------------------------------------------------------------------------------
 
 

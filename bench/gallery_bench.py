@@ -306,9 +306,8 @@ class _World:
         from django.utils import timezone
 
         from generations.jobs.models import Attempt, Endpoint, Generation, JobState
-        from generations.spend import services as spend
+        from generations.spend.budgets import period_of
         from generations.spend.models import LedgerEntry
-        from generations.spend.services import period_of
 
         rnd = self.random
         now = timezone.now()
@@ -427,9 +426,7 @@ class _World:
             )
         LedgerEntry.objects.bulk_create(entries, batch_size=2000)
         self._stack(generations)
-        # The ledger's per-job and per-group sums, which services/spend.py keeps as it
-        # writes entries and review decisions (after the reviews: the groups count them).
-        spend.job_spend_rebuild()
+        _common.spend_running_totals(self.project)
         self.count += n
 
     def _stack(self, generations) -> None:

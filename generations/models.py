@@ -46,13 +46,10 @@ from generations.review.models import (  # noqa: F401
 from generations.spend.models import (  # noqa: F401
     Budget,
     BudgetAlert,
-    JobSpend,
     LedgerEntry,
     LedgerQuerySet,
-    SpendGroup,
     SpendPeriod,
     SpendPolicy,
-    SpendQuarter,
     default_alert_percents,
     default_draft_models,
     default_draft_resolutions,

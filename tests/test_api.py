@@ -544,9 +544,9 @@ def test_create_text_to_video(api_for, editor, project):
 def test_over_the_budget_is_409_and_saves_nothing(api_for, editor, producer, project):
     from decimal import Decimal
 
-    from generations.spend import services as spend
+    from generations.spend import budgets
 
-    spend.budget_set(
+    budgets.budget_set(
         project=project, user=producer, amount=Decimal("0.30"), monthly=True, alert_percents=[]
     )
     api = api_for(editor)

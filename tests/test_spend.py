@@ -11,9 +11,10 @@ from decimal import Decimal
 
 import pytest
 from django.apps import apps
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db.models import F, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,17 +24,11 @@ from generations.jobs import services as jobs
 from generations.jobs import sweep as job_sweep
 from generations.jobs.models import ACTIVE_STATES, Attempt, Generation, JobState
 from generations.review import services as reviews
-from generations.review.models import Version
+from generations.review.models import ReviewDecision, Version
+from generations.spend import budgets, dashboard, tables
 from generations.spend import selectors as selectors_spend
 from generations.spend import services as spend
-from generations.spend.models import (
-    Budget,
-    JobSpend,
-    LedgerEntry,
-    SpendGroup,
-    SpendPeriod,
-    SpendQuarter,
-)
+from generations.spend.models import Budget, LedgerEntry, SpendPeriod
 from tests.factories import AttemptFactory, MembershipFactory
 
 T2V = {
@@ -58,7 +53,7 @@ def submit(project, user, **params):
 
 
 def set_budget(project, user, amount, *, monthly=True, alerts=(80, 100)):
-    return spend.budget_set(
+    return budgets.budget_set(
         project=project,
         user=user,
         amount=None if amount is None else D(amount),
@@ -633,7 +628,7 @@ def sent(monkeypatch):
 
 
 def approval_above(project, producer, amount, budget="100"):
-    return spend.budget_set(
+    return budgets.budget_set(
         project=project,
         user=producer,
         amount=D(budget),
@@ -1066,6 +1061,10 @@ def entry(project, generation, kind, amount, when, period=dt.date(2026, 11, 1)):
     return written
 
 
+def days_of(project, period):
+    return dashboard.dashboard_figures(project=project, period=period)["days"]
+
+
 def test_spend_by_day_has_every_day_of_the_month(project, editor):
     first, second = submit(project, editor), submit(project, editor)
     day = dt.datetime(2026, 11, 3, 12, tzinfo=dt.UTC)
@@ -1073,7 +1072,7 @@ def test_spend_by_day_has_every_day_of_the_month(project, editor):
     entry(project, second, Kind.CHARGE, "0.40", day + dt.timedelta(days=4))
     entry(project, second, Kind.POSSIBLE_CHARGE, "0.24", day + dt.timedelta(days=4))
     entry(project, second, Kind.RESERVATION, "9.99", day)  # held money is not spend
-    days = selectors_spend.spend_by_day(project=project, period=dt.date(2026, 11, 1))
+    days = days_of(project, dt.date(2026, 11, 1))
     assert len(days) == 30 and days[0].day == dt.date(2026, 11, 1)
     assert (days[2].charged, days[2].possible) == (D("0.24"), 0)
     assert (days[6].charged, days[6].possible, days[6].spent) == (D("0.40"), D("0.24"), D("0.64"))
@@ -1082,7 +1081,7 @@ def test_spend_by_day_has_every_day_of_the_month(project, editor):
 
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "Europe/Paris", "America/St_Johns"])
 def test_the_chart_sums_each_day_in_the_viewers_time_zone(project, editor, zone):
-    """The chart sums quarters of an hour into days: in every zone (half-hour offsets, a
+    """The chart sums each day in the viewer's zone: in every zone (half-hour offsets, a
     night the clocks move) equal to summing each entry on its own local date."""
     from zoneinfo import ZoneInfo
 
@@ -1104,7 +1103,7 @@ def test_the_chart_sums_each_day_in_the_viewers_time_zone(project, editor, zone)
         for e in entries:
             day = expected.setdefault(timezone.localtime(e.created_at).date(), [D(0), D(0)])
             day[e.kind == Kind.POSSIBLE_CHARGE] += e.amount
-        days = selectors_spend.spend_by_day(project=project, period=dt.date(2026, 3, 1))
+        days = days_of(project, dt.date(2026, 3, 1))
     shown = {d.day: [d.charged, d.possible] for d in days if d.spent}
     assert shown == expected and len(shown) >= 2
 
@@ -1149,7 +1148,7 @@ def make_history(project, editor, producer):
 def test_breakdowns_by_setting_member_and_prompt(project, editor, producer):
     prompt, other = make_history(project, editor, producer)
     period = spend.period_of()
-    figures = selectors_spend.dashboard_figures(project=project, period=period)
+    figures = dashboard.dashboard_figures(project=project, period=period)
     by_member = {r["key"][0]: r for r in figures["by-member"]}
     assert (by_member[editor.username]["charged"], by_member[editor.username]["jobs"]) == (
         D("0.48"),
@@ -1169,145 +1168,85 @@ def test_breakdowns_by_setting_member_and_prompt(project, editor, producer):
     assert (cost.spent, cost.approved, cost.per_approved) == (D("1.40"), 3, D("0.47"))
     assert cost.rejected_share == 17  # the draft's 0.24 of the 1.40
     assert figures["approved_by_prompt"] == {prompt.uuid: 3}
-    assert (cost, figures["approved_by_prompt"]) == jobs_approved_and_cost(project, period)
+    assert_summed_entry_by_entry(project, period)
 
 
-def jobs_approved_and_cost(project, period):
-    """The cost per approved video and the approved count per prompt, counted through the
-    jobs table (a succeeded job whose version is approved or rejected): what the dashboard,
-    which reads the versions alone, must agree with."""
-    rows = JobSpend.objects.filter(project=project)
-    rows = rows if period is None else rows.filter(period=period)
-    succeeded = {"generation__state": JobState.SUCCEEDED}
-    approved = dict(
-        rows.filter(**succeeded, generation__version__review_state="approved")
-        .values("prompt__uuid")
-        .annotate(n=Count("generation", distinct=True))
-        .values_list("prompt__uuid", "n")
+def summed_entry_by_entry(project, period):
+    """The dashboard's figures of a month (None: all time) summed one ledger entry at a
+    time in Python, from the entry, its job and the job's video: what the SQL must give."""
+    entries = LedgerEntry.objects.filter(project=project).select_related(
+        "generation__requested_by", "generation__prompt_version__prompt", "generation__version"
     )
-    spent = F("charged_cents") + F("possible_cents")
-    rejected = Q(**succeeded, generation__version__review_state="rejected")
-    sums = rows.aggregate(total=Sum(spent, default=0), rejected=Sum(spent, filter=rejected))
-    cost = selectors_spend.ApprovedVideoCost(
-        selectors_spend.from_cents(sums["total"]),
-        sum(approved.values()),
-        selectors_spend.from_cents(sums["rejected"]),
-    )
-    return cost, approved
-
-
-def job_spend_breakdown(project, period, by):
-    """A breakdown summed from JobSpend at once, a query per breakdown: what SpendGroup's
-    rows must add up to."""
-    fields = selectors_spend.BREAKDOWNS[by][1]
-    rows = JobSpend.objects.filter(project=project)
-    rows = rows if period is None else rows.filter(period=period)
-    result = []
-    for row in rows.values(*fields).annotate(
-        jobs=Count("generation", distinct=True),
-        **{name: Sum(f"{name}_cents", default=0) for name in selectors_spend.BUCKETS},
-    ):
-        money = {name: selectors_spend.from_cents(row[name]) for name in selectors_spend.BUCKETS}
-        key = tuple(row[f] for f in fields)
-        spent = money["charged"] + money["possible"]
-        result.append({"key": key, "jobs": row["jobs"], **money, "spent": spent})
-    return selectors_spend._biggest_first(result)
-
-
-SPEND_GROUP_FIELDS = (
-    "project_id",
-    "period",
-    "breakdown",
-    "key",
-    "endpoint",
-    "api_model",
-    "resolution",
-    "requested_by_id",
-    "prompt_id",
-    *selectors_spend.GROUP_COUNTS,
-)
-
-
-def spend_groups_kept_and_rebuilt():
-    """SpendGroup's rows as kept, and as made at once from JobSpend (the rebuild's way)."""
-    kept = sorted(SpendGroup.objects.values_list(*SPEND_GROUP_FIELDS), key=str)
-    rows = spend.job_spend_rows_for_groups()
-    made = sorted(
-        (tuple(g.get(f) for f in SPEND_GROUP_FIELDS) for g in spend.spend_groups_of(rows)), key=str
-    )
-    return kept, made
-
-
-def spend_quarters_kept_and_rebuilt():
-    """SpendQuarter's rows as kept, and as summed at once from the ledger."""
-    fields = ("project_id", "period", "quarter", "charged_cents", "possible_cents")
-    kept = sorted(SpendQuarter.objects.values_list(*fields))
-    made = sorted(
-        (*key, cents["charged_cents"], cents["possible_cents"])
-        for key, cents in spend.spend_quarter_sums(LedgerEntry.objects.all()).items()
-    )
-    return kept, made
-
-
-def ledger_breakdown(project, period, by):
-    """A breakdown summed from the ledger through its jobs, as the dashboard summed it before
-    JobSpend: what JobSpend must agree with."""
-    fields = {
-        "by-setting": (
-            "generation__endpoint",
-            "generation__api_model",
-            "generation__params__resolution",
-        ),
-        "by-member": ("generation__requested_by__username",),
-        "by-prompt": (
-            "generation__prompt_version__prompt__uuid",
-            "generation__prompt_version__prompt__title",
-        ),
-    }[by]
-    entries = LedgerEntry.objects.filter(project=project)
-    rows = (
-        (entries if period is None else entries.filter(period=period))
-        .values(*fields)
-        .annotate(jobs=Count("generation", distinct=True), **selectors_spend.bucket_sums())
-    )
-    return {
-        tuple(r[f] for f in fields): (
-            r["jobs"],
-            *(selectors_spend.to_cent(r[k]) for k in selectors_spend.BUCKETS),
+    if period is not None:
+        entries = entries.filter(period=period)
+    zero = D("0.00")
+    groups = {by: {} for by in dashboard.BREAKDOWNS}
+    approved, rejected = {}, zero
+    for e in entries:
+        job = e.generation
+        bucket = next(name for name, kinds in LedgerEntry.BUCKETS.items() if e.kind in kinds)
+        prompt = job.prompt_version.prompt if job and job.prompt_version else None
+        member = job.requested_by if job else None
+        keys = {
+            "by-setting": (job.endpoint, job.params.get("model"), job.params.get("resolution"))
+            if job
+            else (None, None, None),
+            "by-member": (member.username if member else None,),
+            "by-prompt": (prompt.uuid, prompt.title) if prompt else (None, None),
+        }
+        for by, key in keys.items():
+            row = groups[by].setdefault(
+                key,
+                {"key": key, "jobs": set(), "charged": zero, "reserved": zero, "possible": zero},
+            )
+            row[bucket] += e.amount
+            if job is not None:
+                row["jobs"].add(job.pk)
+        state = getattr(getattr(job, "version", None), "review_state", None)
+        if state == "approved":
+            approved.setdefault(prompt.uuid if prompt else None, set()).add(job.pk)
+        if state == "rejected" and bucket != "reserved":
+            rejected += e.amount
+    figures = {}
+    for by, rows in groups.items():
+        for row in rows.values():
+            row["jobs"] = len(row["jobs"])
+            row["spent"] = row["charged"] + row["possible"]
+        figures[by] = sorted(
+            rows.values(), key=lambda r: (-r["spent"], -r["reserved"], str(r["key"]))
         )
-        for r in rows
+    totals = {
+        name: sum((r[name] for r in figures["by-member"]), zero) for name in LedgerEntry.BUCKETS
     }
+    figures["totals"] = selectors_spend.SpendTotals(**totals)
+    figures["approved_by_prompt"] = {uuid: len(jobs) for uuid, jobs in approved.items()}
+    figures["video_cost"] = dashboard.ApprovedVideoCost(
+        totals["charged"] + totals["possible"],
+        sum(len(jobs) for jobs in approved.values()),
+        rejected,
+    )
+    return figures
+
+
+def assert_summed_entry_by_entry(project, period):
+    """The dashboard's figures (cached as they are) equal the ledger summed one entry at a
+    time."""
+    expected = summed_entry_by_entry(project, period)
+    shown = dashboard.dashboard_figures(project=project, period=period)
+    assert {name: shown[name] for name in expected} == expected, period
+    return shown
 
 
 def spend_row_counts(project):
     return dict(SpendPeriod.objects.filter(project=project).values_list("period", "entries"))
 
 
-def job_spend_rows():
-    return sorted(JobSpend.objects.values_list(*JOB_SPEND_FIELDS), key=str)
-
-
-JOB_SPEND_FIELDS = (
-    "project",
-    "period",
-    "generation",
-    "endpoint",
-    "api_model",
-    "resolution",
-    "requested_by",
-    "prompt",
-    "charged_cents",
-    "reserved_cents",
-    "possible_cents",
-)
-
-
-def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
+def test_the_dashboard_is_the_ledger_summed_whichever_way_money_moves(
     project, editor, producer, monkeypatch
 ):
     """Every way money moves (reserve, charge, release, a lost answer and its settling, an
-    adjustment, a job of an earlier month) leaves JobSpend's breakdowns equal to the
-    ledger's, month by month and in all, and its rows equal to a rebuild from the ledger."""
+    adjustment, a job of an earlier month) leaves the dashboard's figures equal to the
+    ledger summed one entry at a time, month by month and in all."""
     make_history(project, editor, producer)
     lost = Attempt.objects.get(generation__project=project, possibly_charged=True)
     spend.possible_charge_settle(attempt=lost, user=producer, charged=True)
@@ -1320,23 +1259,9 @@ def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
     monkeypatch.undo()
 
     for period in (now, earlier, None):
-        # The page reads SpendGroup: equal to JobSpend and the ledger summed at once.
-        figures = selectors_spend.dashboard_figures(project=project, period=period)
-        for by in selectors_spend.BREAKDOWNS:
-            shown = {
-                r["key"]: (r["jobs"], r["charged"], r["reserved"], r["possible"])
-                for r in figures[by]
-            }
-            assert shown == ledger_breakdown(project, period, by), (period, by)
-            assert figures[by] == job_spend_breakdown(project, period, by), (period, by)
-        cost, approved = jobs_approved_and_cost(project, period)
-        assert (figures["video_cost"], figures["approved_by_prompt"]) == (cost, approved)
-    kept, made = spend_groups_kept_and_rebuilt()
-    assert kept == made
-    kept, made = spend_quarters_kept_and_rebuilt()
-    assert kept == made and kept
+        assert_summed_entry_by_entry(project, period)
     # The adjustments are the row of no job; the earlier month's job is counted there only.
-    figures = selectors_spend.dashboard_figures(project=project, period=earlier)
+    figures = dashboard.dashboard_figures(project=project, period=earlier)
     assert figures["by-member"] == [
         {
             "key": (producer.username,),
@@ -1355,9 +1280,9 @@ def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
             "spent": D("0.05"),
         },
     ]
-    assert selectors_spend.ledger_periods(project=project) == [now, earlier]
+    assert figures["periods"] == [now, earlier]
     # Each spend row counts its period's entries (the lifetime row all of them), also as
-    # the migration counts them.
+    # the migration counts them: the figures' versions.
     counts = spend_row_counts(project)
     assert counts == {
         period: LedgerEntry.objects.filter(
@@ -1370,21 +1295,14 @@ def test_job_spend_is_the_ledger_summed_per_job_as_it_is_written(
         "generations.migrations.0017_spend_period_entries"
     ).spend_period_entries_fill(apps, None)
     assert spend_row_counts(project) == counts
-    kept = job_spend_rows()
-    groups, _ = spend_groups_kept_and_rebuilt()
-    assert spend.job_spend_rebuild() == len(kept) == 10  # 8 jobs, 2 months of adjustments
-    assert job_spend_rows() == kept
-    assert spend_groups_kept_and_rebuilt()[0] == groups
 
 
-def test_spend_groups_follow_every_change_and_the_page_with_them(
-    project, editor, producer, monkeypatch
-):
-    """SpendGroup is moved by every ledger entry and review decision as a rebuild would make
-    it, and the dashboard, cached under its version, shows each change at once: all time
-    and each month equal to summing them at once, a job with spend in two months counted
-    once in all time. That includes an entry of an earlier month committed after newer ones
-    (a late settlement), a review decision on a job of two months and a prompt renamed."""
+def test_the_dashboard_follows_every_change_at_once(project, editor, producer, monkeypatch):
+    """The dashboard, cached under the ledger's version, shows each change at once: all time
+    and each month equal to summing the ledger one entry at a time, a job with spend in two
+    months counted once in all time. That includes an entry of an earlier month committed
+    after newer ones (a late settlement), review decisions on a job of two months and a
+    prompt renamed."""
     from generations.prompts import services as prompt_service
 
     now = spend.period_of()
@@ -1414,44 +1332,32 @@ def test_spend_groups_follow_every_change_and_the_page_with_them(
         reviews.review_decide(version=version, reviewer=reviewer, state=state, comment=comment)
 
     decide(both_months, "approved")
-    assert JobSpend.objects.filter(generation=both_months).count() == 2
+    assert set(both_months.ledger_entries.values_list("period", flat=True)) == {now, earlier}
 
-    def at_once(period):  # summed at once, a query per breakdown
-        cost, approved = jobs_approved_and_cost(project, period)
-        return {
-            **{by: job_spend_breakdown(project, period, by) for by in selectors_spend.BREAKDOWNS},
-            "days": selectors_spend.spend_by_day(project=project, period=period),
-            "approved_by_prompt": approved,
-            "video_cost": cost,
-            "periods": selectors_spend.ledger_periods(project=project),
-        }
-
-    def shown_as_summed_at_once():
-        for kept, made in (spend_groups_kept_and_rebuilt(), spend_quarters_kept_and_rebuilt()):
-            assert kept == made
+    def shown_as_summed_entry_by_entry():
         shown = {}
         for period in (None, now, earlier):
-            shown[period] = selectors_spend.dashboard_figures(project=project, period=period)
-            assert shown[period] == at_once(period), period
+            shown[period] = assert_summed_entry_by_entry(project, period)
+            assert shown[period]["periods"] == [now, earlier]
         return shown[None]
 
-    figures = shown_as_summed_at_once()
+    figures = shown_as_summed_entry_by_entry()
     producer_row = next(r for r in figures["by-member"] if r["key"] == (producer.username,))
     assert (producer_row["jobs"], producer_row["charged"]) == (1, D("0.36"))
     assert figures["video_cost"].approved == 4  # the two months' approved videos
     submit(project, editor)
-    shown_as_summed_at_once()
+    shown_as_summed_entry_by_entry()
     attempt = Attempt.objects.get(generation=lost, possibly_charged=True)
     spend.possible_charge_settle(attempt=attempt, user=producer, charged=True)
-    shown_as_summed_at_once()
+    shown_as_summed_entry_by_entry()
     decide(late, "rejected", "Too late")
-    figures = shown_as_summed_at_once()
+    figures = shown_as_summed_entry_by_entry()
     assert figures["video_cost"].rejected_spent == D("0.48")  # the draft's and this one
     # Approved, then sent back, then rejected: the job of two months moves in both.
     decide(both_months, "changes_requested", "Shorter")
-    assert shown_as_summed_at_once()["video_cost"].approved == 3
+    assert shown_as_summed_entry_by_entry()["video_cost"].approved == 3
     decide(both_months, "rejected", "Too long")
-    figures = shown_as_summed_at_once()
+    figures = shown_as_summed_entry_by_entry()
     assert figures["video_cost"].rejected_spent == D("0.84")
     prompt_service.prompt_version_save(
         prompt=prompt,
@@ -1460,7 +1366,7 @@ def test_spend_groups_follow_every_change_and_the_page_with_them(
         elements={"shot": "A lighthouse at night"},
         title="Lighthouse at night",
     )
-    figures = shown_as_summed_at_once()
+    figures = shown_as_summed_entry_by_entry()
     assert (prompt.uuid, "Lighthouse at night") in [r["key"] for r in figures["by-prompt"]]
     committed_late = LedgerEntry(
         pk=gap,
@@ -1474,58 +1380,33 @@ def test_spend_groups_follow_every_change_and_the_page_with_them(
         spend._record([committed_late], project=project, period=earlier)
     assert LedgerEntry.objects.filter(period=earlier).latest("pk").pk > gap
     # Not the newest entry, but one more: the count of entries moved, the page shows it.
-    shown_as_summed_at_once()
+    shown_as_summed_entry_by_entry()
 
 
-def test_a_simultaneous_first_entry_of_a_job_is_added_to_not_lost(project, editor, monkeypatch):
-    """Two first entries of one job and month at once: the INSERT that loses the race adds
-    its cents to the row the other made (on PostgreSQL the loser waits, then conflicts)."""
-    generation = submit(project, editor)
-    JobSpend.objects.all().delete()
-    facts = spend._job_facts
-
-    def other_transaction_first(ids):
-        JobSpend.objects.create(
-            project=project, generation=generation, period=spend.period_of(), reserved_cents=100
-        )
-        return facts(ids)
-
-    monkeypatch.setattr(spend, "_job_facts", other_transaction_first)
-    entry = LedgerEntry.objects.get(generation=generation)
-    spend._job_spend_add([entry])
-    row = JobSpend.objects.get(generation=generation)
-    assert row.reserved_cents == 100 + 24
-
-
-def test_rebuild_job_spend_command_and_the_migration_give_what_was_kept(project, editor, producer):
+@pytest.mark.django_db(transaction=True)
+def test_migrations_drop_the_old_sums_and_keep_the_ledger(project, editor, producer):
+    """The tables that kept sums of the ledger (JobSpend, SpendGroup, SpendQuarter) are
+    dropped by a migration and made again by undoing it, and neither touches the ledger or
+    the counts the dashboard's versions read: its figures are the same after both."""
     from django.core.management import call_command
+    from django.db import connection
 
     make_history(project, editor, producer)
     spend.ledger_adjust(project=project, user=producer, amount=D("1.00"), reason="invoice")
-    kept = job_spend_rows()
-    JobSpend.objects.all().delete()
-    migration = importlib.import_module("generations.migrations.0015_job_spend")
-    migration.job_spend_fill(apps, None)
-    assert job_spend_rows() == kept
-    groups, _ = spend_groups_kept_and_rebuilt()
-    SpendGroup.objects.all().delete()
-    importlib.import_module("generations.migrations.0018_spend_group").spend_group_fill(apps, None)
-    assert spend_groups_kept_and_rebuilt()[0] == groups
-    quarters, _ = spend_quarters_kept_and_rebuilt()
-    SpendQuarter.objects.all().delete()
-    importlib.import_module("generations.migrations.0019_spend_quarter").spend_quarter_fill(
-        apps, None
+    before = dashboard.dashboard_figures(project=project, period=None)
+    counts = spend_row_counts(project)
+    call_command("migrate", "generations", "0020", verbosity=0)
+    tables_ = connection.introspection.table_names()
+    assert "generations_jobspend" in tables_ and "generations_spendgroup" in tables_
+    call_command("migrate", "generations", verbosity=0)
+    tables_ = connection.introspection.table_names()
+    assert not {"generations_jobspend", "generations_spendgroup", "generations_spendquarter"} & set(
+        tables_
     )
-    assert spend_quarters_kept_and_rebuilt()[0] == quarters
-    SpendGroup.objects.update(approved=7)  # these too
-    SpendQuarter.objects.update(charged_cents=0)
-    JobSpend.objects.update(charged_cents=0)  # something went wrong with them
-    out = io.StringIO()
-    call_command("rebuild_job_spend", stdout=out)
-    assert job_spend_rows() == kept
-    assert spend_groups_kept_and_rebuilt()[0] == groups
-    assert spend_quarters_kept_and_rebuilt()[0] == quarters
-    assert out.getvalue().strip() == f"{len(kept)} rows made again from the ledger"
+    assert spend_row_counts(project) == counts
+    cache.clear()
+    assert dashboard.dashboard_figures(project=project, period=None) == before
+    assert_summed_entry_by_entry(project, None)
 
 
 def test_the_dashboard_shows_it_all_in_a_fixed_number_of_queries(
@@ -1551,6 +1432,74 @@ def test_the_dashboard_shows_it_all_in_a_fixed_number_of_queries(
     with django_assert_num_queries(len(few.captured_queries)):
         client.get(url)
     assert len(few.captured_queries) <= 30
+
+
+def test_the_dashboards_queries_stay_the_same_as_jobs_grow(
+    client, project, editor, producer, monkeypatch
+):
+    """Pinned query counts of the dashboard: a repeated view (its figures cached), just
+    after a new entry (this month summed again), and all time just after a new entry (the
+    earlier month kept), the same with one history of jobs and with four."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    set_budget(project, producer, "100.00")
+    earlier = (spend.period_of() - dt.timedelta(days=1)).replace(day=1)
+    with monkeypatch.context() as patched:
+        patched.setattr(spend, "period_of", lambda moment=None: earlier)
+        deliver(submit(project, editor), final_cost="0.24")
+    client.force_login(producer)
+    url = reverse("spend", args=[project.uuid])
+
+    def counted(before=None, **query) -> int:
+        if before:
+            before()
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url, query).status_code == 200
+        return len(queries)
+
+    def new_entry():
+        spend.ledger_adjust(project=project, user=producer, amount=D("0.01"), reason="x")
+
+    pinned = {"cached": 14, "after an entry": 17, "all time after an entry": 17}
+    for _ in range(2):
+        make_history(project, MembershipFactory(project=project, roles=["editor"]).user, producer)
+        client.get(url, {"period": "all"})
+        counted()
+        assert {
+            "cached": counted(),
+            "after an entry": counted(new_entry),
+            "all time after an entry": counted(new_entry, period="all"),
+        } == pinned
+        for _ in range(2):  # and again with more jobs
+            make_history(project, editor, producer)
+
+
+def test_htmx_asks_for_one_section_of_the_dashboard(client, project, editor, producer):
+    """The period chooser, "show all" and the pagers swap one section: an htmx request that
+    targets it gets that section alone, drawn from the same template as the page."""
+    make_history(project, editor, producer)
+    client.force_login(producer)
+    url = reverse("spend", args=[project.uuid])
+    page = client.get(url).content.decode()
+    assert 'hx-target="#spend-breakdown"' in page  # the period chooser
+    sections = {
+        "spend-breakdown": ("Where it went: all time", "By member"),
+        "spend-ledger": ("Download the whole ledger (CSV)", "Record an adjustment"),
+        "possible-charges": ("Possible charges to settle", "Was it charged?"),
+    }
+    for target, shown in sections.items():
+        response = client.get(
+            url, {"period": "all"}, headers={"HX-Request": "true", "HX-Target": target}
+        )
+        html = response.content.decode()
+        assert response.status_code == 200, target
+        assert html.strip().startswith("<section") and f'id="{target}"' in html, target
+        assert all(text in html for text in shown), target
+        assert "<html" not in html and "Set the budget" not in html, target
+    # Any other target, or none, is the whole page.
+    other = client.get(url, headers={"HX-Request": "true", "HX-Target": "spend-status"})
+    assert "<html" in other.content.decode()
 
 
 def test_every_dashboard_table_exports_as_csv(client, project, editor, producer):
@@ -1709,7 +1658,7 @@ def test_spend_across_projects(client, project, editor, producer, django_assert_
     deliver(submit(project, editor), final_cost="0.24")
     second = ProjectFactory(name="Another")
     MembershipFactory(project=second, user=producer, roles=["owner"])
-    spend.budget_set(
+    budgets.budget_set(
         project=second, user=producer, amount=D("5.00"), monthly=False, alert_percents=[]
     )
     submit(second, producer, duration=10)
@@ -1731,33 +1680,28 @@ def test_spend_across_projects(client, project, editor, producer, django_assert_
         more = ProjectFactory(name=f"More {n}")
         MembershipFactory(project=more, user=producer, roles=["producer"])
         submit(more, producer)
-    with django_assert_num_queries(7):
+    # The session, the person, their memberships, the budgets, each project's count of
+    # entries, and one sum of the ledgers whose count moved since they were cached.
+    with django_assert_num_queries(6):
         client.get(reverse("spend_overview"))
-
-
-@pytest.mark.parametrize(
-    "value", [0, 7, 12345, D("0.00"), D("1234.50"), D("-0.10"), 0.0, 123.4, 1e-07, 250.0]
-)
-def test_the_dashboards_numbers_are_written_as_localize_writes_them(value):
-    from django.utils.formats import localize
-
-    from generations.spend.views import _number
-
-    assert _number(value) == localize(value)
+    with django_assert_num_queries(5):  # nothing moved
+        page = client.get(reverse("spend_overview")).content.decode()
+    submit(project, editor)
+    with django_assert_num_queries(6):
+        after = client.get(reverse("spend_overview")).content.decode()
+    assert "1.60 USD</strong> spent or held" in page and "1.84 USD</strong> spent or held" in after
 
 
 def test_the_chart_axis_has_round_quarters():
-    from generations.spend.views import _nice_ceiling, day_chart
-
-    assert [_nice_ceiling(D(v)) for v in ("0.24", "0.88", "3.1", "47", "0")] == [
+    assert [tables.nice_ceiling(D(v)) for v in ("0.24", "0.88", "3.1", "47", "0")] == [
         D("0.4"),
         D("1"),
         D("4"),
         D("50"),
         D("1"),
     ]
-    days = [selectors_spend.DaySpend(dt.date(2026, 11, n), D("0.30"), D("0.10")) for n in (1, 2)]
-    chart = day_chart(days)
+    days = [dashboard.DaySpend(dt.date(2026, 11, n), D("0.30"), D("0.10")) for n in (1, 2)]
+    chart = tables.day_chart(days)
     assert [t["text"] for t in chart["ticks"]] == ["0.00", "0.10", "0.20", "0.30", "0.40"]
     bar = chart["bars"][0]
     assert bar["charged_h"] > bar["possible_h"] > 0  # 0.30 below, 0.10 stacked on top
@@ -1816,15 +1760,15 @@ def test_a_day_starts_where_the_date_lookup_says(project, editor, zone):
 
 
 def test_the_dashboard_never_shows_cached_figures_after_a_change(project, editor):
-    """Its sums are cached under the count of ledger entries and of review decisions that
-    moved them, and the newest prompt edit: each of those shows in the next figures."""
+    """Its sums are cached under the count of ledger entries and of review decisions, and
+    the newest prompt edit: each of those shows in the next figures."""
     from generations.prompts import services as prompt_service
 
     prompt = prompt_service.prompt_create(
         project=project, author=editor, title="Harbour at dawn", text="A harbour at dawn"
     )
-    empty = selectors_spend.dashboard_figures(project=project, period=None)
-    assert empty == selectors_spend.dashboard_figures(project=project, period=None)
+    empty = dashboard.dashboard_figures(project=project, period=None)
+    assert empty == dashboard.dashboard_figures(project=project, period=None)
     assert empty["by-member"] == []
     jobs.job_submit(
         project=project,
@@ -1833,7 +1777,7 @@ def test_the_dashboard_never_shows_cached_figures_after_a_change(project, editor
         params=T2V,
         prompt_version=prompt.current_version,
     )
-    submitted = selectors_spend.dashboard_figures(project=project, period=None)
+    submitted = dashboard.dashboard_figures(project=project, period=None)
     assert [row["jobs"] for row in submitted["by-member"]] == [1]
     assert submitted["by-prompt"][0]["key"][1] == "Harbour at dawn"
     prompt_service.prompt_version_save(
@@ -1844,79 +1788,104 @@ def test_the_dashboard_never_shows_cached_figures_after_a_change(project, editor
         text="A harbour at dusk",
         title="Harbour at dusk",
     )
-    renamed = selectors_spend.dashboard_figures(project=project, period=None)
+    renamed = dashboard.dashboard_figures(project=project, period=None)
     assert renamed["by-prompt"][0]["key"][1] == "Harbour at dusk"
     generation = Generation.objects.get(project=project)
     deliver(generation, final_cost="0.24")
-    delivered = selectors_spend.dashboard_figures(project=project, period=None)
-    # A decision whose transaction commits after a newer one's (no newer decision to tell
-    # by): the count of decisions that moved the figures tells.
+    delivered = dashboard.dashboard_figures(project=project, period=None)
+    # A decision whose transaction commits after a newer one's (its time older than what
+    # was shown already): the count of decisions tells.
+    reviewer = MembershipFactory(project=project, roles=["reviewer"]).user
+    version = Version.objects.get(generation=generation)
     with transaction.atomic():
-        Version.objects.filter(generation=generation).update(review_state="approved")
-        spend.spend_groups_review(generation=generation, was="pending", now="approved")
-    approved = selectors_spend.dashboard_figures(project=project, period=None)
+        ReviewDecision.objects.create(
+            version=version,
+            state="approved",
+            reviewer=reviewer,
+            created_at=timezone.now() - dt.timedelta(minutes=5),
+        )
+        Version.objects.filter(pk=version.pk).update(review_state="approved")
+    approved = dashboard.dashboard_figures(project=project, period=None)
     assert (delivered["video_cost"].approved, approved["video_cost"].approved) == (0, 1)
 
 
-def test_the_dashboard_page_draws_its_breakdown_once_per_version(
-    client, project, editor, producer, monkeypatch
+def test_the_dashboard_sums_a_month_once_per_version(
+    client, project, editor, producer, reviewer, monkeypatch
 ):
-    """The "Where it went" section is kept as HTML under the figures' version: an unchanged
-    ledger is not drawn again, a new entry is, and each table shown whole has its own."""
-    from generations.spend import views as spend_views
-
-    drawn = []
-    day_chart = spend_views.day_chart
-    monkeypatch.setattr(spend_views, "day_chart", lambda days: drawn.append(1) or day_chart(days))
+    """A month is summed once per count of its entries: a repeated view reads it from the
+    cache, a new entry sums its month again and no other, all time adds up the months kept,
+    and a review decision shows without summing any month again."""
+    summed = []
+    month_sums = dashboard.month_sums
+    monkeypatch.setattr(
+        dashboard, "month_sums", lambda **kw: summed.append(kw["month"]) or month_sums(**kw)
+    )
+    now = spend.period_of()
+    earlier = (now - dt.timedelta(days=1)).replace(day=1)
+    with monkeypatch.context() as patched:
+        patched.setattr(spend, "period_of", lambda moment=None: earlier)
+        fail(submit(project, producer))
     prompt, other = make_history(project, editor, producer)
     client.force_login(producer)
     url = reverse("spend", args=[project.uuid])
     first = client.get(url).content.decode()
     assert client.get(url).content.decode().count(other.username) == first.count(other.username)
-    assert client.get(url, {"all": "nonsense"}).status_code == 200  # the same key as none
-    assert len(drawn) == 1
+    assert client.get(url, {"all": "nonsense"}).status_code == 200
+    assert summed == [now]
     assert "By member" in first and "Lighthouse" in first
+    client.get(url, {"period": "all"})
+    assert summed == [now, earlier]
     newcomer = MembershipFactory(project=project, roles=["editor"]).user
-    submit(project, newcomer)  # a reservation: a new ledger entry, a new version
+    submit(project, newcomer)  # a reservation: a new ledger entry, this month's version
     after = client.get(url).content.decode()
-    assert len(drawn) == 2
     by_member = after[after.index('id="spend-by-member"') : after.index('id="spend-by-prompt"')]
     assert newcomer.username in by_member and newcomer.username not in first
-    client.get(url, {"all": "by-prompt"})
-    assert len(drawn) == 3
-    monkeypatch.setattr(spend_views.Breakdown, "drawing", "a deploy that draws it otherwise")
-    client.get(url, {"all": "by-prompt"})
-    assert len(drawn) == 4
+    client.get(url, {"period": "all"})
+    assert summed == [now, earlier, now]  # the earlier month was kept
+    approved = client.get(url, {"period": "all"}).content.decode()
+    version = Version.objects.filter(generation__project=project, review_state="approved")[0]
+    reviews.review_decide(version=version, reviewer=reviewer, state="rejected", comment="No")
+    rejected = client.get(url, {"period": "all"}).content.decode()
+    assert summed == [now, earlier, now]
+    assert "for 3 approved videos" in approved and "for 2 approved videos" in rejected
 
 
-def test_a_day_bar_is_drawn_with_its_amounts_in_its_title():
-    from generations.spend.views import day_chart
-
-    days = [
-        selectors_spend.DaySpend(dt.date(2026, 3, 9), D("1.50"), D("0.50")),
-        selectors_spend.DaySpend(dt.date(2026, 3, 10), D("0.00"), D("0.00")),
-        selectors_spend.DaySpend(dt.date(2026, 3, 11), D("0.50"), D("0.00")),
-    ]
-    first, empty, charged_only = str(day_chart(days)["bars_svg"]).split("</g>")[:3]
-    assert first.startswith("<g><title>Mon 9 Mar: 1.50 USD charged, 0.50 USD possibly charged")
+def test_a_day_bar_is_drawn_with_its_amounts_in_its_title(client, project, editor, producer):
+    generation = submit(project, editor)
+    march = dt.date(2026, 3, 1)
+    for day, kind, amount in ((9, Kind.CHARGE, "1.50"), (9, Kind.POSSIBLE_CHARGE, "0.50")):
+        entry(
+            project, generation, kind, amount, dt.datetime(2026, 3, day, 12, tzinfo=dt.UTC), march
+        )
+    entry(
+        project, generation, Kind.CHARGE, "0.50", dt.datetime(2026, 3, 11, 12, tzinfo=dt.UTC), march
+    )
+    client.force_login(producer)
+    page = client.get(reverse("spend", args=[project.uuid]), {"period": "2026-03"}).content.decode()
+    bars = page[page.index("<g><title>Sun 1 Mar") : page.index("</svg>")].split("</g>")
+    first, empty, charged_only = (bars[8], bars[9], bars[10])  # the 9th, 10th and 11th
+    assert first.strip().startswith(
+        "<g><title>Mon 9 Mar: 1.50 USD charged, 0.50 USD possibly charged</title>"
+    )
     assert first.count("<rect") == 2 and 'fill="#1565c0"' in first and "url(#hatch)" in first
-    assert empty == "<g><title>Tue 10 Mar: 0.00 USD charged</title>"  # no bar
+    assert empty.strip() == "<g><title>Tue 10 Mar: 0.00 USD charged</title>"  # no bar
     assert charged_only.count("<rect") == 1 and "possibly" not in charged_only
 
 
-def test_table_cells_are_escaped_and_amounts_written_in_full():
-    from generations.spend.views import Table
+def test_table_cells_are_escaped_and_amounts_written_in_full(client, project, editor, producer):
+    from generations.prompts import services as prompt_service
 
-    table = Table(
-        "By member",
-        ["Member", "Note", "Jobs", "Charged"],
-        [["<i>ann</i>", "<b>x</b> & 'y'", None, D("1.50")], ["bob", "ltx-2-pro", 3, 1e-07]],
-        numeric_from=2,
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="<i>ann</i> & 'y'", text="A harbour at dawn"
     )
-    (link, first, cells), (_, _, second) = table.lines
-    assert (link, first) == (None, "<i>ann</i>")  # the template escapes the first cell
-    assert cells == (
-        "<td>&lt;b&gt;x&lt;/b&gt; &amp; &#x27;y&#x27;</td>"
-        '<td class="num">—</td><td class="num">1.50</td>'
-    )
-    assert second == '<td>ltx-2-pro</td><td class="num">3</td><td class="num">0.0000001</td>'
+    deliver(submit_version(project, editor, prompt.current_version), final_cost="1.50")
+    client.force_login(producer)
+    page = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    prompts = page[page.index('id="spend-by-prompt"') :].split("</tbody>")[0]
+    row = prompts.split("<tr>")[2]
+    link = reverse("prompt", args=[project.uuid, prompt.uuid])
+    assert f'<a href="{link}">&lt;i&gt;ann&lt;/i&gt; &amp; &#x27;y&#x27;</a>' in row
+    # Jobs, charged, possible, held, spent, approved videos, and no cost per approved one.
+    cells = ['<td class="num">1</td>', '<td class="num">1.50</td>', '<td class="num">0.00</td>']
+    assert all(cell in row for cell in cells)
+    assert row.rstrip().endswith('<td class="num">0</td><td class="num">—</td></tr>')

@@ -5,21 +5,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def spend_group_fill(apps, schema_editor):
-    """Sum the existing JobSpend rows into SpendGroup's (as services/spend.py keeps them
-    from now on, and as its rebuild makes them)."""
-    from generations.spend.services import job_spend_rows_for_groups, spend_groups_of
-
-    SpendGroup = apps.get_model("generations", "SpendGroup")
-    rows = job_spend_rows_for_groups(
-        apps.get_model("generations", "JobSpend"), apps.get_model("generations", "Version")
-    )
-    SpendGroup.objects.bulk_create(
-        (SpendGroup(**group) for group in spend_groups_of(rows.iterator(chunk_size=2000))),
-        batch_size=1000,
-    )
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -52,5 +37,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('period__isnull', False)), fields=('project', 'period', 'breakdown', 'key'), name='one_spend_group_a_month'), models.UniqueConstraint(condition=models.Q(('period__isnull', True)), fields=('project', 'breakdown', 'key'), name='one_spend_group_in_all')],
             },
         ),
-        migrations.RunPython(spend_group_fill, migrations.RunPython.noop),
+        # This table was filled from the ledger here; it was derived, and 0021 drops it, so
+        # the fill is gone with the code it called (the operation stays, as applied).
+        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),
     ]

@@ -4,24 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def spend_quarter_fill(apps, schema_editor):
-    """Sum the existing ledger's spending entries per quarter of an hour (as
-    services/spend.py keeps them from now on, and as its rebuild makes them)."""
-    from generations.spend.services import spend_quarter_sums
-
-    LedgerEntry = apps.get_model("generations", "LedgerEntry")
-    SpendQuarter = apps.get_model("generations", "SpendQuarter")
-    entries = LedgerEntry.objects.only("project_id", "period", "kind", "amount", "created_at")
-    sums = spend_quarter_sums(entries.order_by().iterator(chunk_size=2000))
-    SpendQuarter.objects.bulk_create(
-        (
-            SpendQuarter(project_id=project_id, period=period, quarter=quarter, **cents)
-            for (project_id, period, quarter), cents in sums.items()
-        ),
-        batch_size=1000,
-    )
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -44,5 +26,7 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('project', 'period', 'quarter'), name='one_spend_quarter')],
             },
         ),
-        migrations.RunPython(spend_quarter_fill, migrations.RunPython.noop),
+        # This table was filled from the ledger here; it was derived, and 0021 drops it, so
+        # the fill is gone with the code it called (the operation stays, as applied).
+        migrations.RunPython(migrations.RunPython.noop, migrations.RunPython.noop),
     ]

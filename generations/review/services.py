@@ -13,7 +13,6 @@ from generations.core.activity import activity_record
 from generations.jobs.models import Generation, JobState
 from generations.review import notifications
 from generations.review.models import ReviewDecision, ReviewState, Version
-from generations.spend import services as spend
 
 DECISIONS = (ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED, ReviewState.REJECTED)
 COMMENT_MAX_LENGTH = 5000
@@ -36,9 +35,6 @@ def review_decide(*, version: Version, reviewer, state: str, comment: str = "") 
         raise ValidationError("Only a finished video can be reviewed")
     now = timezone.now()
     with transaction.atomic():
-        # The state it leaves, read under the version's lock: the spend figures move by it.
-        was = Version.objects.select_for_update().values_list("review_state", flat=True)
-        was = was.get(pk=version.pk)
         decision = ReviewDecision.objects.create(
             version=version, state=state, reviewer=reviewer, comment=comment, created_at=now
         )
@@ -46,8 +42,6 @@ def review_decide(*, version: Version, reviewer, state: str, comment: str = "") 
         # The gallery card shows the review state: its poll compares updated_at.
         Generation.objects.filter(pk=generation.pk).update(updated_at=now)
         version.review_state, version.review_state_at = state, now
-        # After the version's and the job's locks, as a ledger entry takes the job's first.
-        spend.spend_groups_review(generation=generation, was=was, now=state)
         activity_record(
             project=version.stack.project,
             actor=reviewer,

@@ -3,12 +3,9 @@ from django.contrib import admin
 from generations.spend.models import (
     Budget,
     BudgetAlert,
-    JobSpend,
     LedgerEntry,
-    SpendGroup,
     SpendPeriod,
     SpendPolicy,
-    SpendQuarter,
 )
 
 
@@ -45,56 +42,14 @@ class _KeptAdmin(admin.ModelAdmin):
 class SpendPeriodAdmin(_KeptAdmin):
     """Running totals kept by the spend service."""
 
-    list_display = ["project", "period", "limit_cents", "committed_cents", "overrun_cents"]
-    list_select_related = ["project"]
-
-
-class _DerivedAdmin(_KeptAdmin):
-    """Sums kept by the spend service; `manage.py rebuild_job_spend` makes them again."""
-
-
-@admin.register(JobSpend)
-class JobSpendAdmin(_DerivedAdmin):
-    """The ledger summed per job and month."""
-
     list_display = [
-        "period",
         "project",
-        "generation",
-        "endpoint",
-        "api_model",
-        "charged_cents",
-        "reserved_cents",
-        "possible_cents",
-    ]
-    list_select_related = ["project", "generation"]
-
-
-@admin.register(SpendGroup)
-class SpendGroupAdmin(_DerivedAdmin):
-    """JobSpend summed per row of the dashboard's breakdowns, a month's and all time's."""
-
-    list_display = [
         "period",
-        "project",
-        "breakdown",
-        "key",
-        "jobs",
-        "charged_cents",
-        "reserved_cents",
-        "possible_cents",
-        "approved",
-        "rejected_cents",
+        "limit_cents",
+        "committed_cents",
+        "overrun_cents",
+        "entries",
     ]
-    list_filter = ["breakdown"]
-    list_select_related = ["project"]
-
-
-@admin.register(SpendQuarter)
-class SpendQuarterAdmin(_DerivedAdmin):
-    """The ledger's spend summed per quarter of an hour, for the dashboard's chart."""
-
-    list_display = ["period", "project", "quarter", "charged_cents", "possible_cents"]
     list_select_related = ["project"]
 
 

@@ -51,14 +51,11 @@ class SpendPeriod(models.Model):
     # charge, a budget lowered below what was already committed): the backstop constraint
     # allows that much above the limit and no more.
     overrun_cents = models.BigIntegerField(default=0)
-    # How many ledger entries the period has, moved in their transaction: the dashboard's
-    # figures are versioned by it (selectors_spend). Entries are only ever added, so it
-    # changes with every one committed, whatever order their transactions commit in.
+    # How many ledger entries the period has, moved in their transaction. The lifetime
+    # row's count is the ledger's version, which the dashboard's figures are cached under
+    # (spend/dashboard.py): entries are only ever added, so it changes with every one
+    # committed, whatever order their transactions commit in.
     entries = models.BigIntegerField(default=0)
-    # On the lifetime row: how many review decisions moved the project's spend figures
-    # (an approval or a rejection made or undone), in their transaction; in the version
-    # too, so a decision shows whatever order the decisions' transactions commit in.
-    decisions = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -97,7 +94,7 @@ class LedgerQuerySet(models.QuerySet):
 
 class LedgerEntry(models.Model):
     """One movement of money: reservation, release, charge, possible charge or adjustment.
-    Only ever added (see services/spend.py); every spend figure is a sum of these.
+    Only ever added (spend/services.py); every spend figure is a sum of these.
 
     Signs: a reservation holds +estimate and its release gives it back (negative); a possible
     charge is +amount when recorded and -amount when a producer settles it; charges and
@@ -129,6 +126,7 @@ class LedgerEntry(models.Model):
         blank=True,
         on_delete=models.RESTRICT,
         related_name="ledger_entries",
+        db_index=False,  # ledger_job_period below leads with it
     )
     attempt = models.ForeignKey(
         "generations.Attempt",
@@ -153,7 +151,21 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            models.Index(fields=["project", "period"], name="ledger_project_period"),
+            # A month's entries as the dashboard sums them (spend/dashboard.py), read from
+            # the index alone on PostgreSQL.
+            models.Index(
+                fields=["project", "period"],
+                include=["generation", "kind", "amount", "created_at"],
+                name="ledger_month_sums",
+            ),
+            # A job's entries: its settling, its first month, whether it has any in a month
+            # (the approved videos of that month) and what it spent (on a rejected video),
+            # the last three from the index alone on PostgreSQL.
+            models.Index(
+                fields=["generation", "period"],
+                include=["project", "kind", "amount"],
+                name="ledger_job_period",
+            ),
             # The dashboard's page of the ledger, newest first, without sorting all of it.
             models.Index(fields=["project", "-created_at", "-id"], name="ledger_newest"),
             # The possible charges still to settle, on every dashboard: a few dozen rows
@@ -176,129 +188,6 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("Ledger entries are never deleted: record an adjustment instead")
-
-
-class JobSpend(models.Model):
-    """The ledger summed per job and month, with the job's settings, member and prompt
-    copied in (a job's never change): what the producer's dashboard groups its breakdowns
-    by. Summing the ledger joined with its jobs took ~100 ms of database time on a
-    10,000-job project; this is a third of the rows, narrow ones, with no join. Kept by
-    services/spend.py in the same transaction as the entries it sums; entries of no job
-    (adjustments) are one row per month. Derived, never the record: the ledger is, and
-    `manage.py rebuild_job_spend` makes these again from it. Whole cents, exact on every
-    database (SQLite adds decimals as floats)."""
-
-    project = models.ForeignKey("generations.Project", on_delete=models.CASCADE, related_name="+")
-    period = models.DateField()
-    generation = models.ForeignKey(
-        "generations.Generation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-    # None, not "": no job (an adjustment), or a job whose request had no such setting.
-    endpoint = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
-    api_model = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001
-    resolution = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    prompt = models.ForeignKey(
-        "generations.Prompt", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    # LedgerEntry.BUCKETS, in cents.
-    charged_cents = models.BigIntegerField(default=0)
-    reserved_cents = models.BigIntegerField(default=0)
-    possible_cents = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["generation", "period"],
-                condition=models.Q(generation__isnull=False),
-                name="one_job_spend_a_month",
-            ),
-            models.UniqueConstraint(
-                fields=["project", "period"],
-                condition=models.Q(generation__isnull=True),
-                name="one_unassigned_spend_a_month",
-            ),
-        ]
-        indexes = [models.Index(fields=["project", "period"], name="job_spend_project_period")]
-
-    def __str__(self):
-        return f"{self.generation_id or 'no job'} in {self.period:%Y-%m}"
-
-
-class SpendGroup(models.Model):
-    """JobSpend summed per row of the dashboard's breakdowns (by setting, by member, by
-    prompt), a month's and all time's (period None): the dashboard reads a few hundred of
-    these instead of grouping 10,000 jobs' rows, so it is as quick just after a change as
-    a cached page was. Each group also counts its approved videos and what was spent on
-    rejected ones. Kept by services/spend.py in the transaction of each ledger entry and
-    each review decision; derived, made again by `manage.py rebuild_job_spend`."""
-
-    project = models.ForeignKey("generations.Project", on_delete=models.CASCADE, related_name="+")
-    period = models.DateField(null=True, blank=True)  # None: all time
-    breakdown = models.CharField(max_length=12)  # selectors_spend.BREAKDOWNS' names
-    # The group's fields below as JSON (they can be None): unique in its breakdown.
-    key = models.CharField(max_length=120)
-    # The breakdown's own fields, as JobSpend has them; the others stay None.
-    endpoint = models.CharField(max_length=16, null=True, blank=True)  # noqa: DJ001
-    api_model = models.CharField(max_length=40, null=True, blank=True)  # noqa: DJ001
-    resolution = models.CharField(max_length=20, null=True, blank=True)  # noqa: DJ001
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    prompt = models.ForeignKey(
-        "generations.Prompt", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    jobs = models.IntegerField(default=0)  # with spend in the period; in all time, once
-    charged_cents = models.BigIntegerField(default=0)
-    reserved_cents = models.BigIntegerField(default=0)
-    possible_cents = models.BigIntegerField(default=0)
-    approved = models.IntegerField(default=0)  # those jobs whose video is approved
-    rejected_cents = models.BigIntegerField(default=0)  # charged + possible, video rejected
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["project", "period", "breakdown", "key"],
-                condition=models.Q(period__isnull=False),
-                name="one_spend_group_a_month",
-            ),
-            models.UniqueConstraint(
-                fields=["project", "breakdown", "key"],
-                condition=models.Q(period__isnull=True),
-                name="one_spend_group_in_all",
-            ),
-        ]
-
-    def __str__(self):
-        return f"{self.breakdown} {self.key} in {self.period or 'all'}"
-
-
-class SpendQuarter(models.Model):
-    """What the ledger spent (charged, possibly charged) per project, month and quarter of an
-    hour: the dashboard's chart sums a month's quarters, or the last 30 days', into the
-    viewer's days (every time zone's offset is a whole number of quarters) instead of
-    turning each of thousands of entries' times into a date (12-20 ms for two months on
-    the bench). Kept by services/spend.py in each entry's transaction; derived, made again
-    by `manage.py rebuild_job_spend`."""
-
-    project = models.ForeignKey("generations.Project", on_delete=models.CASCADE, related_name="+")
-    period = models.DateField()  # the entries' month, as LedgerEntry.period
-    quarter = models.BigIntegerField()  # the entries' time: seconds since 1970 (UTC) // 900
-    charged_cents = models.BigIntegerField(default=0)
-    possible_cents = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["project", "period", "quarter"], name="one_spend_quarter"
-            )
-        ]
-        indexes = [models.Index(fields=["project", "quarter"], name="spend_quarter_recent")]
-
-    def __str__(self):
-        return f"{self.quarter} in {self.period:%Y-%m}"
 
 
 def default_draft_models() -> list[str]:

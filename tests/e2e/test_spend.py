@@ -1,6 +1,8 @@
 """A producer sets a budget; an editor watches the estimate, has an expensive job wait for
 approval and a job refused by the budget; the producer approves and reads the dashboard."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -109,6 +111,11 @@ def test_budget_estimate_refusal_approval_and_dashboard(
     )
     expect(boss.get_by_text("Producers were alerted at 80 %")).to_be_visible()
     screenshot(boss, "dashboard")
+    # Another period: htmx swaps the section in, and the address says which.
+    boss.locator("#id_period_choice").select_option("all")
+    expect(boss.locator("#breakdown-heading")).to_have_text("Where it went: all time")
+    expect(boss.locator(".spend-headline")).to_contain_text("0.88 USD of 1.00 USD (88 %)")
+    expect(boss).to_have_url(re.compile(r"period=all"))
     boss.get_by_role("link", name="All your projects").click()
     expect(boss.locator("table.spend-overview")).to_contain_text(project.name)
     screenshot(boss, "overview")

@@ -15,15 +15,11 @@ from django.db.models import Sum
 from generations.jobs import services as jobs
 from generations.jobs.models import Generation, JobState
 from generations.review import services as reviews
+from generations.spend import budgets, dashboard
 from generations.spend import selectors as selectors_spend
 from generations.spend import services as spend
-from generations.spend.models import JobSpend, LedgerEntry, SpendPeriod
-from tests.test_spend import (
-    deliver,
-    jobs_approved_and_cost,
-    spend_groups_kept_and_rebuilt,
-    spend_quarters_kept_and_rebuilt,
-)
+from generations.spend.models import LedgerEntry, SpendPeriod
+from tests.test_spend import assert_summed_entry_by_entry, deliver
 
 T2V = {
     "prompt": "Lanterns released over a dark lake",
@@ -35,7 +31,7 @@ D = Decimal
 
 
 def set_budget(project, producer, amount, *, monthly=True):
-    spend.budget_set(
+    budgets.budget_set(
         project=project, user=producer, amount=D(amount), monthly=monthly, alert_percents=[]
     )
 
@@ -57,20 +53,15 @@ def assert_totals_agree(project, *, limit: Decimal):
     for row in SpendPeriod.objects.filter(project=project):
         assert row.committed_cents == int(ledger_sum * 100), row
     assert selectors_spend.budget_status(project=project).totals.committed == ledger_sum
-    # The dashboard's per-job sums moved with every entry: as a rebuild from the ledger makes them.
-    kept = sorted(JobSpend.objects.filter(project=project).values_list(*JOB_SPEND), key=str)
-    assert sum(sum(row[-3:]) for row in kept) == int(ledger_sum * 100)
-    groups, made = spend_groups_kept_and_rebuilt()  # and the dashboard's groups of them
-    assert groups == made
-    quarters, made = spend_quarters_kept_and_rebuilt()  # and the chart's sums
-    assert quarters == made
-    spend.job_spend_rebuild()
-    assert sorted(JobSpend.objects.filter(project=project).values_list(*JOB_SPEND), key=str) == kept
-    assert spend_groups_kept_and_rebuilt()[0] == groups
+    # And the dashboard shows what the ledger says, month and all time, and its counts of
+    # entries, which version the figures, are the ledger's.
+    for period in (spend.period_of(), None):
+        figures = assert_summed_entry_by_entry(project, period)
+        assert figures["totals"].committed == ledger_sum
+    for row in SpendPeriod.objects.filter(project=project):
+        in_period = {} if row.period is None else {"period": row.period}
+        assert row.entries == LedgerEntry.objects.filter(project=project, **in_period).count()
     return ledger_sum
-
-
-JOB_SPEND = ("generation", "period", "charged_cents", "reserved_cents", "possible_cents")
 
 
 def test_simultaneous_adjustments_all_count_in_the_months_row_of_no_job(
@@ -80,17 +71,17 @@ def test_simultaneous_adjustments_all_count_in_the_months_row_of_no_job(
         spend.ledger_adjust, project=project, user=producer, amount=D("0.01"), reason="credit"
     )
     run_concurrently(*[adjust] * 12)
-    row = JobSpend.objects.get(project=project, generation=None)
-    assert row.charged_cents == 12
+    figures = dashboard.dashboard_figures(project=project, period=spend.period_of())
+    assert [(row["key"], row["charged"]) for row in figures["by-member"]] == [((None,), D("0.12"))]
     assert_totals_agree(project, limit=D("1"))
 
 
-def test_review_decisions_beside_entries_of_their_jobs_keep_the_groups(
+def test_review_decisions_beside_entries_of_their_jobs_show_at_once(
     run_concurrently, project, producer, reviewer
 ):
-    """A review decision moves its job's approved count and rejected spend while entries of
-    the same job are written: each entry counts with the state before or after, never
-    lost between, and nothing deadlocks."""
+    """Review decisions and entries of the same jobs written at once, each committing in
+    whatever order: the dashboard, cached under the counts of both, then shows every one
+    of them, and nothing deadlocks."""
     generations = [submit(project, producer) for _ in range(6)]
     for generation in generations:
         deliver(generation, final_cost="0.24")
@@ -116,12 +107,10 @@ def test_review_decisions_beside_entries_of_their_jobs_keep_the_groups(
     for i, generation in enumerate(generations):
         state = "rejected" if i % 2 else "approved"
         calls += [partial(decide, generation, state), partial(late_charge, generation)]
+    dashboard.dashboard_figures(project=project, period=None)  # cached before
     run_concurrently(*calls)
-    kept, made = spend_groups_kept_and_rebuilt()
-    assert kept == made
-    figures = selectors_spend.dashboard_figures(project=project, period=None)
-    cost, approved = jobs_approved_and_cost(project, None)
-    assert (figures["video_cost"], figures["approved_by_prompt"]) == (cost, approved)
+    figures = assert_summed_entry_by_entry(project, None)
+    cost = figures["video_cost"]
     assert (cost.approved, cost.rejected_spent) == (3, D("0.87"))  # 3 x (0.24 + 0.05)
     assert_totals_agree(project, limit=D("10"))
 
@@ -226,7 +215,7 @@ def test_cancels_racing_submissions_never_overspend(
 def test_simultaneous_submissions_alert_once_per_threshold(
     run_concurrently, sent_messages, project, editor, producer
 ):
-    spend.budget_set(
+    budgets.budget_set(
         project=project, user=producer, amount=D("2.40"), monthly=True, alert_percents=[50, 80, 100]
     )
     run_concurrently(*[partial(submit, project, editor)] * 20, return_exceptions=True)
