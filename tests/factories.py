@@ -21,6 +21,7 @@ from generations.prompts.models import Prompt, PromptVersion
 from generations.review import comments, stacks
 from generations.review import services as reviews
 from generations.review.models import ReviewDecision, ReviewState, Stack, TimelineComment, Version
+from generations.spend import budgets
 from generations.spend import services as spend
 from generations.spend.models import Budget, LedgerEntry
 
@@ -253,7 +254,7 @@ class TimelineCommentFactory(factory.django.DjangoModelFactory):
 
 
 class BudgetFactory(factory.django.DjangoModelFactory):
-    """A project's budget set by spend.budget_set: its spend rows take the limit."""
+    """A project's budget set by budgets.budget_set: its spend rows take the limit."""
 
     class Meta:
         model = Budget
@@ -267,7 +268,7 @@ class BudgetFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, **kwargs):
-        return spend.budget_set(**kwargs)
+        return budgets.budget_set(**kwargs)
 
 
 class LedgerEntryFactory(factory.django.DjangoModelFactory):
