@@ -129,19 +129,22 @@ def _month_jobs(project: Project, month: dt.date) -> list[dict]:
     """The month's ledger summed per job (the three buckets, in cents), with the job's
     fields and its `first` month (of its entries: its first reservation's); the entries
     of no job (adjustments) are one row with every field None."""
-    entries = LedgerEntry.objects.filter(project=project, period=month).order_by()
-    # A scalar subquery, which PostgreSQL runs as one probe of ledger_job_period per job;
-    # as an EXISTS it hashed every earlier entry of the project instead.
+    sums = list(
+        LedgerEntry.objects.filter(project=project, period=month)
+        .order_by()
+        .values("generation")
+        .annotate(**{name: _cents(kinds) for name, kinds in BUCKETS.items()})
+    )
+    # The jobs by primary key, as prefetch_related reads related rows: through a subquery
+    # PostgreSQL hashed every job of the project (and their JSON) for a month's few.
+    # `first` is a scalar subquery, one probe of ledger_job_period per job.
     first = LedgerEntry.objects.filter(generation=OuterRef("pk")).order_by("period")
     jobs = {
         job.pop("pk"): job
-        for job in Generation.objects.filter(pk__in=entries.values("generation"))
+        for job in Generation.objects.filter(pk__in=[row["generation"] for row in sums])
         .order_by()
         .values("pk", "endpoint", first=Subquery(first.values("period")[:1]), **JOB_FIELDS)
     }
-    sums = entries.values("generation").annotate(
-        **{name: _cents(kinds) for name, kinds in BUCKETS.items()}
-    )
     return [{**job_sums, **jobs.get(job_sums["generation"], NO_JOB)} for job_sums in sums]
 
 
