@@ -507,3 +507,19 @@ def pipeline(tmp: Path, *, queue: str, worker_threads: int, simulator: dict, env
         # This process's connections go before the database does (after the worker).
         stack.callback(connections.close_all)
         yield Pipeline(sim, run_env, kind, tmp, queue, worker_threads, stack)
+
+
+@contextlib.contextmanager
+def explicit_dates(*models):
+    """Let bulk_create keep the dates given (auto_now/auto_now_add would overwrite them)."""
+    fields = []
+    for model in models:
+        for field in model._meta.concrete_fields:
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+                fields.append((field, field.auto_now, field.auto_now_add))
+                field.auto_now = field.auto_now_add = False
+    try:
+        yield
+    finally:
+        for field, auto_now, auto_now_add in fields:
+            field.auto_now, field.auto_now_add = auto_now, auto_now_add

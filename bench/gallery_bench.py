@@ -236,22 +236,6 @@ def _time_page(client, request: tuple, repeat: int) -> dict:
     }
 
 
-@contextlib.contextmanager
-def _explicit_dates(*models):
-    """Let bulk_create keep the dates given (auto_now/auto_now_add would overwrite them)."""
-    fields = []
-    for model in models:
-        for field in model._meta.concrete_fields:
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                fields.append((field, field.auto_now, field.auto_now_add))
-                field.auto_now = field.auto_now_add = False
-    try:
-        yield
-    finally:
-        for field, auto_now, auto_now_add in fields:
-            field.auto_now, field.auto_now_add = auto_now, auto_now_add
-
-
 class _World:
     """One project with members, prompts, and generations added in slices."""
 
@@ -355,7 +339,7 @@ class _World:
                 generation.poster = f"projects/{self.project.uuid}/posters/{generation.uuid}.jpg"
                 generation.video_info = {"width": 1920, "height": 1080, "duration": 8.0}
             generations.append(generation)
-        with _explicit_dates(Generation, Attempt):
+        with _common.explicit_dates(Generation, Attempt):
             Generation.objects.bulk_create(generations, batch_size=1000)
             sent = [g for g in generations if g.attempt_count]
             attempts = Attempt.objects.bulk_create(
@@ -478,7 +462,7 @@ class _World:
                     review_state_at=g.state_changed_at if state != ReviewState.PENDING else None,
                 )
             )
-        with _explicit_dates(Version):
+        with _common.explicit_dates(Version):
             Version.objects.bulk_create(versions, batch_size=1000)
         ReviewDecision.objects.bulk_create(
             (

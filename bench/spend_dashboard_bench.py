@@ -205,22 +205,6 @@ def _time_pages(client, pages: dict, repeat: int) -> dict:
     }
 
 
-@contextlib.contextmanager
-def _explicit_dates(*models):
-    """Let bulk_create keep the dates given (auto_now/auto_now_add would overwrite them)."""
-    fields = []
-    for model in models:
-        for field in model._meta.concrete_fields:
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                fields.append((field, field.auto_now, field.auto_now_add))
-                field.auto_now = field.auto_now_add = False
-    try:
-        yield
-    finally:
-        for field, auto_now, auto_now_add in fields:
-            field.auto_now, field.auto_now_add = auto_now, auto_now_add
-
-
 class SpendWorld:
     """One project with members and prompts; jobs and their ledger added in slices."""
 
@@ -317,7 +301,7 @@ class SpendWorld:
                 job.video_info = {"width": 1920, "height": 1080, "duration": 8.0}
             jobs.append(job)
             runs_of[job.uuid] = runs
-        with _explicit_dates(Generation, Attempt):
+        with _common.explicit_dates(Generation, Attempt):
             Generation.objects.bulk_create(jobs, batch_size=1000)
             attempts = Attempt.objects.bulk_create(
                 (
@@ -421,7 +405,7 @@ class SpendWorld:
                     review_state_at=reviewed,
                 )
             )
-        with _explicit_dates(Version):
+        with _common.explicit_dates(Version):
             Version.objects.bulk_create(versions, batch_size=1000)
         ReviewDecision.objects.bulk_create(
             (
