@@ -72,9 +72,9 @@ def assert_sent_to_sign_in(response):
 def test_an_unchanged_card_is_a_304_in_pinned_queries(
     client, card, tag, session_engine, django_assert_num_queries
 ):
-    # The person, the membership (with its project), the job's stamp; and the session row
+    # The person, and the job's stamp joined to the person's membership; and the session row
     # unless the session is cached.
-    with django_assert_num_queries(3 if session_engine == "cached_db" else 4):
+    with django_assert_num_queries(2 if session_engine == "cached_db" else 3):
         response = poll(client, card, tag)
     assert response.status_code == 304 and response.content == b""
     assert response["ETag"] == tag

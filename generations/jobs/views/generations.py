@@ -81,9 +81,10 @@ def gallery(request, project_uuid):
 def card_etag(request, project_uuid, generation_uuid) -> str | None:
     """The card's validator: its job's update stamp, to the microsecond (a Last-Modified date
     has whole seconds, and storing then succeeding within one second would leave a card stuck).
-    Outsiders get 404 here, before anything is compared."""
-    project = get_project_for(request, project_uuid)
-    updated_at = selectors.generation_updated_at(project=project, generation_uuid=generation_uuid)
+    None for anyone outside the project: the view then runs and its access helper answers 404."""
+    updated_at = selectors.generation_updated_at(
+        user=request.user, project_uuid=project_uuid, generation_uuid=generation_uuid
+    )
     return updated_at.isoformat() if updated_at else None
 
 
