@@ -8,15 +8,16 @@ entries are only ever added, so every entry committed, in whatever order, names 
 for its month (and any later one) and leaves the earlier months' cached. All time adds the
 months up, counting each job in the first month it has entries in.
 
-What the reviews say (approved videos, spend on rejected ones) is summed for each page from
-the versions and their jobs' entries, two small queries: a decision shows at once, and
-never makes the months summed again.
+What the reviews say of each month (approved videos, spend on rejected ones) is cached apart,
+under the month's key and the newest review decision: a decision shows at once and never
+makes the months' money summed again, and a new entry sums only its own month again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,7 +31,7 @@ from generations.jobs.models import Generation
 from generations.ltx.pricing import CENT
 from generations.projects.models import Membership, Project, Role
 from generations.prompts.models import Prompt
-from generations.review.models import ReviewState, Version
+from generations.review.models import ReviewDecision, ReviewState, Version
 from generations.spend.budgets import from_cents, period_of
 from generations.spend.models import Budget, LedgerEntry, SpendPeriod
 from generations.spend.selectors import (
@@ -82,6 +83,7 @@ class LedgerVersion:
     project_id: int
     months: dict[dt.date, int]  # how many entries each month of the ledger has
     prompt_edited: dt.datetime | None  # the newest prompt edit: the titles shown
+    decided: int | None  # the newest review decision's id: what the reviews say
 
     @property
     def periods(self) -> list[dt.date]:
@@ -101,18 +103,28 @@ class LedgerVersion:
             f":entries-{up_to}:prompts-{edited}:{timezone.get_current_timezone_name()}"
         )
 
+    def review_key(self, month: dt.date) -> str:
+        """The cache key of what the reviews say of a month's jobs."""
+        return f"{self.month_key(month)}:reviews-{self.decided}"
+
 
 def ledger_version(*, project: Project) -> LedgerVersion:
     """The project's LedgerVersion, in one query: its months' counts of entries, each row
-    with the newest prompt edit beside it."""
+    with the newest prompt edit and the newest review decision beside it."""
     newest_edit = Prompt.objects.filter(project=project).order_by("-updated_at")
+    newest_decision = ReviewDecision.objects.filter(version__stack__project=project)
     rows = (
         SpendPeriod.objects.filter(project=project, period__isnull=False)
         .order_by("period")
-        .values_list("period", "entries", Subquery(newest_edit.values("updated_at")[:1]))
+        .values_list(
+            "period",
+            "entries",
+            Subquery(newest_edit.values("updated_at")[:1]),
+            Subquery(newest_decision.order_by("-pk").values("pk")[:1]),
+        )
     )
-    months = {period: entries for period, entries, _ in rows}
-    return LedgerVersion(project.pk, months, rows[0][2] if rows else None)
+    months = {period: entries for period, entries, _, _ in rows}
+    return LedgerVersion(project.pk, months, *(rows[0][2:] if rows else (None, None)))
 
 
 # -- a month's money -------------------------------------------------------------------------
@@ -179,45 +191,65 @@ def month_sums(*, project: Project, month: dt.date) -> dict:
     return {"days": _month_days(project, month), **groups}
 
 
-def _months_sums(project: Project, version: LedgerVersion, months: list[dt.date]) -> list[dict]:
-    """month_sums() of each month, cached (LedgerVersion.month_key)."""
-    keys = {month: version.month_key(month) for month in months}
+def _cached(project: Project, keys: dict[dt.date, str], summed) -> list[dict]:
+    """summed(project=, month=) of each month, cached under its key (LedgerVersion)."""
     found = cache.get_many(list(keys.values()))
     missing = {}
     for month, key in keys.items():
         if key not in found:
-            missing[key] = found[key] = month_sums(project=project, month=month)
+            missing[key] = found[key] = summed(project=project, month=month)
     if missing:
         cache.set_many(missing, timeout=FIGURES_CACHED_SECONDS)
     return [found[key] for key in keys.values()]
 
 
+def _months_sums(project: Project, version: LedgerVersion, months: list[dt.date]) -> list[dict]:
+    return _cached(project, {month: version.month_key(month) for month in months}, month_sums)
+
+
 # -- what the reviews say --------------------------------------------------------------------
 
 
-def review_sums(*, project: Project, period: dt.date | None) -> dict:
-    """Approved videos by prompt uuid ("approved") among the jobs with entries in the period,
-    and what the period spent on jobs whose video was rejected ("rejected"). A video is
-    reviewed only once its job succeeded, and a succeeded job stays so."""
-    in_period = {} if period is None else {"period": period}
-    entries = LedgerEntry.objects.filter(
-        project=project, generation=OuterRef("generation"), **in_period
-    )
-    approved = dict(
+def month_reviews(*, project: Project, month: dt.date) -> dict:
+    """Approved videos by prompt uuid among the jobs with entries in the month ("approved")
+    and among those first seen in it ("first_approved": all time adds these up); the month's
+    spend on jobs whose video was rejected ("rejected", cents). A
+    video is reviewed only once its job succeeded, and a succeeded job stays so."""
+    in_month = LedgerEntry.objects.filter(project=project, period=month)
+    earlier = LedgerEntry.objects.filter(generation=OuterRef("generation"), period__lt=month)
+    rows = (
         Version.objects.filter(stack__project=project, review_state=ReviewState.APPROVED)
-        .filter(Exists(entries))
+        .filter(Exists(in_month.filter(generation=OuterRef("generation"))))
         .order_by()
-        .values("generation__prompt_version__prompt__uuid")
+        .values(prompt=F("generation__prompt_version__prompt__uuid"), earlier=Exists(earlier))
         .annotate(n=Count("pk"))
-        .values_list("generation__prompt_version__prompt__uuid", "n")
     )
-    rejected = LedgerEntry.objects.filter(
-        project=project,
-        kind__in=SPENT_KINDS,
-        generation__version__review_state=ReviewState.REJECTED,
-        **in_period,
-    ).aggregate(total=Sum("amount"))["total"]
-    return {"approved": approved, "rejected": to_cent(rejected)}
+    approved, first_approved = Counter(), Counter()
+    for row in rows:
+        approved[row["prompt"]] += row["n"]
+        if not row["earlier"]:
+            first_approved[row["prompt"]] += row["n"]
+    rejected = in_month.filter(
+        kind__in=SPENT_KINDS, generation__version__review_state=ReviewState.REJECTED
+    ).aggregate(cents=_cents(SPENT_KINDS))["cents"]
+    return {
+        "approved": dict(approved),
+        "first_approved": dict(first_approved),
+        "rejected": rejected,
+    }
+
+
+def review_sums(*, project: Project, period: dt.date | None, version: LedgerVersion) -> dict:
+    """What the reviews say of a month's jobs (month_reviews), or of all time's: approved
+    videos by prompt uuid ("approved") and the spend on rejected ones ("rejected")."""
+    months = version.periods if period is None else [period]
+    found = _cached(project, {month: version.review_key(month) for month in months}, month_reviews)
+    if period is not None:
+        approved, rejected = found[0]["approved"], found[0]["rejected"]
+    else:
+        approved = sum((Counter(month["first_approved"]) for month in found), Counter())
+        rejected = sum(month["rejected"] for month in found)
+    return {"approved": dict(approved), "rejected": from_cents(rejected)}
 
 
 # -- the figures a page shows ----------------------------------------------------------------
@@ -320,7 +352,7 @@ def dashboard_figures(
         days = _every_day(summed["days"], first, last)
     figures = {by: _rows(summed[by], by, all_time=period is None) for by in BREAKDOWNS}
     totals = {name: sum((row[name] for row in figures["by-member"]), ZERO) for name in BUCKETS}
-    reviews = review_sums(project=project, period=period)
+    reviews = review_sums(project=project, period=period, version=version)
     return {
         **figures,
         "days": days,
