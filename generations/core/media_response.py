@@ -5,8 +5,6 @@ status 200. Browsers then cannot jump ahead in a video without downloading every
 before that point, and Safari will not play such a video at all.
 """
 
-from __future__ import annotations
-
 import os
 import re
 from http import HTTPStatus

@@ -5,8 +5,6 @@ its last four characters are kept in the clear, so people can tell which key is 
 project with its own key are sent with it and counted against its own concurrency cap.
 """
 
-from __future__ import annotations
-
 import hashlib
 import re
 

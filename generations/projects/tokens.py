@@ -7,8 +7,6 @@ token compares no secret character by character (nothing to time). Every token s
 search and secret scanners.
 """
 
-from __future__ import annotations
-
 import datetime as dt
 import hashlib
 import re

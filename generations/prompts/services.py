@@ -1,7 +1,5 @@
 """Writing prompts: versions are immutable, saves are checked against the newest version."""
 
-from __future__ import annotations
-
 import re
 
 from django.core.exceptions import ValidationError

@@ -1,8 +1,6 @@
 """check(): every check of the guide, run over a prompt, findings in reading order; and the
 two checks that read the final text as a whole, sentence_count and too_long."""
 
-from __future__ import annotations
-
 from collections.abc import Mapping
 
 from generations.prompts.prompting.checks.camera import check_camera_motion

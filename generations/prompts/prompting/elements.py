@@ -3,8 +3,6 @@ builder page read (the wording lives in guide.toml beside this module); compose(
 elements into the paragraph the guide asks for, and drift() tells when a hand-edited final
 text has moved away from it."""
 
-from __future__ import annotations
-
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass

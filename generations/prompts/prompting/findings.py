@@ -1,8 +1,6 @@
 """What a check returns (Finding), what it reads (Segment), and the helpers every check
 uses to match words outside quotations."""
 
-from __future__ import annotations
-
 import re
 import tomllib
 from collections.abc import Iterator

@@ -1,8 +1,6 @@
 """Where quotations and sentences are in a text. Every check skips quoted words
 (dialogue may say anything), and several count or compare sentences."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.text import (

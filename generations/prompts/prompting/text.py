@@ -1,8 +1,6 @@
 """Punctuation and small text helpers shared by compose, the sentence splitter and the
 checks, so they all agree on what ends a sentence or opens a quotation."""
 
-from __future__ import annotations
-
 import re
 
 TERMINALS = ".!?…。！？"

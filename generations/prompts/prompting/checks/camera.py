@@ -1,7 +1,5 @@
 """camera_motion_conflict: a camera_motion setting the camera description contradicts."""
 
-from __future__ import annotations
-
 import re
 
 from generations.ltx.rules import CAMERA_MOTIONS

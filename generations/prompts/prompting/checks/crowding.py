@@ -1,7 +1,5 @@
 """crowding: the guide warns that too many characters or actions reduce clarity."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.findings import (

@@ -1,7 +1,5 @@
 """emotion_label: the guide asks for emotion shown through physical cues, not named."""
 
-from __future__ import annotations
-
 from generations.prompts.prompting.findings import WARNING, WORDS, Finding, Segment, hits, quote, rx
 from generations.prompts.prompting.text import CLOSERS, OPENERS, TERMINALS, last_visible
 

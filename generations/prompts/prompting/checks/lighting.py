@@ -1,7 +1,5 @@
 """conflicting_lighting: the guide warns that mixed light logic confuses the scene."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.findings import WARNING, WORDS, Finding, Segment, hits, quote, rx

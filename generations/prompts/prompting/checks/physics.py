@@ -1,7 +1,5 @@
 """complex_physics: the guide warns that chaotic motion can introduce artifacts."""
 
-from __future__ import annotations
-
 from generations.prompts.prompting.findings import WORDS, Finding, Segment, flag, rx
 
 _STRUCTURES = "(?:building|tower|bridge|wall|roof|ceiling|house|skyscraper)s?"

@@ -1,7 +1,5 @@
 """readable_text: the guide warns that readable text and logos are not reliable."""
 
-from __future__ import annotations
-
 from generations.prompts.prompting.findings import WORDS, Finding, Segment, flag, rx
 
 _TEXT_BEARERS = (

@@ -1,7 +1,5 @@
 """unquoted_speech: the guide asks for spoken dialogue in quotation marks."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.checks.readable_text import TEXT_BEARER

@@ -1,7 +1,5 @@
 """tense: the guide asks for present-tense verbs for action and movement."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.findings import (
