@@ -48,12 +48,8 @@ _CONTRACTION = r"['’](?:t|d|ll|re|ve|m)(?!\w)"
 
 
 def rx(*fragments: str) -> re.Pattern[str]:
-    """Whole-word, case-insensitive alternatives; a space in a fragment matches any whitespace.
-
-    A word joined by a hyphen is not a whole word here, so "sad-eyed" or "night-vision" do
-    not match "sad" or "night"; nor is a word cut short by a contraction (see _CONTRACTION).
-    A fragment may name a `hit` group to narrow the highlight.
-    """
+    """Whole-word, case-insensitive alternatives (a space matches any whitespace; "sad" does not
+    match "sad-eyed"). A fragment may name a `hit` group to narrow the highlight."""
     alternatives = "|".join(fragment.replace(" ", r"\s+") for fragment in fragments)
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-]|{_CONTRACTION})", re.IGNORECASE)
 

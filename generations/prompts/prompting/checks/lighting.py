@@ -31,12 +31,9 @@ _TRANSITION = rx(*WORDS["transition"])
 
 
 def check_lighting(segments: list[Segment]) -> list[Finding]:
-    """The guide: "Mixed light logic confuses scene interpretation".
-
-    For each pair in _LIGHTING_CONFLICTS whose two kinds of light are both mentioned (in any
-    elements), flags the first mention of each, naming the other. A change of light told in
-    one sentence ("midday sun fades into night") is a transition and passes.
-    """
+    """The guide: "Mixed light logic confuses scene interpretation". Flags the first mention
+    of each side of a conflicting pair; a change told in one sentence ("midday sun fades into
+    night") passes."""
     findings = []
     for first_kind, second_kind in _LIGHTING_CONFLICTS:
         first = _first_mention(first_kind, segments)
