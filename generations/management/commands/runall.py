@@ -24,25 +24,9 @@ class Command(BaseCommand):
         commands = []
         if settings.LTX_USES_SIMULATOR:
             commands.append(("simulator", [*manage, "ltxsim", "--port", str(settings.LTXSIM_PORT)]))
-        commands.append(
-            (
-                "worker",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "ltxweb",
-                    "worker",
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    str(options["worker_concurrency"]),
-                    "--loglevel",
-                    "INFO",
-                ],
-            )
-        )
+        worker = [python, "-m", "celery", "-A", "ltxweb", "worker", "--pool", "threads"]
+        concurrency = str(options["worker_concurrency"])
+        commands.append(("worker", [*worker, "--concurrency", concurrency, "--loglevel", "INFO"]))
         web = [*manage, "runserver", f"127.0.0.1:{options['port']}"]
         if options["noreload"]:
             web.append("--noreload")
