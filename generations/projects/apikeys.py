@@ -1,8 +1,5 @@
-"""A project's own LTX API key: encrypted at rest, never shown again, never logged.
-
-The key is kept as Fernet ciphertext made with LTX_KEY_ENCRYPTION_KEYS (not SECRET_KEY); only
-its last four characters are kept in the clear, so people can tell which key is set. Jobs of a
-project with its own key are sent with it and counted against its own concurrency cap.
+"""A project's own LTX API key: Fernet ciphertext made with LTX_KEY_ENCRYPTION_KEYS (not
+SECRET_KEY), never shown again, never logged; its last four characters tell which key is set.
 """
 
 import hashlib

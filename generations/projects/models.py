@@ -124,10 +124,6 @@ class ApiToken(models.Model):
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
 
 class ApiAccount(models.Model):
     """An LTX API key as the jobs see it: its concurrency cap. Keyed by a fingerprint, never

@@ -1,10 +1,6 @@
-"""Personal API tokens for the JSON API: made, checked and revoked here.
-
-A token is shown to its owner once, when it is made; only a SHA-256 hash of it is kept, so a
-copy of the database gives no working token. The hash is what is looked up, so checking a
-token compares no secret character by character (nothing to time). Every token starts with
-`ltxw_` so that one pasted where it should not be (a repository, a log) can be found by
-search and secret scanners.
+"""Personal API tokens for the JSON API. Only a SHA-256 hash is kept (a copy of the database
+gives no working token) and looked up (no secret compared, nothing to time); the `ltxw_` prefix
+lets secret scanners find one pasted where it should not be.
 """
 
 import datetime as dt

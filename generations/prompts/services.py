@@ -26,29 +26,6 @@ DEFAULT_SETTINGS = {
     "generate_audio": True,
     "camera_motion": "",
 }
-# "Start from the guide's structure": the guide's own Example 2, laid out as six elements.
-GUIDE_TEMPLATE = {
-    "title": "Frog yoga (from the guide's example)",
-    "shot": "A warm, sunlit animated short set in a calm frog yoga studio",
-    "scene": (
-        "Warm morning light washes over the wooden floor as incense smoke drifts lazily in the air"
-    ),
-    "action": (
-        "The senior frog instructor sits cross-legged at the center, eyes closed, while the "
-        "class follows; one frog twitches, its tongue snaps out and catches a fly mid-air"
-    ),
-    "characters": (
-        "The old instructor frog has a deep, calm voice and a faint smile; the guilty frog "
-        "lowers its head and folds its hands back into a meditative pose"
-    ),
-    "camera": (
-        "The camera opens on the whole class, pans to the side towards the twitching frog "
-        "and holds on it, eyes closed too tightly"
-    ),
-    "audio": (
-        'The instructor says, "We are one with the pond." All the frogs answer softly: "Ommm..."'
-    ),
-}
 REFERENCE_RE = re.compile(r"@([A-Za-z0-9][\w-]{0,59})")
 
 

@@ -125,7 +125,7 @@ def prompt_new(request, project_uuid):
     else:
         initial = {**prompt_service.DEFAULT_SETTINGS}
         if request.GET.get("template") == "guide":
-            initial.update(prompt_service.GUIDE_TEMPLATE)
+            initial.update(prompting.GUIDE_EXAMPLE)
         form = PromptForm(initial=initial)
         status = 200
     return render(

@@ -14,6 +14,7 @@ _GUIDE = tomllib.loads((Path(__file__).parent / "guide.toml").read_text(encoding
 ELEMENTS = ("shot", "scene", "action", "characters", "camera", "audio")
 ELEMENT_LABELS: dict[str, str] = _GUIDE["labels"]
 ELEMENT_HELP: dict[str, str] = _GUIDE["help"]
+GUIDE_EXAMPLE: dict[str, str] = _GUIDE["example"]
 
 # Findings about the final text (rather than one element) name this instead of an element.
 TEXT = "text"
