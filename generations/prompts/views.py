@@ -419,25 +419,31 @@ def prompt_comment_resolve(request, project_uuid, prompt_uuid, comment_id):
 # -- the library ---------------------------------------------------------------------------
 
 
+def _library_entry_save(request, project, entry=None):
+    """The entry saved from the POSTed form, and the form (with its errors when not saved)."""
+    get_project_for(request, project.uuid, *WRITERS)
+    form = LibraryEntryForm(request.POST)
+    if form.is_valid():
+        try:
+            entry = prompt_service.library_entry_save(
+                project=project, user=request.user, entry=entry, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _apply_form_errors(form, exc)
+        else:
+            messages.success(request, f"Saved @{entry.name}")
+            return entry, form
+    return None, form
+
+
 @login_required
 def library(request, project_uuid):
     project = get_project_for(request, project_uuid)
     form = LibraryEntryForm()
-    status = 200
     if request.method == "POST":
-        get_project_for(request, project_uuid, *WRITERS)
-        form = LibraryEntryForm(request.POST)
-        if form.is_valid():
-            try:
-                entry = prompt_service.library_entry_save(
-                    project=project, user=request.user, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                _apply_form_errors(form, exc)
-            else:
-                messages.success(request, f"Saved @{entry.name}")
-                return redirect("library", project_uuid=project.uuid)
-        status = 400
+        entry, form = _library_entry_save(request, project)
+        if entry:
+            return redirect("library", project_uuid=project.uuid)
     return render(
         request,
         "prompts/library.html",
@@ -447,7 +453,7 @@ def library(request, project_uuid):
             "form": form,
             "can_write": request.membership.has_role(*WRITERS),
         },
-        status=status,
+        status=400 if form.is_bound else 200,
     )
 
 
@@ -455,21 +461,10 @@ def library(request, project_uuid):
 def library_entry(request, project_uuid, entry_uuid):
     project = get_project_for(request, project_uuid)
     entry = get_object_or_404(LibraryEntry, project=project, uuid=entry_uuid)
-    status = 200
     if request.method == "POST":
-        get_project_for(request, project_uuid, *WRITERS)
-        form = LibraryEntryForm(request.POST)
-        if form.is_valid():
-            try:
-                prompt_service.library_entry_save(
-                    project=project, user=request.user, entry=entry, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                _apply_form_errors(form, exc)
-            else:
-                messages.success(request, f"Saved @{entry.name}")
-                return redirect("library_entry", project_uuid=project.uuid, entry_uuid=entry.uuid)
-        status = 400
+        saved, form = _library_entry_save(request, project, entry)
+        if saved:
+            return redirect("library_entry", project_uuid=project.uuid, entry_uuid=entry.uuid)
     else:
         form = LibraryEntryForm(
             initial={"kind": entry.kind, "name": entry.name, "description": entry.description}
@@ -484,7 +479,7 @@ def library_entry(request, project_uuid, entry_uuid):
             "users": selectors.prompts_using_reference(project=project, name=entry.name),
             "can_write": request.membership.has_role(*WRITERS),
         },
-        status=status,
+        status=400 if form.is_bound else 200,
     )
 
 
