@@ -38,9 +38,7 @@ class StaleSave(Exception):
 
 
 def settings_clean(raw: dict) -> dict:
-    """Default generation settings, checked against the support matrix.
-
-    Raises ValidationError with a message per field."""
+    """Default generation settings, checked against the support matrix (a message per field)."""
     values = {**DEFAULT_SETTINGS, **{k: v for k, v in raw.items() if k in DEFAULT_SETTINGS}}
     errors = {}
     try:
@@ -83,17 +81,10 @@ def library_wording(*, project: Project) -> dict[str, str]:
     return dict(LibraryEntry.objects.filter(project=project).values_list("name", "description"))
 
 
-def composed_text(*, project: Project, elements: dict[str, str]) -> str:
-    return prompting.compose(expand_references(elements, library_wording(project=project)))
-
-
-def _clean_elements(elements: dict[str, str]) -> dict[str, str]:
-    return {name: (elements.get(name) or "").strip() for name in ELEMENT_FIELDS}
-
-
 def _new_version(*, prompt, author, based_on, elements, text, settings, note) -> PromptVersion:
-    elements = _clean_elements(elements)
-    composed = composed_text(project=prompt.project, elements=elements)
+    elements = {name: (elements.get(name) or "").strip() for name in ELEMENT_FIELDS}
+    library = library_wording(project=prompt.project)
+    composed = prompting.compose(expand_references(elements, library))
     text = (text or "").strip()
     final = text or composed
     if not final:
