@@ -21,25 +21,7 @@ _PEOPLE = tuple(WORDS["people"])
 _PERSON = rx(*_PEOPLE)
 _PERSON_WORDS = frozenset(word for word in _PEOPLE if word.isalpha())
 _PAIRS = frozenset({"couple", "twins"})  # "a couple", "a pair of twins": two people
-_QUANTITIES = {
-    **dict.fromkeys(("a", "an", "one", "another"), 1),
-    **{
-        word: n
-        for n, word in enumerate(
-            wordlist("two three four five six seven eight nine ten eleven twelve"), start=2
-        )
-    },
-    "pair": 2,
-    "couple": 2,
-    "few": 3,
-    "several": 3,
-    "group": 3,
-    "trio": 3,
-    "team": 3,
-    "band": 3,
-    "family": 3,
-    "gang": 3,
-}
+_QUANTITIES: dict[str, int] = WORDS["quantities"]
 # Words that end the look-back from a person noun to its quantity: "the man" is someone
 # already introduced, "one of the men" too, and crowd words are handled as crowds.
 _QUANTITY_STOPS = frozenset(WORDS["quantity_stops"])
