@@ -159,12 +159,9 @@ def prompt_version_save(
         settings=settings,
         note=note,
     )
-    updates = {"current_version": version}
-    if title is not None and title.strip():
-        updates["title"] = title.strip()[:200]
-    for field, value in updates.items():
-        setattr(prompt, field, value)
-    prompt.save(update_fields=[*updates, "updated_at"])
+    prompt.current_version = version
+    prompt.title = (title or "").strip()[:200] or prompt.title
+    prompt.save(update_fields=["current_version", "title", "updated_at"])
     activity_record(
         project=prompt.project,
         actor=author,
@@ -257,15 +254,11 @@ def library_entry_save(
         errors["description"] = "Describe the character or location"
     if kind not in LibraryEntry.Kind.values:
         errors["kind"] = "Choose character or location"
-    clash = LibraryEntry.objects.filter(project=project, name=name)
-    if entry is not None:
-        clash = clash.exclude(pk=entry.pk)
-    if clash.exists():
+    entry = entry or LibraryEntry(project=project)
+    if LibraryEntry.objects.filter(project=project, name=name).exclude(pk=entry.pk).exists():
         errors["name"] = f"@{name} already exists in this project"
     if errors:
         raise ValidationError(errors)
-    if entry is None:
-        entry = LibraryEntry(project=project)
     entry.kind, entry.name, entry.description, entry.updated_by = kind, name, description, user
     entry.save()
     activity_record(project=project, actor=user, verb="library_saved", summary=f"saved @{name}")

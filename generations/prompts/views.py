@@ -121,18 +121,16 @@ def prompt_new(request, project_uuid):
             else:
                 messages.success(request, f"Saved {prompt.title} v1")
                 return redirect("prompt", project_uuid=project.uuid, prompt_uuid=prompt.uuid)
-        status = 400
     else:
         initial = {**prompt_service.DEFAULT_SETTINGS}
         if request.GET.get("template") == "guide":
             initial.update(prompting.GUIDE_EXAMPLE)
         form = PromptForm(initial=initial)
-        status = 200
     return render(
         request,
         "prompts/prompt_builder.html",
         _builder_context(request, project, form),
-        status=status,
+        status=400 if form.is_bound else 200,
     )
 
 

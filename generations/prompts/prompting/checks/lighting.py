@@ -60,10 +60,7 @@ _Mention = tuple[Segment, int, int]
 
 
 def _first_mention(pattern: re.Pattern[str], segments: list[Segment]) -> _Mention | None:
-    for segment in segments:
-        for start, end in hits(pattern, segment):
-            return segment, start, end
-    return None
+    return next(((s, *span) for s in segments for span in hits(pattern, s)), None)
 
 
 def _is_transition(first: _Mention, second: _Mention) -> bool:
