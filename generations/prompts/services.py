@@ -81,6 +81,10 @@ def library_wording(*, project: Project) -> dict[str, str]:
     return dict(LibraryEntry.objects.filter(project=project).values_list("name", "description"))
 
 
+def _prompt_activity(prompt: Prompt, actor, verb: str, summary: str) -> None:
+    activity_record(project=prompt.project, actor=actor, verb=verb, summary=summary, prompt=prompt)
+
+
 def _new_version(*, prompt, author, based_on, elements, text, settings, note) -> PromptVersion:
     elements = {name: (elements.get(name) or "").strip() for name in ELEMENT_FIELDS}
     library = library_wording(project=prompt.project)
@@ -122,13 +126,7 @@ def prompt_create(
     )
     Prompt.objects.filter(pk=prompt.pk).update(current_version=version)
     prompt.current_version = version
-    activity_record(
-        project=project,
-        actor=author,
-        verb="prompt_created",
-        summary=f"created {title}",
-        prompt=prompt,
-    )
+    _prompt_activity(prompt, author, "prompt_created", f"created {title}")
     return prompt
 
 
@@ -162,13 +160,7 @@ def prompt_version_save(
     prompt.current_version = version
     prompt.title = (title or "").strip()[:200] or prompt.title
     prompt.save(update_fields=["current_version", "title", "updated_at"])
-    activity_record(
-        project=prompt.project,
-        actor=author,
-        verb="prompt_saved",
-        summary=f"saved {prompt.title} v{version.number}",
-        prompt=prompt,
-    )
+    _prompt_activity(prompt, author, "prompt_saved", f"saved {prompt.title} v{version.number}")
     return version
 
 
@@ -191,13 +183,7 @@ def prompt_version_approve(*, prompt: Prompt, version: PromptVersion, user) -> N
         raise ValidationError("That version belongs to another prompt")
     Prompt.objects.filter(pk=prompt.pk).update(approved_version=version)
     prompt.approved_version = version
-    activity_record(
-        project=prompt.project,
-        actor=user,
-        verb="prompt_approved",
-        summary=f"approved {prompt.title} v{version.number}",
-        prompt=prompt,
-    )
+    _prompt_activity(prompt, user, "prompt_approved", f"approved {prompt.title} v{version.number}")
 
 
 def prompt_duplicate(*, prompt: Prompt, author, title: str = "") -> Prompt:
@@ -225,12 +211,8 @@ def prompt_comment_add(
     comment = PromptComment.objects.create(
         prompt=prompt, version=version, author=author, body=body[:5000], parent=parent
     )
-    activity_record(
-        project=prompt.project,
-        actor=author,
-        verb="prompt_commented",
-        summary=f"commented on {prompt.title} v{version.number}",
-        prompt=prompt,
+    _prompt_activity(
+        prompt, author, "prompt_commented", f"commented on {prompt.title} v{version.number}"
     )
     return comment
 
