@@ -20,8 +20,7 @@ class Limit:
 
 
 SIGN_IN_PER_PERSON = Limit("sign-in", attempts=5, window=15 * 60)
-# Higher, as several people may share an address (an office, a VPN); it stops one address
-# trying many usernames.
+# Higher, as an office or a VPN shares an address; it stops one address trying many usernames.
 SIGN_IN_PER_ADDRESS = Limit("sign-in-address", attempts=50, window=15 * 60)
 PASSWORD_RESET_PER_ADDRESS = Limit("password-reset-address", attempts=5, window=60 * 60)
 # A token has 256 random bits: this stops a client hammering the API with a wrong or revoked

@@ -186,12 +186,12 @@ def prompt_version_approve(*, prompt: Prompt, version: PromptVersion, user) -> N
     _prompt_activity(prompt, user, "prompt_approved", f"approved {prompt.title} v{version.number}")
 
 
-def prompt_duplicate(*, prompt: Prompt, author, title: str = "") -> Prompt:
+def prompt_duplicate(*, prompt: Prompt, author) -> Prompt:
     source = prompt.current_version
     return prompt_create(
         project=prompt.project,
         author=author,
-        title=title or f"{prompt.title} (copy)",
+        title=f"{prompt.title} (copy)",
         elements=source.elements,
         text=source.text if source.text_edited else "",
         settings=source.settings,

@@ -19,6 +19,7 @@ from generations.prompts.models import ELEMENT_FIELDS, LibraryEntry, Prompt, Pro
 WRITERS = (Role.EDITOR,)
 APPROVERS = (Role.REVIEWER, Role.PRODUCER)
 COMMENTERS = (Role.EDITOR, Role.REVIEWER, Role.PRODUCER)
+CHOSEN_SETTINGS = ("model", "resolution", "fps", "duration")  # settings_choices' arguments
 
 
 def get_prompt_for(request, project_uuid, prompt_uuid, *roles) -> Prompt:
@@ -56,9 +57,7 @@ def _builder_context(request, project, form, prompt=None, **extra):
         "terms": prompting.HELPFUL_TERMS,
         "can_write": request.membership.has_role(*WRITERS),
         "can_comment": request.membership.has_role(*COMMENTERS),
-        **settings_choices(
-            values.get("model"), values.get("resolution"), values.get("fps"), values.get("duration")
-        ),
+        **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         **extra,
     }
 
@@ -271,13 +270,9 @@ def _highlight(findings, elements, final) -> list[dict]:
 @require_GET
 def prompt_settings_fields(request, project_uuid):
     project = get_project_for(request, project_uuid)
-    get = request.GET
-    choices = settings_choices(
-        get.get("model"), get.get("resolution"), get.get("fps"), get.get("duration")
-    )
-    return render(
-        request, "prompts/prompt_builder.html#settings-fields", {"project": project, **choices}
-    )
+    choices = settings_choices(*(request.GET.get(name) for name in CHOSEN_SETTINGS))
+    context = {"project": project, **choices}
+    return render(request, "prompts/prompt_builder.html#settings-fields", context)
 
 
 def _int(value):

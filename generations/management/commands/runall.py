@@ -34,8 +34,7 @@ class Command(BaseCommand):
 
         processes = []
         for name, command in commands:
-            # Each child in its own process group: Ctrl-C reaches us once, and we stop
-            # every child in order rather than racing them.
+            # Own process groups: Ctrl-C reaches us once, and we stop the children in order.
             process = subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
             processes.append((name, process))
             self.stdout.write(f"started {name} (pid {process.pid})")
