@@ -176,9 +176,9 @@ def test_filenames_are_made_safe(stored, filename, disposition):
     response.close()
 
 
-def test_cache_lifetime_can_be_set_and_is_never_public(stored):
-    response, _ = serve(stored, max_age=60, headers={"Range": "bytes=0-9"})
-    assert response["Cache-Control"] == "private, max-age=60"
+def test_cache_lifetime_is_an_hour_and_never_public(stored):
+    response, _ = serve(stored, headers={"Range": "bytes=0-9"})
+    assert response["Cache-Control"] == "private, max-age=3600"
     response.close()
 
 

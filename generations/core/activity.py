@@ -5,8 +5,8 @@ from django.db.models import QuerySet
 from generations.core.models import Activity
 
 
-def activity_list(*, project, limit: int = 100) -> QuerySet[Activity]:
-    return Activity.objects.filter(project=project).select_related("actor", "prompt")[:limit]
+def activity_list(*, project) -> QuerySet[Activity]:
+    return Activity.objects.filter(project=project).select_related("actor", "prompt")[:100]
 
 
 def activity_record(*, project, actor, verb: str, summary: str, prompt=None) -> Activity:

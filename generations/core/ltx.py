@@ -25,18 +25,15 @@ class ApiStatus:
     detail: str
 
 
-def ltx_api_status(*, timeout: float = 2.0) -> ApiStatus:
+def ltx_api_status() -> ApiStatus:
     """Whether the API answers at all. It has no free health endpoint, so any HTTP answer to
     a GET of its root counts as reachable; nothing is generated or billed."""
     base_url = settings.LTX_API_BASE_URL
     try:
-        response = requests.get(base_url + "/", timeout=timeout, allow_redirects=False)
+        response = requests.get(base_url + "/", timeout=2, allow_redirects=False)
     except requests.RequestException as exc:
         return ApiStatus(base_url, settings.LTX_USES_SIMULATOR, False, type(exc).__name__)
-    request_id = response.headers.get("x-request-id", "")
-    return ApiStatus(
-        base_url,
-        settings.LTX_USES_SIMULATOR,
-        True,
-        f"HTTP {response.status_code}" + (f", request id {request_id}" if request_id else ""),
-    )
+    detail = f"HTTP {response.status_code}"
+    if request_id := response.headers.get("x-request-id"):
+        detail += f", request id {request_id}"
+    return ApiStatus(base_url, settings.LTX_USES_SIMULATOR, True, detail)

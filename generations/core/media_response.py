@@ -1,11 +1,6 @@
-"""Serving stored media with HTTP range requests, so that browsers can seek in a <video>.
-
-Django's FileResponse (5.2) ignores the Range header and always sends the whole file with
-status 200. Browsers then cannot jump ahead in a video without downloading everything
-before that point, and Safari will not play such a video at all.
+"""Serving stored media with HTTP range requests, so that browsers can seek in a <video>:
+Django's FileResponse (5.2) ignores Range, and Safari will not play a video served without it.
 """
-
-from __future__ import annotations
 
 import os
 import re
@@ -14,16 +9,14 @@ from http import HTTPStatus
 from django.http import Http404, HttpRequest, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
-# Big enough to keep per-chunk overhead low, small enough that a hundred concurrent
-# downloads hold only a few megabytes.
+# Low per-chunk overhead; a hundred concurrent downloads hold only a few megabytes.
 CHUNK_SIZE = 64 * 1024
 # The videos are private to a team: shared caches must not keep them (hence "private"),
 # and a browser may reuse what it has for an hour while someone scrubs back and forth.
-DEFAULT_MAX_AGE = 60 * 60
+MAX_AGE = 60 * 60
 
-# A single range: "bytes=first-last", "bytes=first-" or "bytes=-suffix_length". A list of
-# ranges (with commas) does not match and gets the whole file, which RFC 9110 allows.
-# Numbers are capped at 18 digits (an exabyte), which spares int() absurdly long ones.
+# A single range; a list of ranges gets the whole file, which RFC 9110 allows. 18 digits (an
+# exabyte) spare int() absurdly long numbers.
 _SINGLE_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})", re.IGNORECASE)
 
 
@@ -39,18 +32,9 @@ def ranged_file_response(
     content_type: str,
     filename: str | None = None,
     as_attachment: bool = False,
-    max_age: int = DEFAULT_MAX_AGE,
 ) -> StreamingHttpResponse:
-    """A response sending `open_file` (`size` bytes), or the part of it a Range header asks for.
-
-    A single byte range in a GET request gets 206 Partial Content with just those bytes;
-    a range wholly past the end of the file gets 416. Anything else (no Range header, a
-    malformed one, several ranges, HEAD and other methods) gets the whole file with 200.
-    HEAD requests get the headers a GET would, and no body.
-
-    The response takes over `open_file`: it reads it in chunks while being sent, seeking
-    first, and closes it when the response is closed (even if no byte was sent).
-    """
+    """`open_file` (`size` bytes), or the single range a GET asks for (206; 416 when wholly
+    past the end). The response takes over `open_file` and closes it when it is closed."""
     status, first, length = HTTPStatus.OK, 0, size
     content_range = None
     header = request.headers.get("Range")
@@ -78,16 +62,13 @@ def ranged_file_response(
     response["Content-Disposition"] = (
         content_disposition_header(as_attachment, os.path.basename(filename or "")) or "inline"
     )
-    response["Cache-Control"] = f"private, max-age={max_age}"
+    response["Cache-Control"] = f"private, max-age={MAX_AGE}"
     return response
 
 
 def _requested_range(header: str, size: int) -> tuple[int, int] | None:
-    """The first and last byte positions a Range header asks for, within the file.
-
-    None means the header is to be ignored (malformed, several ranges, or a range whose
-    end comes before its start); _UnsatisfiableRange that no byte of the file was asked for.
-    """
+    """The first and last byte a Range header asks for; None when the header is to be
+    ignored, _UnsatisfiableRange when no byte of the file was asked for."""
     match = _SINGLE_RANGE.fullmatch(header.strip())
     if match is None:
         return None
@@ -95,7 +76,6 @@ def _requested_range(header: str, size: int) -> tuple[int, int] | None:
     if first == last == "":  # "bytes=-"
         return None
     if first == "":
-        # "bytes=-n": the last n bytes, or the whole file if it is shorter than that.
         suffix_length = int(last)
         if suffix_length == 0 or size == 0:
             raise _UnsatisfiableRange
@@ -110,13 +90,9 @@ def _requested_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 class _FileChunks:
-    """`length` bytes of a file from `start`, read a chunk at a time as they are sent.
-
-    StreamingHttpResponse calls close() on its content when the response is closed, which
-    the server does once the response is sent or the client has gone away; that is what
-    closes the file. (A generator would not do: closing one that never started does not
-    run its cleanup.)
-    """
+    """`length` bytes of a file from `start`, a chunk at a time. StreamingHttpResponse closes
+    its content with the response, which closes the file; a generator would not do, as closing
+    one that never started does not run its cleanup."""
 
     def __init__(self, file, *, start: int, length: int):
         self._file = file
@@ -131,9 +107,7 @@ class _FileChunks:
         while remaining > 0:
             chunk = self._file.read(min(CHUNK_SIZE, remaining))
             if not chunk:
-                # The file is shorter than `size` said. The response then ends short of its
-                # Content-Length, which clients take as a failed transfer.
-                return
+                return  # shorter than `size` said: clients see a failed transfer
             remaining -= len(chunk)
             yield chunk
 

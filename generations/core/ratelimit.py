@@ -1,9 +1,6 @@
-"""Counters in the shared cache that slow down guessing: sign-in, password-reset requests and
-API tokens.
-
-Each limit is a fixed window opened by the first attempt. Attempts are counted *before* the
-work is done, so a burst of parallel requests cannot all slip in while the first ones are still
-checking a password; a sign-in that turns out right gives its attempts back.
+"""Counters in the shared cache that slow down guessing, each a fixed window opened by the
+first attempt. Attempts are counted *before* the work, so a parallel burst cannot all slip in
+while the first are still checking a password; a sign-in that turns out right gives them back.
 """
 
 import hashlib
@@ -23,13 +20,11 @@ class Limit:
 
 
 SIGN_IN_PER_PERSON = Limit("sign-in", attempts=5, window=15 * 60)
-# Higher, as several people may share an address (an office, a VPN); it stops one address
-# trying many usernames.
+# Higher, as an office or a VPN shares an address; it stops one address trying many usernames.
 SIGN_IN_PER_ADDRESS = Limit("sign-in-address", attempts=50, window=15 * 60)
 PASSWORD_RESET_PER_ADDRESS = Limit("password-reset-address", attempts=5, window=60 * 60)
-# Failed API token checks. A token has 256 random bits, so this is not what stops guessing;
-# it stops a client hammering the API with a wrong or revoked token. Only failures count
-# (checked before, counted after), so scripts with a good token cost one cache read.
+# A token has 256 random bits: this stops a client hammering the API with a wrong or revoked
+# one. Only failures count, so scripts with a good token cost one cache read.
 API_TOKEN_FAILURES_PER_ADDRESS = Limit("api-token-address", attempts=20, window=15 * 60)
 # A share link's password: per link and address (a guest who mistypes waits 15 minutes),
 # and per link from anywhere (guessing from many addresses closes the link for an hour).

@@ -7,11 +7,8 @@ TOKEN_RE = re.compile(r"\s+|[^\s]+")
 
 
 def word_diff(old: str, new: str) -> list[tuple[str, str]]:
-    """[(op, text)] with op "equal", "insert" or "delete"; whitespace stays with its words
-    so that joining the equal+delete parts gives `old` and equal+insert gives `new`.
-
-    A lone space between two changes joins them, so "Warm morning" -> "Cold evening" reads as
-    one replacement rather than two."""
+    """[(op, text)] with op "equal", "insert" or "delete". A lone space between two changes
+    joins them, so "Warm morning" -> "Cold evening" reads as one replacement, not two."""
     a = TOKEN_RE.findall(old or "")
     b = TOKEN_RE.findall(new or "")
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)

@@ -1,11 +1,6 @@
-"""A project's own LTX API key: encrypted at rest, never shown again, never logged.
-
-The key is kept as Fernet ciphertext made with LTX_KEY_ENCRYPTION_KEYS (not SECRET_KEY); only
-its last four characters are kept in the clear, so people can tell which key is set. Jobs of a
-project with its own key are sent with it and counted against its own concurrency cap.
+"""A project's own LTX API key: Fernet ciphertext made with LTX_KEY_ENCRYPTION_KEYS (not
+SECRET_KEY), never shown again, never logged; its last four characters tell which key is set.
 """
-
-from __future__ import annotations
 
 import hashlib
 import re
@@ -44,48 +39,42 @@ def project_api_key_set(*, project: Project, user, api_key: str, concurrency_lim
             {"api_key": "Paste the whole API key: 16 to 256 characters, with no spaces"}
         )
     if not 1 <= concurrency_limit <= MAX_CONCURRENCY:
-        raise ValidationError(
-            {
-                "concurrency_limit": "Give the number of generations your plan runs at once "
-                f"(1 to {MAX_CONCURRENCY})"
-            }
-        )
+        message = f"Give the number of generations your plan runs at once (1 to {MAX_CONCURRENCY})"
+        raise ValidationError({"concurrency_limit": message})
     if not can_store_keys():
         raise ValidationError(
             "This installation has no LTX_KEY_ENCRYPTION_KEYS, so it cannot store API keys; "
             "ask its administrator to set it"
         )
     with transaction.atomic():
-        account = account_for_key(api_key, concurrency_limit=concurrency_limit)
-        Project.objects.filter(pk=project.pk).update(
+        _key_store(
+            project,
+            user,
+            f"set the project's LTX API key (ending {api_key[-4:]})",
             ltx_api_key_encrypted=_fernet().encrypt(api_key.encode()).decode(),
             ltx_api_key_last4=api_key[-4:],
             ltx_api_key_set_at=timezone.now(),
-            ltx_account=account,
+            ltx_account=account_for_key(api_key, concurrency_limit=concurrency_limit),
         )
-        activity_record(
-            project=project,
-            actor=user,
-            verb="api_key",
-            summary=f"set the project's LTX API key (ending {api_key[-4:]})",
-        )
-    project.refresh_from_db()
 
 
 def project_api_key_remove(*, project: Project, user) -> None:
-    with transaction.atomic():
-        Project.objects.filter(pk=project.pk).update(
-            ltx_api_key_encrypted="",
-            ltx_api_key_last4="",
-            ltx_api_key_set_at=None,
-            ltx_account=None,
-        )
-        activity_record(
-            project=project,
-            actor=user,
-            verb="api_key",
-            summary="removed the project's LTX API key: jobs use the installation's key",
-        )
+    summary = "removed the project's LTX API key: jobs use the installation's key"
+    _key_store(
+        project,
+        user,
+        summary,
+        ltx_api_key_encrypted="",
+        ltx_api_key_last4="",
+        ltx_api_key_set_at=None,
+        ltx_account=None,
+    )
+
+
+@transaction.atomic
+def _key_store(project: Project, user, summary: str, **fields) -> None:
+    Project.objects.filter(pk=project.pk).update(**fields)
+    activity_record(project=project, actor=user, verb="api_key", summary=summary)
     project.refresh_from_db()
 
 

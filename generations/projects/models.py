@@ -22,9 +22,8 @@ class Project(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # The project's own LTX API key, if its owner set one: Fernet ciphertext (never the key),
-    # the last four characters to recognise it by, and the account its concurrency cap is
-    # counted on. Empty means the installation's LTXV_API_KEY.
+    # The project's own LTX API key (see apikeys.py) and the account its cap is counted on;
+    # empty means the installation's LTXV_API_KEY.
     ltx_api_key_encrypted = models.TextField(blank=True, editable=False)
     ltx_api_key_last4 = models.CharField(max_length=4, blank=True, editable=False)
     ltx_api_key_set_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -105,8 +104,7 @@ class Invitation(models.Model):
 
 
 class ApiToken(models.Model):
-    """A person's token for the JSON API. Only a hash of it is kept; it acts with its owner's
-    roles in each project."""
+    """A person's token for the JSON API (only its hash is kept), acting with their roles."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
@@ -124,14 +122,9 @@ class ApiToken(models.Model):
     def __str__(self):
         return f"{self.name} ({self.prefix}…)"
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
 
 class ApiAccount(models.Model):
-    """An LTX API key as the jobs see it: its concurrency cap. Keyed by a fingerprint, never
-    by the key itself."""
+    """An LTX API key's concurrency cap, keyed by a fingerprint, never by the key itself."""
 
     fingerprint = models.CharField(max_length=64, unique=True)
     concurrency_limit = models.PositiveIntegerField()

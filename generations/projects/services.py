@@ -19,8 +19,7 @@ LAST_OWNER = "A project needs at least one owner: make someone else an owner fir
 
 
 class InvitationNotUsable(Exception):
-    """An invitation link that cannot be used (any more); the message says why, for the person
-    holding the link. `invitation` is None when the link matches no invitation at all."""
+    """Why a link cannot be used, for its holder; `invitation` is None for an unknown link."""
 
     def __init__(self, message: str, invitation: Invitation | None = None):
         super().__init__(message)
@@ -146,8 +145,7 @@ def invitation_accept(*, token: str, user) -> Membership:
 
 @transaction.atomic
 def invitation_accept_new_account(*, token: str, user) -> Membership:
-    """Save `user`, a new account not yet saved, with the invitation's email address, and
-    accept the invitation with it: both or neither."""
+    """Save the new `user` with the invitation's address and accept it: both or neither."""
     invitation = _open_invitation(Invitation.objects.select_for_update(), token)
     user.email = invitation.email
     user.save()

@@ -1,13 +1,7 @@
-"""Personal API tokens for the JSON API: made, checked and revoked here.
-
-A token is shown to its owner once, when it is made; only a SHA-256 hash of it is kept, so a
-copy of the database gives no working token. The hash is what is looked up, so checking a
-token compares no secret character by character (nothing to time). Every token starts with
-`ltxw_` so that one pasted where it should not be (a repository, a log) can be found by
-search and secret scanners.
+"""Personal API tokens for the JSON API. Only a SHA-256 hash is kept (a copy of the database
+gives no working token) and looked up (no secret compared, nothing to time); the `ltxw_` prefix
+lets secret scanners find one pasted where it should not be.
 """
-
-from __future__ import annotations
 
 import datetime as dt
 import hashlib
@@ -25,8 +19,7 @@ _TOKEN_BYTES = 32  # 256 random bits: guessing is hopeless, rate limits are a co
 _TOKEN_RE = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{43}")
 DISPLAY_PREFIX_LENGTH = 12  # "ltxw_" and 7 random characters: enough to tell tokens apart
 NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
-# Recording each use would be a write per request; a minute is precise enough to see
-# whether a token is still in use.
+# Not a write per request: a minute is precise enough to see whether a token is in use.
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
 
 
@@ -68,8 +61,7 @@ def token_revoke(*, token: ApiToken, user) -> bool:
 
 @sensitive_variables("raw")
 def token_authenticate(*, raw: str):
-    """The active user a token belongs to, or None: for an unknown, malformed or revoked
-    token, or one whose owner's account is deactivated."""
+    """The active user an unrevoked token belongs to, or None."""
     if not isinstance(raw, str) or not _TOKEN_RE.fullmatch(raw):
         return None  # not one of ours: no query
     token = (

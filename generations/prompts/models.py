@@ -58,8 +58,7 @@ class PromptVersion(models.Model):
     # The single paragraph sent to the API: composed from the elements, maybe edited by hand.
     text = models.TextField()
     text_edited = models.BooleanField(default=False)
-    # Default generation settings: model, duration, resolution, fps, generate_audio,
-    # camera_motion — checked against the support matrix when saved.
+    # Default generation settings (services.DEFAULT_SETTINGS), checked when saved.
     settings = models.JSONField(default=dict)
 
     class Meta:

@@ -2,7 +2,7 @@
 
 import re
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from generations.prompts.models import Prompt, PromptComment, PromptVersion
 
@@ -17,20 +17,12 @@ def prompt_versions(*, prompt) -> QuerySet[PromptVersion]:
     return prompt.versions.select_related("author").order_by("-number")
 
 
-def prompt_comments(*, prompt) -> list[PromptComment]:
-    """Top-level comments, each with its replies, in one query."""
-    comments = list(
-        PromptComment.objects.filter(prompt=prompt).select_related(
-            "author", "version", "resolved_by"
-        )
+def prompt_comments(*, prompt) -> QuerySet[PromptComment]:
+    """Top-level comments, each with its replies as `thread`."""
+    comments = PromptComment.objects.select_related("author", "version", "resolved_by")
+    return comments.filter(prompt=prompt, parent=None).prefetch_related(
+        Prefetch("replies", queryset=comments, to_attr="thread")
     )
-    replies: dict[int, list[PromptComment]] = {}
-    for comment in comments:
-        if comment.parent_id:
-            replies.setdefault(comment.parent_id, []).append(comment)
-    for comment in comments:
-        comment.thread = replies.get(comment.pk, [])
-    return [c for c in comments if c.parent_id is None]
 
 
 def prompts_using_reference(*, project, name: str) -> list[Prompt]:

@@ -1,7 +1,5 @@
 """Writing prompts: versions are immutable, saves are checked against the newest version."""
 
-from __future__ import annotations
-
 import re
 
 from django.core.exceptions import ValidationError
@@ -28,29 +26,6 @@ DEFAULT_SETTINGS = {
     "generate_audio": True,
     "camera_motion": "",
 }
-# "Start from the guide's structure": the guide's own Example 2, laid out as six elements.
-GUIDE_TEMPLATE = {
-    "title": "Frog yoga (from the guide's example)",
-    "shot": "A warm, sunlit animated short set in a calm frog yoga studio",
-    "scene": (
-        "Warm morning light washes over the wooden floor as incense smoke drifts lazily in the air"
-    ),
-    "action": (
-        "The senior frog instructor sits cross-legged at the center, eyes closed, while the "
-        "class follows; one frog twitches, its tongue snaps out and catches a fly mid-air"
-    ),
-    "characters": (
-        "The old instructor frog has a deep, calm voice and a faint smile; the guilty frog "
-        "lowers its head and folds its hands back into a meditative pose"
-    ),
-    "camera": (
-        "The camera opens on the whole class, pans to the side towards the twitching frog "
-        "and holds on it, eyes closed too tightly"
-    ),
-    "audio": (
-        'The instructor says, "We are one with the pond." All the frogs answer softly: "Ommm..."'
-    ),
-}
 REFERENCE_RE = re.compile(r"@([A-Za-z0-9][\w-]{0,59})")
 
 
@@ -63,9 +38,7 @@ class StaleSave(Exception):
 
 
 def settings_clean(raw: dict) -> dict:
-    """Default generation settings, checked against the support matrix.
-
-    Raises ValidationError with a message per field."""
+    """Default generation settings, checked against the support matrix (a message per field)."""
     values = {**DEFAULT_SETTINGS, **{k: v for k, v in raw.items() if k in DEFAULT_SETTINGS}}
     errors = {}
     try:
@@ -108,17 +81,14 @@ def library_wording(*, project: Project) -> dict[str, str]:
     return dict(LibraryEntry.objects.filter(project=project).values_list("name", "description"))
 
 
-def composed_text(*, project: Project, elements: dict[str, str]) -> str:
-    return prompting.compose(expand_references(elements, library_wording(project=project)))
-
-
-def _clean_elements(elements: dict[str, str]) -> dict[str, str]:
-    return {name: (elements.get(name) or "").strip() for name in ELEMENT_FIELDS}
+def _prompt_activity(prompt: Prompt, actor, verb: str, summary: str) -> None:
+    activity_record(project=prompt.project, actor=actor, verb=verb, summary=summary, prompt=prompt)
 
 
 def _new_version(*, prompt, author, based_on, elements, text, settings, note) -> PromptVersion:
-    elements = _clean_elements(elements)
-    composed = composed_text(project=prompt.project, elements=elements)
+    elements = {name: (elements.get(name) or "").strip() for name in ELEMENT_FIELDS}
+    library = library_wording(project=prompt.project)
+    composed = prompting.compose(expand_references(elements, library))
     text = (text or "").strip()
     final = text or composed
     if not final:
@@ -156,13 +126,7 @@ def prompt_create(
     )
     Prompt.objects.filter(pk=prompt.pk).update(current_version=version)
     prompt.current_version = version
-    activity_record(
-        project=project,
-        actor=author,
-        verb="prompt_created",
-        summary=f"created {title}",
-        prompt=prompt,
-    )
+    _prompt_activity(prompt, author, "prompt_created", f"created {title}")
     return prompt
 
 
@@ -193,19 +157,10 @@ def prompt_version_save(
         settings=settings,
         note=note,
     )
-    updates = {"current_version": version}
-    if title is not None and title.strip():
-        updates["title"] = title.strip()[:200]
-    for field, value in updates.items():
-        setattr(prompt, field, value)
-    prompt.save(update_fields=[*updates, "updated_at"])
-    activity_record(
-        project=prompt.project,
-        actor=author,
-        verb="prompt_saved",
-        summary=f"saved {prompt.title} v{version.number}",
-        prompt=prompt,
-    )
+    prompt.current_version = version
+    prompt.title = (title or "").strip()[:200] or prompt.title
+    prompt.save(update_fields=["current_version", "title", "updated_at"])
+    _prompt_activity(prompt, author, "prompt_saved", f"saved {prompt.title} v{version.number}")
     return version
 
 
@@ -228,21 +183,15 @@ def prompt_version_approve(*, prompt: Prompt, version: PromptVersion, user) -> N
         raise ValidationError("That version belongs to another prompt")
     Prompt.objects.filter(pk=prompt.pk).update(approved_version=version)
     prompt.approved_version = version
-    activity_record(
-        project=prompt.project,
-        actor=user,
-        verb="prompt_approved",
-        summary=f"approved {prompt.title} v{version.number}",
-        prompt=prompt,
-    )
+    _prompt_activity(prompt, user, "prompt_approved", f"approved {prompt.title} v{version.number}")
 
 
-def prompt_duplicate(*, prompt: Prompt, author, title: str = "") -> Prompt:
+def prompt_duplicate(*, prompt: Prompt, author) -> Prompt:
     source = prompt.current_version
     return prompt_create(
         project=prompt.project,
         author=author,
-        title=title or f"{prompt.title} (copy)",
+        title=f"{prompt.title} (copy)",
         elements=source.elements,
         text=source.text if source.text_edited else "",
         settings=source.settings,
@@ -262,12 +211,8 @@ def prompt_comment_add(
     comment = PromptComment.objects.create(
         prompt=prompt, version=version, author=author, body=body[:5000], parent=parent
     )
-    activity_record(
-        project=prompt.project,
-        actor=author,
-        verb="prompt_commented",
-        summary=f"commented on {prompt.title} v{version.number}",
-        prompt=prompt,
+    _prompt_activity(
+        prompt, author, "prompt_commented", f"commented on {prompt.title} v{version.number}"
     )
     return comment
 
@@ -291,15 +236,11 @@ def library_entry_save(
         errors["description"] = "Describe the character or location"
     if kind not in LibraryEntry.Kind.values:
         errors["kind"] = "Choose character or location"
-    clash = LibraryEntry.objects.filter(project=project, name=name)
-    if entry is not None:
-        clash = clash.exclude(pk=entry.pk)
-    if clash.exists():
+    entry = entry or LibraryEntry(project=project)
+    if LibraryEntry.objects.filter(project=project, name=name).exclude(pk=entry.pk).exists():
         errors["name"] = f"@{name} already exists in this project"
     if errors:
         raise ValidationError(errors)
-    if entry is None:
-        entry = LibraryEntry(project=project)
     entry.kind, entry.name, entry.description, entry.updated_by = kind, name, description, user
     entry.save()
     activity_record(project=project, actor=user, verb="library_saved", summary=f"saved @{name}")

@@ -19,6 +19,7 @@ from generations.prompts.models import ELEMENT_FIELDS, LibraryEntry, Prompt, Pro
 WRITERS = (Role.EDITOR,)
 APPROVERS = (Role.REVIEWER, Role.PRODUCER)
 COMMENTERS = (Role.EDITOR, Role.REVIEWER, Role.PRODUCER)
+CHOSEN_SETTINGS = ("model", "resolution", "fps", "duration")  # settings_choices' arguments
 
 
 def get_prompt_for(request, project_uuid, prompt_uuid, *roles) -> Prompt:
@@ -56,9 +57,7 @@ def _builder_context(request, project, form, prompt=None, **extra):
         "terms": prompting.HELPFUL_TERMS,
         "can_write": request.membership.has_role(*WRITERS),
         "can_comment": request.membership.has_role(*COMMENTERS),
-        **settings_choices(
-            values.get("model"), values.get("resolution"), values.get("fps"), values.get("duration")
-        ),
+        **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         **extra,
     }
 
@@ -121,18 +120,16 @@ def prompt_new(request, project_uuid):
             else:
                 messages.success(request, f"Saved {prompt.title} v1")
                 return redirect("prompt", project_uuid=project.uuid, prompt_uuid=prompt.uuid)
-        status = 400
     else:
         initial = {**prompt_service.DEFAULT_SETTINGS}
         if request.GET.get("template") == "guide":
-            initial.update(prompt_service.GUIDE_TEMPLATE)
+            initial.update(prompting.GUIDE_EXAMPLE)
         form = PromptForm(initial=initial)
-        status = 200
     return render(
         request,
         "prompts/prompt_builder.html",
         _builder_context(request, project, form),
-        status=status,
+        status=400 if form.is_bound else 200,
     )
 
 
@@ -273,13 +270,9 @@ def _highlight(findings, elements, final) -> list[dict]:
 @require_GET
 def prompt_settings_fields(request, project_uuid):
     project = get_project_for(request, project_uuid)
-    get = request.GET
-    choices = settings_choices(
-        get.get("model"), get.get("resolution"), get.get("fps"), get.get("duration")
-    )
-    return render(
-        request, "prompts/prompt_builder.html#settings-fields", {"project": project, **choices}
-    )
+    choices = settings_choices(*(request.GET.get(name) for name in CHOSEN_SETTINGS))
+    context = {"project": project, **choices}
+    return render(request, "prompts/prompt_builder.html#settings-fields", context)
 
 
 def _int(value):
@@ -419,25 +412,31 @@ def prompt_comment_resolve(request, project_uuid, prompt_uuid, comment_id):
 # -- the library ---------------------------------------------------------------------------
 
 
+def _library_entry_save(request, project, entry=None):
+    """The entry saved from the POSTed form, and the form (with its errors when not saved)."""
+    get_project_for(request, project.uuid, *WRITERS)
+    form = LibraryEntryForm(request.POST)
+    if form.is_valid():
+        try:
+            entry = prompt_service.library_entry_save(
+                project=project, user=request.user, entry=entry, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            _apply_form_errors(form, exc)
+        else:
+            messages.success(request, f"Saved @{entry.name}")
+            return entry, form
+    return None, form
+
+
 @login_required
 def library(request, project_uuid):
     project = get_project_for(request, project_uuid)
     form = LibraryEntryForm()
-    status = 200
     if request.method == "POST":
-        get_project_for(request, project_uuid, *WRITERS)
-        form = LibraryEntryForm(request.POST)
-        if form.is_valid():
-            try:
-                entry = prompt_service.library_entry_save(
-                    project=project, user=request.user, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                _apply_form_errors(form, exc)
-            else:
-                messages.success(request, f"Saved @{entry.name}")
-                return redirect("library", project_uuid=project.uuid)
-        status = 400
+        entry, form = _library_entry_save(request, project)
+        if entry:
+            return redirect("library", project_uuid=project.uuid)
     return render(
         request,
         "prompts/library.html",
@@ -447,7 +446,7 @@ def library(request, project_uuid):
             "form": form,
             "can_write": request.membership.has_role(*WRITERS),
         },
-        status=status,
+        status=400 if form.is_bound else 200,
     )
 
 
@@ -455,21 +454,10 @@ def library(request, project_uuid):
 def library_entry(request, project_uuid, entry_uuid):
     project = get_project_for(request, project_uuid)
     entry = get_object_or_404(LibraryEntry, project=project, uuid=entry_uuid)
-    status = 200
     if request.method == "POST":
-        get_project_for(request, project_uuid, *WRITERS)
-        form = LibraryEntryForm(request.POST)
-        if form.is_valid():
-            try:
-                prompt_service.library_entry_save(
-                    project=project, user=request.user, entry=entry, **form.cleaned_data
-                )
-            except ValidationError as exc:
-                _apply_form_errors(form, exc)
-            else:
-                messages.success(request, f"Saved @{entry.name}")
-                return redirect("library_entry", project_uuid=project.uuid, entry_uuid=entry.uuid)
-        status = 400
+        saved, form = _library_entry_save(request, project, entry)
+        if saved:
+            return redirect("library_entry", project_uuid=project.uuid, entry_uuid=entry.uuid)
     else:
         form = LibraryEntryForm(
             initial={"kind": entry.kind, "name": entry.name, "description": entry.description}
@@ -484,7 +472,7 @@ def library_entry(request, project_uuid, entry_uuid):
             "users": selectors.prompts_using_reference(project=project, name=entry.name),
             "can_write": request.membership.has_role(*WRITERS),
         },
-        status=status,
+        status=400 if form.is_bound else 200,
     )
 
 

@@ -3,6 +3,7 @@ file's: run once on a deployment that stored videos with an earlier version, whe
 the delivery's, taken before its provenance was tagged in."""
 
 from django.core.management.base import BaseCommand
+from django.template.defaultfilters import pluralize
 
 from generations.jobs import store as job_store
 
@@ -12,10 +13,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         changed, missing = job_store.video_checksums_refresh()
-        self.stdout.write(
-            f"{changed} video{'s' if changed != 1 else ''} given their file's checksum"
-        )
+        self.stdout.write(f"{changed} video{pluralize(changed)} given their file's checksum")
         if missing:
-            self.stderr.write(
-                f"{missing} video{'s' if missing != 1 else ''} missing from the storage"
-            )
+            self.stderr.write(f"{missing} video{pluralize(missing)} missing from the storage")

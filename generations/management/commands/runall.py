@@ -24,25 +24,9 @@ class Command(BaseCommand):
         commands = []
         if settings.LTX_USES_SIMULATOR:
             commands.append(("simulator", [*manage, "ltxsim", "--port", str(settings.LTXSIM_PORT)]))
-        commands.append(
-            (
-                "worker",
-                [
-                    python,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "ltxweb",
-                    "worker",
-                    "--pool",
-                    "threads",
-                    "--concurrency",
-                    str(options["worker_concurrency"]),
-                    "--loglevel",
-                    "INFO",
-                ],
-            )
-        )
+        worker = [python, "-m", "celery", "-A", "ltxweb", "worker", "--pool", "threads"]
+        concurrency = str(options["worker_concurrency"])
+        commands.append(("worker", [*worker, "--concurrency", concurrency, "--loglevel", "INFO"]))
         web = [*manage, "runserver", f"127.0.0.1:{options['port']}"]
         if options["noreload"]:
             web.append("--noreload")
@@ -50,8 +34,7 @@ class Command(BaseCommand):
 
         processes = []
         for name, command in commands:
-            # Each child in its own process group: Ctrl-C reaches us once, and we stop
-            # every child in order rather than racing them.
+            # Own process groups: Ctrl-C reaches us once, and we stop the children in order.
             process = subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
             processes.append((name, process))
             self.stdout.write(f"started {name} (pid {process.pid})")

@@ -1,7 +1,4 @@
-"""check(): every check of the guide, run over a prompt, findings in reading order; and the
-two checks that read the final text as a whole, sentence_count and too_long."""
-
-from __future__ import annotations
+"""check() runs every check of the guide; the two that read the whole final text are here."""
 
 from collections.abc import Mapping
 
@@ -38,13 +35,9 @@ def check_sentence_count(final_text: str) -> list[Finding]:
     return [Finding("sentence_count", message, TEXT, None, None, INFO)]
 
 
-# Length is measured in words, the unit a writer counts in. The guide's longest sample is
-# about 240 words (1,400 characters) and 4-8 full sentences come to roughly 60-250 words, so
-# past 300 words a prompt is longer than anything the guide models ("Start simple and layer
-# complexity gradually") - worth a note. Past 600, twice that, it is almost certainly
-# overcomplicated - a warning. Text written without spaces between words (Chinese, Japanese:
-# "words" averaging over twelve characters) is counted as one word per six characters, the
-# English average with its space.
+# In words, a writer's unit. Past 300 a prompt is longer than any of the guide's samples (a
+# note); past 600 it is almost certainly overcomplicated (a warning). Text without spaces
+# (Chinese, Japanese) counts a word per six characters, the English average with its space.
 LONG_WORDS = 300
 TOO_LONG_WORDS = 600
 _CHARS_PER_WORD = 6
@@ -87,15 +80,9 @@ def check(
     final_text: str,
     settings: Mapping[str, object] | None = None,
 ) -> list[Finding]:
-    """Read a prompt against the guide and return advice, in reading order.
-
-    The final text is what gets sent, so it is what is judged. While it still matches
-    compose(elements) (see drift), word-level findings point into the element the words came
-    from, so the builder can highlight them in place; once it has been edited by hand they
-    point into the final text (element TEXT). The sentence count and the length are always
-    about the final text as a whole (start and end None). A blank final text gets no advice:
-    there is nothing to read yet. `settings` may carry "camera_motion" (rules.CAMERA_MOTIONS).
-    """
+    """Advice on the final text (what gets sent), in reading order. While it is still the
+    composed one, findings point into the elements so the builder can highlight them in place;
+    once edited by hand, into the final text. `settings` may carry "camera_motion"."""
     if not final_text.strip():
         return []
     if drift(elements, final_text):

@@ -1,9 +1,5 @@
-"""The guide's six elements and its "Additional Helpful Terms", as data the form and the
-builder page read (the wording lives in guide.toml beside this module); compose() joins the
-elements into the paragraph the guide asks for, and drift() tells when a hand-edited final
-text has moved away from it."""
-
-from __future__ import annotations
+"""The guide's six elements and its "Additional Helpful Terms" (worded in guide.toml), and
+the paragraph compose() makes of the elements."""
 
 import tomllib
 from collections.abc import Mapping
@@ -18,6 +14,7 @@ _GUIDE = tomllib.loads((Path(__file__).parent / "guide.toml").read_text(encoding
 ELEMENTS = ("shot", "scene", "action", "characters", "camera", "audio")
 ELEMENT_LABELS: dict[str, str] = _GUIDE["labels"]
 ELEMENT_HELP: dict[str, str] = _GUIDE["help"]
+GUIDE_EXAMPLE: dict[str, str] = _GUIDE["example"]
 
 # Findings about the final text (rather than one element) name this instead of an element.
 TEXT = "text"
@@ -42,35 +39,21 @@ HELPFUL_TERMS: tuple[TermGroup, ...] = tuple(
 _TRAILING_JOINERS = ",;:–—-"
 
 
-def _ends_sentence(text: str) -> bool:
-    """True when the text ends on terminal punctuation, possibly inside closing quotes."""
-    return is_terminal(text.rstrip(CLOSERS)[-1:])
-
-
 def _sentence(text: str) -> str:
     text = squash(text).rstrip(_TRAILING_JOINERS + " ")
     if not any(char.isalnum() for char in text):
         return ""
     text = capitalise(text)
-    return text if _ends_sentence(text) else text + "."
+    return text if is_terminal(text.rstrip(CLOSERS)[-1:]) else text + "."
 
 
 def compose(elements: Mapping[str, str | None]) -> str:
-    """Join the elements into one flowing paragraph, in the guide's order.
-
-    Each non-empty element becomes a sentence: whitespace collapsed, first letter capitalised,
-    terminal punctuation added when missing (never after a quote that already ends in it),
-    dangling commas, colons and dashes at the end dropped. Nothing else is added, removed or
-    reworded; an element with no letter or digit is left out. Keys outside ELEMENTS are
-    ignored, so a form's other fields can be passed along as they are.
-    """
+    """One flowing paragraph, in the guide's order: each element a sentence, tidied but never
+    reworded. Keys outside ELEMENTS are ignored, so a form's fields can be passed as they are."""
     sentences = (_sentence(elements.get(name) or "") for name in ELEMENTS)
     return " ".join(sentence for sentence in sentences if sentence)
 
 
 def drift(elements: Mapping[str, str | None], final_text: str) -> bool:
-    """Whether a hand-edited final text no longer matches what compose() would produce.
-
-    Whitespace differences (line breaks, double spaces) are not drift.
-    """
+    """Whether a hand-edited final text differs from compose()'s, whitespace aside."""
     return squash(compose(elements)) != squash(final_text)

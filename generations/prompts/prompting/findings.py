@@ -1,8 +1,6 @@
 """What a check returns (Finding), what it reads (Segment), and the helpers every check
 uses to match words outside quotations."""
 
-from __future__ import annotations
-
 import re
 import tomllib
 from collections.abc import Iterator
@@ -50,12 +48,8 @@ _CONTRACTION = r"['’](?:t|d|ll|re|ve|m)(?!\w)"
 
 
 def rx(*fragments: str) -> re.Pattern[str]:
-    """Whole-word, case-insensitive alternatives; a space in a fragment matches any whitespace.
-
-    A word joined by a hyphen is not a whole word here, so "sad-eyed" or "night-vision" do
-    not match "sad" or "night"; nor is a word cut short by a contraction (see _CONTRACTION).
-    A fragment may name a `hit` group to narrow the highlight.
-    """
+    """Whole-word, case-insensitive alternatives (a space matches any whitespace; "sad" does not
+    match "sad-eyed"). A fragment may name a `hit` group to narrow the highlight."""
     alternatives = "|".join(fragment.replace(" ", r"\s+") for fragment in fragments)
     return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-]|{_CONTRACTION})", re.IGNORECASE)
 

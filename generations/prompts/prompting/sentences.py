@@ -1,8 +1,6 @@
 """Where quotations and sentences are in a text. Every check skips quoted words
 (dialogue may say anything), and several count or compare sentences."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.text import (
@@ -17,20 +15,15 @@ from generations.prompts.prompting.text import (
     wordlist,
 )
 
-# Single quotes double as apostrophes ("it's", "the dogs' bowls"), so they only count as a
-# clean pair: opening at the start of a word, closing at the end of one, on a single line.
-# A single-quoted line longer than 500 characters is not looked for: the bound keeps the search
-# linear on text full of apostrophes.
+# Single quotes double as apostrophes ("it's", "the dogs' bowls"), so they count only as a clean
+# pair on one line; the 500-character bound keeps the search linear on text full of apostrophes.
 _SINGLE_QUOTED = re.compile(r"(?<!\w)[‘'](?=\S)[^\n]{0,500}?(?<=\S)[’'](?!\w)")
 
 
 def quoted_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the words inside each quotation, quote marks excluded.
-
-    Double quotes (straight or typographic, in any direction) open and close in turn; a quote
-    left open runs to the end of the text. Single quotes count where they pair up cleanly
-    outside double quotes (see `_SINGLE_QUOTED`).
-    """
+    """(start, end) of the words inside each quotation, quote marks excluded. Double quotes of
+    any kind open and close in turn (one left open runs to the end); single quotes count only
+    where they pair up cleanly outside them."""
     spans = []
     opened = None
     for i, char in enumerate(text):
@@ -65,33 +58,19 @@ _ABBREVIATIONS = frozenset(
 
 
 def _starts_sentence(text: str, at: int) -> bool:
-    """Whether what follows position `at` reads as the start of a new sentence.
-
-    Skips spaces and opening quotes/brackets; a lowercase letter or a comma-like mark means the
-    sentence carries on ("...wait... there", "“Hello!” she says"), anything else starts anew.
-    """
+    """Whether what follows `at`, past spaces and openers, starts a new sentence: not a
+    lowercase letter or a comma-like mark ("...wait... there", "“Hello!” she says")."""
     while at < len(text) and (text[at].isspace() or text[at] in OPENERS):
         at += 1
     return at == len(text) or not (text[at].islower() or text[at] in ",;:–—-")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence, trimmed of surrounding whitespace.
-
-    The rules, pragmatic rather than linguistic:
-
-    * `.`, `!`, `?`, `…` (or a run like `...` / `?!`) end a sentence when followed by
-      whitespace (or the end) and then not by a lowercase letter - so "2.5", "e.g. the" and a
-      trailing ellipsis that carries on do not split. A full stop after a known abbreviation
-      ("Mr.", "EXT.") or a single capital initial ("J. Smith") does not split either.
-    * Quoted words never split a sentence inside. A quotation ending in terminal punctuation
-      ends the sentence when what follows starts a new one (“We are one.” All the frogs...),
-      but not when the sentence carries on (“Stop!” she shouts).
-    * A line break ends a sentence when the line has no terminal punctuation (a scene heading)
-      and the next line starts anew - unless the line ends in `:` `,` `;` or a dash, which
-      introduce what follows ("Reporter (live):" before a quoted line).
-    * `。！？` always end a sentence. A piece with no letter or digit is not a sentence.
-    """
+    """(start, end) of each sentence, trimmed. Pragmatic rules: terminal punctuation ends one
+    when whitespace and no lowercase letter follow ("2.5", "e.g. the", "Mr. Lee" do not split);
+    a quotation ending in it ends one only when a new sentence follows (“Stop!” she shouts);
+    a line break ends one after a line with no terminal mark (a scene heading), unless the line
+    ends in `:` `,` `;` or a dash. `。！？` always end a sentence."""
     inside = [False] * len(text)
     closing_marks = {}
     for start, end in quoted_spans(text):

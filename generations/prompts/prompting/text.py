@@ -1,7 +1,5 @@
-"""Punctuation and small text helpers shared by compose, the sentence splitter and the
-checks, so they all agree on what ends a sentence or opens a quotation."""
-
-from __future__ import annotations
+"""Punctuation shared by compose, the sentence splitter and the checks, so they agree on what
+ends a sentence or opens a quotation."""
 
 import re
 
@@ -17,20 +15,16 @@ def is_terminal(char: str) -> bool:
 
 
 def wordlist(text: str) -> tuple[str, ...]:
-    """Word lists are written as plain text, one space between words, to keep them readable."""
+    # Word lists are plain text, one space between words, to keep them readable.
     return tuple(text.split())
 
 
 def squash(text: str) -> str:
-    """Trim and collapse every run of whitespace (newlines included) to one space."""
     return " ".join(text.split())
 
 
 def capitalise(text: str) -> str:
-    """Capitalise the first letter, after any opening quotes or brackets.
-
-    A first word that already mixes cases ("iPhone", "eBay") is left as written.
-    """
+    """The first letter capitalised, past any openers; "iPhone" and "eBay" stay as written."""
     for i, char in enumerate(text):
         if char in OPENERS:
             continue
@@ -42,7 +36,6 @@ def capitalise(text: str) -> str:
 
 
 def last_visible(text: str, at: int) -> int:
-    """The end of the text before `at` once trailing whitespace is dropped."""
     while at > 0 and text[at - 1].isspace():
         at -= 1
     return at

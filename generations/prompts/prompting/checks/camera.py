@@ -1,7 +1,5 @@
 """camera_motion_conflict: a camera_motion setting the camera description contradicts."""
 
-from __future__ import annotations
-
 import re
 
 from generations.ltx.rules import CAMERA_MOTIONS
@@ -41,17 +39,8 @@ _CAMERA_DOWNWARD = _camera_rx("lower(?:s|ing)?|drop(?:s|ping)?|sink(?:s|ing)?|di
 # how the guide wants a move to end, not a contradiction.
 _STATIC = rx(*WORDS["static"])
 _FIXED_FOCUS = rx(*WORDS["fixed_focus"])
-# Each camera_motion setting (rules.CAMERA_MOTIONS) and the camera words that contradict it:
-#   dolly_in / dolly_out     the opposite move (pulls back, dolly out, zooms out / pushes in,
-#                            dolly in, zooms in, moves closer) or a static camera
-#   dolly_left / dolly_right a sideways move the other way (dolly/truck/track/move right...)
-#                            or a static camera
-#   jib_up / jib_down        the opposite vertical move (tilts/cranes/jibs down, descends /
-#                            tilts/cranes up, ascends, the camera rises) or a static camera
-#   static                   any movement (pans, tilts, tracks, follows, dolly, zooms,
-#                            handheld, the camera moves...)
-#   focus_shift              deep or fixed focus ("everything stays in focus")
-# Pans and tilts are rotations, not dolly moves, so they do not contradict a sideways dolly.
+# Each camera_motion setting and the camera words that contradict it. Pans and tilts are
+# rotations, not dolly moves, so they do not contradict a sideways dolly.
 CAMERA_CONFLICTS: dict[str, tuple[re.Pattern[str], ...]] = {
     "dolly_in": (_OUTWARD, _STATIC),
     "dolly_out": (_INWARD, _STATIC),
@@ -69,12 +58,8 @@ _CAMERA = re.compile(r"(?<![\w-])(?:camera|lens)(?![\w-])", re.IGNORECASE)
 
 
 def check_camera_motion(segments: list[Segment], camera_motion: object) -> list[Finding]:
-    """A camera_motion setting that the camera description contradicts (see CAMERA_CONFLICTS).
-
-    Reads the camera element; once the final text has been edited by hand, its sentences that
-    mention the camera or lens instead. A movement word after a negation ("no pans", "does not
-    tilt") passes.
-    """
+    """A camera_motion setting the camera element contradicts (or, once the final text is
+    edited by hand, its sentences naming the camera or lens); "no pans" passes."""
     if camera_motion not in CAMERA_MOTIONS:
         return []  # no setting, or one schemas.validate_request will refuse anyway
     label = str(camera_motion).replace("_", " ")

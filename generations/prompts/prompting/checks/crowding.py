@@ -1,7 +1,5 @@
 """crowding: the guide warns that too many characters or actions reduce clarity."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.findings import (
@@ -23,25 +21,7 @@ _PEOPLE = tuple(WORDS["people"])
 _PERSON = rx(*_PEOPLE)
 _PERSON_WORDS = frozenset(word for word in _PEOPLE if word.isalpha())
 _PAIRS = frozenset({"couple", "twins"})  # "a couple", "a pair of twins": two people
-_QUANTITIES = {
-    **dict.fromkeys(("a", "an", "one", "another"), 1),
-    **{
-        word: n
-        for n, word in enumerate(
-            wordlist("two three four five six seven eight nine ten eleven twelve"), start=2
-        )
-    },
-    "pair": 2,
-    "couple": 2,
-    "few": 3,
-    "several": 3,
-    "group": 3,
-    "trio": 3,
-    "team": 3,
-    "band": 3,
-    "family": 3,
-    "gang": 3,
-}
+_QUANTITIES: dict[str, int] = WORDS["quantities"]
 # Words that end the look-back from a person noun to its quantity: "the man" is someone
 # already introduced, "one of the men" too, and crowd words are handled as crowds.
 _QUANTITY_STOPS = frozenset(WORDS["quantity_stops"])
@@ -53,17 +33,10 @@ _NOT_SIMULTANEOUS_BEFORE_AS = frozenset(wordlist("such well soon long much same 
 
 
 def check_crowding(segments: list[Segment]) -> list[Finding]:
-    """The guide: "Too many characters or actions reduce clarity".
-
-    Three signs of an overloaded scene:
-    * more than MAX_CHARACTERS people introduced ("a man", "two women", "a group of friends"
-      counts three) - a warning at the introduction that goes over. Animals and creatures are
-      not counted, and a character introduced twice (once per element) counts twice, which
-      the limit's slack absorbs;
-    * crowd words ("a crowd", "dozens of") - info, since a background crowd can work;
-    * a sentence with two or more of "while", "meanwhile", "simultaneously", "as the..." -
-      three or more things at once - a warning at each of those words.
-    """
+    """The guide: "Too many characters or actions reduce clarity". Warns past MAX_CHARACTERS
+    people introduced (a character introduced in two elements counts twice, which the limit's
+    slack absorbs) and at a sentence with two or more "while", "as the..."; crowd words get
+    info only, since a background crowd can work."""
     findings = []
     total = 0
     over = None
@@ -106,11 +79,8 @@ def check_crowding(segments: list[Segment]) -> list[Finding]:
 
 
 def _introduction(masked: str, match: re.Match[str]) -> tuple[int, int]:
-    """How many people a person noun introduces, and where its quantity starts.
-
-    Looks back up to five words in the same clause for a quantity ("a", "two", "a group
-    of"); none, or a stop word first, means the person was introduced before (0).
-    """
+    """How many people a person noun introduces ("a", "two", "a group of" up to five words
+    back in its clause; 0 when introduced before), and where its quantity starts."""
     window = max(0, match.start() - 100)  # five words fit in far less
     clause_start = max(masked.rfind(mark, window, match.start()) for mark in ".;:!?()\n") + 1
     clause_start = max(clause_start, window)

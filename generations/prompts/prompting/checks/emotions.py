@@ -1,7 +1,5 @@
 """emotion_label: the guide asks for emotion shown through physical cues, not named."""
 
-from __future__ import annotations
-
 from generations.prompts.prompting.findings import WARNING, WORDS, Finding, Segment, hits, quote, rx
 from generations.prompts.prompting.text import CLOSERS, OPENERS, TERMINALS, last_visible
 
@@ -14,12 +12,8 @@ _EMOTION = rx(*_EMOTION_HINTS)
 
 
 def check_emotion_labels(segments: list[Segment]) -> list[Finding]:
-    """The guide: "Express emotion through physical cues, not abstract labels".
-
-    Whole words only: "Sadie" is not "sad", and hyphenated compounds ("sad-eyed") describe a
-    look. A capitalised label mid-sentence is taken for a name or title ("Joy", "Happy
-    Birthday") and left alone.
-    """
+    """The guide: "Express emotion through physical cues, not abstract labels". A capitalised
+    label mid-sentence is taken for a name or title ("Joy", "Happy Birthday")."""
     findings = []
     for segment in segments:
         for start, end in hits(_EMOTION, segment):

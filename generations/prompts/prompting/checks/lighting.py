@@ -1,7 +1,5 @@
 """conflicting_lighting: the guide warns that mixed light logic confuses the scene."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.findings import WARNING, WORDS, Finding, Segment, hits, quote, rx
@@ -33,12 +31,9 @@ _TRANSITION = rx(*WORDS["transition"])
 
 
 def check_lighting(segments: list[Segment]) -> list[Finding]:
-    """The guide: "Mixed light logic confuses scene interpretation".
-
-    For each pair in _LIGHTING_CONFLICTS whose two kinds of light are both mentioned (in any
-    elements), flags the first mention of each, naming the other. A change of light told in
-    one sentence ("midday sun fades into night") is a transition and passes.
-    """
+    """The guide: "Mixed light logic confuses scene interpretation". Flags the first mention
+    of each side of a conflicting pair; a change told in one sentence ("midday sun fades into
+    night") passes."""
     findings = []
     for first_kind, second_kind in _LIGHTING_CONFLICTS:
         first = _first_mention(first_kind, segments)
@@ -65,10 +60,7 @@ _Mention = tuple[Segment, int, int]
 
 
 def _first_mention(pattern: re.Pattern[str], segments: list[Segment]) -> _Mention | None:
-    for segment in segments:
-        for start, end in hits(pattern, segment):
-            return segment, start, end
-    return None
+    return next(((s, *span) for s in segments for span in hits(pattern, s)), None)
 
 
 def _is_transition(first: _Mention, second: _Mention) -> bool:

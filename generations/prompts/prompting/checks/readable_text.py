@@ -1,7 +1,5 @@
 """readable_text: the guide warns that readable text and logos are not reliable."""
 
-from __future__ import annotations
-
 from generations.prompts.prompting.findings import WORDS, Finding, Segment, flag, rx
 
 _TEXT_BEARERS = (
@@ -13,11 +11,8 @@ _READABLE_TEXT = rx(*WORDS["readable_text"])
 
 
 def check_readable_text(segments: list[Segment]) -> list[Finding]:
-    """The guide: "Text and logos - readable text is not currently reliable".
-
-    Flags requests for legible words: logos, captions, subtitles, "a sign that reads", "the
-    word HOPE", "written on". A sign or a poster without asked-for words passes.
-    """
+    """The guide: "Text and logos - readable text is not currently reliable". A sign without
+    asked-for words passes."""
     return flag(
         _READABLE_TEXT,
         segments,

@@ -1,7 +1,5 @@
 """unquoted_speech: the guide asks for spoken dialogue in quotation marks."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.checks.readable_text import TEXT_BEARER
@@ -31,15 +29,9 @@ _CLAUSE = re.compile(r"[^.!?;,:\n()—–\"“”„«»‘]*")
 
 
 def check_unquoted_speech(segments: list[Segment]) -> list[Finding]:
-    """The guide: "Place spoken dialogue in quotation marks".
-
-    After a speech verb (and any -ly adverbs), the next thing should be a quotation. Flags
-    the words that follow instead: after a colon, anything ("says: we are one"); otherwise
-    words that are not a preposition, object or indirect speech (see _NOT_SPOKEN), nor an
-    -ing phrase ("whispers, leaning closer"). A verb used as a noun ("a whisper") or after a
-    sign ("the sign says", a readable_text matter) passes. Speaker tags in script style
-    ("Reporter: Thank you") are not detected.
-    """
+    """The guide: "Place spoken dialogue in quotation marks". Flags unquoted words after a
+    speech verb (and its -ly adverbs) unless they start something other than the words spoken
+    (_NOT_SPOKEN, an -ing phrase). Script-style speaker tags are not detected."""
     findings = []
     for segment in segments:
         for match in _SPEECH_VERB.finditer(segment.masked):

@@ -1,7 +1,5 @@
 """tense: the guide asks for present-tense verbs for action and movement."""
 
-from __future__ import annotations
-
 import re
 
 from generations.prompts.prompting.findings import (
@@ -43,13 +41,8 @@ _GOING_PLACES = frozenset(WORDS["going_places"])
 
 
 def check_tense(segments: list[Segment]) -> list[Finding]:
-    """The guide: "Use present tense verbs for action and movement".
-
-    Flags unambiguous simple-past forms anywhere, other past forms after a subject pronoun,
-    and the future ("will turn", "she'll turn", "is going to turn", "gonna"). Present
-    perfect ("has walked") is present tense and passes; so does "would". Dialogue may be in
-    any tense.
-    """
+    """The guide: "Use present tense verbs for action and movement". Flags the past and the
+    future; present perfect ("has walked") and "would" pass."""
     findings = []
     for segment in segments:
         for start, end in hits(_PAST_ANYWHERE, segment):
