@@ -114,6 +114,8 @@ MIDDLEWARE = [
     "generations.jobs.uploads.UploadLimitMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Refuses text with a NUL character once the CSRF check has passed (a view hook).
+    "generations.core.middleware.RefuseNulMiddleware",
     "generations.core.middleware.TimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -10,3 +10,6 @@ urlpatterns = [
     path("", include("generations.review.urls")),
     path("", include("generations.spend.urls")),
 ]
+
+# A malformed request gets a page that says what was wrong (generations/core/errors.py).
+handler400 = "generations.core.errors.bad_request"

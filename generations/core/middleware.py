@@ -1,9 +1,11 @@
 """Times are shown in each person's own time zone, which their browser reports in a cookie
-(static/js/app.js); until it has, they are shown in settings.TIME_ZONE."""
+(static/js/app.js); until it has, they are shown in settings.TIME_ZONE. Text with a NUL
+character is refused."""
 
 import zoneinfo
 from urllib.parse import unquote
 
+from django.core.exceptions import BadRequest
 from django.utils import timezone
 
 TZ_COOKIE = "tz"
@@ -29,3 +31,26 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         return None  # a name that is not a zone, or a path in disguise
+
+
+class RefuseNulMiddleware:
+    """PostgreSQL cannot store a NUL character and no field of ours has a use for one, so a
+    query or form field holding one is refused here with a 400 page, before any view could
+    save part of the request. As a view hook it runs after the CSRF check has passed; the JSON
+    API validates its own input and answers in its own envelope."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.path_info.startswith("/api/"):
+            return None
+        fields = [*request.GET.lists(), *(request.POST.lists() if request.method == "POST" else [])]
+        for name, values in fields:
+            if "\x00" in name or any("\x00" in value for value in values):
+                shown = name.replace("\x00", "")[:60] or "a field"
+                raise BadRequest(f"“{shown}” holds a NUL character, which text cannot contain.")
+        return None

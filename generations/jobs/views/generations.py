@@ -14,6 +14,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from generations.core.access import get_project_for
 from generations.core.media_response import stored_file_response
+from generations.core.params import uuid_param
 from generations.jobs import selectors
 from generations.jobs import services as jobs
 from generations.jobs.assets import (
@@ -51,6 +52,7 @@ def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Genera
 def gallery(request, project_uuid):
     project = get_project_for(request, project_uuid)
     filters = {key: request.GET.get(key, "") for key in FILTERS if request.GET.get(key)}
+    uuid_param(filters.get("prompt"), "prompt")
     page, cards = selectors.gallery_page(
         project=project, number=request.GET.get("page"), per_page=PAGE_SIZE, **filters
     )
@@ -107,7 +109,8 @@ def generation_card(request, project_uuid, generation_uuid):
 def generation_new(request, project_uuid):
     project = get_project_for(request, project_uuid, *GENERATORS)
     prompt_version = prompt_selectors.prompt_version_for_generation(
-        project=project, prompt_uuid=request.GET.get("prompt") or request.POST.get("prompt")
+        project=project,
+        prompt_uuid=uuid_param(request.GET.get("prompt") or request.POST.get("prompt"), "prompt"),
     )
     errors = {}
     if request.method == "POST":
@@ -242,7 +245,7 @@ def generation_estimate(request, project_uuid):
     refused = spend.policy_problems(
         project=project,
         prompt_version=prompt_selectors.prompt_version_for_generation(
-            project=project, prompt_uuid=get.get("prompt")
+            project=project, prompt_uuid=uuid_param(get.get("prompt"), "prompt")
         ),
         endpoint=endpoint or rules.TEXT_TO_VIDEO,
         params={"model": get.get("model"), "resolution": get.get("resolution")},

@@ -1,0 +1,20 @@
+"""Ids read from a query string or a form field: a malformed one is the sender's mistake, a
+400 that says which value, never a server error from the database lookup."""
+
+import uuid
+
+from django.core.exceptions import BadRequest
+
+
+def uuid_param(value: str | None, what: str = "id") -> uuid.UUID | None:
+    """The UUID in `value`, None when it is empty; BadRequest when it is not a UUID."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except (ValueError, TypeError):
+        raise BadRequest(f"“{value[:40]}” is not a valid {what}.") from None
+
+
+def uuid_params(values: list[str], what: str = "id") -> list[uuid.UUID]:
+    return [uuid_param(value, what) for value in values if value]

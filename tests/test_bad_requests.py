@@ -1,0 +1,64 @@
+"""Malformed input gets a 400 page that says what was wrong, and nothing is saved: NUL
+characters in any query or form field (PostgreSQL cannot store them; tests/postgres/
+test_hostile_forms.py tries every field there), and ids that are not ids."""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from generations.jobs import queue as job_queue
+from generations.jobs.models import Generation
+from generations.review.models import TimelineComment
+from tests.reviewing import finished
+
+
+@pytest.fixture(autouse=True)
+def no_broker(monkeypatch):
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *args: None)
+
+
+def test_a_nul_character_in_a_form_field_is_refused_and_nothing_saved(client, project, editor):
+    version = finished(project, editor).version
+    client.force_login(editor)
+    url = reverse("review_comment", args=[project.uuid, version.generation.uuid])
+    response = client.post(url, {"body": "Too dark\x00here", "start": "1"})
+    assert response.status_code == 400
+    assert "“body” holds a NUL character" in response.content.decode()
+    assert not TimelineComment.objects.exists()
+
+
+def test_a_nul_character_in_a_query_is_refused(client, project, editor):
+    client.force_login(editor)
+    response = client.get(reverse("gallery", args=[project.uuid]), {"author": "ma\x00ra"})
+    assert response.status_code == 400
+    assert "“author” holds a NUL character" in response.content.decode()
+
+
+def test_the_refusal_comes_after_the_csrf_check(project, editor):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(editor)
+    response = client.post(reverse("project_new"), {"name": "a\x00b"})
+    assert response.status_code == 403  # the CSRF page, not ours: nothing was read first
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["gallery?prompt={}", "generation_new?prompt={}", "generation_estimate?prompt={}"],
+)
+@pytest.mark.parametrize("bad", ["zzz", "-1", "x" * 300])
+def test_an_id_that_is_not_one_is_a_400_that_says_so(client, project, editor, path, bad):
+    client.force_login(editor)
+    name, query = path.split("?")
+    response = client.get(reverse(name, args=[project.uuid]) + "?" + query.format(bad))
+    assert response.status_code == 400
+    assert f"“{bad[:40]}” is not a valid prompt." in response.content.decode()
+
+
+def test_a_malformed_id_in_a_submission_saves_no_job(client, project, editor):
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {"prompt": "zzz", "endpoint": "text-to-video", "prompt_text": "A harbour"},
+    )
+    assert response.status_code == 400
+    assert not Generation.objects.exists()
