@@ -97,32 +97,24 @@ def produce(state: SimulatorState, endpoint: str, request: dict, inputs: dict, w
             cache_dir=cache_dir,
         )
         return output
-    image = inputs.get("image_uri", (None,))[0]
+    width, height = rules.parse_resolution(request["resolution"])
     if endpoint == rules.AUDIO_TO_VIDEO:
         audio_path, audio_info = inputs["audio_uri"]
-        width, height = rules.parse_resolution(request["resolution"])
-        render.render_generation(
-            output,
-            width=width,
-            height=height,
-            fps=rules.AUDIO_TO_VIDEO_FPS,
-            frames=max(1, round(audio_info.duration * rules.AUDIO_TO_VIDEO_FPS)),
-            caption_lines=captions,
-            first_image=image,
-            soundtrack=audio_path,
-            cache_dir=cache_dir,
-        )
-        return output
-    width, height = rules.parse_resolution(request["resolution"])
+        fps = rules.AUDIO_TO_VIDEO_FPS
+        frames = max(1, round(audio_info.duration * fps))
+    else:
+        audio_path, fps = None, request["fps"]
+        frames = request["duration"] * fps
     render.render_generation(
         output,
         width=width,
         height=height,
-        fps=request["fps"],
-        frames=request["duration"] * request["fps"],
+        fps=fps,
+        frames=frames,
         caption_lines=captions,
-        first_image=image,
-        generate_audio=request["generate_audio"],
+        first_image=inputs.get("image_uri", (None,))[0],
+        generate_audio=request.get("generate_audio", True),
+        soundtrack=audio_path,
         cache_dir=cache_dir,
     )
     return output

@@ -1,11 +1,7 @@
 """ltxsim: a local server of the LTX-2 API that behaves as its docs say.
 
-It serves `/v1/text-to-video`, `/v1/image-to-video`, `/v1/audio-to-video`, `/v1/retake` and
-`/v1/upload` (plus the signed upload URLs under `/storage/`), with the documented auth,
-validation (the same `rules` as the client), error envelope, limits and real MP4 answers.
-Load and faults can be injected so the app can be tested against a realistic, unreliable API.
-
-It knows nothing of the app: no Django imports.
+Its endpoints, authentication, validation (the client's own `rules`), errors, limits and MP4
+answers are the documented ones, and load and faults can be injected. No Django imports.
 """
 
 from __future__ import annotations
