@@ -16,26 +16,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from generations.ltx import errors, rules
-from generations.ltx.schemas import (
-    REQUEST_TYPES,
-    AudioToVideo,
-    ImageToVideo,
-    LTXRequest,
-    Retake,
-    TextToVideo,
-)
-
-# The requests are declared in `schemas`; callers may take them from here with the client.
-__all__ = [
-    "REQUEST_TYPES",
-    "AudioToVideo",
-    "ImageToVideo",
-    "LTXClient",
-    "Retake",
-    "TextToVideo",
-    "Upload",
-    "VideoResult",
-]
+from generations.ltx.schemas import LTXRequest
 
 logger = logging.getLogger(__name__)
 
@@ -121,13 +102,7 @@ class LTXClient:
     def _raise_for_error(response: requests.Response) -> None:
         if 200 <= response.status_code < 300:
             return
-        body = response.content[:65536]  # error bodies are small; never read a huge one
-        error = errors.error_from_response(
-            response.status_code,
-            body,
-            request_id=response.headers.get("x-request-id"),
-            retry_after=response.headers.get("Retry-After"),
-        )
+        error = _error(response)
         logger.info(
             "LTX API %s %s -> %s %s (request id %s)",
             response.request.method,
@@ -213,12 +188,7 @@ class LTXClient:
         response = self._send("PUT", upload.upload_url, data=source, headers=headers)
         with response:
             if not 200 <= response.status_code < 300:
-                raise errors.error_from_response(
-                    response.status_code,
-                    response.content[:4096],
-                    request_id=response.headers.get("x-request-id"),
-                    retry_after=response.headers.get("Retry-After"),
-                )
+                raise _error(response)  # not logged: the signed URL is a credential
         logger.info(
             "LTX upload stored as %s (request id %s)", upload.storage_uri, upload.request_id
         )
@@ -226,6 +196,16 @@ class LTXClient:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _error(response: requests.Response) -> errors.LTXError:
+    # Error bodies are small: never read a huge one.
+    return errors.error_from_response(
+        response.status_code,
+        response.content[:65536],
+        request_id=response.headers.get("x-request-id"),
+        retry_after=response.headers.get("Retry-After"),
+    )
 
 
 def _stream(

@@ -202,8 +202,6 @@ class MediaUri:
     method: str  # "storage", "https" or "data"
     uri: str
     kind: str  # "image", "video" or "audio"
-    mime: str | None = None  # data URIs only
-    encoded_size: int | None = None  # data URIs only
 
     def decoded(self) -> bytes:
         if self.method != "data":
@@ -261,7 +259,7 @@ def parse_media_uri(uri: object, *, field: str) -> MediaUri:
             base64.b64decode(match.group("data"), validate=True)
         except (binascii.Error, ValueError):
             raise refuse("data URI is not valid base64") from None
-        return MediaUri("data", uri, kind, mime=mime, encoded_size=encoded_size)
+        return MediaUri("data", uri, kind)
     parts = urlsplit(uri)
     if parts.scheme == "https":
         host = parts.hostname or ""

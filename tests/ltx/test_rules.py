@@ -207,4 +207,5 @@ class TestMediaUris:
             rules.parse_media_uri(over, field="image_uri")
         # Video and audio get 15 MB encoded.
         video = "data:video/mp4;base64," + base64.b64encode(b"x" * 9_000_000).decode()
-        assert rules.parse_media_uri(video, field="video_uri").encoded_size == 12_000_000
+        assert len(video.partition(",")[2]) == 12_000_000
+        assert rules.parse_media_uri(video, field="video_uri").method == "data"
