@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generations.ltx import pricing, rules
 from generations.simulator import render
-from generations.simulator.handler import SEND_CHUNK, BaseHandler
+from generations.simulator.handler import BaseHandler
 from generations.simulator.inputs import (
     billed_input_seconds,
     check_filter,
@@ -57,14 +57,8 @@ class GenerationRoutes(BaseHandler):
         self.end_headers()
         # Only the first part is sent when the response is to be lost: the client sees the
         # connection cut mid-body, as when a proxy or network fails.
-        to_send = size // 3 if dropped else size
         with open(path, "rb") as fh:
-            while to_send > 0:
-                chunk = fh.read(min(SEND_CHUNK, to_send))
-                if not chunk:
-                    break
-                self.wfile.write(chunk)
-                to_send -= len(chunk)
+            self.connection.sendfile(fh, count=size // 3 if dropped else size)
         if dropped:
             self.wfile.flush()
             with contextlib.suppress(OSError):

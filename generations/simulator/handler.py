@@ -12,7 +12,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 
 from generations.ltx import rules
-from generations.simulator.state import Refusal, SimulatorState
+from generations.simulator.state import Refusal, SimulatorState, invalid
 
 logger = logging.getLogger("ltxsim")
 
@@ -21,9 +21,6 @@ SEND_CHUNK = 256 * 1024
 
 
 class BaseHandler(BaseHTTPRequestHandler):
-    """The HTTP plumbing every route shares: answers in JSON or as the infrastructure's
-    plain pages, the request body, authentication and the record of each request."""
-
     protocol_version = "HTTP/1.1"
     server_version = "ltxsim/1"
 
@@ -95,7 +92,7 @@ class BaseHandler(BaseHTTPRequestHandler):
         try:
             return max(int(self.headers.get("Content-Length") or 0), 0)
         except ValueError:
-            raise Refusal(400, "invalid_request_error", "invalid Content-Length") from None
+            raise invalid("invalid Content-Length") from None
 
     def _authenticate(self) -> str:
         header = self.headers.get("Authorization")

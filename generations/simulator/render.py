@@ -58,13 +58,8 @@ def render_generation(
     soundtrack: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> None:
-    """Write a text-, image- or audio-to-video result of `frames` frames at `fps` to `dest`.
-
-    With `first_image`, frame 0 is that image scaled to cover the picture and later frames
-    show it under the captions. With `soundtrack`, that audio, whole, is the audio track (the
-    caller sizes `frames` to it); otherwise `generate_audio` adds a synthesized track exactly
-    as long as the video, or no audio stream at all.
-    """
+    """Write a text-, image- or audio-to-video result to `dest`: `first_image` is frame 0 and
+    the background; `soundtrack` is the audio, else `generate_audio` makes some."""
     check_even_size(width, height)
     if fps <= 0 or frames <= 0:
         raise ValueError(f"need fps > 0 and frames > 0, got fps={fps}, frames={frames}")
@@ -116,12 +111,8 @@ def render_retake(
     caption_lines: list[str],
     cache_dir: str | os.PathLike | None = None,
 ) -> None:
-    """Write `source` with the section [start_time, start_time + duration) redone to `dest`.
-
-    The output keeps the source's size, frame rate and frame count. The section is clamped
-    to the video. Depending on `mode`, frames inside it are visibly redrawn and/or its audio
-    is replaced by a beeping tone; everything outside is the source, re-encoded.
-    """
+    """Write `source` to `dest` with the section from `start_time` (clamped to the video)
+    visibly redrawn and/or its audio beeping, as `mode` says."""
     if mode not in rules.RETAKE_MODES:
         raise ValueError(f"mode must be one of {', '.join(rules.RETAKE_MODES)}, got {mode!r}")
     key = {
@@ -180,9 +171,6 @@ def render_retake(
             out.write_interleaved(pictures(), audio)
 
     _produce(dest, cache_dir, key, render)
-
-
-# --- Files: atomic writes and the cache ------------------------------------------------------
 
 
 def _produce(

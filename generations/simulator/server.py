@@ -95,7 +95,7 @@ class SimulatorServer(ThreadingHTTPServer):
         self.public_url = (config.public_url or f"http://{host}:{port}").rstrip("/")
 
 
-def serve(config: Config, *, ready=None) -> None:
+def serve(config: Config) -> None:
     server = SimulatorServer(config)
     logger.info(
         "ltxsim serving the LTX-2 API at %s (%d key(s) accepted)",
@@ -103,8 +103,6 @@ def serve(config: Config, *, ready=None) -> None:
         len(config.api_keys),
     )
     print(f"ltxsim: LTX-2 API simulator at {server.public_url}", flush=True)
-    if ready is not None:
-        ready(server)
     try:
         server.serve_forever()
     finally:

@@ -37,6 +37,11 @@ class Refusal(Exception):
         self.retry_after = retry_after
 
 
+def invalid(message: str, status: int = 400) -> Refusal:
+    """The refusal of a request the API finds wrong: invalid_request_error."""
+    return Refusal(status, "invalid_request_error", message)
+
+
 @dataclass
 class Config:
     api_keys: list[str]
@@ -146,7 +151,6 @@ def config_from_options(options: dict) -> Config:
 class StoredUpload:
     path: Path
     created: float
-    content_type: str | None = None
     complete: bool = False
 
 
@@ -169,12 +173,9 @@ class SimulatorState:
             self.data_dir = Path(self._tmp.name)
         else:
             self.data_dir = config.data_dir
-        (self.data_dir / "uploads").mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "cache").mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "work").mkdir(parents=True, exist_ok=True)
+        for folder in ("uploads", "cache", "work"):
+            (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
         self.record_lock = threading.Lock()
-
-    # -- limits ----------------------------------------------------------------------------
 
     def check_rate_limit(self, api_key: str) -> None:
         limit = self.config.rate_limit_per_minute
@@ -238,8 +239,6 @@ class SimulatorState:
         with self.lock:
             return self.random.random() < probability
 
-    # -- uploads ---------------------------------------------------------------------------
-
     def sign(self, upload_id: str, expires: int) -> str:
         message = f"{upload_id}:{expires}".encode()
         return hmac.new(self.signing_key, message, hashlib.sha256).hexdigest()
@@ -258,21 +257,15 @@ class SimulatorState:
         with self.lock:
             stored = self.uploads.get(upload_id)
         if stored is None or not stored.complete:
-            raise Refusal(
-                400,
-                "invalid_request_error",
-                f"{field_name} {storage_uri} was not found: upload a file to its upload_url first",
+            raise invalid(
+                f"{field_name} {storage_uri} was not found: upload a file to its upload_url first"
             )
         if time.time() - stored.created > self.config.file_ttl:
-            raise Refusal(
-                400,
-                "invalid_request_error",
+            raise invalid(
                 f"{field_name} {storage_uri} has expired: uploaded files are kept for "
-                f"{self.config.file_ttl / 3600:g} hours",
+                f"{self.config.file_ttl / 3600:g} hours"
             )
         return stored.path
-
-    # -- the record ------------------------------------------------------------------------
 
     def record(self, entry: dict) -> None:
         if self.config.record_path is None:
