@@ -27,13 +27,9 @@ MAX_VIDEO_BYTES = 2 * 1024**3
 USER_AGENT = "ltxweb-ltx-client/1"
 
 
-# -- results -------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class VideoResult:
     request_id: str | None
-    content_type: str
     size_bytes: int
 
 
@@ -46,9 +42,6 @@ class Upload:
     request_id: str | None = None
 
 
-# -- the client ----------------------------------------------------------------------------
-
-
 class LTXClient:
     def __init__(
         self,
@@ -57,7 +50,6 @@ class LTXClient:
         *,
         connect_timeout: float = 10.0,
         read_timeout: float = 900.0,
-        session: requests.Session | None = None,
     ):
         if not api_key:
             raise ValueError("an LTX API key is required")
@@ -65,7 +57,7 @@ class LTXClient:
         self._api_key = api_key
         # Generations take minutes: the read timeout is the longest silence we accept.
         self.timeout = (connect_timeout, read_timeout)
-        self.session = session or requests.Session()
+        self.session = requests.Session()
 
     def __repr__(self) -> str:  # never show the key
         return f"<LTXClient {self.base_url}>"
@@ -146,7 +138,7 @@ class LTXClient:
             size,
             request_id,
         )
-        return VideoResult(request_id=request_id, content_type=content_type, size_bytes=size)
+        return VideoResult(request_id=request_id, size_bytes=size)
 
     def create_upload(self) -> Upload:
         """POST /v1/upload: a signed URL to PUT one file to, and its storage URI."""
@@ -193,9 +185,6 @@ class LTXClient:
             "LTX upload stored as %s (request id %s)", upload.storage_uri, upload.request_id
         )
         return upload
-
-
-# -- helpers -------------------------------------------------------------------------------
 
 
 def _error(response: requests.Response) -> errors.LTXError:
@@ -288,7 +277,5 @@ def _reason(exc: BaseException) -> str:
 
 
 def _parse_datetime(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
+    parsed = dt.datetime.fromisoformat(value)  # Python 3.11 reads a trailing Z too
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

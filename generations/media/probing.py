@@ -94,8 +94,6 @@ _VIDEO_FRAMES_TO_DECODE = 1
 _AUDIO_FRAMES_TO_DECODE = 8
 # Packets fed to a decoder before concluding it never decodes (threaded ones hold a few back).
 _MAX_PACKETS_BEFORE_FIRST_FRAME = 64
-
-
 _DEFAULT_MAX_IMAGE_PIXELS = 50_000_000
 
 

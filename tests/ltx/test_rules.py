@@ -6,6 +6,7 @@ import pytest
 from generations.ltx import rules
 from generations.ltx.rules import RequestInvalid
 from generations.ltx.schemas import validate_request
+from tests import mediafiles
 
 ALL_FPS = (24, 25, 30, 50, 60)
 ALL_DURATIONS = range(1, 25)
@@ -176,7 +177,7 @@ class TestMediaUris:
         assert rules.parse_media_uri("https://cdn.example.com/a.png", field="image_uri").method == (
             "https"
         )
-        uri = rules.data_uri(b"\x89PNG....", "image/png")
+        uri = mediafiles.data_uri(b"\x89PNG....", "image/png")
         parsed = rules.parse_media_uri(uri, field="image_uri")
         assert parsed.method == "data" and parsed.decoded() == b"\x89PNG...."
 
