@@ -256,7 +256,8 @@ def child(args) -> dict:
 
     from generations.jobs import store as job_store
     from generations.jobs.models import Endpoint, Generation, JobState
-    from generations.ltx.client import LTXClient, TextToVideo
+    from generations.ltx.client import LTXClient
+    from generations.ltx.schemas import TextToVideo
     from generations.projects.models import Project
 
     call_command("migrate", verbosity=0)

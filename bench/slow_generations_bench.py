@@ -160,7 +160,8 @@ def _render_once(sim) -> None:
     """Fill the simulator's render cache with this request's video (the simulator runs in
     this process: 32 first renders at once would measure its rendering, not the pipeline).
     Its request is left out of the record."""
-    from generations.ltx.client import LTXClient, TextToVideo
+    from generations.ltx.client import LTXClient
+    from generations.ltx.schemas import TextToVideo
 
     LTXClient(sim.url, sim.api_key).generate(
         TextToVideo(**REQUEST), sim.record_path.parent / "warm.mp4"

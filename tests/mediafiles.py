@@ -9,6 +9,7 @@ example a name whose extension lies about the content).
 from __future__ import annotations
 
 import array
+import base64
 import io
 import math
 import random
@@ -45,6 +46,11 @@ AUDIO_FORMATS = {
     "flac": ("flac", "flac", "flac", None),
     "aac": ("adts", "aac", "aac", None),
 }
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    """The data URI form of a small input: data:<mime>;base64,<data>."""
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _unique_path(directory: Path | str, stem: str, ext: str, name: str | None) -> Path:

@@ -16,26 +16,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from generations.ltx import errors, rules
-from generations.ltx.schemas import (
-    REQUEST_TYPES,
-    AudioToVideo,
-    ImageToVideo,
-    LTXRequest,
-    Retake,
-    TextToVideo,
-)
-
-# The requests are declared in `schemas`; callers may take them from here with the client.
-__all__ = [
-    "REQUEST_TYPES",
-    "AudioToVideo",
-    "ImageToVideo",
-    "LTXClient",
-    "Retake",
-    "TextToVideo",
-    "Upload",
-    "VideoResult",
-]
+from generations.ltx.schemas import LTXRequest
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +27,9 @@ MAX_VIDEO_BYTES = 2 * 1024**3
 USER_AGENT = "ltxweb-ltx-client/1"
 
 
-# -- results -------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class VideoResult:
     request_id: str | None
-    content_type: str
     size_bytes: int
 
 
@@ -65,9 +42,6 @@ class Upload:
     request_id: str | None = None
 
 
-# -- the client ----------------------------------------------------------------------------
-
-
 class LTXClient:
     def __init__(
         self,
@@ -76,7 +50,6 @@ class LTXClient:
         *,
         connect_timeout: float = 10.0,
         read_timeout: float = 900.0,
-        session: requests.Session | None = None,
     ):
         if not api_key:
             raise ValueError("an LTX API key is required")
@@ -84,7 +57,7 @@ class LTXClient:
         self._api_key = api_key
         # Generations take minutes: the read timeout is the longest silence we accept.
         self.timeout = (connect_timeout, read_timeout)
-        self.session = session or requests.Session()
+        self.session = requests.Session()
 
     def __repr__(self) -> str:  # never show the key
         return f"<LTXClient {self.base_url}>"
@@ -121,13 +94,7 @@ class LTXClient:
     def _raise_for_error(response: requests.Response) -> None:
         if 200 <= response.status_code < 300:
             return
-        body = response.content[:65536]  # error bodies are small; never read a huge one
-        error = errors.error_from_response(
-            response.status_code,
-            body,
-            request_id=response.headers.get("x-request-id"),
-            retry_after=response.headers.get("Retry-After"),
-        )
+        error = _error(response)
         logger.info(
             "LTX API %s %s -> %s %s (request id %s)",
             response.request.method,
@@ -171,7 +138,7 @@ class LTXClient:
             size,
             request_id,
         )
-        return VideoResult(request_id=request_id, content_type=content_type, size_bytes=size)
+        return VideoResult(request_id=request_id, size_bytes=size)
 
     def create_upload(self) -> Upload:
         """POST /v1/upload: a signed URL to PUT one file to, and its storage URI."""
@@ -213,19 +180,21 @@ class LTXClient:
         response = self._send("PUT", upload.upload_url, data=source, headers=headers)
         with response:
             if not 200 <= response.status_code < 300:
-                raise errors.error_from_response(
-                    response.status_code,
-                    response.content[:4096],
-                    request_id=response.headers.get("x-request-id"),
-                    retry_after=response.headers.get("Retry-After"),
-                )
+                raise _error(response)  # not logged: the signed URL is a credential
         logger.info(
             "LTX upload stored as %s (request id %s)", upload.storage_uri, upload.request_id
         )
         return upload
 
 
-# -- helpers -------------------------------------------------------------------------------
+def _error(response: requests.Response) -> errors.LTXError:
+    # Error bodies are small: never read a huge one.
+    return errors.error_from_response(
+        response.status_code,
+        response.content[:65536],
+        request_id=response.headers.get("x-request-id"),
+        retry_after=response.headers.get("Retry-After"),
+    )
 
 
 def _stream(
@@ -308,7 +277,5 @@ def _reason(exc: BaseException) -> str:
 
 
 def _parse_datetime(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed
+    parsed = dt.datetime.fromisoformat(value)  # Python 3.11 reads a trailing Z too
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)

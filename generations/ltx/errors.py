@@ -49,8 +49,6 @@ class AuthenticationError(LTXError):
 
 
 class InsufficientFundsError(LTXError):
-    """402: the account's credits cannot cover the estimated cost."""
-
     error_type = "insufficient_funds_error"
 
 

@@ -51,15 +51,6 @@ DOCUMENTED_PRICES = PriceList(
 )
 
 
-def billed_seconds(endpoint: str, payload: dict, *, input_seconds: float | None = None) -> float:
-    """The seconds the API bills for a request: output for t2v/i2v, input for a2v/retake."""
-    if endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO):
-        return float(payload["duration"])
-    if input_seconds is None:
-        raise ValueError(f"{endpoint} is billed by the input's duration: pass input_seconds")
-    return float(input_seconds)
-
-
 def estimate_cost(
     endpoint: str,
     payload: dict,
@@ -67,9 +58,14 @@ def estimate_cost(
     input_seconds: float | None = None,
     prices: PriceList = DOCUMENTED_PRICES,
 ) -> Decimal:
-    """Cost in USD of a validated request, to the cent; `input_seconds` is the input's
-    duration, which audio-to-video and retake are billed by."""
-    seconds = billed_seconds(endpoint, payload, input_seconds=input_seconds)
+    """Cost in USD of a validated request, to the cent. Text- and image-to-video are billed by
+    the output's duration, audio-to-video and retake by the input's (`input_seconds`)."""
+    if endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO):
+        seconds = float(payload["duration"])
+    elif input_seconds is None:
+        raise ValueError(f"{endpoint} is billed by the input's duration: pass input_seconds")
+    else:
+        seconds = float(input_seconds)
     # Retake is priced at one rate whatever the input's resolution (the docs list 1920x1080).
     resolution = payload.get("resolution", rules.RES_1080P)
     if endpoint == rules.RETAKE:

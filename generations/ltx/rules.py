@@ -25,23 +25,16 @@ RES_1440P = "2560x1440"
 RES_2160P = "3840x2160"
 RESOLUTIONS = (RES_1080P, RES_1440P, RES_2160P)
 
-# "Supported Models": model x resolution x fps -> durations in whole seconds.
-SUPPORT_MATRIX: dict[tuple[str, str, int], tuple[int, ...]] = {
-    (FAST, RES_1080P, 25): (6, 8, 10, 12, 14, 16, 18, 20),
-    (FAST, RES_1080P, 50): (6, 8, 10),
-    (FAST, RES_1440P, 25): (6, 8, 10),
-    (FAST, RES_1440P, 50): (6, 8, 10),
-    (FAST, RES_2160P, 25): (6, 8, 10),
-    (FAST, RES_2160P, 50): (6, 8, 10),
-    (PRO, RES_1080P, 25): (6, 8, 10),
-    (PRO, RES_1080P, 50): (6, 8, 10),
-    (PRO, RES_1440P, 25): (6, 8, 10),
-    (PRO, RES_1440P, 50): (6, 8, 10),
-    (PRO, RES_2160P, 25): (6, 8, 10),
-    (PRO, RES_2160P, 50): (6, 8, 10),
-}
 FPS_VALUES = (25, 50)
 DEFAULT_FPS = 25
+# "Supported Models": model x resolution x fps -> durations in whole seconds. Every
+# combination offers 6, 8 and 10 s; ltx-2-fast at 1080p and 25 fps goes on to 20 s.
+SUPPORT_MATRIX: dict[tuple[str, str, int], tuple[int, ...]] = {
+    (model, resolution, fps): (6, 8, 10)
+    for model in MODELS
+    for resolution in RESOLUTIONS
+    for fps in FPS_VALUES
+} | {(FAST, RES_1080P, 25): (6, 8, 10, 12, 14, 16, 18, 20)}
 # Every duration some model offers somewhere, and those every model offers everywhere.
 DURATIONS = tuple(sorted({d for durations in SUPPORT_MATRIX.values() for d in durations}))
 DURATIONS_EVERYWHERE = tuple(sorted(set.intersection(*map(set, SUPPORT_MATRIX.values()))))
@@ -85,17 +78,8 @@ UPLOAD_URL_TTL_SECONDS = 3600
 UPLOADED_FILE_TTL_SECONDS = 24 * 3600
 
 IMAGE_MIME_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
-VIDEO_MIME_TYPES = {
-    "video/mp4": "MP4",
-    "video/quicktime": "MOV",
-    "video/x-matroska": "MKV",
-}
-AUDIO_MIME_TYPES = {
-    "audio/wav": "WAV",
-    "audio/mpeg": "MP3",
-    "audio/mp4": "M4A",
-    "audio/ogg": "OGG",
-}
+VIDEO_MIME_TYPES = {"video/mp4": "MP4", "video/quicktime": "MOV", "video/x-matroska": "MKV"}
+AUDIO_MIME_TYPES = {"audio/wav": "WAV", "audio/mpeg": "MP3", "audio/mp4": "M4A", "audio/ogg": "OGG"}
 MIME_TYPES = {"image": IMAGE_MIME_TYPES, "video": VIDEO_MIME_TYPES, "audio": AUDIO_MIME_TYPES}
 # Aliases that browsers and tools commonly send for the same formats.
 MIME_ALIASES = {
@@ -202,8 +186,6 @@ class MediaUri:
     method: str  # "storage", "https" or "data"
     uri: str
     kind: str  # "image", "video" or "audio"
-    mime: str | None = None  # data URIs only
-    encoded_size: int | None = None  # data URIs only
 
     def decoded(self) -> bytes:
         if self.method != "data":
@@ -211,11 +193,6 @@ class MediaUri:
         match = DATA_URI_RE.match(self.uri)
         assert match is not None
         return base64.b64decode(match.group("data"), validate=True)
-
-
-def data_uri(data: bytes, mime: str) -> str:
-    """The data URI form of a small input: data:<mime>;base64,<data>."""
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -261,7 +238,7 @@ def parse_media_uri(uri: object, *, field: str) -> MediaUri:
             base64.b64decode(match.group("data"), validate=True)
         except (binascii.Error, ValueError):
             raise refuse("data URI is not valid base64") from None
-        return MediaUri("data", uri, kind, mime=mime, encoded_size=encoded_size)
+        return MediaUri("data", uri, kind)
     parts = urlsplit(uri)
     if parts.scheme == "https":
         host = parts.hostname or ""

@@ -1,10 +1,6 @@
-"""Media files: probed by their content, checked against the LTX-2 API's input rules,
-fixed when the API would refuse them, and videos given posters and provenance tags.
-
-Plain Python, PyAV and Pillow, no Django: the API simulator uses this to refuse inputs as
-the real API would, and the web app uses it to tell people what is wrong before submitting
-and to store the videos it receives.
-"""
+"""Media files probed by their content, checked against the LTX-2 API's input rules, fixed
+when it would refuse them, and given posters and provenance tags; no Django (the simulator
+uses it too)."""
 
 from generations.media.checks import check_api_input
 from generations.media.convert import convert_audio_to_aac_m4a, shrink_image

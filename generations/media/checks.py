@@ -1,7 +1,5 @@
-"""Whether the LTX-2 API would accept a probed file, and if not, a sentence saying why.
-
-The rules themselves (formats, codecs per container, AAC profiles) live in `ltx.rules`.
-"""
+"""Whether the LTX-2 API would accept a probed file (by the rules in `ltx.rules`), and if
+not, a sentence saying why."""
 
 from __future__ import annotations
 
@@ -77,11 +75,8 @@ def describe(info: MediaInfo) -> str:
 
 
 def check_api_input(info: MediaInfo, kind: str) -> None:
-    """Raise MediaError if the API would refuse this file as its `kind` input.
-
-    `kind` is the role: "image" (image_uri), "video" (video_uri) or "audio" (audio_uri).
-    Sizes per input method and the retake limits are checked elsewhere (`rules`).
-    """
+    """Raise MediaError if the API would refuse this file as its `kind` ("image", "video" or
+    "audio") input; sizes and the retake limits are `rules`' to check."""
     if kind not in rules.MIME_TYPES:
         raise ValueError(f"kind must be one of {', '.join(rules.MIME_TYPES)}, not {kind!r}")
     if info.kind != kind:

@@ -28,17 +28,13 @@ from generations.media.probing import (
 _AAC_RATES = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000}
 _AAC_BITRATE_PER_CHANNEL = 96_000
 
-# shrink_image: JPEG qualities to try at each scale, and the smallest side we shrink to.
 _JPEG_QUALITIES = (90, 80, 70, 60, 50)
 _MIN_SHRUNK_SIDE = 16
 
 
 def write_into_place(dest: StrPath, write: Callable[[Path], None]) -> None:
-    """Have `write` fill a temporary file beside `dest`, then move it into place.
-
-    Readers of `dest` see the old file or the complete new one, never half of one; if
-    `write` fails, `dest` is left as it was and the temporary file is removed.
-    """
+    """Have `write` fill a temporary file beside `dest`, then move it into place, so readers
+    never see half a file and a failed write leaves `dest` as it was."""
     dest = Path(dest)
     fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     os.close(fd)
@@ -52,8 +48,7 @@ def write_into_place(dest: StrPath, write: Callable[[Path], None]) -> None:
 
 
 def _write_checked(dest: StrPath, kind: str, write: Callable[[Path], None]) -> MediaInfo:
-    """`write_into_place`, moving the new file into place only if the API accepts it as
-    its `kind` input; the new file's probe."""
+    """`write_into_place` if the API accepts the new file as its `kind` input; its probe."""
     info = None
 
     def write_and_check(tmp: Path) -> None:
@@ -67,11 +62,8 @@ def _write_checked(dest: StrPath, kind: str, write: Callable[[Path], None]) -> M
 
 
 def convert_audio_to_aac_m4a(src: StrPath, dest: StrPath) -> MediaInfo:
-    """Re-encode the audio of `src` as AAC-LC in an M4A file at `dest`; return its probe.
-
-    Offered for files the API refuses only for their audio coding: PCM WAV, HE-AAC, FLAC...
-    Mono stays mono; anything with more channels becomes stereo.
-    """
+    """Re-encode the audio of `src` as AAC-LC (mono or stereo) in an M4A file at `dest`, for
+    files the API refuses only for their coding (PCM WAV, HE-AAC...); return its probe."""
     info = probe(src)
     if not info.has_audio:
         raise MediaError(f"there is no audio to convert: this is {describe(info)}")
@@ -125,12 +117,8 @@ def _transcode_to_aac(src: Path, tmp: Path) -> None:
 
 
 def shrink_image(src: StrPath, dest: StrPath, *, max_bytes: int) -> MediaInfo:
-    """Re-encode the image at `src` as a JPEG of at most `max_bytes` at `dest`.
-
-    Lowers the JPEG quality first and then the size, as little as needed. The picture is
-    turned upright first (EXIF orientation), since the JPEG carries no orientation tag;
-    transparent areas become white.
-    """
+    """Re-encode the image at `src`, upright (the JPEG carries no orientation tag), as a JPEG
+    of at most `max_bytes` at `dest`, lowering the quality first and then the size."""
     if max_bytes <= 0:
         raise ValueError("max_bytes must be positive")
     info = probe(src)

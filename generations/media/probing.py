@@ -1,9 +1,5 @@
-"""What a media file really is, told from its content.
-
-A file's name and extension are never trusted: images are recognised by Pillow from their
-signature, audio and video by FFmpeg probing the bytes (the file is handed over without a
-name, because FFmpeg otherwise lets the extension tip its guess).
-"""
+"""What a media file really is, told from its content, never its name: images by Pillow from
+their signature, audio and video by FFmpeg probing the bytes."""
 
 from __future__ import annotations
 
@@ -23,11 +19,8 @@ StrPath = str | os.PathLike
 
 
 class MediaError(ValueError):
-    """A file that cannot be used, with a sentence saying what is wrong and what would work.
-
-    `convertible` is true when `convert_audio_to_aac_m4a` would turn the file into one the
-    API accepts, so a caller can offer that conversion.
-    """
+    """A file that cannot be used, saying what is wrong and what would work; `convertible`
+    when `convert_audio_to_aac_m4a` would make it acceptable."""
 
     def __init__(self, message: str, *, convertible: bool = False):
         super().__init__(message)
@@ -90,36 +83,23 @@ _CONTAINERS = {
     "mpeg": ("MPEG-PS", "video/mpeg"),
 }
 
-# A file is taken as truncated when its media ends this much before the duration its
-# header declares (whichever is larger). Encoder padding and edit lists account for
-# differences of a frame or two, far less than this.
+# A file is truncated when its media ends this long, or this share, before its declared end
+# (whichever is more); encoder padding and edit lists account for a frame or two.
 _TRUNCATION_TOLERANCE_SECONDS = 0.5
 _TRUNCATION_TOLERANCE_FRACTION = 0.05
 _CUT_OFF = "It was probably cut off while uploading or copying; use the original file"
-# Decoding a little of each stream proves the codec data is sound, and lets FFmpeg see
-# what signalling alone may hide (an AAC stream turns out to be HE-AAC once SBR data is met).
+# Decoding a little of each stream proves its data sound and shows what signalling may hide
+# (an AAC stream turns out to be HE-AAC once SBR data is met).
 _VIDEO_FRAMES_TO_DECODE = 1
 _AUDIO_FRAMES_TO_DECODE = 8
-# Packets to feed a decoder before concluding it will not produce anything (decoders
-# running on several threads hold back a few frames).
+# Packets fed to a decoder before concluding it never decodes (threaded ones hold a few back).
 _MAX_PACKETS_BEFORE_FIRST_FRAME = 64
-
-
-# -- probing -------------------------------------------------------------------------------
-
-
 _DEFAULT_MAX_IMAGE_PIXELS = 50_000_000
 
 
 def probe(path: StrPath, *, max_image_pixels: int = _DEFAULT_MAX_IMAGE_PIXELS) -> MediaInfo:
     """Tell what `path` holds from its content; raise MediaError when it is not usable media.
-
-    Images with more than `max_image_pixels` pixels are refused before any pixel is decoded
-    (Pillow's own guard refuses anything past twice its MAX_IMAGE_PIXELS in any case).
-    Video frames are counted packet by packet, since containers such as MKV do not record
-    the count, and a video's duration comes from its frames' timestamps. An audio file's
-    duration is the one FFmpeg settles on, which accounts for encoder delay and padding.
-    """
+    Images over `max_image_pixels` are refused before any pixel is decoded."""
     path = Path(path)
     size = path.stat().st_size
     if size == 0:
@@ -148,9 +128,7 @@ def _probe_image(path: Path, size: int, max_image_pixels: int) -> MediaInfo | No
     except Image.DecompressionBombError:
         raise MediaError(_too_many_pixels(None, max_image_pixels)) from None
     except (OSError, ValueError, SyntaxError, EOFError):
-        # Not an image Pillow recognises (UnidentifiedImageError is an OSError): FFmpeg
-        # gets its turn.
-        return None
+        return None  # not an image Pillow recognises: FFmpeg gets its turn
     with image:
         width, height = image.size
         if width * height > max_image_pixels:
@@ -158,8 +136,7 @@ def _probe_image(path: Path, size: int, max_image_pixels: int) -> MediaInfo | No
         fmt = "JPEG" if image.format == "MPO" else image.format  # camera JPEGs with extras
         try:
             if fmt == "JPEG":
-                # Decode at 1/8 scale: every byte is still read, so damage shows, at a
-                # fraction of the memory.
+                # At 1/8 scale every byte is still read, so damage shows, in less memory.
                 image.draft(image.mode, (max(width // 8, 1), max(height // 8, 1)))
             image.load()
             orientation = image.getexif().get(0x0112)
@@ -191,8 +168,7 @@ def _ftyp_brand(head: bytes) -> str | None:
 
 
 def _box_cut_short(path: Path, size: int) -> str | None:
-    """The type of the top-level box of an ISO base media file (MP4, MOV, M4A) that runs
-    past the end of the file, if one does."""
+    """The type of a top-level box of an MP4, MOV or M4A file that runs past its end."""
     with path.open("rb") as file:
         pos = 0
         while pos + 8 <= size:
@@ -240,7 +216,7 @@ def _ebml_doctype(head: bytes) -> str | None:
 
 
 class NamelessFile:
-    """A file object without a `name`, so FFmpeg has nothing but the bytes to go on."""
+    """A file object without a `name`, or FFmpeg would let the extension tip its guess."""
 
     def __init__(self, file: io.BufferedReader):
         self._file = file
@@ -257,8 +233,8 @@ class NamelessFile:
 
 def _container_format(demuxer: str, head: bytes, has_video: bool) -> tuple[str, str]:
     if demuxer == _ISO_DEMUXER:
-        # FFmpeg has one demuxer for the whole family; the brand and the streams tell them
-        # apart. Old QuickTime files have no ftyp box at all.
+        # One demuxer for the family: the brand and the streams tell them apart (old
+        # QuickTime files have no brand).
         brand = _ftyp_brand(head)
         if brand is None or brand == "qt  ":
             return "MOV", _API_MIME["MOV"]
@@ -289,8 +265,8 @@ def _probe_audio_video(path: Path, size: int, head: bytes) -> MediaInfo:
             iso = container.format.name == _ISO_DEMUXER
     except av.FFmpegError:
         raise MediaError(UNREADABLE) from None
-    # FFmpeg reads what it can of an MP4 cut short and says nothing when too little is
-    # missing to show in its duration; the sizes of the file's boxes do show it.
+    # FFmpeg says nothing of an MP4 cut short by too little to show in its duration; the
+    # sizes of its boxes do show it.
     cut = _box_cut_short(path, size) if iso else None
     if cut is not None:
         part = {"mdat": "media data", "moov": "index"}.get(cut, f"'{cut}' box")
@@ -345,10 +321,7 @@ def _read_container(container, size: int, head: bytes) -> MediaInfo:
     demuxer = container.format.name
     if demuxer.endswith("_pipe") or demuxer == "ico":
         return _still_image(container, demuxer.removesuffix("_pipe").upper(), size)
-    video = next(
-        (s for s in container.streams.video if not s.disposition & Disposition.attached_pic),
-        None,
-    )
+    video = video_stream(container)
     audio = next(iter(container.streams.audio), None)
     if video is None and audio is None:
         raise MediaError(UNREADABLE)
@@ -366,12 +339,10 @@ def _read_container(container, size: int, head: bytes) -> MediaInfo:
         scans[video.index] = _StreamScan(video, _VIDEO_FRAMES_TO_DECODE)
     if audio is not None:
         scans[audio.index] = _StreamScan(audio, _AUDIO_FRAMES_TO_DECODE)
-    # End of the media actually present, over every stream: compared with what the header
-    # declares, it shows a file cut short.
+    # The end of the media present, over every stream, shows a file cut short.
     media_end = None
     for packet in container.demux():
-        # Empty packets mark the end of a stream; discarded ones (before an edit list's
-        # start) are never shown.
+        # Empty packets end a stream; discarded ones (before an edit list's start) never show.
         if packet.size != 0 and not packet.is_discard:
             if packet.pts is not None:
                 end = float((packet.pts + (packet.duration or 0)) * packet.stream.time_base)
@@ -407,11 +378,16 @@ def _read_container(container, size: int, head: bytes) -> MediaInfo:
             audio_profile=audio.codec_context.profile,
         )
         if video is None:
-            # The container's duration applies edit lists, encoder delay and the MP3
-            # Xing/LAME header; timestamps are the fallback.
+            # The container's duration applies edit lists, encoder delay and MP3 headers.
             declared = declared_seconds(container)
             fields["duration"] = declared if declared is not None else scans[audio.index].seconds()
     return MediaInfo(mime=mime, size_bytes=size, **fields)
+
+
+def video_stream(container):
+    """The container's video stream, not counting cover art."""
+    streams = container.streams.video
+    return next((s for s in streams if not s.disposition & Disposition.attached_pic), None)
 
 
 def _still_image(container, fmt: str, size: int) -> MediaInfo:
@@ -431,9 +407,8 @@ def _still_image(container, fmt: str, size: int) -> MediaInfo:
     )
 
 
-# While FFmpeg opens a file it decodes a frame or more of video to fill in what the index
-# leaves out (the pixel format): for a lossless 1080p keyframe, as long as the decoding that
-# follows. Copying packets needs none of it, and decoders PyAV opens later decode as usual.
+# Opening a file, FFmpeg decodes video to learn what the index leaves out (the pixel format):
+# as slow as what follows for lossless keyframes, and copying packets needs none of it.
 _UNDECODED = {"skip_frame": "all"}
 _MAX_STREAMS = 64
 

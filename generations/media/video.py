@@ -1,16 +1,11 @@
-"""Posters of videos, and provenance tags written into them.
-
-Tags are written by remuxing with FFmpeg: every packet is copied as it is, never
-re-encoded, into a new MP4 with the index first ("faststart"), so a browser can start
-playing before the whole file has arrived.
-"""
+"""Posters of videos, and provenance tags written into them by remuxing: packets copied, never
+re-encoded, into an MP4 with the index first, so a browser can play before the file is whole."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import av
-from av.stream import Disposition
 
 from generations.media.checks import describe
 from generations.media.convert import write_into_place
@@ -22,21 +17,17 @@ from generations.media.probing import (
     declared_seconds,
     open_undecoded,
     probe,
+    video_stream,
 )
 
-# poster_frame: JPEG quality for poster images, small enough for a page full of them
-# without visible blocking on the smooth gradients generated videos often have.
+# Small enough for a page full of posters, without visible blocking on smooth gradients.
 _POSTER_JPEG_QUALITY = 82
-# poster_frame: the most compressed video decoded on the way from the keyframe before the
-# wanted time to the frame at it. A second of 1080p from a generator is 1-3 MB and of 4K
-# under 10 MB, so those get the exact frame; lossless or near-lossless footage (5 MB a
-# frame at 1080p, 80 ms each to decode) gets a frame at most this far from the keyframe.
+# The most compressed video decoded from the keyframe to the wanted frame: generated video
+# gets the exact frame, lossless footage one this far from its keyframe instead.
 _POSTER_DECODE_BUDGET_BYTES = 8 * 1024 * 1024
 
-# write_provenance: `movflags` for the MP4 muxer. Without use_metadata_tags it writes only
-# the iTunes-style tags it knows (title, comment, description, artist...) and silently drops
-# every other key; with it, each tag is stored under its own name in a "mdta" metadata box.
-# faststart moves the index before the media data, so browsers can start playing at once.
+# Without use_metadata_tags the MP4 muxer keeps only the iTunes tags it knows and silently
+# drops every other key.
 _MOVFLAGS = "+faststart+use_metadata_tags"
 # Tags the MP4 muxer writes itself from the file it makes, whatever the metadata says.
 _MUXER_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "encoder"})
@@ -45,15 +36,8 @@ _MUXER_TAGS = frozenset({"major_brand", "minor_version", "compatible_brands", "e
 def poster_frame(
     video_path: StrPath, dest: StrPath, *, at_seconds: float = 1.0, max_width: int = 640
 ) -> tuple[int, int]:
-    """Save the frame shown at `at_seconds` into the video as a JPEG at `dest`.
-
-    A video that ends before `at_seconds` gives its middle frame instead. Frames are decoded
-    from the keyframe before that time; when getting to it would mean decoding more than
-    `_POSTER_DECODE_BUDGET_BYTES` of video (lossless or very high bit rate footage), the
-    poster is the last frame within that budget, at worst the keyframe. The picture is
-    scaled down to at most `max_width` pixels wide, keeping its displayed proportions.
-    Returns the poster's (width, height).
-    """
+    """Save the frame at `at_seconds` (the middle one of a shorter video), at most `max_width`
+    wide, as a JPEG at `dest`; return its (width, height)."""
     if max_width < 1:
         raise ValueError("max_width must be at least 1")
     if at_seconds < 0:
@@ -82,10 +66,7 @@ def poster_frame(
 
 def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
     """The frame nearest `at_seconds`, and the width it is displayed at."""
-    stream = next(
-        (s for s in container.streams.video if not s.disposition & Disposition.attached_pic),
-        None,
-    )
+    stream = video_stream(container)
     if stream is None:
         raise MediaError("this file has no video to take a poster frame from")
     if stream.duration:
@@ -124,17 +105,9 @@ def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
 
 
 def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> MediaInfo:
-    """Copy the video at `src` to an MP4 at `dest`, index first, with `tags` added to its
-    container metadata; return `probe(src)`.
-
-    Packets are copied as they are, not re-encoded: every stream keeps its exact bytes,
-    frame count and timing. Tags already in `src` are kept unless `tags` replaces them.
-    Keys the muxer fills in itself ("encoder", "major_brand"...) cannot be set. Read the
-    tags back with `read_provenance`. `dest` may be `src` itself.
-
-    Copying packets does not notice a file cut short (it just has fewer of them), so `src`
-    is probed first, and `dest` is left alone unless that finds a sound video.
-    """
+    """Copy the video at `src` to an MP4 at `dest` (which may be `src`) with `tags` added to
+    its metadata; return `probe(src)`. Copying packets would not notice a file cut short, so
+    `src` is probed first and `dest` is left alone unless that finds a sound video."""
     for key, value in tags.items():
         if not key or key in _MUXER_TAGS:
             raise ValueError(f"{key!r} cannot be used as a metadata key")
@@ -175,11 +148,7 @@ def _remux(src: Path, dest: Path, tags: dict[str, str]) -> None:
 
 
 def read_provenance(path: StrPath) -> dict[str, str]:
-    """The container metadata tags of the file at `path`, as FFmpeg reads them.
-
-    These include the muxer's own ("major_brand", "encoder"...) beside any that
-    `write_provenance` set. Text that is not valid UTF-8 is read with replacement characters.
-    """
+    """The container metadata tags of the file at `path`, the muxer's own included."""
     try:
         with av.open(str(path), metadata_errors="replace") as container:
             return dict(container.metadata)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from generations.ltx import pricing, rules
 from generations.simulator import render
-from generations.simulator.handler import SEND_CHUNK, BaseHandler
+from generations.simulator.handler import BaseHandler
 from generations.simulator.inputs import (
     billed_input_seconds,
     check_filter,
@@ -57,14 +57,8 @@ class GenerationRoutes(BaseHandler):
         self.end_headers()
         # Only the first part is sent when the response is to be lost: the client sees the
         # connection cut mid-body, as when a proxy or network fails.
-        to_send = size // 3 if dropped else size
         with open(path, "rb") as fh:
-            while to_send > 0:
-                chunk = fh.read(min(SEND_CHUNK, to_send))
-                if not chunk:
-                    break
-                self.wfile.write(chunk)
-                to_send -= len(chunk)
+            self.connection.sendfile(fh, count=size // 3 if dropped else size)
         if dropped:
             self.wfile.flush()
             with contextlib.suppress(OSError):
@@ -97,32 +91,24 @@ def produce(state: SimulatorState, endpoint: str, request: dict, inputs: dict, w
             cache_dir=cache_dir,
         )
         return output
-    image = inputs.get("image_uri", (None,))[0]
+    width, height = rules.parse_resolution(request["resolution"])
     if endpoint == rules.AUDIO_TO_VIDEO:
         audio_path, audio_info = inputs["audio_uri"]
-        width, height = rules.parse_resolution(request["resolution"])
-        render.render_generation(
-            output,
-            width=width,
-            height=height,
-            fps=rules.AUDIO_TO_VIDEO_FPS,
-            frames=max(1, round(audio_info.duration * rules.AUDIO_TO_VIDEO_FPS)),
-            caption_lines=captions,
-            first_image=image,
-            soundtrack=audio_path,
-            cache_dir=cache_dir,
-        )
-        return output
-    width, height = rules.parse_resolution(request["resolution"])
+        fps = rules.AUDIO_TO_VIDEO_FPS
+        frames = max(1, round(audio_info.duration * fps))
+    else:
+        audio_path, fps = None, request["fps"]
+        frames = request["duration"] * fps
     render.render_generation(
         output,
         width=width,
         height=height,
-        fps=request["fps"],
-        frames=request["duration"] * request["fps"],
+        fps=fps,
+        frames=frames,
         caption_lines=captions,
-        first_image=image,
-        generate_audio=request["generate_audio"],
+        first_image=inputs.get("image_uri", (None,))[0],
+        generate_audio=request.get("generate_audio", True),
+        soundtrack=audio_path,
         cache_dir=cache_dir,
     )
     return output

@@ -12,7 +12,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 
 from generations.ltx import rules
-from generations.simulator.state import Refusal, SimulatorState
+from generations.simulator.state import Refusal, SimulatorState, invalid
 
 logger = logging.getLogger("ltxsim")
 
@@ -21,9 +21,6 @@ SEND_CHUNK = 256 * 1024
 
 
 class BaseHandler(BaseHTTPRequestHandler):
-    """The HTTP plumbing every route shares: answers in JSON or as the infrastructure's
-    plain pages, the request body, authentication and the record of each request."""
-
     protocol_version = "HTTP/1.1"
     server_version = "ltxsim/1"
 
@@ -41,25 +38,20 @@ class BaseHandler(BaseHTTPRequestHandler):
 
     def _send_json(self, status: int, document: dict, extra_headers: dict | None = None):
         body = json.dumps(document).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-request-id", self.request_id)
-        for name, value in (extra_headers or {}).items():
-            self.send_header(name, value)
-        if not self.body_read:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        self.wfile.write(body)
+        self._send(status, "application/json", body, extra_headers, close=not self.body_read)
 
     def _send_error(self, refusal: Refusal):
         headers = {}
         if refusal.retry_after is not None:
             headers["Retry-After"] = str(refusal.retry_after)
         if refusal.status == 413 or refusal.error_type == "gateway_timeout":
-            # These come from the infrastructure, not the API: no JSON envelope.
-            self._send_plain(refusal.status, refusal.message, headers)
+            # These come from the infrastructure, not the API: a plain page, no JSON envelope.
+            phrase = HTTPStatus(refusal.status).phrase
+            body = (
+                f"<html><head><title>{refusal.status} {phrase}</title></head>"
+                f"<body><h1>{refusal.status} {phrase}</h1><p>{refusal.message}</p></body></html>"
+            ).encode()
+            self._send(refusal.status, "text/html", body, headers, close=True)
             return
         self._send_json(
             refusal.status,
@@ -67,20 +59,16 @@ class BaseHandler(BaseHTTPRequestHandler):
             headers,
         )
 
-    def _send_plain(self, status: int, text: str, headers: dict | None = None):
-        phrase = HTTPStatus(status).phrase
-        body = (
-            f"<html><head><title>{status} {phrase}</title></head>"
-            f"<body><h1>{status} {phrase}</h1><p>{text}</p></body></html>"
-        ).encode()
+    def _send(self, status: int, content_type: str, body: bytes, headers: dict | None, close):
         self.send_response(status)
-        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("x-request-id", self.request_id)
         for name, value in (headers or {}).items():
             self.send_header(name, value)
-        self.send_header("Connection", "close")
-        self.close_connection = True
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 
@@ -104,7 +92,7 @@ class BaseHandler(BaseHTTPRequestHandler):
         try:
             return max(int(self.headers.get("Content-Length") or 0), 0)
         except ValueError:
-            raise Refusal(400, "invalid_request_error", "invalid Content-Length") from None
+            raise invalid("invalid Content-Length") from None
 
     def _authenticate(self) -> str:
         header = self.headers.get("Authorization")

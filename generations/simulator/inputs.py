@@ -1,7 +1,5 @@
-"""A generation's request and media inputs, checked as the real API checks them: the body is
-JSON with the documented fields (ltx/schemas.py), the prompt passes the content filter, and
-every media input (an upload, a data URI or an https URL fetched as the API fetches it) is a
-file the model can take."""
+"""A generation's request, prompt and media inputs (uploads, data URIs, https URLs fetched as
+the API fetches them), checked as the real API checks them."""
 
 from __future__ import annotations
 
@@ -15,7 +13,7 @@ import requests
 from generations import media
 from generations.ltx import rules, schemas
 from generations.simulator.handler import SEND_CHUNK
-from generations.simulator.state import Refusal, SimulatorState
+from generations.simulator.state import Refusal, SimulatorState, invalid
 
 
 def resolve_inputs(
@@ -44,10 +42,8 @@ def fetch(parsed: rules.MediaUri, dest: Path, allowed: dict[str, str | None]) ->
     parts = urlsplit(parsed.uri)
     host = (parts.hostname or "").lower()
     if host not in allowed:
-        raise Refusal(
-            400,
-            "invalid_request_error",
-            f"Could not fetch {parsed.kind} from {host}: the file is not publicly accessible",
+        raise invalid(
+            f"Could not fetch {parsed.kind} from {host}: the file is not publicly accessible"
         )
     target = allowed[host]
     url = parsed.uri if target is None else f"http://{target}{parts.path or '/'}"
@@ -59,37 +55,23 @@ def fetch(parsed: rules.MediaUri, dest: Path, allowed: dict[str, str | None]) ->
     try:
         with requests.get(url, stream=True, allow_redirects=False, timeout=timeout) as resp:
             if 300 <= resp.status_code < 400:
-                raise Refusal(
-                    400,
-                    "invalid_request_error",
-                    f"{parsed.uri} redirects; media URLs must not redirect",
-                )
+                raise invalid(f"{parsed.uri} redirects; media URLs must not redirect")
             if resp.status_code != 200:
-                raise Refusal(
-                    400,
-                    "invalid_request_error",
-                    f"Could not fetch {parsed.uri}: HTTP {resp.status_code}",
-                )
+                raise invalid(f"Could not fetch {parsed.uri}: HTTP {resp.status_code}")
             size = 0
             with open(dest, "wb") as out:
                 for chunk in resp.iter_content(SEND_CHUNK):
                     size += len(chunk)
                     if size > limit:
-                        raise Refusal(
-                            400,
-                            "invalid_request_error",
+                        raise invalid(
                             f"{parsed.uri} is larger than {limit // rules.MB} MB, the "
-                            f"limit for {parsed.kind} URLs; use /v1/upload instead",
+                            f"limit for {parsed.kind} URLs; use /v1/upload instead"
                         )
                     if time.monotonic() > deadline:
                         raise requests.Timeout()
                     out.write(chunk)
     except requests.RequestException:
-        raise Refusal(
-            400,
-            "invalid_request_error",
-            f"Could not fetch {parsed.uri} within {timeout} s",
-        ) from None
+        raise invalid(f"Could not fetch {parsed.uri} within {timeout} s") from None
     return dest
 
 
@@ -106,11 +88,11 @@ def validated_request(endpoint: str, raw: bytes) -> dict:
     try:
         payload = json.loads(raw or b"null")
     except (UnicodeDecodeError, ValueError):
-        raise Refusal(400, "invalid_request_error", "The request body must be valid JSON") from None
+        raise invalid("The request body must be valid JSON") from None
     try:
         return schemas.validate_request(endpoint, payload)
     except rules.RequestInvalid as exc:
-        raise Refusal(400, "invalid_request_error", exc.message) from None
+        raise invalid(exc.message) from None
 
 
 def check_filter(request: dict, filter_words: list[str]) -> None:
@@ -128,7 +110,7 @@ def checked_input(field_name: str, kind: str, path: Path) -> media.MediaInfo:
         info = media.probe(path)
         media.check_api_input(info, kind)
     except media.MediaError as exc:
-        raise Refusal(400, "invalid_request_error", f"{field_name}: {exc.message}") from None
+        raise invalid(f"{field_name}: {exc.message}") from None
     if kind == "video":
         try:
             rules.check_retake_video(
@@ -138,5 +120,5 @@ def checked_input(field_name: str, kind: str, path: Path) -> media.MediaInfo:
                 frames=info.frames,
             )
         except rules.RequestInvalid as exc:
-            raise Refusal(400, "invalid_request_error", exc.message) from None
+            raise invalid(exc.message) from None
     return info

@@ -1,7 +1,5 @@
-"""Writing and reading the MP4 files with PyAV: the H.264 + AAC writer every render goes
-through, the probe and decoder a retake reads its source with, and the soundtracks: a soft
-chord for generations, beeps over a retaken section, silence, and any file's audio decoded
-to the one format the writer takes (48 kHz stereo float)."""
+"""The MP4 writer every render goes through, the reading of a retake's source, and the
+soundtracks (a chord, beeps over a retaken section, silence, a file's audio decoded)."""
 
 from __future__ import annotations
 
@@ -9,6 +7,7 @@ import itertools
 import math
 import os
 from array import array
+from collections import namedtuple
 from collections.abc import Callable, Iterable, Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -19,31 +18,22 @@ from av.video.reformatter import ColorRange
 
 AUDIO_RATE = 48_000
 AUDIO_BIT_RATE = 128_000
-
-
-# FFmpeg's numbers for "BT.709" and "unspecified", the same in its matrix, primaries and
-# transfer enums (the codec context takes and returns these raw numbers).
+# FFmpeg's numbers for "BT.709" and "unspecified" in its matrix, primaries and transfer enums.
 AVCOL_BT709, AVCOL_UNSPECIFIED = 1, 2
 
 VIDEO_OPTIONS = {
     "preset": "ultrafast",
     "crf": "23",
-    # "ultrafast" turns CABAC and the 8x8 transform off, which makes x264 write a Constrained
-    # Baseline stream. Turning both back on costs little time, makes the files smaller and
-    # makes the stream High profile, as the real API's are.
+    # "ultrafast" alone writes Constrained Baseline; these two make it High profile, as the
+    # real API's are, and the files smaller.
     "x264-params": "cabac=1:8x8dct=1",
 }
-
-
 _COLOUR_TAGS = ("colorspace", "color_primaries", "color_trc")
 
 
 class Mp4Writer:
-    """An MP4 with one H.264 stream and, optionally, one AAC-LC stream.
-
-    Timestamps are assigned here by counting frames and samples, so inputs from any source
-    (decoded files with gaps or offsets included) come out gapless and starting at zero.
-    """
+    """An MP4 with one H.264 stream and maybe one AAC-LC stream, its timestamps counted here
+    so that inputs with gaps or offsets come out gapless from zero."""
 
     def __init__(
         self,
@@ -55,8 +45,7 @@ class Mp4Writer:
         with_audio: bool,
         colour_tags: dict[str, int] | None = None,
     ) -> None:
-        # +faststart makes the muxer move the moov atom to the front once it is written, so
-        # a browser can start playing (and seek) before it has the whole file.
+        # The index first, so a browser can play and seek before it has the whole file.
         self.container = av.open(
             os.fspath(path), "w", format="mp4", options={"movflags": "+faststart"}
         )
@@ -83,8 +72,7 @@ class Mp4Writer:
             self.audio.layout = "stereo"
             self.audio.format = "fltp"
             self.audio.bit_rate = AUDIO_BIT_RATE
-            # Searching for mid/side stereo is most of the time FFmpeg's AAC encoder takes,
-            # and the synthesized tracks sound the same without it.
+            # Mid/side search is most of the AAC encoder's time, and changes nothing here.
             self.audio.options = {"aac_ms": "0"}
 
     def __enter__(self) -> Mp4Writer:
@@ -102,8 +90,7 @@ class Mp4Writer:
     def write_video(self, frame: av.VideoFrame) -> None:
         frame.pts = self.frame_count
         frame.time_base = self.frame_time_base
-        # Decoded frames remember whether they were I, P or B frames, and libx264 obeys that
-        # as an order; let it choose.
+        # libx264 would obey a decoded frame's I, P or B type as an order; let it choose.
         frame.pict_type = PictureType.NONE
         self.container.mux(self.video.encode(frame))
         self.frame_count += 1
@@ -117,11 +104,8 @@ class Mp4Writer:
     def write_interleaved(
         self, video: Iterable[av.VideoFrame], audio: Iterable[av.AudioFrame] | None
     ) -> None:
-        """Write all frames, keeping the audio just ahead of the video.
-
-        Feeding both in step lets the muxer interleave them in small chunks, which is what
-        a browser streaming the file wants.
-        """
+        """Write all frames, the audio just ahead of the video, so the muxer interleaves them
+        in the small chunks a browser streaming the file wants."""
         audio_frames = iter(audio or ())
         audio_left = audio is not None
         for frame in video:
@@ -137,10 +121,7 @@ class Mp4Writer:
             self.write_audio(chunk)
 
 
-class VideoInfo:
-    def __init__(self, width, height, rate, frames, has_audio, colour_tags) -> None:
-        self.width, self.height, self.rate = width, height, rate
-        self.frames, self.has_audio, self.colour_tags = frames, has_audio, colour_tags
+VideoInfo = namedtuple("VideoInfo", "width height rate frames has_audio colour_tags")
 
 
 def probe_video(path: str | os.PathLike) -> VideoInfo:
@@ -153,8 +134,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         if not rate:
             raise ValueError("cannot tell the source video's frame rate")
         codec = stream.codec_context
-        # Keep the source's colour description (only where it has one), so the re-encoded
-        # outside parts look exactly like the source.
+        # The source's colour description, so the re-encoded parts look exactly like it.
         colour_tags = {
             name: getattr(codec, name)
             for name in _COLOUR_TAGS
@@ -184,15 +164,13 @@ def decoded_video(path: str | os.PathLike) -> Iterator[av.VideoFrame]:
             )
 
 
-# The generated soundtrack is a just-intonation major triad (1, 5/4, 3/2) whose root changes
-# every second. Each root is 4 times a divisor of 48000, so every note is a whole number of
-# Hz (a second holds whole cycles of each, and the next chord starts at a zero crossing,
-# without a click) and the chord repeats every 48000 / (root / 4) samples exactly, so only
-# one period is computed in Python.
+# A just-intonation major triad whose root changes every second. Each root is 4 times a
+# divisor of 48000: every note is a whole number of Hz (no click between chords) and only one
+# period of the chord is computed in Python.
 CHORD_ROOTS_HZ = (200, 240, 300, 240, 320, 400)
 CHORD_AMPLITUDE = 0.1  # per note
-# The retake tone is a different sound on purpose: 1 kHz beeps, 1/8 s on and 1/8 s off.
-# 125 whole cycles per beep, so each beep ends at a zero crossing.
+# The retake tone is a different sound on purpose: 1 kHz beeps, 1/8 s on and 1/8 s off,
+# each ending at a zero crossing.
 BEEP_HZ = 1000
 BEEP_SAMPLES = AUDIO_RATE // 8
 BEEP_AMPLITUDE = 0.25
@@ -204,9 +182,8 @@ def decoded_audio(path: str | os.PathLike) -> Iterator[av.AudioFrame]:
         if not container.streams.audio:
             raise ValueError(f"{os.fspath(path)!r} has no audio stream")
         stream = container.streams.audio[0]
-        # Decoders return whole codec frames, so the padding an encoder adds at the end comes
-        # out as extra sound: for AAC in MP4 up to 1023 samples, which would make every
-        # retake of a retake longer. The container knows the true length; stop there.
+        # Decoders return an encoder's padding at the end as sound, which would make every
+        # retake of a retake longer: stop at the length the container knows.
         if stream.duration is not None:
             limit = samples_for(stream.duration * stream.time_base)
         elif container.duration is not None:

@@ -1,10 +1,6 @@
-"""The pictures: a moving gradient or the first image as the background, the conversions
-between Pillow "L" images (one per Y, U and V plane) and PyAV frames, and what is drawn over
-every frame: the light band, a label, the captions, the counter and the progress bar, with
-the caption text fitted to what Pillow's bundled font can draw.
-
-Frames are handled as planes so that a frame is a few crops and pastes in Pillow's C
-code rather than per-pixel Python."""
+"""The pictures: a background (a moving gradient or the first image) and what is drawn over
+it. Frames are Pillow "L" images, one per Y, U and V plane, so that a frame is a few crops
+and pastes in Pillow's C code rather than per-pixel Python."""
 
 from __future__ import annotations
 
@@ -18,12 +14,10 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
 # Limited ("TV") range, what H.264 players expect by default.
 Y_BLACK, Y_WHITE, CHROMA_GREY = 16, 235, 128
-
-
 BAND_ALPHA = 110  # peak opacity of the sweeping light band, of 255
-
-
+BAND_PERIOD_SECONDS = 3.0  # one sweep of the band across the picture
 SCROLL_PERIODS_PER_SECOND = 1 / 6  # how fast the hue gradient scrolls, in picture widths
+ACCENT_RGB = (255, 140, 0)  # progress bar and "RETAKE" label
 
 
 def check_even_size(width: int, height: int) -> None:
@@ -66,19 +60,14 @@ def yuv_colour(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
 
 
 class GradientBackground:
-    """A hue gradient with a soft light band, one cycle per picture width, scrolling sideways.
-
-    A strip two pictures wide is converted once; each frame is a crop of it at a moving
-    offset. Offsets are even so the half-resolution colour planes line up. The band is part
-    of the strip rather than an overlay: moving with the gradient, it is motion the encoder
-    predicts, while a band moving on its own would be new picture on every frame.
-    """
+    """A hue gradient with a soft light band, scrolling sideways: each frame is a crop of a
+    strip two pictures wide. The band moves with the strip, as motion the encoder predicts,
+    rather than over it as new picture on every frame."""
 
     def __init__(self, width: int, height: int, fps: int) -> None:
         self.width, self.height, self.fps = width, height, fps
         strip = 2 * width
-        # Hue depends only on x and brightness only on y, so the strip is one row of colours
-        # times one column of brightness: far cheaper than converting a whole HSV image.
+        # One row of hues times one column of brightness: far cheaper than a whole HSV image.
         hue = Image.frombytes("L", (strip, 1), bytes(256 * x // width % 256 for x in range(strip)))
         saturation, full = Image.new("L", (strip, 1), 170), Image.new("L", (strip, 1), 255)
         colours = Image.merge("HSV", (hue, saturation, full)).convert("RGB")
@@ -134,8 +123,7 @@ class ImageBackground:
 
 
 def band_mask(width: int, height: int) -> Image.Image:
-    """The light band's opacity: a soft vertical stripe a fifth of the width, brightest in its
-    middle."""
+    """The light band's opacity: a vertical stripe a fifth of the width, brightest mid-way."""
     band_width = even(max(8, width / 5))
     half = band_width / 2
     profile = bytes(round(BAND_ALPHA * (1 - abs(x + 0.5 - half) / half)) for x in range(band_width))
@@ -154,19 +142,10 @@ def darkened(planes: tuple[Image.Image, Image.Image, Image.Image]):
     )
 
 
-BAND_PERIOD_SECONDS = 3.0  # one sweep of the band across the picture
-
-
-ACCENT_RGB = (255, 140, 0)  # progress bar and "RETAKE" label
-
-
 class Overlay:
-    """What is drawn over the background: optionally a sweeping light band and a big label, the
-    caption panel, a frame counter with timecode and a progress bar.
-
-    Built once per render; `draw` only pastes prepared images and draws one short string.
-    All positions and sizes are even so they map exactly onto the half-size colour planes.
-    """
+    """What is drawn over the background, prepared once per render so that `draw` only pastes
+    images and draws one short string; positions and sizes are even, to map exactly onto the
+    half-size colour planes."""
 
     def __init__(
         self,
@@ -183,14 +162,16 @@ class Overlay:
         unit = min(width, height) / 1080  # sizes are designed for 1080p and scale with it
         self.margin = even(max(4, 40 * unit))
         self.accent = yuv_colour(ACCENT_RGB)
-        self._prepare_band(band)
+        # The light band, for backgrounds that do not move by themselves.
+        mask = band_mask(width, height) if band else None
+        self.band = (mask, mask.reduce(2)) if mask is not None else None
         self._prepare_label(label, unit)
         self._prepare_counter(unit)
         self.bar_height = even(max(2, 8 * unit))
         self._prepare_captions(caption_lines, unit)
 
     def draw(self, y: Image.Image, u: Image.Image, v: Image.Image, index: int) -> None:
-        if self.band_mask is not None:
+        if self.band is not None:
             self._draw_band(y, u, v, index)
         if self.label is not None:
             self._paste_masked(y, u, v, self.label_position, self.accent, self.label)
@@ -198,24 +179,12 @@ class Overlay:
         self._draw_counter(y, u, v, index)
         self._draw_progress(y, u, v, index)
 
-    # The light band, for backgrounds that do not move by themselves.
-
-    def _prepare_band(self, band: bool) -> None:
-        self.band_mask = band_mask(self.width, self.height) if band else None
-        if self.band_mask is not None:
-            self.band_mask_half = self.band_mask.reduce(2)
-
     def _draw_band(self, y: Image.Image, u: Image.Image, v: Image.Image, index: int) -> None:
-        width = self.band_mask.width
+        width = self.band[0].width
         phase = (index / self.fps) % BAND_PERIOD_SECONDS / BAND_PERIOD_SECONDS
         left = even(phase * (self.width + width)) - width
         # Pillow clips pastes that stick out of the picture.
-        y.paste(Y_WHITE, (left, 0, left + width, self.height), self.band_mask)
-        box = (left // 2, 0, (left + width) // 2, self.height // 2)
-        u.paste(CHROMA_GREY, box, self.band_mask_half)
-        v.paste(CHROMA_GREY, box, self.band_mask_half)
-
-    # A big label in the middle of the picture, in the accent colour.
+        self._paste_masked(y, u, v, (left, 0), (Y_WHITE, CHROMA_GREY, CHROMA_GREY), self.band)
 
     def _prepare_label(self, label: str | None, unit: float) -> None:
         self.label = None
@@ -231,9 +200,8 @@ class Overlay:
             even((self.height - mask.height) / 3),
         )
 
-    # The caption panel: the caption lines, wrapped, white on black at the bottom. Opaque on
-    # purpose: text over a moving picture would change every frame, and the encoder would pay
-    # for it on every frame.
+    # The caption panel, opaque on purpose: text over a moving picture would change, and cost
+    # the encoder, on every frame.
 
     def _prepare_captions(self, caption_lines: list[str], unit: float) -> None:
         font = ImageFont.load_default(size=max(10, round(38 * unit)))
@@ -255,8 +223,7 @@ class Overlay:
         u.paste(CHROMA_GREY, half)
         v.paste(CHROMA_GREY, half)
 
-    # The counter: timecode and frame number on an opaque box in the top-left corner,
-    # different on every frame, so playing and seeking are visible.
+    # The counter: timecode and frame number, so playing and seeking are visible.
 
     def _prepare_counter(self, unit: float) -> None:
         self.counter_font = ImageFont.load_default(size=max(10, round(44 * unit)))
@@ -288,8 +255,6 @@ class Overlay:
         half = (self.margin // 2, self.margin // 2, (self.margin + w) // 2, (self.margin + h) // 2)
         u.paste(CHROMA_GREY, half)
         v.paste(CHROMA_GREY, half)
-
-    # The progress bar along the bottom edge.
 
     def _draw_progress(self, y: Image.Image, u: Image.Image, v: Image.Image, index: int) -> None:
         filled = even((index + 1) / self.frames * self.width)
@@ -325,11 +290,8 @@ def _printable(text: str) -> str:
 
 
 def _wrap(lines: list[str], font: ImageFont.FreeTypeFont, width: int, max_rows: int) -> list[str]:
-    """Word-wrap each line to `width` pixels, in at most `max_rows` rows.
-
-    When there are too many rows, the line using the most is shortened first (ending in an
-    ellipsis), so a long prompt gives way before the short parameter lines do.
-    """
+    """Word-wrap each line to `width` pixels, in at most `max_rows` rows: a long prompt is
+    shortened before the short parameter lines are."""
     wrapped = [_wrap_line(line, font, width, max_rows) for line in lines]
     while sum(len(rows) for rows in wrapped) > max_rows:
         longest = max(wrapped, key=len)

@@ -1,20 +1,8 @@
-"""Real, playable MP4 files for the local LTX-2 API simulator.
-
-The simulator answers generation requests with videos a person can watch and a browser can
-stream: H.264 (High profile, yuv420p) with the moov atom in front, AAC-LC audio at 48 kHz
-stereo, exactly the requested number of frames at a constant frame rate. The picture shows
-moving colours, the request's captions and a frame counter, so it is obvious which request a
-file belongs to and that it plays and seeks.
-
-Rendering has to be cheap because the simulator renders a lot, up to 4K. Everything that
-does not change between frames (backgrounds, caption panel, masks) is prepared once as
-Pillow "L" images holding the Y, U and V planes; a frame is then a few crops and pastes in
-C code, handed to libx264 at preset "ultrafast". No numpy is needed.
-
-This module holds the two entry points and the cache of finished files; the pictures are
-drawn in frames.py and overlay.py, the sound made in audio.py and the file written in mp4.py.
-Plain Python, PyAV and Pillow only: none of them may import Django.
-"""
+"""Real, playable MP4 answers for the simulator: H.264 High profile with the index first and
+AAC-LC audio, exactly the requested frames, showing the request's captions and a frame counter
+so it is obvious which request a file belongs to and that it plays and seeks. The pictures are
+drawn in overlay.py and the file written in mp4.py; rendering must be cheap up to 4K, so frames
+are prepared as Pillow planes and encoded at x264's "ultrafast"."""
 
 from __future__ import annotations
 
@@ -24,13 +12,14 @@ import json
 import math
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
 import av
 
+from generations.ltx import rules
+from generations.media.convert import write_into_place
 from generations.simulator.mp4 import (
     Mp4Writer,
     chord_audio,
@@ -51,13 +40,9 @@ from generations.simulator.overlay import (
     planes_of,
 )
 
-__all__ = ["RETAKE_MODES", "render_generation", "render_retake"]
-
 # Part of every cache key: bump it whenever the output of the same inputs changes, so a
 # cache filled by an older version is not served.
 RENDER_VERSION = 1
-
-RETAKE_MODES = ("replace_audio", "replace_video", "replace_audio_and_video")
 
 
 def render_generation(
@@ -73,13 +58,8 @@ def render_generation(
     soundtrack: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> None:
-    """Write a text-, image- or audio-to-video result of `frames` frames at `fps` to `dest`.
-
-    With `first_image`, frame 0 is that image scaled to cover the picture and later frames
-    show it under the captions. With `soundtrack`, that audio, whole, is the audio track (the
-    caller sizes `frames` to it); otherwise `generate_audio` adds a synthesized track exactly
-    as long as the video, or no audio stream at all.
-    """
+    """Write a text-, image- or audio-to-video result to `dest`: `first_image` is frame 0 and
+    the background; `soundtrack` is the audio, else `generate_audio` makes some."""
     check_even_size(width, height)
     if fps <= 0 or frames <= 0:
         raise ValueError(f"need fps > 0 and frames > 0, got fps={fps}, frames={frames}")
@@ -131,14 +111,10 @@ def render_retake(
     caption_lines: list[str],
     cache_dir: str | os.PathLike | None = None,
 ) -> None:
-    """Write `source` with the section [start_time, start_time + duration) redone to `dest`.
-
-    The output keeps the source's size, frame rate and frame count. The section is clamped
-    to the video. Depending on `mode`, frames inside it are visibly redrawn and/or its audio
-    is replaced by a beeping tone; everything outside is the source, re-encoded.
-    """
-    if mode not in RETAKE_MODES:
-        raise ValueError(f"mode must be one of {', '.join(RETAKE_MODES)}, got {mode!r}")
+    """Write `source` to `dest` with the section from `start_time` (clamped to the video)
+    visibly redrawn and/or its audio beeping, as `mode` says."""
+    if mode not in rules.RETAKE_MODES:
+        raise ValueError(f"mode must be one of {', '.join(rules.RETAKE_MODES)}, got {mode!r}")
     key = {
         "kind": "retake",
         "source": _file_digest(source),
@@ -197,9 +173,6 @@ def render_retake(
     _produce(dest, cache_dir, key, render)
 
 
-# --- Files: atomic writes and the cache ------------------------------------------------------
-
-
 def _produce(
     dest: str | os.PathLike,
     cache_dir: str | os.PathLike | None,
@@ -225,19 +198,13 @@ def _produce(
 
 
 def _write_atomically(dest: Path, write: Callable[[Path], object]) -> None:
-    """Have `write` fill a temporary file next to `dest`, then move it into place in one step,
-    so readers only ever see no file or a whole one."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    os.close(fd)
-    tmp = Path(name)
-    try:
+
+    def write_public(tmp: Path) -> None:
         write(tmp)
         tmp.chmod(0o644)  # mkstemp makes it private; these files are meant to be served
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+    write_into_place(dest, write_public)
 
 
 def _file_digest(path: str | os.PathLike) -> str:

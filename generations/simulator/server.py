@@ -1,11 +1,7 @@
 """ltxsim: a local server of the LTX-2 API that behaves as its docs say.
 
-It serves `/v1/text-to-video`, `/v1/image-to-video`, `/v1/audio-to-video`, `/v1/retake` and
-`/v1/upload` (plus the signed upload URLs under `/storage/`), with the documented auth,
-validation (the same `rules` as the client), error envelope, limits and real MP4 answers.
-Load and faults can be injected so the app can be tested against a realistic, unreliable API.
-
-It knows nothing of the app: no Django imports.
+Its endpoints, authentication, validation (the client's own `rules`), errors, limits and MP4
+answers are the documented ones, and load and faults can be injected. No Django imports.
 """
 
 from __future__ import annotations
@@ -99,7 +95,7 @@ class SimulatorServer(ThreadingHTTPServer):
         self.public_url = (config.public_url or f"http://{host}:{port}").rstrip("/")
 
 
-def serve(config: Config, *, ready=None) -> None:
+def serve(config: Config) -> None:
     server = SimulatorServer(config)
     logger.info(
         "ltxsim serving the LTX-2 API at %s (%d key(s) accepted)",
@@ -107,8 +103,6 @@ def serve(config: Config, *, ready=None) -> None:
         len(config.api_keys),
     )
     print(f"ltxsim: LTX-2 API simulator at {server.public_url}", flush=True)
-    if ready is not None:
-        ready(server)
     try:
         server.serve_forever()
     finally:

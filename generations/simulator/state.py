@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,6 +35,11 @@ class Refusal(Exception):
         self.error_type = error_type
         self.message = message
         self.retry_after = retry_after
+
+
+def invalid(message: str, status: int = 400) -> Refusal:
+    """The refusal of a request the API finds wrong: invalid_request_error."""
+    return Refusal(status, "invalid_request_error", message)
 
 
 @dataclass
@@ -86,7 +91,12 @@ def _fetch_host(value: str) -> tuple[str, str | None]:
     return host.lower(), target or None
 
 
+def _words(value: str) -> list[str]:
+    return [w.strip() for w in value.split(",") if w.strip()]
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options named as Config's fields, so `config_from_options` can pass them through."""
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     parser.add_argument(
@@ -98,19 +108,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--public-url", help="the base URL clients use to reach this server")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to generations")
     parser.add_argument("--concurrency-limit", type=int, help="generations in flight at most")
-    parser.add_argument("--rate-limit", type=_rate, help="requests per minute, as N/min")
+    parser.add_argument(
+        "--rate-limit",
+        type=_rate,
+        dest="rate_limit_per_minute",
+        help="requests per minute, as N/min",
+    )
     parser.add_argument("--fail-rate", type=_probability, default=0.0)
     parser.add_argument("--fail-status", type=int, choices=(500, 503, 504), default=500)
     parser.add_argument("--credits", type=Decimal, help="account balance in USD (unlimited)")
-    parser.add_argument("--filter-words", default="", help="comma-separated words to refuse")
+    parser.add_argument(
+        "--filter-words", type=_words, default="", help="comma-separated words to refuse"
+    )
     parser.add_argument("--drop-rate", type=_probability, default=0.0)
-    parser.add_argument("--record", type=Path, help="append a JSON line per request here")
+    parser.add_argument(
+        "--record", type=Path, dest="record_path", help="append a JSON line per request here"
+    )
     parser.add_argument("--data-dir", type=Path, help="where uploads and renders are kept")
     parser.add_argument(
         "--allow-fetch-host",
         action="append",
         type=_fetch_host,
         default=[],
+        dest="allow_fetch_hosts",
         help="an https host whose files may be fetched; HOST=ADDRESS:PORT serves that host "
         "from a local plain-HTTP server (for tests and demos)",
     )
@@ -120,34 +140,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def config_from_options(options: dict) -> Config:
-    api_keys = options.get("api_keys") or [os.environ.get("LTXV_API_KEY") or DEMO_API_KEY]
-    return Config(
-        api_keys=api_keys,
-        host=options["host"],
-        port=options["port"],
-        public_url=options.get("public_url"),
-        latency=options["latency"],
-        concurrency_limit=options.get("concurrency_limit"),
-        rate_limit_per_minute=options.get("rate_limit"),
-        fail_rate=options["fail_rate"],
-        fail_status=options["fail_status"],
-        credits=options.get("credits"),
-        filter_words=[w.strip() for w in options["filter_words"].split(",") if w.strip()],
-        drop_rate=options["drop_rate"],
-        record_path=options.get("record"),
-        data_dir=options.get("data_dir"),
-        allow_fetch_hosts=dict(options["allow_fetch_host"]),
-        upload_url_ttl=options["upload_url_ttl"],
-        file_ttl=options["file_ttl"],
-        seed=options.get("seed"),
-    )
+    # Django's management command adds options of its own (verbosity...): only ours pass.
+    config = Config(**{f.name: options[f.name] for f in fields(Config) if f.name in options})
+    config.api_keys = config.api_keys or [os.environ.get("LTXV_API_KEY") or DEMO_API_KEY]
+    config.allow_fetch_hosts = dict(config.allow_fetch_hosts)
+    return config
 
 
 @dataclass
 class StoredUpload:
     path: Path
     created: float
-    content_type: str | None = None
     complete: bool = False
 
 
@@ -170,12 +173,9 @@ class SimulatorState:
             self.data_dir = Path(self._tmp.name)
         else:
             self.data_dir = config.data_dir
-        (self.data_dir / "uploads").mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "cache").mkdir(parents=True, exist_ok=True)
-        (self.data_dir / "work").mkdir(parents=True, exist_ok=True)
+        for folder in ("uploads", "cache", "work"):
+            (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
         self.record_lock = threading.Lock()
-
-    # -- limits ----------------------------------------------------------------------------
 
     def check_rate_limit(self, api_key: str) -> None:
         limit = self.config.rate_limit_per_minute
@@ -239,8 +239,6 @@ class SimulatorState:
         with self.lock:
             return self.random.random() < probability
 
-    # -- uploads ---------------------------------------------------------------------------
-
     def sign(self, upload_id: str, expires: int) -> str:
         message = f"{upload_id}:{expires}".encode()
         return hmac.new(self.signing_key, message, hashlib.sha256).hexdigest()
@@ -259,21 +257,15 @@ class SimulatorState:
         with self.lock:
             stored = self.uploads.get(upload_id)
         if stored is None or not stored.complete:
-            raise Refusal(
-                400,
-                "invalid_request_error",
-                f"{field_name} {storage_uri} was not found: upload a file to its upload_url first",
+            raise invalid(
+                f"{field_name} {storage_uri} was not found: upload a file to its upload_url first"
             )
         if time.time() - stored.created > self.config.file_ttl:
-            raise Refusal(
-                400,
-                "invalid_request_error",
+            raise invalid(
                 f"{field_name} {storage_uri} has expired: uploaded files are kept for "
-                f"{self.config.file_ttl / 3600:g} hours",
+                f"{self.config.file_ttl / 3600:g} hours"
             )
         return stored.path
-
-    # -- the record ------------------------------------------------------------------------
 
     def record(self, entry: dict) -> None:
         if self.config.record_path is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 import os
 import time
@@ -10,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from generations.ltx import rules
 from generations.simulator.handler import SEND_CHUNK, BaseHandler
-from generations.simulator.state import Refusal
+from generations.simulator.state import Refusal, invalid
 
 UPLOAD_SIZE_HEADER = "x-goog-content-length-range"
 
@@ -29,9 +28,7 @@ class UploadRoutes(BaseHandler):
             "upload_url": f"{base}/storage/uploads/{upload_id}?expires={expires}"
             f"&signature={signature}",
             "storage_uri": f"ltx://uploads/{upload_id}",
-            "expires_at": dt.datetime.fromtimestamp(expires, dt.UTC)
-            .isoformat()
-            .replace("+00:00", "Z"),
+            "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
             "required_headers": {UPLOAD_SIZE_HEADER: f"0,{rules.UPLOAD_MAX_BYTES}"},
         }
         self._send_json(200, document)
@@ -45,29 +42,23 @@ class UploadRoutes(BaseHandler):
             expires = int(query["expires"][0])
             signature = query["signature"][0]
         except (KeyError, ValueError, IndexError):
-            raise Refusal(403, "invalid_request_error", "The upload URL is not signed") from None
+            raise invalid("The upload URL is not signed", 403) from None
         if not hmac.compare_digest(signature, self.state.sign(upload_id, expires)):
-            raise Refusal(403, "invalid_request_error", "The upload URL's signature is invalid")
+            raise invalid("The upload URL's signature is invalid", 403)
         if time.time() > expires:
-            raise Refusal(
-                403,
-                "invalid_request_error",
+            raise invalid(
                 "The upload URL has expired: upload URLs are valid for "
                 f"{self.state.config.upload_url_ttl / 3600:g} hour(s); request a new one",
+                403,
             )
         with self.state.lock:
             stored = self.state.uploads.get(upload_id)
         if stored is None:
-            raise Refusal(404, "invalid_request_error", "No such upload")
+            raise invalid("No such upload", 404)
         if self.headers.get(UPLOAD_SIZE_HEADER) != f"0,{rules.UPLOAD_MAX_BYTES}":
-            raise Refusal(
-                400,
-                "invalid_request_error",
-                f"The upload must carry the required header {UPLOAD_SIZE_HEADER}",
-            )
-        content_type = self.headers.get("Content-Type")
-        if not content_type:
-            raise Refusal(400, "invalid_request_error", "The upload needs a Content-Type header")
+            raise invalid(f"The upload must carry the required header {UPLOAD_SIZE_HEADER}")
+        if not self.headers.get("Content-Type"):
+            raise invalid("The upload needs a Content-Type header")
         length = self._content_length()
         if length > rules.UPLOAD_MAX_BYTES:
             raise Refusal(
@@ -77,7 +68,7 @@ class UploadRoutes(BaseHandler):
                 f"{rules.UPLOAD_MAX_BYTES} bytes",
             )
         if length == 0:
-            raise Refusal(400, "invalid_request_error", "The upload is empty")
+            raise invalid("The upload is empty")
         tmp = stored.path.with_suffix(".part")
         remaining = length
         with open(tmp, "wb") as out:
@@ -94,7 +85,6 @@ class UploadRoutes(BaseHandler):
             return
         os.replace(tmp, stored.path)
         with self.state.lock:
-            stored.content_type = rules.normalize_mime(content_type)
             stored.complete = True
         self.send_response(200)
         self.send_header("Content-Length", "0")

@@ -8,13 +8,8 @@ import pytest
 
 from generations import media
 from generations.ltx import errors, rules
-from generations.ltx.client import (
-    AudioToVideo,
-    ImageToVideo,
-    LTXClient,
-    Retake,
-    TextToVideo,
-)
+from generations.ltx.client import LTXClient
+from generations.ltx.schemas import AudioToVideo, ImageToVideo, Retake, TextToVideo
 from tests import mediafiles
 
 

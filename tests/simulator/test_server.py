@@ -122,7 +122,7 @@ def test_oversized_body_is_refused_by_the_infrastructure_not_as_json(simulator):
 
 @pytest.mark.usefixtures("small_renders")
 def test_every_supported_combination_is_accepted_and_neighbours_refused(simulator):
-    image = rules.data_uri(
+    image = mediafiles.data_uri(
         Path(mediafiles.make_image(simulator.state.data_dir, "PNG")).read_bytes(), "image/png"
     )
     accepted = refused = 0
@@ -188,7 +188,7 @@ def test_larger_resolutions_reach_the_renderer(simulator, tmp_path, monkeypatch)
 
 def test_image_to_video_starts_on_the_image(simulator, tmp_path):
     image = mediafiles.make_image(tmp_path, "JPEG", size=(640, 360), color=(220, 20, 20))
-    payload = t2v(image_uri=rules.data_uri(image.read_bytes(), "image/jpeg"))
+    payload = t2v(image_uri=mediafiles.data_uri(image.read_bytes(), "image/jpeg"))
     out = tmp_path / "out.mp4"
     info = save(post(simulator, "image-to-video", payload), out)
     assert (info.width, info.height, info.frames) == (1920, 1080, 150)
@@ -202,7 +202,7 @@ def test_image_to_video_starts_on_the_image(simulator, tmp_path):
 
 def test_audio_to_video_lasts_as_long_as_the_audio(simulator, tmp_path):
     audio = mediafiles.make_audio(tmp_path, "m4a", seconds=3.4)
-    payload = {"audio_uri": rules.data_uri(audio.read_bytes(), "audio/mp4"), "prompt": "rain"}
+    payload = {"audio_uri": mediafiles.data_uri(audio.read_bytes(), "audio/mp4"), "prompt": "rain"}
     info = save(post(simulator, "audio-to-video", payload), tmp_path / "out.mp4")
     assert (info.width, info.height, info.fps) == (1920, 1080, 25)
     assert info.frames == 85
@@ -213,8 +213,8 @@ def test_audio_to_video_with_image_and_empty_prompt(simulator, tmp_path):
     audio = mediafiles.make_audio(tmp_path, "wav-mp3", seconds=2.0)
     image = mediafiles.make_image(tmp_path, "PNG")
     payload = {
-        "audio_uri": rules.data_uri(audio.read_bytes(), "audio/wav"),
-        "image_uri": rules.data_uri(image.read_bytes(), "image/png"),
+        "audio_uri": mediafiles.data_uri(audio.read_bytes(), "audio/wav"),
+        "image_uri": mediafiles.data_uri(image.read_bytes(), "image/png"),
         "prompt": "",
     }
     info = save(post(simulator, "audio-to-video", payload), tmp_path / "out.mp4")
@@ -224,13 +224,13 @@ def test_audio_to_video_with_image_and_empty_prompt(simulator, tmp_path):
 
 def test_pcm_wav_is_refused_plainly(simulator, tmp_path):
     audio = mediafiles.make_audio(tmp_path, "wav-pcm", seconds=1.0)
-    payload = {"audio_uri": rules.data_uri(audio.read_bytes(), "audio/wav"), "prompt": "rain"}
+    payload = {"audio_uri": mediafiles.data_uri(audio.read_bytes(), "audio/wav"), "prompt": "rain"}
     assert_error(post(simulator, "audio-to-video", payload), 400, "invalid_request_error", "PCM")
 
 
 def test_image_that_is_not_an_image_is_refused(simulator, tmp_path):
     audio = mediafiles.make_audio(tmp_path, "mp3", seconds=1.0)
-    payload = t2v(image_uri=rules.data_uri(audio.read_bytes(), "image/png"))
+    payload = t2v(image_uri=mediafiles.data_uri(audio.read_bytes(), "image/png"))
     assert_error(
         post(simulator, "image-to-video", payload), 400, "invalid_request_error", "image_uri"
     )
@@ -239,7 +239,7 @@ def test_image_that_is_not_an_image_is_refused(simulator, tmp_path):
 def test_retake_keeps_the_length_of_the_input(simulator, tmp_path):
     video = mediafiles.make_video(tmp_path, "mp4", size=(640, 360), fps=25, frames=100)
     payload = {
-        "video_uri": rules.data_uri(video.read_bytes(), "video/mp4"),
+        "video_uri": mediafiles.data_uri(video.read_bytes(), "video/mp4"),
         "prompt": "the cat jumps",
         "start_time": 3,
         "duration": 5,  # beyond the end: clamped, not refused
@@ -252,7 +252,7 @@ def test_retake_keeps_the_length_of_the_input(simulator, tmp_path):
 def test_retake_refuses_a_video_under_73_frames(simulator, tmp_path):
     video = mediafiles.make_video(tmp_path, "mp4", fps=25, frames=60)
     payload = {
-        "video_uri": rules.data_uri(video.read_bytes(), "video/mp4"),
+        "video_uri": mediafiles.data_uri(video.read_bytes(), "video/mp4"),
         "start_time": 0,
         "duration": 2,
     }
@@ -262,7 +262,7 @@ def test_retake_refuses_a_video_under_73_frames(simulator, tmp_path):
 def test_retake_refuses_a_vp9_video(simulator, tmp_path):
     video = mediafiles.make_video(tmp_path, "webm", codec="vp9", frames=80, audio=False)
     payload = {
-        "video_uri": rules.data_uri(video.read_bytes(), "video/mp4"),
+        "video_uri": mediafiles.data_uri(video.read_bytes(), "video/mp4"),
         "start_time": 0,
         "duration": 2,
     }
