@@ -62,3 +62,21 @@ def test_a_malformed_id_in_a_submission_saves_no_job(client, project, editor):
     )
     assert response.status_code == 400
     assert not Generation.objects.exists()
+
+
+def test_a_project_name_longer_than_its_column_is_refused_with_a_message(client, editor):
+    client.force_login(editor)
+    response = client.post(reverse("project_new"), {"name": "n" * 201}, follow=True)
+    assert "A project&#x27;s name can have at most 200 characters" in response.content.decode()
+    assert not editor.memberships.filter(project__name__startswith="nnn").exists()
+
+
+def test_an_invitation_address_longer_than_its_column_is_refused(client, project, owner):
+    client.force_login(owner)
+    email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".example"  # 320 characters at most
+    response = client.post(
+        reverse("invitation_new", args=[project.uuid]), {"email": email, "roles": ["viewer"]}
+    )
+    assert response.status_code == 400
+    assert "at most 254 characters" in response.content.decode()
+    assert not project.invitations.exists()
