@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.db.models import Q
 
 from generations import media
 from generations.jobs import urlfetch
@@ -29,8 +30,7 @@ def asset_create(
     With `convert`, a file the API refuses for a reason that can be fixed safely is fixed and
     kept instead: audio in a coding it does not take (PCM WAV, HE-AAC, FLAC…) is re-encoded
     as AAC-LC in M4A, and an image over the upload limit is re-encoded as a smaller JPEG."""
-    # Images may arrive larger than the API takes, so that they can be offered a re-encode.
-    limit = rules.UPLOAD_MAX_BYTES * (IMAGE_INTAKE_FACTOR if kind == "image" else 1)
+    limit = intake_limit(kind)
     with _workspace() as work:
         path = work / "upload"
         digest = hashlib.sha256()
@@ -39,11 +39,7 @@ def asset_create(
             for chunk in uploaded.chunks():
                 size += len(chunk)
                 if size > limit:
-                    raise ValidationError(
-                        f"The file is over {limit // rules.MB} MB, the most ltxweb takes for "
-                        f"{'an' if kind == 'image' or kind == 'audio' else 'a'} {kind}; "
-                        f"{_SMALLER_HINT[kind]}"
-                    )
+                    raise ValidationError(too_large_message(kind))
                 digest.update(chunk)
                 out.write(chunk)
         name = (getattr(uploaded, "name", "") or "upload")[:200]
@@ -77,6 +73,20 @@ _SMALLER_HINT = {
     "video": "trim it or encode it at a lower bitrate",
     "audio": "encode it as AAC or MP3 at a lower bitrate",
 }
+
+
+def intake_limit(kind: str) -> int:
+    """The most bytes ltxweb takes for `kind`: images may arrive larger than the API takes, so
+    that they can be offered a re-encode."""
+    return rules.UPLOAD_MAX_BYTES * (IMAGE_INTAKE_FACTOR if kind == "image" else 1)
+
+
+def too_large_message(kind: str) -> str:
+    article = "an" if kind in ("image", "audio") else "a"
+    return (
+        f"The file is over {intake_limit(kind) // rules.MB} MB, the most ltxweb takes for "
+        f"{article} {kind}; {_SMALLER_HINT[kind]}"
+    )
 
 
 @contextlib.contextmanager
@@ -138,22 +148,15 @@ def _fixed(path: Path, kind: str, name: str):
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def asset_discard(*, asset: MediaAsset) -> None:
     """Remove an input kept for a request that was then refused, with its file — unless a job
     uses it or its file is a generation's video (a retake's source)."""
-    in_use = (
-        Generation.objects.filter(image=asset).exists()
-        or Generation.objects.filter(audio=asset).exists()
-        or Generation.objects.filter(source_video=asset).exists()
-    )
-    if in_use or Generation.objects.filter(video=asset.file.name).exists():
+    uses = Q(image=asset) | Q(audio=asset) | Q(source_video=asset) | Q(video=asset.file.name)
+    if Generation.objects.filter(uses).exists():
         return
     asset.file.delete(save=False)
     asset.delete()

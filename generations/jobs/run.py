@@ -139,7 +139,7 @@ def _storage_uri(asset: MediaAsset, client) -> str:
     if (
         asset.ltx_storage_uri
         and asset.ltx_expires_at
-        and asset.ltx_expires_at - now > (UPLOAD_REUSE_MARGIN)
+        and asset.ltx_expires_at - now > UPLOAD_REUSE_MARGIN
     ):
         return asset.ltx_storage_uri
     with asset.file.open("rb") as fh:
@@ -194,8 +194,7 @@ def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | 
     failures = generation.attempt_count - limit_waits
     if retryable and failures < MAX_ATTEMPTS:
         backoff = settings.LTX_RETRY_BASE_SECONDS * 2 ** (failures - 1)
-        delay = min(BACKOFF_MAX_SECONDS, backoff)
-        delay *= random.uniform(0.8, 1.2)
+        delay = min(BACKOFF_MAX_SECONDS, backoff) * random.uniform(0.8, 1.2)
         job_requeue(generation, delay=delay, reason=f"{error_type}: retrying in {delay:.1f} s")
         return
     resubmit = lost and generation.project.resubmit_lost_responses
@@ -209,23 +208,9 @@ def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | 
         )
         return
     if lost:
-        job_finish(
-            generation,
-            to=JobState.INTERRUPTED,
-            reason="response lost: the video may have been made and billed",
-            error_type=error_type,
-            error_message=message,
-        )
-        return
-    to = (
-        JobState.CONTENT_FILTERED
-        if isinstance(exc, errors.ContentFilteredError)
-        else (JobState.FAILED)
-    )
-    job_finish(
-        generation,
-        to=to,
-        reason=f"{error_type}: {message}"[:500],
-        error_type=error_type,
-        error_message=message,
-    )
+        to, reason = JobState.INTERRUPTED, "response lost: the video may have been made and billed"
+    else:
+        filtered = isinstance(exc, errors.ContentFilteredError)
+        to = JobState.CONTENT_FILTERED if filtered else JobState.FAILED
+        reason = f"{error_type}: {message}"[:500]
+    job_finish(generation, to=to, reason=reason, error_type=error_type, error_message=message)

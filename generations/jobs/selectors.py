@@ -36,12 +36,9 @@ def gallery_cards(*, project, **filters) -> QuerySet[Generation]:
 
 
 def gallery_page(*, project, number, per_page: int, **filters) -> tuple[Page, list[Generation]]:
-    """A page of the gallery (`number` as given in the URL: get_page's rules) and its cards.
-
-    The page is counted and cut from the cards' ids, which the gallery_cards index holds in
-    order; only its own rows are then joined to their prompt, author and stack, in the same
-    query. An OFFSET over the joined rows made PostgreSQL join and sort every card of the
-    project to show a deep page."""
+    """A page of the gallery and its cards. The page is cut from the cards' ids (the
+    gallery_cards index holds them in order) before any join: an OFFSET over the joined rows
+    made PostgreSQL join and sort every card of the project to show a deep page."""
     cards = gallery_cards(project=project, **filters)
     page = Paginator(cards.values_list("pk", flat=True), per_page).get_page(number)
     return page, list(cards.filter(pk__in=page.object_list))

@@ -8,7 +8,6 @@ request is sent, so a redelivered message or a second worker never calls the API
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import socket
 import uuid
@@ -34,19 +33,14 @@ from generations.projects.models import Project
 from generations.review import stacks
 from generations.spend import services as spend
 
-logger = logging.getLogger(__name__)
-
-
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-
 ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source_video"}
 
 
 # -- submitting ----------------------------------------------------------------------------
 
 
-def _placeholder_payload(endpoint: str, params: dict, assets: dict) -> dict:
+def _placeholder_payload(params: dict, assets: dict) -> dict:
     """The payload as it will be sent, with a stand-in URI where an asset will be uploaded."""
     payload = {k: v for k, v in params.items() if k not in ASSET_FIELDS}
     for field, attribute in ASSET_FIELDS.items():
@@ -58,7 +52,7 @@ def _placeholder_payload(endpoint: str, params: dict, assets: dict) -> dict:
 def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, Decimal]:
     """Validate as the API would and estimate the cost. Raises ValidationError."""
     try:
-        validated = validate_request(endpoint, _placeholder_payload(endpoint, params, assets))
+        validated = validate_request(endpoint, _placeholder_payload(params, assets))
         input_seconds = None
         if endpoint == rules.AUDIO_TO_VIDEO:
             input_seconds = assets["audio"].info["duration"]

@@ -26,9 +26,7 @@ logger = logging.getLogger(__name__)
 
 
 def generation_store(*, generation_id: int) -> None:
-    """Check the delivered video, make its poster, tag its provenance, and store both.
-
-    Runs again on its own (from the kept file) when storing fails: the API is never asked
+    """Runs again on its own (from the kept file) when storing fails: the API is never asked
     twice for a video it delivered."""
     generation = Generation.objects.select_related("project", "prompt_version").get(
         pk=generation_id
@@ -103,13 +101,9 @@ class _WorkFile(File):
 
 
 def video_checksums_refresh() -> tuple[int, int]:
-    """Make each stored video's checksum and size its stored file's; (videos changed,
-    videos whose file is missing).
-
-    Videos stored by earlier versions had the delivery's, taken before its provenance was
-    tagged in, so they matched no file anyone can download. `manage.py
-    refresh_video_checksums` runs this once after upgrading; it reads every stored video
-    (from S3 too), so it is not a migration."""
+    """Make each stored video's checksum and size its stored file's (earlier versions took the
+    delivery's, before the provenance tags); (changed, missing). Reads every video, so it is a
+    command (`refresh_video_checksums`), not a migration."""
     changed = missing = 0
     stored = (
         Generation.objects.filter(state=JobState.SUCCEEDED)

@@ -4,7 +4,6 @@ stalled."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from django.conf import settings
 from django.db.models import F
@@ -20,8 +19,6 @@ from generations.jobs.models import (
 from generations.jobs.run import MAX_ATTEMPTS
 from generations.jobs.services import job_move
 from generations.spend import services as spend
-
-logger = logging.getLogger(__name__)
 
 
 def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:

@@ -1,24 +1,11 @@
-"""Fetch a file from an https link a user gave: the one guarded way ltxweb does it.
+"""Fetch a file from an https link a user gave: the API's rules for links ("Input Formats":
+https, a domain name, public, no redirects, size and time limits), and no way into our network.
+Every address the name resolves to must be public, the connection goes to exactly the address
+checked (SNI, certificate and Host use the name, so DNS rebinding cannot redirect it), and one
+deadline bounds the whole fetch.
 
-The rules are those of "Input Formats" in the LTX-2 API docs (https only, a domain name rather
-than an IP address, publicly accessible, no redirects, a size and a time limit per kind), plus
-what keeps a link from reaching into our own network:
-
-- the name is resolved once, here, and every address it resolves to must be on the public
-  internet (`is_public_address`), including addresses that merely wrap an IPv4 address;
-- the connection goes to exactly the address that was checked, while SNI, certificate
-  verification and the Host header use the name, so a DNS answer that changes between the check
-  and the connection (DNS rebinding) cannot send the request anywhere else;
-- a 3xx answer is an error, never followed;
-- the body is streamed to a file and cut at the size limit and at one overall deadline.
-
-Why not requests-hardened (1.3.0, which claims SSRF protection): its adapter does pin the
-connection to the resolved address with SNI and certificate checks on the name, but it checks only
-the first address getaddrinfo returns, judges it with `is_private` and a short list of extra
-networks (site-local fec0::/10 and IPv4-compatible ::a.b.c.d pass, for instance), has no size
-limit and only per-read timeouts (a slow drip never ends), cannot take an injected resolver, and
-refuses every NAT64 address, which breaks IPv6-only hosts behind DNS64. What it does right fits in
-a few lines here, on the standard library's http.client.
+Not requests-hardened: it checks only the first address, passes fec0::/10 and ::a.b.c.d, has no
+size limit or overall deadline, takes no injected resolver and refuses NAT64 (DNS64 hosts).
 """
 
 from __future__ import annotations
@@ -70,12 +57,8 @@ _NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")  # a private translato
 
 
 class FetchError(ValueError):
-    """A link that cannot be fetched; `message` says why and what would work instead.
-
-    `code` names the reason for programs: "url", "scheme", "credentials", "ip_literal", "host",
-    "dns", "private_address", "connect", "tls", "redirect", "http_status", "too_large",
-    "timeout" or "network". Messages never carry a query string, a password or a response body.
-    """
+    """`message` says why and what would work instead, never with a query string, a password
+    or a response body; `code` names the reason for programs."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -130,17 +113,10 @@ def fetch(
     _ssl_context: ssl.SSLContext | None = None,
     _allow_addresses: frozenset[IPAddress] = frozenset(),
 ) -> FetchResult:
-    """Download `url` (an https link to an image, video or audio file) into `dest`.
+    """Download `url` into `dest` (a path, written only once the whole file has arrived, or a
+    binary file object). Limits default to the API's for `kind`. Raises FetchError.
 
-    `dest` is a path, which is written only once the whole file has arrived (a failed fetch
-    leaves nothing there, and any file already there untouched), or a binary file object, which
-    may hold part of the body if the fetch fails. `max_bytes` and `timeout` (seconds, for the
-    whole fetch once the name is resolved) default to the API's limits for `kind`. `resolver`
-    has the signature of socket.getaddrinfo. Raises FetchError.
-
-    `_ssl_context` and `_allow_addresses` exist only for tests on loopback: a context that trusts
-    a throwaway certificate, and addresses let through although they are not public.
-    """
+    `_ssl_context` and `_allow_addresses` are for tests on loopback only."""
     if kind not in HTTPS_MAX_BYTES:
         raise ValueError(f"kind must be one of {', '.join(HTTPS_MAX_BYTES)} (got {kind!r})")
     link = _Link.parse(url, kind)
@@ -429,12 +405,9 @@ class _PinnedConnection(http.client.HTTPConnection):
 
 
 class _Watchdog:
-    """Cuts the connection at the deadline, whatever read is waiting.
-
-    Socket timeouts bound each read, not the fetch: a server sending a byte a second never
-    trips them. Shutting the socket down from this timer wakes any read at once. It works on a
-    duplicate of the socket's descriptor, so it never touches the SSLSocket object in use.
-    """
+    """Cuts the connection at the deadline: socket timeouts bound each read, not the fetch (a
+    byte a second never trips them). It shuts down a duplicate descriptor, so it never touches
+    the SSLSocket in use."""
 
     def __init__(self, tls_socket: ssl.SSLSocket, deadline: float):
         self.fired = False
