@@ -8,7 +8,6 @@ test-only allowance for that loopback address.
 from __future__ import annotations
 
 import hashlib
-import io
 import ipaddress
 import socket
 import time
@@ -221,13 +220,6 @@ def test_a_file_is_fetched_to_a_path(local, out_dir):
     assert result.content_type == "image/png"
     assert result.sha256 == hashlib.sha256(PHOTO).hexdigest()
     assert [p.name for p in out_dir.iterdir()] == ["photo.png"]
-
-
-def test_a_file_is_fetched_to_a_file_object(local):
-    buffer = io.BytesIO()
-    result = local.fetch("/photo", buffer)
-    assert buffer.getvalue() == PHOTO
-    assert result.size_bytes == len(PHOTO)
 
 
 def test_the_connection_goes_to_the_vetted_address_with_the_name_for_tls_and_host(

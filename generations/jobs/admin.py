@@ -1,12 +1,6 @@
 from django.contrib import admin
 
-from generations.jobs.models import (
-    ApiLease,
-    Attempt,
-    Generation,
-    GenerationEvent,
-    MediaAsset,
-)
+from generations.jobs.models import ApiLease, Attempt, Generation, GenerationEvent, MediaAsset
 
 
 class ReadOnly:

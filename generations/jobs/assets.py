@@ -24,12 +24,9 @@ from generations.projects.models import Project
 def asset_create(
     *, project: Project, user, uploaded, kind: str, convert: bool = False
 ) -> MediaAsset:
-    """Keep an uploaded file as an input of `kind` (image, video or audio) if the API would
-    take it; otherwise a ValidationError that says what is wrong and what would work.
-
-    With `convert`, a file the API refuses for a reason that can be fixed safely is fixed and
-    kept instead: audio in a coding it does not take (PCM WAV, HE-AAC, FLAC…) is re-encoded
-    as AAC-LC in M4A, and an image over the upload limit is re-encoded as a smaller JPEG."""
+    """Keep an uploaded file as an input of `kind` if the API would take it, else a
+    ValidationError saying what would work. With `convert`, audio the API does not take is
+    re-encoded as AAC-LC and an image over the upload limit as a smaller JPEG."""
     limit = intake_limit(kind)
     with _workspace() as work:
         path = work / "upload"
@@ -49,11 +46,8 @@ def asset_create(
 
 
 def asset_from_url(*, project: Project, user, url: str, kind: str, convert: bool = False):
-    """Fetch the file at an https link a person gave and keep it as an upload would be.
-
-    The link must pass the API's own rules for links (https, a domain name, no redirect, its
-    size and time limits) and point at the public internet (`generations.jobs.urlfetch`); the file
-    then reaches the API through its upload endpoint like any other input."""
+    """Fetch the file at an https link (under the API's rules for links, see urlfetch) and keep
+    it as an upload would be: it reaches the API through its upload endpoint like any other."""
     url = (url or "").strip()
     with _workspace() as work:
         path = work / "download"

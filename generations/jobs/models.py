@@ -29,6 +29,8 @@ class JobState(models.TextChoices):
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTING, JobState.GENERATING, JobState.STORING)
+# What Generation.video_info keeps of the stored video, as measured.
+VIDEO_FACTS = ("width", "height", "fps", "frames", "duration", "has_audio", "size_bytes")
 
 
 def asset_path(asset, filename):
@@ -119,9 +121,8 @@ class Generation(models.Model):
     final_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)  # waiting out a Retry-After
-    # When its live message to run it is due (each message carries this as its stamp; a
-    # message with an older stamp is stale). A wake brings it forward; the sweep resends
-    # only jobs whose message was due long ago and never came.
+    # When its live message is due: each message carries this as its stamp, and one with an
+    # older stamp is stale. The sweep resends only messages due long ago that never came.
     message_due_at = models.DateTimeField(default=timezone.now)
     error_type = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
@@ -129,10 +130,8 @@ class Generation(models.Model):
     poster = models.FileField(upload_to=poster_path, max_length=300, blank=True)
     video_sha256 = models.CharField(max_length=64, blank=True)
     video_info = models.JSONField(default=dict, blank=True)
-    # The card the gallery shows for its stack: the stack's newest version, or a job in no
-    # stack. services/stacks.py moves it as it places each version. A column, not an OR over
-    # the version's and the stack's joins: PostgreSQL could not estimate those and walked
-    # every job of a project to reach the gallery's last page.
+    # The gallery's card for its stack (the newest version) or a job in no stack; moved by
+    # review/stacks.py. A column, not an OR over joins PostgreSQL could not estimate.
     is_card = models.BooleanField(default=True)
 
     class Meta:

@@ -14,12 +14,7 @@ from django.utils import timezone
 from generations import media
 from generations.core.ltx import ltx_client
 from generations.jobs import leases, queue
-from generations.jobs.models import (
-    Attempt,
-    Generation,
-    JobState,
-    MediaAsset,
-)
+from generations.jobs.models import Attempt, Generation, JobState, MediaAsset
 from generations.jobs.services import (
     ASSET_FIELDS,
     WORKER,

@@ -9,25 +9,23 @@ from generations.jobs.models import Generation
 def generation_list(
     *, project, state="", endpoint="", model="", prompt="", author=""
 ) -> QuerySet[Generation]:
-    generations = Generation.objects.filter(project=project).select_related(
-        "prompt_version__prompt", "requested_by"
+    lookups = {
+        "state": state,
+        "endpoint": endpoint,
+        "api_model": model,
+        "prompt_version__prompt__uuid": prompt,
+        "requested_by__username": author,
+    }
+    return (
+        Generation.objects.filter(project=project, **{k: v for k, v in lookups.items() if v})
+        .select_related("prompt_version__prompt", "requested_by")
+        .order_by("-created_at", "-id")
     )
-    if state:
-        generations = generations.filter(state=state)
-    if endpoint:
-        generations = generations.filter(endpoint=endpoint)
-    if model:
-        generations = generations.filter(api_model=model)
-    if prompt:
-        generations = generations.filter(prompt_version__prompt__uuid=prompt)
-    if author:
-        generations = generations.filter(requested_by__username=author)
-    return generations.order_by("-created_at", "-id")
 
 
 def gallery_cards(*, project, **filters) -> QuerySet[Generation]:
     """The gallery: one card per version stack, its newest version, and each job in no stack
-    (Generation.is_card, kept by services/stacks.py; its partial index gives any page)."""
+    (Generation.is_card, kept by review/stacks.py; its partial index gives any page)."""
     return (
         generation_list(project=project, **filters)
         .filter(is_card=True)

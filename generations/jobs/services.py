@@ -20,13 +20,7 @@ from django.utils import timezone
 
 from generations.core.activity import activity_record
 from generations.jobs import queue
-from generations.jobs.models import (
-    ACTIVE_STATES,
-    Generation,
-    GenerationEvent,
-    JobState,
-    MediaAsset,
-)
+from generations.jobs.models import ACTIVE_STATES, Generation, GenerationEvent, JobState, MediaAsset
 from generations.ltx import pricing, rules
 from generations.ltx.schemas import validate_request
 from generations.projects.models import Project
@@ -130,8 +124,7 @@ def job_submit(
 
 
 def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
-    """Variations of one request (other models, other durations…), each its own job, all
-    or none: every variation is checked before any job is made."""
+    """Variations of one request, each its own job, all or none."""
     if not variations:
         raise ValidationError("Choose at least one variation")
     assets = {key: common.get(key) for key in ("image", "audio", "source_video")}

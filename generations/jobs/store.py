@@ -13,11 +13,7 @@ from django.core.files import File
 
 from generations import media
 from generations.jobs import queue
-from generations.jobs.models import (
-    Attempt,
-    Generation,
-    JobState,
-)
+from generations.jobs.models import VIDEO_FACTS, Attempt, Generation, JobState
 from generations.jobs.services import job_finish, job_move
 from generations.ltx import pricing, rules
 from generations.review import notifications
@@ -74,15 +70,7 @@ def generation_store(*, generation_id: int) -> None:
         reason="stored" + (f"; {problems}" if problems else ""),
         video=generation.video.name,
         poster=generation.poster.name,
-        video_info={
-            "width": info.width,
-            "height": info.height,
-            "fps": info.fps,
-            "frames": info.frames,
-            "duration": info.duration,
-            "has_audio": info.has_audio,
-            "size_bytes": stored_bytes,
-        },
+        video_info={**{k: getattr(info, k) for k in VIDEO_FACTS}, "size_bytes": stored_bytes},
         video_sha256=digest.hexdigest(),
         final_cost=final_cost,
         error_message=problems,

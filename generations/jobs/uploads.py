@@ -41,11 +41,9 @@ class SizeLimitHandler(FileUploadHandler):
 
 
 class UploadLimitMiddleware:
-    """Puts SizeLimitHandler first and answers an upload over its limit: a page, or under
-    /api/ the API's JSON error. Placed before CsrfViewMiddleware, which reads the body of
-    every POST it checks: for those views the body is read here first, inside this guard;
-    csrf-exempt views (the JSON API) read it themselves and their UploadTooLarge comes back
-    through process_exception."""
+    """Puts SizeLimitHandler first and answers an upload over its limit. Before
+    CsrfViewMiddleware, which reads every POST body it checks: those are read here first,
+    inside this guard; csrf-exempt views (the API) raise through process_exception."""
 
     def __init__(self, get_response):
         self.get_response = get_response

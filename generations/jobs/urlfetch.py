@@ -23,7 +23,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from requests.utils import requote_uri
@@ -42,14 +41,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _CHUNK_BYTES = 64 * 1024
 _USER_AGENT = "ltxweb-media-fetch/1"
 
-# Networks that `is_global` (Python 3.11) calls global although nothing public lives there.
-_NOT_PUBLIC = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "192.88.99.0/24",  # the deprecated 6to4 relay anycast
-        "3fff::/20",  # IPv6 documentation (RFC 9637, newer than Python 3.11)
-    )
-)
+# Networks that `is_global` (Python 3.11) calls global although nothing public lives there:
+# the deprecated 6to4 relay anycast, and IPv6 documentation (RFC 9637, newer than Python 3.11).
+_NOT_PUBLIC = (ipaddress.ip_network("192.88.99.0/24"), ipaddress.ip_network("3fff::/20"))
 # IPv6 forms that carry an IPv4 address inside them.
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d; also :: and ::1
 _NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")  # reaches the IPv4 address in its tail
@@ -104,7 +98,7 @@ def is_public_address(address: IPAddress) -> bool:
 
 def fetch(
     url: str,
-    dest: str | os.PathLike | BinaryIO,
+    dest: str | os.PathLike,
     *,
     kind: str,
     max_bytes: int | None = None,
@@ -113,8 +107,8 @@ def fetch(
     _ssl_context: ssl.SSLContext | None = None,
     _allow_addresses: frozenset[IPAddress] = frozenset(),
 ) -> FetchResult:
-    """Download `url` into `dest` (a path, written only once the whole file has arrived, or a
-    binary file object). Limits default to the API's for `kind`. Raises FetchError.
+    """Download `url` to the path `dest`, written only once the whole file has arrived. Limits
+    default to the API's for `kind`. Raises FetchError.
 
     `_ssl_context` and `_allow_addresses` are for tests on loopback only."""
     if kind not in HTTPS_MAX_BYTES:
@@ -199,11 +193,8 @@ class _Link:
 
 def _is_ip_address(host: str) -> bool:
     """An IP address, including spellings such as 127.1 or 0x7f.0.0.1 that resolvers accept."""
-    try:
+    with contextlib.suppress(ValueError):
         ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
         return True
     try:
         socket.inet_aton(host.rstrip("."))
@@ -429,10 +420,7 @@ class _Watchdog:
 
 @contextlib.contextmanager
 def _open_destination(dest):
-    """A binary file to write the body to; a path gets the file only once it is complete."""
-    if hasattr(dest, "write"):
-        yield dest
-        return
+    """A file to write the body to: `dest` gets it only once it is complete."""
     path = Path(dest)
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
