@@ -214,10 +214,8 @@ def test_a_file_is_fetched_to_a_path(local, out_dir):
     assert dest.read_bytes() == PHOTO
     assert local.resolved == ["media.test"]
     assert local.server.seen[0].path == "/photo?caption=%C3%A9t%C3%A9%201"
-    assert result.url == local.url("/photo?caption=été 1")
     assert result.address == "127.0.0.1"
     assert result.size_bytes == len(PHOTO)
-    assert result.content_type == "image/png"
     assert result.sha256 == hashlib.sha256(PHOTO).hexdigest()
     assert [p.name for p in out_dir.iterdir()] == ["photo.png"]
 

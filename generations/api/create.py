@@ -234,17 +234,10 @@ def _media_given(endpoint: str, fields: dict, files: dict) -> dict[str, str]:
     """For each media input given: which way (file, url or source)."""
     given = {}
     for kind in MEDIA_INPUTS.values():
-        ways = [
-            way
-            for way, present in (
-                ("file", kind in files),
-                ("url", f"{kind}_url" in fields),
-                ("source", kind == "video" and "source" in fields),
-            )
-            if present
-        ]
+        names = {"file": kind, "url": f"{kind}_url", "source": "source"}
+        sent_in = {"file": files, "url": fields, "source": fields if kind == "video" else {}}
+        ways = [way for way, name in names.items() if name in sent_in[way]]
         if len(ways) > 1:
-            names = {"file": kind, "url": f"{kind}_url", "source": "source"}
             raise invalid({names[way]: f"give the {kind} only one way" for way in ways})
         if ways:
             given[kind] = ways[0]

@@ -28,10 +28,7 @@ class ApiError(Exception):
         error = {"type": self.error_type, "message": self.message}
         if self.fields:
             error["fields"] = self.fields
-        response = JsonResponse({"error": error}, status=self.status)
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
+        return JsonResponse({"error": error}, status=self.status, headers=self.headers)
 
 
 def invalid(fields: dict[str, list[str] | str]) -> ApiError:

@@ -92,9 +92,8 @@ class Generation(models.Model):
     endpoint = models.CharField(max_length=16, choices=Endpoint.choices)
     # The validated request without its media URIs (those come from the assets below).
     params = models.JSONField(default=dict)
-    # params["model"] as a column the database keeps: the gallery filters on it, and a JSON
-    # lookup has neither an index nor statistics, so PostgreSQL misjudged how many jobs match
-    # and chose a plan that read every match to show one page.
+    # params["model"] as a stored column the gallery filters on: a JSON lookup has neither an
+    # index nor statistics, and PostgreSQL's plan read every match to show one page.
     api_model = models.GeneratedField(
         expression=KT("params__model"),
         output_field=models.CharField(max_length=40, null=True),
@@ -209,8 +208,8 @@ class Attempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["generation", "number"], name="attempt_number")
         ]
-        # The spend dashboard asks on every view whether any attempt was refused with a 402
-        # (selectors_spend.account_problem): these are few, and found without a scan.
+        # The spend dashboard asks on every view whether any attempt was refused with a 402:
+        # these are few, and found without a scan.
         indexes = [
             models.Index(
                 fields=["generation"], condition=models.Q(http_status=402), name="attempt_refused"

@@ -33,6 +33,12 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # error responses worth retrying (500/503/504, connection failures)
 LIMIT_ERROR_TYPES = (errors.RateLimitError.error_type, errors.ConcurrencyLimitError.error_type)
+RETRYABLE_ERRORS = (
+    errors.APIError,
+    errors.ServiceUnavailableError,
+    errors.TimeoutError,
+    errors.ConnectionFailedError,
+)
 BACKOFF_MAX_SECONDS = 120.0
 # A job over the concurrency cap is woken as soon as a slot is given back to it (`queue.next_wake`);
 # this is only how soon it looks again on its own, should that wake never come.
@@ -174,16 +180,7 @@ def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | 
         delay = (exc.retry_after or 5.0) + random.uniform(0, 1.0)
         job_requeue(generation, delay=delay, reason=f"{error_type}: waiting {delay:.1f} s")
         return
-    retryable = (
-        isinstance(
-            exc,
-            errors.APIError
-            | errors.ServiceUnavailableError
-            | errors.TimeoutError
-            | errors.ConnectionFailedError,
-        )
-        and not lost
-    )
+    retryable = not lost and isinstance(exc, RETRYABLE_ERRORS)
     # Waits for a limit (above) are not failures: only failed tries use up the retries.
     limit_waits = generation.attempts.filter(error_type__in=LIMIT_ERROR_TYPES).count()
     failures = generation.attempt_count - limit_waits

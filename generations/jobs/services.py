@@ -29,6 +29,8 @@ from generations.spend import services as spend
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source_video"}
+# Endpoints priced by the length of an input, and that input.
+BILLED_BY_INPUT = {rules.AUDIO_TO_VIDEO: "audio", rules.RETAKE: "source_video"}
 
 
 # -- submitting ----------------------------------------------------------------------------
@@ -47,10 +49,7 @@ def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, De
     """Validate as the API would and estimate the cost. Raises ValidationError."""
     try:
         validated = validate_request(endpoint, _placeholder_payload(params, assets))
-        input_seconds = None
-        if endpoint == rules.AUDIO_TO_VIDEO:
-            input_seconds = assets["audio"].info["duration"]
-        elif endpoint == rules.RETAKE:
+        if endpoint == rules.RETAKE:
             info = assets["source_video"].info
             rules.check_retake_video(
                 width=info["width"],
@@ -58,7 +57,8 @@ def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, De
                 duration=info["duration"],
                 frames=info["frames"],
             )
-            input_seconds = info["duration"]
+        billed = BILLED_BY_INPUT.get(endpoint)
+        input_seconds = assets[billed].info["duration"] if billed else None
     except rules.RequestInvalid as exc:
         raise ValidationError({exc.field or "__all__": exc.message}) from None
     except (KeyError, TypeError):

@@ -14,7 +14,7 @@ from django.core.files import File
 from generations import media
 from generations.jobs import queue
 from generations.jobs.models import VIDEO_FACTS, Attempt, Generation, JobState
-from generations.jobs.services import job_finish, job_move
+from generations.jobs.services import BILLED_BY_INPUT, job_finish, job_move
 from generations.ltx import pricing, rules
 from generations.review import notifications
 
@@ -32,8 +32,7 @@ def generation_store(*, generation_id: int) -> None:
     incoming = Path(settings.VAR_DIR) / "incoming" / f"{generation.uuid}.mp4"
     try:
         with tempfile.TemporaryDirectory(dir=incoming.parent) as work:
-            # The delivery is checked, then copied with its provenance tags and index first;
-            # the checksum and size are the stored file's, the ones a download or the
+            # The checksum and size are the tagged, stored file's: the ones a download or the
             # deliverables' manifest can be checked against.
             tagged, poster = Path(work) / "video.mp4", Path(work) / "poster.jpg"
             info = media.write_provenance(incoming, tagged, _provenance(generation))
@@ -58,10 +57,11 @@ def generation_store(*, generation_id: int) -> None:
         logger.warning("storing %s failed (%s): will retry storing only", generation.uuid, exc)
         queue.store_retry_send(generation.pk, countdown=10)
         return
+    billed = BILLED_BY_INPUT.get(generation.endpoint)
     final_cost = pricing.estimate_cost(
         generation.endpoint,
         {**generation.params, "duration": info.duration},
-        input_seconds=_billed_input_seconds(generation),
+        input_seconds=getattr(generation, billed).info["duration"] if billed else None,
     )
     stored = job_move(
         generation,
@@ -118,14 +118,6 @@ def video_checksums_refresh() -> tuple[int, int]:
     return changed, missing
 
 
-def _billed_input_seconds(generation: Generation) -> float | None:
-    if generation.endpoint == rules.AUDIO_TO_VIDEO:
-        return generation.audio.info["duration"]
-    if generation.endpoint == rules.RETAKE:
-        return generation.source_video.info["duration"]
-    return None
-
-
 def _compare_with_request(generation: Generation, info) -> str:
     """What differs between the video and the request (noted, not refused: it was paid)."""
     params = generation.params
@@ -145,12 +137,9 @@ def _compare_with_request(generation: Generation, info) -> str:
 
 def _provenance(generation: Generation) -> dict[str, str]:
     attempt = generation.attempts.filter(outcome=Attempt.Outcome.DELIVERED).last()
+    version = generation.prompt_version
     tags = {
-        "title": (
-            generation.prompt_version.prompt.title
-            if generation.prompt_version
-            else generation.endpoint
-        ),
+        "title": version.prompt.title if version else generation.endpoint,
         "comment": generation.prompt_text,
         "ltx_endpoint": generation.endpoint,
         "ltx_request_id": attempt.request_id if attempt else "",
@@ -160,6 +149,6 @@ def _provenance(generation: Generation) -> dict[str, str]:
         "ltxweb_project": generation.project.name,
         "ltxweb_generation": str(generation.uuid),
     }
-    if generation.prompt_version:
-        tags["ltxweb_prompt_version"] = str(generation.prompt_version.number)
+    if version:
+        tags["ltxweb_prompt_version"] = str(version.number)
     return {k: v.replace("\x00", "") for k, v in tags.items()}

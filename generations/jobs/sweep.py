@@ -63,8 +63,7 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
             if to == JobState.QUEUED:
                 queue.run_schedule(generation.pk)
     # A worker claims its job right after taking its lease: a queued job still holding one a
-    # minute later lost its worker in between, and would otherwise wait out the lease's whole
-    # lifetime (and keep a slot of the account's cap from everyone).
+    # minute later lost its worker, and would keep a slot for the lease's whole lifetime.
     ApiLease.objects.filter(
         generation__state=JobState.QUEUED, acquired_at__lt=now - dt.timedelta(minutes=1)
     ).delete()

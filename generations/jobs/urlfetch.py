@@ -62,10 +62,8 @@ class FetchError(ValueError):
 
 @dataclass(frozen=True)
 class FetchResult:
-    url: str
     address: str  # the IP address the file was fetched from
     size_bytes: int
-    content_type: str | None  # as the server sent it, if it did
     sha256: str
 
 
@@ -121,7 +119,7 @@ def fetch(
         max_bytes=HTTPS_MAX_BYTES[kind] if max_bytes is None else max_bytes,
         timeout=HTTPS_FETCH_TIMEOUT_SECONDS[kind] if timeout is None else timeout,
     )
-    return transfer.run(url, addresses, dest, _ssl_context or ssl.create_default_context())
+    return transfer.run(addresses, dest, _ssl_context or ssl.create_default_context())
 
 
 @dataclass(frozen=True)
@@ -246,7 +244,7 @@ class _Transfer:
         self.deadline = time.monotonic() + timeout
         self.watchdog: _Watchdog | None = None
 
-    def run(self, url: str, addresses: list[IPAddress], dest, context) -> FetchResult:
+    def run(self, addresses: list[IPAddress], dest, context) -> FetchResult:
         address, tls_socket = self._connect(addresses, context)
         self.watchdog = _Watchdog(tls_socket, self.deadline)
         connection = _PinnedConnection(self.link.host, self.link.port, tls_socket)
@@ -258,17 +256,15 @@ class _Transfer:
             with contextlib.closing(response):
                 self._check_response(response)
                 digest = hashlib.sha256()
-                size = 0
                 with _open_destination(dest) as out:
                     for chunk in self._body(response):
                         out.write(chunk)
                         digest.update(chunk)
-                        size += len(chunk)
+                    size = out.tell()
         finally:
             connection.close()
             self.watchdog.stop()
-        content_type = response.getheader("Content-Type")
-        return FetchResult(url, str(address), size, content_type, digest.hexdigest())
+        return FetchResult(str(address), size, digest.hexdigest())
 
     def _connect(self, addresses, context) -> tuple[IPAddress, ssl.SSLSocket]:
         """TLS to the first vetted address that answers; SNI and certificate check the name."""
