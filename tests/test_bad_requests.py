@@ -7,9 +7,9 @@ from django.test import Client
 from django.urls import reverse
 
 from generations.jobs import queue as job_queue
-from generations.jobs.models import Generation
+from generations.jobs.models import Generation, MediaAsset
 from generations.review.models import TimelineComment
-from tests.reviewing import finished
+from tests.reviewing import finished, private_media, store_media
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +80,27 @@ def test_an_invitation_address_longer_than_its_column_is_refused(client, project
     assert response.status_code == 400
     assert "at most 254 characters" in response.content.decode()
     assert not project.invitations.exists()
+
+
+def test_a_refused_retake_keeps_no_input_row_and_the_video_it_named(
+    client, project, editor, settings, tmp_path
+):
+    private_media(settings, tmp_path)
+    source = store_media(finished(project, editor), tmp_path)
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {"endpoint": "retake", "source": str(source.uuid), "start_time": "soon"},
+    )
+    assert response.status_code == 400
+    assert not MediaAsset.objects.exists()
+    assert source.video.storage.exists(source.video.name)
+
+
+def test_a_retake_of_a_video_that_is_not_an_id_is_a_400(client, project, editor):
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]), {"endpoint": "retake", "source": "zzz"}
+    )
+    assert response.status_code == 400
+    assert "“zzz” is not a valid video." in response.content.decode()

@@ -147,12 +147,12 @@ def _sha256(path: Path) -> str:
 
 
 def asset_discard(*, asset: MediaAsset) -> None:
-    """Remove an input kept for a request that was then refused, with its file — unless a job
-    uses it or its file is a generation's video (a retake's source)."""
-    uses = Q(image=asset) | Q(audio=asset) | Q(source_video=asset) | Q(video=asset.file.name)
-    if Generation.objects.filter(uses).exists():
+    """Remove an input kept for a request that was then refused, unless a job uses it; its
+    file too, unless that is a generation's video (a retake's source)."""
+    if Generation.objects.filter(Q(image=asset) | Q(audio=asset) | Q(source_video=asset)).exists():
         return
-    asset.file.delete(save=False)
+    if not Generation.objects.filter(video=asset.file.name).exists():
+        asset.file.delete(save=False)
     asset.delete()
 
 
