@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from generations.jobs import queue as job_queue
 from generations.jobs.models import Generation, MediaAsset
+from generations.prompts import services as prompt_service
 from generations.review.models import TimelineComment
 from tests.reviewing import finished, private_media, store_media
 
@@ -104,3 +105,16 @@ def test_a_retake_of_a_video_that_is_not_an_id_is_a_400(client, project, editor)
     )
     assert response.status_code == 400
     assert "“zzz” is not a valid video." in response.content.decode()
+
+
+def test_taking_the_library_wording_with_a_malformed_entry_saves_no_version(
+    client, project, editor
+):
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="Harbour", elements={"shot": "A wide shot"}
+    )
+    client.force_login(editor)
+    url = reverse("prompt_take_wording", args=[project.uuid, prompt.uuid])
+    response = client.post(url, {"entry": "zzz"})
+    assert response.status_code == 400
+    assert prompt.versions.count() == 1
