@@ -1,13 +1,9 @@
 """Budgets that hold under simultaneous submissions, and the alerts producers get.
 
-The budget is enforced on SpendPeriod rows (one per project and month, one for the project's
-whole life), each the running total of the ledger in its period: a reservation is one
-conditional UPDATE, `committed + estimate <= limit`, so two simultaneous submissions cannot
-both take the last of a budget; PostgreSQL re-checks the condition on the row's newest
-version after waiting for the other's lock. A CheckConstraint (`committed <= limit +
-overrun`) is the backstop against any path that forgets the condition. The rows are moved
-in the transaction of the ledger entries they sum (spend/services.py), and always locked in
-the same order, the lifetime row first, so that two writers never deadlock.
+A reservation is one conditional UPDATE of a SpendPeriod row, `committed + estimate <= limit`,
+which PostgreSQL re-checks on the row's newest version after waiting for the other's lock, so
+two submissions cannot both take the last of a budget. The rows are always locked in the same
+order, the lifetime row first, so that two writers never deadlock.
 """
 
 from __future__ import annotations
@@ -88,9 +84,8 @@ def refusal(row: SpendPeriod, amount: Decimal, what: str) -> str:
 
 
 def period_take(row: SpendPeriod, amount: Decimal, *, what: str) -> None:
-    """Add a reservation of `amount` (one entry) to the row's total only if it stays within
-    the limit: one conditional UPDATE, which locks the row; ValidationError when it does
-    not fit."""
+    """Add a reservation (one entry) to the row's total if it stays within the limit;
+    ValidationError when it does not fit."""
     cents = to_cents(amount)
     fits = Q(limit_cents__isnull=True) | Q(committed_cents__lte=F("limit_cents") - cents)
     taken = (
@@ -104,9 +99,8 @@ def period_take(row: SpendPeriod, amount: Decimal, *, what: str) -> None:
 
 
 def periods_add(project: Project, period: dt.date, *, cents: int, entries: int) -> None:
-    """Move the lifetime and the month's totals by entries that are facts (the API billed,
-    or may have), whatever the budget says: what raises the total counts as overrun for
-    the backstop."""
+    """Move the totals by entries that are facts, whatever the budget says: what raises
+    them counts as overrun for the backstop."""
     for row in spend_periods_of(project, period):
         SpendPeriod.objects.filter(pk=row.pk).update(
             committed_cents=F("committed_cents") + cents,
@@ -127,10 +121,8 @@ def budget_set(
     alert_percents: list[int],
     approval_above: Decimal | None = None,
 ) -> Budget:
-    """Set (or, with no amount, remove) the project's limit, and the estimate above which a
-    job waits for a producer's approval. The running totals of the current month and of the
-    project's life take the new limit at once; a limit below what is already committed
-    refuses every new job until spend falls below it."""
+    """Set (or, with no amount, remove) the project's limit and approval amount. The running
+    totals take the new limit at once; one below what is committed refuses new jobs."""
     if amount is not None and not (0 <= amount <= MAX_BUDGET):
         raise ValidationError({"amount": f"The budget is from 0 to {money(MAX_BUDGET)}"})
     if approval_above is not None and not (0 <= approval_above <= MAX_BUDGET):
@@ -184,18 +176,13 @@ def _set_limit(row: SpendPeriod, cents: int | None) -> None:
 # -- telling producers -----------------------------------------------------------------------
 
 
-def producers_of(project: Project) -> list:
-    """The people who manage the project's money: its producers and owners."""
-    return [
-        m.user
-        for m in Membership.objects.filter(project=project).select_related("user")
-        if m.has_role(Role.PRODUCER) and m.user.is_active
-    ]
-
-
 def notify_producers(*, project: Project, subject: str, body: str) -> int:
     """Email the project's producers and owners (after the transaction commits)."""
-    recipients = [user.email for user in producers_of(project) if user.email]
+    recipients = [
+        m.user.email
+        for m in Membership.objects.filter(project=project).select_related("user")
+        if m.has_role(Role.PRODUCER) and m.user.is_active and m.user.email
+    ]
     if recipients:
         transaction.on_commit(
             lambda: send_mail(
@@ -206,9 +193,8 @@ def notify_producers(*, project: Project, subject: str, body: str) -> int:
 
 
 def budget_alerts_check(*, project: Project, period: dt.date) -> list[BudgetAlert]:
-    """Tell producers (activity and email) the first time, in a budget period, that spent or
-    held money passes each of the budget's alert percentages. A unique constraint makes the
-    "first time" hold under simultaneous submissions."""
+    """Tell producers the first time in a budget period that spend passes each alert
+    percentage; a unique constraint makes "first" hold under simultaneous submissions."""
     budget = Budget.objects.filter(project=project).first()
     if budget is None or not budget.amount or not budget.alert_percents:
         return []
