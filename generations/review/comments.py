@@ -1,6 +1,5 @@
-"""Timeline comments: at a moment or a range of a version, in threads, resolved and reopened,
-with @mentions of project members (who are notified). Written by members or by guests
-through a share link. Times are kept in seconds, snapped to the start of their frame."""
+"""Timeline comments at a moment or a range of a version, in threads, with @mentions of
+members; times are kept in seconds, snapped to the start of their frame."""
 
 from __future__ import annotations
 
@@ -78,8 +77,8 @@ def comment_add(
     share_link: ShareLink | None = None,
     guest_name: str = "",
 ) -> TimelineComment:
-    """Add a comment (or, with `parent`, a reply in its thread). Members are `author`;
-    guests give `share_link` and `guest_name`. Mentioned members are notified."""
+    """Add a comment (or, with `parent`, a reply). Members are `author`; guests give
+    `share_link` and `guest_name`."""
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write the comment first"})

@@ -1,6 +1,4 @@
-"""Notifications: in-app, and by email (Django's mail backend) unless the person turned email
-off for the project. Sent when a video is ready for review, when a reviewer decides, and
-when someone is @mentioned in a timeline comment."""
+"""Notifications: in-app, and by email unless the person turned email off for the project."""
 
 from __future__ import annotations
 
@@ -110,13 +108,6 @@ def version_ready(*, generation: Generation) -> list[Notification]:
     )
 
 
-DECISION_KINDS = {
-    "approved": Kind.APPROVED,
-    "changes_requested": Kind.CHANGES_REQUESTED,
-    "rejected": Kind.REJECTED,
-}
-
-
 def asked_for(version) -> list:
     """Who asked for a version: its requester, and for a retake the requesters of the
     versions it was retaken from (the editor whose shot a reviewer had retaken)."""
@@ -142,7 +133,7 @@ def decision_made(*, decision: ReviewDecision) -> list[Notification]:
     return notify(
         users=asked_for(version),
         project=version.stack.project,
-        kind=DECISION_KINDS[decision.state],
+        kind=Kind(decision.state),  # a decision's states are kinds of notification too
         message=message,
         url=review_path(generation),
         actor=decision.reviewer,

@@ -31,8 +31,8 @@ def projects_deciding(*, user) -> list[Project]:
 
 
 def review_queue(*, projects, project_uuid: str = "", prompt: str = "") -> QuerySet[Version]:
-    """Finished versions waiting for a decision in `projects`, oldest first (by when the
-    video was ready), filtered by project and by words of the prompt or stack title."""
+    """Finished versions waiting for a decision, oldest first, filtered by project and by
+    words of the prompt or stack title."""
     versions = Version.objects.filter(
         stack__project__in=projects,
         review_state=ReviewState.PENDING,
@@ -73,8 +73,8 @@ def version_decisions(*, version: Version) -> QuerySet[ReviewDecision]:
 
 
 def version_comments(*, version: Version, share_link=None) -> list[TimelineComment]:
-    """Top-level comments in timeline order, each with `.thread` (its replies), in two
-    queries. With `share_link`, only what guests wrote through that link."""
+    """Top-level comments in timeline order, each with `.thread` (its replies); with
+    `share_link`, only what guests wrote through that link."""
     comments = TimelineComment.objects.filter(version=version)
     if share_link is not None:
         comments = comments.filter(share_link=share_link)
@@ -98,12 +98,6 @@ def stack_versions(*, stack: Stack) -> QuerySet[Version]:
     ).order_by("-number")
 
 
-def stacks_with_versions(*, project) -> QuerySet[Stack]:
-    return Stack.objects.filter(project=project).prefetch_related(
-        Prefetch("versions", queryset=Version.objects.select_related("generation"))
-    )
-
-
 def unread_count(*, user) -> int:
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
@@ -125,8 +119,7 @@ class Comparison:
 
 
 def versions_compare(*, a: Version, b: Version) -> Comparison:
-    """What differs between two versions: the prompt word by word, every parameter, and
-    the range of a retake when one was made from the other."""
+    """The prompt word by word, every parameter, and the retaken range if one is the other's."""
     facts = []
     for version in (a, b):
         generation = version.generation
@@ -184,8 +177,7 @@ class Deliverable:
 
 
 def approved_deliverables(*, project) -> list[Deliverable]:
-    """The approved version of each stack (its newest approved one), in a fixed number of
-    queries, stacks in title order."""
+    """The newest approved version of each stack, stacks in title order."""
     versions = (
         Version.objects.filter(
             stack__project=project,

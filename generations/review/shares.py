@@ -1,8 +1,5 @@
-"""Share links: a stack, or a set of versions, for a guest without an account.
-
-The link's token is shown once and kept only as a hash; a password, when set, is kept as
-Django's password hash and tried at a limited rate (generations/ratelimit.py). A link
-expires and can be revoked; it shows only the finished versions it covers."""
+"""Share links: a stack, or a set of versions, for a guest without an account. The token is
+kept only as a hash; a password is tried at a limited rate (core/ratelimit.py)."""
 
 from __future__ import annotations
 
@@ -117,8 +114,7 @@ class TooManyTries(Exception):
 
 
 def share_password_check(*, link: ShareLink, password: str, address: str) -> bool:
-    """True when `password` is the link's. Tries are counted first; too many raise
-    TooManyTries with the seconds to wait."""
+    """Tries are counted first; too many raise TooManyTries with the seconds to wait."""
     wait = ratelimit.share_password_attempt(link_id=link.pk, address=address)
     if wait:
         raise TooManyTries(wait)

@@ -1,7 +1,5 @@
-"""Frame-accurate timecodes (HH:MM:SS:FF, non-drop) for a video's frame rate. No Django.
-
-Times are kept in seconds; a time belongs to the frame it falls in, so 1.999 s at 25 fps is
-frame 49 (00:00:01:24) and 2.0 s is frame 50 (00:00:02:00)."""
+"""Frame-accurate timecodes (HH:MM:SS:FF, non-drop); a time belongs to the frame it falls in.
+No Django."""
 
 from __future__ import annotations
 

@@ -224,29 +224,24 @@ def share_version(request, share_token, generation_uuid):
     )
 
 
-@require_GET
-def share_video(request, share_token, generation_uuid):
+def _guest_file(request, share_token, generation_uuid, field: str, content_type: str, ext=""):
+    """A version's video or poster; with `ext`, downloaded under the version's label."""
     link, version = _guest_version(request, share_token, generation_uuid)
     if version is None:
         raise Http404("Not available")
-    generation = version.generation
-    return _private(
-        stored_file_response(
-            request, generation.video, content_type="video/mp4", filename=f"{version.label}.mp4"
-        )
-    )
+    name = f"{version.label}{ext}" if ext else None
+    file = getattr(version.generation, field)
+    return _private(stored_file_response(request, file, content_type=content_type, filename=name))
+
+
+@require_GET
+def share_video(request, share_token, generation_uuid):
+    return _guest_file(request, share_token, generation_uuid, "video", "video/mp4", ".mp4")
 
 
 @require_GET
 def share_poster(request, share_token, generation_uuid):
-    link, version = _guest_version(request, share_token, generation_uuid)
-    if version is None:
-        raise Http404("Not available")
-    return _private(
-        stored_file_response(
-            request, version.generation.poster, content_type="image/jpeg", filename=None
-        )
-    )
+    return _guest_file(request, share_token, generation_uuid, "poster", "image/jpeg")
 
 
 @require_POST
@@ -258,12 +253,14 @@ def share_comment(request, share_token, generation_uuid):
     post = request.POST
     parent = None
     if post.get("parent"):
-        parent = TimelineComment.objects.filter(
-            version=version, share_link=link, pk=post["parent"] if post["parent"].isdigit() else 0
-        ).first()
-        if parent is None:
-            raise Http404("No such comment")
+        parent = get_object_or_404(
+            TimelineComment,
+            version=version,
+            share_link=link,
+            pk=post["parent"] if post["parent"].isdigit() else 0,
+        )
     guest_name = post.get("guest_name", "") or request.session.get(GUEST_NAME_KEY, "")
+    errors = None
     try:
         comment = comments.comment_add(
             version=version,
@@ -276,19 +273,12 @@ def share_comment(request, share_token, generation_uuid):
         )
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
-        context = _guest_context(request, link, share_token, version, comment_errors=errors)
-        template = "review/share_version.html"
-        if request.htmx:
-            template += "#comments"
-        return _private(render(request, template, context, status=200 if request.htmx else 400))
-    request.session[GUEST_NAME_KEY] = comment.guest_name
-    if request.htmx:
-        return _private(
-            render(
-                request,
-                "review/share_version.html#comments",
-                _guest_context(request, link, share_token, version),
-            )
-        )
-    url = reverse("share_version", args=[share_token, version.generation.uuid])
-    return redirect(f"{url}#comment-{comment.pk}")
+    else:
+        request.session[GUEST_NAME_KEY] = comment.guest_name
+        if not request.htmx:
+            url = reverse("share_version", args=[share_token, version.generation.uuid])
+            return redirect(f"{url}#comment-{comment.pk}")
+    context = _guest_context(request, link, share_token, version, comment_errors=errors or {})
+    template = "review/share_version.html" + ("#comments" if request.htmx else "")
+    status = 400 if errors and not request.htmx else 200
+    return _private(render(request, template, context, status=status))
