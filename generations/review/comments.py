@@ -21,12 +21,8 @@ MENTION_RE = re.compile(r"(?<![\w@.+-])@([\w.+-][\w.@+-]*)")
 
 
 def mentioned_usernames(body: str) -> list[str]:
-    names = []
-    for match in MENTION_RE.finditer(body):
-        name = match.group(1).rstrip(".")
-        if name and name not in names:
-            names.append(name)
-    return names
+    names = (match.group(1).rstrip(".") for match in MENTION_RE.finditer(body))
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def _seconds(value, field: str, *, required: bool) -> float | None:
@@ -140,9 +136,6 @@ def comment_resolve(*, comment: TimelineComment, user, resolved: bool) -> Timeli
     """Resolve a thread, or reopen it."""
     if comment.parent_id is not None:
         comment = comment.parent
-    if resolved:
-        comment.resolved_at, comment.resolved_by = timezone.now(), user
-    else:
-        comment.resolved_at, comment.resolved_by = None, None
+    comment.resolved_at, comment.resolved_by = (timezone.now(), user) if resolved else (None, None)
     comment.save(update_fields=["resolved_at", "resolved_by"])
     return comment

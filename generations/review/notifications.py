@@ -84,22 +84,14 @@ def _send(emails) -> None:
         logger.exception("sending %d notification emails failed", len(emails))
 
 
-def deciders_of(project: Project) -> list:
-    """The people who may decide on videos: reviewers and owners."""
-    return [
-        m.user
-        for m in Membership.objects.filter(project=project).select_related("user")
-        if m.has_role(Role.REVIEWER)
-    ]
-
-
 def version_ready(*, generation: Generation) -> list[Notification]:
     """A video finished: its project's reviewers (and owners) are told it waits for them."""
     version = getattr(generation, "version", None)
     title = version.stack.title if version else generation.prompt_text[:60]
     label = f" {version.label}" if version else ""
+    members = Membership.objects.filter(project=generation.project).select_related("user")
     return notify(
-        users=deciders_of(generation.project),
+        users=[m.user for m in members if m.has_role(Role.REVIEWER)],
         project=generation.project,
         kind=Kind.READY_FOR_REVIEW,
         message=f"Ready for review: {title}{label}",

@@ -137,21 +137,12 @@ def versions_compare(*, a: Version, b: Version) -> Comparison:
         if generation.prompt_version_id:
             values["prompt version"] = f"v{generation.prompt_version.number}"
         facts.append(values)
-    names = sorted(set(facts[0]) | set(facts[1]))
+    fa, fb = facts
     params = [
-        (
-            name,
-            facts[0].get(name, "—"),
-            facts[1].get(name, "—"),
-            facts[0].get(name) != facts[1].get(name),
-        )
-        for name in names
+        (name, fa.get(name, "—"), fb.get(name, "—"), fa.get(name) != fb.get(name))
+        for name in sorted(set(fa) | set(fb))
     ]
-    retake_version = None
-    if b.retake_of_id == a.pk:
-        retake_version = b
-    elif a.retake_of_id == b.pk:
-        retake_version = a
+    retake_version = b if b.retake_of_id == a.pk else a if a.retake_of_id == b.pk else None
     return Comparison(
         prompt_diff=word_diff(a.generation.prompt_text, b.generation.prompt_text),
         params=params,

@@ -8,11 +8,6 @@ import math
 EPSILON = 1e-6  # float seconds that are a hair under a frame boundary belong to it
 
 
-def timebase(fps: float) -> int:
-    """Frames per timecode second: the rate rounded (23.976 counts as 24, non-drop)."""
-    return max(1, round(fps or 24))
-
-
 def frame_of(seconds: float, fps: float) -> int:
     return max(0, math.floor(seconds * fps + EPSILON))
 
@@ -25,7 +20,7 @@ def snap(seconds: float, fps: float) -> float:
 def timecode(seconds: float | None, fps: float) -> str:
     if seconds is None:
         return ""
-    base = timebase(fps)
+    base = max(1, round(fps or 24))  # frames per timecode second: 23.976 counts as 24
     frame = frame_of(seconds, fps)
     whole, frames = divmod(frame, base)
     hours, rest = divmod(whole, 3600)

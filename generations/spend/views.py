@@ -116,13 +116,10 @@ def possible_charge_settle(request, project_uuid, generation_uuid, number):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request,
-            f"Attempt {attempt.number} recorded as "
-            + (
-                "charged." if charged == "yes" else "not charged: its amount is back in the budget."
-            ),
+        answer = (
+            "charged." if charged == "yes" else "not charged: its amount is back in the budget."
         )
+        messages.success(request, f"Attempt {attempt.number} recorded as {answer}")
     return redirect("spend", project_uuid=project.uuid)
 
 
@@ -172,7 +169,7 @@ def _breakdown_alone(request, project) -> dict:
     return _breakdown(request, project, selectors.budget_period(budget))
 
 
-def _ledger(request, project) -> dict:
+def _ledger(request, project, adjustment_form=None) -> dict:
     """A page of the ledger, newest first: one row past it tells whether there is an older
     page, without counting the ledger."""
     page = _page_number(request, "ledger")
@@ -183,7 +180,7 @@ def _ledger(request, project) -> dict:
         "ledger_page": page,
         "ledger_older": len(entries) > LEDGER_ROWS_SHOWN,
         "rows_shown": LEDGER_ROWS_SHOWN,
-        "adjustment_form": AdjustmentForm(),
+        "adjustment_form": adjustment_form or AdjustmentForm(),
     }
 
 
@@ -229,10 +226,8 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
         "currency": CURRENCY,
         **breakdown,
         **_possible_charges(request, project),
-        **_ledger(request, project),
+        **_ledger(request, project, adjustment_form),
     }
-    if adjustment_form is not None:
-        context["adjustment_form"] = adjustment_form
     return render(request, "spend/spend_dashboard.html", context, status=status)
 
 

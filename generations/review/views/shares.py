@@ -32,13 +32,13 @@ GUEST_NAME_KEY = "share_guest_name"
 # -- the team's side ---------------------------------------------------------------------------
 
 
-def _shares_context(request, project, **extra):
+def _shares_page(request, project, status=200, **extra):
     links = (
         ShareLink.objects.filter(project=project)
         .select_related("stack", "created_by")
         .prefetch_related("versions__stack")
     )
-    return {
+    context = {
         "project": project,
         "links": links,
         "now": timezone.now(),
@@ -51,13 +51,14 @@ def _shares_context(request, project, **extra):
         "max_days": shares.MAX_DAYS,
         **extra,
     }
+    return render(request, "review/review_shares.html", context, status=status)
 
 
 @login_required
 @require_GET
 def share_list(request, project_uuid):
     project = get_project_for(request, project_uuid, *SHARERS)
-    return render(request, "review/review_shares.html", _shares_context(request, project))
+    return _shares_page(request, project)
 
 
 @login_required
@@ -67,9 +68,7 @@ def share_new(request, project_uuid):
     post = request.POST
     stack = None
     if post.get("stack"):
-        stack = Stack.objects.filter(project=project, uuid=post["stack"]).first()
-        if stack is None:
-            raise Http404("No such stack")
+        stack = get_object_or_404(Stack, project=project, uuid=post["stack"])
     versions = Version.objects.filter(
         stack__project=project, generation__uuid__in=post.getlist("versions")
     ).select_related("stack")
@@ -84,20 +83,10 @@ def share_new(request, project_uuid):
             versions=versions,
         )
     except ValidationError as exc:
-        return render(
-            request,
-            "review/review_shares.html",
-            _shares_context(request, project, errors=exc.messages, values=post),
-            status=400,
-        )
+        return _shares_page(request, project, 400, errors=exc.messages, values=post)
     # The link is shown this once: only its hash is kept.
     url = request.build_absolute_uri(reverse("share", args=[token]))
-    return render(
-        request,
-        "review/review_shares.html",
-        _shares_context(request, project, new_link=link, new_url=url),
-        status=201,
-    )
+    return _shares_page(request, project, 201, new_link=link, new_url=url)
 
 
 @login_required
@@ -124,6 +113,11 @@ def _private(response):
 def _closed(request, link: ShareLink):
     reason = "was revoked" if link.revoked_at else "has expired"
     return _private(render(request, "review/share_closed.html", {"reason": reason}, status=410))
+
+
+def _password_page(request, share_token, error: str = "", status: int = 200):
+    context = {"token": share_token, "error": error}
+    return _private(render(request, "review/share_password.html", context, status=status))
 
 
 def _open_link(request, share_token) -> ShareLink:
@@ -154,14 +148,9 @@ def share(request, share_token):
     if not link.is_open(timezone.now()):
         return _closed(request, link)
     if not _unlocked(request, link):
-        return _private(render(request, "review/share_password.html", {"token": share_token}))
-    return _private(
-        render(
-            request,
-            "review/share.html",
-            {"link": link, "token": share_token, "versions": shares.share_versions(link=link)},
-        )
-    )
+        return _password_page(request, share_token)
+    context = {"link": link, "token": share_token, "versions": shares.share_versions(link=link)}
+    return _private(render(request, "review/share.html", context))
 
 
 @require_POST
@@ -175,24 +164,12 @@ def share_unlock(request, share_token):
             link=link, password=request.POST.get("password", ""), address=address
         )
     except shares.TooManyTries as exc:
-        minutes = max(1, round(exc.wait / 60))
-        response = render(
-            request,
-            "review/share_password.html",
-            {"token": share_token, "error": f"Too many tries: wait {minutes} minutes"},
-            status=429,
-        )
+        error = f"Too many tries: wait {max(1, round(exc.wait / 60))} minutes"
+        response = _password_page(request, share_token, error, 429)
         response["Retry-After"] = str(exc.wait)
-        return _private(response)
+        return response
     if not right:
-        return _private(
-            render(
-                request,
-                "review/share_password.html",
-                {"token": share_token, "error": "That is not the password"},
-                status=403,
-            )
-        )
+        return _password_page(request, share_token, "That is not the password", 403)
     request.session.cycle_key()  # a new session id for the newly granted access
     request.session[GUEST_SESSION_KEY] = [*request.session.get(GUEST_SESSION_KEY, []), link.pk]
     return redirect("share", share_token=share_token)
@@ -215,13 +192,8 @@ def share_version(request, share_token, generation_uuid):
     link, version = _guest_version(request, share_token, generation_uuid)
     if version is None:
         return redirect("share", share_token=share_token)
-    return _private(
-        render(
-            request,
-            "review/share_version.html",
-            _guest_context(request, link, share_token, version),
-        )
-    )
+    context = _guest_context(request, link, share_token, version)
+    return _private(render(request, "review/share_version.html", context))
 
 
 def _guest_file(request, share_token, generation_uuid, field: str, content_type: str, ext=""):
