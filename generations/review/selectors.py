@@ -31,8 +31,7 @@ def projects_deciding(*, user) -> list[Project]:
 
 
 def review_queue(*, projects, project_uuid: str = "", prompt: str = "") -> QuerySet[Version]:
-    """Finished versions waiting for a decision, oldest first, filtered by project and by
-    words of the prompt or stack title."""
+    """Finished versions waiting for a decision, oldest first."""
     versions = Version.objects.filter(
         stack__project__in=projects,
         review_state=ReviewState.PENDING,
@@ -196,13 +195,12 @@ def approved_deliverables(*, project) -> list[Deliverable]:
     for version in versions:
         if chosen and chosen[-1].version.stack_id == version.stack_id:
             continue  # an older approved version of the same stack
-        name = _file_name(version, names)
         attempt = version.generation.delivered[-1] if version.generation.delivered else None
         approval = version.approvals[0] if version.approvals else None
         chosen.append(
             Deliverable(
                 version=version,
-                file_name=name,
+                file_name=_file_name(version, names),
                 request_id=attempt.request_id if attempt else "",
                 approved_by=approval.reviewer.get_username()
                 if approval and approval.reviewer

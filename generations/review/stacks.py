@@ -27,7 +27,7 @@ def source_version(*, generation: Generation) -> Version | None:
         .select_related("version__stack")
         .first()
     )
-    return getattr(source, "version", None) if source else None
+    return getattr(source, "version", None)
 
 
 def _stack_for(generation: Generation) -> Stack:

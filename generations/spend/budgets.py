@@ -84,8 +84,7 @@ def refusal(row: SpendPeriod, amount: Decimal, what: str) -> str:
 
 
 def period_take(row: SpendPeriod, amount: Decimal, *, what: str) -> None:
-    """Add a reservation (one entry) to the row's total if it stays within the limit;
-    ValidationError when it does not fit."""
+    """Add a reservation (one entry) to the row's total if it fits; ValidationError if not."""
     cents = to_cents(amount)
     fits = Q(limit_cents__isnull=True) | Q(committed_cents__lte=F("limit_cents") - cents)
     taken = (

@@ -41,10 +41,10 @@ def to_cent(value) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-def bucket_sums(prefix: str = "") -> dict:
-    """Sum() expressions for the three buckets (`prefix` for use across a relation)."""
+def bucket_sums() -> dict:
+    """Sum() expressions for the three buckets."""
     return {
-        name: Sum(f"{prefix}amount", filter=Q(**{f"{prefix}kind__in": kinds}), default=ZERO)
+        name: Sum("amount", filter=Q(kind__in=kinds), default=ZERO)
         for name, kinds in BUCKETS.items()
     }
 
@@ -196,8 +196,7 @@ class PossibleChargesPage:
 
 
 def possible_charges_page(*, project: Project, start: int, size: int) -> PossibleChargesPage:
-    """A page of the open possible charges, with their count and sum: attempts are loaded
-    for the page only."""
+    """A page of the open possible charges, with their count and sum (of all of them)."""
     rows = _open_possible_charges(project=project)
     return PossibleChargesPage(
         _with_attempts(rows[start : start + size]),

@@ -133,8 +133,7 @@ def nice_ceiling(value: Decimal) -> Decimal:
 
 
 def day_chart(days: list[DaySpend]) -> dict:
-    """A bar per day (charged, with possible charges stacked above), the amount axis's
-    ticks and the day labels."""
+    """A bar per day (charged, with possible charges stacked above), ticks and day labels."""
     c = CHART
     plot_w = c["width"] - c["left"] - c["right"]
     plot_h = c["height"] - c["top"] - c["bottom"]

@@ -146,8 +146,7 @@ def _chosen_period(request, budget_period: dt.date | None) -> dt.date | None:
 
 
 def _breakdown(request, project, budget_period, version=None) -> dict:
-    """ "Where it went": the chosen period's figures, chart and tables (each table shows its
-    top rows, but the one ?all= names)."""
+    """ "Where it went": each table shows its top rows, but the one ?all= names."""
     period = _chosen_period(request, budget_period)
     figures = dashboard.dashboard_figures(project=project, period=period, version=version)
     breakdown_tables = tables.dashboard_tables(figures)

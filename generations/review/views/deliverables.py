@@ -128,8 +128,7 @@ def deliverables_manifest(request, project_uuid, fmt):
 @login_required
 @require_GET
 def deliverables_zip(request, project_uuid):
-    """Every approved version and the manifest, streamed: the archive is never whole in
-    memory or on disk (generations/zipstream.py)."""
+    """Every approved version and the manifest, streamed: never whole in memory or on disk."""
     project = get_project_for(request, project_uuid)
     items = selectors_reviews.approved_deliverables(project=project)
     rows = manifest_rows(items)

@@ -1,9 +1,6 @@
-"""Share links: made and revoked by the team; opened by guests without an account.
-
-A guest sees only the finished versions the link covers, with the comments left through
-that same link, and nothing else of the project: not its name, prompts, members or other
-comments. Guest pages are never cached, indexed, or sent on as a referrer (the token is in
-the URL)."""
+"""Share links: made and revoked by the team; opened by guests without an account, who see
+only the finished versions the link covers and the comments left through it. Guest pages are
+never cached, indexed, or sent on as a referrer (the token is in the URL)."""
 
 from __future__ import annotations
 
