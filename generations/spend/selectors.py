@@ -230,12 +230,9 @@ def account_problem(*, project: Project) -> AccountProblem | None:
     refused = attempts.filter(http_status=402)
     if not refused.exists():  # the usual case: no need to find the last delivered video
         return None
-    delivered = (
-        attempts.filter(outcome=Attempt.Outcome.DELIVERED)
-        .order_by("-started_at")
-        .values_list("started_at", flat=True)
-        .first()
-    )
+    delivered = attempts.filter(outcome=Attempt.Outcome.DELIVERED).aggregate(
+        last=Max("started_at")
+    )["last"]
     if delivered is not None:
         refused = refused.filter(started_at__gt=delivered)
     found = refused.aggregate(
