@@ -1,12 +1,6 @@
 from django.contrib import admin
 
-from generations.spend.models import (
-    Budget,
-    BudgetAlert,
-    LedgerEntry,
-    SpendPeriod,
-    SpendPolicy,
-)
+from generations.spend.models import Budget, BudgetAlert, LedgerEntry, SpendPeriod, SpendPolicy
 
 
 class _ReadAdmin(admin.ModelAdmin):

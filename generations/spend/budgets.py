@@ -167,8 +167,7 @@ def _set_limit(row: SpendPeriod, cents: int | None) -> None:
         SpendPeriod.objects.filter(pk=row.pk).update(limit_cents=None)
         return
     SpendPeriod.objects.filter(pk=row.pk).update(
-        limit_cents=cents,
-        overrun_cents=Greatest(F("overrun_cents"), F("committed_cents") - cents),
+        limit_cents=cents, overrun_cents=Greatest(F("overrun_cents"), F("committed_cents") - cents)
     )
 
 

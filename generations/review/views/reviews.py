@@ -43,9 +43,7 @@ def _queue_filters(data) -> dict[str, str]:
 def _queue(request, filters):
     projects = selectors_reviews.projects_deciding(user=request.user)
     return projects, selectors_reviews.review_queue(
-        projects=projects,
-        project_uuid=filters.get("project", ""),
-        prompt=filters.get("prompt", ""),
+        projects=projects, project_uuid=filters.get("project", ""), prompt=filters.get("prompt", "")
     )
 
 
