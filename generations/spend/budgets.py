@@ -48,24 +48,17 @@ def from_cents(cents: int | None) -> Decimal | None:
 # -- the running totals ----------------------------------------------------------------------
 
 
-def _limits(project: Project) -> tuple[int | None, int | None]:
-    """(lifetime limit, monthly limit) in cents, from the project's budget."""
-    budget = Budget.objects.filter(project=project).first()
-    if budget is None or budget.amount is None:
-        return None, None
-    cents = to_cents(budget.amount)
-    return (None, cents) if budget.monthly else (cents, None)
-
-
 def spend_periods_of(project: Project, period: dt.date) -> list[SpendPeriod]:
-    """The project's lifetime row, then the month's (made when missing): the order every
-    writer locks them in."""
-    lifetime_limit, monthly_limit = _limits(project)
+    """The project's lifetime row, then the month's (made when missing, with the budget's
+    limit): the order every writer locks them in."""
+    budget = Budget.objects.filter(project=project).first()
+    cents = to_cents(budget.amount) if budget and budget.amount is not None else None
+    monthly = budget is not None and budget.monthly
     lifetime, _ = SpendPeriod.objects.get_or_create(
-        project=project, period=None, defaults={"limit_cents": lifetime_limit}
+        project=project, period=None, defaults={"limit_cents": None if monthly else cents}
     )
     month, _ = SpendPeriod.objects.get_or_create(
-        project=project, period=period, defaults={"limit_cents": monthly_limit}
+        project=project, period=period, defaults={"limit_cents": cents if monthly else None}
     )
     return [lifetime, month]
 

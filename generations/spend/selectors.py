@@ -149,36 +149,6 @@ class PossibleCharge:
         return dict(Endpoint.choices).get(self.endpoint, self.endpoint)
 
 
-def _open_possible_charges(*, project: Project) -> list[dict]:
-    """Attempts still counted as possibly billed (`attempt`, `amount`, `since`), oldest first."""
-    return list(
-        LedgerEntry.objects.filter(project=project, kind=Kind.POSSIBLE_CHARGE)
-        .values("attempt")
-        .annotate(amount=Sum("amount"), since=Min("created_at"))
-        .filter(amount__gt=Decimal("0.001"))
-        .order_by("since", "attempt")
-    )
-
-
-def _with_attempts(rows: list[dict]) -> list[PossibleCharge]:
-    attempts = Attempt.objects.filter(pk__in=[row["attempt"] for row in rows]).values_list(
-        "pk",
-        "number",
-        "request_id",
-        "generation__uuid",
-        "generation__endpoint",
-        "generation__requested_by__username",
-        "generation__prompt_version__prompt__title",
-        "generation__prompt_version__number",
-    )
-    by_pk = {attempt[0]: attempt for attempt in attempts}
-    return [
-        PossibleCharge(*by_pk[row["attempt"]], to_cent(row["amount"]), row["since"])
-        for row in rows
-        if row["attempt"] in by_pk
-    ]
-
-
 @dataclass(frozen=True)
 class PossibleChargesPage:
     charges: list[PossibleCharge]  # this page's, oldest first
@@ -196,10 +166,32 @@ class PossibleChargesPage:
 
 
 def possible_charges_page(*, project: Project, start: int, size: int) -> PossibleChargesPage:
-    """A page of the open possible charges, with their count and sum (of all of them)."""
-    rows = _open_possible_charges(project=project)
+    """A page of the open possible charges (oldest first), with the count and sum of all."""
+    rows = list(
+        LedgerEntry.objects.filter(project=project, kind=Kind.POSSIBLE_CHARGE)
+        .values("attempt")
+        .annotate(amount=Sum("amount"), since=Min("created_at"))
+        .filter(amount__gt=Decimal("0.001"))
+        .order_by("since", "attempt")
+    )
+    page = rows[start : start + size]
+    attempts = Attempt.objects.filter(pk__in=[row["attempt"] for row in page]).values_list(
+        "pk",
+        "number",
+        "request_id",
+        "generation__uuid",
+        "generation__endpoint",
+        "generation__requested_by__username",
+        "generation__prompt_version__prompt__title",
+        "generation__prompt_version__number",
+    )
+    by_pk = {attempt[0]: attempt for attempt in attempts}
     return PossibleChargesPage(
-        _with_attempts(rows[start : start + size]),
+        [
+            PossibleCharge(*by_pk[row["attempt"]], to_cent(row["amount"]), row["since"])
+            for row in page
+            if row["attempt"] in by_pk
+        ],
         len(rows),
         to_cent(sum((row["amount"] for row in rows), Decimal(0))),
         start,

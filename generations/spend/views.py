@@ -301,8 +301,11 @@ OVERVIEW_HEADER = [
 ]
 
 
-def _overview_rows(overview) -> list[list]:
-    return [
+@login_required
+@require_GET
+def spend_overview_csv(request):
+    overview = dashboard.spend_overview(user=request.user)
+    rows = [
         [
             row.project.name,
             row.status.limit,
@@ -320,6 +323,11 @@ def _overview_rows(overview) -> list[list]:
         ]
         for row in overview
     ]
+    return csv_response(
+        f"spend-overview-{timezone.localdate().isoformat()}.csv",
+        OVERVIEW_HEADER,
+        [[_cell(value) for value in row] for row in rows],
+    )
 
 
 @login_required
@@ -340,15 +348,4 @@ def spend_overview(request):
             "this_month": f"{budgets.period_of():%B %Y}",
             "currency": CURRENCY,
         },
-    )
-
-
-@login_required
-@require_GET
-def spend_overview_csv(request):
-    overview = dashboard.spend_overview(user=request.user)
-    return csv_response(
-        f"spend-overview-{timezone.localdate().isoformat()}.csv",
-        OVERVIEW_HEADER,
-        [[_cell(value) for value in row] for row in _overview_rows(overview)],
     )
