@@ -286,47 +286,30 @@ def spend_table_csv(request, project_uuid, table):
 # -- across projects -------------------------------------------------------------------------
 
 
-OVERVIEW_HEADER = [
-    "Project",
-    f"Budget ({CURRENCY})",
-    "Counted",
-    f"Spent or held ({CURRENCY})",
-    f"Left ({CURRENCY})",
-    "Used (%)",
-    f"Forecast at the month's end ({CURRENCY})",
-    "Runs out on",
-    f"Charged this month ({CURRENCY})",
-    f"Possible charges ({CURRENCY})",
-    f"Charged in all ({CURRENCY})",
-]
+# The overview CSV's columns: each heading and how it is read from a project's row.
+OVERVIEW_COLUMNS = {
+    "Project": lambda r: r.project.name,
+    f"Budget ({CURRENCY})": lambda r: r.status.limit,
+    "Counted": lambda r: "per month" if r.status.period else "in all",
+    f"Spent or held ({CURRENCY})": lambda r: r.status.totals.committed,
+    f"Left ({CURRENCY})": lambda r: r.status.left,
+    "Used (%)": lambda r: r.status.percent,
+    f"Forecast at the month's end ({CURRENCY})": lambda r: r.forecast and r.forecast.at_period_end,
+    "Runs out on": lambda r: r.forecast and r.forecast.runs_out_on,
+    f"Charged this month ({CURRENCY})": lambda r: r.month.charged,
+    f"Possible charges ({CURRENCY})": lambda r: r.lifetime.possible,
+    f"Charged in all ({CURRENCY})": lambda r: r.lifetime.charged,
+}
 
 
 @login_required
 @require_GET
 def spend_overview_csv(request):
     overview = dashboard.spend_overview(user=request.user)
-    rows = [
-        [
-            row.project.name,
-            row.status.limit,
-            "per month" if row.status.period else "in all",
-            row.status.totals.committed,
-            row.status.left,
-            row.status.percent,
-            row.forecast.at_period_end if row.forecast else None,
-            row.forecast.runs_out_on.isoformat()
-            if row.forecast and row.forecast.runs_out_on
-            else None,
-            row.month.charged,
-            row.lifetime.possible,
-            row.lifetime.charged,
-        ]
-        for row in overview
-    ]
     return csv_response(
         f"spend-overview-{timezone.localdate().isoformat()}.csv",
-        OVERVIEW_HEADER,
-        [[_cell(value) for value in row] for row in rows],
+        list(OVERVIEW_COLUMNS),
+        [[_cell(read(row)) for read in OVERVIEW_COLUMNS.values()] for row in overview],
     )
 
 
