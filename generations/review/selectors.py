@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -82,13 +83,12 @@ def version_comments(*, version: Version, share_link=None) -> list[TimelineComme
             "start_seconds", "created_at", "id"
         )
     )
-    replies: dict[int, list[TimelineComment]] = {}
+    by_parent = defaultdict(list)  # None: the top-level comments
     for comment in comments:
-        if comment.parent_id:
-            replies.setdefault(comment.parent_id, []).append(comment)
+        by_parent[comment.parent_id].append(comment)
     for comment in comments:
-        comment.thread = sorted(replies.get(comment.pk, []), key=lambda c: (c.created_at, c.pk))
-    return [c for c in comments if c.parent_id is None]
+        comment.thread = sorted(by_parent[comment.pk], key=lambda c: (c.created_at, c.pk))
+    return by_parent[None]
 
 
 def stack_versions(*, stack: Stack) -> QuerySet[Version]:

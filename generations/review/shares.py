@@ -58,11 +58,9 @@ def share_create(
         raise ValidationError(
             {"password": f"A password has at least {PASSWORD_MIN_LENGTH} characters"}
         )
-    label = " ".join((label or "").split())[:200]
-    if not label:
-        label = (
-            stack.title if stack else f"{len(versions)} video{'s' if len(versions) != 1 else ''}"
-        )
+    label = " ".join((label or "").split())[:200] or (
+        stack.title if stack else f"{len(versions)} video{'s' if len(versions) != 1 else ''}"
+    )
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         link = ShareLink.objects.create(
