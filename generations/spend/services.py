@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 
 from generations.core.activity import activity_record
 from generations.jobs.models import ACTIVE_STATES, Attempt, Generation, JobState
@@ -364,20 +364,11 @@ def credits_ran_out(*, generation: Generation) -> bool:
     attempt = generation.attempts.filter(http_status=402).order_by("-number").first()
     if attempt is None:
         return False
-    earlier = (
-        Attempt.objects.filter(generation__project=project, http_status=402)
-        .exclude(pk=attempt.pk)
-        .order_by("-started_at")
-        .first()
-    )
-    if (
-        earlier is not None
-        and not Attempt.objects.filter(
-            generation__project=project,
-            outcome=Attempt.Outcome.DELIVERED,
-            started_at__gt=earlier.started_at,
-        ).exists()
-    ):
+    attempts = Attempt.objects.filter(generation__project=project)
+    refused = attempts.filter(http_status=402).exclude(pk=attempt.pk)
+    earlier = refused.aggregate(last=Max("started_at"))["last"]
+    delivered = attempts.filter(outcome=Attempt.Outcome.DELIVERED)
+    if earlier is not None and not delivered.filter(started_at__gt=earlier).exists():
         return False  # already told, and nothing was delivered since
     activity_record(
         project=project,
