@@ -37,19 +37,12 @@ class Table:
     shown: int | None = None  # how many rows the page shows (None: all; the CSV has all)
 
     @property
-    def header(self) -> list[str]:
-        return [*self.label_headings, *self.number_headings]
-
-    @property
     def lines(self) -> list[Row]:
         return self.rows if self.shown is None else self.rows[: self.shown]
 
     @property
     def hidden(self) -> int:
         return 0 if self.shown is None else max(0, len(self.rows) - self.shown)
-
-    def csv_rows(self) -> list[list]:
-        return [[*row.labels, *row.numbers] for row in self.rows]
 
 
 def _money(row: dict) -> tuple:

@@ -278,8 +278,8 @@ def spend_table_csv(request, project_uuid, table):
     when = "all" if period is None else f"{period:%Y-%m}"
     return csv_response(
         f"spend-{table}-{project.uuid}-{when}.csv",
-        chosen.header,
-        [[_cell(value) for value in row] for row in chosen.csv_rows()],
+        [*chosen.label_headings, *chosen.number_headings],
+        [[_cell(value) for value in (*row.labels, *row.numbers)] for row in chosen.rows],
     )
 
 
