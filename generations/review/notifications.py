@@ -116,7 +116,6 @@ def asked_for(version) -> list:
 def decision_made(*, decision: ReviewDecision) -> list[Notification]:
     """Who asked for the video is told what the reviewer decided."""
     version = decision.version
-    generation = version.generation
     reviewer = decision.reviewer.get_username() if decision.reviewer else "A reviewer"
     what = decision.get_state_display().lower()
     message = f"{reviewer}: {what} — {version.stack.title} {version.label}"
@@ -127,7 +126,7 @@ def decision_made(*, decision: ReviewDecision) -> list[Notification]:
         project=version.stack.project,
         kind=Kind(decision.state),  # a decision's states are kinds of notification too
         message=message,
-        url=review_path(generation),
+        url=review_path(version.generation),
         actor=decision.reviewer,
         version=version,
     )

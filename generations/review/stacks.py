@@ -73,8 +73,7 @@ def version_place(
         }
     version = Version.objects.create(stack=stack, generation=generation, number=number, **lineage)
     Stack.objects.filter(pk=stack.pk).update(newest=version, updated_at=timezone.now())
-    # The gallery shows the stack as this version's card now (a new job is one by default):
-    # whichever of its versions was the card stops being one.
+    # The gallery shows the stack as this new version's card: the one that was stops being.
     cards = Generation.objects.filter(version__stack=stack, is_card=True)
     cards.exclude(pk=generation.pk).update(is_card=False)
     if source is not None:

@@ -21,8 +21,7 @@ def timecode(seconds: float | None, fps: float) -> str:
     if seconds is None:
         return ""
     base = max(1, round(fps or 24))  # frames per timecode second: 23.976 counts as 24
-    frame = frame_of(seconds, fps)
-    whole, frames = divmod(frame, base)
+    whole, frames = divmod(frame_of(seconds, fps), base)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}:{frames:02d}"

@@ -14,8 +14,7 @@ class _ReadAdmin(admin.ModelAdmin):
 
 
 class _KeptAdmin(_ReadAdmin):
-    """Kept by the spend service in the ledger's transactions: never edited or deleted by hand
-    (corrections are new adjustment entries)."""
+    """Kept by the spend service with the ledger: never edited or deleted by hand."""
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -58,7 +57,5 @@ class SpendPolicyAdmin(_ReadAdmin):
 
 @admin.register(BudgetAlert)
 class BudgetAlertAdmin(_ReadAdmin):
-    """A record that producers were told: made by the spend service, never by hand."""
-
     list_display = ["project", "period", "percent", "committed", "limit", "created_at"]
     list_select_related = ["project"]

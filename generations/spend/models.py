@@ -47,8 +47,7 @@ class SpendPeriod(models.Model):
     # What was recorded without the budget's consent (a charge above its estimate, a lowered
     # budget): the backstop constraint allows that much above the limit and no more.
     overrun_cents = models.BigIntegerField(default=0)
-    # The period's ledger entries. The lifetime row's count is the ledger's version, the
-    # dashboard's cache key: entries are only added, so it changes with every one committed.
+    # Its ledger entries; the lifetime row's count keys the dashboard's cache (entries only grow).
     entries = models.BigIntegerField(default=0)
 
     class Meta:
@@ -98,8 +97,7 @@ class LedgerEntry(models.Model):
         POSSIBLE_CHARGE = "possible_charge", "Possible charge"
         ADJUSTMENT = "adjustment", "Adjustment"
 
-    # The three sums every spend figure is made of: spent for certain, held by unfinished
-    # jobs, and maybe billed (an attempt's answer was lost).
+    # The sums every spend figure is made of: spent, held by unfinished jobs, maybe billed.
     BUCKETS = {
         "charged": (Kind.CHARGE, Kind.ADJUSTMENT),
         "reserved": (Kind.RESERVATION, Kind.RELEASE),
@@ -145,8 +143,7 @@ class LedgerEntry(models.Model):
                 include=["generation", "kind", "amount", "created_at"],
                 name="ledger_month_sums",
             ),
-            # A job's entries: its settling, its months and what it spent (the dashboard's,
-            # from the index alone on PostgreSQL).
+            # A job's entries: its settling, months and spend (from the index on PostgreSQL).
             models.Index(
                 fields=["generation", "period"],
                 include=["project", "kind", "amount"],

@@ -143,7 +143,6 @@ class PossibleCharge:
 
     @property
     def job(self) -> str:
-        """What the job is called on the page: its prompt version, or its endpoint."""
         if self.prompt_version is not None:
             return f"{self.prompt_title} v{self.prompt_version}"
         return dict(Endpoint.choices).get(self.endpoint, self.endpoint)

@@ -175,9 +175,6 @@ def ledger_reconcile() -> int:
     return settled
 
 
-# -- possible charges ------------------------------------------------------------------------
-
-
 def possible_charge_settle(*, attempt: Attempt, user, charged: bool, note: str = "") -> None:
     """A producer's answer, once per attempt, on whether a lost response was billed."""
     with transaction.atomic():
@@ -354,9 +351,6 @@ def policy_set(
     return policy
 
 
-# -- the API account's credits (402) ---------------------------------------------------------
-
-
 def credits_ran_out(*, generation: Generation) -> bool:
     """A job was refused with 402: the API account's balance, not the project's budget, so
     producers are told so, once until a video is delivered again. True when it told them."""
@@ -391,9 +385,6 @@ def credits_ran_out(*, generation: Generation) -> bool:
         ),
     )
     return True
-
-
-# -- adjustments -----------------------------------------------------------------------------
 
 
 def ledger_adjust(*, project: Project, user, amount: Decimal, reason: str) -> LedgerEntry:

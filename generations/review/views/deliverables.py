@@ -136,8 +136,7 @@ def _comment_file_stem(version) -> str:
     return f"{slugify(version.stack.title)[:60] or 'video'}-{version.label}-comments"
 
 
-# A comment export's columns: each read from a comment or reply (c), the thread it is in (t)
-# and the video's frame rate.
+# A comment export's columns: each read from a comment or reply (c), its thread (t) and fps.
 COMMENT_COLUMNS = {
     "id": lambda c, t, fps: c.pk,
     "reply_to": lambda c, t, fps: c.parent_id or "",
