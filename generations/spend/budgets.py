@@ -135,22 +135,12 @@ def budget_set(
         cents = None if amount is None else to_cents(amount)
         _set_limit(lifetime, None if monthly else cents)
         _set_limit(month, cents if monthly else None)
-        approval = (
-            f"; jobs above {money(approval_above)} need a producer's approval"
-            if approval_above is not None
-            else ""
-        )
-        activity_record(
-            project=project,
-            actor=user,
-            verb="budget_set",
-            summary=(
-                "removed the budget"
-                if amount is None
-                else f"set the budget to {money(amount)} {'a month' if monthly else 'in all'}"
-            )
-            + approval,
-        )
+        summary = "removed the budget"
+        if amount is not None:
+            summary = f"set the budget to {money(amount)} {'a month' if monthly else 'in all'}"
+        if approval_above is not None:
+            summary += f"; jobs above {money(approval_above)} need a producer's approval"
+        activity_record(project=project, actor=user, verb="budget_set", summary=summary)
         budget_alerts_check(project=project, period=period)
     return budget
 

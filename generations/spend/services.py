@@ -337,17 +337,13 @@ def policy_set(
         policy.draft_resolutions = [r for r in rules.RESOLUTIONS if r in draft_resolutions]
         policy.updated_by = user
         policy.save()
-        activity_record(
-            project=project,
-            actor=user,
-            verb="spend_policy_set",
-            summary=(
-                f"set the spend policy: without an approved prompt version only "
+        summary = "turned the spend policy off"
+        if enabled:
+            summary = (
+                "set the spend policy: without an approved prompt version only "
                 f"{', '.join(policy.draft_models)} at {', '.join(policy.draft_resolutions)}"
-                if enabled
-                else "turned the spend policy off"
-            ),
-        )
+            )
+        activity_record(project=project, actor=user, verb="spend_policy_set", summary=summary)
     return policy
 
 
