@@ -74,13 +74,10 @@ def share_create(
         )
         if versions:
             link.versions.set(versions)
-        activity_record(
-            project=project,
-            actor=user,
-            verb="share_created",
-            summary=f"shared {label} with guests until {link.expires_at:%Y-%m-%d}"
-            + (" (with a password)" if password else ""),
-        )
+        summary = f"shared {label} with guests until {link.expires_at:%Y-%m-%d}"
+        if password:
+            summary += " (with a password)"
+        activity_record(project=project, actor=user, verb="share_created", summary=summary)
     return link, token
 
 
