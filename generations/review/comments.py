@@ -1,6 +1,5 @@
-"""Timeline comments: at a moment or a range of a version, in threads, resolved and reopened,
-with @mentions of project members (who are notified). Written by members or by guests
-through a share link. Times are kept in seconds, snapped to the start of their frame."""
+"""Timeline comments at a moment or a range of a version, in threads, with @mentions of
+members; times are kept in seconds, snapped to the start of their frame."""
 
 from __future__ import annotations
 
@@ -22,12 +21,8 @@ MENTION_RE = re.compile(r"(?<![\w@.+-])@([\w.+-][\w.@+-]*)")
 
 
 def mentioned_usernames(body: str) -> list[str]:
-    names = []
-    for match in MENTION_RE.finditer(body):
-        name = match.group(1).rstrip(".")
-        if name and name not in names:
-            names.append(name)
-    return names
+    names = (match.group(1).rstrip(".") for match in MENTION_RE.finditer(body))
+    return list(dict.fromkeys(name for name in names if name))
 
 
 def _seconds(value, field: str, *, required: bool) -> float | None:
@@ -78,8 +73,8 @@ def comment_add(
     share_link: ShareLink | None = None,
     guest_name: str = "",
 ) -> TimelineComment:
-    """Add a comment (or, with `parent`, a reply in its thread). Members are `author`;
-    guests give `share_link` and `guest_name`. Mentioned members are notified."""
+    """Add a comment (or, with `parent`, a reply). Members are `author`; guests give
+    `share_link` and `guest_name`."""
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write the comment first"})
@@ -141,9 +136,6 @@ def comment_resolve(*, comment: TimelineComment, user, resolved: bool) -> Timeli
     """Resolve a thread, or reopen it."""
     if comment.parent_id is not None:
         comment = comment.parent
-    if resolved:
-        comment.resolved_at, comment.resolved_by = timezone.now(), user
-    else:
-        comment.resolved_at, comment.resolved_by = None, None
+    comment.resolved_at, comment.resolved_by = (timezone.now(), user) if resolved else (None, None)
     comment.save(update_fields=["resolved_at", "resolved_by"])
     return comment

@@ -1,9 +1,6 @@
-"""Timeline comments as markers in a CMX 3600 EDL, the form DaVinci Resolve imports as
-timeline markers (Timeline > Import > Timeline Markers from EDL) and Premiere reads as an
-EDL. No Django.
-
-Each marker is a one-frame event at the comment's timecode (clip-relative, from 00:00:00:00)
-followed by Resolve's marker line: ` |C:<colour> |M:<text> |D:<frames>`."""
+"""Timeline comments as markers in a CMX 3600 EDL, which DaVinci Resolve imports as timeline
+markers: a one-frame event at each comment's timecode, then ` |C:<colour> |M:<text> |D:<n>`.
+No Django."""
 
 from __future__ import annotations
 

@@ -13,8 +13,7 @@ class ReviewState(models.TextChoices):
 
 
 class Stack(models.Model):
-    """The numbered versions of one shot: a prompt's regenerations and variations, and every
-    retake of them. The gallery shows a stack as one card, its newest version."""
+    """The numbered versions of one shot; the gallery shows it as one card, its newest."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
@@ -43,8 +42,7 @@ class Stack(models.Model):
 
 
 class Version(models.Model):
-    """One generation as a numbered version of its stack, with its review state and, for a
-    retake, its lineage: which version, which range, which mode, which comment asked."""
+    """One generation as a numbered version of its stack; for a retake, its lineage."""
 
     stack = models.ForeignKey(Stack, on_delete=models.CASCADE, related_name="versions")
     generation = models.OneToOneField(
@@ -52,8 +50,7 @@ class Version(models.Model):
     )
     number = models.PositiveIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
-    # The newest ReviewDecision's state, kept here for queues and badges; the decisions
-    # themselves are the history (services/reviews.py writes both in one transaction).
+    # The newest ReviewDecision's state, for queues and badges (written with it).
     review_state = models.CharField(
         max_length=20, choices=ReviewState.choices, default=ReviewState.PENDING, db_index=True
     )
@@ -137,9 +134,8 @@ class ReviewDecision(models.Model):
 
 
 class TimelineComment(models.Model):
-    """A comment at a moment (start only) or a range (start and end, in seconds) of a version,
-    or a reply in a thread (no time of its own). Written by a member or by a guest through a
-    share link. A comment carried over from the version a retake came from says so."""
+    """A comment at a moment (start) or a range (start and end, in seconds) of a version, or
+    a reply in a thread (no time of its own), by a member or by a guest through a share link."""
 
     version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="comments")
     parent = models.ForeignKey(
@@ -200,9 +196,7 @@ class TimelineComment(models.Model):
 
 
 class ShareLink(models.Model):
-    """A link for a guest without an account: one stack, or a set of versions. Only a hash of
-    its token is kept (the link is shown once); it expires, may need a password (hashed),
-    and can be revoked."""
+    """A link for a guest without an account to one stack, or a set of versions."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
@@ -240,8 +234,7 @@ class ShareLink(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app message to one person; also emailed unless they turned email off for the
-    project."""
+    """An in-app message to one person, emailed unless they turned that off."""
 
     class Kind(models.TextChoices):
         READY_FOR_REVIEW = "ready_for_review", "Ready for review"
@@ -280,8 +273,7 @@ class Notification(models.Model):
 
 
 class NotificationSetting(models.Model):
-    """One person's choice for one project: email on (the default) or off. In-app
-    notifications are always kept."""
+    """One person's choice for one project: email on (the default) or off."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_settings"

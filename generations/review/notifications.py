@@ -1,6 +1,4 @@
-"""Notifications: in-app, and by email (Django's mail backend) unless the person turned email
-off for the project. Sent when a video is ready for review, when a reviewer decides, and
-when someone is @mentioned in a timeline comment."""
+"""Notifications: in-app, and by email unless the person turned email off for the project."""
 
 from __future__ import annotations
 
@@ -86,35 +84,20 @@ def _send(emails) -> None:
         logger.exception("sending %d notification emails failed", len(emails))
 
 
-def deciders_of(project: Project) -> list:
-    """The people who may decide on videos: reviewers and owners."""
-    return [
-        m.user
-        for m in Membership.objects.filter(project=project).select_related("user")
-        if m.has_role(Role.REVIEWER)
-    ]
-
-
 def version_ready(*, generation: Generation) -> list[Notification]:
     """A video finished: its project's reviewers (and owners) are told it waits for them."""
     version = getattr(generation, "version", None)
     title = version.stack.title if version else generation.prompt_text[:60]
     label = f" {version.label}" if version else ""
+    members = Membership.objects.filter(project=generation.project).select_related("user")
     return notify(
-        users=deciders_of(generation.project),
+        users=[m.user for m in members if m.has_role(Role.REVIEWER)],
         project=generation.project,
         kind=Kind.READY_FOR_REVIEW,
         message=f"Ready for review: {title}{label}",
         url=review_path(generation),
         version=version,  # no actor: the reviewer who asked for a retake wants to hear too
     )
-
-
-DECISION_KINDS = {
-    "approved": Kind.APPROVED,
-    "changes_requested": Kind.CHANGES_REQUESTED,
-    "rejected": Kind.REJECTED,
-}
 
 
 def asked_for(version) -> list:
@@ -133,7 +116,6 @@ def asked_for(version) -> list:
 def decision_made(*, decision: ReviewDecision) -> list[Notification]:
     """Who asked for the video is told what the reviewer decided."""
     version = decision.version
-    generation = version.generation
     reviewer = decision.reviewer.get_username() if decision.reviewer else "A reviewer"
     what = decision.get_state_display().lower()
     message = f"{reviewer}: {what} — {version.stack.title} {version.label}"
@@ -142,9 +124,9 @@ def decision_made(*, decision: ReviewDecision) -> list[Notification]:
     return notify(
         users=asked_for(version),
         project=version.stack.project,
-        kind=DECISION_KINDS[decision.state],
+        kind=Kind(decision.state),  # a decision's states are kinds of notification too
         message=message,
-        url=review_path(generation),
+        url=review_path(version.generation),
         actor=decision.reviewer,
         version=version,
     )

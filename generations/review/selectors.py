@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, Q, QuerySet
@@ -31,8 +32,7 @@ def projects_deciding(*, user) -> list[Project]:
 
 
 def review_queue(*, projects, project_uuid: str = "", prompt: str = "") -> QuerySet[Version]:
-    """Finished versions waiting for a decision in `projects`, oldest first (by when the
-    video was ready), filtered by project and by words of the prompt or stack title."""
+    """Finished versions waiting for a decision, oldest first."""
     versions = Version.objects.filter(
         stack__project__in=projects,
         review_state=ReviewState.PENDING,
@@ -73,8 +73,8 @@ def version_decisions(*, version: Version) -> QuerySet[ReviewDecision]:
 
 
 def version_comments(*, version: Version, share_link=None) -> list[TimelineComment]:
-    """Top-level comments in timeline order, each with `.thread` (its replies), in two
-    queries. With `share_link`, only what guests wrote through that link."""
+    """Top-level comments in timeline order, each with `.thread` (its replies); with
+    `share_link`, only what guests wrote through that link."""
     comments = TimelineComment.objects.filter(version=version)
     if share_link is not None:
         comments = comments.filter(share_link=share_link)
@@ -83,25 +83,18 @@ def version_comments(*, version: Version, share_link=None) -> list[TimelineComme
             "start_seconds", "created_at", "id"
         )
     )
-    replies: dict[int, list[TimelineComment]] = {}
+    by_parent = defaultdict(list)  # None: the top-level comments
     for comment in comments:
-        if comment.parent_id:
-            replies.setdefault(comment.parent_id, []).append(comment)
+        by_parent[comment.parent_id].append(comment)
     for comment in comments:
-        comment.thread = sorted(replies.get(comment.pk, []), key=lambda c: (c.created_at, c.pk))
-    return [c for c in comments if c.parent_id is None]
+        comment.thread = sorted(by_parent[comment.pk], key=lambda c: (c.created_at, c.pk))
+    return by_parent[None]
 
 
 def stack_versions(*, stack: Stack) -> QuerySet[Version]:
     return stack.versions.select_related(
         "generation__requested_by", "generation__prompt_version", "retake_of", "requested_in"
     ).order_by("-number")
-
-
-def stacks_with_versions(*, project) -> QuerySet[Stack]:
-    return Stack.objects.filter(project=project).prefetch_related(
-        Prefetch("versions", queryset=Version.objects.select_related("generation"))
-    )
 
 
 def unread_count(*, user) -> int:
@@ -125,8 +118,7 @@ class Comparison:
 
 
 def versions_compare(*, a: Version, b: Version) -> Comparison:
-    """What differs between two versions: the prompt word by word, every parameter, and
-    the range of a retake when one was made from the other."""
+    """The prompt word by word, every parameter, and the retaken range if one is the other's."""
     facts = []
     for version in (a, b):
         generation = version.generation
@@ -144,21 +136,12 @@ def versions_compare(*, a: Version, b: Version) -> Comparison:
         if generation.prompt_version_id:
             values["prompt version"] = f"v{generation.prompt_version.number}"
         facts.append(values)
-    names = sorted(set(facts[0]) | set(facts[1]))
+    fa, fb = facts
     params = [
-        (
-            name,
-            facts[0].get(name, "—"),
-            facts[1].get(name, "—"),
-            facts[0].get(name) != facts[1].get(name),
-        )
-        for name in names
+        (name, fa.get(name, "—"), fb.get(name, "—"), fa.get(name) != fb.get(name))
+        for name in sorted(set(fa) | set(fb))
     ]
-    retake_version = None
-    if b.retake_of_id == a.pk:
-        retake_version = b
-    elif a.retake_of_id == b.pk:
-        retake_version = a
+    retake_version = b if b.retake_of_id == a.pk else a if a.retake_of_id == b.pk else None
     return Comparison(
         prompt_diff=word_diff(a.generation.prompt_text, b.generation.prompt_text),
         params=params,
@@ -184,8 +167,7 @@ class Deliverable:
 
 
 def approved_deliverables(*, project) -> list[Deliverable]:
-    """The approved version of each stack (its newest approved one), in a fixed number of
-    queries, stacks in title order."""
+    """The newest approved version of each stack, stacks in title order."""
     versions = (
         Version.objects.filter(
             stack__project=project,
@@ -213,13 +195,12 @@ def approved_deliverables(*, project) -> list[Deliverable]:
     for version in versions:
         if chosen and chosen[-1].version.stack_id == version.stack_id:
             continue  # an older approved version of the same stack
-        name = _file_name(version, names)
         attempt = version.generation.delivered[-1] if version.generation.delivered else None
         approval = version.approvals[0] if version.approvals else None
         chosen.append(
             Deliverable(
                 version=version,
-                file_name=name,
+                file_name=_file_name(version, names),
                 request_id=attempt.request_id if attempt else "",
                 approved_by=approval.reviewer.get_username()
                 if approval and approval.reviewer

@@ -1,7 +1,5 @@
-"""Review decisions on versions: append-only history, with the version's state kept beside it.
-
-Who may decide (reviewers and owners) is the views' business (views/access.py); these
-functions keep the rules about the decision itself."""
+"""Review decisions: append-only history, with the version's state kept beside it. Who may
+decide is the views' business."""
 
 from __future__ import annotations
 
@@ -19,8 +17,7 @@ COMMENT_MAX_LENGTH = 5000
 
 
 def review_decide(*, version: Version, reviewer, state: str, comment: str = "") -> ReviewDecision:
-    """Record a decision on a finished version. A rejection must say why. Earlier decisions
-    stay: a re-review adds an entry and moves the version's state."""
+    """Record a decision on a finished version; a re-review adds one and moves the state."""
     if state not in DECISIONS:
         raise ValidationError({"state": "Choose approve, request changes or reject"})
     comment = (comment or "").strip()

@@ -1,8 +1,5 @@
-"""Share links: a stack, or a set of versions, for a guest without an account.
-
-The link's token is shown once and kept only as a hash; a password, when set, is kept as
-Django's password hash and tried at a limited rate (generations/ratelimit.py). A link
-expires and can be revoked; it shows only the finished versions it covers."""
+"""Share links: a stack, or a set of versions, for a guest without an account. The token is
+kept only as a hash; a password is tried at a limited rate (core/ratelimit.py)."""
 
 from __future__ import annotations
 
@@ -61,11 +58,9 @@ def share_create(
         raise ValidationError(
             {"password": f"A password has at least {PASSWORD_MIN_LENGTH} characters"}
         )
-    label = " ".join((label or "").split())[:200]
-    if not label:
-        label = (
-            stack.title if stack else f"{len(versions)} video{'s' if len(versions) != 1 else ''}"
-        )
+    label = " ".join((label or "").split())[:200] or (
+        stack.title if stack else f"{len(versions)} video{'s' if len(versions) != 1 else ''}"
+    )
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         link = ShareLink.objects.create(
@@ -79,13 +74,10 @@ def share_create(
         )
         if versions:
             link.versions.set(versions)
-        activity_record(
-            project=project,
-            actor=user,
-            verb="share_created",
-            summary=f"shared {label} with guests until {link.expires_at:%Y-%m-%d}"
-            + (" (with a password)" if password else ""),
-        )
+        summary = f"shared {label} with guests until {link.expires_at:%Y-%m-%d}"
+        if password:
+            summary += " (with a password)"
+        activity_record(project=project, actor=user, verb="share_created", summary=summary)
     return link, token
 
 
@@ -117,8 +109,7 @@ class TooManyTries(Exception):
 
 
 def share_password_check(*, link: ShareLink, password: str, address: str) -> bool:
-    """True when `password` is the link's. Tries are counted first; too many raise
-    TooManyTries with the seconds to wait."""
+    """Tries are counted first; too many raise TooManyTries with the seconds to wait."""
     wait = ratelimit.share_password_attempt(link_id=link.pk, address=address)
     if wait:
         raise TooManyTries(wait)

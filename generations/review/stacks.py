@@ -1,10 +1,6 @@
-"""Version stacks: every new generation joins the stack of its shot as the next version.
-
-A stack is a prompt's regenerations and variations (the same Prompt, or for a prompt typed
-without one the same text and endpoint) plus every retake of one of its versions. A retake
-records its lineage, and the comments on its source outside the retaken range carry over.
-The gallery shows a stack as one card, its newest version (Generation.is_card, kept here).
-"""
+"""Version stacks: every new generation joins the stack of its shot as the next version. A
+prompt typed without a saved Prompt stacks by its text and endpoint; a retake joins its
+source's stack, and the source's comments outside the retaken range carry over."""
 
 from __future__ import annotations
 
@@ -31,7 +27,7 @@ def source_version(*, generation: Generation) -> Version | None:
         .select_related("version__stack")
         .first()
     )
-    return getattr(source, "version", None) if source else None
+    return getattr(source, "version", None)
 
 
 def _stack_for(generation: Generation) -> Stack:
@@ -61,8 +57,7 @@ def _stack_for(generation: Generation) -> Stack:
 def version_place(
     *, generation: Generation, requested_in: TimelineComment | None = None
 ) -> Version:
-    """Add a new generation to its stack as the next number. A retake of a version joins
-    that version's stack, with its lineage, and takes its comments outside the range."""
+    """Add a new generation to its stack as the next number (a retake with its lineage)."""
     source = source_version(generation=generation)
     stack = source.stack if source else _stack_for(generation)
     stack = Stack.objects.select_for_update().get(pk=stack.pk)  # numbers are handed out in turn
@@ -78,8 +73,7 @@ def version_place(
         }
     version = Version.objects.create(stack=stack, generation=generation, number=number, **lineage)
     Stack.objects.filter(pk=stack.pk).update(newest=version, updated_at=timezone.now())
-    # The gallery shows the stack as this version's card now (a new job is one by default):
-    # whichever of its versions was the card stops being one.
+    # The gallery shows the stack as this new version's card: the one that was stops being.
     cards = Generation.objects.filter(version__stack=stack, is_card=True)
     cards.exclude(pk=generation.pk).update(is_card=False)
     if source is not None:
@@ -104,8 +98,7 @@ def _outside(comment: TimelineComment, start: float, end: float) -> bool:
 
 
 def comments_carry(*, source: Version, target: Version) -> list[TimelineComment]:
-    """Copy the source's timeline comments (with their replies) that lie wholly outside the
-    retaken range onto the retake, each marked as carried from its original."""
+    """Copy the source's threads wholly outside the retaken range onto the retake."""
     section = retake_range(target)
     if section is None:
         return []

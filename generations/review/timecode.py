@@ -1,18 +1,11 @@
-"""Frame-accurate timecodes (HH:MM:SS:FF, non-drop) for a video's frame rate. No Django.
-
-Times are kept in seconds; a time belongs to the frame it falls in, so 1.999 s at 25 fps is
-frame 49 (00:00:01:24) and 2.0 s is frame 50 (00:00:02:00)."""
+"""Frame-accurate timecodes (HH:MM:SS:FF, non-drop); a time belongs to the frame it falls in.
+No Django."""
 
 from __future__ import annotations
 
 import math
 
 EPSILON = 1e-6  # float seconds that are a hair under a frame boundary belong to it
-
-
-def timebase(fps: float) -> int:
-    """Frames per timecode second: the rate rounded (23.976 counts as 24, non-drop)."""
-    return max(1, round(fps or 24))
 
 
 def frame_of(seconds: float, fps: float) -> int:
@@ -27,9 +20,8 @@ def snap(seconds: float, fps: float) -> float:
 def timecode(seconds: float | None, fps: float) -> str:
     if seconds is None:
         return ""
-    base = timebase(fps)
-    frame = frame_of(seconds, fps)
-    whole, frames = divmod(frame, base)
+    base = max(1, round(fps or 24))  # frames per timecode second: 23.976 counts as 24
+    whole, frames = divmod(frame_of(seconds, fps), base)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours:02d}:{minutes:02d}:{secs:02d}:{frames:02d}"

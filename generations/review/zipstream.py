@@ -1,9 +1,6 @@
-"""A zip archive made while it is sent: the standard library's zipfile writing into a sink
-that is emptied after every chunk, so memory holds one chunk, never the archive. No Django.
-
-zipfile handles a stream it cannot seek back in by writing each entry's sizes and CRC after
-its data (a data descriptor), which every unzip tool reads. Videos are stored as they are
-(they are compressed already); text entries are deflated."""
+"""A zip archive made while it is sent: zipfile writes into a sink emptied after every chunk,
+so memory holds one chunk, never the archive. No Django. On a stream it cannot seek in,
+zipfile writes each entry's sizes after its data (a data descriptor), which unzip tools read."""
 
 from __future__ import annotations
 
@@ -20,14 +17,11 @@ class _Sink:
     """Write-only and not seekable: zipfile sees a stream, and we take what it wrote."""
 
     def __init__(self):
-        self._parts: list[bytes] = []
-        self._size = 0
+        self.pending = bytearray()
         self._offset = 0
 
     def write(self, data) -> int:
-        data = bytes(data)
-        self._parts.append(data)
-        self._size += len(data)
+        self.pending += data
         self._offset += len(data)
         return len(data)
 
@@ -37,14 +31,9 @@ class _Sink:
     def flush(self) -> None:
         pass
 
-    @property
-    def pending(self) -> int:
-        return self._size
-
     def take(self) -> bytes:
-        out = b"".join(self._parts)
-        self._parts.clear()
-        self._size = 0
+        out = bytes(self.pending)
+        self.pending.clear()
         return out
 
 
@@ -75,7 +64,7 @@ def zip_stream(entries: Iterable[Entry], *, chunk_size: int = CHUNK) -> Iterator
                     with entry.open() as source:
                         while block := source.read(chunk_size):
                             out.write(block)
-                            if sink.pending >= chunk_size:
+                            if len(sink.pending) >= chunk_size:
                                 yield sink.take()
             if sink.pending:
                 yield sink.take()

@@ -1,22 +1,10 @@
 from django.contrib import admin
 
-from generations.spend.models import (
-    Budget,
-    BudgetAlert,
-    LedgerEntry,
-    SpendPeriod,
-    SpendPolicy,
-)
+from generations.spend.models import Budget, BudgetAlert, LedgerEntry, SpendPeriod, SpendPolicy
 
 
-@admin.register(Budget)
-class BudgetAdmin(admin.ModelAdmin):
-    """Producers set budgets on the project's spend page (which keeps the running totals in
-    step); here they are only read."""
-
-    list_display = ["project", "amount", "monthly", "alert_percents", "updated_by", "updated_at"]
-    list_select_related = ["project", "updated_by"]
-    readonly_fields = ["project", "amount", "monthly", "alert_percents", "updated_by"]
+class _ReadAdmin(admin.ModelAdmin):
+    """Set on the project's Spend page (which keeps the running totals in step): read here."""
 
     def has_add_permission(self, request):
         return False
@@ -25,23 +13,22 @@ class BudgetAdmin(admin.ModelAdmin):
         return False
 
 
-class _KeptAdmin(admin.ModelAdmin):
-    """Rows the spend service keeps in the ledger's transactions: never edited by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
+class _KeptAdmin(_ReadAdmin):
+    """Kept by the spend service with the ledger: never edited or deleted by hand."""
 
     def has_delete_permission(self, request, obj=None):
         return False
 
 
+@admin.register(Budget)
+class BudgetAdmin(_ReadAdmin):
+    list_display = ["project", "amount", "monthly", "alert_percents", "updated_by", "updated_at"]
+    list_select_related = ["project", "updated_by"]
+    readonly_fields = ["project", "amount", "monthly", "alert_percents", "updated_by"]
+
+
 @admin.register(SpendPeriod)
 class SpendPeriodAdmin(_KeptAdmin):
-    """Running totals kept by the spend service."""
-
     list_display = [
         "project",
         "period",
@@ -54,51 +41,21 @@ class SpendPeriodAdmin(_KeptAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(admin.ModelAdmin):
-    """Append-only: corrections are new adjustment entries, made on the Spend page."""
-
+class LedgerEntryAdmin(_KeptAdmin):
     list_display = ["created_at", "project", "kind", "amount", "generation", "user", "reason"]
     list_filter = ["kind"]
     list_select_related = ["project", "generation", "user"]
     search_fields = ["reason", "project__name"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(SpendPolicy)
-class SpendPolicyAdmin(admin.ModelAdmin):
-    """Producers set the policy on the project's Spend page; here it is only read."""
-
+class SpendPolicyAdmin(_ReadAdmin):
     list_display = ["project", "enabled", "draft_models", "draft_resolutions", "updated_at"]
     list_select_related = ["project"]
     readonly_fields = ["project", "enabled", "draft_models", "draft_resolutions", "updated_by"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BudgetAlert)
-class BudgetAlertAdmin(admin.ModelAdmin):
-    """A record that producers were told: made by the spend service, never by hand."""
-
+class BudgetAlertAdmin(_ReadAdmin):
     list_display = ["project", "period", "percent", "committed", "limit", "created_at"]
     list_select_related = ["project"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-# -- review ------------------------------------------------------------------------------------

@@ -1,13 +1,9 @@
 """Budgets that hold under simultaneous submissions, and the alerts producers get.
 
-The budget is enforced on SpendPeriod rows (one per project and month, one for the project's
-whole life), each the running total of the ledger in its period: a reservation is one
-conditional UPDATE, `committed + estimate <= limit`, so two simultaneous submissions cannot
-both take the last of a budget; PostgreSQL re-checks the condition on the row's newest
-version after waiting for the other's lock. A CheckConstraint (`committed <= limit +
-overrun`) is the backstop against any path that forgets the condition. The rows are moved
-in the transaction of the ledger entries they sum (spend/services.py), and always locked in
-the same order, the lifetime row first, so that two writers never deadlock.
+A reservation is one conditional UPDATE of a SpendPeriod row, `committed + estimate <= limit`,
+which PostgreSQL re-checks on the row's newest version after waiting for the other's lock, so
+two submissions cannot both take the last of a budget. The rows are always locked in the same
+order, the lifetime row first, so that two writers never deadlock.
 """
 
 from __future__ import annotations
@@ -52,24 +48,17 @@ def from_cents(cents: int | None) -> Decimal | None:
 # -- the running totals ----------------------------------------------------------------------
 
 
-def _limits(project: Project) -> tuple[int | None, int | None]:
-    """(lifetime limit, monthly limit) in cents, from the project's budget."""
-    budget = Budget.objects.filter(project=project).first()
-    if budget is None or budget.amount is None:
-        return None, None
-    cents = to_cents(budget.amount)
-    return (None, cents) if budget.monthly else (cents, None)
-
-
 def spend_periods_of(project: Project, period: dt.date) -> list[SpendPeriod]:
-    """The project's lifetime row, then the month's (made when missing): the order every
-    writer locks them in."""
-    lifetime_limit, monthly_limit = _limits(project)
+    """The project's lifetime row, then the month's (made when missing, with the budget's
+    limit): the order every writer locks them in."""
+    budget = Budget.objects.filter(project=project).first()
+    cents = to_cents(budget.amount) if budget and budget.amount is not None else None
+    monthly = budget is not None and budget.monthly
     lifetime, _ = SpendPeriod.objects.get_or_create(
-        project=project, period=None, defaults={"limit_cents": lifetime_limit}
+        project=project, period=None, defaults={"limit_cents": None if monthly else cents}
     )
     month, _ = SpendPeriod.objects.get_or_create(
-        project=project, period=period, defaults={"limit_cents": monthly_limit}
+        project=project, period=period, defaults={"limit_cents": cents if monthly else None}
     )
     return [lifetime, month]
 
@@ -88,9 +77,7 @@ def refusal(row: SpendPeriod, amount: Decimal, what: str) -> str:
 
 
 def period_take(row: SpendPeriod, amount: Decimal, *, what: str) -> None:
-    """Add a reservation of `amount` (one entry) to the row's total only if it stays within
-    the limit: one conditional UPDATE, which locks the row; ValidationError when it does
-    not fit."""
+    """Add a reservation (one entry) to the row's total if it fits; ValidationError if not."""
     cents = to_cents(amount)
     fits = Q(limit_cents__isnull=True) | Q(committed_cents__lte=F("limit_cents") - cents)
     taken = (
@@ -104,9 +91,8 @@ def period_take(row: SpendPeriod, amount: Decimal, *, what: str) -> None:
 
 
 def periods_add(project: Project, period: dt.date, *, cents: int, entries: int) -> None:
-    """Move the lifetime and the month's totals by entries that are facts (the API billed,
-    or may have), whatever the budget says: what raises the total counts as overrun for
-    the backstop."""
+    """Move the totals by entries that are facts, whatever the budget says: what raises
+    them counts as overrun for the backstop."""
     for row in spend_periods_of(project, period):
         SpendPeriod.objects.filter(pk=row.pk).update(
             committed_cents=F("committed_cents") + cents,
@@ -127,10 +113,8 @@ def budget_set(
     alert_percents: list[int],
     approval_above: Decimal | None = None,
 ) -> Budget:
-    """Set (or, with no amount, remove) the project's limit, and the estimate above which a
-    job waits for a producer's approval. The running totals of the current month and of the
-    project's life take the new limit at once; a limit below what is already committed
-    refuses every new job until spend falls below it."""
+    """Set (or, with no amount, remove) the project's limit and approval amount. The running
+    totals take the new limit at once; one below what is committed refuses new jobs."""
     if amount is not None and not (0 <= amount <= MAX_BUDGET):
         raise ValidationError({"amount": f"The budget is from 0 to {money(MAX_BUDGET)}"})
     if approval_above is not None and not (0 <= approval_above <= MAX_BUDGET):
@@ -151,22 +135,12 @@ def budget_set(
         cents = None if amount is None else to_cents(amount)
         _set_limit(lifetime, None if monthly else cents)
         _set_limit(month, cents if monthly else None)
-        approval = (
-            f"; jobs above {money(approval_above)} need a producer's approval"
-            if approval_above is not None
-            else ""
-        )
-        activity_record(
-            project=project,
-            actor=user,
-            verb="budget_set",
-            summary=(
-                "removed the budget"
-                if amount is None
-                else f"set the budget to {money(amount)} {'a month' if monthly else 'in all'}"
-            )
-            + approval,
-        )
+        summary = "removed the budget"
+        if amount is not None:
+            summary = f"set the budget to {money(amount)} {'a month' if monthly else 'in all'}"
+        if approval_above is not None:
+            summary += f"; jobs above {money(approval_above)} need a producer's approval"
+        activity_record(project=project, actor=user, verb="budget_set", summary=summary)
         budget_alerts_check(project=project, period=period)
     return budget
 
@@ -176,26 +150,20 @@ def _set_limit(row: SpendPeriod, cents: int | None) -> None:
         SpendPeriod.objects.filter(pk=row.pk).update(limit_cents=None)
         return
     SpendPeriod.objects.filter(pk=row.pk).update(
-        limit_cents=cents,
-        overrun_cents=Greatest(F("overrun_cents"), F("committed_cents") - cents),
+        limit_cents=cents, overrun_cents=Greatest(F("overrun_cents"), F("committed_cents") - cents)
     )
 
 
 # -- telling producers -----------------------------------------------------------------------
 
 
-def producers_of(project: Project) -> list:
-    """The people who manage the project's money: its producers and owners."""
-    return [
-        m.user
-        for m in Membership.objects.filter(project=project).select_related("user")
-        if m.has_role(Role.PRODUCER) and m.user.is_active
-    ]
-
-
 def notify_producers(*, project: Project, subject: str, body: str) -> int:
     """Email the project's producers and owners (after the transaction commits)."""
-    recipients = [user.email for user in producers_of(project) if user.email]
+    recipients = [
+        m.user.email
+        for m in Membership.objects.filter(project=project).select_related("user")
+        if m.has_role(Role.PRODUCER) and m.user.is_active and m.user.email
+    ]
     if recipients:
         transaction.on_commit(
             lambda: send_mail(
@@ -206,9 +174,8 @@ def notify_producers(*, project: Project, subject: str, body: str) -> int:
 
 
 def budget_alerts_check(*, project: Project, period: dt.date) -> list[BudgetAlert]:
-    """Tell producers (activity and email) the first time, in a budget period, that spent or
-    held money passes each of the budget's alert percentages. A unique constraint makes the
-    "first time" hold under simultaneous submissions."""
+    """Tell producers the first time in a budget period that spend passes each alert
+    percentage; a unique constraint makes "first" hold under simultaneous submissions."""
     budget = Budget.objects.filter(project=project).first()
     if budget is None or not budget.amount or not budget.alert_percents:
         return []

@@ -56,8 +56,7 @@ class BudgetForm(forms.Form):
 
     @classmethod
     def for_budget(cls, budget: Budget | None) -> "BudgetForm":
-        if budget is None:
-            return cls(initial={"period": "month", "alert_percents": "80, 100"})
+        budget = budget or Budget()  # the model's defaults
         return cls(
             initial={
                 "amount": budget.amount,
@@ -90,10 +89,7 @@ class PolicyForm(forms.Form):
 
     @classmethod
     def for_policy(cls, policy: SpendPolicy | None) -> "PolicyForm":
-        if policy is None:
-            return cls(
-                initial={"draft_models": [rules.FAST], "draft_resolutions": [rules.RES_1080P]}
-            )
+        policy = policy or SpendPolicy()  # the model's defaults
         return cls(
             initial={
                 "enabled": policy.enabled,

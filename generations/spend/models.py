@@ -8,9 +8,8 @@ def default_alert_percents() -> list[int]:
 
 
 class Budget(models.Model):
-    """A project's spending limit (USD), for its whole life or per calendar month.
-
-    Without a row, or with no amount, the project spends without a limit (still recorded)."""
+    """A project's spending limit (USD), for its whole life or per calendar month; without an
+    amount the project spends without a limit (still recorded)."""
 
     project = models.OneToOneField(
         "generations.Project", on_delete=models.CASCADE, related_name="budget"
@@ -35,11 +34,9 @@ class Budget(models.Model):
 
 
 class SpendPeriod(models.Model):
-    """The running total of a project's ledger in one period: a calendar month, or the
-    project's whole life (no period). It exists so a budget can hold under simultaneous
-    submissions: a reservation is one conditional UPDATE of this row. Figures shown to people
-    are always summed from the ledger; this total moves with it in the same transaction.
-    Whole cents, so that the comparison is exact on every database."""
+    """The running total of a project's ledger in a month (or its whole life, no period), so
+    that a budget holds under simultaneous submissions (spend/budgets.py). Whole cents, so
+    that the comparison is exact on every database; figures shown are summed from the ledger."""
 
     project = models.ForeignKey(
         "generations.Project", on_delete=models.CASCADE, related_name="spend_periods"
@@ -47,14 +44,10 @@ class SpendPeriod(models.Model):
     period = models.DateField(null=True, blank=True)  # first day of the month; empty: all time
     limit_cents = models.BigIntegerField(null=True, blank=True)
     committed_cents = models.BigIntegerField(default=0)
-    # What was recorded without the budget's consent (a charge above its estimate, a possible
-    # charge, a budget lowered below what was already committed): the backstop constraint
-    # allows that much above the limit and no more.
+    # What was recorded without the budget's consent (a charge above its estimate, a lowered
+    # budget): the backstop constraint allows that much above the limit and no more.
     overrun_cents = models.BigIntegerField(default=0)
-    # How many ledger entries the period has, moved in their transaction. The lifetime
-    # row's count is the ledger's version, which the dashboard's figures are cached under
-    # (spend/dashboard.py): entries are only ever added, so it changes with every one
-    # committed, whatever order their transactions commit in.
+    # Its ledger entries; the lifetime row's count keys the dashboard's cache (entries only grow).
     entries = models.BigIntegerField(default=0)
 
     class Meta:
@@ -93,12 +86,9 @@ class LedgerQuerySet(models.QuerySet):
 
 
 class LedgerEntry(models.Model):
-    """One movement of money: reservation, release, charge, possible charge or adjustment.
-    Only ever added (spend/services.py); every spend figure is a sum of these.
-
-    Signs: a reservation holds +estimate and its release gives it back (negative); a possible
-    charge is +amount when recorded and -amount when a producer settles it; charges and
-    adjustments are what was spent."""
+    """One movement of money, only ever added; every spend figure is a sum of these. A
+    reservation holds +estimate and its release gives it back; a possible charge is +amount
+    until a producer settles it (-amount); charges and adjustments are what was spent."""
 
     class Kind(models.TextChoices):
         RESERVATION = "reservation", "Reservation"
@@ -107,13 +97,10 @@ class LedgerEntry(models.Model):
         POSSIBLE_CHARGE = "possible_charge", "Possible charge"
         ADJUSTMENT = "adjustment", "Adjustment"
 
-    # The three sums every spend figure is made of, by the kinds each adds up.
+    # The sums every spend figure is made of: spent, held by unfinished jobs, maybe billed.
     BUCKETS = {
-        # what was spent for certain: charges and corrections
         "charged": (Kind.CHARGE, Kind.ADJUSTMENT),
-        # estimates held by jobs not yet finished (or awaiting approval)
         "reserved": (Kind.RESERVATION, Kind.RELEASE),
-        # attempts whose answer was lost: maybe billed, until a producer settles them
         "possible": (Kind.POSSIBLE_CHARGE,),
     }
 
@@ -137,8 +124,7 @@ class LedgerEntry(models.Model):
     )
     kind = models.CharField(max_length=16, choices=Kind.choices)
     amount = models.DecimalField(max_digits=12, decimal_places=2)  # USD, signed
-    # The calendar month it counts in: its job's reservation's, so a job that runs over
-    # midnight at the month's end is settled in the month it was admitted to.
+    # Its job's reservation's month, so a job running over the month's end settles in it.
     period = models.DateField()
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -151,16 +137,13 @@ class LedgerEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
-            # A month's entries as the dashboard sums them (spend/dashboard.py), read from
-            # the index alone on PostgreSQL.
+            # A month's entries as the dashboard sums them, from the index alone on PostgreSQL.
             models.Index(
                 fields=["project", "period"],
                 include=["generation", "kind", "amount", "created_at"],
                 name="ledger_month_sums",
             ),
-            # A job's entries: its settling, its first month, whether it has any in a month
-            # (the approved videos of that month) and what it spent (on a rejected video),
-            # the last three from the index alone on PostgreSQL.
+            # A job's entries: its settling, months and spend (from the index on PostgreSQL).
             models.Index(
                 fields=["generation", "period"],
                 include=["project", "kind", "amount"],
@@ -168,8 +151,7 @@ class LedgerEntry(models.Model):
             ),
             # The dashboard's page of the ledger, newest first, without sorting all of it.
             models.Index(fields=["project", "-created_at", "-id"], name="ledger_newest"),
-            # The possible charges still to settle, on every dashboard: a few dozen rows
-            # among the project's whole ledger (scanning it took 3-4 ms of each page).
+            # The possible charges still to settle, on every dashboard: a few among many.
             models.Index(
                 fields=["project", "attempt"],
                 condition=models.Q(kind="possible_charge"),
@@ -199,11 +181,8 @@ def default_draft_resolutions() -> list[str]:
 
 
 class SpendPolicy(models.Model):
-    """Which settings a job may use without an approved prompt version, set by producers.
-
-    When enabled, a job from a version that is not its prompt's approved version (or from no
-    prompt at all) may use only the draft models and resolutions; anything else needs the
-    approved version."""
+    """When enabled, a job from a prompt version that is not its prompt's approved one (or
+    from no prompt) may use only the draft models and resolutions."""
 
     project = models.OneToOneField(
         "generations.Project", on_delete=models.CASCADE, related_name="spend_policy"

@@ -41,10 +41,10 @@ def to_cent(value) -> Decimal:
     return Decimal(value or 0).quantize(CENT)
 
 
-def bucket_sums(prefix: str = "") -> dict:
-    """Sum() expressions for the three buckets (`prefix` for use across a relation)."""
+def bucket_sums() -> dict:
+    """Sum() expressions for the three buckets."""
     return {
-        name: Sum(f"{prefix}amount", filter=Q(**{f"{prefix}kind__in": kinds}), default=ZERO)
+        name: Sum("amount", filter=Q(kind__in=kinds), default=ZERO)
         for name, kinds in BUCKETS.items()
     }
 
@@ -94,22 +94,20 @@ def spend_policy_of(*, project: Project) -> SpendPolicy | None:
 
 
 def budget_period(budget: Budget | None) -> dt.date | None:
-    """The period a budget is counted in: this month for a monthly budget (or none), the
-    project's whole life (None) for a lifetime one."""
+    """This month for a monthly budget (or none), the project's whole life (None) otherwise."""
     return period_of() if budget is None or budget.monthly else None
 
 
 def budget_status(*, project: Project) -> BudgetStatus:
-    """The budget in force and what counts against it (this month's ledger for a monthly
-    budget, the whole ledger otherwise; this month's when there is no budget)."""
+    """The budget in force and what counts against it in its period."""
     budget = budget_of(project=project)
     period = budget_period(budget)
     return BudgetStatus(budget, period, ledger_totals(project=project, period=period), project)
 
 
 def ledger_entries(*, project: Project) -> QuerySet[LedgerEntry]:
-    """Newest first, with what the dashboard's page and the CSV show of the job, attempt
-    and person (only that: a job's row is wide, and a page loads 25 of them)."""
+    """Newest first, with only what the page and the CSV show of the job, attempt and person
+    (a job's row is wide)."""
     return (
         LedgerEntry.objects.filter(project=project)
         .select_related("generation", "user", "attempt")
@@ -129,8 +127,8 @@ def ledger_entries(*, project: Project) -> QuerySet[LedgerEntry]:
 
 @dataclass(frozen=True)
 class PossibleCharge:
-    """An attempt still counted as possibly billed, with what the dashboard shows of it and
-    its job (read as values: model instances of five tables cost a page ~1 ms more)."""
+    """An attempt still counted as possibly billed, and its job (read as values: model
+    instances of five tables cost a page more)."""
 
     attempt_id: int
     attempt_number: int
@@ -145,46 +143,9 @@ class PossibleCharge:
 
     @property
     def job(self) -> str:
-        """What the job is called on the page: its prompt version, or its endpoint."""
         if self.prompt_version is not None:
             return f"{self.prompt_title} v{self.prompt_version}"
         return dict(Endpoint.choices).get(self.endpoint, self.endpoint)
-
-
-def _open_possible_charges(*, project: Project) -> list[dict]:
-    """Each attempt still counted as possibly billed: `attempt` (its id), `amount`, `since`;
-    oldest first."""
-    return list(
-        LedgerEntry.objects.filter(project=project, kind=Kind.POSSIBLE_CHARGE)
-        .values("attempt")
-        .annotate(amount=Sum("amount"), since=Min("created_at"))
-        .filter(amount__gt=Decimal("0.001"))
-        .order_by("since", "attempt")
-    )
-
-
-def _with_attempts(rows: list[dict]) -> list[PossibleCharge]:
-    attempts = Attempt.objects.filter(pk__in=[row["attempt"] for row in rows]).values_list(
-        "pk",
-        "number",
-        "request_id",
-        "generation__uuid",
-        "generation__endpoint",
-        "generation__requested_by__username",
-        "generation__prompt_version__prompt__title",
-        "generation__prompt_version__number",
-    )
-    by_pk = {attempt[0]: attempt for attempt in attempts}
-    return [
-        PossibleCharge(*by_pk[row["attempt"]], to_cent(row["amount"]), row["since"])
-        for row in rows
-        if row["attempt"] in by_pk
-    ]
-
-
-def possible_charges(*, project: Project) -> list[PossibleCharge]:
-    """Attempts still counted as possibly billed (their answer was lost), oldest first."""
-    return _with_attempts(_open_possible_charges(project=project))
 
 
 @dataclass(frozen=True)
@@ -196,7 +157,6 @@ class PossibleChargesPage:
 
     @property
     def end(self) -> int:
-        """How many come up to the end of this page."""
         return self.start + len(self.charges)
 
     @property
@@ -205,11 +165,32 @@ class PossibleChargesPage:
 
 
 def possible_charges_page(*, project: Project, start: int, size: int) -> PossibleChargesPage:
-    """A page of the open possible charges, with how many there are and their sum: the
-    attempts (and jobs) are loaded for the page only."""
-    rows = _open_possible_charges(project=project)
+    """A page of the open possible charges (oldest first), with the count and sum of all."""
+    rows = list(
+        LedgerEntry.objects.filter(project=project, kind=Kind.POSSIBLE_CHARGE)
+        .values("attempt")
+        .annotate(amount=Sum("amount"), since=Min("created_at"))
+        .filter(amount__gt=Decimal("0.001"))
+        .order_by("since", "attempt")
+    )
+    page = rows[start : start + size]
+    attempts = Attempt.objects.filter(pk__in=[row["attempt"] for row in page]).values_list(
+        "pk",
+        "number",
+        "request_id",
+        "generation__uuid",
+        "generation__endpoint",
+        "generation__requested_by__username",
+        "generation__prompt_version__prompt__title",
+        "generation__prompt_version__number",
+    )
+    by_pk = {attempt[0]: attempt for attempt in attempts}
     return PossibleChargesPage(
-        _with_attempts(rows[start : start + size]),
+        [
+            PossibleCharge(*by_pk[row["attempt"]], to_cent(row["amount"]), row["since"])
+            for row in page
+            if row["attempt"] in by_pk
+        ],
         len(rows),
         to_cent(sum((row["amount"] for row in rows), Decimal(0))),
         start,
@@ -240,12 +221,9 @@ def account_problem(*, project: Project) -> AccountProblem | None:
     refused = attempts.filter(http_status=402)
     if not refused.exists():  # the usual case: no need to find the last delivered video
         return None
-    delivered = (
-        attempts.filter(outcome=Attempt.Outcome.DELIVERED)
-        .order_by("-started_at")
-        .values_list("started_at", flat=True)
-        .first()
-    )
+    delivered = attempts.filter(outcome=Attempt.Outcome.DELIVERED).aggregate(
+        last=Max("started_at")
+    )["last"]
     if delivered is not None:
         refused = refused.filter(started_at__gt=delivered)
     found = refused.aggregate(
@@ -261,9 +239,8 @@ def account_problem(*, project: Project) -> AccountProblem | None:
 
 
 def day_start(day: dt.date) -> dt.datetime:
-    """The first moment of `day` in the current time zone: `created_at__gte=day_start(d)`
-    is `created_at__date__gte=d` as a range an index can serve, without converting every
-    row's time to a date."""
+    """The first moment of `day` in the current time zone: `created_at__gte=day_start(d)` is
+    `created_at__date__gte=d` as a range an index can serve."""
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
@@ -292,30 +269,25 @@ def spend_forecast(
 ) -> Forecast | None:
     """A month's spend so far, at the same daily rate to the month's end; for a lifetime
     budget, the last 30 days' rate (`recent`: what they spent or held, summed here when not
-    given) and the day the budget would run out."""
+    given). Either way, the day the budget would run out."""
     today = today or timezone.localdate()
-    committed = status.totals.committed
+    end = at_end = runs_out = None
     if status.period is not None:
         end = month_end(status.period)
-        elapsed = (min(today, end) - status.period).days + 1
-        rate = committed / elapsed
+        rate = status.totals.committed / ((min(today, end) - status.period).days + 1)
         at_end = (rate * ((end - status.period).days + 1)).quantize(CENT)
-        runs_out = None
-        if status.limit is not None and rate > 0 and status.left is not None:
-            runs_out = today + dt.timedelta(days=int(status.left / rate))
-        return Forecast(rate.quantize(CENT), at_end, end, runs_out)
-    if recent is None:
-        since = today - dt.timedelta(days=TREND_DAYS - 1)
-        recent = to_cent(
-            LedgerEntry.objects.filter(
-                project=status.project, created_at__gte=day_start(since)
-            ).aggregate(total=Sum("amount"))["total"]
-        )
-    rate = recent / TREND_DAYS
-    runs_out = None
-    if status.limit is not None and rate > 0:
+    else:
+        if recent is None:
+            since = today - dt.timedelta(days=TREND_DAYS - 1)
+            recent = to_cent(
+                LedgerEntry.objects.filter(
+                    project=status.project, created_at__gte=day_start(since)
+                ).aggregate(total=Sum("amount"))["total"]
+            )
+        rate = recent / TREND_DAYS
+    if status.left is not None and rate > 0:
         runs_out = today + dt.timedelta(days=int(status.left / rate))
-    return Forecast(rate.quantize(CENT), runs_out_on=runs_out)
+    return Forecast(rate.quantize(CENT), at_end, end, runs_out)
 
 
 def budget_alerts(*, project: Project, period: dt.date | None) -> QuerySet[BudgetAlert]:

@@ -1,17 +1,9 @@
-"""Spend: the ledger, and settling what each job cost.
+"""Spend: the ledger, and settling what each job cost. Each write also moves the project's
+running totals in its transaction (spend/budgets.py).
 
-Every figure shown to people is a sum of LedgerEntry rows, which are only ever added: the
-dashboard sums them in SQL (spend/dashboard.py). Each write here also moves the project's
-running totals in its transaction, the rows its budget is enforced on (spend/budgets.py).
-
-A job's money moves like this:
-    submitted        reservation +estimate   (refused when it does not fit; held while a
-                     job above the approval amount waits for a producer)
-    succeeded        release -estimate, charge +final cost of what was delivered
-    delivered but unplayable  release, charge +estimate (the API billed it)
-    failed, refused by the content filter, cancelled, declined   release -estimate
-    response lost    release, possible charge +estimate until a producer settles it
-    retried          a new reservation
+A job reserves its estimate when submitted; when it ends the reservation is released and each
+delivered attempt charged (its final cost, or the estimate for an unusable delivery: the API
+billed it), each lost answer a possible charge until a producer settles it.
 """
 
 from __future__ import annotations
@@ -22,10 +14,10 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 
 from generations.core.activity import activity_record
-from generations.jobs.models import Attempt, Generation, JobState
+from generations.jobs.models import ACTIVE_STATES, Attempt, Generation, JobState
 from generations.ltx import errors, rules
 from generations.ltx.pricing import CENT
 from generations.projects.models import Membership, Project, Role
@@ -47,20 +39,12 @@ logger = logging.getLogger(__name__)
 
 Kind = LedgerEntry.Kind
 # States in which a job no longer holds a reservation: its money is settled.
-SETTLED_STATES = (
-    JobState.SUCCEEDED,
-    JobState.FAILED,
-    JobState.CONTENT_FILTERED,
-    JobState.CANCELLED,
-    JobState.DECLINED,
-    JobState.INTERRUPTED,
-)
+SETTLED_STATES = [s for s in JobState if s not in (*ACTIVE_STATES, JobState.PENDING_APPROVAL)]
 HELD_KINDS = (Kind.RESERVATION, Kind.RELEASE)
 
 
 def _record(entries: list[LedgerEntry], *, project: Project, period: dt.date) -> None:
-    """Write settlement entries and move the running totals with them, whatever the budget
-    says (spend/budgets.py: these are facts)."""
+    """Write entries that are facts and move the running totals, whatever the budget says."""
     cents = sum(to_cents(entry.amount) for entry in entries)
     periods_add(project, period, cents=cents, entries=len(entries))
     LedgerEntry.objects.bulk_create(entries)
@@ -106,10 +90,8 @@ def job_reserve(*, generation: Generation, user, reason: str = "submitted") -> L
 
 
 def job_moved(*, generation: Generation, actor=None) -> None:
-    """Called after every state change: a job that reached a settled state is settled.
-
-    Never stops the job's own state machine: a failure is logged and the sweep's
-    `ledger_reconcile` settles the job later."""
+    """Called after every state change. Never stops the job's own state machine: a failure
+    is logged and the sweep's `ledger_reconcile` settles the job later."""
     if generation.state not in SETTLED_STATES:
         return
     try:
@@ -138,46 +120,42 @@ def job_settle(*, generation: Generation, actor=None) -> list[LedgerEntry]:
         period = period or period_of()
         charged = {e.attempt_id for e in ledger if e.kind == Kind.CHARGE}
         possible = {e.attempt_id for e in ledger if e.kind == Kind.POSSIBLE_CHARGE}
-        state = job.get_state_display().lower()
         common = {"project": job.project, "generation": job, "period": period, "user": actor}
         entries = []
         if held:
+            state = job.get_state_display().lower()
             entries.append(
                 LedgerEntry(kind=Kind.RELEASE, amount=-held, reason=f"{state}: released", **common)
             )
         for attempt in job.attempts.all():
             if attempt.outcome == Attempt.Outcome.DELIVERED and attempt.pk not in charged:
+                kind = Kind.CHARGE
                 if job.state == JobState.SUCCEEDED and job.final_cost is not None:
                     amount, reason = job.final_cost, "delivered: final cost"
                 else:
                     amount, reason = job.estimated_cost, "delivered but unusable: billed"
-                entries.append(
-                    LedgerEntry(
-                        kind=Kind.CHARGE,
-                        amount=amount,
-                        attempt=attempt,
-                        reason=f"{reason} (attempt {attempt.number})",
-                        **common,
-                    )
-                )
             elif attempt.possibly_charged and attempt.pk not in possible:
-                entries.append(
-                    LedgerEntry(
-                        kind=Kind.POSSIBLE_CHARGE,
-                        amount=job.estimated_cost,
-                        attempt=attempt,
-                        reason=f"response lost: may have been billed (attempt {attempt.number})",
-                        **common,
-                    )
+                kind, amount = Kind.POSSIBLE_CHARGE, job.estimated_cost
+                reason = "response lost: may have been billed"
+            else:
+                continue
+            entries.append(
+                LedgerEntry(
+                    kind=kind,
+                    amount=amount,
+                    attempt=attempt,
+                    reason=f"{reason} (attempt {attempt.number})",
+                    **common,
                 )
+            )
         if entries:
             _record(entries, project=job.project, period=period)
         return entries
 
 
 def ledger_reconcile() -> int:
-    """Settle jobs whose settlement was missed (a worker that died between the state change
-    and the ledger). Run by the periodic sweep; returns how many jobs it settled."""
+    """Settle jobs whose settlement was missed (a worker died between the state change and
+    the ledger); returns how many. Run by the periodic sweep."""
     holding = (
         Generation.objects.filter(state__in=SETTLED_STATES)
         .annotate(held=Sum("ledger_entries__amount", filter=Q(ledger_entries__kind__in=HELD_KINDS)))
@@ -197,12 +175,8 @@ def ledger_reconcile() -> int:
     return settled
 
 
-# -- possible charges ------------------------------------------------------------------------
-
-
 def possible_charge_settle(*, attempt: Attempt, user, charged: bool, note: str = "") -> None:
-    """A producer's answer for an attempt whose response was lost: it was billed (a charge)
-    or it was not (the money comes back to the budget). Only once per attempt."""
+    """A producer's answer, once per attempt, on whether a lost response was billed."""
     with transaction.atomic():
         job = (
             Generation.objects.select_for_update(of=("self",))
@@ -215,30 +189,22 @@ def possible_charge_settle(*, attempt: Attempt, user, charged: bool, note: str =
             raise ValidationError("This possible charge has already been settled")
         answer = "charged" if charged else "not charged"
         note = f": {note.strip()}" if note.strip() else ""
-        common = {
-            "project": job.project,
-            "generation": job,
-            "attempt": attempt,
-            "period": possible[0].period,
-            "user": user,
-        }
+        moves = [(Kind.POSSIBLE_CHARGE, -amount, f"settled by a producer as {answer}")]
+        if charged:
+            moves.append((Kind.CHARGE, amount, "lost answer billed"))
         entries = [
             LedgerEntry(
-                kind=Kind.POSSIBLE_CHARGE,
-                amount=-amount,
-                reason=f"settled by a producer as {answer} (attempt {attempt.number}){note}"[:300],
-                **common,
+                project=job.project,
+                generation=job,
+                attempt=attempt,
+                period=possible[0].period,
+                user=user,
+                kind=kind,
+                amount=value,
+                reason=f"{reason} (attempt {attempt.number}){note}"[:300],
             )
+            for kind, value, reason in moves
         ]
-        if charged:
-            entries.append(
-                LedgerEntry(
-                    kind=Kind.CHARGE,
-                    amount=amount,
-                    reason=f"lost answer billed (attempt {attempt.number}){note}"[:300],
-                    **common,
-                )
-            )
         _record(entries, project=job.project, period=possible[0].period)
 
 
@@ -246,8 +212,8 @@ def possible_charge_settle(*, attempt: Attempt, user, charged: bool, note: str =
 
 
 def state_on_submit(*, project: Project, user, estimate: Decimal) -> str:
-    """Where a new job starts: waiting for a producer when its estimate is above the project's
-    approval amount (unless the person submitting is a producer: they would approve it)."""
+    """Waiting for a producer when the estimate is above the project's approval amount,
+    unless the person submitting is a producer (they would approve it)."""
     threshold = (
         Budget.objects.filter(project=project).values_list("approval_above", flat=True).first()
     )
@@ -276,10 +242,13 @@ def approval_requested(*, generation: Generation, user) -> None:
 # -- spend policy ----------------------------------------------------------------------------
 
 
-def _approved(prompt_version) -> bool:
-    return prompt_version is not None and (
+def _policy_against(project: Project, prompt_version) -> SpendPolicy | None:
+    """The project's enabled policy, unless the version is its prompt's approved one."""
+    if prompt_version is not None and (
         prompt_version.prompt.approved_version_id == prompt_version.pk
-    )
+    ):
+        return None
+    return SpendPolicy.objects.filter(project=project, enabled=True).first()
 
 
 def _unapproved_reason(prompt_version) -> str:
@@ -291,36 +260,34 @@ def _unapproved_reason(prompt_version) -> str:
     return f"{prompt.title} v{prompt_version.number}, which is not the approved version"
 
 
+def _allowed(policy: SpendPolicy) -> str:
+    return (
+        f"{' or '.join(policy.draft_models) or 'no model'} at "
+        f"{' or '.join(policy.draft_resolutions) or 'no resolution'}"
+    )
+
+
 def policy_problems(*, project: Project, prompt_version, endpoint: str, params: dict) -> dict:
     """What the project's spend policy refuses in this request, by form field ({} when none).
-
     Audio-to-video and retake always render with ltx-2-pro at 1920x1080 (the API's rule)."""
-    policy = SpendPolicy.objects.filter(project=project, enabled=True).first()
-    if policy is None or _approved(prompt_version):
+    policy = _policy_against(project, prompt_version)
+    if policy is None:
         return {}
     fixed = endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE)
     model = rules.PRO if fixed else params.get("model", rules.PRO)
     resolution = rules.RES_1080P if fixed else params.get("resolution", rules.RES_1080P)
-    why = _unapproved_reason(prompt_version)
-    allowed = (
-        f"without an approved prompt version this project allows "
-        f"{' or '.join(policy.draft_models) or 'no model'} at "
-        f"{' or '.join(policy.draft_resolutions) or 'no resolution'}"
+    needs = (
+        "needs an approved prompt version under this project's spend policy: this is "
+        f"{_unapproved_reason(prompt_version)}; without an approved prompt version this "
+        f"project allows {_allowed(policy)}."
     )
     problems = {}
     if model not in policy.draft_models:
-        field = "__all__" if fixed else "model"
         kind = endpoint.replace("-", " ").capitalize()
         subject = f"{kind} renders with {model}, which" if fixed else model
-        problems[field] = (
-            f"{subject} needs an approved prompt version under this project's spend policy: "
-            f"this is {why}; {allowed}."
-        )
+        problems["__all__" if fixed else "model"] = f"{subject} {needs}"
     if resolution not in policy.draft_resolutions and not fixed:
-        problems["resolution"] = (
-            f"{resolution} needs an approved prompt version under this project's spend "
-            f"policy: this is {why}; {allowed}."
-        )
+        problems["resolution"] = f"{resolution} {needs}"
     return problems
 
 
@@ -334,8 +301,8 @@ def policy_check(*, project: Project, prompt_version, endpoint: str, params: dic
 
 def policy_notice(*, project: Project, prompt_version) -> str:
     """One sentence for the generate form: what this version may use, and why ("" if all)."""
-    policy = SpendPolicy.objects.filter(project=project, enabled=True).first()
-    if policy is None or _approved(prompt_version):
+    policy = _policy_against(project, prompt_version)
+    if policy is None:
         return ""
     blocked_models = [m for m in rules.MODELS if m not in policy.draft_models]
     blocked_sizes = [r for r in rules.RESOLUTIONS if r not in policy.draft_resolutions]
@@ -346,9 +313,7 @@ def policy_notice(*, project: Project, prompt_version) -> str:
         return ""
     return (
         f"This project's spend policy keeps {blocked} for approved prompt versions, and this is "
-        f"{_unapproved_reason(prompt_version)}: use "
-        f"{' or '.join(policy.draft_models) or 'no model'} at "
-        f"{' or '.join(policy.draft_resolutions) or 'no resolution'}, or ask a producer to "
+        f"{_unapproved_reason(prompt_version)}: use {_allowed(policy)}, or ask a producer to "
         "approve the version. Audio-to-video and retakes use ltx-2-pro."
     )
 
@@ -372,45 +337,28 @@ def policy_set(
         policy.draft_resolutions = [r for r in rules.RESOLUTIONS if r in draft_resolutions]
         policy.updated_by = user
         policy.save()
-        activity_record(
-            project=project,
-            actor=user,
-            verb="spend_policy_set",
-            summary=(
-                f"set the spend policy: without an approved prompt version only "
+        summary = "turned the spend policy off"
+        if enabled:
+            summary = (
+                "set the spend policy: without an approved prompt version only "
                 f"{', '.join(policy.draft_models)} at {', '.join(policy.draft_resolutions)}"
-                if enabled
-                else "turned the spend policy off"
-            ),
-        )
+            )
+        activity_record(project=project, actor=user, verb="spend_policy_set", summary=summary)
     return policy
 
 
-# -- the API account's credits (402) ---------------------------------------------------------
-
-
 def credits_ran_out(*, generation: Generation) -> bool:
-    """A job was refused with 402: the API account cannot pay for it. That is the account's
-    balance, not the project's budget, so producers are told so: in the activity feed and by
-    email, once until a video is delivered again. Returns True when it told them."""
+    """A job was refused with 402: the API account's balance, not the project's budget, so
+    producers are told so, once until a video is delivered again. True when it told them."""
     project = generation.project
     attempt = generation.attempts.filter(http_status=402).order_by("-number").first()
     if attempt is None:
         return False
-    earlier = (
-        Attempt.objects.filter(generation__project=project, http_status=402)
-        .exclude(pk=attempt.pk)
-        .order_by("-started_at")
-        .first()
-    )
-    if (
-        earlier is not None
-        and not Attempt.objects.filter(
-            generation__project=project,
-            outcome=Attempt.Outcome.DELIVERED,
-            started_at__gt=earlier.started_at,
-        ).exists()
-    ):
+    attempts = Attempt.objects.filter(generation__project=project)
+    refused = attempts.filter(http_status=402).exclude(pk=attempt.pk)
+    earlier = refused.aggregate(last=Max("started_at"))["last"]
+    delivered = attempts.filter(outcome=Attempt.Outcome.DELIVERED)
+    if earlier is not None and not delivered.filter(started_at__gt=earlier).exists():
         return False  # already told, and nothing was delivered since
     activity_record(
         project=project,
@@ -435,13 +383,9 @@ def credits_ran_out(*, generation: Generation) -> bool:
     return True
 
 
-# -- adjustments -----------------------------------------------------------------------------
-
-
 def ledger_adjust(*, project: Project, user, amount: Decimal, reason: str) -> LedgerEntry:
-    """A producer's correction of what was spent (a refund or credit from the provider is
-    negative, a charge found on the invoice positive): a new entry, never an edit. It counts
-    in the current month, whatever the budget says (it is a fact, not a request)."""
+    """A producer's correction of what was spent (negative for a refund): a new entry, never
+    an edit, counted this month whatever the budget says (a fact, not a request)."""
     reason = (reason or "").strip()
     errors_ = {}
     if not reason:

@@ -1,6 +1,5 @@
-"""The dashboard's tables and chart as the page and the CSV downloads show them: headings,
-cells and bar geometry made from the figures (spend/dashboard.py). The HTML and the SVG are
-written in the template (spend/spend_dashboard.html)."""
+"""The dashboard's tables and chart, as the page and the CSV show them: headings, cells and
+bar geometry made from the figures; the HTML and SVG are in the template."""
 
 from __future__ import annotations
 
@@ -38,21 +37,12 @@ class Table:
     shown: int | None = None  # how many rows the page shows (None: all; the CSV has all)
 
     @property
-    def header(self) -> list[str]:
-        return [*self.label_headings, *self.number_headings]
-
-    @property
     def lines(self) -> list[Row]:
-        """The rows the page shows."""
         return self.rows if self.shown is None else self.rows[: self.shown]
 
     @property
     def hidden(self) -> int:
-        """Rows left off the page."""
         return 0 if self.shown is None else max(0, len(self.rows) - self.shown)
-
-    def csv_rows(self) -> list[list]:
-        return [[*row.labels, *row.numbers] for row in self.rows]
 
 
 def _money(row: dict) -> tuple:
@@ -136,8 +126,7 @@ def nice_ceiling(value: Decimal) -> Decimal:
 
 
 def day_chart(days: list[DaySpend]) -> dict:
-    """The geometry of a bar chart of spend by day: a bar per day (charged, with possible
-    charges stacked above), a labelled amount axis and day labels."""
+    """A bar per day (charged, with possible charges stacked above), ticks and day labels."""
     c = CHART
     plot_w = c["width"] - c["left"] - c["right"]
     plot_h = c["height"] - c["top"] - c["bottom"]

@@ -116,13 +116,10 @@ def possible_charge_settle(request, project_uuid, generation_uuid, number):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
-        messages.success(
-            request,
-            f"Attempt {attempt.number} recorded as "
-            + (
-                "charged." if charged == "yes" else "not charged: its amount is back in the budget."
-            ),
+        answer = (
+            "charged." if charged == "yes" else "not charged: its amount is back in the budget."
         )
+        messages.success(request, f"Attempt {attempt.number} recorded as {answer}")
     return redirect("spend", project_uuid=project.uuid)
 
 
@@ -149,8 +146,7 @@ def _chosen_period(request, budget_period: dt.date | None) -> dt.date | None:
 
 
 def _breakdown(request, project, budget_period, version=None) -> dict:
-    """ "Where it went": the chosen period's figures, chart and tables (each table shows its
-    top rows, but the one ?all= names)."""
+    """ "Where it went": each table shows its top rows, but the one ?all= names."""
     period = _chosen_period(request, budget_period)
     figures = dashboard.dashboard_figures(project=project, period=period, version=version)
     breakdown_tables = tables.dashboard_tables(figures)
@@ -172,7 +168,7 @@ def _breakdown_alone(request, project) -> dict:
     return _breakdown(request, project, selectors.budget_period(budget))
 
 
-def _ledger(request, project) -> dict:
+def _ledger(request, project, adjustment_form=None) -> dict:
     """A page of the ledger, newest first: one row past it tells whether there is an older
     page, without counting the ledger."""
     page = _page_number(request, "ledger")
@@ -183,7 +179,7 @@ def _ledger(request, project) -> dict:
         "ledger_page": page,
         "ledger_older": len(entries) > LEDGER_ROWS_SHOWN,
         "rows_shown": LEDGER_ROWS_SHOWN,
-        "adjustment_form": AdjustmentForm(),
+        "adjustment_form": adjustment_form or AdjustmentForm(),
     }
 
 
@@ -229,10 +225,8 @@ def _spend_page(request, project, *, form=None, policy_form=None, adjustment_for
         "currency": CURRENCY,
         **breakdown,
         **_possible_charges(request, project),
-        **_ledger(request, project),
+        **_ledger(request, project, adjustment_form),
     }
-    if adjustment_form is not None:
-        context["adjustment_form"] = adjustment_form
     return render(request, "spend/spend_dashboard.html", context, status=status)
 
 
@@ -284,48 +278,39 @@ def spend_table_csv(request, project_uuid, table):
     when = "all" if period is None else f"{period:%Y-%m}"
     return csv_response(
         f"spend-{table}-{project.uuid}-{when}.csv",
-        chosen.header,
-        [[_cell(value) for value in row] for row in chosen.csv_rows()],
+        [*chosen.label_headings, *chosen.number_headings],
+        [[_cell(value) for value in (*row.labels, *row.numbers)] for row in chosen.rows],
     )
 
 
 # -- across projects -------------------------------------------------------------------------
 
 
-OVERVIEW_HEADER = [
-    "Project",
-    f"Budget ({CURRENCY})",
-    "Counted",
-    f"Spent or held ({CURRENCY})",
-    f"Left ({CURRENCY})",
-    "Used (%)",
-    f"Forecast at the month's end ({CURRENCY})",
-    "Runs out on",
-    f"Charged this month ({CURRENCY})",
-    f"Possible charges ({CURRENCY})",
-    f"Charged in all ({CURRENCY})",
-]
+# The overview CSV's columns: each heading and how it is read from a project's row.
+OVERVIEW_COLUMNS = {
+    "Project": lambda r: r.project.name,
+    f"Budget ({CURRENCY})": lambda r: r.status.limit,
+    "Counted": lambda r: "per month" if r.status.period else "in all",
+    f"Spent or held ({CURRENCY})": lambda r: r.status.totals.committed,
+    f"Left ({CURRENCY})": lambda r: r.status.left,
+    "Used (%)": lambda r: r.status.percent,
+    f"Forecast at the month's end ({CURRENCY})": lambda r: r.forecast and r.forecast.at_period_end,
+    "Runs out on": lambda r: r.forecast and r.forecast.runs_out_on,
+    f"Charged this month ({CURRENCY})": lambda r: r.month.charged,
+    f"Possible charges ({CURRENCY})": lambda r: r.lifetime.possible,
+    f"Charged in all ({CURRENCY})": lambda r: r.lifetime.charged,
+}
 
 
-def _overview_rows(overview) -> list[list]:
-    return [
-        [
-            row.project.name,
-            row.status.limit,
-            "per month" if row.status.period else "in all",
-            row.status.totals.committed,
-            row.status.left,
-            row.status.percent,
-            row.forecast.at_period_end if row.forecast else None,
-            row.forecast.runs_out_on.isoformat()
-            if row.forecast and row.forecast.runs_out_on
-            else None,
-            row.month.charged,
-            row.lifetime.possible,
-            row.lifetime.charged,
-        ]
-        for row in overview
-    ]
+@login_required
+@require_GET
+def spend_overview_csv(request):
+    overview = dashboard.spend_overview(user=request.user)
+    return csv_response(
+        f"spend-overview-{timezone.localdate().isoformat()}.csv",
+        list(OVERVIEW_COLUMNS),
+        [[_cell(read(row)) for read in OVERVIEW_COLUMNS.values()] for row in overview],
+    )
 
 
 @login_required
@@ -346,15 +331,4 @@ def spend_overview(request):
             "this_month": f"{budgets.period_of():%B %Y}",
             "currency": CURRENCY,
         },
-    )
-
-
-@login_required
-@require_GET
-def spend_overview_csv(request):
-    overview = dashboard.spend_overview(user=request.user)
-    return csv_response(
-        f"spend-overview-{timezone.localdate().isoformat()}.csv",
-        OVERVIEW_HEADER,
-        [[_cell(value) for value in row] for row in _overview_rows(overview)],
     )

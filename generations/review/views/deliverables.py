@@ -21,65 +21,41 @@ from generations.review import selectors as selectors_reviews
 from generations.review.views.reviews import get_version_for
 from generations.review.zipstream import Entry, zip_stream
 
-MANIFEST_FIELDS = [
-    "file",
-    "stack",
-    "version",
-    "prompt",
-    "endpoint",
-    "model",
-    "duration",
-    "resolution",
-    "fps",
-    "parameters",
-    "request_id",
-    "estimated_cost_usd",
-    "cost_usd",
-    "approved_by",
-    "approved_at",
-    "generation",
-    "sha256",
-]
+# The manifest's columns, in order: each read from a deliverable (d) and its job (g).
+MANIFEST = {
+    "file": lambda d, g: d.file_name,
+    "stack": lambda d, g: d.version.stack.title,
+    "version": lambda d, g: d.version.label,
+    "prompt": lambda d, g: g.prompt_text,
+    "endpoint": lambda d, g: g.endpoint,
+    "model": lambda d, g: g.params.get("model", ""),
+    "duration": lambda d, g: (g.video_info or {}).get("duration", g.params.get("duration")),
+    "resolution": lambda d, g: g.params.get("resolution", ""),
+    "fps": lambda d, g: (g.video_info or {}).get("fps", g.params.get("fps")),
+    "parameters": lambda d, g: {k: v for k, v in g.params.items() if k != "prompt"},
+    "request_id": lambda d, g: d.request_id,
+    "estimated_cost_usd": lambda d, g: str(g.estimated_cost),
+    "cost_usd": lambda d, g: "" if g.final_cost is None else str(g.final_cost),
+    "approved_by": lambda d, g: d.approved_by,
+    "approved_at": lambda d, g: d.approved_at.isoformat() if d.approved_at else "",
+    "generation": lambda d, g: str(g.uuid),
+    "sha256": lambda d, g: g.video_sha256,
+}
 
 
 def manifest_rows(deliverables) -> list[dict]:
-    rows = []
-    for item in deliverables:
-        generation = item.generation
-        params = generation.params
-        rows.append(
-            {
-                "file": item.file_name,
-                "stack": item.version.stack.title,
-                "version": item.version.label,
-                "prompt": generation.prompt_text,
-                "endpoint": generation.endpoint,
-                "model": params.get("model", ""),
-                "duration": (generation.video_info or {}).get("duration", params.get("duration")),
-                "resolution": params.get("resolution", ""),
-                "fps": (generation.video_info or {}).get("fps", params.get("fps")),
-                "parameters": {k: v for k, v in params.items() if k != "prompt"},
-                "request_id": item.request_id,
-                "estimated_cost_usd": str(generation.estimated_cost),
-                "cost_usd": "" if generation.final_cost is None else str(generation.final_cost),
-                "approved_by": item.approved_by,
-                "approved_at": item.approved_at.isoformat() if item.approved_at else "",
-                "generation": str(generation.uuid),
-                "sha256": generation.video_sha256,
-            }
-        )
-    return rows
+    return [{name: read(d, d.generation) for name, read in MANIFEST.items()} for d in deliverables]
 
 
 def manifest_csv(rows) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(MANIFEST_FIELDS)
+    writer.writerow(MANIFEST)
     for row in rows:
         writer.writerow(
             [
                 json.dumps(row[f], sort_keys=True) if f == "parameters" else csv_text(row[f])
-                for f in MANIFEST_FIELDS
+                for f in MANIFEST
             ]
         )
     return out.getvalue()
@@ -128,8 +104,7 @@ def deliverables_manifest(request, project_uuid, fmt):
 @login_required
 @require_GET
 def deliverables_zip(request, project_uuid):
-    """Every approved version and the manifest, streamed: the archive is never whole in
-    memory or on disk (generations/zipstream.py)."""
+    """Every approved version and the manifest, streamed: never whole in memory or on disk."""
     project = get_project_for(request, project_uuid)
     items = selectors_reviews.approved_deliverables(project=project)
     rows = manifest_rows(items)
@@ -161,51 +136,34 @@ def _comment_file_stem(version) -> str:
     return f"{slugify(version.stack.title)[:60] or 'video'}-{version.label}-comments"
 
 
+# A comment export's columns: each read from a comment or reply (c), its thread (t) and fps.
+COMMENT_COLUMNS = {
+    "id": lambda c, t, fps: c.pk,
+    "reply_to": lambda c, t, fps: c.parent_id or "",
+    "timecode_in": lambda c, t, fps: timecode.timecode(t.start_seconds, fps),
+    "timecode_out": lambda c, t, fps: timecode.timecode(t.end_seconds, fps) if t.is_range else "",
+    "start_seconds": lambda c, t, fps: t.start_seconds,
+    "end_seconds": lambda c, t, fps: t.end_seconds if t.is_range else "",
+    "author": lambda c, t, fps: csv_text(c.author_label),
+    "guest": lambda c, t, fps: "yes" if c.is_guest else "no",
+    "comment": lambda c, t, fps: csv_text(c.body),
+    "resolved": lambda c, t, fps: "yes" if t.is_resolved else "no",
+    "carried_from": lambda c, t, fps: t.carried_from.version.label if t.carried_from_id else "",
+    "created_at": lambda c, t, fps: c.created_at.isoformat(),
+}
+
+
 @login_required
 @require_GET
 def comments_csv(request, project_uuid, generation_uuid):
     version = get_version_for(request, project_uuid, generation_uuid)
-    fps = version.fps
-    rows = []
-    for comment in selectors_reviews.version_comments(version=version):
-        for item in [comment, *comment.thread]:
-            rows.append(
-                [
-                    item.pk,
-                    item.parent_id or "",
-                    timecode.timecode(comment.start_seconds, fps),
-                    timecode.timecode(comment.end_seconds, fps) if comment.is_range else "",
-                    comment.start_seconds,
-                    comment.end_seconds if comment.is_range else "",
-                    csv_text(item.author_label),
-                    "yes" if item.is_guest else "no",
-                    csv_text(item.body),
-                    "yes" if comment.is_resolved else "no",
-                    comment.carried_from.version.label if comment.carried_from_id else "",
-                    item.created_at.isoformat(),
-                ]
-            )
-    return _attachment(
-        csv_response(
-            "",
-            [
-                "id",
-                "reply_to",
-                "timecode_in",
-                "timecode_out",
-                "start_seconds",
-                "end_seconds",
-                "author",
-                "guest",
-                "comment",
-                "resolved",
-                "carried_from",
-                "created_at",
-            ],
-            rows,
-        ),
-        f"{_comment_file_stem(version)}.csv",
-    )
+    rows = [
+        [read(item, thread, version.fps) for read in COMMENT_COLUMNS.values()]
+        for thread in selectors_reviews.version_comments(version=version)
+        for item in [thread, *thread.thread]
+    ]
+    response = csv_response("", list(COMMENT_COLUMNS), rows)
+    return _attachment(response, f"{_comment_file_stem(version)}.csv")
 
 
 @login_required

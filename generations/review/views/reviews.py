@@ -43,9 +43,7 @@ def _queue_filters(data) -> dict[str, str]:
 def _queue(request, filters):
     projects = selectors_reviews.projects_deciding(user=request.user)
     return projects, selectors_reviews.review_queue(
-        projects=projects,
-        project_uuid=filters.get("project", ""),
-        prompt=filters.get("prompt", ""),
+        projects=projects, project_uuid=filters.get("project", ""), prompt=filters.get("prompt", "")
     )
 
 
@@ -83,7 +81,6 @@ def review_queue(request):
 @require_GET
 def review(request, project_uuid, generation_uuid):
     version = get_version_for(request, project_uuid, generation_uuid)
-    membership = request.membership
     in_queue = request.GET.get("queue") == "1"
     filters = _queue_filters(request.GET)
     next_url = ""
@@ -99,7 +96,7 @@ def review(request, project_uuid, generation_uuid):
             "stack": version.stack,
             "versions": selectors_reviews.stack_versions(stack=version.stack),
             "decisions": selectors_reviews.version_decisions(version=version),
-            "can_decide": membership.has_role(*DECIDERS),
+            "can_decide": request.membership.has_role(*DECIDERS),
             "reviewable": version.generation.state == "succeeded",
             "in_queue": in_queue,
             "queue_query": urlencode({"queue": "1", **filters}) if in_queue else "",
@@ -126,10 +123,8 @@ def review_decide(request, project_uuid, generation_uuid):
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect(review_url(version, filters if in_queue else None))
-    messages.success(
-        request,
-        f"{version.stack.title} {version.label}: {decision.get_state_display().lower()}",
-    )
+    decided = decision.get_state_display().lower()
+    messages.success(request, f"{version.stack.title} {version.label}: {decided}")
     if in_queue:
         _, queue = _queue(request, filters)
         following = selectors_reviews.queue_next(queue=queue, after=version)
@@ -159,11 +154,8 @@ def _comments_response(request, version: Version, *, errors=None, comment=None):
     """The comment list alone for htmx (the form stays as typed on an error); otherwise
     back to the review page, at the comment."""
     if request.htmx:
-        return render(
-            request,
-            "review/review_version.html#comments",
-            _comments_context(request, version, comment_errors=errors or {}),
-        )
+        context = _comments_context(request, version, comment_errors=errors or {})
+        return render(request, "review/review_version.html#comments", context)
     if errors:
         for messages_ in errors.values():
             messages.error(request, " ".join(messages_))

@@ -1,9 +1,6 @@
-"""Share links: made and revoked by the team; opened by guests without an account.
-
-A guest sees only the finished versions the link covers, with the comments left through
-that same link, and nothing else of the project: not its name, prompts, members or other
-comments. Guest pages are never cached, indexed, or sent on as a referrer (the token is in
-the URL)."""
+"""Share links: made and revoked by the team; opened by guests without an account, who see
+only the finished versions the link covers and the comments left through it. Guest pages are
+never cached, indexed, or sent on as a referrer (the token is in the URL)."""
 
 from __future__ import annotations
 
@@ -32,13 +29,13 @@ GUEST_NAME_KEY = "share_guest_name"
 # -- the team's side ---------------------------------------------------------------------------
 
 
-def _shares_context(request, project, **extra):
+def _shares_page(request, project, status=200, **extra):
     links = (
         ShareLink.objects.filter(project=project)
         .select_related("stack", "created_by")
         .prefetch_related("versions__stack")
     )
-    return {
+    context = {
         "project": project,
         "links": links,
         "now": timezone.now(),
@@ -51,13 +48,14 @@ def _shares_context(request, project, **extra):
         "max_days": shares.MAX_DAYS,
         **extra,
     }
+    return render(request, "review/review_shares.html", context, status=status)
 
 
 @login_required
 @require_GET
 def share_list(request, project_uuid):
     project = get_project_for(request, project_uuid, *SHARERS)
-    return render(request, "review/review_shares.html", _shares_context(request, project))
+    return _shares_page(request, project)
 
 
 @login_required
@@ -67,9 +65,7 @@ def share_new(request, project_uuid):
     post = request.POST
     stack = None
     if post.get("stack"):
-        stack = Stack.objects.filter(project=project, uuid=post["stack"]).first()
-        if stack is None:
-            raise Http404("No such stack")
+        stack = get_object_or_404(Stack, project=project, uuid=post["stack"])
     versions = Version.objects.filter(
         stack__project=project, generation__uuid__in=post.getlist("versions")
     ).select_related("stack")
@@ -84,20 +80,10 @@ def share_new(request, project_uuid):
             versions=versions,
         )
     except ValidationError as exc:
-        return render(
-            request,
-            "review/review_shares.html",
-            _shares_context(request, project, errors=exc.messages, values=post),
-            status=400,
-        )
+        return _shares_page(request, project, 400, errors=exc.messages, values=post)
     # The link is shown this once: only its hash is kept.
     url = request.build_absolute_uri(reverse("share", args=[token]))
-    return render(
-        request,
-        "review/review_shares.html",
-        _shares_context(request, project, new_link=link, new_url=url),
-        status=201,
-    )
+    return _shares_page(request, project, 201, new_link=link, new_url=url)
 
 
 @login_required
@@ -124,6 +110,11 @@ def _private(response):
 def _closed(request, link: ShareLink):
     reason = "was revoked" if link.revoked_at else "has expired"
     return _private(render(request, "review/share_closed.html", {"reason": reason}, status=410))
+
+
+def _password_page(request, share_token, error: str = "", status: int = 200):
+    context = {"token": share_token, "error": error}
+    return _private(render(request, "review/share_password.html", context, status=status))
 
 
 def _open_link(request, share_token) -> ShareLink:
@@ -154,14 +145,9 @@ def share(request, share_token):
     if not link.is_open(timezone.now()):
         return _closed(request, link)
     if not _unlocked(request, link):
-        return _private(render(request, "review/share_password.html", {"token": share_token}))
-    return _private(
-        render(
-            request,
-            "review/share.html",
-            {"link": link, "token": share_token, "versions": shares.share_versions(link=link)},
-        )
-    )
+        return _password_page(request, share_token)
+    context = {"link": link, "token": share_token, "versions": shares.share_versions(link=link)}
+    return _private(render(request, "review/share.html", context))
 
 
 @require_POST
@@ -175,24 +161,12 @@ def share_unlock(request, share_token):
             link=link, password=request.POST.get("password", ""), address=address
         )
     except shares.TooManyTries as exc:
-        minutes = max(1, round(exc.wait / 60))
-        response = render(
-            request,
-            "review/share_password.html",
-            {"token": share_token, "error": f"Too many tries: wait {minutes} minutes"},
-            status=429,
-        )
+        error = f"Too many tries: wait {max(1, round(exc.wait / 60))} minutes"
+        response = _password_page(request, share_token, error, 429)
         response["Retry-After"] = str(exc.wait)
-        return _private(response)
+        return response
     if not right:
-        return _private(
-            render(
-                request,
-                "review/share_password.html",
-                {"token": share_token, "error": "That is not the password"},
-                status=403,
-            )
-        )
+        return _password_page(request, share_token, "That is not the password", 403)
     request.session.cycle_key()  # a new session id for the newly granted access
     request.session[GUEST_SESSION_KEY] = [*request.session.get(GUEST_SESSION_KEY, []), link.pk]
     return redirect("share", share_token=share_token)
@@ -215,38 +189,28 @@ def share_version(request, share_token, generation_uuid):
     link, version = _guest_version(request, share_token, generation_uuid)
     if version is None:
         return redirect("share", share_token=share_token)
-    return _private(
-        render(
-            request,
-            "review/share_version.html",
-            _guest_context(request, link, share_token, version),
-        )
-    )
+    context = _guest_context(request, link, share_token, version)
+    return _private(render(request, "review/share_version.html", context))
+
+
+def _guest_file(request, share_token, generation_uuid, field: str, content_type: str, ext=""):
+    """A version's video or poster; with `ext`, downloaded under the version's label."""
+    link, version = _guest_version(request, share_token, generation_uuid)
+    if version is None:
+        raise Http404("Not available")
+    name = f"{version.label}{ext}" if ext else None
+    file = getattr(version.generation, field)
+    return _private(stored_file_response(request, file, content_type=content_type, filename=name))
 
 
 @require_GET
 def share_video(request, share_token, generation_uuid):
-    link, version = _guest_version(request, share_token, generation_uuid)
-    if version is None:
-        raise Http404("Not available")
-    generation = version.generation
-    return _private(
-        stored_file_response(
-            request, generation.video, content_type="video/mp4", filename=f"{version.label}.mp4"
-        )
-    )
+    return _guest_file(request, share_token, generation_uuid, "video", "video/mp4", ".mp4")
 
 
 @require_GET
 def share_poster(request, share_token, generation_uuid):
-    link, version = _guest_version(request, share_token, generation_uuid)
-    if version is None:
-        raise Http404("Not available")
-    return _private(
-        stored_file_response(
-            request, version.generation.poster, content_type="image/jpeg", filename=None
-        )
-    )
+    return _guest_file(request, share_token, generation_uuid, "poster", "image/jpeg")
 
 
 @require_POST
@@ -258,12 +222,14 @@ def share_comment(request, share_token, generation_uuid):
     post = request.POST
     parent = None
     if post.get("parent"):
-        parent = TimelineComment.objects.filter(
-            version=version, share_link=link, pk=post["parent"] if post["parent"].isdigit() else 0
-        ).first()
-        if parent is None:
-            raise Http404("No such comment")
+        parent = get_object_or_404(
+            TimelineComment,
+            version=version,
+            share_link=link,
+            pk=post["parent"] if post["parent"].isdigit() else 0,
+        )
     guest_name = post.get("guest_name", "") or request.session.get(GUEST_NAME_KEY, "")
+    errors = None
     try:
         comment = comments.comment_add(
             version=version,
@@ -276,19 +242,12 @@ def share_comment(request, share_token, generation_uuid):
         )
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
-        context = _guest_context(request, link, share_token, version, comment_errors=errors)
-        template = "review/share_version.html"
-        if request.htmx:
-            template += "#comments"
-        return _private(render(request, template, context, status=200 if request.htmx else 400))
-    request.session[GUEST_NAME_KEY] = comment.guest_name
-    if request.htmx:
-        return _private(
-            render(
-                request,
-                "review/share_version.html#comments",
-                _guest_context(request, link, share_token, version),
-            )
-        )
-    url = reverse("share_version", args=[share_token, version.generation.uuid])
-    return redirect(f"{url}#comment-{comment.pk}")
+    else:
+        request.session[GUEST_NAME_KEY] = comment.guest_name
+        if not request.htmx:
+            url = reverse("share_version", args=[share_token, version.generation.uuid])
+            return redirect(f"{url}#comment-{comment.pk}")
+    context = _guest_context(request, link, share_token, version, comment_errors=errors or {})
+    template = "review/share_version.html" + ("#comments" if request.htmx else "")
+    status = 400 if errors and not request.htmx else 200
+    return _private(render(request, template, context, status=status))
