@@ -9,7 +9,7 @@ from django.urls import reverse
 from generations.jobs import queue as job_queue
 from generations.jobs.models import Generation, MediaAsset
 from generations.prompts import services as prompt_service
-from generations.review.models import TimelineComment
+from generations.review.models import ShareLink, TimelineComment
 from tests.reviewing import finished, private_media, store_media
 
 
@@ -118,3 +118,22 @@ def test_taking_the_library_wording_with_a_malformed_entry_saves_no_version(
     response = client.post(url, {"entry": "zzz"})
     assert response.status_code == 400
     assert prompt.versions.count() == 1
+
+
+def test_the_review_queue_of_a_project_that_is_not_an_id_is_a_400(client, reviewer):
+    client.force_login(reviewer)
+    response = client.get(reverse("review_queue"), {"project": "zzz"})
+    assert response.status_code == 400
+    assert "“zzz” is not a valid project." in response.content.decode()
+
+
+@pytest.mark.parametrize(("field", "what"), [("stack", "stack"), ("versions", "video")])
+def test_a_share_of_something_that_is_not_an_id_is_a_400_and_no_link(
+    client, project, reviewer, field, what
+):
+    client.force_login(reviewer)
+    url = reverse("share_new", args=[project.uuid])
+    response = client.post(url, {field: "zzz", "label": "For the client"})
+    assert response.status_code == 400
+    assert f"“zzz” is not a valid {what}." in response.content.decode()
+    assert not ShareLink.objects.exists()

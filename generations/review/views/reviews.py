@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from generations.core.access import get_project_for
+from generations.core.params import uuid_param
 from generations.jobs.models import Generation
 from generations.projects.models import Role
 from generations.review import comments, stacks
@@ -37,7 +38,9 @@ def get_version_for(request, project_uuid, generation_uuid, *roles) -> Version:
 
 
 def _queue_filters(data) -> dict[str, str]:
-    return {key: data.get(key, "").strip() for key in QUEUE_FILTERS if data.get(key, "").strip()}
+    filters = {key: data.get(key, "").strip() for key in QUEUE_FILTERS if data.get(key, "").strip()}
+    uuid_param(filters.get("project"), "project")
+    return filters
 
 
 def _queue(request, filters):
