@@ -579,7 +579,12 @@ def test_create_from_a_saved_prompt(api_for, editor, project):
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["prompt"] == {"id": str(prompt.uuid), "title": "Dunes", "version": 1}
+    assert body["prompt"] == {
+        "id": str(prompt.uuid),
+        "title": "Dunes",
+        "version": 1,
+        "wording_edited": False,
+    }
     assert body["params"]["prompt"] == prompt.current_version.text
     assert body["params"]["model"] == "ltx-2-pro" and body["params"]["duration"] == 8
     override = api_for(editor).post(

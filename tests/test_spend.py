@@ -23,6 +23,7 @@ from generations.jobs import run as job_run
 from generations.jobs import services as jobs
 from generations.jobs import sweep as job_sweep
 from generations.jobs.models import ACTIVE_STATES, Attempt, Generation, JobState
+from generations.projects import tokens
 from generations.review import services as reviews
 from generations.review.models import ReviewDecision, Version
 from generations.spend import budgets, dashboard, tables
@@ -794,7 +795,7 @@ def submit_version(project, user, version, **params):
         project=project,
         user=user,
         endpoint="text-to-video",
-        params={**T2V, **params},
+        params={**T2V, "prompt": version.text, **params},
         prompt_version=version,
     )
 
@@ -818,6 +819,65 @@ def test_costly_settings_need_an_approved_prompt_version(project, editor, produc
     submit_version(project, editor, prompt.current_version)  # ltx-2-fast at 1920x1080: fine
     approve(prompt, producer)
     assert submit_version(project, editor, prompt.current_version, **PRO_4K).state == "queued"
+
+
+@pytest.mark.usefixtures("policy")
+def test_an_approved_version_with_its_wording_edited_is_unapproved_wording(
+    client, project, editor, producer, prompt
+):
+    approve(prompt, producer)
+    edited = {"prompt": "UNAPPROVED WORDING", **PRO_4K}
+    with pytest.raises(ValidationError) as caught:
+        submit_version(project, editor, prompt.current_version, **edited)
+    assert "Harbour v1 with its wording edited" in caught.value.messages[0]
+    assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
+    # Within the drafts' settings it goes, and its record says what it is.
+    job = submit_version(project, editor, prompt.current_version, prompt="Edited wording")
+    assert job.wording_edited and job.prompt_version == prompt.current_version
+    client.force_login(editor)
+    page = client.get(reverse("generation", args=[project.uuid, job.uuid])).content.decode()
+    assert "wording edited" in page
+    # The approved words, spaces at the ends aside, are the approved version.
+    as_approved = submit_version(
+        project,
+        editor,
+        prompt.current_version,
+        prompt=f"  {prompt.current_version.text} ",
+        **PRO_4K,
+    )
+    assert not as_approved.wording_edited
+
+
+def test_the_api_and_the_form_cannot_send_other_words_as_the_approved_version(
+    client, project, editor, producer, prompt, policy
+):
+    approve(prompt, producer)
+    token = tokens.token_create(user=editor, name="tests")[1]
+    response = client.post(
+        f"/api/v1/projects/{project.uuid}/generations/",
+        {"endpoint": "text-to-video", "prompt_id": str(prompt.uuid), "prompt": "UNAPPROVED"}
+        | {"model": "ltx-2-pro", "resolution": "3840x2160"},
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code in (400, 403, 422), response.content
+    assert "with its wording edited" in response.content.decode()
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "prompt": prompt.uuid,
+            "prompt_text": "UNAPPROVED WORDING",
+            "endpoint": "text-to-video",
+            "model": "ltx-2-pro",
+            "resolution": "3840x2160",
+            "fps": "25",
+            "duration": "6",
+        },
+    )
+    assert response.status_code == 400
+    assert "with its wording edited" in response.content.decode()
+    assert not Generation.objects.exists()
 
 
 @pytest.mark.usefixtures("policy")

@@ -86,6 +86,10 @@ class PromptRef(Schema):
     id: uuid.UUID
     title: str
     version: int = Field(ge=1)
+    wording_edited: bool = Field(
+        description="The prompt sent is not this version's text: the spend policy treated it "
+        "as unapproved wording."
+    )
 
 
 class GenerationError(Schema):

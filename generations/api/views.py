@@ -132,7 +132,12 @@ def _summary(request, generation: Generation) -> dict:
         "active": generation.is_active,
         "params": generation.params,
         "prompt": (
-            {"id": version.prompt.uuid, "title": version.prompt.title, "version": version.number}
+            {
+                "id": version.prompt.uuid,
+                "title": version.prompt.title,
+                "version": version.number,
+                "wording_edited": generation.wording_edited,
+            }
             if version
             else None
         ),

@@ -86,6 +86,9 @@ class Generation(models.Model):
         on_delete=models.SET_NULL,
         related_name="generations",
     )
+    # Its prompt was edited from its version's text: the version is its lineage, not its
+    # approval, so the spend policy treats it as unapproved wording.
+    wording_edited = models.BooleanField(default=False)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

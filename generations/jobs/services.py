@@ -87,15 +87,26 @@ def job_submit(
         if asset is not None and asset.project_id != project.pk:
             raise ValidationError("An input file belongs to another project")
     params, estimate = job_estimate(endpoint=endpoint, params=params, assets=assets)
-    spend.policy_check(
-        project=project, prompt_version=prompt_version, endpoint=endpoint, params=params
-    )  # costly settings may need an approved prompt version
+    # A retake's prompt describes its range, not the shot: its version is the source's.
+    wording_edited = (
+        prompt_version is not None
+        and endpoint != rules.RETAKE
+        and not prompt_version.words_are(params.get("prompt", ""))
+    )
+    spend.policy_check(  # costly settings may need an approved prompt version, as approved
+        project=project,
+        prompt_version=prompt_version,
+        endpoint=endpoint,
+        params=params,
+        wording_edited=wording_edited,
+    )
     # Queued, or waiting for a producer when the estimate is above the approval amount.
     state = spend.state_on_submit(project=project, user=user, estimate=estimate)
     with transaction.atomic():
         generation = Generation.objects.create(
             project=project,
             prompt_version=prompt_version,
+            wording_edited=wording_edited,
             requested_by=user,
             endpoint=endpoint,
             params=params,

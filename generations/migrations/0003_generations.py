@@ -8,115 +8,274 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0002_prompts'),
+        ("generations", "0002_prompts"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Generation',
+            name="Generation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('endpoint', models.CharField(choices=[('text-to-video', 'Text to video'), ('image-to-video', 'Image to video'), ('audio-to-video', 'Audio to video'), ('retake', 'Retake')], max_length=16)),
-                ('params', models.JSONField(default=dict)),
-                ('batch', models.UUIDField(blank=True, db_index=True, null=True)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('submitting', 'Submitting'), ('generating', 'Generating'), ('storing', 'Storing'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('content_filtered', 'Refused by the content filter'), ('cancelled', 'Cancelled'), ('interrupted', 'Interrupted')], db_index=True, default='queued', max_length=16)),
-                ('state_changed_at', models.DateTimeField(auto_now_add=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True, db_index=True)),
-                ('estimated_cost', models.DecimalField(decimal_places=2, max_digits=10)),
-                ('final_cost', models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True)),
-                ('attempt_count', models.PositiveIntegerField(default=0)),
-                ('not_before', models.DateTimeField(blank=True, null=True)),
-                ('error_type', models.CharField(blank=True, max_length=40)),
-                ('error_message', models.TextField(blank=True)),
-                ('video', models.FileField(blank=True, max_length=300, upload_to=generations.jobs.models.video_path)),
-                ('poster', models.FileField(blank=True, max_length=300, upload_to=generations.jobs.models.poster_path)),
-                ('video_sha256', models.CharField(blank=True, max_length=64)),
-                ('video_info', models.JSONField(blank=True, default=dict)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='generations', to='generations.project')),
-                ('prompt_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='generations', to='generations.promptversion')),
-                ('requested_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                (
+                    "endpoint",
+                    models.CharField(
+                        choices=[
+                            ("text-to-video", "Text to video"),
+                            ("image-to-video", "Image to video"),
+                            ("audio-to-video", "Audio to video"),
+                            ("retake", "Retake"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("params", models.JSONField(default=dict)),
+                ("batch", models.UUIDField(blank=True, db_index=True, null=True)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("submitting", "Submitting"),
+                            ("generating", "Generating"),
+                            ("storing", "Storing"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("content_filtered", "Refused by the content filter"),
+                            ("cancelled", "Cancelled"),
+                            ("interrupted", "Interrupted"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("state_changed_at", models.DateTimeField(auto_now_add=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True, db_index=True)),
+                ("estimated_cost", models.DecimalField(decimal_places=2, max_digits=10)),
+                (
+                    "final_cost",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=10, null=True),
+                ),
+                ("attempt_count", models.PositiveIntegerField(default=0)),
+                ("not_before", models.DateTimeField(blank=True, null=True)),
+                ("error_type", models.CharField(blank=True, max_length=40)),
+                ("error_message", models.TextField(blank=True)),
+                (
+                    "video",
+                    models.FileField(
+                        blank=True, max_length=300, upload_to=generations.jobs.models.video_path
+                    ),
+                ),
+                (
+                    "poster",
+                    models.FileField(
+                        blank=True, max_length=300, upload_to=generations.jobs.models.poster_path
+                    ),
+                ),
+                ("video_sha256", models.CharField(blank=True, max_length=64)),
+                ("video_info", models.JSONField(blank=True, default=dict)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="generations",
+                        to="generations.project",
+                    ),
+                ),
+                (
+                    "prompt_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="generations",
+                        to="generations.promptversion",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='GenerationEvent',
+            name="GenerationEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_state', models.CharField(blank=True, max_length=16)),
-                ('to_state', models.CharField(max_length=16)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('generation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='generations.generation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("from_state", models.CharField(blank=True, max_length=16)),
+                ("to_state", models.CharField(max_length=16)),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="generations.generation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='MediaAsset',
+            name="MediaAsset",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('kind', models.CharField(max_length=8)),
-                ('file', models.FileField(max_length=300, upload_to=generations.jobs.models.asset_path)),
-                ('original_name', models.CharField(max_length=255)),
-                ('mime', models.CharField(max_length=64)),
-                ('size_bytes', models.BigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('info', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('ltx_storage_uri', models.CharField(blank=True, max_length=200)),
-                ('ltx_expires_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='assets', to='generations.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("kind", models.CharField(max_length=8)),
+                (
+                    "file",
+                    models.FileField(max_length=300, upload_to=generations.jobs.models.asset_path),
+                ),
+                ("original_name", models.CharField(max_length=255)),
+                ("mime", models.CharField(max_length=64)),
+                ("size_bytes", models.BigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("info", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("ltx_storage_uri", models.CharField(blank=True, max_length=200)),
+                ("ltx_expires_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="assets",
+                        to="generations.project",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='generation',
-            name='audio',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='generations.mediaasset'),
+            model_name="generation",
+            name="audio",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="generations.mediaasset",
+            ),
         ),
         migrations.AddField(
-            model_name='generation',
-            name='image',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='generations.mediaasset'),
+            model_name="generation",
+            name="image",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="generations.mediaasset",
+            ),
         ),
         migrations.AddField(
-            model_name='generation',
-            name='source_video',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='generations.mediaasset'),
+            model_name="generation",
+            name="source_video",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="generations.mediaasset",
+            ),
         ),
         migrations.CreateModel(
-            name='Attempt',
+            name="Attempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('outcome', models.CharField(choices=[('in_flight', 'In flight'), ('delivered', 'Delivered'), ('error', 'Error response'), ('not_sent', 'Not sent'), ('lost', 'Response lost')], default='in_flight', max_length=12)),
-                ('request_id', models.CharField(blank=True, max_length=100)),
-                ('http_status', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error_type', models.CharField(blank=True, max_length=40)),
-                ('error_message', models.TextField(blank=True)),
-                ('possibly_charged', models.BooleanField(default=False)),
-                ('worker', models.CharField(blank=True, max_length=200)),
-                ('generation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='generations.generation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("in_flight", "In flight"),
+                            ("delivered", "Delivered"),
+                            ("error", "Error response"),
+                            ("not_sent", "Not sent"),
+                            ("lost", "Response lost"),
+                        ],
+                        default="in_flight",
+                        max_length=12,
+                    ),
+                ),
+                ("request_id", models.CharField(blank=True, max_length=100)),
+                ("http_status", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error_type", models.CharField(blank=True, max_length=40)),
+                ("error_message", models.TextField(blank=True)),
+                ("possibly_charged", models.BooleanField(default=False)),
+                ("worker", models.CharField(blank=True, max_length=200)),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="generations.generation",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['generation', 'number'],
-                'constraints': [models.UniqueConstraint(fields=('generation', 'number'), name='attempt_number')],
+                "ordering": ["generation", "number"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("generation", "number"), name="attempt_number")
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='generation',
-            index=models.Index(fields=['project', '-created_at'], name='gallery_order'),
+            model_name="generation",
+            index=models.Index(fields=["project", "-created_at"], name="gallery_order"),
         ),
     ]

@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0004_leases'),
+        ("generations", "0004_leases"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generation',
-            name='message_sent_at',
+            model_name="generation",
+            name="message_sent_at",
             field=models.DateTimeField(default=django.utils.timezone.now),
         ),
     ]

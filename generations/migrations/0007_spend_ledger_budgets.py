@@ -9,56 +9,182 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0006_project_keys_api_tokens'),
+        ("generations", "0006_project_keys_api_tokens"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Budget',
+            name="Budget",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('monthly', models.BooleanField(default=True, help_text="The amount is for each calendar month, not the project's life.")),
-                ('alert_percents', models.JSONField(blank=True, default=generations.spend.models.default_alert_percents)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('project', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='budget', to='generations.project')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True),
+                ),
+                (
+                    "monthly",
+                    models.BooleanField(
+                        default=True,
+                        help_text="The amount is for each calendar month, not the project's life.",
+                    ),
+                ),
+                (
+                    "alert_percents",
+                    models.JSONField(
+                        blank=True, default=generations.spend.models.default_alert_percents
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "project",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="budget",
+                        to="generations.project",
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('reservation', 'Reservation'), ('release', 'Release'), ('charge', 'Charge'), ('possible_charge', 'Possible charge'), ('adjustment', 'Adjustment')], max_length=16)),
-                ('amount', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('period', models.DateField()),
-                ('reason', models.CharField(max_length=300)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('attempt', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='ledger_entries', to='generations.attempt')),
-                ('generation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.RESTRICT, related_name='ledger_entries', to='generations.generation')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='ledger', to='generations.project')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("reservation", "Reservation"),
+                            ("release", "Release"),
+                            ("charge", "Charge"),
+                            ("possible_charge", "Possible charge"),
+                            ("adjustment", "Adjustment"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("amount", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("period", models.DateField()),
+                ("reason", models.CharField(max_length=300)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
+                ),
+                (
+                    "attempt",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.RESTRICT,
+                        related_name="ledger_entries",
+                        to="generations.attempt",
+                    ),
+                ),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.RESTRICT,
+                        related_name="ledger_entries",
+                        to="generations.generation",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="ledger",
+                        to="generations.project",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['project', 'period'], name='ledger_project_period')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["project", "period"], name="ledger_project_period")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SpendPeriod',
+            name="SpendPeriod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField(blank=True, null=True)),
-                ('limit_cents', models.BigIntegerField(blank=True, null=True)),
-                ('committed_cents', models.BigIntegerField(default=0)),
-                ('overrun_cents', models.BigIntegerField(default=0)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='spend_periods', to='generations.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period", models.DateField(blank=True, null=True)),
+                ("limit_cents", models.BigIntegerField(blank=True, null=True)),
+                ("committed_cents", models.BigIntegerField(default=0)),
+                ("overrun_cents", models.BigIntegerField(default=0)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="spend_periods",
+                        to="generations.project",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('period__isnull', False)), fields=('project', 'period'), name='one_spend_row_per_month'), models.UniqueConstraint(condition=models.Q(('period__isnull', True)), fields=('project',), name='one_lifetime_spend_row'), models.CheckConstraint(condition=models.Q(('limit_cents__isnull', True), ('committed_cents__lte', django.db.models.expressions.CombinedExpression(models.F('limit_cents'), '+', models.F('overrun_cents'))), _connector='OR'), name='spend_within_limit')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("period__isnull", False)),
+                        fields=("project", "period"),
+                        name="one_spend_row_per_month",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("period__isnull", True)),
+                        fields=("project",),
+                        name="one_lifetime_spend_row",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("limit_cents__isnull", True),
+                            (
+                                "committed_cents__lte",
+                                django.db.models.expressions.CombinedExpression(
+                                    models.F("limit_cents"), "+", models.F("overrun_cents")
+                                ),
+                            ),
+                            _connector="OR",
+                        ),
+                        name="spend_within_limit",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,20 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0007_spend_ledger_budgets'),
+        ("generations", "0007_spend_ledger_budgets"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='budget',
-            name='approval_above',
+            model_name="budget",
+            name="approval_above",
             field=models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True),
         ),
         migrations.AlterField(
-            model_name='generation',
-            name='state',
-            field=models.CharField(choices=[('pending_approval', 'Awaiting approval'), ('queued', 'Queued'), ('submitting', 'Submitting'), ('generating', 'Generating'), ('storing', 'Storing'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('content_filtered', 'Refused by the content filter'), ('cancelled', 'Cancelled'), ('declined', 'Declined by a producer'), ('interrupted', 'Interrupted')], db_index=True, default='queued', max_length=16),
+            model_name="generation",
+            name="state",
+            field=models.CharField(
+                choices=[
+                    ("pending_approval", "Awaiting approval"),
+                    ("queued", "Queued"),
+                    ("submitting", "Submitting"),
+                    ("generating", "Generating"),
+                    ("storing", "Storing"),
+                    ("succeeded", "Succeeded"),
+                    ("failed", "Failed"),
+                    ("content_filtered", "Refused by the content filter"),
+                    ("cancelled", "Cancelled"),
+                    ("declined", "Declined by a producer"),
+                    ("interrupted", "Interrupted"),
+                ],
+                db_index=True,
+                default="queued",
+                max_length=16,
+            ),
         ),
     ]

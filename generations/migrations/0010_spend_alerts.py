@@ -5,26 +5,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0009_spend_policy'),
+        ("generations", "0009_spend_policy"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BudgetAlert',
+            name="BudgetAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField(blank=True, null=True)),
-                ('percent', models.PositiveSmallIntegerField()),
-                ('committed', models.DecimalField(decimal_places=2, max_digits=14)),
-                ('limit', models.DecimalField(decimal_places=2, max_digits=12)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='budget_alerts', to='generations.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period", models.DateField(blank=True, null=True)),
+                ("percent", models.PositiveSmallIntegerField()),
+                ("committed", models.DecimalField(decimal_places=2, max_digits=14)),
+                ("limit", models.DecimalField(decimal_places=2, max_digits=12)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="budget_alerts",
+                        to="generations.project",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('period__isnull', False)), fields=('project', 'period', 'percent'), name='one_alert_per_threshold_and_month'), models.UniqueConstraint(condition=models.Q(('period__isnull', True)), fields=('project', 'percent'), name='one_alert_per_threshold_in_all')],
+                "ordering": ["-created_at", "-id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("period__isnull", False)),
+                        fields=("project", "period", "percent"),
+                        name="one_alert_per_threshold_and_month",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("period__isnull", True)),
+                        fields=("project", "percent"),
+                        name="one_alert_per_threshold_in_all",
+                    ),
+                ],
             },
         ),
     ]

@@ -27,7 +27,9 @@ def job_spend_fill(apps, schema_editor):
         "project_id", "generation_id", "period", "kind", "amount"
     )
     for project_id, generation_id, period, kind, amount in entries.iterator(chunk_size=2000):
-        row = sums.setdefault((project_id, generation_id, period), dict.fromkeys(set(BUCKET_OF_KIND.values()), 0))
+        row = sums.setdefault(
+            (project_id, generation_id, period), dict.fromkeys(set(BUCKET_OF_KIND.values()), 0)
+        )
         row[BUCKET_OF_KIND[kind]] += int((Decimal(amount) * 100).to_integral_value())
     ids = sorted({generation_id for _, generation_id, _ in sums if generation_id})
     facts = {}
@@ -46,7 +48,13 @@ def job_spend_fill(apps, schema_editor):
             }
     JobSpend.objects.bulk_create(
         (
-            JobSpend(project_id=project_id, generation_id=generation_id, period=period, **facts.get(generation_id, {}), **cents)
+            JobSpend(
+                project_id=project_id,
+                generation_id=generation_id,
+                period=period,
+                **facts.get(generation_id, {}),
+                **cents,
+            )
             for (project_id, generation_id, period), cents in sums.items()
         ),
         batch_size=1000,
@@ -54,32 +62,83 @@ def job_spend_fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0014_gallery_card_flag'),
+        ("generations", "0014_gallery_card_flag"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='JobSpend',
+            name="JobSpend",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField()),
-                ('endpoint', models.CharField(blank=True, max_length=16, null=True)),
-                ('api_model', models.CharField(blank=True, max_length=40, null=True)),
-                ('resolution', models.CharField(blank=True, max_length=20, null=True)),
-                ('charged_cents', models.BigIntegerField(default=0)),
-                ('reserved_cents', models.BigIntegerField(default=0)),
-                ('possible_cents', models.BigIntegerField(default=0)),
-                ('generation', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='generations.generation')),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='generations.project')),
-                ('prompt', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='generations.prompt')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period", models.DateField()),
+                ("endpoint", models.CharField(blank=True, max_length=16, null=True)),
+                ("api_model", models.CharField(blank=True, max_length=40, null=True)),
+                ("resolution", models.CharField(blank=True, max_length=20, null=True)),
+                ("charged_cents", models.BigIntegerField(default=0)),
+                ("reserved_cents", models.BigIntegerField(default=0)),
+                ("possible_cents", models.BigIntegerField(default=0)),
+                (
+                    "generation",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="generations.generation",
+                    ),
+                ),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="generations.project",
+                    ),
+                ),
+                (
+                    "prompt",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="generations.prompt",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['project', 'period'], name='job_spend_project_period')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('generation__isnull', False)), fields=('generation', 'period'), name='one_job_spend_a_month'), models.UniqueConstraint(condition=models.Q(('generation__isnull', True)), fields=('project', 'period'), name='one_unassigned_spend_a_month')],
+                "indexes": [
+                    models.Index(fields=["project", "period"], name="job_spend_project_period")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("generation__isnull", False)),
+                        fields=("generation", "period"),
+                        name="one_job_spend_a_month",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("generation__isnull", True)),
+                        fields=("project", "period"),
+                        name="one_unassigned_spend_a_month",
+                    ),
+                ],
             },
         ),
         migrations.RunPython(job_spend_fill, migrations.RunPython.noop),

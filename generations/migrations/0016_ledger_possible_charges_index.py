@@ -5,15 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0015_job_spend'),
+        ("generations", "0015_job_spend"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(condition=models.Q(('kind', 'possible_charge')), fields=['project', 'attempt'], name='ledger_possible_charges'),
+            model_name="ledgerentry",
+            index=models.Index(
+                condition=models.Q(("kind", "possible_charge")),
+                fields=["project", "attempt"],
+                name="ledger_possible_charges",
+            ),
         ),
     ]

@@ -23,15 +23,14 @@ def spend_period_entries_fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0016_ledger_possible_charges_index'),
+        ("generations", "0016_ledger_possible_charges_index"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='spendperiod',
-            name='entries',
+            model_name="spendperiod",
+            name="entries",
             field=models.BigIntegerField(default=0),
         ),
         migrations.RunPython(spend_period_entries_fill, migrations.RunPython.noop),

@@ -6,35 +6,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0017_spend_period_entries'),
+        ("generations", "0017_spend_period_entries"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SpendGroup',
+            name="SpendGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField(blank=True, null=True)),
-                ('breakdown', models.CharField(max_length=12)),
-                ('key', models.CharField(max_length=120)),
-                ('endpoint', models.CharField(blank=True, max_length=16, null=True)),
-                ('api_model', models.CharField(blank=True, max_length=40, null=True)),
-                ('resolution', models.CharField(blank=True, max_length=20, null=True)),
-                ('jobs', models.IntegerField(default=0)),
-                ('charged_cents', models.BigIntegerField(default=0)),
-                ('reserved_cents', models.BigIntegerField(default=0)),
-                ('possible_cents', models.BigIntegerField(default=0)),
-                ('approved', models.IntegerField(default=0)),
-                ('rejected_cents', models.BigIntegerField(default=0)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='generations.project')),
-                ('prompt', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='generations.prompt')),
-                ('requested_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period", models.DateField(blank=True, null=True)),
+                ("breakdown", models.CharField(max_length=12)),
+                ("key", models.CharField(max_length=120)),
+                ("endpoint", models.CharField(blank=True, max_length=16, null=True)),
+                ("api_model", models.CharField(blank=True, max_length=40, null=True)),
+                ("resolution", models.CharField(blank=True, max_length=20, null=True)),
+                ("jobs", models.IntegerField(default=0)),
+                ("charged_cents", models.BigIntegerField(default=0)),
+                ("reserved_cents", models.BigIntegerField(default=0)),
+                ("possible_cents", models.BigIntegerField(default=0)),
+                ("approved", models.IntegerField(default=0)),
+                ("rejected_cents", models.BigIntegerField(default=0)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="generations.project",
+                    ),
+                ),
+                (
+                    "prompt",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="generations.prompt",
+                    ),
+                ),
+                (
+                    "requested_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(condition=models.Q(('period__isnull', False)), fields=('project', 'period', 'breakdown', 'key'), name='one_spend_group_a_month'), models.UniqueConstraint(condition=models.Q(('period__isnull', True)), fields=('project', 'breakdown', 'key'), name='one_spend_group_in_all')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("period__isnull", False)),
+                        fields=("project", "period", "breakdown", "key"),
+                        name="one_spend_group_a_month",
+                    ),
+                    models.UniqueConstraint(
+                        condition=models.Q(("period__isnull", True)),
+                        fields=("project", "breakdown", "key"),
+                        name="one_spend_group_in_all",
+                    ),
+                ],
             },
         ),
         # This table was filled from the ledger here; it was derived, and 0021 drops it, so

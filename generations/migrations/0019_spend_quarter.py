@@ -5,25 +5,42 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0018_spend_group'),
+        ("generations", "0018_spend_group"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SpendQuarter',
+            name="SpendQuarter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('period', models.DateField()),
-                ('quarter', models.BigIntegerField()),
-                ('charged_cents', models.BigIntegerField(default=0)),
-                ('possible_cents', models.BigIntegerField(default=0)),
-                ('project', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='generations.project')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("period", models.DateField()),
+                ("quarter", models.BigIntegerField()),
+                ("charged_cents", models.BigIntegerField(default=0)),
+                ("possible_cents", models.BigIntegerField(default=0)),
+                (
+                    "project",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="generations.project",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['project', 'quarter'], name='spend_quarter_recent')],
-                'constraints': [models.UniqueConstraint(fields=('project', 'period', 'quarter'), name='one_spend_quarter')],
+                "indexes": [
+                    models.Index(fields=["project", "quarter"], name="spend_quarter_recent")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("project", "period", "quarter"), name="one_spend_quarter"
+                    )
+                ],
             },
         ),
         # This table was filled from the ledger here; it was derived, and 0021 drops it, so

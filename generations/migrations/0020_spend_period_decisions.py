@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0019_spend_quarter'),
+        ("generations", "0019_spend_quarter"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='spendperiod',
-            name='decisions',
+            model_name="spendperiod",
+            name="decisions",
             field=models.BigIntegerField(default=0),
         ),
     ]

@@ -74,6 +74,10 @@ class PromptVersion(models.Model):
     def elements(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in ELEMENT_FIELDS}
 
+    def words_are(self, text: str) -> bool:
+        """Whether `text` is this version's own wording (what a producer approves)."""
+        return text.strip() == self.text.strip()
+
 
 class PromptComment(models.Model):
     prompt = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="comments")

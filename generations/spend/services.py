@@ -242,19 +242,24 @@ def approval_requested(*, generation: Generation, user) -> None:
 # -- spend policy ----------------------------------------------------------------------------
 
 
-def _policy_against(project: Project, prompt_version) -> SpendPolicy | None:
-    """The project's enabled policy, unless the version is its prompt's approved one."""
-    if prompt_version is not None and (
-        prompt_version.prompt.approved_version_id == prompt_version.pk
+def _policy_against(project: Project, prompt_version, wording_edited) -> SpendPolicy | None:
+    """The project's enabled policy, unless the job sends its prompt's approved version as it
+    was approved."""
+    if (
+        prompt_version is not None
+        and not wording_edited
+        and prompt_version.prompt.approved_version_id == prompt_version.pk
     ):
         return None
     return SpendPolicy.objects.filter(project=project, enabled=True).first()
 
 
-def _unapproved_reason(prompt_version) -> str:
+def _unapproved_reason(prompt_version, wording_edited) -> str:
     if prompt_version is None:
         return "a job without a saved prompt version"
     prompt = prompt_version.prompt
+    if wording_edited:
+        return f"{prompt.title} v{prompt_version.number} with its wording edited"
     if prompt.approved_version_id is None:
         return f"{prompt.title} v{prompt_version.number}, which no producer has approved"
     return f"{prompt.title} v{prompt_version.number}, which is not the approved version"
@@ -267,10 +272,12 @@ def _allowed(policy: SpendPolicy) -> str:
     )
 
 
-def policy_problems(*, project: Project, prompt_version, endpoint: str, params: dict) -> dict:
+def policy_problems(
+    *, project: Project, prompt_version, endpoint: str, params: dict, wording_edited=False
+) -> dict:
     """What the project's spend policy refuses in this request, by form field ({} when none).
     Audio-to-video and retake always render with ltx-2-pro at 1920x1080 (the API's rule)."""
-    policy = _policy_against(project, prompt_version)
+    policy = _policy_against(project, prompt_version, wording_edited)
     if policy is None:
         return {}
     fixed = endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE)
@@ -278,8 +285,8 @@ def policy_problems(*, project: Project, prompt_version, endpoint: str, params: 
     resolution = rules.RES_1080P if fixed else params.get("resolution", rules.RES_1080P)
     needs = (
         "needs an approved prompt version under this project's spend policy: this is "
-        f"{_unapproved_reason(prompt_version)}; without an approved prompt version this "
-        f"project allows {_allowed(policy)}."
+        f"{_unapproved_reason(prompt_version, wording_edited)}; without an approved prompt "
+        f"version as approved this project allows {_allowed(policy)}."
     )
     problems = {}
     if model not in policy.draft_models:
@@ -291,9 +298,15 @@ def policy_problems(*, project: Project, prompt_version, endpoint: str, params: 
     return problems
 
 
-def policy_check(*, project: Project, prompt_version, endpoint: str, params: dict) -> None:
+def policy_check(
+    *, project: Project, prompt_version, endpoint: str, params: dict, wording_edited=False
+) -> None:
     problems = policy_problems(
-        project=project, prompt_version=prompt_version, endpoint=endpoint, params=params
+        project=project,
+        prompt_version=prompt_version,
+        endpoint=endpoint,
+        params=params,
+        wording_edited=wording_edited,
     )
     if problems:
         raise ValidationError(problems, code="spend_policy")
@@ -301,7 +314,7 @@ def policy_check(*, project: Project, prompt_version, endpoint: str, params: dic
 
 def policy_notice(*, project: Project, prompt_version) -> str:
     """One sentence for the generate form: what this version may use, and why ("" if all)."""
-    policy = _policy_against(project, prompt_version)
+    policy = _policy_against(project, prompt_version, False)
     if policy is None:
         return ""
     blocked_models = [m for m in rules.MODELS if m not in policy.draft_models]
@@ -313,8 +326,8 @@ def policy_notice(*, project: Project, prompt_version) -> str:
         return ""
     return (
         f"This project's spend policy keeps {blocked} for approved prompt versions, and this is "
-        f"{_unapproved_reason(prompt_version)}: use {_allowed(policy)}, or ask a producer to "
-        "approve the version. Audio-to-video and retakes use ltx-2-pro."
+        f"{_unapproved_reason(prompt_version, False)}: use {_allowed(policy)}, or ask a producer "
+        "to approve the version. Audio-to-video and retakes use ltx-2-pro."
     )
 
 
