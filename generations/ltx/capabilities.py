@@ -207,10 +207,13 @@ def profile_path(source: str | Path) -> Path:
     )
 
 
-@functools.lru_cache(maxsize=16)
 def load(source: str | Path = DEFAULT_PROFILE) -> Capabilities:
     """The profile named by `source`, read and checked once per process."""
-    path = profile_path(source)
+    return _read(profile_path(source).resolve())
+
+
+@functools.lru_cache(maxsize=16)
+def _read(path: Path) -> Capabilities:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
