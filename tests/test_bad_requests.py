@@ -7,9 +7,10 @@ from django.test import Client
 from django.urls import reverse
 
 from generations.jobs import queue as job_queue
-from generations.jobs.models import Generation
+from generations.jobs.models import Generation, MediaAsset
+from generations.prompts import services as prompt_service
 from generations.review.models import TimelineComment
-from tests.reviewing import finished
+from tests.reviewing import finished, private_media, store_media
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +63,58 @@ def test_a_malformed_id_in_a_submission_saves_no_job(client, project, editor):
     )
     assert response.status_code == 400
     assert not Generation.objects.exists()
+
+
+def test_a_project_name_longer_than_its_column_is_refused_with_a_message(client, editor):
+    client.force_login(editor)
+    response = client.post(reverse("project_new"), {"name": "n" * 201}, follow=True)
+    assert "A project&#x27;s name can have at most 200 characters" in response.content.decode()
+    assert not editor.memberships.filter(project__name__startswith="nnn").exists()
+
+
+def test_an_invitation_address_longer_than_its_column_is_refused(client, project, owner):
+    client.force_login(owner)
+    email = "a" * 64 + "@" + ".".join(["b" * 60] * 4) + ".example"  # 320 characters at most
+    response = client.post(
+        reverse("invitation_new", args=[project.uuid]), {"email": email, "roles": ["viewer"]}
+    )
+    assert response.status_code == 400
+    assert "at most 254 characters" in response.content.decode()
+    assert not project.invitations.exists()
+
+
+def test_a_refused_retake_keeps_no_input_row_and_the_video_it_named(
+    client, project, editor, settings, tmp_path
+):
+    private_media(settings, tmp_path)
+    source = store_media(finished(project, editor), tmp_path)
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {"endpoint": "retake", "source": str(source.uuid), "start_time": "soon"},
+    )
+    assert response.status_code == 400
+    assert not MediaAsset.objects.exists()
+    assert source.video.storage.exists(source.video.name)
+
+
+def test_a_retake_of_a_video_that_is_not_an_id_is_a_400(client, project, editor):
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]), {"endpoint": "retake", "source": "zzz"}
+    )
+    assert response.status_code == 400
+    assert "“zzz” is not a valid video." in response.content.decode()
+
+
+def test_taking_the_library_wording_with_a_malformed_entry_saves_no_version(
+    client, project, editor
+):
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="Harbour", elements={"shot": "A wide shot"}
+    )
+    client.force_login(editor)
+    url = reverse("prompt_take_wording", args=[project.uuid, prompt.uuid])
+    response = client.post(url, {"entry": "zzz"})
+    assert response.status_code == 400
+    assert prompt.versions.count() == 1

@@ -13,8 +13,8 @@ from ninja.openapi.docs import DocsBase
 
 from generations.api import schemas
 from generations.api.auth import BearerToken
-from generations.api.errors import handle, method_not_allowed
-from generations.api.views import answers, router
+from generations.api.errors import handle
+from generations.api.views import answers, refuse_other_methods, router
 
 API_PREFIX = "/api/v1/"
 DESCRIPTION = (
@@ -107,15 +107,5 @@ def docs(request):
     return api.docs.render_page(request, api)
 
 
-def refuse_other_methods(request):
-    raise method_not_allowed(request, ["GET"])
-
-
-for _path, _name in (("/openapi.json", "api_openapi"), ("/docs/", "api_docs")):
-    api.api_operation(
-        ["POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
-        _path,
-        auth=None,
-        include_in_schema=False,
-        url_name=_name,
-    )(refuse_other_methods)
+refuse_other_methods("/openapi.json", ["GET"], "api_openapi", on=api)
+refuse_other_methods("/docs/", ["GET"], "api_docs", on=api)

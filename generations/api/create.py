@@ -10,15 +10,13 @@ from django.db import transaction
 
 from generations.api import schemas
 from generations.api.errors import ApiError, from_validation_error, invalid
+from generations.api.schemas import MAX_JSON_INTEGER, MEDIA_INPUTS
 from generations.jobs import services as jobs
 from generations.jobs.assets import asset_create, asset_from_generation, asset_from_url
 from generations.jobs.models import Endpoint, Generation, JobState
 from generations.ltx import rules
 from generations.ltx.schemas import validate_request
 from generations.prompts import selectors as prompt_selectors
-
-MEDIA_INPUTS = schemas.MEDIA_INPUTS
-MAX_JSON_INTEGER = schemas.MAX_JSON_INTEGER
 
 
 def generation_create(request, project) -> Generation:
@@ -236,17 +234,10 @@ def _media_given(endpoint: str, fields: dict, files: dict) -> dict[str, str]:
     """For each media input given: which way (file, url or source)."""
     given = {}
     for kind in MEDIA_INPUTS.values():
-        ways = [
-            way
-            for way, present in (
-                ("file", kind in files),
-                ("url", f"{kind}_url" in fields),
-                ("source", kind == "video" and "source" in fields),
-            )
-            if present
-        ]
+        names = {"file": kind, "url": f"{kind}_url", "source": "source"}
+        sent_in = {"file": files, "url": fields, "source": fields if kind == "video" else {}}
+        ways = [way for way, name in names.items() if name in sent_in[way]]
         if len(ways) > 1:
-            names = {"file": kind, "url": f"{kind}_url", "source": "source"}
             raise invalid({names[way]: f"give the {kind} only one way" for way in ways})
         if ways:
             given[kind] = ways[0]
@@ -309,22 +300,11 @@ def _assets(request, project, fields, files, media, created) -> dict:
                 if generation is None:
                     raise invalid({"source": "no succeeded generation with this id in the project"})
                 asset = asset_from_generation(generation=generation, user=request.user)
-            elif way == "file":
-                asset = asset_create(
-                    project=project,
-                    user=request.user,
-                    uploaded=files[kind],
-                    kind=kind,
-                    convert=convert,
-                )
-                created.append(asset)
             else:
-                asset = asset_from_url(
-                    project=project,
-                    user=request.user,
-                    url=fields[f"{kind}_url"],
-                    kind=kind,
-                    convert=convert,
+                keep = asset_create if way == "file" else asset_from_url
+                given = {"uploaded": files[kind]} if way == "file" else {"url": fields[name]}
+                asset = keep(
+                    project=project, user=request.user, kind=kind, convert=convert, **given
                 )
                 created.append(asset)
         except ValidationError as exc:

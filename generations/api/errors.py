@@ -28,24 +28,18 @@ class ApiError(Exception):
         error = {"type": self.error_type, "message": self.message}
         if self.fields:
             error["fields"] = self.fields
-        response = JsonResponse({"error": error}, status=self.status)
-        for name, value in self.headers.items():
-            response[name] = value
-        return response
+        return JsonResponse({"error": error}, status=self.status, headers=self.headers)
 
 
-def invalid(fields: dict[str, list[str] | str], message: str | None = None) -> ApiError:
+def invalid(fields: dict[str, list[str] | str]) -> ApiError:
     """A 400 naming what is wrong with each field."""
     fields = {name: [m] if isinstance(m, str) else list(m) for name, m in fields.items()}
-    if message is None:
-        name, messages = next(iter(fields.items()))
-        message = f"{name}: {messages[0]}"
-    return ApiError(400, "invalid_request", message, fields=fields)
+    name, messages = next(iter(fields.items()))
+    return ApiError(400, "invalid_request", f"{name}: {messages[0]}", fields=fields)
 
 
-def from_validation_error(exc: ValidationError, names: dict[str, str] | None = None) -> ApiError:
+def from_validation_error(exc: ValidationError, names: dict[str, str]) -> ApiError:
     """A service's ValidationError as a 400, its fields named as the API names them."""
-    names = names or {}
     if not hasattr(exc, "error_dict"):
         if any(error.code == "over_budget" for error in exc.error_list):
             # Valid, but the project's budget cannot cover it now: not the caller's input.

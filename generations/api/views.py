@@ -1,8 +1,5 @@
-"""The JSON API's operations (`/api/v1/`), on django-ninja.
-
-A token acts with its owner's roles, through the same access helper, services and rules as
-the pages; every answer is checked against its schema, from which the OpenAPI document is made.
-"""
+"""The JSON API's operations (`/api/v1/`): a token acts with its owner's roles, through the
+same access helper, services and rules as the pages."""
 
 import functools
 import math
@@ -24,7 +21,7 @@ from generations.core.access import get_project_for
 from generations.core.media_response import stored_file_response
 from generations.jobs import selectors as job_selectors
 from generations.jobs import services as jobs
-from generations.jobs.models import Endpoint, Generation, JobState
+from generations.jobs.models import VIDEO_FACTS, Endpoint, Generation, JobState
 from generations.jobs.views.generations import GENERATORS, get_generation_for
 from generations.ltx import rules
 from generations.projects.models import Membership, Role
@@ -71,10 +68,9 @@ AUTH_DOCS = {
 NOT_FOUND = "No such project among yours, or no such generation in it."
 
 
-def refuse_other_methods(path: str, allowed: list[str], url_name: str) -> None:
-    """Any other method on `path`: a JSON 405 naming the allowed ones (ninja's own is text).
-    Before authentication, as before any other check. Under the path's own URL name: ninja
-    makes a URL pattern per operation."""
+def refuse_other_methods(path: str, allowed: list[str], url_name: str, *, on=router) -> None:
+    """Any other method on `path`: a JSON 405 naming the allowed ones (ninja's own is text),
+    before authentication. Under the path's own URL name: ninja makes a pattern per operation."""
     methods = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
     others = [m for m in methods if m not in allowed]
 
@@ -88,12 +84,11 @@ def refuse_other_methods(path: str, allowed: list[str], url_name: str) -> None:
         raise method_not_allowed(request, allowed)
 
     view = {0: refuse, 1: refuse_in_project, 2: refuse_for_generation}[path.count("{")]
-    router.api_operation(others, path, auth=None, include_in_schema=False, url_name=url_name)(view)
+    on.api_operation(others, path, auth=None, include_in_schema=False, url_name=url_name)(view)
 
 
 def also_head(path: str, view, url_name: str) -> None:
-    """HEAD answered as GET (headers only). Not an operation of its own in the document: one
-    operation there per method would need an id each, and HEAD means what GET does."""
+    """HEAD answered as GET, kept out of the document: HEAD means what GET does."""
 
     @functools.wraps(view)
     def head(*args, **kwargs):
@@ -120,11 +115,10 @@ def _summary(request, generation: Generation) -> dict:
     video = None
     if generation.state == JobState.SUCCEEDED and generation.video:
         info = generation.video_info or {}
-        measured = ("width", "height", "fps", "frames", "duration", "has_audio", "size_bytes")
         video = {
             "url": _url(request, generation, "api_generation_video"),
             "poster_url": _url(request, generation, "api_generation_poster"),
-            **{key: info.get(key) for key in measured},
+            **{key: info.get(key) for key in VIDEO_FACTS},
             "sha256": generation.video_sha256,
         }
     error = None

@@ -1,23 +1,21 @@
 from django.contrib import admin
 
-from generations.jobs.models import (
-    ApiLease,
-    Attempt,
-    Generation,
-    GenerationEvent,
-    MediaAsset,
-)
+from generations.jobs.models import ApiLease, Attempt, Generation, GenerationEvent, MediaAsset
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
+class ReadOnly:
+    """Jobs, attempts and events change only through their services."""
 
     def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
+    extra = 0
+    can_delete = False
 
 
 class AttemptInline(ReadOnlyInline):
@@ -41,9 +39,7 @@ class GenerationEventInline(ReadOnlyInline):
 
 
 @admin.register(Generation)
-class GenerationAdmin(admin.ModelAdmin):
-    """Jobs change state only through their services: read-only here."""
-
+class GenerationAdmin(ReadOnly, admin.ModelAdmin):
     list_display = [
         "uuid",
         "project",
@@ -59,15 +55,9 @@ class GenerationAdmin(admin.ModelAdmin):
     search_fields = ["uuid", "project__name"]
     inlines = [AttemptInline, GenerationEventInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Attempt)
-class AttemptAdmin(admin.ModelAdmin):
+class AttemptAdmin(ReadOnly, admin.ModelAdmin):
     list_display = [
         "generation",
         "number",
@@ -80,22 +70,10 @@ class AttemptAdmin(admin.ModelAdmin):
     list_filter = ["outcome", "possibly_charged"]
     search_fields = ["request_id"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(GenerationEvent)
-class GenerationEventAdmin(admin.ModelAdmin):
+class GenerationEventAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["generation", "from_state", "to_state", "actor", "created_at"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(MediaAsset)

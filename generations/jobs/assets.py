@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.db.models import Q
 
 from generations import media
 from generations.jobs import urlfetch
@@ -23,14 +24,10 @@ from generations.projects.models import Project
 def asset_create(
     *, project: Project, user, uploaded, kind: str, convert: bool = False
 ) -> MediaAsset:
-    """Keep an uploaded file as an input of `kind` (image, video or audio) if the API would
-    take it; otherwise a ValidationError that says what is wrong and what would work.
-
-    With `convert`, a file the API refuses for a reason that can be fixed safely is fixed and
-    kept instead: audio in a coding it does not take (PCM WAV, HE-AAC, FLAC…) is re-encoded
-    as AAC-LC in M4A, and an image over the upload limit is re-encoded as a smaller JPEG."""
-    # Images may arrive larger than the API takes, so that they can be offered a re-encode.
-    limit = rules.UPLOAD_MAX_BYTES * (IMAGE_INTAKE_FACTOR if kind == "image" else 1)
+    """Keep an uploaded file as an input of `kind` if the API would take it, else a
+    ValidationError saying what would work. With `convert`, audio the API does not take is
+    re-encoded as AAC-LC and an image over the upload limit as a smaller JPEG."""
+    limit = intake_limit(kind)
     with _workspace() as work:
         path = work / "upload"
         digest = hashlib.sha256()
@@ -39,11 +36,7 @@ def asset_create(
             for chunk in uploaded.chunks():
                 size += len(chunk)
                 if size > limit:
-                    raise ValidationError(
-                        f"The file is over {limit // rules.MB} MB, the most ltxweb takes for "
-                        f"{'an' if kind == 'image' or kind == 'audio' else 'a'} {kind}; "
-                        f"{_SMALLER_HINT[kind]}"
-                    )
+                    raise ValidationError(too_large_message(kind))
                 digest.update(chunk)
                 out.write(chunk)
         name = (getattr(uploaded, "name", "") or "upload")[:200]
@@ -53,11 +46,8 @@ def asset_create(
 
 
 def asset_from_url(*, project: Project, user, url: str, kind: str, convert: bool = False):
-    """Fetch the file at an https link a person gave and keep it as an upload would be.
-
-    The link must pass the API's own rules for links (https, a domain name, no redirect, its
-    size and time limits) and point at the public internet (`generations.jobs.urlfetch`); the file
-    then reaches the API through its upload endpoint like any other input."""
+    """Fetch the file at an https link (under the API's rules for links, see urlfetch) and keep
+    it as an upload would be: it reaches the API through its upload endpoint like any other."""
     url = (url or "").strip()
     with _workspace() as work:
         path = work / "download"
@@ -77,6 +67,20 @@ _SMALLER_HINT = {
     "video": "trim it or encode it at a lower bitrate",
     "audio": "encode it as AAC or MP3 at a lower bitrate",
 }
+
+
+def intake_limit(kind: str) -> int:
+    """The most bytes ltxweb takes for `kind`: images may arrive larger than the API takes, so
+    that they can be offered a re-encode."""
+    return rules.UPLOAD_MAX_BYTES * (IMAGE_INTAKE_FACTOR if kind == "image" else 1)
+
+
+def too_large_message(kind: str) -> str:
+    article = "an" if kind in ("image", "audio") else "a"
+    return (
+        f"The file is over {intake_limit(kind) // rules.MB} MB, the most ltxweb takes for "
+        f"{article} {kind}; {_SMALLER_HINT[kind]}"
+    )
 
 
 @contextlib.contextmanager
@@ -138,24 +142,17 @@ def _fixed(path: Path, kind: str, name: str):
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def asset_discard(*, asset: MediaAsset) -> None:
-    """Remove an input kept for a request that was then refused, with its file — unless a job
-    uses it or its file is a generation's video (a retake's source)."""
-    in_use = (
-        Generation.objects.filter(image=asset).exists()
-        or Generation.objects.filter(audio=asset).exists()
-        or Generation.objects.filter(source_video=asset).exists()
-    )
-    if in_use or Generation.objects.filter(video=asset.file.name).exists():
+    """Remove an input kept for a request that was then refused, unless a job uses it; its
+    file too, unless that is a generation's video (a retake's source)."""
+    if Generation.objects.filter(Q(image=asset) | Q(audio=asset) | Q(source_video=asset)).exists():
         return
-    asset.file.delete(save=False)
+    if not Generation.objects.filter(video=asset.file.name).exists():
+        asset.file.delete(save=False)
     asset.delete()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import defaultdict
+from collections import Counter
 
 from django.conf import settings
 from django.db import transaction
@@ -36,7 +36,7 @@ def fair_order(generations: list[dict], served: dict[tuple, int] | None = None) 
     """Ids in round-robin order over (project, person): each group's oldest job first, then
     their second, and so on, counting the jobs a group has already had sent while these
     waited (`served`); ties by age."""
-    seen: dict[tuple, int] = defaultdict(int, served or {})
+    seen = Counter(served)
     ranked = []
     for job in generations:  # oldest first
         group = (job["project_id"], job["requested_by_id"])
@@ -45,15 +45,10 @@ def fair_order(generations: list[dict], served: dict[tuple, int] | None = None) 
     return [job_id for _, _, job_id in sorted(ranked)]
 
 
-def _served_since(moment) -> dict[tuple, int]:
+def _served_since(moment) -> Counter:
     """Sends per (project, person) since `moment`: their turns already taken."""
-    served: dict[tuple, int] = defaultdict(int)
-    sends = Attempt.objects.filter(started_at__gte=moment).values_list(
-        "generation__project_id", "generation__requested_by_id"
-    )
-    for group in sends:
-        served[group] += 1
-    return served
+    sends = Attempt.objects.filter(started_at__gte=moment)
+    return Counter(sends.values_list("generation__project_id", "generation__requested_by_id"))
 
 
 def _turns(account: ApiAccount, now) -> tuple[int, list[int]]:
@@ -68,12 +63,12 @@ def _turns(account: ApiAccount, now) -> tuple[int, list[int]]:
         .order_by("created_at", "id")
         .values("id", "project_id", "requested_by_id", "created_at")[:FAIRNESS_WINDOW]
     )
-    served = _served_since(waiting[0]["created_at"]) if waiting else defaultdict(int)
+    served = _served_since(waiting[0]["created_at"]) if waiting else Counter()
     # Jobs holding a slot but not yet sent count as served too.
-    for group in ApiLease.objects.filter(
+    unsent = ApiLease.objects.filter(
         account=account, expires_at__gt=now, generation__attempt_count=0
-    ).values_list("generation__project_id", "generation__requested_by_id"):
-        served[group] += 1
+    )
+    served.update(unsent.values_list("generation__project_id", "generation__requested_by_id"))
     return free, fair_order(waiting, served)
 
 

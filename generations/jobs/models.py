@@ -29,6 +29,8 @@ class JobState(models.TextChoices):
 
 
 ACTIVE_STATES = (JobState.QUEUED, JobState.SUBMITTING, JobState.GENERATING, JobState.STORING)
+# What Generation.video_info keeps of the stored video, as measured.
+VIDEO_FACTS = ("width", "height", "fps", "frames", "duration", "has_audio", "size_bytes")
 
 
 def asset_path(asset, filename):
@@ -90,9 +92,8 @@ class Generation(models.Model):
     endpoint = models.CharField(max_length=16, choices=Endpoint.choices)
     # The validated request without its media URIs (those come from the assets below).
     params = models.JSONField(default=dict)
-    # params["model"] as a column the database keeps: the gallery filters on it, and a JSON
-    # lookup has neither an index nor statistics, so PostgreSQL misjudged how many jobs match
-    # and chose a plan that read every match to show one page.
+    # params["model"] as a stored column the gallery filters on: a JSON lookup has neither an
+    # index nor statistics, and PostgreSQL's plan read every match to show one page.
     api_model = models.GeneratedField(
         expression=KT("params__model"),
         output_field=models.CharField(max_length=40, null=True),
@@ -119,9 +120,8 @@ class Generation(models.Model):
     final_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     attempt_count = models.PositiveIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)  # waiting out a Retry-After
-    # When its live message to run it is due (each message carries this as its stamp; a
-    # message with an older stamp is stale). A wake brings it forward; the sweep resends
-    # only jobs whose message was due long ago and never came.
+    # When its live message is due: each message carries this as its stamp, and one with an
+    # older stamp is stale. The sweep resends only messages due long ago that never came.
     message_due_at = models.DateTimeField(default=timezone.now)
     error_type = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
@@ -129,10 +129,8 @@ class Generation(models.Model):
     poster = models.FileField(upload_to=poster_path, max_length=300, blank=True)
     video_sha256 = models.CharField(max_length=64, blank=True)
     video_info = models.JSONField(default=dict, blank=True)
-    # The card the gallery shows for its stack: the stack's newest version, or a job in no
-    # stack. services/stacks.py moves it as it places each version. A column, not an OR over
-    # the version's and the stack's joins: PostgreSQL could not estimate those and walked
-    # every job of a project to reach the gallery's last page.
+    # The gallery's card for its stack (the newest version) or a job in no stack; moved by
+    # review/stacks.py. A column, not an OR over joins PostgreSQL could not estimate.
     is_card = models.BooleanField(default=True)
 
     class Meta:
@@ -210,8 +208,8 @@ class Attempt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["generation", "number"], name="attempt_number")
         ]
-        # The spend dashboard asks on every view whether any attempt was refused with a 402
-        # (selectors_spend.account_problem): these are few, and found without a scan.
+        # The spend dashboard asks on every view whether any attempt was refused with a 402:
+        # these are few, and found without a scan.
         indexes = [
             models.Index(
                 fields=["generation"], condition=models.Q(http_status=402), name="attempt_refused"

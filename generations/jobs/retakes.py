@@ -1,6 +1,5 @@
-"""A retake straight from a timeline comment: the comment's range (at least the documented
-2 s, within the video), the comment as the prompt, the mode the reviewer chooses. The result
-joins the stack as the next version, linked to the comment (services/stacks.py)."""
+"""A retake straight from a timeline comment: its range, its text as the prompt, the mode the
+reviewer chooses; the result joins the stack linked to the comment."""
 
 from __future__ import annotations
 

@@ -14,12 +14,7 @@ from django.utils import timezone
 from generations import media
 from generations.core.ltx import ltx_client
 from generations.jobs import leases, queue
-from generations.jobs.models import (
-    Attempt,
-    Generation,
-    JobState,
-    MediaAsset,
-)
+from generations.jobs.models import Attempt, Generation, JobState, MediaAsset
 from generations.jobs.services import (
     ASSET_FIELDS,
     WORKER,
@@ -38,6 +33,12 @@ logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # error responses worth retrying (500/503/504, connection failures)
 LIMIT_ERROR_TYPES = (errors.RateLimitError.error_type, errors.ConcurrencyLimitError.error_type)
+RETRYABLE_ERRORS = (
+    errors.APIError,
+    errors.ServiceUnavailableError,
+    errors.TimeoutError,
+    errors.ConnectionFailedError,
+)
 BACKOFF_MAX_SECONDS = 120.0
 # A job over the concurrency cap is woken as soon as a slot is given back to it (`queue.next_wake`);
 # this is only how soon it looks again on its own, should that wake never come.
@@ -139,7 +140,7 @@ def _storage_uri(asset: MediaAsset, client) -> str:
     if (
         asset.ltx_storage_uri
         and asset.ltx_expires_at
-        and asset.ltx_expires_at - now > (UPLOAD_REUSE_MARGIN)
+        and asset.ltx_expires_at - now > UPLOAD_REUSE_MARGIN
     ):
         return asset.ltx_storage_uri
     with asset.file.open("rb") as fh:
@@ -179,23 +180,13 @@ def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | 
         delay = (exc.retry_after or 5.0) + random.uniform(0, 1.0)
         job_requeue(generation, delay=delay, reason=f"{error_type}: waiting {delay:.1f} s")
         return
-    retryable = (
-        isinstance(
-            exc,
-            errors.APIError
-            | errors.ServiceUnavailableError
-            | errors.TimeoutError
-            | errors.ConnectionFailedError,
-        )
-        and not lost
-    )
+    retryable = not lost and isinstance(exc, RETRYABLE_ERRORS)
     # Waits for a limit (above) are not failures: only failed tries use up the retries.
     limit_waits = generation.attempts.filter(error_type__in=LIMIT_ERROR_TYPES).count()
     failures = generation.attempt_count - limit_waits
     if retryable and failures < MAX_ATTEMPTS:
         backoff = settings.LTX_RETRY_BASE_SECONDS * 2 ** (failures - 1)
-        delay = min(BACKOFF_MAX_SECONDS, backoff)
-        delay *= random.uniform(0.8, 1.2)
+        delay = min(BACKOFF_MAX_SECONDS, backoff) * random.uniform(0.8, 1.2)
         job_requeue(generation, delay=delay, reason=f"{error_type}: retrying in {delay:.1f} s")
         return
     resubmit = lost and generation.project.resubmit_lost_responses
@@ -209,23 +200,9 @@ def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | 
         )
         return
     if lost:
-        job_finish(
-            generation,
-            to=JobState.INTERRUPTED,
-            reason="response lost: the video may have been made and billed",
-            error_type=error_type,
-            error_message=message,
-        )
-        return
-    to = (
-        JobState.CONTENT_FILTERED
-        if isinstance(exc, errors.ContentFilteredError)
-        else (JobState.FAILED)
-    )
-    job_finish(
-        generation,
-        to=to,
-        reason=f"{error_type}: {message}"[:500],
-        error_type=error_type,
-        error_message=message,
-    )
+        to, reason = JobState.INTERRUPTED, "response lost: the video may have been made and billed"
+    else:
+        filtered = isinstance(exc, errors.ContentFilteredError)
+        to = JobState.CONTENT_FILTERED if filtered else JobState.FAILED
+        reason = f"{error_type}: {message}"[:500]
+    job_finish(generation, to=to, reason=reason, error_type=error_type, error_message=message)

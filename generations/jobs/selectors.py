@@ -9,25 +9,23 @@ from generations.jobs.models import Generation
 def generation_list(
     *, project, state="", endpoint="", model="", prompt="", author=""
 ) -> QuerySet[Generation]:
-    generations = Generation.objects.filter(project=project).select_related(
-        "prompt_version__prompt", "requested_by"
+    lookups = {
+        "state": state,
+        "endpoint": endpoint,
+        "api_model": model,
+        "prompt_version__prompt__uuid": prompt,
+        "requested_by__username": author,
+    }
+    return (
+        Generation.objects.filter(project=project, **{k: v for k, v in lookups.items() if v})
+        .select_related("prompt_version__prompt", "requested_by")
+        .order_by("-created_at", "-id")
     )
-    if state:
-        generations = generations.filter(state=state)
-    if endpoint:
-        generations = generations.filter(endpoint=endpoint)
-    if model:
-        generations = generations.filter(api_model=model)
-    if prompt:
-        generations = generations.filter(prompt_version__prompt__uuid=prompt)
-    if author:
-        generations = generations.filter(requested_by__username=author)
-    return generations.order_by("-created_at", "-id")
 
 
 def gallery_cards(*, project, **filters) -> QuerySet[Generation]:
     """The gallery: one card per version stack, its newest version, and each job in no stack
-    (Generation.is_card, kept by services/stacks.py; its partial index gives any page)."""
+    (Generation.is_card, kept by review/stacks.py; its partial index gives any page)."""
     return (
         generation_list(project=project, **filters)
         .filter(is_card=True)
@@ -36,12 +34,9 @@ def gallery_cards(*, project, **filters) -> QuerySet[Generation]:
 
 
 def gallery_page(*, project, number, per_page: int, **filters) -> tuple[Page, list[Generation]]:
-    """A page of the gallery (`number` as given in the URL: get_page's rules) and its cards.
-
-    The page is counted and cut from the cards' ids, which the gallery_cards index holds in
-    order; only its own rows are then joined to their prompt, author and stack, in the same
-    query. An OFFSET over the joined rows made PostgreSQL join and sort every card of the
-    project to show a deep page."""
+    """A page of the gallery and its cards. The page is cut from the cards' ids (the
+    gallery_cards index holds them in order) before any join: an OFFSET over the joined rows
+    made PostgreSQL join and sort every card of the project to show a deep page."""
     cards = gallery_cards(project=project, **filters)
     page = Paginator(cards.values_list("pk", flat=True), per_page).get_page(number)
     return page, list(cards.filter(pk__in=page.object_list))

@@ -8,7 +8,6 @@ request is sent, so a redelivered message or a second worker never calls the API
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import socket
 import uuid
@@ -22,32 +21,23 @@ from django.utils import timezone
 from generations.core.activity import activity_record
 from generations.core.ltx import ltx_price_refusal
 from generations.jobs import queue
-from generations.jobs.models import (
-    ACTIVE_STATES,
-    Generation,
-    GenerationEvent,
-    JobState,
-    MediaAsset,
-)
+from generations.jobs.models import ACTIVE_STATES, Generation, GenerationEvent, JobState, MediaAsset
 from generations.ltx import pricing, rules
 from generations.ltx.schemas import validate_request
 from generations.projects.models import Project
 from generations.review import stacks
 from generations.spend import services as spend
 
-logger = logging.getLogger(__name__)
-
-
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
-
-
 ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source_video"}
+# Endpoints priced by the length of an input, and that input.
+BILLED_BY_INPUT = {rules.AUDIO_TO_VIDEO: "audio", rules.RETAKE: "source_video"}
 
 
 # -- submitting ----------------------------------------------------------------------------
 
 
-def _placeholder_payload(endpoint: str, params: dict, assets: dict) -> dict:
+def _placeholder_payload(params: dict, assets: dict) -> dict:
     """The payload as it will be sent, with a stand-in URI where an asset will be uploaded."""
     payload = {k: v for k, v in params.items() if k not in ASSET_FIELDS}
     for field, attribute in ASSET_FIELDS.items():
@@ -59,11 +49,8 @@ def _placeholder_payload(endpoint: str, params: dict, assets: dict) -> dict:
 def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, Decimal]:
     """Validate as the API would and estimate the cost. Raises ValidationError."""
     try:
-        validated = validate_request(endpoint, _placeholder_payload(endpoint, params, assets))
-        input_seconds = None
-        if endpoint == rules.AUDIO_TO_VIDEO:
-            input_seconds = assets["audio"].info["duration"]
-        elif endpoint == rules.RETAKE:
+        validated = validate_request(endpoint, _placeholder_payload(params, assets))
+        if endpoint == rules.RETAKE:
             info = assets["source_video"].info
             rules.check_retake_video(
                 width=info["width"],
@@ -71,7 +58,8 @@ def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, De
                 duration=info["duration"],
                 frames=info["frames"],
             )
-            input_seconds = info["duration"]
+        billed = BILLED_BY_INPUT.get(endpoint)
+        input_seconds = assets[billed].info["duration"] if billed else None
     except rules.RequestInvalid as exc:
         raise ValidationError({exc.field or "__all__": exc.message}) from None
     except (KeyError, TypeError):
@@ -139,8 +127,7 @@ def job_submit(
 
 
 def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
-    """Variations of one request (other models, other durations…), each its own job, all
-    or none: every variation is checked before any job is made."""
+    """Variations of one request, each its own job, all or none."""
     if not variations:
         raise ValidationError("Choose at least one variation")
     assets = {key: common.get(key) for key in ("image", "audio", "source_video")}

@@ -13,12 +13,8 @@ from django.core.files import File
 
 from generations import media
 from generations.jobs import queue
-from generations.jobs.models import (
-    Attempt,
-    Generation,
-    JobState,
-)
-from generations.jobs.services import job_finish, job_move
+from generations.jobs.models import VIDEO_FACTS, Attempt, Generation, JobState
+from generations.jobs.services import BILLED_BY_INPUT, job_finish, job_move
 from generations.ltx import pricing, rules
 from generations.review import notifications
 
@@ -26,9 +22,7 @@ logger = logging.getLogger(__name__)
 
 
 def generation_store(*, generation_id: int) -> None:
-    """Check the delivered video, make its poster, tag its provenance, and store both.
-
-    Runs again on its own (from the kept file) when storing fails: the API is never asked
+    """Runs again on its own (from the kept file) when storing fails: the API is never asked
     twice for a video it delivered."""
     generation = Generation.objects.select_related("project", "prompt_version").get(
         pk=generation_id
@@ -38,8 +32,7 @@ def generation_store(*, generation_id: int) -> None:
     incoming = Path(settings.VAR_DIR) / "incoming" / f"{generation.uuid}.mp4"
     try:
         with tempfile.TemporaryDirectory(dir=incoming.parent) as work:
-            # The delivery is checked, then copied with its provenance tags and index first;
-            # the checksum and size are the stored file's, the ones a download or the
+            # The checksum and size are the tagged, stored file's: the ones a download or the
             # deliverables' manifest can be checked against.
             tagged, poster = Path(work) / "video.mp4", Path(work) / "poster.jpg"
             info = media.write_provenance(incoming, tagged, _provenance(generation))
@@ -64,10 +57,11 @@ def generation_store(*, generation_id: int) -> None:
         logger.warning("storing %s failed (%s): will retry storing only", generation.uuid, exc)
         queue.store_retry_send(generation.pk, countdown=10)
         return
+    billed = BILLED_BY_INPUT.get(generation.endpoint)
     final_cost = pricing.estimate_cost(
         generation.endpoint,
         {**generation.params, "duration": info.duration},
-        input_seconds=_billed_input_seconds(generation),
+        input_seconds=getattr(generation, billed).info["duration"] if billed else None,
     )
     stored = job_move(
         generation,
@@ -76,15 +70,7 @@ def generation_store(*, generation_id: int) -> None:
         reason="stored" + (f"; {problems}" if problems else ""),
         video=generation.video.name,
         poster=generation.poster.name,
-        video_info={
-            "width": info.width,
-            "height": info.height,
-            "fps": info.fps,
-            "frames": info.frames,
-            "duration": info.duration,
-            "has_audio": info.has_audio,
-            "size_bytes": stored_bytes,
-        },
+        video_info={**{k: getattr(info, k) for k in VIDEO_FACTS}, "size_bytes": stored_bytes},
         video_sha256=digest.hexdigest(),
         final_cost=final_cost,
         error_message=problems,
@@ -103,13 +89,9 @@ class _WorkFile(File):
 
 
 def video_checksums_refresh() -> tuple[int, int]:
-    """Make each stored video's checksum and size its stored file's; (videos changed,
-    videos whose file is missing).
-
-    Videos stored by earlier versions had the delivery's, taken before its provenance was
-    tagged in, so they matched no file anyone can download. `manage.py
-    refresh_video_checksums` runs this once after upgrading; it reads every stored video
-    (from S3 too), so it is not a migration."""
+    """Make each stored video's checksum and size its stored file's (earlier versions took the
+    delivery's, before the provenance tags); (changed, missing). Reads every video, so it is a
+    command (`refresh_video_checksums`), not a migration."""
     changed = missing = 0
     stored = (
         Generation.objects.filter(state=JobState.SUCCEEDED)
@@ -136,14 +118,6 @@ def video_checksums_refresh() -> tuple[int, int]:
     return changed, missing
 
 
-def _billed_input_seconds(generation: Generation) -> float | None:
-    if generation.endpoint == rules.AUDIO_TO_VIDEO:
-        return generation.audio.info["duration"]
-    if generation.endpoint == rules.RETAKE:
-        return generation.source_video.info["duration"]
-    return None
-
-
 def _compare_with_request(generation: Generation, info) -> str:
     """What differs between the video and the request (noted, not refused: it was paid)."""
     params = generation.params
@@ -163,12 +137,9 @@ def _compare_with_request(generation: Generation, info) -> str:
 
 def _provenance(generation: Generation) -> dict[str, str]:
     attempt = generation.attempts.filter(outcome=Attempt.Outcome.DELIVERED).last()
+    version = generation.prompt_version
     tags = {
-        "title": (
-            generation.prompt_version.prompt.title
-            if generation.prompt_version
-            else generation.endpoint
-        ),
+        "title": version.prompt.title if version else generation.endpoint,
         "comment": generation.prompt_text,
         "ltx_endpoint": generation.endpoint,
         "ltx_request_id": attempt.request_id if attempt else "",
@@ -178,6 +149,6 @@ def _provenance(generation: Generation) -> dict[str, str]:
         "ltxweb_project": generation.project.name,
         "ltxweb_generation": str(generation.uuid),
     }
-    if generation.prompt_version:
-        tags["ltxweb_prompt_version"] = str(generation.prompt_version.number)
+    if version:
+        tags["ltxweb_prompt_version"] = str(version.number)
     return {k: v.replace("\x00", "") for k, v in tags.items()}

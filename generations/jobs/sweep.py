@@ -4,24 +4,17 @@ stalled."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
+from collections import Counter
 
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
 from generations.jobs import leases, queue
-from generations.jobs.models import (
-    ApiLease,
-    Attempt,
-    Generation,
-    JobState,
-)
+from generations.jobs.models import ApiLease, Attempt, Generation, JobState
 from generations.jobs.run import MAX_ATTEMPTS
 from generations.jobs.services import job_move
 from generations.spend import services as spend
-
-logger = logging.getLogger(__name__)
 
 
 def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
@@ -31,73 +24,57 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     now = timezone.now()
     if stale_after is None:
         stale_after = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
-    interrupted = resubmitted = requeued = 0
+    counts = Counter(interrupted=0, resubmitted=0, requeued=0, resent=0)
+    in_flight = [JobState.SUBMITTING, JobState.GENERATING]
     for generation in Generation.objects.select_related("project").filter(
-        state__in=[JobState.SUBMITTING, JobState.GENERATING], state_changed_at__lt=now - stale_after
+        state__in=in_flight, state_changed_at__lt=now - stale_after
     ):
         sent = generation.attempts.filter(number=generation.attempt_count).exists()
         if generation.state == JobState.SUBMITTING and not sent:
             # Its worker stopped after claiming it and before recording (so before sending)
             # its request: nothing can have been billed, so it simply goes back in the queue.
-            if job_move(
-                generation,
-                to=JobState.QUEUED,
-                sources=[JobState.SUBMITTING],
-                reason="the worker stopped before sending the request: queued again",
-                attempt_count=F("attempt_count") - 1,
-            ):
-                requeued += 1
-                leases.lease_release(generation=generation)
-                queue.run_schedule(generation.pk)
-            continue
-        Attempt.objects.filter(generation=generation, outcome=Attempt.Outcome.IN_FLIGHT).update(
-            outcome=Attempt.Outcome.LOST,
-            possibly_charged=True,
-            finished_at=now,
-            error_message="the worker stopped while the request was in flight",
-        )
-        if generation.project.resubmit_lost_responses and generation.attempt_count < MAX_ATTEMPTS:
-            if job_move(
-                generation,
-                to=JobState.QUEUED,
-                sources=[JobState.SUBMITTING, JobState.GENERATING],
-                reason="the worker stopped answering (the video may have been billed): sent "
-                "again, as the project allows",
-            ):
-                resubmitted += 1
-                leases.lease_release(generation=generation)
-                queue.run_schedule(generation.pk)
-            continue
-        if job_move(
-            generation,
-            to=JobState.INTERRUPTED,
-            sources=[JobState.SUBMITTING, JobState.GENERATING],
-            reason="the worker stopped answering; the video may have been billed",
-            error_type="interrupted",
-            error_message="The worker stopped during the generation.",
-        ):
-            interrupted += 1
+            outcome, to, sources = "requeued", JobState.QUEUED, [JobState.SUBMITTING]
+            reason = "the worker stopped before sending the request: queued again"
+            fields = {"attempt_count": F("attempt_count") - 1}
+        else:
+            Attempt.objects.filter(generation=generation, outcome=Attempt.Outcome.IN_FLIGHT).update(
+                outcome=Attempt.Outcome.LOST,
+                possibly_charged=True,
+                finished_at=now,
+                error_message="the worker stopped while the request was in flight",
+            )
+            resubmit = generation.project.resubmit_lost_responses
+            if resubmit and generation.attempt_count < MAX_ATTEMPTS:
+                outcome, to, sources, fields = "resubmitted", JobState.QUEUED, in_flight, {}
+                reason = (
+                    "the worker stopped answering (the video may have been billed): sent "
+                    "again, as the project allows"
+                )
+            else:
+                outcome, to, sources = "interrupted", JobState.INTERRUPTED, in_flight
+                reason = "the worker stopped answering; the video may have been billed"
+                fields = {
+                    "error_type": "interrupted",
+                    "error_message": "The worker stopped during the generation.",
+                }
+        if job_move(generation, to=to, sources=sources, reason=reason, **fields):
+            counts[outcome] += 1
             leases.lease_release(generation=generation)  # its worker will not give it back
+            if to == JobState.QUEUED:
+                queue.run_schedule(generation.pk)
     # A worker claims its job right after taking its lease: a queued job still holding one a
-    # minute later lost its worker in between, and would otherwise wait out the lease's whole
-    # lifetime (and keep a slot of the account's cap from everyone).
+    # minute later lost its worker, and would keep a slot for the lease's whole lifetime.
     ApiLease.objects.filter(
         generation__state=JobState.QUEUED, acquired_at__lt=now - dt.timedelta(minutes=1)
     ).delete()
-    resent = 0
     silent = Generation.objects.filter(
         state=JobState.QUEUED, message_due_at__lt=now - dt.timedelta(minutes=5)
     ).exclude(not_before__gt=now)
     for generation_id in silent.values_list("pk", flat=True):
         queue.run_schedule(generation_id)
-        resent += 1
+        counts["resent"] += 1
     for generation in Generation.objects.filter(
         state=JobState.STORING, state_changed_at__lt=now - dt.timedelta(minutes=5)
     ):
         queue.store_retry_send(generation.pk)
-    return {
-        "interrupted": interrupted,
-        "resubmitted": resubmitted,
-        "requeued": requeued,
-        "resent": resent,
-    }
+    return dict(counts)

@@ -1,24 +1,11 @@
-"""Fetch a file from an https link a user gave: the one guarded way ltxweb does it.
+"""Fetch a file from an https link a user gave: the API's rules for links ("Input Formats":
+https, a domain name, public, no redirects, size and time limits), and no way into our network.
+Every address the name resolves to must be public, the connection goes to exactly the address
+checked (SNI, certificate and Host use the name, so DNS rebinding cannot redirect it), and one
+deadline bounds the whole fetch.
 
-The rules are those of "Input Formats" in the LTX-2 API docs (https only, a domain name rather
-than an IP address, publicly accessible, no redirects, a size and a time limit per kind), plus
-what keeps a link from reaching into our own network:
-
-- the name is resolved once, here, and every address it resolves to must be on the public
-  internet (`is_public_address`), including addresses that merely wrap an IPv4 address;
-- the connection goes to exactly the address that was checked, while SNI, certificate
-  verification and the Host header use the name, so a DNS answer that changes between the check
-  and the connection (DNS rebinding) cannot send the request anywhere else;
-- a 3xx answer is an error, never followed;
-- the body is streamed to a file and cut at the size limit and at one overall deadline.
-
-Why not requests-hardened (1.3.0, which claims SSRF protection): its adapter does pin the
-connection to the resolved address with SNI and certificate checks on the name, but it checks only
-the first address getaddrinfo returns, judges it with `is_private` and a short list of extra
-networks (site-local fec0::/10 and IPv4-compatible ::a.b.c.d pass, for instance), has no size
-limit and only per-read timeouts (a slow drip never ends), cannot take an injected resolver, and
-refuses every NAT64 address, which breaks IPv6-only hosts behind DNS64. What it does right fits in
-a few lines here, on the standard library's http.client.
+Not requests-hardened: it checks only the first address, passes fec0::/10 and ::a.b.c.d, has no
+size limit or overall deadline, takes no injected resolver and refuses NAT64 (DNS64 hosts).
 """
 
 from __future__ import annotations
@@ -36,7 +23,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from requests.utils import requote_uri
@@ -55,14 +41,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 _CHUNK_BYTES = 64 * 1024
 _USER_AGENT = "ltxweb-media-fetch/1"
 
-# Networks that `is_global` (Python 3.11) calls global although nothing public lives there.
-_NOT_PUBLIC = tuple(
-    ipaddress.ip_network(net)
-    for net in (
-        "192.88.99.0/24",  # the deprecated 6to4 relay anycast
-        "3fff::/20",  # IPv6 documentation (RFC 9637, newer than Python 3.11)
-    )
-)
+# Networks that `is_global` (Python 3.11) calls global although nothing public lives there:
+# the deprecated 6to4 relay anycast, and IPv6 documentation (RFC 9637, newer than Python 3.11).
+_NOT_PUBLIC = (ipaddress.ip_network("192.88.99.0/24"), ipaddress.ip_network("3fff::/20"))
 # IPv6 forms that carry an IPv4 address inside them.
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # deprecated ::a.b.c.d; also :: and ::1
 _NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")  # reaches the IPv4 address in its tail
@@ -70,12 +51,8 @@ _NAT64_LOCAL_USE = ipaddress.ip_network("64:ff9b:1::/48")  # a private translato
 
 
 class FetchError(ValueError):
-    """A link that cannot be fetched; `message` says why and what would work instead.
-
-    `code` names the reason for programs: "url", "scheme", "credentials", "ip_literal", "host",
-    "dns", "private_address", "connect", "tls", "redirect", "http_status", "too_large",
-    "timeout" or "network". Messages never carry a query string, a password or a response body.
-    """
+    """`message` says why and what would work instead, never with a query string, a password
+    or a response body; `code` names the reason for programs."""
 
     def __init__(self, code: str, message: str):
         super().__init__(message)
@@ -85,10 +62,8 @@ class FetchError(ValueError):
 
 @dataclass(frozen=True)
 class FetchResult:
-    url: str
     address: str  # the IP address the file was fetched from
     size_bytes: int
-    content_type: str | None  # as the server sent it, if it did
     sha256: str
 
 
@@ -121,7 +96,7 @@ def is_public_address(address: IPAddress) -> bool:
 
 def fetch(
     url: str,
-    dest: str | os.PathLike | BinaryIO,
+    dest: str | os.PathLike,
     *,
     kind: str,
     max_bytes: int | None = None,
@@ -130,17 +105,10 @@ def fetch(
     _ssl_context: ssl.SSLContext | None = None,
     _allow_addresses: frozenset[IPAddress] = frozenset(),
 ) -> FetchResult:
-    """Download `url` (an https link to an image, video or audio file) into `dest`.
+    """Download `url` to the path `dest`, written only once the whole file has arrived. Limits
+    default to the API's for `kind`. Raises FetchError.
 
-    `dest` is a path, which is written only once the whole file has arrived (a failed fetch
-    leaves nothing there, and any file already there untouched), or a binary file object, which
-    may hold part of the body if the fetch fails. `max_bytes` and `timeout` (seconds, for the
-    whole fetch once the name is resolved) default to the API's limits for `kind`. `resolver`
-    has the signature of socket.getaddrinfo. Raises FetchError.
-
-    `_ssl_context` and `_allow_addresses` exist only for tests on loopback: a context that trusts
-    a throwaway certificate, and addresses let through although they are not public.
-    """
+    `_ssl_context` and `_allow_addresses` are for tests on loopback only."""
     if kind not in HTTPS_MAX_BYTES:
         raise ValueError(f"kind must be one of {', '.join(HTTPS_MAX_BYTES)} (got {kind!r})")
     link = _Link.parse(url, kind)
@@ -151,7 +119,7 @@ def fetch(
         max_bytes=HTTPS_MAX_BYTES[kind] if max_bytes is None else max_bytes,
         timeout=HTTPS_FETCH_TIMEOUT_SECONDS[kind] if timeout is None else timeout,
     )
-    return transfer.run(url, addresses, dest, _ssl_context or ssl.create_default_context())
+    return transfer.run(addresses, dest, _ssl_context or ssl.create_default_context())
 
 
 @dataclass(frozen=True)
@@ -223,11 +191,8 @@ class _Link:
 
 def _is_ip_address(host: str) -> bool:
     """An IP address, including spellings such as 127.1 or 0x7f.0.0.1 that resolvers accept."""
-    try:
+    with contextlib.suppress(ValueError):
         ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
         return True
     try:
         socket.inet_aton(host.rstrip("."))
@@ -279,7 +244,7 @@ class _Transfer:
         self.deadline = time.monotonic() + timeout
         self.watchdog: _Watchdog | None = None
 
-    def run(self, url: str, addresses: list[IPAddress], dest, context) -> FetchResult:
+    def run(self, addresses: list[IPAddress], dest, context) -> FetchResult:
         address, tls_socket = self._connect(addresses, context)
         self.watchdog = _Watchdog(tls_socket, self.deadline)
         connection = _PinnedConnection(self.link.host, self.link.port, tls_socket)
@@ -291,17 +256,15 @@ class _Transfer:
             with contextlib.closing(response):
                 self._check_response(response)
                 digest = hashlib.sha256()
-                size = 0
                 with _open_destination(dest) as out:
                     for chunk in self._body(response):
                         out.write(chunk)
                         digest.update(chunk)
-                        size += len(chunk)
+                    size = out.tell()
         finally:
             connection.close()
             self.watchdog.stop()
-        content_type = response.getheader("Content-Type")
-        return FetchResult(url, str(address), size, content_type, digest.hexdigest())
+        return FetchResult(str(address), size, digest.hexdigest())
 
     def _connect(self, addresses, context) -> tuple[IPAddress, ssl.SSLSocket]:
         """TLS to the first vetted address that answers; SNI and certificate check the name."""
@@ -429,12 +392,9 @@ class _PinnedConnection(http.client.HTTPConnection):
 
 
 class _Watchdog:
-    """Cuts the connection at the deadline, whatever read is waiting.
-
-    Socket timeouts bound each read, not the fetch: a server sending a byte a second never
-    trips them. Shutting the socket down from this timer wakes any read at once. It works on a
-    duplicate of the socket's descriptor, so it never touches the SSLSocket object in use.
-    """
+    """Cuts the connection at the deadline: socket timeouts bound each read, not the fetch (a
+    byte a second never trips them). It shuts down a duplicate descriptor, so it never touches
+    the SSLSocket in use."""
 
     def __init__(self, tls_socket: ssl.SSLSocket, deadline: float):
         self.fired = False
@@ -456,10 +416,7 @@ class _Watchdog:
 
 @contextlib.contextmanager
 def _open_destination(dest):
-    """A binary file to write the body to; a path gets the file only once it is complete."""
-    if hasattr(dest, "write"):
-        yield dest
-        return
+    """A file to write the body to: `dest` gets it only once it is complete."""
     path = Path(dest)
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:

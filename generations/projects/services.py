@@ -31,6 +31,9 @@ def project_create(*, name: str, owner, description: str = "") -> Project:
     name = name.strip()
     if not name:
         raise ValueError("A project needs a name")
+    longest = Project._meta.get_field("name").max_length
+    if len(name) > longest:
+        raise ValueError(f"A project's name can have at most {longest} characters")
     project = Project.objects.create(name=name, description=description.strip(), created_by=owner)
     Membership.objects.create(project=project, user=owner, roles=[Role.OWNER])
     return project

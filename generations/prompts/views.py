@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from generations.core.access import get_project_for
+from generations.core.params import uuid_param
 from generations.core.textdiff import word_diff
 from generations.ltx import rules
 from generations.projects.models import Role
@@ -362,14 +363,15 @@ def prompt_duplicate(request, project_uuid, prompt_uuid):
 @require_POST
 def prompt_take_wording(request, project_uuid, prompt_uuid):
     prompt = get_prompt_for(request, project_uuid, prompt_uuid, *WRITERS)
+    # Read before anything is written: a malformed entry is a 400 with no new version.
+    entry_uuid = uuid_param(request.POST.get("entry"), "library entry")
     try:
         version = prompt_service.prompt_take_library_wording(prompt=prompt, author=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
         messages.success(request, f"{prompt.title} v{version.number} uses the new wording")
-    entry = LibraryEntry.objects.filter(project=prompt.project, uuid=request.POST.get("entry"))
-    if entry_uuid := entry.values_list("uuid", flat=True).first():
+    if LibraryEntry.objects.filter(project=prompt.project, uuid=entry_uuid).exists():
         return redirect("library_entry", project_uuid=project_uuid, entry_uuid=entry_uuid)
     return redirect("prompt", project_uuid=project_uuid, prompt_uuid=prompt_uuid)
 

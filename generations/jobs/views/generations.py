@@ -197,7 +197,10 @@ def _submit(request, project, prompt_version) -> Generation:
             source = post.get("source")
             if source:
                 generation = get_object_or_404(
-                    Generation, project=project, uuid=source, state=JobState.SUCCEEDED
+                    Generation,
+                    project=project,
+                    uuid=uuid_param(source, "video"),
+                    state=JobState.SUCCEEDED,
                 )
                 assets["source_video"] = asset_from_generation(
                     generation=generation, user=request.user

@@ -1,5 +1,4 @@
-"""A retake asked for in a timeline comment: prefilled from the comment's range, sent when
-the reviewer confirms. It lives with the jobs because it makes one."""
+"""A retake asked for in a timeline comment. It lives with the jobs because it makes one."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,20 +19,18 @@ def comment_retake(request, project_uuid, generation_uuid, comment_id):
     comment = get_object_or_404(
         version.comments.select_related("author"), pk=comment_id, parent__isnull=True
     )
-    post = request.POST if request.method == "POST" else None
+    posted = request.method == "POST"
+    data = request.POST if posted else {"mode": request.GET.get("mode")}
     error = ""
     try:
         plan = retakes.retake_plan(
             comment=comment,
-            start_time=post.get("start_time") if post else None,
-            duration=post.get("duration") if post else None,
-            prompt=post.get("prompt") if post else None,
-            mode=post.get("mode") if post else request.GET.get("mode"),
+            **{k: data.get(k) for k in ("start_time", "duration", "prompt", "mode")},
         )
     except ValidationError as exc:
         error = " ".join(exc.messages)
         plan = retakes.retake_plan(comment=comment)
-    if post is not None and not error:
+    if posted and not error:
         try:
             retake = retakes.retake_from_comment(
                 comment=comment,
@@ -67,5 +64,5 @@ def comment_retake(request, project_uuid, generation_uuid, comment_id):
             "minimum": rules.RETAKE_MIN_SECTION_SECONDS,
             "error": error,
         },
-        status=400 if error and post is not None else 200,
+        status=400 if error and posted else 200,
     )

@@ -9,12 +9,15 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations.core.access import get_project_for
 from generations.projects import services as project_service
-from generations.projects.models import Membership, Role
+from generations.projects.models import Invitation, Membership, Role
 from generations.projects.services import InvitationNotUsable
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField(label="Email address")
+    # The column's length, not the form's default of 320: a longer address cannot be stored.
+    email = forms.EmailField(
+        label="Email address", max_length=Invitation._meta.get_field("email").max_length
+    )
     roles = forms.MultipleChoiceField(
         label="Roles", choices=Role.choices, widget=forms.CheckboxSelectMultiple
     )
