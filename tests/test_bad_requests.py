@@ -2,6 +2,8 @@
 characters in any query or form field (PostgreSQL cannot store them; tests/postgres/
 test_hostile_forms.py tries every field there), and ids that are not ids."""
 
+import logging
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -10,6 +12,7 @@ from generations.jobs import queue as job_queue
 from generations.jobs.models import Generation, MediaAsset
 from generations.prompts import services as prompt_service
 from generations.review.models import ShareLink, TimelineComment
+from ltxweb.logfilters import ClientErrorsWithoutTraceback
 from tests.reviewing import finished, private_media, store_media
 
 
@@ -137,3 +140,24 @@ def test_a_share_of_something_that_is_not_an_id_is_a_400_and_no_link(
     assert response.status_code == 400
     assert f"“zzz” is not a valid {what}." in response.content.decode()
     assert not ShareLink.objects.exists()
+
+
+def test_a_refusal_is_logged_as_one_line_without_a_traceback(client, project, viewer, settings):
+    assert "client_errors" in settings.LOGGING["handlers"]["console"]["filters"]
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Keep()
+    handler.addFilter(ClientErrorsWithoutTraceback())
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    try:
+        client.force_login(viewer)
+        assert client.get(reverse("project_settings", args=[project.uuid])).status_code == 403
+    finally:
+        logger.removeHandler(handler)
+    assert [r.status_code for r in records] == [403]
+    assert records[0].exc_info is None and "Forbidden" in records[0].getMessage()
