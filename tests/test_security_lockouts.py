@@ -1,8 +1,8 @@
 """Throttles slow guessers down without locking anyone else out (issue #21, findings 2 and 3).
 
 - The admin's sign-in counts with the app's: the same limits, the same counters.
-- Someone else's failures never refuse a good credential: a browser that has signed in as a
-  person before keeps its own count for that person.
+- Someone else's failures never refuse a good credential: an API token always works, and a
+  browser that has signed in as a person before keeps its own count for that person.
 """
 
 import pytest
@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from generations.core import ratelimit
 from generations.core.signin import DEVICE_COOKIE
+from generations.projects import tokens as token_service
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +144,21 @@ def test_the_device_cookie_is_out_of_scripts_reach(client, person, settings):
     assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "Lax"
     assert "sam" in cookie.value and PASSWORD not in cookie.value
     assert sign_in(client, "sam", "wrong").cookies.get(DEVICE_COOKIE) is None
+
+
+# -- finding 3: API tokens -------------------------------------------------------------------
+
+
+def test_wrong_tokens_from_an_address_never_refuse_a_good_one(client, person):
+    _, good = token_service.token_create(user=person, name="script")
+    bad = {"Authorization": "Bearer ltxw_" + "x" * 43}
+
+    def call(headers, address):
+        return client.get("/api/v1/projects/", headers=headers, REMOTE_ADDR=address)
+
+    for _ in range(5 * ratelimit.API_TOKEN_FAILURES_PER_ADDRESS.attempts):
+        call(bad, HERE)
+    assert call(bad, HERE).status_code == 429
+    assert call({"Authorization": f"Bearer {good}"}, HERE).status_code == 200
+    assert call({"Authorization": f"Bearer {good}"}, ELSEWHERE).status_code == 200
+    assert call(bad, ELSEWHERE).status_code == 401  # the count is the address's alone
