@@ -3,9 +3,14 @@
 - The admin's sign-in counts with the app's: the same limits, the same counters.
 - Someone else's failures never refuse a good credential: an API token always works, and a
   browser that has signed in as a person before keeps its own count for that person.
+- Behind the proxy that docker-compose.yml ships, each client is counted at its own address.
 """
 
+import re
+from pathlib import Path
+
 import pytest
+import yaml
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
@@ -17,6 +22,7 @@ from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parent.parent
 HERE = "192.0.2.10"
 ELSEWHERE = "198.51.100.20"
 
@@ -162,3 +168,79 @@ def test_wrong_tokens_from_an_address_never_refuse_a_good_one(client, person):
     assert call({"Authorization": f"Bearer {good}"}, HERE).status_code == 200
     assert call({"Authorization": f"Bearer {good}"}, ELSEWHERE).status_code == 200
     assert call(bad, ELSEWHERE).status_code == 401  # the count is the address's alone
+
+
+# -- the proxy in front ----------------------------------------------------------------------
+
+
+def through_proxy(client_address: str) -> dict:
+    """A request as the web service sees it behind deploy/nginx.conf, which appends the
+    address it saw to whatever X-Forwarded-For the client wrote."""
+    forged = "203.0.113.66"
+    return {"REMOTE_ADDR": "172.18.0.5", "HTTP_X_FORWARDED_FOR": f"{forged}, {client_address}"}
+
+
+def test_behind_the_shipped_proxy_each_client_is_counted_at_its_own_address(person, settings):
+    settings.TRUSTED_PROXY_COUNT = compose_proxy_count()
+    guesser, stranger = Client(), Client()
+    for n in range(ratelimit.SIGN_IN_PER_ADDRESS.attempts + 5):
+        sign_in(guesser, f"guess{n}", "wrong", **through_proxy(HERE))
+    assert sign_in(guesser, "sam", PASSWORD, **through_proxy(HERE)).status_code == 429
+    # A new browser at another address is not held up by him.
+    assert sign_in(stranger, "sam", PASSWORD, **through_proxy(ELSEWHERE)).status_code == 302
+
+    _, good = token_service.token_create(user=person, name="script")
+    for _ in range(ratelimit.API_TOKEN_FAILURES_PER_ADDRESS.attempts):
+        guesser.get(
+            "/api/v1/projects/", headers={"Authorization": "Bearer x"}, **through_proxy(HERE)
+        )
+    wrong = stranger.get(
+        "/api/v1/projects/", headers={"Authorization": "Bearer x"}, **through_proxy(ELSEWHERE)
+    )
+    assert wrong.status_code == 401
+
+
+def test_with_the_proxy_count_left_at_zero_good_credentials_still_work(person, settings):
+    """The issue's case: TRUSTED_PROXY_COUNT at 0 behind a proxy, so everyone shares its
+    address. A guesser then holds up browsers new to an account, but never a good token or a
+    browser that has signed in as that person before."""
+    settings.TRUSTED_PROXY_COUNT = 0
+    owner = signed_in_before("sam", address="172.18.0.5")
+    guesser = Client()
+    for n in range(ratelimit.SIGN_IN_PER_ADDRESS.attempts + 5):
+        sign_in(guesser, "sam" if n % 2 else f"guess{n}", "wrong", **through_proxy(HERE))
+    assert sign_in(owner, "sam", PASSWORD, **through_proxy(ELSEWHERE)).status_code == 302
+
+    _, good = token_service.token_create(user=person, name="script")
+    for _ in range(ratelimit.API_TOKEN_FAILURES_PER_ADDRESS.attempts + 5):
+        guesser.get(
+            "/api/v1/projects/", headers={"Authorization": "Bearer x"}, **through_proxy(HERE)
+        )
+    response = owner.get(
+        "/api/v1/projects/", headers={"Authorization": f"Bearer {good}"}, **through_proxy(ELSEWHERE)
+    )
+    assert response.status_code == 200
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+def compose_proxy_count() -> int:
+    value = compose()["services"]["web"]["environment"]["TRUSTED_PROXY_COUNT"]
+    return int(re.fullmatch(r"\$\{TRUSTED_PROXY_COUNT:-(\d+)\}", value)[1])
+
+
+def test_the_compose_file_puts_one_proxy_in_front_of_the_web_service():
+    services = compose()["services"]
+    proxy = services["proxy"]
+    image, _, tag = proxy["image"].partition(":")
+    assert image == "nginx" and tag[:1].isdigit()  # pinned to a release, never "latest"
+    # Nothing reaches the web service but through the proxy, so one hop is the right count.
+    assert "ports" not in services["web"] and proxy["ports"]
+    assert compose_proxy_count() == 1
+    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert "proxy_pass http://web:8000;" in config
+    assert "X-Forwarded-For $proxy_add_x_forwarded_for;" in config
+    # Bodies over the largest upload are refused at the door.
+    assert re.search(r"^\s*client_max_body_size \d+m;", config, re.MULTILINE)
