@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
+from django.core.cache import cache
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -295,6 +296,9 @@ def _private_cache(settings):
             "LOCATION": str(id(settings)),
         }
     }
+    # An id can come round again once an earlier test's object is gone, and with it that
+    # test's counters (a locmem cache lives as long as the process): start empty.
+    cache.clear()
 
 
 # -- a real Celery worker process ----------------------------------------------------------

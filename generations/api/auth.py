@@ -12,7 +12,7 @@ REALM = 'Bearer realm="ltxweb"'
 
 class BearerToken(HttpBearer):
     """ninja's bearer scheme, with our answers: 401 with a challenge that says what is wrong,
-    and 429 for an address that has sent too many wrong tokens."""
+    and 429 to an address that keeps sending wrong tokens."""
 
     openapi_bearerFormat = "ltxw_ followed by 43 URL-safe characters"
     openapi_description = (
@@ -29,19 +29,19 @@ class BearerToken(HttpBearer):
                 "ltxw_…'. Make one on the API tokens page of your account.",
                 headers={"WWW-Authenticate": REALM},
             )
-        address = ratelimit.client_address(request)
-        # Refused before the token is even looked up, so guessing gains nothing while blocked.
-        if wait := ratelimit.api_token_blocked(address=address):
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"Too many requests with a wrong API token from your address: wait {wait} seconds",
-                headers={"Retry-After": str(wait)},
-            )
         scheme, _, raw = header.partition(" ")
         user = self.authenticate(request, raw.strip()) if scheme.lower() == "bearer" else None
         if user is None:
-            ratelimit.api_token_failed(address=address)
+            # Only wrong tokens are counted and only they are refused: a good token works from
+            # an address that others have sent wrong ones from (ratelimit.py says why).
+            if wait := ratelimit.api_token_failed(address=ratelimit.client_address(request)):
+                raise ApiError(
+                    429,
+                    "rate_limited",
+                    "Too many requests with a wrong API token from your address: wait "
+                    f"{wait} seconds",
+                    headers={"Retry-After": str(wait)},
+                )
             raise ApiError(
                 401,
                 "invalid_token",

@@ -63,7 +63,7 @@ def answers(ok, descriptions: dict[int, str | dict], **extra) -> dict:
 
 AUTH_DOCS = {
     401: "No token, or a token that is wrong, revoked, or whose owner's account is closed.",
-    429: "Too many requests with a wrong token from this address.",
+    429: "A wrong token, after many from this address; a good one is never refused.",
 }
 NOT_FOUND = "No such project among yours, or no such generation in it."
 

@@ -1,6 +1,15 @@
 """Counters in the shared cache that slow down guessing, each a fixed window opened by the
 first attempt. Attempts are counted *before* the work, so a parallel burst cannot all slip in
 while the first are still checking a password; a sign-in that turns out right gives them back.
+
+No count may refuse someone a credential because of someone else's failures. An API token is
+256 random bits, so a right one is always let in and only wrong ones are counted. A password
+can be guessed, so its counts must refuse even the right one, or a refusal would tell the
+guesser he was wrong; instead a browser that has signed in to an account before carries a
+device cookie (generations/core/signin.py), and its attempts at that account are counted
+against that browser alone (OWASP's "device cookies", as against django-axes' lockouts, which
+also shut out the owner): a guesser at the same address or at the same account holds up only
+browsers that never signed in as that person.
 """
 
 import hashlib
@@ -19,12 +28,15 @@ class Limit:
     window: int  # seconds
 
 
+# For a browser without a device cookie for the account: per person and address, and
 SIGN_IN_PER_PERSON = Limit("sign-in", attempts=5, window=15 * 60)
-# Higher, as an office or a VPN shares an address; it stops one address trying many usernames.
+# higher, as an office or a VPN shares an address; it stops one address trying many usernames.
 SIGN_IN_PER_ADDRESS = Limit("sign-in-address", attempts=50, window=15 * 60)
+# For a browser with one: its own count, which nobody else's attempts touch.
+SIGN_IN_PER_DEVICE = Limit("sign-in-device", attempts=5, window=15 * 60)
 PASSWORD_RESET_PER_ADDRESS = Limit("password-reset-address", attempts=5, window=60 * 60)
-# A token has 256 random bits: this stops a client hammering the API with a wrong or revoked
-# one. Only failures count, so scripts with a good token cost one cache read.
+# A token has 256 random bits, so a good one is always let in: this only answers a client that
+# keeps sending a wrong or revoked one with 429s (Retry-After) instead of 401s.
 API_TOKEN_FAILURES_PER_ADDRESS = Limit("api-token-address", attempts=20, window=15 * 60)
 # A share link's password: per link and address (a guest who mistypes waits 15 minutes),
 # and per link from anywhere (guessing from many addresses closes the link for an hour).
@@ -43,14 +55,21 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def sign_in_attempt(*, username: str, address: str) -> int:
-    """Count a sign-in attempt: 0 when it may go ahead, else the seconds to wait."""
+def sign_in_attempt(*, username: str, address: str, device: str = "") -> int:
+    """Count a sign-in attempt: 0 when it may go ahead, else the seconds to wait. `device` is
+    the browser's device cookie for `username` (a nonce), if it has one."""
+    if device:
+        return _hit(SIGN_IN_PER_DEVICE, device)
     return _hit(SIGN_IN_PER_ADDRESS, address) or _hit(
         SIGN_IN_PER_PERSON, username.casefold(), address
     )
 
 
-def sign_in_succeeded(*, username: str, address: str) -> None:
+def sign_in_succeeded(*, username: str, address: str, device: str = "") -> None:
+    if device:
+        # The shared counts are left as they are: a guesser there gets no fresh tries.
+        _reset(SIGN_IN_PER_DEVICE, device)
+        return
     _reset(SIGN_IN_PER_PERSON, username.casefold(), address)
     _give_back(SIGN_IN_PER_ADDRESS, address)
 
@@ -58,17 +77,6 @@ def sign_in_succeeded(*, username: str, address: str) -> None:
 def password_reset_attempt(*, address: str) -> int:
     """Count a password-reset request: 0 when it may go ahead, else the seconds to wait."""
     return _hit(PASSWORD_RESET_PER_ADDRESS, address)
-
-
-def api_token_blocked(*, address: str) -> int:
-    """Seconds `address` must wait after too many failed API tokens; 0 when it may go ahead.
-    Counts nothing."""
-    count_key, ends_key = _keys(API_TOKEN_FAILURES_PER_ADDRESS, (address,))
-    values = cache.get_many([count_key, ends_key])
-    if values.get(count_key, 0) <= API_TOKEN_FAILURES_PER_ADDRESS.attempts:
-        return 0
-    now = time.time()
-    return max(1, math.ceil(values.get(ends_key, now + 1) - now))
 
 
 def api_token_failed(*, address: str) -> int:

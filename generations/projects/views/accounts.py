@@ -2,10 +2,12 @@ import math
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib import admin
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -13,31 +15,47 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from generations.core import ratelimit
+from generations.core.signin import sign_in_limited
 
 _password_reset = auth_views.PasswordResetView.as_view()
+
+
+def _sign_in_refused(request, wait):
+    # Refused before the password is even looked at, so guessing gains nothing while blocked.
+    form = AuthenticationForm(request, initial={"username": request.POST.get("username", "")})
+    context = {"form": form, "next": _next_url(request)}
+    return _too_many(request, "registration/login.html", context, wait)
+
+
+def _admin_sign_in_refused(request, wait):
+    # Our own page, whose form signs in here and goes on to the admin.
+    form = AuthenticationForm(request, initial={"username": request.POST.get("username", "")})
+    context = {"form": form, "next": _next_url(request) or reverse("admin:index")}
+    return _too_many(request, "registration/login.html", context, wait)
 
 
 @sensitive_post_parameters("password")
 @never_cache
 @require_http_methods(["GET", "POST"])
+@sign_in_limited(_sign_in_refused)
 def sign_in(request):
     next_url = _next_url(request)
     if request.method == "GET":
         form = AuthenticationForm(request)
         return render(request, "registration/login.html", {"form": form, "next": next_url})
-    username = request.POST.get("username", "")
-    address = ratelimit.client_address(request)
-    # Refused before the password is even looked at, so guessing gains nothing while blocked.
-    if wait := ratelimit.sign_in_attempt(username=username, address=address):
-        form = AuthenticationForm(request, initial={"username": username})
-        context = {"form": form, "next": next_url}
-        return _too_many(request, "registration/login.html", context, wait)
     form = AuthenticationForm(request, data=request.POST)
     if not form.is_valid():
         return render(request, "registration/login.html", {"form": form, "next": next_url})
     login(request, form.get_user())
-    ratelimit.sign_in_succeeded(username=username, address=address)
     return redirect(next_url or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+
+@sensitive_post_parameters("password")
+@never_cache
+@sign_in_limited(_admin_sign_in_refused)
+def admin_sign_in(request):
+    """The admin site's own sign-in page, behind the same limiter as ours (issue #21)."""
+    return admin.site.login(request)
 
 
 @require_http_methods(["GET", "POST"])
