@@ -174,7 +174,7 @@ def test_wrong_tokens_from_an_address_never_refuse_a_good_one(client, person):
 
 
 def through_proxy(client_address: str) -> dict:
-    """A request as the web service sees it behind deploy/nginx.conf, which appends the
+    """A request as the web service sees it behind the compose file's nginx, which appends the
     address it saw to whatever X-Forwarded-For the client wrote."""
     forged = "203.0.113.66"
     return {"REMOTE_ADDR": "172.18.0.5", "HTTP_X_FORWARDED_FOR": f"{forged}, {client_address}"}
@@ -239,7 +239,7 @@ def test_the_compose_file_puts_one_proxy_in_front_of_the_web_service():
     # Nothing reaches the web service but through the proxy, so one hop is the right count.
     assert "ports" not in services["web"] and proxy["ports"]
     assert compose_proxy_count() == 1
-    config = (ROOT / "deploy" / "nginx.conf").read_text()
+    config = compose()["configs"]["nginx"]["content"].replace("$$", "$")
     assert "proxy_pass http://web:8000;" in config
     assert "X-Forwarded-For $proxy_add_x_forwarded_for;" in config
     # Bodies over the largest upload are refused at the door.
