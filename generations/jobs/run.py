@@ -47,9 +47,6 @@ LEASE_WAIT_SECONDS = 15.0
 UPLOAD_REUSE_MARGIN = dt.timedelta(hours=1)
 
 
-# -- the worker's part ---------------------------------------------------------------------
-
-
 def generation_execute(*, generation_id: int, due: str | None = None) -> None:
     """Run one job: take a slot, send it, store the video, and settle its state.
 

@@ -33,9 +33,6 @@ ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source
 BILLED_BY_INPUT = {rules.AUDIO_TO_VIDEO: "audio", rules.RETAKE: "source_video"}
 
 
-# -- submitting ----------------------------------------------------------------------------
-
-
 def _placeholder_payload(params: dict, assets: dict) -> dict:
     """The payload as it will be sent, with a stand-in URI where an asset will be uploaded."""
     payload = {k: v for k, v in params.items() if k not in ASSET_FIELDS}
@@ -136,9 +133,6 @@ def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
     batch = uuid.uuid4()
     with transaction.atomic():
         return [job_submit(params=params, batch=batch, **common) for params in variations]
-
-
-# -- the state machine ---------------------------------------------------------------------
 
 
 def job_move(

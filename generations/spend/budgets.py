@@ -45,9 +45,6 @@ def from_cents(cents: int | None) -> Decimal | None:
     return None if cents is None else (Decimal(cents) / 100).quantize(CENT)
 
 
-# -- the running totals ----------------------------------------------------------------------
-
-
 def spend_periods_of(project: Project, period: dt.date) -> list[SpendPeriod]:
     """The project's lifetime row, then the month's (made when missing, with the budget's
     limit): the order every writer locks them in."""
@@ -101,9 +98,6 @@ def periods_add(project: Project, period: dt.date, *, cents: int, entries: int) 
         )
 
 
-# -- setting the budget ----------------------------------------------------------------------
-
-
 def budget_set(
     *,
     project: Project,
@@ -152,9 +146,6 @@ def _set_limit(row: SpendPeriod, cents: int | None) -> None:
     SpendPeriod.objects.filter(pk=row.pk).update(
         limit_cents=cents, overrun_cents=Greatest(F("overrun_cents"), F("committed_cents") - cents)
     )
-
-
-# -- telling producers -----------------------------------------------------------------------
 
 
 def notify_producers(*, project: Project, subject: str, body: str) -> int:

@@ -52,9 +52,6 @@ def _record(entries: list[LedgerEntry], *, project: Project, period: dt.date) ->
         budget_alerts_check(project=project, period=period)
 
 
-# -- reserving -------------------------------------------------------------------------------
-
-
 def budget_check(*, project: Project, amount: Decimal, jobs: int = 1) -> None:
     """Refuse early, with the whole request's total, when it cannot fit (the reservation of
     each job is what actually holds; this only gives a batch one clear message)."""
@@ -206,9 +203,6 @@ def possible_charge_settle(*, attempt: Attempt, user, charged: bool, note: str =
             for kind, value, reason in moves
         ]
         _record(entries, project=job.project, period=possible[0].period)
-
-
-# -- producer approval -----------------------------------------------------------------------
 
 
 def state_on_submit(*, project: Project, user, estimate: Decimal) -> str:
