@@ -1,9 +1,6 @@
-"""Generation jobs: submit, the state machine, and what a worker does with a claimed job.
-
-The database guards the paid call: a job is claimed with a conditional update (QUEUED ->
-SUBMITTING; zero rows means someone else has it) and every attempt is recorded before its
-request is sent, so a redelivered message or a second worker never calls the API twice.
-"""
+"""Generation jobs: submit, the state machine, and what a worker does with a claimed job. A job
+is claimed with a conditional update (QUEUED -> SUBMITTING) and every attempt is recorded before
+its request is sent, so a redelivered message or a second worker never calls the API twice."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
-"""Budgets that hold under simultaneous submissions, and the alerts producers get.
-
-A reservation is one conditional UPDATE of a SpendPeriod row, `committed + estimate <= limit`,
-which PostgreSQL re-checks on the row's newest version after waiting for the other's lock, so
-two submissions cannot both take the last of a budget. The rows are always locked in the same
-order, the lifetime row first, so that two writers never deadlock.
-"""
+"""Budgets that hold under simultaneous submissions, and the alerts producers get. A reservation
+is one conditional UPDATE (`committed + estimate <= limit`) that PostgreSQL re-checks on the
+row's newest version after the other's lock, so two submissions cannot both take the last of a
+budget; the lifetime row is always locked first, so two writers never deadlock."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""Spend: the ledger, and settling what each job cost. Each write also moves the project's
-running totals in its transaction (spend/budgets.py).
-
-A job reserves its estimate when submitted; when it ends the reservation is released and each
-delivered attempt charged (its final cost, or the estimate for an unusable delivery: the API
-billed it), each lost answer a possible charge until a producer settles it.
-"""
+"""Spend: the ledger, and settling what each job cost, each write moving the project's running
+totals in its transaction (spend/budgets.py). A delivered attempt is charged even when unusable
+(the API billed it); a lost answer is a possible charge until a producer settles it."""
 
 from __future__ import annotations
 
