@@ -13,7 +13,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from generations.jobs import models as job_models
-from generations.jobs.models import Endpoint, JobState
+from generations.jobs.models import MADE_TO_ORDER, Endpoint, JobState
 from generations.ltx import rules
 from generations.ltx.schemas import REQUEST_TYPES
 from generations.projects.models import Role
@@ -186,7 +186,6 @@ class GenerationPage(Schema):
 # of the project's own finished videos — never a URI of its own.
 MEDIA_INPUTS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "video"}
 CONVERTIBLE = ("image", "audio")  # what `convert_<kind>` can fix (see assets.asset_create)
-MADE_TO_ORDER = (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO)
 MEDIA_TYPES = {
     "image": rules.IMAGE_MIME_TYPES,
     "audio": rules.AUDIO_MIME_TYPES,

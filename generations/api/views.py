@@ -173,9 +173,6 @@ def _detail(request, generation: Generation) -> dict:
     }
 
 
-# -- projects -----------------------------------------------------------------------------------
-
-
 @router.get(
     "/projects/",
     url_name="api_projects",

@@ -3,15 +3,28 @@ from django.contrib import admin
 from generations.core.models import Activity
 
 
-@admin.register(Activity)
-class ActivityAdmin(admin.ModelAdmin):
-    """Read-only: the feed is append-only."""
+class NoAdd:
+    """Made by its service (with the checks and history that go with it), never in the admin."""
 
-    list_display = ["created_at", "project", "actor", "summary"]
-    list_select_related = ["project", "actor"]
-
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
+
+
+class ReadOnly(NoAdd):
+    """Written by its services only (history, ledgers, hashes): read here."""
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class Kept(ReadOnly):
+    """History that is never deleted by hand either."""
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Activity)
+class ActivityAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["created_at", "project", "actor", "summary"]
+    list_select_related = ["project", "actor"]

@@ -34,10 +34,8 @@ def _zone(name: str) -> zoneinfo.ZoneInfo | None:
 
 
 class RefuseNulMiddleware:
-    """PostgreSQL cannot store a NUL character and no field of ours has a use for one, so a
-    query or form field holding one is refused here with a 400 page, before any view could
-    save part of the request. As a view hook it runs after the CSRF check has passed; the JSON
-    API validates its own input and answers in its own envelope."""
+    """PostgreSQL cannot store a NUL character, so a query or form field holding one gets a 400
+    page; as a view hook it runs after the CSRF check. The JSON API checks its own input."""
 
     def __init__(self, get_response):
         self.get_response = get_response

@@ -2,6 +2,16 @@ from django.conf import settings
 from django.db import models
 
 
+class AppendOnlyQuerySet(models.QuerySet):
+    """For history and ledgers: a correction is a new row, never an edit or a deletion."""
+
+    def update(self, **kwargs):
+        raise TypeError(f"{self.model.__name__} rows are history: add a new one instead")
+
+    def delete(self):
+        raise TypeError(f"{self.model.__name__} rows are history: add a new one instead")
+
+
 class Activity(models.Model):
     """The project's feed: who did what, when. Append-only."""
 

@@ -14,7 +14,3 @@ def uuid_param(value: str | None, what: str = "id") -> uuid.UUID | None:
         return uuid.UUID(value)
     except (ValueError, TypeError):
         raise BadRequest(f"“{value[:40]}” is not a valid {what}.") from None
-
-
-def uuid_params(values: list[str], what: str = "id") -> list[uuid.UUID]:
-    return [uuid_param(value, what) for value in values if value]

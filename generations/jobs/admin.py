@@ -1,16 +1,7 @@
 from django.contrib import admin
 
+from generations.core.admin import NoAdd, ReadOnly
 from generations.jobs.models import ApiLease, Attempt, Generation, GenerationEvent, MediaAsset
-
-
-class ReadOnly:
-    """Jobs, attempts and events change only through their services."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ReadOnlyInline(ReadOnly, admin.TabularInline):
@@ -96,11 +87,8 @@ class MediaAssetAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiLease)
-class ApiLeaseAdmin(admin.ModelAdmin):
+class ApiLeaseAdmin(NoAdd, admin.ModelAdmin):
     """A stuck lease (its worker gone) may be deleted here; it also expires by itself."""
 
     list_display = ["generation", "account", "acquired_at", "expires_at"]
     readonly_fields = ["generation", "account", "acquired_at", "expires_at"]
-
-    def has_add_permission(self, request):
-        return False

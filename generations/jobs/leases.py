@@ -1,9 +1,6 @@
-"""The concurrency cap of an API key, held across every worker and host in the database.
-
-A job takes a lease before its request is sent and gives it back when the answer is in.
-When the cap is reached, waiting jobs are served round-robin over (project, person), so one
-person's batch of fifty does not starve everyone else's single job.
-"""
+"""An API key's concurrency cap, held across every worker and host in the database. Waiting jobs
+are served round-robin over (project, person), so one person's batch of fifty does not starve
+everyone else's single job."""
 
 from __future__ import annotations
 

@@ -13,6 +13,11 @@ class Endpoint(models.TextChoices):
     RETAKE = "retake", "Retake"
 
 
+# Made from a prompt and settings alone: a saved prompt's settings fill these, and the form
+# may ask for variations of them.
+MADE_TO_ORDER = (Endpoint.TEXT_TO_VIDEO, Endpoint.IMAGE_TO_VIDEO)
+
+
 class JobState(models.TextChoices):
     # Estimated above the project's approval amount: waits for a producer (not yet active).
     PENDING_APPROVAL = "pending_approval", "Awaiting approval"

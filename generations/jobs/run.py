@@ -47,14 +47,10 @@ LEASE_WAIT_SECONDS = 15.0
 UPLOAD_REUSE_MARGIN = dt.timedelta(hours=1)
 
 
-# -- the worker's part ---------------------------------------------------------------------
-
-
 def generation_execute(*, generation_id: int, due: str | None = None) -> None:
-    """Run one job: take a slot, send it, store the video, and settle its state.
-
-    `due` is the message's stamp: only the job's live message (the latest sent) may send
-    another when it cannot run yet, so a job never has more than one message waiting."""
+    """Run one job: take a slot, send it, store the video, settle its state. `due` is the
+    message's stamp: only the job's live (latest) message may send another when it cannot run
+    yet, so a job never has more than one message waiting."""
     generation = Generation.objects.select_related("project").get(pk=generation_id)
     live = due is None or generation.message_due_at == dt.datetime.fromisoformat(due)
     if generation.not_before and generation.not_before > timezone.now():

@@ -1,9 +1,6 @@
-"""Generation jobs: submit, the state machine, and what a worker does with a claimed job.
-
-The database guards the paid call: a job is claimed with a conditional update (QUEUED ->
-SUBMITTING; zero rows means someone else has it) and every attempt is recorded before its
-request is sent, so a redelivered message or a second worker never calls the API twice.
-"""
+"""Generation jobs: submit, the state machine, and what a worker does with a claimed job. A job
+is claimed with a conditional update (QUEUED -> SUBMITTING) and every attempt is recorded before
+its request is sent, so a redelivered message or a second worker never calls the API twice."""
 
 from __future__ import annotations
 
@@ -32,9 +29,6 @@ WORKER = f"{socket.gethostname()}:{os.getpid()}"
 ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source_video"}
 # Endpoints priced by the length of an input, and that input.
 BILLED_BY_INPUT = {rules.AUDIO_TO_VIDEO: "audio", rules.RETAKE: "source_video"}
-
-
-# -- submitting ----------------------------------------------------------------------------
 
 
 def _placeholder_payload(params: dict, assets: dict) -> dict:
@@ -150,9 +144,6 @@ def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
     batch = uuid.uuid4()
     with transaction.atomic():
         return [job_submit(params=params, batch=batch, **common) for params in variations]
-
-
-# -- the state machine ---------------------------------------------------------------------
 
 
 def job_move(

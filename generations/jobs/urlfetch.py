@@ -1,12 +1,8 @@
-"""Fetch a file from an https link a user gave: the API's rules for links ("Input Formats":
-https, a domain name, public, no redirects, size and time limits), and no way into our network.
-Every address the name resolves to must be public, the connection goes to exactly the address
-checked (SNI, certificate and Host use the name, so DNS rebinding cannot redirect it), and one
-deadline bounds the whole fetch.
-
-Not requests-hardened: it checks only the first address, passes fec0::/10 and ::a.b.c.d, has no
-size limit or overall deadline, takes no injected resolver and refuses NAT64 (DNS64 hosts).
-"""
+"""Fetch a file from an https link a user gave, under the API's rules for links ("Input
+Formats") and with no way into our network: every address the name resolves to must be public,
+the connection goes to exactly the address checked (so DNS rebinding cannot redirect it), and
+one deadline bounds the whole fetch. Not requests-hardened: it checks only the first address
+and has no size limit or overall deadline."""
 
 from __future__ import annotations
 
@@ -105,10 +101,8 @@ def fetch(
     _ssl_context: ssl.SSLContext | None = None,
     _allow_addresses: frozenset[IPAddress] = frozenset(),
 ) -> FetchResult:
-    """Download `url` to the path `dest`, written only once the whole file has arrived. Limits
-    default to the API's for `kind`. Raises FetchError.
-
-    `_ssl_context` and `_allow_addresses` are for tests on loopback only."""
+    """Download `url` to the path `dest`, written only once the whole file has arrived; limits
+    default to the API's for `kind`. `_ssl_context` and `_allow_addresses` are for tests only."""
     if kind not in HTTPS_MAX_BYTES:
         raise ValueError(f"kind must be one of {', '.join(HTTPS_MAX_BYTES)} (got {kind!r})")
     link = _Link.parse(url, kind)

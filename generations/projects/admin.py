@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from generations.core.admin import NoAdd
 from generations.projects.models import ApiAccount, ApiToken, Invitation, Membership, Project
 
 
@@ -28,7 +29,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(NoAdd, admin.ModelAdmin):
     list_display = [
         "email",
         "project",
@@ -53,12 +54,9 @@ class InvitationAdmin(admin.ModelAdmin):
         "accepted_by",
     ]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(NoAdd, admin.ModelAdmin):
     list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_select_related = ["user"]
     search_fields = ["name", "user__username", "prefix"]
@@ -67,16 +65,10 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at"]
     exclude = ["token_hash"]
 
-    def has_add_permission(self, request):
-        return False
-
 
 @admin.register(ApiAccount)
-class ApiAccountAdmin(admin.ModelAdmin):
+class ApiAccountAdmin(NoAdd, admin.ModelAdmin):
     """The cap comes from LTX_CONCURRENCY_LIMIT; the fingerprint is not the key."""
 
     list_display = ["fingerprint", "concurrency_limit"]
     readonly_fields = ["fingerprint", "concurrency_limit"]
-
-    def has_add_permission(self, request):
-        return False

@@ -1,18 +1,16 @@
 from django.contrib import admin
 
+from generations.core.admin import NoAdd, ReadOnly
 from generations.prompts.models import LibraryEntry, Prompt, PromptComment, PromptVersion
 
 
-class PromptVersionInline(admin.TabularInline):
+class PromptVersionInline(NoAdd, admin.TabularInline):
     model = PromptVersion
     extra = 0
     can_delete = False
     fields = ["number", "author", "created_at", "note", "text_edited"]
     readonly_fields = fields
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False  # versions are made by saving in the builder, never by hand
 
 
 @admin.register(Prompt)
@@ -25,18 +23,10 @@ class PromptAdmin(admin.ModelAdmin):
 
 
 @admin.register(PromptVersion)
-class PromptVersionAdmin(admin.ModelAdmin):
-    """Read-only: a version is history and never changes."""
-
+class PromptVersionAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["prompt", "number", "author", "created_at"]
     list_select_related = ["prompt", "author"]
     search_fields = ["prompt__title", "text"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PromptComment)

@@ -81,9 +81,6 @@ def settings_choices(model, resolution, fps, duration) -> dict:
     }
 
 
-# -- list and create -----------------------------------------------------------------------
-
-
 @login_required
 @require_GET
 def prompt_list(request, project_uuid):
@@ -374,9 +371,6 @@ def prompt_take_wording(request, project_uuid, prompt_uuid):
     if LibraryEntry.objects.filter(project=prompt.project, uuid=entry_uuid).exists():
         return redirect("library_entry", project_uuid=project_uuid, entry_uuid=entry_uuid)
     return redirect("prompt", project_uuid=project_uuid, prompt_uuid=prompt_uuid)
-
-
-# -- comments ------------------------------------------------------------------------------
 
 
 @login_required

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from generations.core.admin import Kept, ReadOnly
 from generations.review.models import (
     Notification,
     NotificationSetting,
@@ -11,56 +12,43 @@ from generations.review.models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written by the review services only (history, lineage, hashes): read here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Stack)
-class StackAdmin(ReadOnlyAdmin):
+class StackAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["title", "project", "prompt", "updated_at"]
     list_select_related = ["project", "prompt"]
     search_fields = ["title", "project__name"]
 
 
 @admin.register(Version)
-class VersionAdmin(ReadOnlyAdmin):
+class VersionAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["stack", "number", "review_state", "retake_of", "retake_mode", "created_at"]
     list_filter = ["review_state"]
     list_select_related = ["stack", "retake_of__stack"]
 
 
 @admin.register(ReviewDecision)
-class ReviewDecisionAdmin(ReadOnlyAdmin):
+class ReviewDecisionAdmin(Kept, admin.ModelAdmin):
     list_display = ["version", "state", "reviewer", "created_at"]
     list_filter = ["state"]
     list_select_related = ["version__stack", "reviewer"]
 
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(TimelineComment)
-class TimelineCommentAdmin(ReadOnlyAdmin):
+class TimelineCommentAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["version", "author", "guest_name", "start_seconds", "end_seconds", "created_at"]
     list_select_related = ["version__stack", "author"]
     search_fields = ["body", "guest_name"]
 
 
 @admin.register(ShareLink)
-class ShareLinkAdmin(ReadOnlyAdmin):
+class ShareLinkAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["label", "project", "created_by", "created_at", "expires_at", "revoked_at"]
     list_select_related = ["project", "created_by"]
     exclude = ["token_hash", "password_hash"]
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["user", "project", "kind", "message", "created_at", "read_at"]
     list_filter = ["kind"]
     list_select_related = ["user", "project"]

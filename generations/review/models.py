@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from generations.core.models import AppendOnlyQuerySet
+
 
 class ReviewState(models.TextChoices):
     PENDING = "pending", "Pending review"
@@ -91,14 +93,6 @@ class Version(models.Model):
     @property
     def duration(self) -> float:
         return float(self.generation.video_info.get("duration") or 0)
-
-
-class AppendOnlyQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError(f"{self.model.__name__} rows are history: add a new one instead")
-
-    def delete(self):
-        raise TypeError(f"{self.model.__name__} rows are history: add a new one instead")
 
 
 class ReviewDecision(models.Model):

@@ -150,9 +150,6 @@ def versions_compare(*, a: Version, b: Version) -> Comparison:
     )
 
 
-# -- delivery ----------------------------------------------------------------------------------
-
-
 @dataclass(frozen=True)
 class Deliverable:
     version: Version

@@ -1,34 +1,20 @@
 from django.contrib import admin
 
+from generations.core.admin import Kept, ReadOnly
 from generations.spend.models import Budget, BudgetAlert, LedgerEntry, SpendPeriod, SpendPolicy
 
-
-class _ReadAdmin(admin.ModelAdmin):
-    """Set on the project's Spend page (which keeps the running totals in step): read here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class _KeptAdmin(_ReadAdmin):
-    """Kept by the spend service with the ledger: never edited or deleted by hand."""
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+# Budgets and policies are set on the project's Spend page, which keeps the totals in step.
 
 
 @admin.register(Budget)
-class BudgetAdmin(_ReadAdmin):
+class BudgetAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["project", "amount", "monthly", "alert_percents", "updated_by", "updated_at"]
     list_select_related = ["project", "updated_by"]
     readonly_fields = ["project", "amount", "monthly", "alert_percents", "updated_by"]
 
 
 @admin.register(SpendPeriod)
-class SpendPeriodAdmin(_KeptAdmin):
+class SpendPeriodAdmin(Kept, admin.ModelAdmin):
     list_display = [
         "project",
         "period",
@@ -41,7 +27,7 @@ class SpendPeriodAdmin(_KeptAdmin):
 
 
 @admin.register(LedgerEntry)
-class LedgerEntryAdmin(_KeptAdmin):
+class LedgerEntryAdmin(Kept, admin.ModelAdmin):
     list_display = ["created_at", "project", "kind", "amount", "generation", "user", "reason"]
     list_filter = ["kind"]
     list_select_related = ["project", "generation", "user"]
@@ -49,13 +35,13 @@ class LedgerEntryAdmin(_KeptAdmin):
 
 
 @admin.register(SpendPolicy)
-class SpendPolicyAdmin(_ReadAdmin):
+class SpendPolicyAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["project", "enabled", "draft_models", "draft_resolutions", "updated_at"]
     list_select_related = ["project"]
     readonly_fields = ["project", "enabled", "draft_models", "draft_resolutions", "updated_by"]
 
 
 @admin.register(BudgetAlert)
-class BudgetAlertAdmin(_ReadAdmin):
+class BudgetAlertAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["project", "period", "percent", "committed", "limit", "created_at"]
     list_select_related = ["project"]

@@ -1,10 +1,7 @@
-"""Budgets that hold under simultaneous submissions, and the alerts producers get.
-
-A reservation is one conditional UPDATE of a SpendPeriod row, `committed + estimate <= limit`,
-which PostgreSQL re-checks on the row's newest version after waiting for the other's lock, so
-two submissions cannot both take the last of a budget. The rows are always locked in the same
-order, the lifetime row first, so that two writers never deadlock.
-"""
+"""Budgets that hold under simultaneous submissions, and the alerts producers get. A reservation
+is one conditional UPDATE (`committed + estimate <= limit`) that PostgreSQL re-checks on the
+row's newest version after the other's lock, so two submissions cannot both take the last of a
+budget; the lifetime row is always locked first, so two writers never deadlock."""
 
 from __future__ import annotations
 
@@ -43,9 +40,6 @@ def to_cents(amount: Decimal) -> int:
 
 def from_cents(cents: int | None) -> Decimal | None:
     return None if cents is None else (Decimal(cents) / 100).quantize(CENT)
-
-
-# -- the running totals ----------------------------------------------------------------------
 
 
 def spend_periods_of(project: Project, period: dt.date) -> list[SpendPeriod]:
@@ -101,9 +95,6 @@ def periods_add(project: Project, period: dt.date, *, cents: int, entries: int) 
         )
 
 
-# -- setting the budget ----------------------------------------------------------------------
-
-
 def budget_set(
     *,
     project: Project,
@@ -152,9 +143,6 @@ def _set_limit(row: SpendPeriod, cents: int | None) -> None:
     SpendPeriod.objects.filter(pk=row.pk).update(
         limit_cents=cents, overrun_cents=Greatest(F("overrun_cents"), F("committed_cents") - cents)
     )
-
-
-# -- telling producers -----------------------------------------------------------------------
 
 
 def notify_producers(*, project: Project, subject: str, body: str) -> int:

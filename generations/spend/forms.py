@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.models import model_to_dict
 
 from generations.ltx import rules
 from generations.ltx.pricing import CURRENCY
@@ -89,14 +90,8 @@ class PolicyForm(forms.Form):
 
     @classmethod
     def for_policy(cls, policy: SpendPolicy | None) -> "PolicyForm":
-        policy = policy or SpendPolicy()  # the model's defaults
-        return cls(
-            initial={
-                "enabled": policy.enabled,
-                "draft_models": policy.draft_models,
-                "draft_resolutions": policy.draft_resolutions,
-            }
-        )
+        # No policy yet: the model's defaults.
+        return cls(initial=model_to_dict(policy or SpendPolicy(), fields=cls.base_fields))
 
 
 class AdjustmentForm(forms.Form):

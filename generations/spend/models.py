@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from generations.core.models import AppendOnlyQuerySet
+
 
 def default_alert_percents() -> list[int]:
     return [80, 100]
@@ -77,14 +79,6 @@ class SpendPeriod(models.Model):
         return f"{self.project} {when}: {self.committed_cents} cents of {limit}"
 
 
-class LedgerQuerySet(models.QuerySet):
-    def update(self, **kwargs):
-        raise TypeError("Ledger entries are never changed: record an adjustment instead")
-
-    def delete(self):
-        raise TypeError("Ledger entries are never deleted: record an adjustment instead")
-
-
 class LedgerEntry(models.Model):
     """One movement of money, only ever added; every spend figure is a sum of these. A
     reservation holds +estimate and its release gives it back; a possible charge is +amount
@@ -132,7 +126,7 @@ class LedgerEntry(models.Model):
     reason = models.CharField(max_length=300)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    objects = LedgerQuerySet.as_manager()
+    objects = AppendOnlyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]

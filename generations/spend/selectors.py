@@ -235,9 +235,6 @@ def account_problem(*, project: Project) -> AccountProblem | None:
     return AccountProblem(last, found["since"], found["jobs"])
 
 
-# -- budgets' course ----------------------------------------------------------------------
-
-
 def day_start(day: dt.date) -> dt.datetime:
     """The first moment of `day` in the current time zone: `created_at__gte=day_start(d)` is
     `created_at__date__gte=d` as a range an index can serve."""

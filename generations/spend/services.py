@@ -1,10 +1,6 @@
-"""Spend: the ledger, and settling what each job cost. Each write also moves the project's
-running totals in its transaction (spend/budgets.py).
-
-A job reserves its estimate when submitted; when it ends the reservation is released and each
-delivered attempt charged (its final cost, or the estimate for an unusable delivery: the API
-billed it), each lost answer a possible charge until a producer settles it.
-"""
+"""Spend: the ledger, and settling what each job cost, each write moving the project's running
+totals in its transaction (spend/budgets.py). A delivered attempt is charged even when unusable
+(the API billed it); a lost answer is a possible charge until a producer settles it."""
 
 from __future__ import annotations
 
@@ -50,9 +46,6 @@ def _record(entries: list[LedgerEntry], *, project: Project, period: dt.date) ->
     LedgerEntry.objects.bulk_create(entries)
     if cents > 0:
         budget_alerts_check(project=project, period=period)
-
-
-# -- reserving -------------------------------------------------------------------------------
 
 
 def budget_check(*, project: Project, amount: Decimal, jobs: int = 1) -> None:
@@ -206,9 +199,6 @@ def possible_charge_settle(*, attempt: Attempt, user, charged: bool, note: str =
             for kind, value, reason in moves
         ]
         _record(entries, project=job.project, period=possible[0].period)
-
-
-# -- producer approval -----------------------------------------------------------------------
 
 
 def state_on_submit(*, project: Project, user, estimate: Decimal) -> str:

@@ -108,8 +108,6 @@ def dashboard_tables(figures: dict) -> dict[str, Table]:
     }
 
 
-# -- the chart -------------------------------------------------------------------------------
-
 CHART = {"width": 720, "height": 260, "left": 64, "right": 12, "top": 16, "bottom": 40}
 
 

@@ -283,9 +283,6 @@ def spend_table_csv(request, project_uuid, table):
     )
 
 
-# -- across projects -------------------------------------------------------------------------
-
-
 # The overview CSV's columns: each heading and how it is read from a project's row.
 OVERVIEW_COLUMNS = {
     "Project": lambda r: r.project.name,

@@ -24,7 +24,7 @@ from generations.jobs.assets import (
     asset_from_generation,
     asset_from_url,
 )
-from generations.jobs.models import Endpoint, Generation, JobState
+from generations.jobs.models import MADE_TO_ORDER, Endpoint, Generation, JobState
 from generations.ltx import pricing, rules
 from generations.projects.models import Role
 from generations.prompts import selectors as prompt_selectors
@@ -207,7 +207,7 @@ def _submit(request, project, prompt_version) -> Generation:
                 )
             else:
                 assets["source_video"] = _asset(project, request, "video", "video")
-        variations = _variations(post, params) if endpoint in _MADE_TO_ORDER else [params]
+        variations = _variations(post, params) if endpoint in MADE_TO_ORDER else [params]
         generations = jobs.job_submit_batch(
             project=project,
             user=request.user,
@@ -222,9 +222,6 @@ def _submit(request, project, prompt_version) -> Generation:
             asset_discard(asset=asset)
         raise
     return generations[0]
-
-
-_MADE_TO_ORDER = (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO)
 
 
 def _variations(post, params) -> list[dict]:

@@ -1,8 +1,5 @@
-"""Re-encrypt the projects' stored API keys with the first of LTX_KEY_ENCRYPTION_KEYS.
-
-To rotate: put a new Fernet key in front of LTX_KEY_ENCRYPTION_KEYS (keep the old one after
-it), deploy, run this, then drop the old key.
-"""
+"""Re-encrypt the projects' stored API keys with the first of LTX_KEY_ENCRYPTION_KEYS. To rotate:
+put a new Fernet key first (keep the old one after it), deploy, run this, drop the old key."""
 
 from cryptography.fernet import InvalidToken
 from django.core.management.base import BaseCommand, CommandError

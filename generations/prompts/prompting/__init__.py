@@ -1,11 +1,7 @@
-"""A prompt builder that follows the "Prompting Guide for LTX-2" (`ltx-2-api-docs.md`): its six
-elements composed into one paragraph, and advisory checks of what the guide says to avoid.
-
-The checks are heuristics (word lists and regular expressions, not a language model): right on
-ordinary prompts, quiet on the near-misses the tests list. Quoted words are dialogue and may say
-anything, so every check but the sentence count and the length skips them. No Django; callers
-import this package, not its modules.
-"""
+"""A prompt builder following the "Prompting Guide for LTX-2": its six elements composed into
+one paragraph, and advisory checks (word lists and regular expressions) of what the guide says
+to avoid. Quoted words are dialogue, so every check but the sentence count and the length skips
+them. No Django; callers import this package, not its modules."""
 
 from generations.prompts.prompting.advice import check
 from generations.prompts.prompting.checks.camera import CAMERA_CONFLICTS

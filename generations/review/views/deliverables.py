@@ -129,9 +129,6 @@ def deliverables_zip(request, project_uuid):
     return _attachment(response, f"{slugify(project.name) or 'project'}-approved.zip")
 
 
-# -- a version's comments ---------------------------------------------------------------------
-
-
 def _comment_file_stem(version) -> str:
     return f"{slugify(version.stack.title)[:60] or 'video'}-{version.label}-comments"
 

@@ -1,1 +1,0 @@
-"""Writes: plain keyword-only functions called alike by views, tasks, commands and the API."""
