@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from generations.core import ratelimit
 from generations.core.access import get_project_for
 from generations.core.media_response import stored_file_response
-from generations.core.params import uuid_param, uuid_params
+from generations.core.params import uuid_param
 from generations.projects.models import Role
 from generations.review import comments, shares
 from generations.review import selectors as selectors_reviews
@@ -68,7 +68,8 @@ def share_new(request, project_uuid):
     if post.get("stack"):
         stack = get_object_or_404(Stack, project=project, uuid=uuid_param(post["stack"], "stack"))
     versions = Version.objects.filter(
-        stack__project=project, generation__uuid__in=uuid_params(post.getlist("versions"), "video")
+        stack__project=project,
+        generation__uuid__in=[uuid_param(v, "video") for v in post.getlist("versions")],
     ).select_related("stack")
     try:
         link, token = shares.share_create(
