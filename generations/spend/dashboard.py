@@ -31,7 +31,7 @@ from generations.jobs.models import Generation
 from generations.ltx.pricing import CENT
 from generations.projects.models import Membership, Project, Role
 from generations.prompts.models import Prompt
-from generations.review.models import ReviewDecision, ReviewState, Version
+from generations.review.models import ReviewDecision, ReviewState
 from generations.spend.budgets import from_cents, period_of
 from generations.spend.models import Budget, LedgerEntry, SpendPeriod
 from generations.spend.selectors import (
@@ -192,50 +192,60 @@ def month_sums(*, project: Project, month: dt.date) -> dict:
 
 
 def _cached(project: Project, keys: dict[dt.date, str], summed) -> list[dict]:
-    """summed(project=, month=) of each month, cached under its key (LedgerVersion)."""
+    """Each month's figures, cached under its key (LedgerVersion); summed(project=, months=)
+    gives those of the months not cached, {month: figures}."""
     found = cache.get_many(list(keys.values()))
-    missing = {}
-    for month, key in keys.items():
-        if key not in found:
-            missing[key] = found[key] = summed(project=project, month=month)
-    if missing:
-        cache.set_many(missing, timeout=FIGURES_CACHED_SECONDS)
+    months = [month for month, key in keys.items() if key not in found]
+    if months:
+        made = {keys[month]: figures for month, figures in summed(project, months).items()}
+        cache.set_many(made, timeout=FIGURES_CACHED_SECONDS)
+        found.update(made)
     return [found[key] for key in keys.values()]
 
 
 def _months_sums(project: Project, version: LedgerVersion, months: list[dt.date]) -> list[dict]:
-    return _cached(project, {month: version.month_key(month) for month in months}, month_sums)
+    keys = {month: version.month_key(month) for month in months}
+    return _cached(project, keys, lambda p, ms: {m: month_sums(project=p, month=m) for m in ms})
 
 
 # -- what the reviews say --------------------------------------------------------------------
 
 
-def month_reviews(*, project: Project, month: dt.date) -> dict:
-    """Approved videos by prompt uuid among the jobs with entries in the month ("approved")
-    and among those first seen in it ("first_approved": all time adds these up); the month's
-    spend on jobs whose video was rejected ("rejected", cents). A
-    video is reviewed only once its job succeeded, and a succeeded job stays so."""
-    in_month = LedgerEntry.objects.filter(project=project, period=month)
-    earlier = LedgerEntry.objects.filter(generation=OuterRef("generation"), period__lt=month)
-    rows = (
-        Version.objects.filter(stack__project=project, review_state=ReviewState.APPROVED)
-        .filter(Exists(in_month.filter(generation=OuterRef("generation"))))
-        .order_by()
-        .values(prompt=F("generation__prompt_version__prompt__uuid"), earlier=Exists(earlier))
-        .annotate(n=Count("pk"))
+def months_reviews(project: Project, months: list[dt.date]) -> dict[dt.date, dict]:
+    """Of each month: approved videos by prompt uuid among the jobs with entries in it
+    ("approved") and among those first seen in it ("first_approved": all time adds these up),
+    and its spend on jobs whose video was rejected ("rejected", cents). Two queries for any
+    number of months, from the months' entries. A video is reviewed only once its job
+    succeeded, and a succeeded job stays so."""
+    entries = LedgerEntry.objects.filter(project=project, period__in=months).order_by()
+    earlier = LedgerEntry.objects.filter(
+        generation=OuterRef("generation"), period__lt=OuterRef("period")
     )
-    approved, first_approved = Counter(), Counter()
-    for row in rows:
-        approved[row["prompt"]] += row["n"]
+    approved = (
+        entries.filter(generation__version__review_state=ReviewState.APPROVED)
+        .values("period", prompt=F("generation__prompt_version__prompt__uuid"))
+        .annotate(earlier=Exists(earlier))
+        .values("period", "prompt", "earlier")
+        .annotate(n=Count("generation", distinct=True))
+    )
+    rejected = (
+        entries.filter(kind__in=SPENT_KINDS, generation__version__review_state=ReviewState.REJECTED)
+        .values("period")
+        .annotate(cents=_cents(SPENT_KINDS))
+    )
+    figures = {month: {"approved": Counter(), "first_approved": Counter()} for month in months}
+    for row in approved:
+        figures[row["period"]]["approved"][row["prompt"]] += row["n"]
         if not row["earlier"]:
-            first_approved[row["prompt"]] += row["n"]
-    rejected = in_month.filter(
-        kind__in=SPENT_KINDS, generation__version__review_state=ReviewState.REJECTED
-    ).aggregate(cents=_cents(SPENT_KINDS))["cents"]
+            figures[row["period"]]["first_approved"][row["prompt"]] += row["n"]
+    cents = {row["period"]: row["cents"] for row in rejected}
     return {
-        "approved": dict(approved),
-        "first_approved": dict(first_approved),
-        "rejected": rejected,
+        month: {
+            "approved": dict(each["approved"]),
+            "first_approved": dict(each["first_approved"]),
+            "rejected": cents.get(month, 0),
+        }
+        for month, each in figures.items()
     }
 
 
@@ -243,7 +253,7 @@ def review_sums(*, project: Project, period: dt.date | None, version: LedgerVers
     """What the reviews say of a month's jobs (month_reviews), or of all time's: approved
     videos by prompt uuid ("approved") and the spend on rejected ones ("rejected")."""
     months = version.periods if period is None else [period]
-    found = _cached(project, {month: version.review_key(month) for month in months}, month_reviews)
+    found = _cached(project, {month: version.review_key(month) for month in months}, months_reviews)
     if period is not None:
         approved, rejected = found[0]["approved"], found[0]["rejected"]
     else:
