@@ -54,10 +54,20 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker")
     parser.add_argument("--backend", choices=("auto", "sqlite", "postgres"), default="auto")
     parser.add_argument("--redis", choices=("auto", "yes", "no"), default="auto")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="CPU a poll through the WSGI handler, without HTTP, and the floor: the same with a "
+        "login_required view that answers 304 with no query of its own",
+    )
     parser.add_argument("--seed-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--in-process-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.seed_only:
         print(json.dumps(seed()))
+        return
+    if args.in_process_child:
+        print(json.dumps(in_process(json.loads(sys.stdin.readline()))))
         return
     backend = args.backend
     if backend == "auto":
@@ -75,6 +85,22 @@ def main() -> None:
             url = stack.enter_context(_common.postgres_database())
             overrides.update(_common.production_env(url))
         env = _common.base_env(tmp / "var", **overrides)
+        if args.in_process:
+            _common.manage(env, "migrate", "--noinput")
+            seeded = _common.run_json([str(Path(__file__).resolve()), "--seed-only"], env)
+            child = [sys.executable, str(Path(__file__).resolve()), "--in-process-child"]
+            out = subprocess.run(
+                child, input=json.dumps(seeded) + "\n", env=env, text=True, capture_output=True
+            )
+            assert out.returncode == 0, out.stderr
+            measured = json.loads(out.stdout)
+            print(f"machine: {_common.machine()}")
+            print(
+                f"polling_bench --in-process: {backend}{' + Redis' if redis else ''}, "
+                f"{measured['polls']} polls: {measured['poll_ms']:.2f} ms of CPU a poll (304); "
+                f"login_required alone answering 304: {measured['floor_ms']:.2f} ms"
+            )
+            return
         run(args, env, backend + (" + Redis" if redis else ""), tmp)
 
 
@@ -350,6 +376,64 @@ def _client_process(port, requests, expected, connections, seconds, index):
         "latencies": latencies,
         "cpu": time.process_time(),  # this client's own, for its share of the cores
     }
+
+
+def in_process(seeded: dict, polls: int = 3_000) -> dict:
+    """In the child: CPU a poll through Django's WSGI handler (middleware, session, user, view),
+    then the same for a login_required view that answers 304 and reads nothing else."""
+    _common.django_setup()
+    import io
+
+    from django.contrib.auth.decorators import login_required
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.http import HttpResponseNotModified
+    from django.urls import clear_url_caches, path
+
+    import ltxweb.urls
+
+    ltxweb.urls.urlpatterns.append(
+        path("bench-floor/", login_required(lambda request: HttpResponseNotModified()))
+    )
+    clear_url_caches()
+    handler = WSGIHandler()
+
+    def get(url: str, etag: str | None = None) -> tuple[str, dict]:
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": url,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "localhost",
+            "SERVER_PORT": "80",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": "localhost",
+            "HTTP_COOKIE": f"sessionid={seeded['session']}",
+            "HTTP_HX_REQUEST": "true",
+            "REMOTE_ADDR": "127.0.0.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(b""),
+            "wsgi.errors": sys.stderr,
+        }
+        if etag:
+            environ["HTTP_IF_NONE_MATCH"] = etag
+        answer = {}
+        body = handler(environ, lambda status, headers, *_: answer.update(s=status, h=headers))
+        b"".join(body)
+        return answer["s"], dict(answer["h"])
+
+    cards = seeded["cards"]
+    etags = {card: get(card)[1]["ETag"] for card in cards}
+    started = time.process_time()
+    for i in range(polls):
+        card = cards[i % len(cards)]
+        status, _ = get(card, etags[card])
+        assert status.startswith("304"), status
+    poll_ms = 1000 * (time.process_time() - started) / polls
+    assert get("/bench-floor/")[0].startswith("304")
+    started = time.process_time()
+    for _ in range(polls):
+        get("/bench-floor/")
+    floor_ms = 1000 * (time.process_time() - started) / polls
+    return {"polls": polls, "poll_ms": poll_ms, "floor_ms": floor_ms}
 
 
 def seed() -> dict:
