@@ -1,17 +1,7 @@
-"""The producer's dashboard: where the money went, summed in SQL over the ledger.
-
-A month's figures are its ledger summed per job (with each job's settings, member and prompt,
-as it was submitted, and the first month it has entries in), grouped by each breakdown, and
-its spend summed per day for the chart. They are cached under the count of
-entries up to the month's end: SpendPeriod counts them in each entry's own transaction, and
-entries are only ever added, so every entry committed, in whatever order, names new figures
-for its month (and any later one) and leaves the earlier months' cached. All time adds the
-months up, counting each job in the first month it has entries in.
-
-What the reviews say of each month (approved videos, spend on rejected ones) is cached apart,
-under the month's key and the newest review decision: a decision shows at once and never
-makes the months' money summed again, and a new entry sums only its own month again.
-"""
+"""The producer's dashboard: where the money went, summed in SQL over the ledger. A month's
+figures are cached under the count of entries up to its end: entries are only ever added, so
+each new one names new figures for its month and leaves earlier months cached. What the
+reviews say is cached apart, under the newest decision, so a decision never sums money again."""
 
 from __future__ import annotations
 
@@ -91,11 +81,8 @@ class LedgerVersion:
         return sorted((month for month, n in self.months.items() if n), reverse=True)
 
     def month_key(self, month: dt.date) -> str:
-        """The cache key of a month's sums: which project and month, how many entries the
-        ledger has up to the month's end (a month's sums also say which of its jobs had
-        entries before it) and when a prompt was last edited, in the viewer's time zone (it
-        sets the days). For example
-        "spend:1:project-7:2026-12:entries-50120:prompts-2026-12-07T18:02:11+00:00:UTC"."""
+        """The cache key of a month's sums: the entries up to the month's end (its sums say which
+        jobs had entries before it), the newest prompt edit and the viewer's time zone (days)."""
         up_to = sum(n for m, n in self.months.items() if m <= month)
         edited = self.prompt_edited.isoformat() if self.prompt_edited else "never"
         return (
