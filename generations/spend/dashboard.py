@@ -199,11 +199,8 @@ def _months_sums(project: Project, version: LedgerVersion, months: list[dt.date]
 
 
 def months_reviews(project: Project, months: list[dt.date]) -> dict[dt.date, dict]:
-    """Of each month: approved videos by prompt uuid among the jobs with entries in it
-    ("approved") and among those first seen in it ("first_approved": all time adds these up),
-    and its spend on jobs whose video was rejected ("rejected", cents). Two queries for any
-    number of months, from the months' entries. A video is reviewed only once its job
-    succeeded, and a succeeded job stays so."""
+    """Of each month: approved videos by prompt uuid ("approved", and "first_approved" of jobs
+    first seen in it, which all time adds up) and spend on rejected videos ("rejected", cents)."""
     entries = LedgerEntry.objects.filter(project=project, period__in=months).order_by()
     earlier = LedgerEntry.objects.filter(
         generation=OuterRef("generation"), period__lt=OuterRef("period")
@@ -333,10 +330,8 @@ def _added_up(months: list[dict]) -> dict:
 def dashboard_figures(
     *, project: Project, period: dt.date | None, version: LedgerVersion | None = None
 ) -> dict:
-    """What the dashboard shows of a month (or of all time): "days" (each day of the month,
-    or the last 30), each breakdown's rows by name, "totals" (the three buckets),
-    "approved_by_prompt" (prompt uuid: approved videos), "video_cost" and "periods" (the
-    months with entries, newest first)."""
+    """What the dashboard shows of a month (or of all time, None): its days, each breakdown's
+    rows by name, the totals, approvals by prompt, video_cost and the months with entries."""
     version = version or ledger_version(project=project)
     months = version.periods if period is None else [period]
     sums = _months_sums(project, version, months)
