@@ -1,10 +1,5 @@
-"""ltxweb's one settings module, read from environment variables.
-
-With no environment at all it boots on embedded defaults that need no server: SQLite, files
-under var/, the local LTX-2 simulator, and a Celery broker kept in files. Production sets
-DATABASE_URL, REDIS_URL, the S3 variables, LTX_API_BASE_URL + LTXV_API_KEY, SECRET_KEY and
-ALLOWED_HOSTS. The helpers below refuse values they cannot read rather than guess.
-"""
+"""ltxweb's settings, from environment variables. With none it boots embedded, needing no
+server (SQLite, files under var/, the LTX-2 simulator); values it cannot read are refused."""
 
 import base64
 import os
@@ -159,13 +154,9 @@ if EMBEDDED:
             # A file, not memory: tests start real worker processes that share it.
             # One per test run, so that two runs on one machine never share it.
             "TEST": {"NAME": str(VAR_DIR / f"test-ltxweb-{os.getpid()}.sqlite3")},
-            # Several processes (web, worker) share the file: wait for locks, don't fail.
-            # In WAL mode readers and the writer don't block each other, and a commit does
-            # not wait on fsync (synchronous=NORMAL): with the rollback journal, a worker's
-            # commit after storing a large video waited for the kernel to write the video's
-            # pages out (bench/large_video_bench.py). A commit still survives the process
-            # crashing; after a power cut the last moments' commits can be lost, never
-            # half-written. Production runs PostgreSQL.
+            # Web and worker share the file: wait for locks. WAL lets readers and the writer
+            # not block each other, and a commit not wait on fsync behind a stored video's
+            # pages (bench/large_video_bench.py); a power cut loses the last commits, whole.
             "OPTIONS": {
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
@@ -211,10 +202,8 @@ S3_BUCKET = env_str("S3_BUCKET")
 if S3_BUCKET:
     from boto3.s3.transfer import TransferConfig
 
-    # S3Storage uploads from a file object, and boto3 holds each part of such a multipart
-    # upload in memory: by default up to 10 parts of 8 MB, more than a worker storing a
-    # large video should grow by. Three parts of S3's smallest size (5 MiB) at a time keep
-    # it to a few of them (bench/large_video_bench.py).
+    # boto3 holds each part of a multipart upload from a file object in memory: three parts
+    # of S3's smallest size keep a worker storing a large video small (bench/RESULTS.md).
     s3_transfer = TransferConfig(multipart_chunksize=5 * 1024**2, max_concurrency=3)
     s3_transfer.max_in_memory_upload_chunks = 3  # s3transfer's setting, not an argument here
 
@@ -270,12 +259,9 @@ else:
 CELERY_TASK_IGNORE_RESULT = True
 # Workers consume, and tasks (including a job's own retries) are sent to, this queue.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")
-# A generation waits minutes on the API. Messages are acknowledged late (after the task), so
-# a worker that dies mid-job leaves its message to be delivered again; Redis also redelivers
-# any message not acknowledged within its visibility timeout. Both are harmless because the
-# task claims its job with a conditional update (QUEUED -> SUBMITTING) and a second delivery
-# finds it claimed; the timeout is still set well above the longest generation (the read
-# timeout) so a healthy long job is not handed to a second worker for nothing.
+# Acknowledged after the task, so a worker dying mid-job leaves its message to be redelivered:
+# harmless, as the task claims its job with a conditional update. The visibility timeout is
+# well above the longest generation so a healthy job is not handed to a second worker.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -302,11 +288,8 @@ else:
             "LOCATION": VAR_DIR / "cache",
         }
     }
-# Every request of a signed-in person reads their session, polling cards several times a
-# second: with Redis, from the cache (written through to the database, which still holds every
-# session if Redis is emptied) instead of a database round trip. Not on the file cache: each
-# host has its own, so a session signed out on one would stay valid in another's files; and
-# embedded, the SQLite file is as near as the cache's.
+# Polling cards read the session several times a second: with Redis, from the cache (written
+# through to the database). Not the file cache: each host's own would keep signed-out sessions.
 SESSION_ENGINE = (
     "django.contrib.sessions.backends.cached_db"
     if REDIS_URL
@@ -353,10 +336,8 @@ LTX_CONCURRENCY_LIMIT = env_int("LTX_CONCURRENCY_LIMIT", 8)
 # Back-off before retrying a 500/503/504 or a failed connection: base * 2^(attempt-1) s.
 LTX_RETRY_BASE_SECONDS = float(env_str("LTX_RETRY_BASE_SECONDS", "2"))
 
-# Fernet keys that encrypt the API keys project owners set, newest first: new ciphertext uses
-# the first, every one of them decrypts, so a key is rotated by putting a new one in front and
-# running `manage.py rotate_ltx_keys` before dropping the old. Its own keys, not SECRET_KEY:
-# rotating one must not sign everyone out, nor rotating the other lose the projects' keys.
+# Fernet keys for the projects' API keys, newest first (rotate_ltx_keys re-encrypts with the
+# first); their own, so rotating SECRET_KEY loses no project's key, nor this signs anyone out.
 LTX_KEY_ENCRYPTION_KEYS = env_list("LTX_KEY_ENCRYPTION_KEYS", [])
 for _fernet_key in LTX_KEY_ENCRYPTION_KEYS:
     try:
@@ -389,12 +370,8 @@ if not EMBEDDED and not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-# Content-Security-Policy (django-csp; Django's own CSP once on Django 6): scripts and styles
-# only from our own files, so injected markup can run nothing. No inline script or style
-# attribute anywhere (JS lives in static/js, CSS in static/css); htmx is told not to eval and
-# not to inject its indicator <style> (templates/base.html, meta htmx-config).
-# Videos and posters in S3 reach the browser by a redirect to a presigned URL: the store's
-# host must be allowed for <video> and <img>.
+# CSP: scripts and styles only from our own files (no inline ones; htmx told not to eval), so
+# injected markup runs nothing. S3's videos and posters come by a presigned URL's redirect.
 if S3_BUCKET and env_str("S3_ENDPOINT_URL"):
     _endpoint = urlsplit(env_url("S3_ENDPOINT_URL"))
     MEDIA_ORIGINS = [f"{_endpoint.scheme}://{_endpoint.netloc}"]

@@ -1,5 +1,5 @@
-"""Ids read from a query string or a form field: a malformed one is the sender's mistake, a
-400 that says which value, never a server error from the database lookup."""
+"""Ids and numbers read from a query string or a form field: a malformed id is the sender's
+mistake, a 400 that says which value, never a server error from the database lookup."""
 
 import uuid
 
@@ -14,3 +14,11 @@ def uuid_param(value: str | None, what: str = "id") -> uuid.UUID | None:
         return uuid.UUID(value)
     except (ValueError, TypeError):
         raise BadRequest(f"“{value[:40]}” is not a valid {what}.") from None
+
+
+def int_param(value, default=None):
+    """The whole number in `value`, or `default` when it holds none."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

@@ -1,16 +1,8 @@
 """Counters in the shared cache that slow down guessing, each a fixed window opened by the
-first attempt. Attempts are counted *before* the work, so a parallel burst cannot all slip in
-while the first are still checking a password; a sign-in that turns out right gives them back.
-
-No count may refuse someone a credential because of someone else's failures. An API token is
-256 random bits, so a right one is always let in and only wrong ones are counted. A password
-can be guessed, so its counts must refuse even the right one, or a refusal would tell the
-guesser he was wrong; instead a browser that has signed in to an account before carries a
-device cookie (generations/core/signin.py), and its attempts at that account are counted
-against that browser alone (OWASP's "device cookies", as against django-axes' lockouts, which
-also shut out the owner): a guesser at the same address or at the same account holds up only
-browsers that never signed in as that person.
-"""
+first attempt, counted *before* the work so a parallel burst cannot slip in. No count may
+refuse someone a credential for someone else's failures: a browser that signed in to an
+account before has a device cookie (core/signin.py, OWASP's "device cookies") and its attempts
+are counted apart, so a guesser holds up only browsers that never signed in as that person."""
 
 import hashlib
 import math

@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from generations.core.access import get_project_for
-from generations.core.params import uuid_param
+from generations.core.params import int_param, uuid_param
 from generations.core.textdiff import word_diff
 from generations.ltx import rules
 from generations.projects.models import Role
@@ -69,9 +69,9 @@ def settings_choices(model, resolution, fps, duration) -> dict:
     resolutions = rules.allowed_resolutions(model)
     resolution = resolution if resolution in resolutions else resolutions[0]
     fps_choices = rules.allowed_fps(model, resolution)
-    fps = _int(fps) if _int(fps) in fps_choices else fps_choices[0]
+    fps = int_param(fps) if int_param(fps) in fps_choices else fps_choices[0]
     durations = rules.allowed_durations(model, resolution, fps)
-    duration = _int(duration) if _int(duration) in durations else durations[0]
+    duration = int_param(duration) if int_param(duration) in durations else durations[0]
     return {
         "choice": {"model": model, "resolution": resolution, "fps": fps, "duration": duration},
         "models": rules.MODELS,
@@ -273,13 +273,6 @@ def prompt_settings_fields(request, project_uuid):
     return render(request, "prompts/prompt_builder.html#settings-fields", context)
 
 
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 # -- history -------------------------------------------------------------------------------
 
 
@@ -289,8 +282,8 @@ def prompt_history(request, project_uuid, prompt_uuid):
     prompt = get_prompt_for(request, project_uuid, prompt_uuid)
     versions = list(selectors.prompt_versions(prompt=prompt))
     numbers = [v.number for v in versions]
-    newer = _int(request.GET.get("b")) or (numbers[0] if numbers else None)
-    older = _int(request.GET.get("a")) or (numbers[1] if len(numbers) > 1 else newer)
+    newer = int_param(request.GET.get("b")) or (numbers[0] if numbers else None)
+    older = int_param(request.GET.get("a")) or (numbers[1] if len(numbers) > 1 else newer)
     by_number = {v.number: v for v in versions}
     if older not in by_number or newer not in by_number:
         raise Http404("No such version")
@@ -478,11 +471,5 @@ def library_names(request, project_uuid):
     """For the @ menu in the builder: names starting with what was typed."""
     project = get_project_for(request, project_uuid)
     prefix = request.GET.get("q", "")[:60]
-    entries = LibraryEntry.objects.filter(project=project, name__istartswith=prefix)[:10]
-    return JsonResponse(
-        {
-            "entries": [
-                {"name": e.name, "kind": e.kind, "description": e.description} for e in entries
-            ]
-        }
-    )
+    entries = LibraryEntry.objects.filter(project=project, name__istartswith=prefix)
+    return JsonResponse({"entries": list(entries.values("name", "kind", "description")[:10])})

@@ -1,17 +1,7 @@
-"""The producer's dashboard: where the money went, summed in SQL over the ledger.
-
-A month's figures are its ledger summed per job (with each job's settings, member and prompt,
-as it was submitted, and the first month it has entries in), grouped by each breakdown, and
-its spend summed per day for the chart. They are cached under the count of
-entries up to the month's end: SpendPeriod counts them in each entry's own transaction, and
-entries are only ever added, so every entry committed, in whatever order, names new figures
-for its month (and any later one) and leaves the earlier months' cached. All time adds the
-months up, counting each job in the first month it has entries in.
-
-What the reviews say of each month (approved videos, spend on rejected ones) is cached apart,
-under the month's key and the newest review decision: a decision shows at once and never
-makes the months' money summed again, and a new entry sums only its own month again.
-"""
+"""The producer's dashboard: where the money went, summed in SQL over the ledger. A month's
+figures are cached under the count of entries up to its end: entries are only ever added, so
+each new one names new figures for its month and leaves earlier months cached. What the
+reviews say is cached apart, under the newest decision, so a decision never sums money again."""
 
 from __future__ import annotations
 
@@ -91,11 +81,8 @@ class LedgerVersion:
         return sorted((month for month, n in self.months.items() if n), reverse=True)
 
     def month_key(self, month: dt.date) -> str:
-        """The cache key of a month's sums: which project and month, how many entries the
-        ledger has up to the month's end (a month's sums also say which of its jobs had
-        entries before it) and when a prompt was last edited, in the viewer's time zone (it
-        sets the days). For example
-        "spend:1:project-7:2026-12:entries-50120:prompts-2026-12-07T18:02:11+00:00:UTC"."""
+        """The cache key of a month's sums: the entries up to the month's end (its sums say which
+        jobs had entries before it), the newest prompt edit and the viewer's time zone (days)."""
         up_to = sum(n for m, n in self.months.items() if m <= month)
         edited = self.prompt_edited.isoformat() if self.prompt_edited else "never"
         return (
@@ -212,11 +199,8 @@ def _months_sums(project: Project, version: LedgerVersion, months: list[dt.date]
 
 
 def months_reviews(project: Project, months: list[dt.date]) -> dict[dt.date, dict]:
-    """Of each month: approved videos by prompt uuid among the jobs with entries in it
-    ("approved") and among those first seen in it ("first_approved": all time adds these up),
-    and its spend on jobs whose video was rejected ("rejected", cents). Two queries for any
-    number of months, from the months' entries. A video is reviewed only once its job
-    succeeded, and a succeeded job stays so."""
+    """Of each month: approved videos by prompt uuid ("approved", and "first_approved" of jobs
+    first seen in it, which all time adds up) and spend on rejected videos ("rejected", cents)."""
     entries = LedgerEntry.objects.filter(project=project, period__in=months).order_by()
     earlier = LedgerEntry.objects.filter(
         generation=OuterRef("generation"), period__lt=OuterRef("period")
@@ -346,10 +330,8 @@ def _added_up(months: list[dict]) -> dict:
 def dashboard_figures(
     *, project: Project, period: dt.date | None, version: LedgerVersion | None = None
 ) -> dict:
-    """What the dashboard shows of a month (or of all time): "days" (each day of the month,
-    or the last 30), each breakdown's rows by name, "totals" (the three buckets),
-    "approved_by_prompt" (prompt uuid: approved videos), "video_cost" and "periods" (the
-    months with entries, newest first)."""
+    """What the dashboard shows of a month (or of all time, None): its days, each breakdown's
+    rows by name, the totals, approvals by prompt, video_cost and the months with entries."""
     version = version or ledger_version(project=project)
     months = version.periods if period is None else [period]
     sums = _months_sums(project, version, months)

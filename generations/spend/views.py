@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from generations.core.access import get_project_for
 from generations.core.csvfile import csv_response, csv_text
+from generations.core.params import int_param
 from generations.jobs.models import Attempt
 from generations.ltx.pricing import CURRENCY
 from generations.projects.models import Role
@@ -128,10 +129,7 @@ def possible_charge_settle(request, project_uuid, generation_uuid, number):
 
 def _page_number(request, name) -> int:
     """?<name>=3: a page of a list on the dashboard, counted from 1 (nonsense is the first)."""
-    try:
-        return max(1, min(int(request.GET.get(name, 1)), 10_000))
-    except ValueError:
-        return 1
+    return max(1, min(int_param(request.GET.get(name), 1), 10_000))
 
 
 def _chosen_period(request, budget_period: dt.date | None) -> dt.date | None:

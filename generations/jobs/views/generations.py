@@ -29,7 +29,7 @@ from generations.ltx import pricing, rules
 from generations.projects.models import Role
 from generations.prompts import selectors as prompt_selectors
 from generations.prompts.models import Prompt
-from generations.prompts.views import settings_choices
+from generations.prompts.views import CHOSEN_SETTINGS, settings_choices
 from generations.spend import services as spend
 
 GENERATORS = (Role.EDITOR,)
@@ -132,8 +132,7 @@ def generation_new(request, project_uuid):
             if request.htmx:  # sent with upload progress: the browser goes to the gallery
                 return HttpResponseClientRedirect(reverse("gallery", args=[project.uuid]))
             return redirect("gallery", project_uuid=project.uuid)
-    settings = {**(prompt_version.settings if prompt_version else {})}
-    values = request.POST or settings
+    values = request.POST or (prompt_version.settings if prompt_version else {})
     return render(
         request,
         "jobs/generation_new.html",
@@ -150,12 +149,7 @@ def generation_new(request, project_uuid):
             # Extra durations to make too: those every model offers at every size and rate.
             "variation_durations": rules.DURATIONS_EVERYWHERE,
             "policy_notice": spend.policy_notice(project=project, prompt_version=prompt_version),
-            **settings_choices(
-                values.get("model"),
-                values.get("resolution"),
-                values.get("fps"),
-                values.get("duration"),
-            ),
+            **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         },
         # htmx swaps only successful answers: a refused form comes back as 200 to it.
         status=400 if errors and not request.htmx else 200,
@@ -257,12 +251,10 @@ def generation_estimate(request, project_uuid):
                 '<span class="field-error">Not available: {}</span>', " ".join(refused.values())
             )
         )
-    if endpoint == rules.AUDIO_TO_VIDEO:
+    if endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE):
         rate = pricing.DOCUMENTED_PRICES.rate(endpoint, rules.PRO, rules.RES_1080P)
-        return HttpResponse(f"{rate} USD per second of the audio")
-    if endpoint == rules.RETAKE:
-        rate = pricing.DOCUMENTED_PRICES.rate(endpoint, rules.PRO, rules.RES_1080P)
-        return HttpResponse(f"{rate} USD per second of the video")
+        what = "audio" if endpoint == rules.AUDIO_TO_VIDEO else "video"
+        return HttpResponse(f"{rate} USD per second of the {what}")
     payload = {
         "model": get.get("model"),
         "resolution": get.get("resolution"),

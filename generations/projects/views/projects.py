@@ -8,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from generations.core import ltx as ltx_service
 from generations.core.access import get_project_for
 from generations.core.activity import activity_list
+from generations.core.params import int_param
 from generations.projects import apikeys, selectors
 from generations.projects import services as project_service
 from generations.projects.models import Role
@@ -46,9 +47,6 @@ def api_status(request):
     return render(request, "projects/home.html#api-status", {"api_status": status})
 
 
-# -- settings (owners) ---------------------------------------------------------------------
-
-
 @login_required
 @require_GET
 def project_settings(request, project_uuid):
@@ -78,7 +76,7 @@ def project_api_key_set(request, project_uuid):
             project=project,
             user=request.user,
             api_key=request.POST.get("api_key", ""),
-            concurrency_limit=_positive_int(request.POST.get("concurrency_limit")),
+            concurrency_limit=int_param(request.POST.get("concurrency_limit"), 0),
         )
     except ValidationError as exc:
         # The key typed is not echoed back into the form, even when refused.
@@ -95,13 +93,6 @@ def project_api_key_remove(request, project_uuid):
     apikeys.project_api_key_remove(project=project, user=request.user)
     messages.success(request, "API key removed: jobs now use the installation's key")
     return redirect("project_settings", project_uuid=project.uuid)
-
-
-def _positive_int(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _settings_page(request, project, *, key_errors=None, status=200):

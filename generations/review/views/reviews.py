@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from generations.core.access import get_project_for
-from generations.core.params import uuid_param
+from generations.core.params import int_param, uuid_param
 from generations.jobs.models import Generation
 from generations.projects.models import Role
 from generations.review import comments, stacks
@@ -138,9 +138,6 @@ def review_decide(request, project_uuid, generation_uuid):
     return redirect(review_url(version))
 
 
-# -- timeline comments -------------------------------------------------------------------------
-
-
 def _comments_context(request, version: Version, **extra) -> dict:
     return {
         "project": version.stack.project,
@@ -173,7 +170,7 @@ def comment_add(request, project_uuid, generation_uuid):
     post = request.POST
     parent = None
     if post.get("parent"):
-        parent = get_object_or_404(version.comments, pk=_int(post["parent"], 0))
+        parent = get_object_or_404(version.comments, pk=int_param(post["parent"], 0))
     try:
         comment = comments.comment_add(
             version=version,
@@ -200,9 +197,6 @@ def comment_resolve(request, project_uuid, generation_uuid, comment_id):
     return _comments_response(request, version, comment=comment)
 
 
-# -- version stacks and comparing versions -----------------------------------------------------
-
-
 def get_stack_for(request, project_uuid, stack_uuid, *roles) -> Stack:
     project = get_project_for(request, project_uuid, *roles)
     return get_object_or_404(
@@ -222,13 +216,6 @@ def stack_detail(request, project_uuid, stack_uuid):
     )
 
 
-def _int(value, default):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
-
-
 @login_required
 @require_GET
 def stack_compare(request, project_uuid, stack_uuid):
@@ -236,9 +223,9 @@ def stack_compare(request, project_uuid, stack_uuid):
     stack = get_stack_for(request, project_uuid, stack_uuid)
     versions = {v.number: v for v in selectors_reviews.stack_versions(stack=stack)}
     newest = max(versions)
-    b = versions.get(_int(request.GET.get("b"), newest)) or versions[newest]
+    b = versions.get(int_param(request.GET.get("b"), newest)) or versions[newest]
     default_a = b.retake_of.number if b.retake_of_id else max(b.number - 1, 1)
-    a = versions.get(_int(request.GET.get("a"), default_a)) or versions[default_a]
+    a = versions.get(int_param(request.GET.get("a"), default_a)) or versions[default_a]
     comparison = selectors_reviews.versions_compare(a=a, b=b)
     return render(
         request,

@@ -27,9 +27,6 @@ GUEST_SESSION_KEY = "share_links_unlocked"
 GUEST_NAME_KEY = "share_guest_name"
 
 
-# -- the team's side ---------------------------------------------------------------------------
-
-
 def _shares_page(request, project, status=200, **extra):
     links = (
         ShareLink.objects.filter(project=project)
@@ -96,9 +93,6 @@ def share_revoke(request, project_uuid, link_id):
     shares.share_revoke(link=link, user=request.user)
     messages.success(request, f"Revoked: {link.label} no longer opens")
     return redirect("shares", project_uuid=project.uuid)
-
-
-# -- the guest's side --------------------------------------------------------------------------
 
 
 def _private(response):
