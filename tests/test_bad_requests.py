@@ -10,9 +10,11 @@ from django.urls import reverse
 
 from generations.jobs import queue as job_queue
 from generations.jobs.models import Generation, MediaAsset
+from generations.projects import services as project_service
 from generations.prompts import services as prompt_service
-from generations.review.models import ShareLink, TimelineComment
+from generations.review.models import Notification, ShareLink, TimelineComment
 from ltxweb.logfilters import ClientErrorsWithoutTraceback
+from tests.factories import MembershipFactory
 from tests.reviewing import finished, private_media, store_media
 
 
@@ -161,3 +163,17 @@ def test_a_refusal_is_logged_as_one_line_without_a_traceback(client, project, vi
         logger.removeHandler(handler)
     assert [r.status_code for r in records] == [403]
     assert records[0].exc_info is None and "Forbidden" in records[0].getMessage()
+
+
+def test_a_removed_member_no_longer_reads_the_projects_notifications(client, project):
+    membership = MembershipFactory(project=project, roles=["editor"])
+    member = membership.user
+    note = Notification.objects.create(
+        user=member, project=project, kind="mentioned", message="Secret plans", url="/"
+    )
+    client.force_login(member)
+    assert "Secret plans" in client.get(reverse("notifications")).content.decode()
+    project_service.membership_remove(membership=membership)
+    assert "Secret plans" not in client.get(reverse("notifications")).content.decode()
+    assert client.post(reverse("notification_open", args=[note.pk])).status_code == 404
+    assert ">Notifications</a>" in client.get(reverse("notification_count")).content.decode()

@@ -97,12 +97,19 @@ def stack_versions(*, stack: Stack) -> QuerySet[Version]:
     ).order_by("-number")
 
 
+def notifications_of(*, user) -> QuerySet[Notification]:
+    """A person's notifications, but for projects they are no longer a member of: what was
+    said there is not theirs to read any more."""
+    current = Membership.objects.filter(user=user).values("project")
+    return Notification.objects.filter(user=user, project__in=current)
+
+
 def unread_count(*, user) -> int:
-    return Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return notifications_of(user=user).filter(read_at__isnull=True).count()
 
 
 def notification_list(*, user, limit: int = 50) -> QuerySet[Notification]:
-    return Notification.objects.filter(user=user).select_related("project", "actor")[:limit]
+    return notifications_of(user=user).select_related("project", "actor")[:limit]
 
 
 @dataclass(frozen=True)

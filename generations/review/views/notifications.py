@@ -10,7 +10,7 @@ from generations.core.access import get_project_for
 from generations.projects import selectors as project_selectors
 from generations.review import notifications
 from generations.review import selectors as selectors_reviews
-from generations.review.models import Notification, NotificationSetting
+from generations.review.models import NotificationSetting
 
 
 @login_required
@@ -58,7 +58,9 @@ def notifications_read(request):
 @require_POST
 def notification_open(request, notification_id):
     """Mark one read and go where it points (a path inside the site, never elsewhere)."""
-    note = get_object_or_404(Notification, pk=notification_id, user=request.user)
+    note = get_object_or_404(
+        selectors_reviews.notifications_of(user=request.user), pk=notification_id
+    )
     notifications.notifications_mark_read(user=request.user, ids=[note.pk])
     safe = note.url.startswith("/") and url_has_allowed_host_and_scheme(
         note.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
