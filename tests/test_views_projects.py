@@ -67,6 +67,16 @@ def test_api_status_partial_reports_the_simulator(client, owner, simulator, sett
     assert "request id" in html
 
 
+def test_only_staff_and_owners_see_where_the_api_is(client, owner, viewer, simulator, settings):
+    settings.LTX_API_BASE_URL = simulator.url
+    client.force_login(viewer)
+    html = client.get(reverse("api_status")).content.decode()
+    assert "Answering" in html and simulator.url not in html
+    viewer.is_staff = True
+    viewer.save()
+    assert simulator.url in client.get(reverse("api_status")).content.decode()
+
+
 def test_api_status_partial_reports_unreachable(client, owner, settings):
     settings.LTX_API_BASE_URL = "http://127.0.0.1:9"  # discard port: nothing listens
     client.force_login(owner)

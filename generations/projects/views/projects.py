@@ -44,7 +44,12 @@ def project_detail(request, project_uuid):
 @require_GET
 def api_status(request):
     status = ltx_service.ltx_api_status()
-    return render(request, "projects/home.html#api-status", {"api_status": status})
+    # Where the API is (and so which account pays) is for staff and project owners only.
+    shows_address = request.user.is_staff or any(
+        membership.is_owner for membership in request.user.memberships.all()
+    )
+    context = {"api_status": status, "shows_address": shows_address}
+    return render(request, "projects/home.html#api-status", context)
 
 
 @login_required
