@@ -329,10 +329,12 @@ def test_an_oversized_form_upload_is_stopped_at_the_limit_while_it_streams(
 ):
     client.force_login(editor)
     cookie = f"sessionid={client.cookies['sessionid'].value}"
+    # Within what the whole form may carry (an image, audio and video at their limits), so
+    # the body is read, and stopped where the image passes its own limit.
     body = EndlessUpload(
         "ltxwebboundary",
         "image",
-        200 * rules.MB,
+        4 * rules.MB + rules.MB // 2,
         {"endpoint": "image-to-video", "prompt_text": "A lighthouse"},
     )
     tracemalloc.start()
@@ -347,6 +349,31 @@ def test_an_oversized_form_upload_is_stopped_at_the_limit_while_it_streams(
     assert b"the most ltxweb takes for an image" in content
     assert body.position < 3 * rules.MB
     assert peak < 8 * rules.MB, peak
+    nothing_left(places)
+
+
+def test_a_body_larger_than_the_page_takes_is_refused_before_it_is_read(
+    client, project, editor, places, small_limit
+):
+    client.force_login(editor)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    fields = {"endpoint": "image-to-video", "prompt_text": "A lighthouse"}
+    upload = EndlessUpload("ltxwebboundary", "image", 200 * rules.MB, fields)
+    url = f"/projects/{project.uuid}/generations/new/"
+    status, content = _send({"HTTP_COOKIE": cookie}, upload, url)
+    assert status.startswith("413") and b"larger than this page takes" in content
+    assert upload.position == 0
+    # A page that takes no files refuses more than a form's worth, signed in or not.
+    files = EndlessUpload("ltxwebboundary", "image", 90 * rules.MB, {"username": "a"})
+    status, _ = _send({}, files, "/login/")
+    assert status.startswith("413") and files.position == 0
+    nothing_left(places)
+
+
+def test_an_upload_from_someone_not_signed_in_is_not_read(project, places, small_limit):
+    upload = EndlessUpload("ltxwebboundary", "image", 2 * rules.MB, {"endpoint": "x"})
+    status, _ = _send({}, upload, f"/projects/{project.uuid}/generations/new/")
+    assert status.startswith("302") and upload.position == 0
     nothing_left(places)
 
 

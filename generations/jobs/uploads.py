@@ -4,11 +4,26 @@ only to be refused. Nothing is kept; the person gets the message the view would 
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import JsonResponse
 from django.shortcuts import render
 
 from generations.jobs.assets import intake_limit, too_large_message
+
+
+def takes_uploads(view):
+    """Marks a view whose form carries files: any other refuses a body larger than a form."""
+    view.takes_uploads = True
+    return view
+
+
+def _largest_body(view) -> int:
+    """An image, audio and video at their limits, and room for the form's fields."""
+    if not getattr(view, "takes_uploads", False):
+        return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return sum(intake_limit(kind) for kind in ("image", "audio", "video")) + 2**20
 
 
 class UploadTooLarge(Exception):
@@ -55,8 +70,19 @@ class UploadLimitMiddleware:
     def process_view(self, request, view, view_args, view_kwargs):
         if getattr(view, "csrf_exempt", False) or request.method != "POST":
             return None
+        # Refused from the headers alone, before a byte of the body is read: a body larger
+        # than this page takes, and an upload from someone not signed in. (The CSRF token is
+        # in the body, so it is checked once the body is read, within these limits.)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > _largest_body(view):
+            return self._refused(request, UploadTooLarge("", "video"), taken=False)
         if request.content_type != "multipart/form-data":
             return None
+        if getattr(view, "takes_uploads", False) and not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
         try:
             request.POST  # noqa: B018 - read now, as the CSRF check is about to
         except UploadTooLarge as exc:
@@ -68,7 +94,7 @@ class UploadLimitMiddleware:
             return self._refused(request, exception)
         return None
 
-    def _refused(self, request, exception: UploadTooLarge):
+    def _refused(self, request, exception: UploadTooLarge, taken: bool = True):
         for handler in request.upload_handlers:  # the partial temporary file goes now
             partial = getattr(handler, "file", None)
             if partial is not None and hasattr(partial, "close"):
@@ -85,9 +111,10 @@ class UploadLimitMiddleware:
                 },
                 status=413,
             )
+        message = exception.message if taken else "This request is larger than this page takes."
         return render(
             request,
             "jobs/upload_refused.html",
-            {"message": exception.message, "back": request.path},
+            {"message": message, "back": request.path},
             status=413,
         )

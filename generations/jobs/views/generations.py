@@ -24,6 +24,7 @@ from generations.jobs.assets import (
     asset_from_url,
 )
 from generations.jobs.models import MADE_TO_ORDER, Endpoint, Generation, JobState
+from generations.jobs.uploads import takes_uploads
 from generations.ltx import pricing, rules
 from generations.projects.models import Role
 from generations.prompts import selectors as prompt_selectors
@@ -106,6 +107,7 @@ def generation_card(request, project_uuid, generation_uuid):
 
 
 @login_required
+@takes_uploads
 def generation_new(request, project_uuid):
     project = get_project_for(request, project_uuid, *GENERATORS)
     prompt_version = prompt_selectors.prompt_version_for_generation(
