@@ -15,6 +15,8 @@ from generations.jobs import store as job_store
 from generations.jobs import sweep as job_sweep
 from generations.jobs.assets import asset_create
 from generations.jobs.models import ApiLease, Attempt, Generation, JobState
+from generations.simulator import server as sim_server
+from generations.simulator import state as sim_state
 from tests import mediafiles
 from tests.conftest import wait_until
 from tests.factories import AttemptFactory
@@ -118,6 +120,27 @@ def test_server_errors_are_retried_then_fail(start_simulator, start_worker, proj
     assert generation.attempts.count() == job_run.MAX_ATTEMPTS
     assert all(a.http_status == 503 for a in generation.attempts.all())
     assert len([r for r in sim.records() if r["endpoint"] == "text-to-video"]) == 5
+
+
+def test_a_402_is_final_whatever_its_body_says(
+    start_simulator, start_worker, project, editor, monkeypatch
+):
+    """Issue #20: the status decides; a 402 whose body says api_error was retried."""
+    sim = start_simulator()
+
+    def out_of_credits(handler, endpoint):
+        handler._read_body()
+        raise sim_state.Refusal(402, "api_error", "Insufficient funds. Required: 120 credits")
+
+    monkeypatch.setattr(sim_server.Handler, "_generate", out_of_credits)
+    start_worker(sim)
+    generation = finished(
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    )
+    assert generation.state == JobState.FAILED
+    attempt = generation.attempts.get()  # sent once, never again
+    assert (attempt.http_status, attempt.error_type) == (402, "insufficient_funds_error")
+    assert "Insufficient funds" in generation.error_message
 
 
 @pytest.mark.usefixtures("small_renders")

@@ -1,5 +1,5 @@
-"""Errors of the LTX-2 API, one class per documented error type; a body without one (a
-proxy's 502 page, say) maps by its status."""
+"""Errors of the LTX-2 API, one class per documented error type. The status picks the class
+(4xx final, 429 wait, 5xx retry); a body's type only names which kind of that status it is."""
 
 from __future__ import annotations
 
@@ -65,9 +65,8 @@ class RateLimitError(LTXError):
     retryable = True
 
 
-class ConcurrencyLimitError(LTXError):
+class ConcurrencyLimitError(RateLimitError):  # a kind of 429, waited out the same way
     error_type = "concurrency_limit_error"
-    retryable = True
 
 
 class APIError(LTXError):
@@ -110,7 +109,7 @@ class UnexpectedResponseError(LTXError):
     retryable = True
 
 
-# When a body carries no usable error type, the status decides.
+# What each status stands for, whatever its body says.
 STATUS_TYPES: dict[int, type[LTXError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
@@ -159,11 +158,11 @@ def error_from_response(
     if isinstance(document, dict) and isinstance(document.get("error"), dict):
         error_type = document["error"].get("type")
         message = document["error"].get("message")
-    cls = ERROR_TYPES.get(error_type) if isinstance(error_type, str) else None
-    if cls is None:
-        cls = STATUS_TYPES.get(status)
-        if cls is None:
-            cls = APIError if status >= 500 else UnexpectedResponseError
+    # A 402 whose body says api_error is still final: the body may only narrow its status.
+    cls = STATUS_TYPES.get(status) or (APIError if status >= 500 else UnexpectedResponseError)
+    named = ERROR_TYPES.get(error_type) if isinstance(error_type, str) else None
+    if named is not None and issubclass(named, cls):
+        cls = named
     if not isinstance(message, str) or not message:
         message = DEFAULT_MESSAGES.get(status) or f"The API answered HTTP {status}"
         snippet = body[:200].decode("utf-8", "replace").strip() if body else ""

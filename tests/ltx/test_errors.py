@@ -79,3 +79,28 @@ def test_retryable_and_charge_flags():
     assert not errors.InvalidRequestError("x").retryable
     assert errors.ResponseLostError("x").possibly_charged
     assert not errors.APIError("x").possibly_charged
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "cls"),
+    [
+        (402, "api_error", errors.InsufficientFundsError),
+        (400, "service_unavailable", errors.InvalidRequestError),
+        (422, "rate_limit_error", errors.ContentFilteredError),
+        (429, "api_error", errors.RateLimitError),
+        (500, "invalid_request_error", errors.APIError),
+        (503, "insufficient_funds_error", errors.ServiceUnavailableError),
+        (504, "authentication_error", errors.TimeoutError),
+        (404, "api_error", errors.UnexpectedResponseError),
+        (502, "content_filtered_error", errors.ServiceUnavailableError),
+    ],
+)
+def test_the_status_decides_whatever_the_body_says(status, error_type, cls):
+    """A body's type never moves a response to another status's class: a 402 saying
+    api_error is not retried, a 500 saying invalid_request_error is."""
+    error = errors.error_from_response(
+        status, envelope(error_type, "why"), request_id=None, retry_after=None
+    )
+    assert type(error) is cls
+    assert error.error_type == cls.error_type
+    assert error.message == "why"
