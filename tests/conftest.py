@@ -123,6 +123,38 @@ def simulator(start_simulator) -> RunningSimulator:
 
 
 @pytest.fixture
+def lose_answers(monkeypatch):
+    """`lose_answers(route, fault=..., times=1)`: the simulator's `Handler.<route>` reads the
+    request, then loses its answer the first `times` times: the connection closed with none
+    ("reset"), silence past a 0.5 s read timeout ("timeout"), or a body cut short ("cut").
+    Returns the list of answers lost so far."""
+    from generations.simulator import server as sim_server
+
+    def lose(route: str, *, fault: str = "reset", times: int = 1) -> list[str]:
+        original = getattr(sim_server.Handler, route)
+        lost = []
+
+        def losing(handler, *args):
+            if len(lost) >= times:
+                return original(handler, *args)
+            lost.append(route)
+            handler._read_body()
+            if fault == "timeout":
+                time.sleep(1.5)
+            elif fault == "cut":
+                handler.send_response(200)
+                handler.send_header("Content-Length", "1000")
+                handler.end_headers()
+                handler.wfile.write(b'{"storage_uri": ')
+            handler.close_connection = True
+
+        monkeypatch.setattr(sim_server.Handler, route, losing)
+        return lost
+
+    return lose
+
+
+@pytest.fixture
 def small_renders(monkeypatch):
     """The in-process simulator renders at a tenth of the size (every frame kept): for tests
     about requests and jobs, not pixels. Tests of the pictures themselves don't use it."""

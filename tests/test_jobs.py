@@ -94,6 +94,32 @@ def test_image_to_video_uploads_its_input_once(
     assert endpoints.count("image-to-video") == 2
 
 
+@pytest.mark.usefixtures("small_renders")
+def test_lost_upload_answers_are_retried_and_cost_nothing(
+    start_simulator, start_worker, lose_answers, project, editor, tmp_path
+):
+    """Issue #20: a lost answer to POST /v1/upload, then to its PUT, was called "may have
+    been billed" and interrupted the job, though no generation request had been sent."""
+    sim = start_simulator()
+    lost_upload, lost_put = lose_answers("_create_upload"), lose_answers("_receive_upload")
+    start_worker(sim)
+    image = mediafiles.make_image(tmp_path, "PNG", size=(320, 180))
+    uploaded = SimpleUploadedFile("still.png", image.read_bytes())
+    asset = asset_create(project=project, user=editor, kind="image", uploaded=uploaded)
+    generation = finished(
+        jobs.job_submit(
+            project=project, user=editor, endpoint="image-to-video", params=T2V, image=asset
+        )
+    )
+    assert generation.state == JobState.SUCCEEDED, generation.error_message
+    assert (len(lost_upload), len(lost_put)) == (1, 1)
+    assert generation.attempt_count == 3  # upload lost, PUT lost, then through
+    assert JobState.INTERRUPTED not in states(generation)
+    attempt = generation.attempts.get()  # the one generation request, delivered
+    assert attempt.outcome == Attempt.Outcome.DELIVERED and not attempt.possibly_charged
+    assert [r["endpoint"] for r in sim.records()].count("image-to-video") == 1
+
+
 def test_content_filter_ends_the_job_with_the_api_message(
     start_simulator, start_worker, project, editor
 ):

@@ -68,27 +68,31 @@ class LTXClient:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}", "User-Agent": USER_AGENT}
 
-    def _send(self, method: str, url: str, **kwargs) -> requests.Response:
-        """Send one request; failures before any answer become LTXErrors."""
+    def _send(self, method: str, url: str, *, billed: bool = True, **kwargs) -> requests.Response:
+        """Send one request; failures before any answer become LTXErrors. Only a `billed`
+        request's lost answer may have cost money: an upload's (or its PUT's) cost nothing, so
+        it is a connection failure, retried as one."""
+        lost = errors.ResponseLostError if billed else errors.ConnectionFailedError
+        cost = "may still be processed (and billed)" if billed else "cost nothing"
         try:
             return self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.exceptions.ConnectTimeout as exc:
             raise errors.ConnectionFailedError(f"Could not connect to {url}: {exc}") from exc
         except requests.exceptions.ReadTimeout as exc:
-            # The request was sent: the API may still make (and bill) the video.
-            raise errors.ResponseLostError(
+            raise lost(
                 f"No answer from the API within {self.timeout[1]:g} s; the request was sent "
-                "and may still be processed (and billed)"
+                f"and {cost}"
             ) from exc
-        except requests.exceptions.ConnectionError as exc:
+        except (
+            requests.exceptions.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+        ) as exc:
             if _never_connected(exc):
                 raise errors.ConnectionFailedError(
                     f"Could not connect to {self.base_url}: {_reason(exc)}"
                 ) from exc
-            lost = errors.ResponseLostError(
-                f"The connection to the API broke before an answer arrived: {_reason(exc)}"
-            )
-            raise lost from exc
+            message = f"The connection to the API broke before an answer arrived ({cost})"
+            raise lost(f"{message}: {_reason(exc)}") from exc
 
     @staticmethod
     def _raise_for_error(response: requests.Response) -> None:
@@ -142,7 +146,7 @@ class LTXClient:
 
     def create_upload(self) -> Upload:
         """POST /v1/upload: a signed URL to PUT one file to, and its storage URI."""
-        response = self._send("POST", self._url("upload"), headers=self._headers())
+        response = self._send("POST", self._url("upload"), billed=False, headers=self._headers())
         with response:
             self._raise_for_error(response)
             request_id = response.headers.get("x-request-id")
@@ -177,7 +181,7 @@ class LTXClient:
         upload = self.create_upload()
         # The signed URL goes to cloud storage, not to the API: never send our key there.
         headers = {"Content-Type": content_type, **upload.required_headers}
-        response = self._send("PUT", upload.upload_url, data=source, headers=headers)
+        response = self._send("PUT", upload.upload_url, billed=False, data=source, headers=headers)
         with response:
             if not 200 <= response.status_code < 300:
                 raise _error(response)  # not logged: the signed URL is a credential

@@ -96,7 +96,8 @@ class ResponseLostError(LTXError):
 
 
 class ConnectionFailedError(LTXError):
-    """The request never reached the API (refused connection, DNS): nothing was billed."""
+    """Nothing was billed: the request never reached the API (refused connection, DNS), or
+    it was one the API does not bill (an upload, its PUT) and its answer was lost."""
 
     error_type = "connection_error"
     retryable = True

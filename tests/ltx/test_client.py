@@ -167,6 +167,22 @@ def test_connection_refused_is_not_charged(tmp_path):
     assert not caught.value.possibly_charged
 
 
+@pytest.mark.parametrize("route", ["_create_upload", "_receive_upload"])
+@pytest.mark.parametrize("fault", ["reset", "timeout", "cut"])
+def test_a_lost_upload_answer_cost_nothing(simulator, lose_answers, tmp_path, route, fault):
+    """Issue #20: only a generation is billed, so a lost answer to POST /v1/upload or to its
+    PUT is a connection failure (retried as one), never possibly charged."""
+    lost = lose_answers(route, fault=fault)
+    client = LTXClient(simulator.url, simulator.api_key, read_timeout=0.5)
+    image = mediafiles.make_image(tmp_path, "PNG", size=(32, 18))
+    with pytest.raises(errors.ConnectionFailedError) as caught:
+        client.upload(image, "image/png")
+    assert lost == [route]
+    assert not caught.value.possibly_charged
+    assert "cost nothing" in caught.value.message
+    assert client.upload(image, "image/png").storage_uri.startswith("ltx://uploads/")
+
+
 def test_read_timeout_may_have_been_charged(start_simulator, tmp_path, small_renders):
     sim = start_simulator(latency=2)
     client = LTXClient(sim.url, sim.api_key, read_timeout=0.5)
