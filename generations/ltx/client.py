@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,9 @@ class LTXClient:
         try:
             return self.session.request(method, url, timeout=self.timeout, **kwargs)
         except requests.exceptions.ConnectTimeout as exc:
-            raise errors.ConnectionFailedError(f"Could not connect to {url}: {exc}") from exc
+            raise errors.ConnectionFailedError(
+                f"Could not connect to the API: {_reason(exc)}"
+            ) from exc
         except requests.exceptions.ReadTimeout as exc:
             raise lost(
                 f"No answer from the API within {self.timeout[1]:g} s; the request was sent "
@@ -276,7 +279,8 @@ def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc)
+    """The error's text without any URL's query: a signed upload URL's is a credential."""
+    text = re.sub(r"\?[^\s'\"()]*", "?…", str(exc))
     return text if len(text) < 300 else text[:300] + "…"
 
 

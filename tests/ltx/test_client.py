@@ -228,3 +228,42 @@ def test_a_body_over_the_cap_is_not_kept(client, tmp_path, small_renders):
     with pytest.raises(errors.ResponseLostError, match="over our limit"):
         client.generate(T2V, dest, max_bytes=1000)
     assert list(dest.parent.iterdir()) == []
+
+
+def test_a_failed_put_never_shows_its_signed_url(tmp_path):
+    """The storage URL is signed: its query is a credential, and error messages reach a job's
+    page. A PUT to a port where nothing listens fails without showing it."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Api(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server name
+            body = json.dumps(
+                {
+                    "upload_url": "http://127.0.0.1:9/put?X-Amz-Signature=SECRET-SIGNATURE",
+                    "storage_uri": "ltx://uploads/1",
+                    "expires_at": "2030-01-01T00:00:00Z",
+                    "required_headers": {},
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = LTXClient(f"http://127.0.0.1:{server.server_port}", "key", connect_timeout=2)
+        image = mediafiles.make_image(tmp_path, "PNG")
+        with pytest.raises(errors.ConnectionFailedError) as caught:
+            client.upload(str(image), "image/png")
+    finally:
+        server.shutdown()
+    assert "SECRET-SIGNATURE" not in str(caught.value)
+    assert not caught.value.possibly_charged
