@@ -115,6 +115,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "generations.core.errors.OutageMiddleware",  # the database or cache down: 503, not 500
 ]
 
 ROOT_URLCONF = "ltxweb.urls"

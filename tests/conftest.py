@@ -244,6 +244,21 @@ def redis_cache(redis_url, settings):
             client.delete(*keys)
 
 
+@pytest.fixture
+def cache_down(settings):
+    """The cache as production has it (Django's Redis backend) at a port nobody listens on: every
+    cache call raises redis' ConnectionError, as when Redis is down."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+
+
 SKIPPED_SERVICE = "skipped (mandatory in CI)"
 
 

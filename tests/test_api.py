@@ -320,6 +320,18 @@ def test_failed_tokens_are_rate_limited_per_address(api_for, owner, client):
     assert elsewhere.status_code == 200
 
 
+def test_an_outage_answers_503_in_the_envelope_with_retry_after(api_for, owner, cache_down):
+    # A wrong token is counted in the cache, which is down: the client is told to come back,
+    # in JSON, not given Django's HTML 500 page ...
+    response = api_for(None, token="ltxw_" + "x" * 43).get("/api/v1/projects/")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["type"] == "service_unavailable"
+    assert int(response["Retry-After"]) > 0
+    # ... while a good token, never counted, still works.
+    assert api_for(owner).get("/api/v1/projects/").status_code == 200
+
+
 def test_outsiders_get_404_and_viewers_cannot_create(api_for, project, outsider, viewer):
     response = api_for(outsider).post(generations_url(project), T2V)
     assert response.status_code == 404

@@ -11,8 +11,9 @@ Already tested elsewhere, and not repeated here:
 - tokens kept only as hashes (tests/test_services_tokens.py).
 
 Here: a forged X-Forwarded-For header does not give a fresh count on any of the four; behind a
-trusted proxy the address the proxy saw is what counts; and a burst of simultaneous
-attempts cannot slip past a limit before the count catches up.
+trusted proxy the address the proxy saw is what counts; a burst of simultaneous
+attempts cannot slip past a limit before the count catches up; and while the cache that holds
+the counts is down, sign-in waits (a 503 page with Retry-After) rather than going uncounted.
 """
 
 import threading
@@ -134,3 +135,12 @@ def test_a_burst_of_simultaneous_attempts_cannot_outrun_the_count():
         thread.join()
     assert results.count(0) == ratelimit.SIGN_IN_PER_PERSON.attempts
     assert all(wait > 0 for wait in results if wait)
+
+
+def test_with_the_cache_down_sign_in_waits_rather_than_going_uncounted(client, person, cache_down):
+    response = client.post(reverse("login"), {"username": "sam", "password": PASSWORD})
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert response["Content-Type"].startswith("text/html")
+    assert b"try again" in response.content.lower()
+    assert "_auth_user_id" not in client.session

@@ -12,6 +12,8 @@ from django.http import Http404, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from ninja import errors as ninja_errors
 
+from generations.core.errors import OUTAGE_HEADERS, OUTAGES
+
 
 class ApiError(Exception):
     """An error answered as JSON with `status`."""
@@ -88,6 +90,9 @@ def as_api_error(exc: Exception) -> ApiError | None:
     if isinstance(exc, MultiPartParserError | SuspiciousOperation | BadRequest):
         message = f"The request could not be read: {exc}" if str(exc) else None
         return ApiError(400, "invalid_request", message or "The request could not be read")
+    if isinstance(exc, OUTAGES):
+        message = "ltxweb cannot reach its database or cache just now: try again shortly"
+        return ApiError(503, "service_unavailable", message, headers=OUTAGE_HEADERS)
     if isinstance(exc, ninja_errors.HttpError):
         kinds = {401: "authentication_required", 403: "permission_denied", 404: "not_found"}
         return ApiError(exc.status_code, kinds.get(exc.status_code, "invalid_request"), str(exc))

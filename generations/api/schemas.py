@@ -32,6 +32,7 @@ ERROR_TYPES = (
     "conflict",
     "not_ready",
     "over_budget",
+    "service_unavailable",
 )
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 20

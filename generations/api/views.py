@@ -43,6 +43,7 @@ _HEADERS = {
     },
     429: {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}},
 }
+_HEADERS[503] = _HEADERS[429]
 
 
 def answers(ok, descriptions: dict[int, str | dict], **extra) -> dict:
@@ -64,6 +65,7 @@ def answers(ok, descriptions: dict[int, str | dict], **extra) -> dict:
 AUTH_DOCS = {
     401: "No token, or a token that is wrong, revoked, or whose owner's account is closed.",
     429: "A wrong token, after many from this address; a good one is never refused.",
+    503: "The database or the cache is down for a moment: try again after Retry-After.",
 }
 NOT_FOUND = "No such project among yours, or no such generation in it."
 

@@ -48,6 +48,7 @@ class GenerationRoutes(BaseHandler):
     def _send_video(self, endpoint: str, path: Path, cost: Decimal):
         size = path.stat().st_size
         dropped = self.state.chance(self.state.config.drop_rate)
+        self._record(endpoint, 200, None, dropped=dropped, cost=str(cost), size=size)
         self.send_response(200)
         self.send_header("Content-Type", "video/mp4")
         self.send_header("Content-Length", str(size))
@@ -64,7 +65,6 @@ class GenerationRoutes(BaseHandler):
             with contextlib.suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
-        self._record(endpoint, 200, None, dropped=dropped, cost=str(cost), size=size)
 
 
 def produce(state: SimulatorState, endpoint: str, request: dict, inputs: dict, work: Path) -> Path:

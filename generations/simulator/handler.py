@@ -35,6 +35,7 @@ class BaseHandler(BaseHTTPRequestHandler):
         self.request_id = uuid.uuid4().hex
         self.started = time.time()
         self.body_read = False
+        self._record(self.path.partition("?")[0].removeprefix("/v1/"), None)  # until answered
 
     def _send_json(self, status: int, document: dict, extra_headers: dict | None = None):
         body = json.dumps(document).encode()
@@ -108,18 +109,14 @@ class BaseHandler(BaseHTTPRequestHandler):
             raise Refusal(401, "authentication_error", "Invalid API key")
         return key
 
-    def _record(self, endpoint: str, status: int, error_type: str | None = None, **extra):
-        self.state.record(
-            {
-                "endpoint": endpoint,
-                "status": status,
-                "error_type": error_type,
-                "request_id": self.request_id,
-                "start": self.started,
-                "end": time.time(),
-                **extra,
-            }
-        )
+    def _record(self, endpoint: str, status: int | None, error_type: str | None = None, **extra):
+        # Noted here, written by the server when the request ends, however it ends: a request
+        # whose client went away is in the record too.
+        self.noted = {"endpoint": endpoint, "status": status, "error_type": error_type, **extra}
+
+    def _write_record(self, ended: str):
+        times = {"request_id": self.request_id, "start": self.started, "end": time.time()}
+        self.state.record({**self.noted, **times, "ended": ended})
 
     def _refuse(self, endpoint: str, refusal: Refusal):
         if not self.body_read and refusal.status != 413:
@@ -136,5 +133,5 @@ class BaseHandler(BaseHTTPRequestHandler):
             refusal.error_type,
             self.request_id,
         )
-        self._send_error(refusal)
         self._record(endpoint, refusal.status, refusal.error_type)
+        self._send_error(refusal)

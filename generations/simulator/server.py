@@ -46,11 +46,15 @@ class Handler(UploadRoutes, GenerationRoutes):
         self._start()
         with self.state.lock:
             self.state.active_requests += 1
+        ended = "failed"  # an error other than the client going away
         try:
             method()
+            ended = "answered"
         except (BrokenPipeError, ConnectionResetError):
+            ended = "client disconnected"
             self.close_connection = True
         finally:
+            self._write_record(ended)
             with self.state.lock:
                 self.state.active_requests -= 1
 
@@ -70,6 +74,7 @@ class Handler(UploadRoutes, GenerationRoutes):
             self._refuse(endpoint, refusal)
 
     def _put(self):
+        self._record("storage", None)  # until answered
         try:
             self._receive_upload()
         except Refusal as refusal:
@@ -79,6 +84,7 @@ class Handler(UploadRoutes, GenerationRoutes):
         self.body_read = True
         path = urlsplit(self.path).path
         if path == "/healthz":
+            self._record("healthz", 200)
             self._send_json(200, {"status": "ok", "simulator": True})
             return
         self._refuse("get", Refusal(404, "not_found_error", f"No such endpoint: GET {path}"))

@@ -31,8 +31,8 @@ class UploadRoutes(BaseHandler):
             "expires_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires)),
             "required_headers": {UPLOAD_SIZE_HEADER: f"0,{rules.UPLOAD_MAX_BYTES}"},
         }
-        self._send_json(200, document)
         self._record("upload", 200)
+        self._send_json(200, document)
 
     def _receive_upload(self):
         parts = urlsplit(self.path)
@@ -81,13 +81,12 @@ class UploadRoutes(BaseHandler):
         self.body_read = True
         if remaining:
             tmp.unlink(missing_ok=True)
-            self.close_connection = True
-            return
+            raise ConnectionResetError("the client stopped sending the file")
         os.replace(tmp, stored.path)
         with self.state.lock:
             stored.complete = True
+        self._record("storage", 200, size=length)
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.send_header("x-request-id", self.request_id)
         self.end_headers()
-        self._record("storage", 200, size=length)

@@ -1,6 +1,8 @@
 """The simulator over real HTTP, spoken to with plain `requests` as any API user would."""
 
 import json
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -15,6 +17,7 @@ from generations import media
 from generations.ltx import rules
 from generations.simulator import DEMO_API_KEY, render
 from tests import mediafiles
+from tests.conftest import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -482,6 +485,53 @@ def test_drop_rate_cuts_the_body(start_simulator, small_renders):
     assert sim.records()[-1]["dropped"] is True
 
 
+def _send_raw(sim, head: str, body: bytes) -> socket.socket:
+    host, port = sim.server.server_address[:2]
+    sock = socket.create_connection((host, port))
+    sock.sendall(head.replace("\n", "\r\n").encode() + body)
+    return sock
+
+
+def test_record_keeps_a_generation_whose_client_went_away(start_simulator, small_renders):
+    sim = start_simulator(latency=1.0)
+    body = json.dumps(t2v()).encode()
+    sock = _send_raw(
+        sim,
+        f"POST /v1/text-to-video HTTP/1.1\nHost: sim\nAuthorization: Bearer {DEMO_API_KEY}\n"
+        f"Content-Type: application/json\nContent-Length: {len(body)}\n\n",
+        body,
+    )
+    wait_until(lambda: sim.state.in_flight == 1, timeout=10, interval=0.01, message="started")
+    # Closed with a reset, as when the client's process is killed while its answer is made.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+    [record] = sim.records()
+    assert record["endpoint"] == "text-to-video"
+    assert record["ended"] == "client disconnected"
+
+
+def test_record_keeps_an_upload_cut_short(simulator):
+    info = post(simulator, "upload", None).json()
+    assert len(simulator.records()) == 1  # and the upload's request has ended
+    path = info["upload_url"].removeprefix(simulator.url)
+    [(name, value)] = info["required_headers"].items()
+    sock = _send_raw(
+        simulator,
+        f"PUT {path} HTTP/1.1\nHost: sim\nContent-Type: image/png\nContent-Length: 1000\n"
+        f"{name}: {value}\n\n",
+        b"x" * 10,
+    )
+    wait_until(lambda: simulator.state.active_requests == 1, interval=0.01, message="reading")
+    sock.shutdown(socket.SHUT_WR)  # the client stops sending, 990 bytes short
+    records = simulator.records()
+    sock.close()
+    assert [(r["endpoint"], r["ended"]) for r in records] == [
+        ("upload", "answered"),
+        ("storage", "client disconnected"),
+    ]
+    assert records[1]["status"] is None
+
+
 def test_record_has_a_line_per_request(start_simulator, small_renders):
     sim = start_simulator()
     post(sim, "text-to-video", t2v())
@@ -557,7 +607,15 @@ def test_command_line_serves_with_its_options(command, tmp_path):
         assert refused.status_code == 422
         wrong_key = requests.post(url, json=t2v(), headers={"Authorization": "Bearer demo"})
         assert wrong_key.status_code == 401
-        assert json.loads(record.read_text().splitlines()[0])["status"] == 422
+
+        # Each line is written once its answer has gone (so in either order), and the health
+        # checks have theirs. Only whole lines are read.
+        def statuses():
+            lines = [json.loads(line) for line in record.read_text().split("\n")[:-1]]
+            return sorted(r["status"] for r in lines if r["endpoint"] == "text-to-video")
+
+        wait_until(lambda: len(statuses()) == 2, timeout=10, interval=0.05, message="record")
+        assert statuses() == [401, 422]
     finally:
         process.terminate()
         process.wait(timeout=10)
