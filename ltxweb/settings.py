@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from generations.ltx import capabilities as ltx_capabilities
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -321,6 +323,14 @@ if LTX_USES_SIMULATOR:
     LTX_API_BASE_URL = f"http://127.0.0.1:{LTXSIM_PORT}"
     LTXV_API_KEY = LTXV_API_KEY or DEMO_API_KEY
 LTX_READ_TIMEOUT_SECONDS = env_int("LTX_READ_TIMEOUT_SECONDS", 900)
+# What the LTX-2 API accepts and costs: `contract` (the original docs, the default), `current`
+# (what it has gained since: API-CHANGES.md) or the path of an operator's own TOML file (a
+# copy of generations/ltx/profiles/*.toml). Checked here, so a bad one stops the start.
+LTX_CAPABILITIES = env_str("LTX_CAPABILITIES", "contract")
+try:
+    ltx_capabilities.load(LTX_CAPABILITIES)
+except ltx_capabilities.CapabilitiesError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from None
 # Generations in flight at once for the API key, across every worker and host (the
 # account's plan); jobs over it wait in the queue without holding a worker.
 LTX_CONCURRENCY_LIMIT = env_int("LTX_CONCURRENCY_LIMIT", 8)

@@ -16,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from generations.core.activity import activity_record
+from generations.core.ltx import ltx_price_refusal
 from generations.jobs import queue
 from generations.jobs.models import ACTIVE_STATES, Generation, GenerationEvent, JobState, MediaAsset
 from generations.ltx import pricing, rules
@@ -57,6 +58,8 @@ def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, De
         raise ValidationError({exc.field or "__all__": exc.message}) from None
     except (KeyError, TypeError):
         raise ValidationError("This endpoint needs its input file") from None
+    if refusal := ltx_price_refusal(endpoint=endpoint, payload=validated):
+        raise ValidationError({"model": refusal})
     params = {k: v for k, v in validated.items() if k not in ASSET_FIELDS}
     return params, pricing.estimate_cost(endpoint, validated, input_seconds=input_seconds)
 

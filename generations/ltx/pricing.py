@@ -1,13 +1,15 @@
-"""The LTX-2 API's prices as data, and one estimate. A price list carries the date it takes
-effect, so a newer one can be added without changing what older jobs cost."""
+"""The LTX-2 API's prices, as the capabilities profile declares them, and one estimate. A price
+list carries the date it takes effect, so a newer one can be added without changing what older
+jobs cost; a price LTX has not published is marked unconfirmed."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from generations.ltx import rules
+from generations.ltx import capabilities, rules
+from generations.ltx.capabilities import Capabilities
 
 CURRENCY = "USD"
 CENT = Decimal("0.01")
@@ -18,6 +20,8 @@ class PriceList:
     effective: dt.date
     # (endpoint, model, resolution) -> USD per second
     per_second: dict[tuple[str, str, str], Decimal]
+    # The keys whose figure LTX has not published (the simulator's, until an operator's).
+    unconfirmed: frozenset[tuple[str, str, str]] = field(default_factory=frozenset)
 
     def rate(self, endpoint: str, model: str, resolution: str) -> Decimal:
         try:
@@ -27,28 +31,29 @@ class PriceList:
                 f"no price for {endpoint} with {model} at {resolution}"
             ) from None
 
-
-def _video_prices(endpoint: str) -> dict[tuple[str, str, str], Decimal]:
-    table = {
-        (rules.FAST, rules.RES_1080P): "0.04",
-        (rules.FAST, rules.RES_1440P): "0.08",
-        (rules.FAST, rules.RES_2160P): "0.16",
-        (rules.PRO, rules.RES_1080P): "0.06",
-        (rules.PRO, rules.RES_1440P): "0.12",
-        (rules.PRO, rules.RES_2160P): "0.24",
-    }
-    return {(endpoint, m, r): Decimal(price) for (m, r), price in table.items()}
+    def confirmed(self, endpoint: str, model: str, resolution: str) -> bool:
+        return (endpoint, model, resolution) not in self.unconfirmed
 
 
-DOCUMENTED_PRICES = PriceList(
-    effective=dt.date(2025, 10, 1),
-    per_second={
-        **_video_prices(rules.TEXT_TO_VIDEO),
-        **_video_prices(rules.IMAGE_TO_VIDEO),
-        (rules.AUDIO_TO_VIDEO, rules.PRO, rules.RES_1080P): Decimal("0.10"),
-        (rules.RETAKE, rules.PRO, rules.RES_1080P): Decimal("0.10"),
-    },
-)
+def price_list(caps: Capabilities) -> PriceList:
+    rows = caps.price_rows()
+    return PriceList(
+        effective=caps.prices.effective,
+        per_second={key: row.usd_per_second for key, row in rows.items()},
+        unconfirmed=frozenset(key for key, row in rows.items() if not row.confirmed),
+    )
+
+
+DOCUMENTED_PRICES = price_list(capabilities.load("contract"))
+
+
+def price_key(endpoint: str, payload: dict) -> tuple[str, str, str]:
+    """The (endpoint, model, resolution) a validated request is priced by."""
+    # Retake is priced at one rate whatever the input's resolution (the docs list 1920x1080).
+    resolution = payload.get("resolution", rules.RES_1080P)
+    if endpoint == rules.RETAKE:
+        resolution = rules.RES_1080P
+    return endpoint, payload.get("model", rules.PRO), resolution
 
 
 def estimate_cost(
@@ -56,20 +61,23 @@ def estimate_cost(
     payload: dict,
     *,
     input_seconds: float | None = None,
-    prices: PriceList = DOCUMENTED_PRICES,
+    prices: PriceList | None = None,
 ) -> Decimal:
-    """Cost in USD of a validated request, to the cent. Text- and image-to-video are billed by
-    the output's duration, audio-to-video and retake by the input's (`input_seconds`)."""
+    """Cost in USD of a validated request, to the cent, at `prices` (the profile in force's by
+    default). Text- and image-to-video are billed by the output's duration, audio-to-video and
+    retake by the input's (`input_seconds`)."""
     if endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO):
         seconds = float(payload["duration"])
     elif input_seconds is None:
         raise ValueError(f"{endpoint} is billed by the input's duration: pass input_seconds")
     else:
         seconds = float(input_seconds)
-    # Retake is priced at one rate whatever the input's resolution (the docs list 1920x1080).
-    resolution = payload.get("resolution", rules.RES_1080P)
-    if endpoint == rules.RETAKE:
-        resolution = rules.RES_1080P
-    model = payload.get("model", rules.PRO)
-    rate = prices.rate(endpoint, model, resolution)
+    prices = prices or price_list(capabilities.active())
+    rate = prices.rate(*price_key(endpoint, payload))
     return (rate * Decimal(str(seconds))).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def price_confirmed(endpoint: str, payload: dict, *, prices: PriceList | None = None) -> bool:
+    """Whether LTX has published the price of this validated request (or an operator has)."""
+    prices = prices or price_list(capabilities.active())
+    return prices.confirmed(*price_key(endpoint, payload))

@@ -1,5 +1,6 @@
-"""The LTX-2 API's rules as data (support matrix, choices, input limits), read off
-`ltx-2-api-docs.md` with the notes in `NOTES.md`."""
+"""The LTX-2 API's rules: the support matrix and its choices as the capabilities profile in
+force declares them, and the input limits and formats of `ltx-2-api-docs.md` (with the notes
+in `NOTES.md`)."""
 
 from __future__ import annotations
 
@@ -10,50 +11,58 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-TEXT_TO_VIDEO = "text-to-video"
-IMAGE_TO_VIDEO = "image-to-video"
-AUDIO_TO_VIDEO = "audio-to-video"
-RETAKE = "retake"
-GENERATION_ENDPOINTS = (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, AUDIO_TO_VIDEO, RETAKE)
+from generations.ltx import capabilities
 
+# The endpoints' names, declared with the capabilities, read by callers as `rules.RETAKE` etc.
+from generations.ltx.capabilities import AUDIO_TO_VIDEO as AUDIO_TO_VIDEO
+from generations.ltx.capabilities import GENERATION_ENDPOINTS as GENERATION_ENDPOINTS
+from generations.ltx.capabilities import IMAGE_TO_VIDEO as IMAGE_TO_VIDEO
+from generations.ltx.capabilities import RETAKE as RETAKE
+from generations.ltx.capabilities import TEXT_TO_VIDEO as TEXT_TO_VIDEO
+from generations.ltx.capabilities import Capabilities
+
+# The contract's models and its one size that audio-to-video and retake are priced at: names
+# callers default to, offered by every profile we ship. What each profile offers is read below.
 FAST = "ltx-2-fast"
 PRO = "ltx-2-pro"
-MODELS = (FAST, PRO)
-
 RES_1080P = "1920x1080"
 RES_1440P = "2560x1440"
 RES_2160P = "3840x2160"
-RESOLUTIONS = (RES_1080P, RES_1440P, RES_2160P)
 
-FPS_VALUES = (25, 50)
-DEFAULT_FPS = 25
-# "Supported Models": model x resolution x fps -> durations in whole seconds. Every
-# combination offers 6, 8 and 10 s; ltx-2-fast at 1080p and 25 fps goes on to 20 s.
-SUPPORT_MATRIX: dict[tuple[str, str, int], tuple[int, ...]] = {
-    (model, resolution, fps): (6, 8, 10)
-    for model in MODELS
-    for resolution in RESOLUTIONS
-    for fps in FPS_VALUES
-} | {(FAST, RES_1080P, 25): (6, 8, 10, 12, 14, 16, 18, 20)}
-# Every duration some model offers somewhere, and those every model offers everywhere.
-DURATIONS = tuple(sorted({d for durations in SUPPORT_MATRIX.values() for d in durations}))
-DURATIONS_EVERYWHERE = tuple(sorted(set.intersection(*map(set, SUPPORT_MATRIX.values()))))
 
-CAMERA_MOTIONS = (
-    "dolly_in",
-    "dolly_out",
-    "dolly_left",
-    "dolly_right",
-    "jib_up",
-    "jib_down",
-    "static",
-    "focus_shift",
-)
+def _made_to_order_durations(caps: Capabilities, *, everywhere: bool) -> tuple[int, ...]:
+    sets = [set(d) for d in caps.matrix(TEXT_TO_VIDEO).values()]
+    return tuple(sorted(set.intersection(*sets) if everywhere else set.union(*sets)))
 
-# Audio-to-video: ltx-2-pro only, 1920x1080 only, 25 fps output.
-AUDIO_TO_VIDEO_MODEL = PRO
-AUDIO_TO_VIDEO_RESOLUTION = RES_1080P
-AUDIO_TO_VIDEO_FPS = 25
+
+# The support matrix and its choices, as the profile in force declares them (capabilities.py,
+# profiles/*.toml). Module attributes so callers keep reading `rules.MODELS`, asked afresh
+# at each read (PEP 562), as the profile is chosen by a setting.
+_FROM_THE_PROFILE = {
+    "MODELS": lambda caps: caps.model_names(),
+    "RESOLUTIONS": lambda caps: caps.resolutions(TEXT_TO_VIDEO),
+    "FPS_VALUES": lambda caps: caps.fps_values(TEXT_TO_VIDEO),
+    "DEFAULT_FPS": lambda caps: caps.default_fps,
+    # model x resolution x fps -> durations in whole seconds (text- and image-to-video alike).
+    "SUPPORT_MATRIX": lambda caps: caps.matrix(TEXT_TO_VIDEO),
+    # Every duration some model offers somewhere, and those every model offers everywhere.
+    "DURATIONS": lambda caps: _made_to_order_durations(caps, everywhere=False),
+    "DURATIONS_EVERYWHERE": lambda caps: _made_to_order_durations(caps, everywhere=True),
+    "CAMERA_MOTIONS": lambda caps: caps.camera_motions,
+    # The model audio-to-video and retake use when none is named: the first they offer.
+    "AUDIO_TO_VIDEO_MODEL": lambda caps: caps.models_for(AUDIO_TO_VIDEO)[0],
+    "AUDIO_TO_VIDEO_RESOLUTION": lambda caps: caps.resolutions(AUDIO_TO_VIDEO)[0],
+    "AUDIO_TO_VIDEO_FPS": lambda caps: caps.endpoints[AUDIO_TO_VIDEO].output_fps,
+    "RETAKE_MODEL": lambda caps: caps.models_for(RETAKE)[0],
+}
+
+
+def __getattr__(name: str):
+    if name in _FROM_THE_PROFILE:
+        return _FROM_THE_PROFILE[name](capabilities.active())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 GUIDANCE_SCALE_WITHOUT_IMAGE = 5.0
 GUIDANCE_SCALE_WITH_IMAGE = 9.0
 
@@ -129,50 +138,83 @@ def parse_resolution(resolution: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def allowed_durations(model: str, resolution: str, fps: int) -> tuple[int, ...]:
-    return SUPPORT_MATRIX.get((model, resolution, fps), ())
+def allowed_durations(
+    model: str, resolution: str, fps: int, *, endpoint: str = TEXT_TO_VIDEO, caps=None
+) -> tuple[int, ...]:
+    return (caps or capabilities.active()).matrix(endpoint).get((model, resolution, fps), ())
 
 
-def allowed_fps(model: str, resolution: str) -> tuple[int, ...]:
-    return tuple(fps for (m, r, fps) in SUPPORT_MATRIX if m == model and r == resolution)
+def allowed_fps(
+    model: str, resolution: str, *, endpoint: str = TEXT_TO_VIDEO, caps=None
+) -> tuple[int, ...]:
+    return (caps or capabilities.active()).fps_values(endpoint, model, resolution)
 
 
-def allowed_resolutions(model: str) -> tuple[str, ...]:
-    return tuple(r for r in RESOLUTIONS if allowed_fps(model, r))
+def allowed_resolutions(model: str, *, endpoint: str = TEXT_TO_VIDEO, caps=None) -> tuple[str, ...]:
+    return (caps or capabilities.active()).resolutions(endpoint, model)
 
 
-def _describe_combinations(model: str) -> str:
+def _describe_combinations(caps: Capabilities, endpoint: str, model: str) -> str:
     parts = []
-    for resolution in allowed_resolutions(model):
-        for fps in allowed_fps(model, resolution):
-            durations = ", ".join(str(d) for d in allowed_durations(model, resolution, fps))
+    for resolution in caps.resolutions(endpoint, model):
+        for fps in caps.fps_values(endpoint, model, resolution):
+            durations = ", ".join(str(d) for d in caps.matrix(endpoint)[(model, resolution, fps)])
             parts.append(f"{resolution} at {fps} fps: {durations} s")
     return "; ".join(parts)
 
 
-def check_support_matrix(model: str, resolution: str, fps: int, duration: int) -> None:
-    """Refuse any model x resolution x fps x duration not listed in "Supported Models"."""
-    if model not in MODELS:
-        raise RequestInvalid(f"model must be one of {', '.join(MODELS)} (got {model!r})", "model")
-    if resolution not in RESOLUTIONS:
+def check_support_matrix(
+    model: str,
+    resolution: str,
+    fps: int,
+    duration: int,
+    *,
+    endpoint: str = TEXT_TO_VIDEO,
+    caps: Capabilities | None = None,
+) -> None:
+    """Refuse any model x resolution x fps x duration the profile's matrix does not list."""
+    caps = caps or capabilities.active()
+    models = caps.models_for(endpoint)
+    if model not in models:
+        raise RequestInvalid(f"model must be one of {', '.join(models)} (got {model!r})", "model")
+    everywhere = caps.resolutions(endpoint)
+    if resolution not in everywhere:
         raise RequestInvalid(
-            f"resolution must be one of {', '.join(RESOLUTIONS)} (got {resolution!r})",
+            f"resolution must be one of {', '.join(everywhere)} (got {resolution!r})",
             "resolution",
         )
-    fps_choices = allowed_fps(model, resolution)
+    resolutions = caps.resolutions(endpoint, model)
+    if resolution not in resolutions:
+        raise RequestInvalid(
+            f"{model} supports resolutions {', '.join(resolutions)} (got {resolution})",
+            "resolution",
+        )
+    fps_choices = caps.fps_values(endpoint, model, resolution)
     if fps not in fps_choices:
         raise RequestInvalid(
             f"{model} at {resolution} supports fps "
             f"{' or '.join(str(f) for f in fps_choices)} (got {fps})",
             "fps",
         )
-    durations = allowed_durations(model, resolution, fps)
+    durations = caps.matrix(endpoint)[(model, resolution, fps)]
     if duration not in durations:
         raise RequestInvalid(
             f"{model} at {resolution} and {fps} fps supports durations of "
             f"{', '.join(str(d) for d in durations)} seconds (got {duration}). "
-            f"Supported for {model}: {_describe_combinations(model)}",
+            f"Supported for {model}: {_describe_combinations(caps, endpoint, model)}",
             "duration",
+        )
+
+
+def check_camera_motion(model: str, camera_motion: str | None, *, caps=None) -> None:
+    """Only some models take a camera move (every one in the contract)."""
+    caps = caps or capabilities.active()
+    if camera_motion is not None and not caps.takes_camera_motion(model):
+        takers = [m for m in caps.model_names() if caps.takes_camera_motion(m)]
+        raise RequestInvalid(
+            f"{model} does not take camera_motion; leave it out, or choose one of "
+            f"{', '.join(takers)}",
+            "camera_motion",
         )
 
 

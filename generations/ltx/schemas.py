@@ -1,10 +1,13 @@
 """The LTX-2 generation requests as pydantic models: the one declaration of each endpoint's
 fields, defaults and descriptions, and the rules between them, read by the client, the
-simulator, the forms and the JSON API. Every refusal is one `RequestInvalid` in the API's words."""
+simulator, the forms and the JSON API. Their choices are a capabilities profile's, so the
+models are made per profile (`request_types`). Every refusal is one `RequestInvalid` in the
+API's words."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the models are made in a function, and pydantic
+# must see their field types, which are that function's locals, as objects.
 import math
+from collections.abc import Iterator, Mapping
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -17,7 +20,8 @@ from pydantic import (
     model_validator,
 )
 
-from generations.ltx import rules
+from generations.ltx import capabilities, rules
+from generations.ltx.capabilities import Capabilities
 from generations.ltx.rules import RequestInvalid
 
 # -- field types, each refusing with the API's own words ---------------------------------------
@@ -126,147 +130,216 @@ class LTXRequest(BaseModel):
         try:
             super().__init__(**{k: v for k, v in fields.items() if v is not None})
         except ValidationError as exc:
-            raise request_invalid(exc) from None
+            raise request_invalid(exc, allowed=list(type(self).model_fields)) from None
 
     def payload(self) -> dict:
         """The JSON body: the fields given, with the documented defaults filled in."""
         return self.model_dump(exclude_none=True)
 
 
-class _VideoRequest(LTXRequest):
-    """Text- and image-to-video: made to order, within the support matrix."""
-
-    prompt: FilledText = Field(description=PROMPT)
-    model: Choice(rules.MODELS) = Field(
-        description="The LTX-2 model; the support matrix says what each offers."
-    )
-    duration: WholeNumber = Field(
-        description="Seconds. Which durations a model offers at a resolution and frame rate "
-        "is the LTX-2 support matrix; others are refused with the choices.",
-        json_schema_extra={"enum": list(rules.DURATIONS)},
-    )
-    resolution: Choice(rules.RESOLUTIONS) = Field(description="Width x height, in pixels.")
-    fps: WholeNumber = Field(
-        default=rules.DEFAULT_FPS,
-        description="Frames per second.",
-        json_schema_extra={"enum": list(rules.FPS_VALUES)},
-    )
-    generate_audio: Flag = Field(default=True, description="Make a soundtrack too.")
-    camera_motion: Choice(rules.CAMERA_MOTIONS) = Field(
-        default=None, description="A camera move; none leaves it to the prompt."
-    )
-
-    @model_validator(mode="after")
-    def _within_the_support_matrix(self):
-        rules.check_support_matrix(self.model, self.resolution, self.fps, self.duration)
-        return self
+def _one_or_choice(endpoint: str, choices: tuple):
+    """A field an endpoint offers one value of says so when refused; several are a Choice."""
+    return Only(endpoint, choices[0]) if len(choices) == 1 else Choice(choices)
 
 
-class TextToVideo(_VideoRequest):
-    endpoint: ClassVar[str] = rules.TEXT_TO_VIDEO
+def _video_request(caps: Capabilities, endpoint: str) -> type[LTXRequest]:
+    class _VideoRequest(LTXRequest):
+        """Text- and image-to-video: made to order, within the support matrix."""
 
+        prompt: FilledText = Field(description=PROMPT)
+        model: Choice(caps.models_for(endpoint)) = Field(
+            description="The LTX-2 model; the support matrix says what each offers."
+        )
+        duration: WholeNumber = Field(
+            description="Seconds. Which durations a model offers at a resolution and frame rate "
+            "is the LTX-2 support matrix; others are refused with the choices.",
+            json_schema_extra={"enum": list(caps.durations(endpoint))},
+        )
+        resolution: Choice(caps.resolutions(endpoint)) = Field(
+            description="Width x height, in pixels."
+        )
+        fps: WholeNumber = Field(
+            default=caps.default_fps,
+            description="Frames per second.",
+            json_schema_extra={"enum": list(caps.fps_values(endpoint))},
+        )
+        generate_audio: Flag = Field(default=True, description="Make a soundtrack too.")
+        camera_motion: Choice(caps.camera_motions) = Field(
+            default=None, description="A camera move; none leaves it to the prompt."
+        )
 
-class ImageToVideo(_VideoRequest):
-    endpoint: ClassVar[str] = rules.IMAGE_TO_VIDEO
-    image_uri: MediaUri = Field(description="The first frame.")
-
-
-class AudioToVideo(LTXRequest):
-    endpoint: ClassVar[str] = rules.AUDIO_TO_VIDEO
-    audio_uri: MediaUri = Field(description="The soundtrack the video is made to.")
-    image_uri: MediaUri = Field(default=None, description="An optional first frame.")
-    prompt: Text = Field(default="", description=PROMPT + " May be empty when an image is given.")
-    resolution: Only(rules.AUDIO_TO_VIDEO, rules.AUDIO_TO_VIDEO_RESOLUTION) = Field(
-        default=rules.AUDIO_TO_VIDEO_RESOLUTION, description="Width x height, in pixels."
-    )
-    guidance_scale: Number = Field(
-        default=None,
-        gt=0,
-        description=f"How closely to follow the prompt: {rules.GUIDANCE_SCALE_WITHOUT_IMAGE:g} "
-        f"by default, {rules.GUIDANCE_SCALE_WITH_IMAGE:g} with an image.",
-    )
-    model: Only(rules.AUDIO_TO_VIDEO, rules.AUDIO_TO_VIDEO_MODEL) = Field(
-        default=rules.AUDIO_TO_VIDEO_MODEL, description="The LTX-2 model (one offers this)."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _guidance_by_image(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("guidance_scale") is None:
-            with_image = data.get("image_uri") is not None
-            data = {
-                **data,
-                "guidance_scale": rules.GUIDANCE_SCALE_WITH_IMAGE
-                if with_image
-                else rules.GUIDANCE_SCALE_WITHOUT_IMAGE,
-            }
-        return data
-
-    @model_validator(mode="after")
-    def _prompt_or_image(self):
-        if self.image_uri is None and not self.prompt.strip():
-            raise RequestInvalid(
-                "prompt is required when image_uri is not provided (it may be empty only "
-                "when an image is given)",
-                "prompt",
+        @model_validator(mode="after")
+        def _within_the_support_matrix(self):
+            rules.check_support_matrix(
+                self.model, self.resolution, self.fps, self.duration, endpoint=endpoint, caps=caps
             )
-        return self
+            rules.check_camera_motion(self.model, self.camera_motion, caps=caps)
+            return self
+
+    return _VideoRequest
 
 
-class Retake(LTXRequest):
-    endpoint: ClassVar[str] = rules.RETAKE
-    video_uri: MediaUri = Field(description="The video to retake a section of.")
-    prompt: Text = Field(default=None, description="What changes in the retaken section.")
-    start_time: Number = Field(
-        description="Where the retaken section starts, in seconds.",
-        json_schema_extra={"minimum": 0},
-    )
-    duration: Number = Field(
-        description="How long the retaken section lasts, in seconds.",
-        json_schema_extra={"minimum": rules.RETAKE_MIN_SECTION_SECONDS},
-    )
-    mode: Choice(rules.RETAKE_MODES) = Field(
-        default=rules.RETAKE_DEFAULT_MODE, description="What the retake replaces."
-    )
-    model: Only(rules.RETAKE, rules.RETAKE_MODEL) = Field(
-        default=rules.RETAKE_MODEL, description="The LTX-2 model (one offers this)."
-    )
+def _make(caps: Capabilities) -> dict[str, type[LTXRequest]]:
+    """The four request models, with the choices `caps` declares."""
 
-    @model_validator(mode="after")
-    def _section(self):
-        if self.start_time < 0:
-            raise RequestInvalid("start_time must be 0 or more seconds", "start_time")
-        if self.duration < rules.RETAKE_MIN_SECTION_SECONDS:
-            raise RequestInvalid(
-                f"duration must be at least {rules.RETAKE_MIN_SECTION_SECONDS:g} seconds "
-                f"(got {self.duration:g})",
-                "duration",
-            )
-        return self
+    class TextToVideo(_video_request(caps, rules.TEXT_TO_VIDEO)):
+        endpoint: ClassVar[str] = rules.TEXT_TO_VIDEO
+
+    class ImageToVideo(_video_request(caps, rules.IMAGE_TO_VIDEO)):
+        endpoint: ClassVar[str] = rules.IMAGE_TO_VIDEO
+        image_uri: MediaUri = Field(description="The first frame.")
+
+    a2v_models = caps.models_for(rules.AUDIO_TO_VIDEO)
+    a2v_resolutions = caps.resolutions(rules.AUDIO_TO_VIDEO)
+
+    class AudioToVideo(LTXRequest):
+        endpoint: ClassVar[str] = rules.AUDIO_TO_VIDEO
+        audio_uri: MediaUri = Field(description="The soundtrack the video is made to.")
+        image_uri: MediaUri = Field(default=None, description="An optional first frame.")
+        prompt: Text = Field(
+            default="", description=PROMPT + " May be empty when an image is given."
+        )
+        resolution: _one_or_choice(rules.AUDIO_TO_VIDEO, a2v_resolutions) = Field(
+            default=a2v_resolutions[0], description="Width x height, in pixels."
+        )
+        guidance_scale: Number = Field(
+            default=None,
+            gt=0,
+            description=f"How closely to follow the prompt: "
+            f"{rules.GUIDANCE_SCALE_WITHOUT_IMAGE:g} by default, "
+            f"{rules.GUIDANCE_SCALE_WITH_IMAGE:g} with an image.",
+        )
+        model: _one_or_choice(rules.AUDIO_TO_VIDEO, a2v_models) = Field(
+            default=a2v_models[0],
+            description="The LTX-2 model (one offers this)."
+            if len(a2v_models) == 1
+            else "The LTX-2 model; each offers its own sizes.",
+        )
+
+        @model_validator(mode="before")
+        @classmethod
+        def _guidance_by_image(cls, data: Any) -> Any:
+            if isinstance(data, dict) and data.get("guidance_scale") is None:
+                with_image = data.get("image_uri") is not None
+                data = {
+                    **data,
+                    "guidance_scale": rules.GUIDANCE_SCALE_WITH_IMAGE
+                    if with_image
+                    else rules.GUIDANCE_SCALE_WITHOUT_IMAGE,
+                }
+            return data
+
+        @model_validator(mode="after")
+        def _prompt_or_image(self):
+            if self.image_uri is None and not self.prompt.strip():
+                raise RequestInvalid(
+                    "prompt is required when image_uri is not provided (it may be empty only "
+                    "when an image is given)",
+                    "prompt",
+                )
+            sizes = caps.resolutions(rules.AUDIO_TO_VIDEO, self.model)
+            if self.resolution not in sizes:
+                raise RequestInvalid(
+                    f"audio-to-video with {self.model} supports resolution "
+                    f"{' or '.join(sizes)} (got {self.resolution})",
+                    "resolution",
+                )
+            return self
+
+    retake_models = caps.models_for(rules.RETAKE)
+
+    class Retake(LTXRequest):
+        endpoint: ClassVar[str] = rules.RETAKE
+        video_uri: MediaUri = Field(description="The video to retake a section of.")
+        prompt: Text = Field(default=None, description="What changes in the retaken section.")
+        start_time: Number = Field(
+            description="Where the retaken section starts, in seconds.",
+            json_schema_extra={"minimum": 0},
+        )
+        duration: Number = Field(
+            description="How long the retaken section lasts, in seconds.",
+            json_schema_extra={"minimum": rules.RETAKE_MIN_SECTION_SECONDS},
+        )
+        mode: Choice(rules.RETAKE_MODES) = Field(
+            default=rules.RETAKE_DEFAULT_MODE, description="What the retake replaces."
+        )
+        model: _one_or_choice(rules.RETAKE, retake_models) = Field(
+            default=retake_models[0],
+            description="The LTX-2 model (one offers this)."
+            if len(retake_models) == 1
+            else "The LTX-2 model.",
+        )
+
+        @model_validator(mode="after")
+        def _section(self):
+            if self.start_time < 0:
+                raise RequestInvalid("start_time must be 0 or more seconds", "start_time")
+            if self.duration < rules.RETAKE_MIN_SECTION_SECONDS:
+                raise RequestInvalid(
+                    f"duration must be at least {rules.RETAKE_MIN_SECTION_SECONDS:g} seconds "
+                    f"(got {self.duration:g})",
+                    "duration",
+                )
+            return self
+
+    return {cls.endpoint: cls for cls in (TextToVideo, ImageToVideo, AudioToVideo, Retake)}
 
 
-REQUEST_TYPES: dict[str, type[LTXRequest]] = {
-    cls.endpoint: cls for cls in (TextToVideo, ImageToVideo, AudioToVideo, Retake)
-}
+# Made once per profile; each entry holds its profile, so the id it is found by stays its own.
+_MADE: dict[int, tuple[Capabilities, dict[str, type[LTXRequest]]]] = {}
 
 
-def validate_request(endpoint: str, payload: object) -> dict:
-    """Validate a generation payload as the API does; return it with defaults applied."""
-    if endpoint not in REQUEST_TYPES:
+def request_types(caps: Capabilities | None = None) -> dict[str, type[LTXRequest]]:
+    """Endpoint -> its request model, under `caps` (the profile in force by default)."""
+    caps = caps or capabilities.active()
+    made = _MADE.get(id(caps))
+    if made is None:
+        made = _MADE[id(caps)] = (caps, _make(caps))
+    return made[1]
+
+
+class _InForce(Mapping):
+    """`REQUEST_TYPES[endpoint]`: the request model of the profile in force when it is read."""
+
+    def __getitem__(self, endpoint: str) -> type[LTXRequest]:
+        return request_types()[endpoint]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(request_types())
+
+    def __len__(self) -> int:
+        return len(request_types())
+
+
+REQUEST_TYPES: Mapping[str, type[LTXRequest]] = _InForce()
+
+
+def __getattr__(name: str):
+    # `schemas.TextToVideo` and the others: the profile in force's (PEP 562).
+    by_name = {cls.__name__: cls for cls in request_types().values()}
+    if name in by_name:
+        return by_name[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def validate_request(endpoint: str, payload: object, *, caps: Capabilities | None = None) -> dict:
+    """Validate a generation payload as the API does (under the profile in force, or `caps`);
+    return it with defaults applied."""
+    types = request_types(caps)
+    if endpoint not in types:
         raise ValueError(f"unknown endpoint {endpoint!r}")
     if not isinstance(payload, dict):
         raise RequestInvalid("request body must be a JSON object")
-    return REQUEST_TYPES[endpoint](**{str(k): v for k, v in payload.items()}).payload()
+    return types[endpoint](**{str(k): v for k, v in payload.items()}).payload()
 
 
-def request_invalid(exc: ValidationError) -> RequestInvalid:
+def request_invalid(exc: ValidationError, *, allowed: list[str]) -> RequestInvalid:
     """The first thing wrong, as the API says it: unknown fields first, then in field order."""
     problems = refusals(exc)
     unknown = sorted(field for field, kind, _ in problems if kind == "extra_forbidden")
     if unknown:
-        allowed = ", ".join(_allowed_fields(exc))
         return RequestInvalid(
-            f"unknown field(s): {', '.join(unknown)}; allowed: {allowed}", unknown[0]
+            f"unknown field(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}", unknown[0]
         )
     field, _, message = problems[0]
     return RequestInvalid(message, field)
@@ -289,8 +362,3 @@ def refusals(exc: ValidationError) -> list[tuple[str | None, str, str]]:
         else:
             found.append((field, error["type"], f"{field}: {error['msg']}"))
     return found
-
-
-def _allowed_fields(exc: ValidationError) -> list[str]:
-    cls = next((c for c in REQUEST_TYPES.values() if c.__name__ == exc.title), None)
-    return list(cls.model_fields) if cls else []

@@ -7,6 +7,29 @@ from generations.prompts import prompting
 from generations.prompts.models import ELEMENT_FIELDS, LibraryEntry
 
 
+# Choices are callables: the capabilities profile in force says them when the form is shown.
+def _models():
+    return [(m, m) for m in rules.MODELS]
+
+
+def _resolutions():
+    return [(r, r) for r in rules.RESOLUTIONS]
+
+
+def _fps_values():
+    return [(f, f"{f} fps") for f in rules.FPS_VALUES]
+
+
+def _durations():
+    return [(d, f"{d} s") for d in rules.DURATIONS]
+
+
+def _camera_motions():
+    return [("", "None (describe it in the camera element)")] + [
+        (m, m.replace("_", " ")) for m in rules.CAMERA_MOTIONS
+    ]
+
+
 class PromptForm(forms.Form):
     title = forms.CharField(max_length=200)
     shot = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -22,16 +45,12 @@ class PromptForm(forms.Form):
         help_text="Leave empty to use the composed paragraph; edit it to fine-tune by hand.",
     )
     note = forms.CharField(required=False, max_length=300, label="Note for this version")
-    model = forms.ChoiceField(choices=[(m, m) for m in rules.MODELS])
-    resolution = forms.ChoiceField(choices=[(r, r) for r in rules.RESOLUTIONS])
-    fps = forms.TypedChoiceField(coerce=int, choices=[(f, f"{f} fps") for f in rules.FPS_VALUES])
-    duration = forms.TypedChoiceField(coerce=int, choices=[(d, f"{d} s") for d in rules.DURATIONS])
+    model = forms.ChoiceField(choices=_models)
+    resolution = forms.ChoiceField(choices=_resolutions)
+    fps = forms.TypedChoiceField(coerce=int, choices=_fps_values)
+    duration = forms.TypedChoiceField(coerce=int, choices=_durations)
     generate_audio = forms.BooleanField(required=False, label="Generate audio")
-    camera_motion = forms.ChoiceField(
-        required=False,
-        choices=[("", "None (describe it in the camera element)")]
-        + [(m, m.replace("_", " ")) for m in rules.CAMERA_MOTIONS],
-    )
+    camera_motion = forms.ChoiceField(required=False, choices=_camera_motions)
     based_on = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):

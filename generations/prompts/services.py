@@ -57,6 +57,7 @@ def settings_clean(raw: dict) -> dict:
             rules.check_support_matrix(
                 values["model"], values["resolution"], values["fps"], values["duration"]
             )
+            rules.check_camera_motion(values["model"], values["camera_motion"] or None)
         except rules.RequestInvalid as exc:
             errors[exc.field or "model"] = exc.message
     if errors:

@@ -13,6 +13,7 @@ from django.views.decorators.http import condition, require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from generations.core.access import get_project_for
+from generations.core.ltx import ltx_price_refusal, ltx_unconfirmed_price
 from generations.core.media_response import stored_file_response
 from generations.core.params import uuid_param
 from generations.jobs import selectors
@@ -265,6 +266,11 @@ def generation_estimate(request, project_uuid):
         cost = pricing.estimate_cost(rules.TEXT_TO_VIDEO, payload)
     except (rules.RequestInvalid, TypeError, ValueError, ArithmeticError):
         return HttpResponse("choose a model, resolution and duration")
+    unconfirmed = ltx_unconfirmed_price(endpoint=rules.TEXT_TO_VIDEO, payload=payload)
+    refusal = ltx_price_refusal(endpoint=rules.TEXT_TO_VIDEO, payload=payload)
+    if refusal or unconfirmed:
+        note = refusal or f"{unconfirmed}: this is the simulator's figure"
+        return HttpResponse(f"{cost} USD, price unconfirmed. {note}.")
     return HttpResponse(f"{cost} USD")
 
 
