@@ -30,6 +30,7 @@ from generations.spend.models import (  # noqa: F401
     Budget,
     BudgetAlert,
     LedgerEntry,
+    PriceRow,
     SpendPeriod,
     SpendPolicy,
 )

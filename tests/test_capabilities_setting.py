@@ -38,6 +38,7 @@ def test_the_setting_reaches_rules_schemas_and_forms(settings):
     assert ("1080x1920", "1080x1920") not in PromptForm().fields["resolution"].choices
 
 
+@pytest.mark.django_db
 def test_the_setting_may_name_an_operators_file(settings, tmp_path):
     text = (capabilities.PROFILES_DIR / "current.toml").read_text(encoding="utf-8")
     # The operator has LTX's price for ltx-2-3-fast at 720p and 1080p, either way up.
@@ -51,6 +52,7 @@ def test_the_setting_may_name_an_operators_file(settings, tmp_path):
     assert params["resolution"] == "1080x1920"
 
 
+@pytest.mark.django_db
 def test_an_unconfirmed_price_is_not_sent_to_the_real_api(settings):
     settings.LTX_CAPABILITIES = "current"
     settings.LTX_USES_SIMULATOR = False

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import requests
 from django.conf import settings
 
-from generations.ltx import LTXClient, pricing
+from generations.ltx import LTXClient
 
 
 def ltx_client(*, api_key: str | None = None) -> LTXClient:
@@ -21,26 +21,6 @@ def ltx_capabilities_setting() -> str:
     """The capabilities profile the installation chose (LTX_CAPABILITIES): a profile's name
     or the path of the operator's own file. Read at every use, so an override takes effect."""
     return settings.LTX_CAPABILITIES
-
-
-def ltx_unconfirmed_price(*, endpoint: str, payload: dict) -> str | None:
-    """What is unconfirmed about a validated request's price, if LTX has published none."""
-    if pricing.price_confirmed(endpoint, payload):
-        return None
-    _, model, resolution = pricing.price_key(endpoint, payload)
-    return f"LTX has published no price for {endpoint} with {model} at {resolution}"
-
-
-def ltx_price_refusal(*, endpoint: str, payload: dict) -> str | None:
-    """Why a request may not be sent to the real API: at an unconfirmed price neither its
-    estimate nor the budget it holds can be trusted. The simulator charges its own figure."""
-    unconfirmed = ltx_unconfirmed_price(endpoint=endpoint, payload=payload)
-    if unconfirmed is None or settings.LTX_USES_SIMULATOR:
-        return None
-    return (
-        f"{unconfirmed}, so nothing is sent to the LTX API at it until an operator confirms "
-        "one (LTX_CAPABILITIES)"
-    )
 
 
 @dataclass(frozen=True)

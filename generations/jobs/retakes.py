@@ -14,6 +14,7 @@ from generations.jobs.assets import asset_from_generation
 from generations.jobs.models import Generation, JobState
 from generations.ltx import pricing, rules
 from generations.review.models import TimelineComment
+from generations.spend.prices import price_list_on
 
 
 def retake_section(start: float, end: float | None, video_seconds: float) -> tuple[float, float]:
@@ -89,7 +90,10 @@ def retake_plan(
     estimate = None
     if problem is None:
         estimate = pricing.estimate_cost(
-            rules.RETAKE, {"model": rules.RETAKE_MODEL}, input_seconds=video_seconds
+            rules.RETAKE,
+            {"model": rules.RETAKE_MODEL},
+            input_seconds=video_seconds,
+            prices=price_list_on(),
         )
     return RetakePlan(
         comment=comment,

@@ -16,7 +16,6 @@ from django.db.models import F
 from django.utils import timezone
 
 from generations.core.activity import activity_record
-from generations.core.ltx import ltx_price_refusal
 from generations.jobs import queue
 from generations.jobs.models import ACTIVE_STATES, Generation, GenerationEvent, JobState, MediaAsset
 from generations.ltx import pricing, rules
@@ -24,6 +23,7 @@ from generations.ltx.schemas import validate_request
 from generations.projects.models import Project
 from generations.review import stacks
 from generations.spend import services as spend
+from generations.spend.prices import price_list_on, price_refusal
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source_video"}
@@ -58,10 +58,14 @@ def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, De
         raise ValidationError({exc.field or "__all__": exc.message}) from None
     except (KeyError, TypeError):
         raise ValidationError("This endpoint needs its input file") from None
-    if refusal := ltx_price_refusal(endpoint=endpoint, payload=validated):
+    prices = price_list_on()
+    if refusal := price_refusal(endpoint=endpoint, payload=validated, prices=prices):
         raise ValidationError({"model": refusal})
     params = {k: v for k, v in validated.items() if k not in ASSET_FIELDS}
-    return params, pricing.estimate_cost(endpoint, validated, input_seconds=input_seconds)
+    estimate = pricing.estimate_cost(
+        endpoint, validated, input_seconds=input_seconds, prices=prices
+    )
+    return params, estimate
 
 
 def job_submit(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
+from django.utils import timezone
 
 from generations import media
 from generations.jobs import queue
@@ -17,6 +18,7 @@ from generations.jobs.models import VIDEO_FACTS, Attempt, Generation, JobState
 from generations.jobs.services import BILLED_BY_INPUT, job_finish, job_move
 from generations.ltx import pricing, rules
 from generations.review import notifications
+from generations.spend.prices import price_list_on
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ def generation_store(*, generation_id: int) -> None:
         generation.endpoint,
         {**generation.params, "duration": info.duration},
         input_seconds=getattr(generation, billed).info["duration"] if billed else None,
+        prices=price_list_on(timezone.localdate(generation.created_at)),
     )
     stored = job_move(
         generation,

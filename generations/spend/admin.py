@@ -1,7 +1,14 @@
 from django.contrib import admin
 
 from generations.core.admin import Kept, ReadOnly
-from generations.spend.models import Budget, BudgetAlert, LedgerEntry, SpendPeriod, SpendPolicy
+from generations.spend.models import (
+    Budget,
+    BudgetAlert,
+    LedgerEntry,
+    PriceRow,
+    SpendPeriod,
+    SpendPolicy,
+)
 
 # Budgets and policies are set on the project's Spend page, which keeps the totals in step.
 
@@ -45,3 +52,20 @@ class SpendPolicyAdmin(ReadOnly, admin.ModelAdmin):
 class BudgetAlertAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["project", "period", "percent", "committed", "limit", "created_at"]
     list_select_related = ["project"]
+
+
+@admin.register(PriceRow)
+class PriceRowAdmin(admin.ModelAdmin):
+    """Prices are dated rows: a correction is a new row from its day, so what older jobs were
+    charged stays explained. Rows are added, not edited."""
+
+    list_display = ["effective", "endpoint", "model", "resolution", "usd_per_second", "note"]
+    list_filter = ["endpoint", "model"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -1,8 +1,12 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from generations.core.models import AppendOnlyQuerySet
+from generations.ltx import capabilities
+from generations.ltx.capabilities import GENERATION_ENDPOINTS, RETAKE
 
 
 def default_alert_percents() -> list[int]:
@@ -232,3 +236,46 @@ class BudgetAlert(models.Model):
     def __str__(self):
         when = self.period.strftime("%B %Y") if self.period else "all time"
         return f"{self.project}: {self.percent} % of the budget ({when})"
+
+
+class PriceRow(models.Model):
+    """An operator's price for one endpoint, model and size from a date on. It overrides the
+    capabilities profile's figure from that date, and confirms a price LTX has not published,
+    so requests at it may reach the real API. Older jobs keep the price of their own day."""
+
+    endpoint = models.CharField(max_length=20, choices=[(e, e) for e in GENERATION_ENDPOINTS])
+    model = models.CharField(max_length=40)
+    resolution = models.CharField(
+        max_length=12, help_text="WIDTHxHEIGHT; retake is priced at 1920x1080 whatever its size"
+    )
+    usd_per_second = models.DecimalField(
+        "USD per second", max_digits=8, decimal_places=4, validators=[MinValueValidator(0)]
+    )
+    effective = models.DateField(default=timezone.localdate, help_text="from this day on")
+    note = models.CharField(max_length=200, blank=True, help_text="where the figure comes from")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective", "endpoint", "model", "resolution"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "model", "resolution", "effective"], name="one_price_a_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.endpoint} {self.model} {self.resolution} from {self.effective}"
+
+    def clean(self):
+        # Only what the profile in force offers can be priced: a typo would price nothing.
+        offered = {(e, m, r) for e, m, r in capabilities.active().offers()}
+        if self.endpoint == RETAKE:
+            offered = {(e, m, "1920x1080") for e, m, _ in offered if e == RETAKE}
+        if (self.endpoint, self.model, self.resolution) not in offered:
+            raise ValidationError(
+                f"The API as described ({capabilities.active().name}) does not offer "
+                f"{self.endpoint} with {self.model} at {self.resolution}"
+            )

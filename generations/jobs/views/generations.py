@@ -13,7 +13,6 @@ from django.views.decorators.http import condition, require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from generations.core.access import get_project_for
-from generations.core.ltx import ltx_price_refusal, ltx_unconfirmed_price
 from generations.core.media_response import stored_file_response
 from generations.core.params import uuid_param
 from generations.jobs import selectors
@@ -32,6 +31,7 @@ from generations.prompts import selectors as prompt_selectors
 from generations.prompts.models import Prompt
 from generations.prompts.views import CHOSEN_SETTINGS, settings_choices
 from generations.spend import services as spend
+from generations.spend.prices import price_list_on, price_refusal, price_unconfirmed
 
 GENERATORS = (Role.EDITOR,)
 PAGE_SIZE = 24
@@ -254,7 +254,7 @@ def generation_estimate(request, project_uuid):
             )
         )
     if endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE):
-        rate = pricing.DOCUMENTED_PRICES.rate(endpoint, rules.PRO, rules.RES_1080P)
+        rate = price_list_on().rate(endpoint, rules.PRO, rules.RES_1080P)
         what = "audio" if endpoint == rules.AUDIO_TO_VIDEO else "video"
         return HttpResponse(f"{rate} USD per second of the {what}")
     payload = {
@@ -262,12 +262,13 @@ def generation_estimate(request, project_uuid):
         "resolution": get.get("resolution"),
         "duration": _number(get.get("duration"), int),
     }
+    prices = price_list_on()
     try:
-        cost = pricing.estimate_cost(rules.TEXT_TO_VIDEO, payload)
+        cost = pricing.estimate_cost(rules.TEXT_TO_VIDEO, payload, prices=prices)
     except (rules.RequestInvalid, TypeError, ValueError, ArithmeticError):
         return HttpResponse("choose a model, resolution and duration")
-    unconfirmed = ltx_unconfirmed_price(endpoint=rules.TEXT_TO_VIDEO, payload=payload)
-    refusal = ltx_price_refusal(endpoint=rules.TEXT_TO_VIDEO, payload=payload)
+    found = {"endpoint": rules.TEXT_TO_VIDEO, "payload": payload, "prices": prices}
+    unconfirmed, refusal = price_unconfirmed(**found), price_refusal(**found)
     if refusal or unconfirmed:
         note = refusal or f"{unconfirmed}: this is the simulator's figure"
         return HttpResponse(f"{cost} USD, price unconfirmed. {note}.")

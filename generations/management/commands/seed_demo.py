@@ -3,8 +3,10 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from generations.ltx import capabilities, pricing
 from generations.projects.models import Project
 from generations.projects.services import project_create
+from generations.spend.models import PriceRow
 
 DEMO_USERNAME = "demo"
 # Printed by `make run` for trying the app on one's own machine; refused outside embedded mode.
@@ -37,3 +39,24 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo project: {project.name}")
         if settings.LTX_USES_SIMULATOR:
             self.stdout.write(f"LTX-2 API simulator key: {settings.LTXV_API_KEY}")
+            self._enter_simulator_prices()
+
+    def _enter_simulator_prices(self):
+        """The simulator charges the profile's figures, unpublished ones included: entered as
+        the price list, so the demo's estimates are the simulator's bills from the first click."""
+        prices = pricing.price_list(capabilities.active())
+        entered = 0
+        for endpoint, model, resolution in sorted(prices.unconfirmed):
+            _, created = PriceRow.objects.get_or_create(
+                endpoint=endpoint,
+                model=model,
+                resolution=resolution,
+                effective=prices.effective,
+                defaults={
+                    "usd_per_second": prices.per_second[(endpoint, model, resolution)],
+                    "note": "the simulator's price list (seed_demo)",
+                },
+            )
+            entered += created
+        if entered:
+            self.stdout.write(f"Prices: the simulator's {entered} unpublished prices entered")
