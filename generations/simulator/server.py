@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from generations.ltx import rules
+from generations.ltx import capabilities, rules
 from generations.simulator.generation import GenerationRoutes
 from generations.simulator.handler import logger
 from generations.simulator.state import (
@@ -102,6 +103,8 @@ class SimulatorServer(ThreadingHTTPServer):
 
 
 def serve(config: Config) -> None:
+    if config.profile:
+        capabilities.choose(lambda: config.profile)
     server = SimulatorServer(config)
     logger.info(
         "ltxsim serving the LTX-2 API at %s (%d key(s) accepted)",
@@ -115,10 +118,21 @@ def serve(config: Config) -> None:
         server.server_close()
 
 
+def _profile_from_environment(parser: argparse.ArgumentParser) -> str:
+    try:
+        capabilities.load(os.environ["LTX_CAPABILITIES"])
+    except capabilities.CapabilitiesError as exc:
+        parser.error(str(exc))
+    return os.environ["LTX_CAPABILITIES"]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="ltxsim", description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     options = vars(parser.parse_args(argv))
+    # Run on its own, it plays the API the app beside it was told of.
+    if options["profile"] is None and os.environ.get("LTX_CAPABILITIES"):
+        options["profile"] = _profile_from_environment(parser)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s ltxsim %(message)s")
     with contextlib.suppress(KeyboardInterrupt):
         serve(config_from_options(options))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from pathlib import Path
 
-from generations.ltx import rules
+from generations.ltx import capabilities, rules
 from generations.simulator import DEMO_API_KEY
 
 
@@ -62,6 +62,7 @@ class Config:
     upload_url_ttl: float = rules.UPLOAD_URL_TTL_SECONDS
     file_ttl: float = rules.UPLOADED_FILE_TTL_SECONDS
     seed: int | None = None
+    profile: str | None = None  # the capabilities offered; None: the process's own choice
 
 
 def _probability(value: str) -> float:
@@ -93,6 +94,14 @@ def _fetch_host(value: str) -> tuple[str, str | None]:
 
 def _words(value: str) -> list[str]:
     return [w.strip() for w in value.split(",") if w.strip()]
+
+
+def _profile(value: str) -> str:
+    try:
+        capabilities.load(value)
+    except capabilities.CapabilitiesError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -137,6 +146,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--upload-url-ttl", type=float, default=rules.UPLOAD_URL_TTL_SECONDS)
     parser.add_argument("--file-ttl", type=float, default=rules.UPLOADED_FILE_TTL_SECONDS)
     parser.add_argument("--seed", type=int, help="seed for fault injection")
+    parser.add_argument(
+        "--profile",
+        type=_profile,
+        help="the API it plays: contract, current, or a capabilities .toml file "
+        "(default: $LTX_CAPABILITIES, else contract)",
+    )
 
 
 def config_from_options(options: dict) -> Config:

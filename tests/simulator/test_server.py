@@ -620,3 +620,59 @@ def test_command_line_serves_with_its_options(command, tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "manage.py", "ltxsim"],
+        [sys.executable, "-m", "generations.simulator"],
+    ],
+)
+def test_command_line_plays_the_profile_it_is_given(command, tmp_path):
+    bad = subprocess.run(
+        [*command, "--profile", "tomorrow"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert bad.returncode == 2 and "LTX_CAPABILITIES must be contract or current" in bad.stderr
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            *command,
+            "--port",
+            str(port),
+            "--api-key",
+            "k1",
+            "--filter-words",
+            "forbidden",
+            "--profile",
+            "current",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_until(
+            lambda: _answers(f"http://127.0.0.1:{port}/healthz"), timeout=30, message="simulator"
+        )
+        portrait = t2v(prompt="forbidden", model="ltx-2-3-fast", resolution="1080x1920", fps=48)
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/v1/text-to-video",
+            json=portrait,
+            headers={"Authorization": "Bearer k1"},
+            timeout=10,
+        )
+        # Past the request's checks (portrait, 48 fps, a newer model): refused for its words.
+        assert answer.status_code == 422
+        assert answer.json()["error"]["type"] == "content_filtered_error", answer.text
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _answers(url):
+    try:
+        return requests.get(url, timeout=1).ok
+    except requests.ConnectionError:
+        return False
