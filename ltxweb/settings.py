@@ -124,7 +124,7 @@ ROOT_URLCONF = "ltxweb.urls"
 WSGI_APPLICATION = "ltxweb.wsgi.application"
 
 # The domain packages inside generations/ (docs/architecture.md).
-DOMAIN_ROOMS = ("core", "projects", "prompts", "jobs", "review", "spend", "api")
+DOMAIN_ROOMS = ("core", "projects", "prompts", "jobs", "review", "spend", "sequences", "api")
 
 TEMPLATES = [
     {

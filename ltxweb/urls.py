@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("generations.jobs.urls")),
     path("", include("generations.review.urls")),
     path("", include("generations.spend.urls")),
+    path("", include("generations.sequences.urls")),
 ]
 
 # A malformed request gets a page that says what was wrong (generations/core/errors.py).

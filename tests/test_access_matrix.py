@@ -50,6 +50,7 @@ from generations.review import comments as comment_service
 from generations.review import shares as share_service
 from generations.review import stacks
 from generations.review.models import Notification, ShareLink
+from generations.sequences import services as sequence_service
 from tests import mediafiles
 from tests.factories import MembershipFactory, UserFactory
 
@@ -281,6 +282,33 @@ stack                         GET     200   200      200    200      200    404 
 stack                         POST    405   405      405    405      405    405      login
 stack_compare                 GET     200   200      200    200      200    404      login
 stack_compare                 POST    405   405      405    405      405    405      login
+# -- sequences: any member reads the board; editors (and owners) change it --------------
+sequences                     GET     200   200      200    200      200    404      login
+sequences                     POST    302   403      302    403      403    404      login
+sequence                      GET     200   200      200    200      200    404      login
+sequence                      POST    405   405      405    405      405    405      login
+sequence_rename               GET     405   405      405    405      405    405      login
+sequence_rename               POST    302   403      302    403      403    404      login
+shot_add                      GET     405   405      405    405      405    405      login
+shot_add                      POST    302   403      302    403      403    404      login
+shots_import                  GET     405   405      405    405      405    405      login
+shots_import                  POST    302   403      302    403      403    404      login
+shot_edit                     GET     405   405      405    405      405    405      login
+shot_edit                     POST    302   403      302    403      403    404      login
+shot_move                     GET     405   405      405    405      405    405      login
+shot_move                     POST    302   403      302    403      403    404      login
+shot_duplicate                GET     405   405      405    405      405    405      login
+shot_duplicate                POST    302   403      302    403      403    404      login
+shot_split                    GET     405   405      405    405      405    405      login
+shot_split                    POST    302   403      302    403      403    404      login
+shot_delete                   GET     405   405      405    405      405    405      login
+shot_delete                   POST    302   403      302    403      403    404      login
+shot_select                   GET     405   405      405    405      405    405      login
+shot_select                   POST    302   403      302    403      403    404      login
+shots_export                  GET     200   200      200    200      200    404      login
+shots_export                  POST    405   405      405    405      405    405      login
+shot                          GET     200   200      200    200      200    404      login
+shot                          POST    405   405      405    405      405    405      login
 """
 # fmt: on
 
@@ -357,6 +385,7 @@ class World:
     web_token: object  # one of the owner's API tokens, to revoke
     forgetful: object  # someone who asked for a password reset (and never signs in here)
     share_token: str = ""  # a guest link to the generation's stack
+    shot: object = None  # a shot of a sequence, made from the prompt
 
 
 @pytest.fixture
@@ -454,6 +483,12 @@ def world(
         share_token=share_service.share_create(
             project=project, user=owner, stack=generation.version.stack
         )[1],
+        shot=sequence_service.shot_add(
+            sequence=sequence_service.sequence_create(project=project, user=editor, title="Ad"),
+            user=editor,
+            title="Harbour",
+            prompt_text="A harbour at dawn",
+        ),
     )
 
 
@@ -489,6 +524,8 @@ def arguments(world: World, pattern: Pattern) -> dict:
         "share_token": world.share_token,
         "fmt": "csv",
         "link_id": ShareLink.objects.get(project=world.project).pk,
+        "sequence_uuid": world.shot.sequence.uuid,
+        "shot_uuid": world.shot.uuid,
     }
     values = {**common, **per_pattern.get(pattern.name, {})}
     missing = [a for a in pattern.arguments if a not in values]

@@ -1,0 +1,119 @@
+"""Reads for the sequence board: each shot with its take, what its takes cost, and who and
+where is cast in it, in a fixed number of queries however long the sequence."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Sum
+
+from generations.core.csvfile import csv_text
+from generations.projects.models import Project
+from generations.prompts.models import LibraryEntry
+from generations.prompts.services import library_references
+from generations.review.models import ReviewState, Stack, Version
+from generations.sequences.models import Sequence, Shot
+from generations.spend.models import LedgerEntry
+
+
+@dataclass
+class ShotCard:
+    shot: Shot
+    take: Version | None = None  # what the board shows: selected, else approved, else newest
+    take_is: str = ""  # "selected", "approved" or "newest"
+    takes: int = 0
+    cost: Decimal = Decimal("0.00")
+    cast: list[LibraryEntry] = field(default_factory=list)
+
+
+def sequences_of(*, project: Project):
+    return Sequence.objects.filter(project=project).annotate(shot_count=Count("shots"))
+
+
+def shot_takes(*, shot: Shot):
+    """The shot's takes, newest first."""
+    if shot.prompt_id is None:
+        return Version.objects.none()
+    return (
+        Version.objects.filter(stack__prompt_id=shot.prompt_id)
+        .select_related("generation")
+        .order_by("-number")
+    )
+
+
+def board(*, sequence: Sequence) -> list[ShotCard]:
+    shots = list(
+        Shot.objects.filter(sequence=sequence)
+        .select_related("prompt__current_version", "selected__generation")
+        .order_by("position", "id")
+    )
+    cards = [ShotCard(shot=shot) for shot in shots]
+    prompt_ids = [shot.prompt_id for shot in shots if shot.prompt_id]
+    stacks = {
+        stack.prompt_id: stack
+        for stack in Stack.objects.filter(prompt_id__in=prompt_ids)
+        .select_related("newest__generation")
+        .annotate(takes=Count("versions"))
+    }
+    approved = {}
+    for version in (
+        Version.objects.filter(stack__in=stacks.values(), review_state=ReviewState.APPROVED)
+        .select_related("generation")
+        # Oldest first, so each stack's newest approval is the one that stays.
+        .order_by("number")
+    ):
+        approved[version.stack_id] = version
+    costs = dict(
+        LedgerEntry.objects.filter(
+            generation__version__stack__in=stacks.values(),
+            kind__in=LedgerEntry.BUCKETS["charged"],
+        )
+        .values_list("generation__version__stack")
+        .annotate(total=Sum("amount"))
+    )
+    names = defaultdict(set)
+    for card in cards:
+        version = card.shot.prompt.current_version if card.shot.prompt else None
+        if version is not None:
+            names[card.shot.pk] = library_references({**version.elements, "text": version.text})
+    entries = {
+        entry.name: entry
+        for entry in LibraryEntry.objects.filter(
+            project=sequence.project, name__in=set().union(*names.values())
+        )
+    }
+    for card in cards:
+        stack = stacks.get(card.shot.prompt_id)
+        if card.shot.selected_id:
+            card.take, card.take_is = card.shot.selected, "selected"
+        elif stack and stack.pk in approved:
+            card.take, card.take_is = approved[stack.pk], "approved"
+        elif stack and stack.newest:
+            card.take, card.take_is = stack.newest, "newest"
+        if stack:
+            card.takes = stack.takes
+            card.cost = Decimal(costs.get(stack.pk) or 0).quantize(Decimal("0.01"))
+        card.cast = sorted(
+            (entries[n] for n in names[card.shot.pk] if n in entries), key=lambda e: e.name
+        )
+    return cards
+
+
+def shot_list_rows(*, sequence: Sequence) -> list[list]:
+    """The shot list as the CSV export writes it: title, notes, duration, prompt."""
+    shots = (
+        Shot.objects.filter(sequence=sequence)
+        .select_related("prompt__current_version")
+        .order_by("position", "id")
+    )
+    return [
+        [
+            csv_text(shot.title),
+            csv_text(shot.notes),
+            shot.target_seconds or "",
+            csv_text(shot.prompt.current_version.text if shot.prompt else ""),
+        ]
+        for shot in shots
+    ]

@@ -1,0 +1,244 @@
+"""Sequences and their shots: add, reorder, duplicate, split, delete, choose the take, and a
+shot list in and out as CSV. Every change to a sequence's order happens under its row lock, so
+two people reordering at once leave positions 0, 1, 2… with no gap or twin."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from generations.projects.models import Project
+from generations.prompts import services as prompts
+from generations.review.models import Version
+from generations.sequences.models import Sequence, Shot
+
+MAX_SHOTS = 500  # a forty-shot music video fits many times over; a runaway import does not
+MAX_TARGET_SECONDS = 600
+CSV_COLUMNS = ("title", "notes", "duration", "prompt")
+
+
+def _title(value: str, what: str) -> str:
+    title = " ".join((value or "").split())
+    if not title:
+        raise ValidationError({"title": f"Give the {what} a title"})
+    return title[:200]
+
+
+def target_seconds_clean(value) -> int | None:
+    """A shot's target duration: blank, or whole seconds from 1 to MAX_TARGET_SECONDS."""
+    if value in (None, ""):
+        return None
+    try:
+        seconds = int(str(value).strip())
+    except ValueError:
+        seconds = 0
+    if not 1 <= seconds <= MAX_TARGET_SECONDS:
+        raise ValidationError(
+            {"target_seconds": f"A duration is whole seconds, 1 to {MAX_TARGET_SECONDS}"}
+        )
+    return seconds
+
+
+def sequence_create(*, project: Project, user, title: str) -> Sequence:
+    return Sequence.objects.create(
+        project=project, title=_title(title, "sequence"), created_by=user
+    )
+
+
+def sequence_rename(*, sequence: Sequence, title: str) -> Sequence:
+    sequence.title = _title(title, "sequence")
+    sequence.save(update_fields=["title", "updated_at"])
+    return sequence
+
+
+def _locked(sequence: Sequence) -> list[Shot]:
+    """Lock the sequence and return its shots in order."""
+    Sequence.objects.select_for_update().filter(pk=sequence.pk).get()
+    return list(Shot.objects.filter(sequence=sequence).order_by("position", "id"))
+
+
+def _renumber(shots: list[Shot]) -> None:
+    moved = [shot for index, shot in enumerate(shots) if shot.position != index]
+    for shot in moved:
+        shot.position = shots.index(shot)
+    Shot.objects.bulk_update(moved, ["position"])
+
+
+def _prompt_for(*, project: Project, user, title: str, text: str):
+    """The shot's own prompt, when it has words; written later otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    return prompts.prompt_create(project=project, author=user, title=title, text=text)
+
+
+@transaction.atomic
+def shot_add(
+    *,
+    sequence: Sequence,
+    user,
+    title: str,
+    notes: str = "",
+    target_seconds=None,
+    prompt_text: str = "",
+    after: Shot | None = None,
+) -> Shot:
+    """A new shot at the end, or right after `after`."""
+    shots = _locked(sequence)
+    if len(shots) >= MAX_SHOTS:
+        raise ValidationError(f"A sequence holds at most {MAX_SHOTS} shots")
+    title = _title(title, "shot")
+    shot = Shot.objects.create(
+        sequence=sequence,
+        position=len(shots),
+        title=title,
+        notes=(notes or "").strip(),
+        target_seconds=target_seconds_clean(target_seconds),
+        prompt=_prompt_for(project=sequence.project, user=user, title=title, text=prompt_text),
+    )
+    ids = [s.pk for s in shots]
+    if after is not None and after.pk in ids:  # (deleted meanwhile: the shot goes last)
+        shots.insert(ids.index(after.pk) + 1, shot)
+        _renumber(shots)
+    Sequence.objects.filter(pk=sequence.pk).update(updated_at=shot.created_at)
+    return shot
+
+
+@transaction.atomic
+def shot_update(
+    *, shot: Shot, user, title: str, notes: str, target_seconds, prompt_text: str
+) -> Shot:
+    """Edit a shot; its prompt's words, when changed, are saved as the prompt's next version."""
+    shot.title = _title(title, "shot")
+    shot.notes = (notes or "").strip()
+    shot.target_seconds = target_seconds_clean(target_seconds)
+    text = (prompt_text or "").strip()
+    if shot.prompt is None:
+        shot.prompt = _prompt_for(
+            project=shot.sequence.project, user=user, title=shot.title, text=text
+        )
+    elif text and text != shot.prompt.current_version.text:
+        current = shot.prompt.current_version
+        prompts.prompt_version_save(
+            prompt=shot.prompt,
+            author=user,
+            based_on=current,
+            elements=current.elements,
+            text=text,
+            settings=current.settings,
+            note="edited on the sequence board",
+        )
+    shot.save()
+    return shot
+
+
+@transaction.atomic
+def shot_move(*, shot: Shot, to: int) -> None:
+    """Put the shot at position `to` (0 is first; beyond the end is last)."""
+    shots = _locked(shot.sequence)
+    # The row as it is now, not as the caller read it: someone may have moved it since.
+    moving = next((s for s in shots if s.pk == shot.pk), None)
+    if moving is None:
+        return  # deleted meanwhile
+    shots.remove(moving)
+    shots.insert(max(0, min(to, len(shots))), moving)
+    _renumber(shots)
+
+
+@transaction.atomic
+def shot_duplicate(*, shot: Shot, user) -> Shot:
+    """A copy right after the shot: its words and notes, a prompt of its own, no takes."""
+    copy = shot_add(
+        sequence=shot.sequence,
+        user=user,
+        title=f"{shot.title} (copy)",
+        notes=shot.notes,
+        target_seconds=shot.target_seconds,
+        after=shot,
+    )
+    if shot.prompt is not None:
+        copy.prompt = prompts.prompt_duplicate(prompt=shot.prompt, author=user)
+        copy.save(update_fields=["prompt"])
+    return copy
+
+
+@transaction.atomic
+def shot_split(*, shot: Shot, user) -> Shot:
+    """Two shots where there was one: the second follows, with the same words to start from
+    and the rest of the target duration."""
+    second = shot_duplicate(shot=shot, user=user)
+    second.title = f"{shot.title} (2)"
+    if shot.target_seconds:
+        first_part = max(1, (shot.target_seconds + 1) // 2)
+        second.target_seconds = max(1, shot.target_seconds - first_part)
+        Shot.objects.filter(pk=shot.pk).update(target_seconds=first_part)
+    second.save(update_fields=["title", "target_seconds"])
+    return second
+
+
+@transaction.atomic
+def shot_delete(*, shot: Shot) -> None:
+    """The shot leaves the board; its prompt, its takes and what they cost stay."""
+    shots = [s for s in _locked(shot.sequence) if s.pk != shot.pk]
+    shot.delete()
+    _renumber(shots)
+
+
+def shot_take_select(*, shot: Shot, version: Version | None) -> None:
+    """Choose the take the cut uses (None: the newest approved one again)."""
+    if version is not None and (
+        shot.prompt_id is None or version.stack.prompt_id != shot.prompt_id
+    ):
+        raise ValidationError("That take is not one of this shot's")
+    Shot.objects.filter(pk=shot.pk).update(selected=version)
+
+
+def _cell(value) -> str:
+    # Our export guards a cell a spreadsheet would run as a formula with a quote: undo it.
+    text = (value or "").strip() if isinstance(value, str) else ""
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@") else text
+
+
+def shots_from_csv(text: str) -> list[dict]:
+    """Rows of a shot list (title, notes, duration, prompt; a header row, any column order),
+    every row checked before any is added; errors name their row."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    if "title" not in header:
+        raise ValidationError(
+            f"The first row names the columns, and one is 'title' ({', '.join(CSV_COLUMNS)})"
+        )
+    reader.fieldnames = header
+    rows, problems = [], []
+    for number, row in enumerate(reader, start=2):
+        cells = {k: _cell(v) for k, v in row.items() if k in CSV_COLUMNS}
+        if not any(cells.values()):
+            continue
+        try:
+            rows.append(
+                {
+                    "title": _title(cells.get("title", ""), "shot"),
+                    "notes": cells.get("notes", ""),
+                    "target_seconds": target_seconds_clean(cells.get("duration")),
+                    "prompt_text": cells.get("prompt", ""),
+                }
+            )
+        except ValidationError as exc:
+            problems.append(f"row {number}: {' '.join(exc.messages)}")
+    if problems:
+        raise ValidationError(problems[:20])
+    if not rows:
+        raise ValidationError("The file holds no shots")
+    return rows
+
+
+@transaction.atomic
+def shots_import(*, sequence: Sequence, user, text: str) -> list[Shot]:
+    """Add a shot list's rows at the end of the sequence: all of them, or none."""
+    rows = shots_from_csv(text)
+    if len(_locked(sequence)) + len(rows) > MAX_SHOTS:
+        raise ValidationError(f"A sequence holds at most {MAX_SHOTS} shots")
+    return [shot_add(sequence=sequence, user=user, **row) for row in rows]

@@ -1,0 +1,245 @@
+"""The sequences list and the sequence board: shots in order, edited in place with htmx."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from generations.core.access import get_project_for
+from generations.core.csvfile import csv_response
+from generations.core.params import int_param
+from generations.jobs.uploads import takes_uploads
+from generations.projects.models import Role
+from generations.sequences import selectors
+from generations.sequences import services as sequences
+from generations.sequences.models import Sequence, Shot
+
+EDITORS = (Role.EDITOR,)
+CSV_LIMIT_BYTES = 2**20  # a shot list of hundreds of rows is a few kilobytes
+
+
+def get_sequence_for(request, project_uuid, sequence_uuid, *roles) -> Sequence:
+    project = get_project_for(request, project_uuid, *roles)
+    return get_object_or_404(Sequence, project=project, uuid=sequence_uuid)
+
+
+def get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *roles) -> Shot:
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid, *roles)
+    return get_object_or_404(
+        Shot.objects.select_related("sequence__project", "prompt__current_version"),
+        sequence=sequence,
+        uuid=shot_uuid,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def sequence_list(request, project_uuid):
+    project = get_project_for(request, project_uuid)
+    if request.method == "POST":
+        project = get_project_for(request, project_uuid, *EDITORS)
+        try:
+            sequence = sequences.sequence_create(
+                project=project, user=request.user, title=request.POST.get("title", "")
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect("sequences", project.uuid)
+        return redirect("sequence", project.uuid, sequence.uuid)
+    return render(
+        request,
+        "sequences/sequences.html",
+        {
+            "project": project,
+            "sequences": selectors.sequences_of(project=project),
+            "can_edit": request.membership.has_role(*EDITORS),
+        },
+    )
+
+
+def _board(request, sequence: Sequence, *, error: str = "", status: int = 200):
+    """The board, whole or (for htmx) its shots alone."""
+    context = {
+        "project": sequence.project,
+        "sequence": sequence,
+        "cards": selectors.board(sequence=sequence),
+        "can_edit": request.membership.has_role(*EDITORS),
+        "error": error,
+    }
+    template = "sequences/sequence_board.html" + ("#board" if request.htmx else "")
+    return render(request, template, context, status=status)
+
+
+def _after_change(request, sequence: Sequence, error: str = ""):
+    if request.htmx:
+        return _board(request, sequence, error=error, status=422 if error else 200)
+    if error:
+        messages.error(request, error)
+    return redirect("sequence", sequence.project.uuid, sequence.uuid)
+
+
+@login_required
+@require_GET
+def sequence_board(request, project_uuid, sequence_uuid):
+    return _board(request, get_sequence_for(request, project_uuid, sequence_uuid))
+
+
+@login_required
+@require_POST
+def sequence_rename(request, project_uuid, sequence_uuid):
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid, *EDITORS)
+    try:
+        sequences.sequence_rename(sequence=sequence, title=request.POST.get("title", ""))
+    except ValidationError as exc:
+        return _after_change(request, sequence, " ".join(exc.messages))
+    return redirect("sequence", sequence.project.uuid, sequence.uuid)
+
+
+@login_required
+@require_POST
+def shot_add(request, project_uuid, sequence_uuid):
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid, *EDITORS)
+    try:
+        sequences.shot_add(
+            sequence=sequence,
+            user=request.user,
+            title=request.POST.get("title", ""),
+            notes=request.POST.get("notes", ""),
+            target_seconds=request.POST.get("target_seconds"),
+            prompt_text=request.POST.get("prompt_text", ""),
+        )
+    except ValidationError as exc:
+        return _after_change(request, sequence, " ".join(exc.messages))
+    return _after_change(request, sequence)
+
+
+@login_required
+@require_POST
+def shot_edit(request, project_uuid, sequence_uuid, shot_uuid):
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
+    try:
+        sequences.shot_update(
+            shot=shot,
+            user=request.user,
+            title=request.POST.get("title", ""),
+            notes=request.POST.get("notes", ""),
+            target_seconds=request.POST.get("target_seconds"),
+            prompt_text=request.POST.get("prompt_text", ""),
+        )
+    except ValidationError as exc:
+        return _after_change(request, shot.sequence, " ".join(exc.messages))
+    return _after_change(request, shot.sequence)
+
+
+@login_required
+@require_POST
+def shot_move(request, project_uuid, sequence_uuid, shot_uuid):
+    """To a position (`to`, 1 is first: a drop on the board) or one step (`step`, -1 or 1:
+    the keyboard and the buttons)."""
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
+    to = int_param(request.POST.get("to"))
+    step = int_param(request.POST.get("step"))
+    if to is None and step not in (-1, 1):
+        return _after_change(request, shot.sequence, "Say where the shot goes")
+    sequences.shot_move(shot=shot, to=to - 1 if to is not None else shot.position + step)
+    return _after_change(request, shot.sequence)
+
+
+@login_required
+@require_POST
+def shot_duplicate(request, project_uuid, sequence_uuid, shot_uuid):
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
+    try:
+        sequences.shot_duplicate(shot=shot, user=request.user)
+    except ValidationError as exc:
+        return _after_change(request, shot.sequence, " ".join(exc.messages))
+    return _after_change(request, shot.sequence)
+
+
+@login_required
+@require_POST
+def shot_split(request, project_uuid, sequence_uuid, shot_uuid):
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
+    try:
+        sequences.shot_split(shot=shot, user=request.user)
+    except ValidationError as exc:
+        return _after_change(request, shot.sequence, " ".join(exc.messages))
+    return _after_change(request, shot.sequence)
+
+
+@login_required
+@require_POST
+def shot_delete(request, project_uuid, sequence_uuid, shot_uuid):
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
+    sequences.shot_delete(shot=shot)
+    return _after_change(request, shot.sequence)
+
+
+@login_required
+@require_POST
+def shot_select(request, project_uuid, sequence_uuid, shot_uuid):
+    """Choose the take for the cut (`take`: its version number; empty: the approved one)."""
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
+    number = int_param(request.POST.get("take"))
+    version = None
+    if number is not None:
+        version = selectors.shot_takes(shot=shot).filter(number=number).first()
+    try:
+        if number is not None and version is None:
+            raise ValidationError("That take is not one of this shot's")
+        sequences.shot_take_select(shot=shot, version=version)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("shot", shot.sequence.project.uuid, shot.sequence.uuid, shot.uuid)
+
+
+@login_required
+@require_GET
+def shot_detail(request, project_uuid, sequence_uuid, shot_uuid):
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid)
+    return render(
+        request,
+        "sequences/shot.html",
+        {
+            "project": shot.sequence.project,
+            "sequence": shot.sequence,
+            "shot": shot,
+            "takes": selectors.shot_takes(shot=shot),
+            "can_edit": request.membership.has_role(*EDITORS),
+        },
+    )
+
+
+@takes_uploads
+@login_required
+@require_POST
+def shots_import(request, project_uuid, sequence_uuid):
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid, *EDITORS)
+    upload = request.FILES.get("shot_list")
+    if upload is None:
+        return _after_change(request, sequence, "Choose a CSV file of shots")
+    if upload.size > CSV_LIMIT_BYTES:
+        return _after_change(request, sequence, "A shot list is at most 1 MB")
+    try:
+        text = upload.read().decode("utf-8-sig")
+        added = sequences.shots_import(sequence=sequence, user=request.user, text=text)
+    except UnicodeDecodeError:
+        return _after_change(request, sequence, "The shot list is not UTF-8 text (save as CSV)")
+    except ValidationError as exc:
+        return _after_change(request, sequence, "Nothing added: " + "; ".join(exc.messages))
+    messages.success(request, f"{len(added)} shot{'s' if len(added) != 1 else ''} added")
+    return _after_change(request, sequence)
+
+
+@login_required
+@require_GET
+def shots_export(request, project_uuid, sequence_uuid):
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid)
+    return csv_response(
+        f"{sequence.uuid}-shots.csv",
+        list(sequences.CSV_COLUMNS),
+        selectors.shot_list_rows(sequence=sequence),
+    )
