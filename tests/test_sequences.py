@@ -238,7 +238,7 @@ def test_the_board_reads_in_the_same_queries_however_many_shots(
     (shot,) = _shots(sequence, editor, "First", prompt_text="@Mara at the pier")
     _take(shot, approved=True)
     client.get(url)  # warm the session
-    with django_assert_num_queries(10) as few:
+    with django_assert_num_queries(11) as few:
         client.get(url)
     for index in range(6):
         more = _shots(sequence, editor, f"Shot {index}", prompt_text="@Mara at the pier")
@@ -265,3 +265,25 @@ def test_a_take_is_chosen_on_the_shot_page(sequence, editor, reviewer, client):
     assert shot.selected is None and second.number == 2
     answer = client.post(url, {"take": "9"}, follow=True)
     assert "That take is not one of this shot" in answer.content.decode()
+
+
+def test_the_board_adds_up_what_was_spent_and_what_is_left(sequence, editor, client):
+    done, waiting, unwritten = _shots(sequence, editor, "Done", "Waiting", "Unwritten")
+    for shot in (done, waiting):
+        sequences.shot_update(
+            shot=shot, user=editor, title=shot.title, notes="", target_seconds="", prompt_text="A"
+        )
+    _take(done, cost="0.24", approved=True)
+    _take(done, cost="0.30")  # a rejected or unreviewed take still cost money
+    _take(waiting, cost="0.40")
+    spend = selectors.sequence_spend(cards=selectors.board(sequence=sequence))
+    # The prompt's default settings: ltx-2-fast, 1920x1080, 8 s at 0.04 USD a second.
+    assert spend == selectors.SequenceSpend(
+        spent=Decimal("0.94"), to_finish=Decimal("0.32"), shots_left=2, unpriced=1
+    )
+    client.force_login(editor)
+    page = client.get(reverse("sequence", args=[sequence.project.uuid, sequence.uuid]))
+    text = " ".join(page.content.decode().split())
+    assert "spent <strong>0.94 USD</strong>" in text
+    assert "to finish: 2 shots without a chosen or approved take, about <strong>0.32 USD" in text
+    assert "(1 not counted: no prompt yet)" in text

@@ -10,12 +10,14 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 
 from generations.core.csvfile import csv_text
+from generations.ltx import pricing, rules
 from generations.projects.models import Project
 from generations.prompts.models import LibraryEntry
 from generations.prompts.services import library_references
 from generations.review.models import ReviewState, Stack, Version
 from generations.sequences.models import Sequence, Shot
 from generations.spend.models import LedgerEntry
+from generations.spend.prices import price_list_on
 
 
 @dataclass
@@ -117,3 +119,31 @@ def shot_list_rows(*, sequence: Sequence) -> list[list]:
         ]
         for shot in shots
     ]
+
+
+@dataclass(frozen=True)
+class SequenceSpend:
+    spent: Decimal  # every take of every shot, rejected ones included
+    to_finish: Decimal  # one take of each shot still without a chosen or approved one
+    shots_left: int
+    unpriced: int  # of those, shots with no prompt (so no settings) yet
+
+
+def sequence_spend(*, cards: list[ShotCard]) -> SequenceSpend:
+    prices = price_list_on()
+    left = [card for card in cards if card.take_is not in ("selected", "approved")]
+    to_finish, unpriced = Decimal("0.00"), 0
+    for card in left:
+        version = card.shot.prompt.current_version if card.shot.prompt else None
+        try:
+            settings = version.settings
+            payload = {k: settings[k] for k in ("model", "resolution", "duration")}
+            to_finish += pricing.estimate_cost(rules.TEXT_TO_VIDEO, payload, prices=prices)
+        except (AttributeError, KeyError, rules.RequestInvalid):
+            unpriced += 1  # no prompt yet, or settings the API in force no longer offers
+    return SequenceSpend(
+        spent=sum((card.cost for card in cards), Decimal("0.00")),
+        to_finish=to_finish,
+        shots_left=len(left),
+        unpriced=unpriced,
+    )

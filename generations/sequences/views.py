@@ -62,10 +62,12 @@ def sequence_list(request, project_uuid):
 
 def _board(request, sequence: Sequence, *, error: str = "", status: int = 200):
     """The board, whole or (for htmx) its shots alone."""
+    cards = selectors.board(sequence=sequence)
     context = {
         "project": sequence.project,
         "sequence": sequence,
-        "cards": selectors.board(sequence=sequence),
+        "cards": cards,
+        "spend": selectors.sequence_spend(cards=cards),
         "can_edit": request.membership.has_role(*EDITORS),
         "error": error,
     }
