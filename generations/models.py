@@ -26,7 +26,7 @@ from generations.review.models import (  # noqa: F401
     TimelineComment,
     Version,
 )
-from generations.sequences.models import Sequence, Shot  # noqa: F401
+from generations.sequences.models import RoughCut, Sequence, Shot  # noqa: F401
 from generations.spend.models import (  # noqa: F401
     Budget,
     BudgetAlert,

@@ -51,6 +51,7 @@ from generations.review import shares as share_service
 from generations.review import stacks
 from generations.review.models import Notification, ShareLink
 from generations.sequences import services as sequence_service
+from generations.sequences.models import RoughCut
 from tests import mediafiles
 from tests.factories import MembershipFactory, UserFactory
 
@@ -309,6 +310,17 @@ shots_export                  GET     200   200      200    200      200    404 
 shots_export                  POST    405   405      405    405      405    405      login
 shot                          GET     200   200      200    200      200    404      login
 shot                          POST    405   405      405    405      405    405      login
+# The world's shot has no finished take: the timeline and a new rough cut say so (302).
+roughcuts                     GET     200   200      200    200      200    404      login
+roughcuts                     POST    405   405      405    405      405    405      login
+roughcut                      GET     200   200      200    200      200    404      login
+roughcut                      POST    405   405      405    405      405    405      login
+timeline_otio                 GET     302   302      302    302      302    404      login
+timeline_otio                 POST    405   405      405    405      405    405      login
+timeline_edl                  GET     302   302      302    302      302    404      login
+timeline_edl                  POST    405   405      405    405      405    405      login
+roughcut_new                  GET     405   405      405    405      405    405      login
+roughcut_new                  POST    302   302      302    302      403    404      login
 """
 # fmt: on
 
@@ -468,6 +480,16 @@ def world(
         for name, user in people.items()
         if user is not None
     }
+    shot = sequence_service.shot_add(
+        sequence=sequence_service.sequence_create(project=project, user=editor, title="Ad"),
+        user=editor,
+        title="Harbour",
+        prompt_text="A harbour at dawn",
+    )
+    # A finished rough cut to download (the generation's video stands in for its file).
+    RoughCut.objects.create(
+        sequence=shot.sequence, state=RoughCut.State.SUCCEEDED, file=generation.video.name
+    )
     return World(
         project=project,
         people=people,
@@ -483,12 +505,7 @@ def world(
         share_token=share_service.share_create(
             project=project, user=owner, stack=generation.version.stack
         )[1],
-        shot=sequence_service.shot_add(
-            sequence=sequence_service.sequence_create(project=project, user=editor, title="Ad"),
-            user=editor,
-            title="Harbour",
-            prompt_text="A harbour at dawn",
-        ),
+        shot=shot,
     )
 
 
@@ -526,6 +543,7 @@ def arguments(world: World, pattern: Pattern) -> dict:
         "link_id": ShareLink.objects.get(project=world.project).pk,
         "sequence_uuid": world.shot.sequence.uuid,
         "shot_uuid": world.shot.uuid,
+        "roughcut_uuid": RoughCut.objects.get(sequence=world.shot.sequence).uuid,
     }
     values = {**common, **per_pattern.get(pattern.name, {})}
     missing = [a for a in pattern.arguments if a not in values]

@@ -204,7 +204,7 @@ def approved_deliverables(*, project) -> list[Deliverable]:
         chosen.append(
             Deliverable(
                 version=version,
-                file_name=_file_name(version, names),
+                file_name=take_file_name(version, names),
                 request_id=attempt.request_id if attempt else "",
                 approved_by=approval.reviewer.get_username()
                 if approval and approval.reviewer
@@ -215,7 +215,10 @@ def approved_deliverables(*, project) -> list[Deliverable]:
     return chosen
 
 
-def _file_name(version: Version, taken: set[str]) -> str:
+def take_file_name(version: Version, taken: set[str] | None = None) -> str:
+    """A take's file name in a download (`<stack>-<version>.mp4`), the name an editor's
+    timeline (EDL, OpenTimelineIO) relinks to; numbered where `taken` already has it."""
+    taken = set() if taken is None else taken
     stem = slugify(version.stack.title)[:60] or "video"
     name = f"{stem}-{version.label}.mp4"
     n = 2

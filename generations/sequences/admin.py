@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from generations.sequences.models import Sequence, Shot
+from generations.sequences.models import RoughCut, Sequence, Shot
 
 
 @admin.register(Sequence)
@@ -15,3 +15,11 @@ class ShotAdmin(admin.ModelAdmin):
     list_display = ["title", "sequence", "position", "target_seconds", "prompt", "selected"]
     list_select_related = ["sequence", "prompt", "selected__stack"]
     raw_id_fields = ["prompt", "selected"]
+
+
+@admin.register(RoughCut)
+class RoughCutAdmin(admin.ModelAdmin):
+    list_display = ["sequence", "state", "progress", "copied", "seconds", "created_at"]
+    list_filter = ["state"]
+    list_select_related = ["sequence"]
+    readonly_fields = ["takes", "file", "error"]

@@ -1,7 +1,9 @@
+import datetime as dt
 import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Sequence(models.Model):
@@ -56,3 +58,55 @@ class Shot(models.Model):
     @property
     def number(self) -> int:
         return self.position + 1
+
+
+def roughcut_path(roughcut, filename):
+    sequence = roughcut.sequence
+    return (
+        f"projects/{sequence.project.uuid}/sequences/{sequence.uuid}/roughcut-{roughcut.uuid}.mp4"
+    )
+
+
+class RoughCut(models.Model):
+    """One export of a sequence's takes, joined in order into one MP4 by a worker. The takes
+    are fixed when it is asked for, so a take chosen meanwhile does not change it halfway."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Joining the takes"
+        SUCCEEDED = "succeeded", "Ready"
+        FAILED = "failed", "Failed"
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="roughcuts")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    progress = models.FloatField(default=0.0)  # 0 to 1
+    # [{"shot", "title", "generation", "video", "label", "file_name", "seconds"}, ...] in order
+    takes = models.JSONField(default=list)
+    copied = models.BooleanField(null=True)  # packets copied (True) or encoded again (False)
+    file = models.FileField(upload_to=roughcut_path, max_length=300, blank=True)
+    size_bytes = models.BigIntegerField(null=True)
+    seconds = models.FloatField(null=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"rough cut of {self.sequence} ({self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING) and not self.is_stalled
+
+    @property
+    def is_stalled(self) -> bool:
+        """Running, but silent for longer than any join takes between two progress writes:
+        its worker stopped. Asking again makes a new export."""
+        quiet = timezone.now() - self.updated_at
+        return self.state == self.State.RUNNING and quiet > dt.timedelta(minutes=10)

@@ -5,19 +5,24 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generations.core.access import get_project_for
 from generations.core.csvfile import csv_response
+from generations.core.media_response import stored_file_response
 from generations.core.params import int_param
 from generations.jobs.uploads import takes_uploads
 from generations.projects.models import Role
-from generations.sequences import selectors
+from generations.sequences import editorial, roughcut, selectors
 from generations.sequences import services as sequences
-from generations.sequences.models import Sequence, Shot
+from generations.sequences.models import RoughCut, Sequence, Shot
 
 EDITORS = (Role.EDITOR,)
+# Exporting costs no money: anyone who works on the takes may ask for a rough cut.
+EXPORTERS = (Role.EDITOR, Role.PRODUCER, Role.REVIEWER)
 CSV_LIMIT_BYTES = 2**20  # a shot list of hundreds of rows is a few kilobytes
 
 
@@ -68,6 +73,8 @@ def _board(request, sequence: Sequence, *, error: str = "", status: int = 200):
         "sequence": sequence,
         "cards": cards,
         "spend": selectors.sequence_spend(cards=cards),
+        "roughcuts": sequence.roughcuts.all()[:3],
+        "can_export": request.membership.has_role(*EXPORTERS),
         "can_edit": request.membership.has_role(*EDITORS),
         "error": error,
     }
@@ -245,3 +252,72 @@ def shots_export(request, project_uuid, sequence_uuid):
         list(sequences.CSV_COLUMNS),
         selectors.shot_list_rows(sequence=sequence),
     )
+
+
+def _exports(request, sequence: Sequence, *, error: str = "", status: int = 200):
+    context = {
+        "project": sequence.project,
+        "sequence": sequence,
+        "roughcuts": sequence.roughcuts.all()[:3],
+        "can_export": request.membership.has_role(*EXPORTERS),
+        "export_error": error,
+    }
+    return render(request, "sequences/sequence_board.html#exports", context, status=status)
+
+
+@login_required
+@require_POST
+def roughcut_new(request, project_uuid, sequence_uuid):
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid, *EXPORTERS)
+    try:
+        roughcut.roughcut_request(sequence=sequence, user=request.user)
+    except ValidationError as exc:
+        if request.htmx:
+            return _exports(request, sequence, error=" ".join(exc.messages), status=422)
+        messages.error(request, " ".join(exc.messages))
+    if request.htmx:
+        return _exports(request, sequence)
+    return redirect("sequence", sequence.project.uuid, sequence.uuid)
+
+
+@login_required
+@require_GET
+def roughcut_list(request, project_uuid, sequence_uuid):
+    """The exports section alone: polled while a rough cut is being joined."""
+    return _exports(request, get_sequence_for(request, project_uuid, sequence_uuid))
+
+
+@login_required
+@require_GET
+def roughcut_download(request, project_uuid, sequence_uuid, roughcut_uuid):
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid)
+    cut = get_object_or_404(
+        RoughCut, sequence=sequence, uuid=roughcut_uuid, state=RoughCut.State.SUCCEEDED
+    )
+    return stored_file_response(
+        request,
+        cut.file,
+        content_type="video/mp4",
+        filename=f"{slugify(sequence.title) or 'sequence'}-rough-cut.mp4",
+        as_attachment=request.GET.get("download") == "1",
+    )
+
+
+@login_required
+@require_GET
+def sequence_timeline(request, project_uuid, sequence_uuid, fmt):
+    """The sequence as an editor's timeline: OpenTimelineIO (`otio`) or a CMX 3600 EDL."""
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid)
+    try:
+        result = editorial.timeline(sequence=sequence, cards=selectors.board(sequence=sequence))
+    except editorial.Refusal as refusal:
+        messages.error(request, refusal.message)
+        return redirect("sequence", sequence.project.uuid, sequence.uuid)
+    if fmt == "otio":
+        text, content_type = editorial.otio_json(result), "application/json"
+    else:
+        text, content_type = editorial.cmx_edl(result), "text/plain; charset=utf-8"
+    response = HttpResponse(text, content_type=content_type)
+    stem = slugify(sequence.title) or "sequence"
+    response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
+    return response

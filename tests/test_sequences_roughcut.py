@@ -1,0 +1,136 @@
+"""The rough cut and the editor's timeline: takes joined by a real worker into one MP4,
+decoded to check; OpenTimelineIO and CMX 3600 from the same takes, with comments as markers."""
+
+import av
+import opentimelineio as otio
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.urls import reverse
+
+from generations import media
+from generations.review import comments
+from generations.sequences import roughcut
+from generations.sequences import services as sequences
+from generations.sequences.models import RoughCut
+from tests import mediafiles
+from tests.conftest import wait_until
+from tests.factories import GenerationFactory, VersionFactory
+
+
+@pytest.fixture
+def sequence(project, editor):
+    return sequences.sequence_create(project=project, user=editor, title="Spring ad")
+
+
+def _shot_with_take(sequence, editor, tmp_path, title, *, frames=50, size=(320, 180)):
+    shot = sequences.shot_add(sequence=sequence, user=editor, title=title, prompt_text=title)
+    generation = GenerationFactory(
+        succeeded=True, project=sequence.project, prompt_version=shot.prompt.current_version
+    )
+    path = mediafiles.make_video(tmp_path, frames=frames, size=size, name=title)
+    info = media.probe(path)
+    with open(path, "rb") as fh:
+        generation.video.save("video.mp4", File(fh), save=False)
+    generation.video_info = {"duration": info.duration, "fps": info.fps, "frames": info.frames}
+    generation.save()
+    return shot, VersionFactory(generation=generation)
+
+
+@pytest.mark.django_db
+def test_a_rough_cut_waits_for_every_shot_to_have_a_finished_take(sequence, editor, tmp_path):
+    _shot_with_take(sequence, editor, tmp_path, "Harbour")
+    sequences.shot_add(sequence=sequence, user=editor, title="Gulls")
+    with pytest.raises(ValidationError, match="Shot 2 has no finished take"):
+        roughcut.roughcut_request(sequence=sequence, user=editor)
+    assert not RoughCut.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_rough_cut_joins_the_takes_with_their_provenance(
+    sequence, editor, tmp_path, django_capture_on_commit_callbacks, monkeypatch
+):
+    sent = []
+    monkeypatch.setattr(roughcut.current_app, "send_task", lambda name, args: sent.append(args))
+    _shot_with_take(sequence, editor, tmp_path, "Harbour", frames=50)
+    _shot_with_take(sequence, editor, tmp_path, "Gulls", frames=25)
+    with django_capture_on_commit_callbacks(execute=True):
+        cut = roughcut.roughcut_request(sequence=sequence, user=editor)
+    assert sent == [(cut.pk,)]
+    assert [take["file_name"] for take in cut.takes] == ["harbour-v1.mp4", "gulls-v1.mp4"]
+    roughcut.roughcut_render(roughcut_id=cut.pk)
+    roughcut.roughcut_render(roughcut_id=cut.pk)  # a second delivery of the message: nothing
+    cut.refresh_from_db()
+    assert (cut.state, cut.copied, cut.progress) == ("succeeded", True, 1.0)
+    assert cut.seconds == pytest.approx(3.0, abs=0.05)
+    with cut.file.open("rb") as fh, av.open(fh) as container:
+        frames = sum(1 for _ in container.decode(container.streams.video[0]))
+        tags = dict(container.metadata)
+    assert frames == 75
+    assert tags["title"] == "Spring ad"
+    assert "1. Harbour v1" in tags["comment"] and "2. Gulls v1" in tags["comment"]
+
+
+def test_a_real_worker_makes_the_rough_cut_and_it_downloads(
+    simulator, start_worker, sequence, editor, tmp_path, client
+):
+    _shot_with_take(sequence, editor, tmp_path, "Harbour", frames=50)
+    _shot_with_take(sequence, editor, tmp_path, "Wide", frames=50, size=(640, 360))
+    start_worker(simulator)
+    client.force_login(editor)
+    board = reverse("sequence", args=[sequence.project.uuid, sequence.uuid])
+    new = reverse("roughcut_new", args=[sequence.project.uuid, sequence.uuid])
+    answer = client.post(new, HTTP_HX_REQUEST="true")
+    assert answer.status_code == 200 and "hx-trigger=\"every 2s\"" in answer.content.decode()
+    cut = RoughCut.objects.get()
+    wait_until(
+        lambda: RoughCut.objects.get().state in ("succeeded", "failed"),
+        timeout=120,
+        message="rough cut",
+    )
+    cut.refresh_from_db()
+    assert (cut.state, cut.copied, cut.error) == ("succeeded", False, "")  # sizes differ
+    page = client.get(board).content.decode()
+    assert "encoded once: the takes" in page
+    url = reverse("roughcut", args=[sequence.project.uuid, sequence.uuid, cut.uuid])
+    video = client.get(url + "?download=1")
+    assert video.status_code == 200
+    assert video["Content-Disposition"].startswith('attachment; filename="spring-ad-rough-cut')
+    downloaded = tmp_path / "download.mp4"
+    downloaded.write_bytes(b"".join(video.streaming_content))
+    info = media.probe(downloaded)
+    assert (info.width, info.height) == (320, 180)
+    assert info.duration == pytest.approx(4.0, abs=0.05)
+
+
+@pytest.mark.django_db
+def test_the_timeline_names_clips_files_and_comments(sequence, editor, reviewer, tmp_path, client):
+    _, take = _shot_with_take(sequence, editor, tmp_path, "Harbour", frames=50)
+    _shot_with_take(sequence, editor, tmp_path, "Gulls", frames=25)
+    comments.comment_add(version=take, author=reviewer, body="Gulls | too early", start_seconds=1)
+    client.force_login(editor)
+    args = [sequence.project.uuid, sequence.uuid]
+    timeline = otio.adapters.read_from_string(
+        client.get(reverse("timeline_otio", args=args)).content.decode(), "otio_json"
+    )
+    clips = list(timeline.find_clips())
+    assert [clip.name for clip in clips] == ["01 Harbour", "02 Gulls"]
+    assert [clip.media_reference.target_url for clip in clips] == [
+        "harbour-v1.mp4",
+        "gulls-v1.mp4",
+    ]
+    assert clips[0].duration().to_seconds() == pytest.approx(2.0)
+    assert clips[0].metadata["ltxweb"]["generation"] == str(take.generation.uuid)
+    (marker,) = clips[0].markers
+    assert marker.name == f"{reviewer.username}: Gulls | too early"
+    assert marker.marked_range.start_time.to_seconds() == pytest.approx(1.0)
+    edl = client.get(reverse("timeline_edl", args=args))
+    text = edl.content.decode()
+    assert edl["Content-Disposition"] == 'attachment; filename="spring-ad.edl"'
+    assert "TITLE: Spring ad" in text
+    assert "* FROM CLIP NAME:  01 Harbour" in text and "* FROM CLIP: gulls-v1.mp4" in text
+    assert "* LOC: 00:00:01:00" in text
+    # A shot without a finished take: refused, saying which.
+    sequences.shot_add(sequence=sequence, user=editor, title="Boat")
+    answer = client.get(reverse("timeline_edl", args=args), follow=True)
+    assert "Shots without a finished take: 3" in answer.content.decode()
