@@ -81,7 +81,7 @@ def test_a_real_worker_makes_the_rough_cut_and_it_downloads(
     board = reverse("sequence", args=[sequence.project.uuid, sequence.uuid])
     new = reverse("roughcut_new", args=[sequence.project.uuid, sequence.uuid])
     answer = client.post(new, HTTP_HX_REQUEST="true")
-    assert answer.status_code == 200 and "hx-trigger=\"every 2s\"" in answer.content.decode()
+    assert answer.status_code == 200 and 'hx-trigger="every 2s"' in answer.content.decode()
     cut = RoughCut.objects.get()
     wait_until(
         lambda: RoughCut.objects.get().state in ("succeeded", "failed"),
