@@ -321,6 +321,10 @@ timeline_edl                  GET     302   302      302    302      302    404 
 timeline_edl                  POST    405   405      405    405      405    405      login
 roughcut_new                  GET     405   405      405    405      405    405      login
 roughcut_new                  POST    302   302      302    302      403    404      login
+sequence_play                 GET     200   200      200    200      200    404      login
+sequence_play                 POST    405   405      405    405      405    405      login
+sequence_comment              GET     405   405      405    405      405    405      login
+sequence_comment              POST    302   302      302    302      403    404      login
 """
 # fmt: on
 

@@ -238,7 +238,7 @@ def test_the_board_reads_in_the_same_queries_however_many_shots(
     (shot,) = _shots(sequence, editor, "First", prompt_text="@Mara at the pier")
     _take(shot, approved=True)
     client.get(url)  # warm the session
-    with django_assert_num_queries(11) as few:
+    with django_assert_num_queries(12) as few:
         client.get(url)
     for index in range(6):
         more = _shots(sequence, editor, f"Shot {index}", prompt_text="@Mara at the pier")

@@ -134,3 +134,35 @@ def test_the_timeline_names_clips_files_and_comments(sequence, editor, reviewer,
     sequences.shot_add(sequence=sequence, user=editor, title="Boat")
     answer = client.get(reverse("timeline_edl", args=args), follow=True)
     assert "Shots without a finished take: 3" in answer.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_comment_on_the_sequence_lands_on_the_take_and_frame_under_it(
+    sequence, editor, reviewer, viewer, tmp_path, client
+):
+    _, first = _shot_with_take(sequence, editor, tmp_path, "Harbour", frames=50)  # 0-2 s
+    sequences.shot_add(sequence=sequence, user=editor, title="Unmade")
+    _, second = _shot_with_take(sequence, editor, tmp_path, "Gulls", frames=25)  # 2-3 s
+    args = [sequence.project.uuid, sequence.uuid]
+    client.force_login(reviewer)
+    page = client.get(reverse("sequence_play", args=args)).content.decode()
+    assert "Not in the player, for want of a finished take: shot 2 (Unmade)" in page
+    assert page.index("1. Harbour") < page.index("3. Gulls")
+    assert 'data-start="2.000000"' in page
+    url = reverse("sequence_comment", args=args)
+    answer = client.post(
+        url, {"at_seconds": "2.5", "body": "Gulls too early"}, HTTP_HX_REQUEST="true"
+    )
+    assert answer.status_code == 200
+    (comment,) = second.comments.all()
+    assert comment.start_seconds == pytest.approx(0.48)  # 0.5 s into the take, snapped to 25 fps
+    assert "Shot 3, v1 at 00:00:00:12" in answer.content.decode()
+    # A range running past the take's end stops at it.
+    client.post(url, {"at_seconds": "1.0", "end_seconds": "2.6", "body": "Hold the boat"})
+    held = first.comments.get()
+    assert (held.start_seconds, held.end_seconds) == (pytest.approx(1.0), pytest.approx(2.0))
+    outside = client.post(url, {"at_seconds": "9", "body": "x"}, HTTP_HX_REQUEST="true")
+    assert outside.status_code == 422
+    assert "outside the sequence" in outside.content.decode()
+    client.force_login(viewer)
+    assert client.post(url, {"at_seconds": "1", "body": "x"}).status_code == 403

@@ -14,7 +14,7 @@ from generations.ltx import pricing, rules
 from generations.projects.models import Project
 from generations.prompts.models import LibraryEntry
 from generations.prompts.services import library_references
-from generations.review.models import ReviewState, Stack, Version
+from generations.review.models import ReviewState, Stack, TimelineComment, Version
 from generations.sequences.models import Sequence, Shot
 from generations.spend.models import LedgerEntry
 from generations.spend.prices import price_list_on
@@ -146,4 +146,55 @@ def sequence_spend(*, cards: list[ShotCard]) -> SequenceSpend:
         to_finish=to_finish,
         shots_left=len(left),
         unpriced=unpriced,
+    )
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One shot's take on the sequence's timeline, from `start` for `seconds`."""
+
+    card: ShotCard
+    start: float
+    seconds: float
+    fps: float
+
+    @property
+    def end(self) -> float:
+        return self.start + self.seconds
+
+
+def playlist(*, cards: list[ShotCard]) -> tuple[list[Segment], list[ShotCard]]:
+    """The finished takes end to end, and the shots left out for want of one."""
+    segments, left_out, start = [], [], 0.0
+    for card in cards:
+        take = card.take
+        info = (take.generation.video_info or {}) if take else {}
+        if take is None or take.generation.state != "succeeded" or not info.get("duration"):
+            left_out.append(card)
+            continue
+        seconds = float(info["duration"])
+        segments.append(Segment(card, start, seconds, float(info.get("fps") or 25.0)))
+        start += seconds
+    return segments, left_out
+
+
+def segment_at(segments: list[Segment], seconds: float) -> Segment | None:
+    """The segment playing at `seconds` on the sequence's timeline (its very end: the last)."""
+    for segment in segments:
+        if segment.start <= seconds < segment.end:
+            return segment
+    if segments and abs(seconds - segments[-1].end) < 1e-6:
+        return segments[-1]
+    return None
+
+
+def sequence_comments(*, segments: list[Segment]) -> list[tuple[Segment, TimelineComment]]:
+    """The takes' comment threads, each with its take's segment, in timeline order."""
+    by_take = {segment.card.take.pk: segment for segment in segments}
+    threads = TimelineComment.objects.filter(
+        version__in=list(by_take), parent__isnull=True
+    ).select_related("author")
+    found = [(by_take[c.version_id], c) for c in threads]
+    return sorted(
+        found, key=lambda pair: (pair[0].start + (pair[1].start_seconds or 0), pair[1].pk)
     )

@@ -12,7 +12,9 @@ from django.db import transaction
 
 from generations.projects.models import Project
 from generations.prompts import services as prompts
-from generations.review.models import Version
+from generations.review import comments
+from generations.review.models import TimelineComment, Version
+from generations.sequences import selectors
 from generations.sequences.models import Sequence, Shot
 
 MAX_SHOTS = 500  # a forty-shot music video fits many times over; a runaway import does not
@@ -242,3 +244,29 @@ def shots_import(*, sequence: Sequence, user, text: str) -> list[Shot]:
     if len(_locked(sequence)) + len(rows) > MAX_SHOTS:
         raise ValidationError(f"A sequence holds at most {MAX_SHOTS} shots")
     return [shot_add(sequence=sequence, user=user, **row) for row in rows]
+
+
+def sequence_comment_add(
+    *, sequence: Sequence, author, body: str, at_seconds, end_seconds=None
+) -> TimelineComment:
+    """A comment on the sequence's timeline lands on the take playing there, at that take's
+    own moment (a range is cut at the take's end); its thread, decisions and retakes follow."""
+    try:
+        at = float(at_seconds)
+        end = float(end_seconds) if end_seconds not in (None, "") else None
+    except (TypeError, ValueError):
+        raise ValidationError({"at_seconds": "Say where on the timeline"}) from None
+    segments, _ = selectors.playlist(cards=selectors.board(sequence=sequence))
+    segment = selectors.segment_at(segments, at)
+    if segment is None:
+        raise ValidationError({"at_seconds": "That moment is outside the sequence's takes"})
+    local_end = None
+    if end is not None and end > at:
+        local_end = min(end, segment.end) - segment.start
+    return comments.comment_add(
+        version=segment.card.take,
+        author=author,
+        body=body,
+        start_seconds=at - segment.start,
+        end_seconds=local_end,
+    )

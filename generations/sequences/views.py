@@ -23,6 +23,7 @@ from generations.sequences.models import RoughCut, Sequence, Shot
 EDITORS = (Role.EDITOR,)
 # Exporting costs no money: anyone who works on the takes may ask for a rough cut.
 EXPORTERS = (Role.EDITOR, Role.PRODUCER, Role.REVIEWER)
+COMMENTERS = (Role.EDITOR, Role.PRODUCER, Role.REVIEWER)
 CSV_LIMIT_BYTES = 2**20  # a shot list of hundreds of rows is a few kilobytes
 
 
@@ -73,7 +74,7 @@ def _board(request, sequence: Sequence, *, error: str = "", status: int = 200):
         "sequence": sequence,
         "cards": cards,
         "spend": selectors.sequence_spend(cards=cards),
-        "roughcuts": sequence.roughcuts.all()[:3],
+        "roughcuts": list(sequence.roughcuts.select_related("requested_by")[:3]),
         "can_export": request.membership.has_role(*EXPORTERS),
         "can_edit": request.membership.has_role(*EDITORS),
         "error": error,
@@ -258,7 +259,7 @@ def _exports(request, sequence: Sequence, *, error: str = "", status: int = 200)
     context = {
         "project": sequence.project,
         "sequence": sequence,
-        "roughcuts": sequence.roughcuts.all()[:3],
+        "roughcuts": list(sequence.roughcuts.select_related("requested_by")[:3]),
         "can_export": request.membership.has_role(*EXPORTERS),
         "export_error": error,
     }
@@ -321,3 +322,48 @@ def sequence_timeline(request, project_uuid, sequence_uuid, fmt):
     stem = slugify(sequence.title) or "sequence"
     response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
     return response
+
+
+def _player(request, sequence: Sequence, *, errors=None, status: int = 200):
+    segments, left_out = selectors.playlist(cards=selectors.board(sequence=sequence))
+    context = {
+        "project": sequence.project,
+        "sequence": sequence,
+        "segments": segments,
+        "left_out": left_out,
+        "total": segments[-1].end if segments else 0,
+        "threads": selectors.sequence_comments(segments=segments),
+        "can_comment": request.membership.has_role(*COMMENTERS),
+        "errors": errors or {},
+    }
+    template = "sequences/sequence_play.html" + ("#comments" if request.htmx else "")
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_GET
+def sequence_play(request, project_uuid, sequence_uuid):
+    """The takes in order on one timeline, with every take's comments on it."""
+    return _player(request, get_sequence_for(request, project_uuid, sequence_uuid))
+
+
+@login_required
+@require_POST
+def sequence_comment(request, project_uuid, sequence_uuid):
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid, *COMMENTERS)
+    try:
+        sequences.sequence_comment_add(
+            sequence=sequence,
+            author=request.user,
+            body=request.POST.get("body", ""),
+            at_seconds=request.POST.get("at_seconds"),
+            end_seconds=request.POST.get("end_seconds"),
+        )
+    except ValidationError as exc:
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
+        if request.htmx:
+            return _player(request, sequence, errors=errors, status=422)
+        messages.error(request, " ".join(m for ms in errors.values() for m in ms))
+    if request.htmx:
+        return _player(request, sequence)
+    return redirect("sequence_play", sequence.project.uuid, sequence.uuid)

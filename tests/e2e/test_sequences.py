@@ -1,5 +1,7 @@
 """An editor orders a sequence's shots in a real browser: by dragging, and by keyboard."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -44,3 +46,47 @@ def test_shots_are_reordered_by_drag_and_by_keyboard(
     page.get_by_role("button", name="Move shot 3 earlier").click()
     expect(cards).to_have_text(["1 Harbour", "2 Gulls", "3 Boat"])
     screenshot(page, "board")
+
+
+def test_the_sequence_plays_as_one_timeline_and_a_comment_lands_on_its_take(
+    browser, live_server, project, editor, tmp_path, screenshot
+):
+    from django.core.files import File
+
+    from generations import media
+    from tests import mediafiles
+    from tests.factories import GenerationFactory, VersionFactory
+
+    sequence = sequences.sequence_create(project=project, user=editor, title="Spring ad")
+    takes = []
+    for title, frames in (("Harbour", 50), ("Gulls", 50)):
+        shot = sequences.shot_add(sequence=sequence, user=editor, title=title, prompt_text=title)
+        generation = GenerationFactory(
+            succeeded=True, project=project, prompt_version=shot.prompt.current_version
+        )
+        path = mediafiles.make_video(tmp_path, frames=frames, name=title)
+        info = media.probe(path)
+        with open(path, "rb") as fh:
+            generation.video.save("video.mp4", File(fh), save=False)
+        generation.video_info = {"duration": info.duration, "fps": info.fps, "frames": frames}
+        generation.save()
+        takes.append(VersionFactory(generation=generation))
+    page = sign_in(browser, live_server, editor, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.uuid}/sequences/{sequence.uuid}/play/")
+    video = page.locator("[data-video]")
+    expect(video).to_have_attribute("src", re.compile(str(takes[0].generation.uuid)))
+    # A click three quarters along the 4 s timeline: the second take, 1 s into it.
+    timeline = page.locator("[data-timeline]")
+    box = timeline.bounding_box()
+    timeline.click(position={"x": box["width"] * 0.75, "y": box["height"] / 2})
+    expect(video).to_have_attribute("src", re.compile(str(takes[1].generation.uuid)))
+    expect(page.locator("[data-now-shot]")).to_have_text("shot 2, v1")
+    expect(page.get_by_label("At (seconds into the sequence)")).to_have_value(re.compile(r"^3\.0"))
+    page.get_by_label("Comment").fill("Gulls leave too early")
+    page.get_by_role("button", name="Comment here").click()
+    expect(page.get_by_text("Shot 2, v1 at 00:00:01:00")).to_be_visible()
+    expect(page.locator(".comment-mark")).to_have_count(1)
+    expect(page.get_by_label("At (seconds into the sequence)")).to_have_value(re.compile(r"^3\.0"))
+    comment = takes[1].comments.get()
+    assert comment.start_seconds == pytest.approx(1.0, abs=0.05)
+    screenshot(page, "player")
