@@ -165,58 +165,61 @@ def test_hand_edited_text_is_kept_and_marked(client, project, prompt, editor):
     assert prompt.current_version.text_edited is True
 
 
-def test_stale_save_is_caught_then_overwritten_knowingly(client, project, prompt, editor, owner):
+def test_a_stale_save_merges_what_each_changed_alone(client, project, prompt, editor, owner):
     v1 = prompt.current_version
-    # Someone else saves first.
+    # The owner changes only the audio; the editor, from the same v1, only the action.
     prompt_service.prompt_version_save(
         prompt=prompt,
         author=owner,
         based_on=v1,
-        elements={**ELEMENTS, "scene": "Heavy rain on a grey harbour"},
+        elements={**v1.elements, "audio": "Distant gulls and a foghorn"},
         settings=SETTINGS,
     )
     client.force_login(editor)
     draft = form_data(v1, action="A fisherman drops the rope")
-    response = client.post(url("prompt", project, prompt), draft)
-    assert response.status_code == 409
-    html = response.content.decode()
-    assert "Someone saved this prompt while you were editing" in html
-    assert "Heavy rain" in html  # what they changed is shown
-    assert "drops the rope" in html  # the draft is not lost
-    assert PromptVersion.objects.filter(prompt=prompt).count() == 2
-    # Saving again, now based on their version, is a knowing overwrite.
-    v2 = prompt.versions.get(number=2)
-    response = client.post(
-        url("prompt", project, prompt), {**draft, "based_on": v2.pk, "resolve": "overwrite"}
-    )
-    assert response.status_code == 302
+    response = client.post(url("prompt", project, prompt), draft, follow=True)
     prompt.refresh_from_db()
-    assert prompt.current_version.number == 3
-    assert prompt.current_version.scene == ELEMENTS["scene"]
+    merged = prompt.current_version
+    assert (merged.number, merged.based_on.number) == (3, 2)
+    assert merged.audio == "Distant gulls and a foghorn"  # theirs, kept
+    assert merged.action == "A fisherman drops the rope"  # mine
+    assert f"{owner.username} saved v2 while you edited" in response.content.decode()
 
 
-def test_merge_takes_their_element_and_keeps_mine(client, project, prompt, editor, owner):
+def test_only_fields_both_changed_are_asked_about(client, project, prompt, editor, owner):
     v1 = prompt.current_version
-    v2 = prompt_service.prompt_version_save(
+    prompt_service.prompt_version_save(
         prompt=prompt,
         author=owner,
         based_on=v1,
-        elements={**ELEMENTS, "scene": "Heavy rain on a grey harbour"},
+        elements={**v1.elements, "scene": "Heavy rain on a grey harbour", "audio": "Foghorn"},
         settings=SETTINGS,
     )
     client.force_login(editor)
-    draft = form_data(
-        v2,
-        action="A fisherman drops the rope",
-        resolve="merge",
-        merge_scene="theirs",
-        merge_action="mine",
-    )
-    assert client.post(url("prompt", project, prompt), draft).status_code == 302
+    draft = form_data(v1, scene="Snow on the harbour", action="A fisherman drops the rope")
+    response = client.post(url("prompt", project, prompt), draft)
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "You and" in html and "both changed this prompt" in html
+    assert 'name="merge_scene"' in html and 'name="merge_action"' not in html
+    assert 'name="merge_audio"' not in html
+    assert "Heavy rain on a grey harbour" in html and "Snow on the harbour" in html
+    assert "checked" not in html.split('id="conflict"')[1].split("</article>")[0]  # no default
+    assert PromptVersion.objects.filter(prompt=prompt).count() == 2
+    v2 = prompt.versions.get(number=2)
+    panel = {**draft, "based_on": v2.pk, "audio": "Foghorn", "resolve": "merge"}
+    panel["conflicts"] = "scene"
+    undecided = client.post(url("prompt", project, prompt), panel)
+    assert "Choose theirs or yours for: Scene" in undecided.content.decode()
+    assert client.post(url("prompt", project, prompt), {**panel, "merge_scene": "theirs"})
     prompt.refresh_from_db()
     merged = prompt.current_version
-    assert merged.scene == "Heavy rain on a grey harbour"
-    assert merged.action == "A fisherman drops the rope"
+    assert (merged.number, merged.scene, merged.audio, merged.action) == (
+        3,
+        "Heavy rain on a grey harbour",
+        "Foghorn",
+        "A fisherman drops the rope",
+    )
 
 
 def test_two_sessions_both_based_on_v1_only_one_wins(project, prompt, editor, owner):
@@ -419,3 +422,24 @@ def test_prompt_list_query_count_does_not_grow(
         response = client.get(url("prompts", project))
     assert response.status_code == 200
     assert response.content.decode().count("<tr>") == 13
+
+
+def test_the_merge_reads_settings_and_the_written_text_too(project, prompt, owner):
+    v1 = prompt.current_version
+    theirs = prompt_service.prompt_version_save(
+        prompt=prompt,
+        author=owner,
+        based_on=v1,
+        elements=v1.elements,
+        text="Their own paragraph.",
+        settings={**SETTINGS, "duration": 10},
+    )
+    mine = {**prompt_service.version_fields(v1), "duration": 6, "camera_motion": "dolly_in"}
+    merge = prompt_service.prompt_merge(base=v1, theirs=theirs, mine=mine)
+    assert merge.conflicts == ("duration",)  # 8 s became 10 for them, 6 for me
+    assert merge.fields["text"] == "Their own paragraph."  # only they wrote one
+    assert merge.fields["camera_motion"] == "dolly_in"  # only I chose one
+    assert "text" in merge.theirs_changed
+    # Whitespace alone is no change.
+    same = {**prompt_service.version_fields(v1), "action": f"  {v1.action}  "}
+    assert prompt_service.prompt_merge(base=v1, theirs=theirs, mine=same).conflicts == ()

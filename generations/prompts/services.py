@@ -1,6 +1,7 @@
 """Writing prompts: versions are immutable, saves are checked against the newest version."""
 
 import re
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -63,6 +64,47 @@ def settings_clean(raw: dict) -> dict:
     if errors:
         raise ValidationError(errors)
     return values
+
+
+def version_fields(version: PromptVersion) -> dict:
+    """A version as the builder's fields: its elements, its hand-written text, its settings."""
+    return {
+        **version.elements,
+        "text": version.text if version.text_edited else "",
+        **{**DEFAULT_SETTINGS, **version.settings},
+    }
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, str) or isinstance(b, str):
+        return " ".join(str(a or "").split()) == " ".join(str(b or "").split())
+    return a == b
+
+
+@dataclass(frozen=True)
+class Merge:
+    fields: dict  # every field merged; where both sides changed it, mine
+    conflicts: tuple[str, ...]  # the fields both sides changed, differently
+    theirs_changed: tuple[str, ...]  # taken from theirs without asking
+
+
+def prompt_merge(*, base: PromptVersion, theirs: PromptVersion, mine: dict) -> Merge:
+    """Three-way merge of a draft made from `base` with `theirs`, saved meanwhile: a field
+    changed on one side only takes that side's value; only a field both changed, differently,
+    is a conflict for the person to decide."""
+    before, after = version_fields(base), version_fields(theirs)
+    fields, conflicts, taken = {}, [], []
+    for name, original in before.items():
+        ours = mine.get(name, original)
+        if _same(ours, original):
+            fields[name] = after[name]
+            if not _same(after[name], original):
+                taken.append(name)
+        else:
+            fields[name] = ours
+            if not (_same(after[name], original) or _same(after[name], ours)):
+                conflicts.append(name)
+    return Merge(fields, tuple(conflicts), tuple(taken))
 
 
 def library_references(elements: dict[str, str]) -> set[str]:

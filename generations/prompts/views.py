@@ -159,38 +159,50 @@ def _prompt_save(request, project, prompt):
         if based_on is None:
             form.add_error(None, "This form does not say which version it was based on")
         else:
-            elements = form.elements()
+            fields = _draft(form)
+            undecided = []
             if request.POST.get("resolve") == "merge":
-                # Per element: keep mine, or take what the other person saved.
-                current = prompt.current_version
-                elements = {
-                    name: current.elements[name]
-                    if request.POST.get(f"merge_{name}") == "theirs"
-                    else elements[name]
-                    for name in ELEMENT_FIELDS
-                }
-            try:
-                version = prompt_service.prompt_version_save(
-                    prompt=prompt,
-                    author=request.user,
-                    based_on=based_on,
-                    elements=elements,
-                    text=form.cleaned_data["text"],
-                    settings=form.settings(),
-                    note=form.cleaned_data["note"],
-                    title=form.cleaned_data["title"],
-                )
-            except prompt_service.StaleSave as stale:
-                conflict = _conflict(stale.current, form)
-            except ValidationError as exc:
-                _apply_form_errors(form, exc)
+                # The fields both people changed: each takes the side the person chose.
+                theirs = prompt_service.version_fields(prompt.current_version)
+                for name in request.POST.get("conflicts", "").split(","):
+                    choice = request.POST.get(f"merge_{name}")
+                    if name in theirs and choice == "theirs":
+                        fields[name] = theirs[name]
+                    elif name in theirs and choice != "mine":
+                        undecided.append(form.fields[name].label or name)
+            if undecided:
+                form.add_error(None, f"Choose theirs or yours for: {', '.join(undecided)}")
             else:
-                messages.success(request, f"Saved {prompt.title} v{version.number}")
-                return redirect("prompt", project_uuid=project.uuid, prompt_uuid=prompt.uuid)
+                try:
+                    version = _save(request, prompt, form, based_on, fields)
+                except prompt_service.StaleSave as stale:
+                    draft = prompt_service.prompt_merge(
+                        base=based_on, theirs=stale.current, mine=fields
+                    )
+                    if not draft.conflicts:
+                        # Nobody's change is lost: saved again on theirs, merged field by field.
+                        version = _retry_merged(request, prompt, form, stale.current, draft)
+                        if version is not None:
+                            return redirect(
+                                "prompt", project_uuid=project.uuid, prompt_uuid=prompt.uuid
+                            )
+                    conflict = _conflict(prompt.current_version, form, draft)
+                except ValidationError as exc:
+                    _apply_form_errors(form, exc)
+                else:
+                    messages.success(request, f"Saved {prompt.title} v{version.number}")
+                    return redirect("prompt", project_uuid=project.uuid, prompt_uuid=prompt.uuid)
     if conflict:
-        # The draft stays in the form, now based on their version: saving again is a
-        # knowing overwrite (or a merge, element by element).
+        # The draft stays in the form, merged and now based on their version; the panel asks
+        # only about the fields both changed.
         data = request.POST.copy()
+        for name, value in conflict["merge"].fields.items():
+            if name == "generate_audio":
+                data.pop(name, None)
+                if value:
+                    data[name] = "on"
+            else:
+                data[name] = "" if value is None else str(value)
         data["based_on"] = str(conflict["current"].pk)
         form = PromptForm(data)
         form.is_valid()
@@ -209,18 +221,52 @@ def _prompt_save(request, project, prompt):
     )
 
 
-def _conflict(current, form) -> dict:
-    mine = form.elements()
+def _draft(form) -> dict:
+    return {**form.elements(), "text": form.cleaned_data["text"], **form.settings()}
+
+
+def _save(request, prompt, form, based_on, fields):
+    return prompt_service.prompt_version_save(
+        prompt=prompt,
+        author=request.user,
+        based_on=based_on,
+        elements={name: fields[name] for name in ELEMENT_FIELDS},
+        text=fields["text"],
+        settings={name: fields[name] for name in prompt_service.DEFAULT_SETTINGS},
+        note=form.cleaned_data["note"],
+        title=form.cleaned_data["title"],
+    )
+
+
+def _retry_merged(request, prompt, form, current, draft):
+    try:
+        version = _save(request, prompt, form, current, draft.fields)
+    except (prompt_service.StaleSave, ValidationError):
+        return None  # saved again meanwhile, or the merge is not a valid prompt: ask
+    who = current.author.get_username() if current.author else "Someone"
+    taken = ", ".join(str(form.fields[name].label or name) for name in draft.theirs_changed)
+    messages.success(
+        request,
+        f"{who} saved v{current.number} while you edited: their changes"
+        + (f" ({taken})" if taken else "")
+        + f" and yours are both in v{version.number}",
+    )
+    return version
+
+
+def _conflict(current, form, merge) -> dict:
+    theirs = prompt_service.version_fields(current)
     changes = [
         {
             "name": name,
-            "label": form.fields[name].label,
-            "diff": word_diff(current.elements[name], mine[name]),
+            "label": form.fields[name].label or name,
+            "theirs": theirs[name],
+            "mine": merge.fields[name],
+            "diff": word_diff(str(theirs[name] or ""), str(merge.fields[name] or "")),
         }
-        for name in ELEMENT_FIELDS
-        if current.elements[name] != mine[name].strip()
+        for name in merge.conflicts
     ]
-    return {"current": current, "changes": changes}
+    return {"current": current, "changes": changes, "merge": merge}
 
 
 @login_required
