@@ -164,3 +164,64 @@ def test_the_editor_hears_about_a_retake_a_reviewer_made_of_their_video(
     told = Notification.objects.get(kind="approved")
     assert (told.user, told.version) == (editor, v2.version)
     assert [m.to for m in mail.outbox] == [[editor.email]]
+
+
+def test_producers_hear_of_a_job_waiting_and_its_asker_of_the_answer(
+    project, editor, producer, owner, mailoutbox, settings, django_capture_on_commit_callbacks
+):
+    from decimal import Decimal
+
+    from django.urls import reverse
+
+    from generations.jobs import queue as job_queue
+    from generations.jobs import services as jobs
+    from generations.review.models import Notification
+    from generations.spend import budgets
+
+    settings.SITE_URL = "http://127.0.0.1:8123"
+    budgets.budget_set(
+        project=project,
+        user=producer,
+        amount=Decimal("100"),
+        monthly=True,
+        alert_percents=[],
+        approval_above=Decimal("0.30"),
+    )
+    editor.email, producer.email, owner.email = "ed@example.com", "pro@example.com", ""
+    for person in (editor, producer, owner):
+        person.save()
+    params = {
+        "prompt": "A lighthouse at dusk",
+        "model": "ltx-2-fast",
+        "duration": 10,
+        "resolution": "1920x1080",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        dear = jobs.job_submit(
+            project=project, user=editor, endpoint="text-to-video", params=params
+        )
+    told_first = Notification.objects.filter(kind="approval_waiting")
+    assert {n.user for n in told_first} == {producer, owner}  # owners may do what producers do
+    waiting = told_first.get(user=producer)
+    assert f"{editor.username} asks you to approve a text to video job" in waiting.message
+    assert waiting.url == reverse("spend", args=[project.uuid]) + "#approval-heading"
+    (mail,) = mailoutbox
+    assert mail.to == ["pro@example.com"] and "http://127.0.0.1:8123/projects/" in mail.body
+    mailoutbox.clear()
+    job_queue_send = job_queue.run_schedule
+    try:
+        job_queue.run_schedule = lambda *a, **k: None
+        with django_capture_on_commit_callbacks(execute=True):
+            jobs.job_approve(generation=dear, user=producer)
+    finally:
+        job_queue.run_schedule = job_queue_send
+    told = Notification.objects.get(kind="job_approved")
+    assert told.user == editor and "approved your text to video job of 0.40 USD" in told.message
+    assert told.url == reverse("generation", args=[project.uuid, dear.uuid])
+    assert mailoutbox[0].to == ["ed@example.com"]
+    other = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=params)
+    jobs.job_decline(generation=other, user=producer, reason="over the ad's budget")
+    declined = Notification.objects.get(kind="job_declined")
+    assert declined.message.endswith(
+        "declined your text to video job of 0.40 USD: over the ad's budget"
+    )

@@ -21,7 +21,7 @@ from generations.jobs.models import ACTIVE_STATES, Generation, GenerationEvent, 
 from generations.ltx import pricing, rules
 from generations.ltx.schemas import validate_request
 from generations.projects.models import Project
-from generations.review import stacks
+from generations.review import notifications, stacks
 from generations.spend import services as spend
 from generations.spend.prices import price_list_on, price_refusal
 
@@ -132,6 +132,7 @@ def job_submit(
             queue.run_send_on_commit(generation.pk, generation.message_due_at)
         else:
             spend.approval_requested(generation=generation, user=user)
+            notifications.approval_waiting(generation=generation, actor=user)
     return generation
 
 
@@ -245,6 +246,7 @@ def job_approve(*, generation: Generation, user) -> bool:
                 summary=f"approved {_whose(generation)} job of "
                 f"{spend.money(generation.estimated_cost)}",
             )
+            notifications.approval_decided(generation=generation, actor=user, approved=True)
     return moved
 
 
@@ -268,6 +270,9 @@ def job_decline(*, generation: Generation, user, reason: str = "") -> bool:
                 verb="approval_declined",
                 summary=f"declined {_whose(generation)} job of "
                 f"{spend.money(generation.estimated_cost)}" + (f": {reason}" if reason else ""),
+            )
+            notifications.approval_decided(
+                generation=generation, actor=user, approved=False, reason=reason
             )
     return moved
 

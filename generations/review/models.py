@@ -236,6 +236,9 @@ class Notification(models.Model):
         CHANGES_REQUESTED = "changes_requested", "Changes requested"
         REJECTED = "rejected", "Rejected"
         MENTIONED = "mentioned", "Mentioned"
+        APPROVAL_WAITING = "approval_waiting", "Waiting for your approval"
+        JOB_APPROVED = "job_approved", "Your job was approved"
+        JOB_DECLINED = "job_declined", "Your job was declined"
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

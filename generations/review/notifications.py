@@ -132,6 +132,39 @@ def decision_made(*, decision: ReviewDecision) -> list[Notification]:
     )
 
 
+def approval_waiting(*, generation: Generation, actor) -> list[Notification]:
+    """A job's estimate is above the approval amount: the project's producers are told."""
+    members = Membership.objects.filter(project=generation.project).select_related("user")
+    what = generation.get_endpoint_display().lower()
+    who = actor.get_username() if actor else "Someone"
+    return notify(
+        users=[m.user for m in members if m.has_role(Role.PRODUCER)],
+        project=generation.project,
+        kind=Kind.APPROVAL_WAITING,
+        message=f"{who} asks you to approve a {what} job estimated at "
+        f"{generation.estimated_cost} USD",
+        url=reverse("spend", args=[generation.project.uuid]) + "#approval-heading",
+        actor=actor,
+    )
+
+
+def approval_decided(*, generation: Generation, actor, approved: bool, reason: str = ""):
+    """Whoever asked for a job waiting for approval hears what the producer decided."""
+    who = actor.get_username() if actor else "A producer"
+    what = f"{generation.get_endpoint_display().lower()} job of {generation.estimated_cost} USD"
+    message = f"{who} approved your {what}: it is queued" if approved else (
+        f"{who} declined your {what}" + (f": {reason}" if reason else "")
+    )
+    return notify(
+        users=[generation.requested_by],
+        project=generation.project,
+        kind=Kind.JOB_APPROVED if approved else Kind.JOB_DECLINED,
+        message=message,
+        url=reverse("generation", args=[generation.project.uuid, generation.uuid]),
+        actor=actor,
+    )
+
+
 def mentioned(*, comment: TimelineComment, users) -> list[Notification]:
     version = comment.version
     return notify(
