@@ -152,8 +152,10 @@ def approval_decided(*, generation: Generation, actor, approved: bool, reason: s
     """Whoever asked for a job waiting for approval hears what the producer decided."""
     who = actor.get_username() if actor else "A producer"
     what = f"{generation.get_endpoint_display().lower()} job of {generation.estimated_cost} USD"
-    message = f"{who} approved your {what}: it is queued" if approved else (
-        f"{who} declined your {what}" + (f": {reason}" if reason else "")
+    message = (
+        f"{who} approved your {what}: it is queued"
+        if approved
+        else (f"{who} declined your {what}" + (f": {reason}" if reason else ""))
     )
     return notify(
         users=[generation.requested_by],
