@@ -223,7 +223,7 @@ class ReviewDecisionFactory(factory.django.DjangoModelFactory):
     reviewer = factory.LazyAttribute(lambda o: member(o.version.stack.project, Role.REVIEWER))
     state = ReviewState.APPROVED
     comment = factory.Maybe(
-        factory.LazyAttribute(lambda o: o.state == ReviewState.REJECTED),
+        factory.LazyAttribute(lambda o: o.state != ReviewState.APPROVED),
         yes_declaration="Not the harbour we asked for",
         no_declaration="",
     )

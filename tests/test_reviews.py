@@ -81,13 +81,15 @@ def test_decisions_are_history_and_the_state_follows_the_newest(project, editor,
     generation = finished(project, editor)
     version = generation.version
     assert version.review_state == ReviewState.PENDING
-    reviews.review_decide(version=version, reviewer=reviewer, state="changes_requested")
+    reviews.review_decide(
+        version=version, reviewer=reviewer, state="changes_requested", comment="Slower"
+    )
     reviews.review_decide(version=version, reviewer=reviewer, state="approved", comment="Good now")
     version.refresh_from_db()
     assert version.review_state == ReviewState.APPROVED and version.review_state_at
     history = list(version.decisions.values_list("state", "comment", "reviewer"))
     assert history == [
-        ("changes_requested", "", reviewer.pk),
+        ("changes_requested", "Slower", reviewer.pk),
         ("approved", "Good now", reviewer.pk),
     ]
     assert Activity.objects.filter(project=project, verb="review_approved").exists()
@@ -95,6 +97,8 @@ def test_decisions_are_history_and_the_state_follows_the_newest(project, editor,
 
 def test_a_rejection_needs_a_comment_and_nothing_is_saved_without(project, editor, reviewer):
     version = finished(project, editor).version
+    with pytest.raises(ValidationError, match="a request for changes needs it"):
+        reviews.review_decide(version=version, reviewer=reviewer, state="changes_requested")
     with pytest.raises(ValidationError, match="a rejection needs a comment"):
         reviews.review_decide(version=version, reviewer=reviewer, state="rejected", comment="  ")
     assert not ReviewDecision.objects.exists()
@@ -215,7 +219,7 @@ def test_deciding_in_the_queue_moves_to_the_next(client, reviewer, queue):
     assert response.status_code == 302 and response["Location"] == middle_url + "?queue=1"
     response = client.post(
         review_url(queue["middle"], "review_decide"),
-        {"state": "changes_requested", "queue": "1", "prompt": "kite"},
+        {"state": "changes_requested", "comment": "Slower", "queue": "1", "prompt": "kite"},
     )
     assert response["Location"] == review_url(queue["newest"]) + "?queue=1&prompt=kite"
     response = client.post(

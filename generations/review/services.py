@@ -27,6 +27,9 @@ def review_decide(*, version: Version, reviewer, state: str, comment: str = "") 
         )
     if state == ReviewState.REJECTED and not comment:
         raise ValidationError({"comment": "Say why it is rejected: a rejection needs a comment"})
+    if state == ReviewState.CHANGES_REQUESTED and not comment:
+        # Whoever made it has to know what to change.
+        raise ValidationError({"comment": "Say what to change: a request for changes needs it"})
     generation = version.generation
     if generation.state != JobState.SUCCEEDED:
         raise ValidationError("Only a finished video can be reviewed")

@@ -278,6 +278,64 @@
     return true;
   }
 
+  // A decision by key is not sent at once: a toast counts down with Undo, so a stray key
+  // records nothing. Request changes needs its reason first: C with none opens the box.
+  var pending = null;
+  function toast(text) {
+    var box = document.querySelector("[data-decision-toast]");
+    box.querySelector("[data-toast-text]").textContent = text;
+    box.hidden = false;
+  }
+  function decideByKey(key) {
+    var button = document.querySelector('[data-shortcut="' + key + '"]');
+    if (!button || pending) return false;
+    var form = button.form, reason = form.querySelector("textarea[name=comment]");
+    if (key === "c" && !reason.value.trim()) {
+      reason.focus();
+      form.querySelector("[data-reason-hint]").hidden = false;
+      return true;
+    }
+    var seconds = parseFloat(form.dataset.undoSeconds) || 5;
+    pending = { button: button, timer: window.setTimeout(sendDecision, seconds * 1000) };
+    toast(button.dataset.pendingText + " in " + seconds + " s");
+    return true;
+  }
+  function sendDecision() {
+    if (!pending) return;
+    var button = pending.button;
+    window.clearTimeout(pending.timer);
+    pending = null;
+    button.click();
+  }
+  function undoDecision() {
+    if (!pending) return;
+    window.clearTimeout(pending.timer);
+    pending = null;
+    toast("Undone: nothing was recorded");
+    window.setTimeout(function () {
+      if (!pending) document.querySelector("[data-decision-toast]").hidden = true;
+    }, 2500);
+  }
+  document.addEventListener("click", function (event) {
+    if (event.target.closest("[data-toast-undo]")) undoDecision();
+    else if (event.target.closest("[data-toast-now]")) sendDecision();
+  });
+  document.addEventListener("keydown", function (event) {
+    // Ctrl+Enter in the reason box sends the request for changes (then with its reason).
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && event.target.name === "comment") {
+      var button = event.target.form && event.target.form.querySelector('[data-shortcut="c"]');
+      if (button && event.target.value.trim()) { event.preventDefault(); button.click(); }
+    }
+  });
+  // Leaving the page while a decision counts down sends it: it was asked for.
+  window.addEventListener("pagehide", function () {
+    if (!pending) return;
+    var data = new FormData(pending.button.form);
+    data.append("state", pending.button.value);
+    navigator.sendBeacon(pending.button.form.action, data);
+    pending = null;
+  });
+
   // A version still being made: its card polls (app.js), and once the card stops polling
   // (the job ended) the page is loaded again, with the player.
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -300,7 +358,9 @@
       else if (player && key === "o") player.markOut(player.transport.time());
       else if (player && key === "m") player.commentHere();
       else if (player && key === "Escape") player.clearRange();
-      else if (key === "a" || key === "c" || key === "n") handled = clickShortcut(key);
+      else if (key === "a" || key === "c") handled = decideByKey(key);
+      else if ((key === "u" || key === "Escape") && pending) undoDecision();
+      else if (key === "n") handled = clickShortcut(key);
       else if (key === "Enter" && event.target === document.body) handled = clickShortcut("enter");
       else handled = false;
       if (handled) event.preventDefault();

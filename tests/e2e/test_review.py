@@ -109,14 +109,28 @@ def test_queue_comment_retake_compare_approve_and_the_editor_hears(
     assert stored.end_seconds - stored.start_seconds == pytest.approx(1.3, abs=0.1)
     screenshot(page, "range-comment")
 
-    # Request changes with a key: the next video in the queue opens.
+    # C with no reason records nothing: it opens the reason box.
+    page.locator("h1").click()
+    page.keyboard.press("c")
+    expect(page.locator("#decision-comment")).to_be_focused()
+    expect(page.locator("[data-reason-hint]")).to_be_visible()
+    assert not ReviewDecision.objects.exists()
+    # Request changes with a key: a toast counts down, then the next video in the queue opens.
     page.locator("#decision-comment").fill("See the note on the hand")
     page.locator("h1").click()  # out of the text box, so keys are shortcuts again
     page.keyboard.press("c")
-    expect(page).to_have_url(re.compile(f"/generations/{boat.uuid}/review/"))
+    expect(page.locator("[data-decision-toast]")).to_contain_text("Requesting changes in 5 s")
+    expect(page).to_have_url(re.compile(f"/generations/{boat.uuid}/review/"), timeout=15_000)
     expect(page.get_by_text("changes requested", exact=False).first).to_be_visible()
+    # A stray A is undone within its five seconds: nothing is recorded.
+    page.keyboard.press("a")
+    expect(page.locator("[data-decision-toast]")).to_contain_text("Approving in 5 s")
+    page.keyboard.press("u")
+    expect(page.locator("[data-decision-toast]")).to_contain_text("Undone")
+    page.wait_for_timeout(5500)
+    assert ReviewDecision.objects.count() == 1
     page.keyboard.press("a")  # approve the boat: the queue is then empty
-    expect(page.get_by_text("The queue is empty")).to_be_visible()
+    expect(page.get_by_text("The queue is empty")).to_be_visible(timeout=15_000)
 
     # Back to the lighthouse, from its card in the gallery: "Retake this" on the comment.
     page.goto(f"{home}/generations/")
@@ -165,7 +179,7 @@ def test_queue_comment_retake_compare_approve_and_the_editor_hears(
     page.locator("figcaption").get_by_role("link", name="v2").click()
     page.locator("h1").click()
     page.keyboard.press("a")
-    expect(page.locator(".decisions")).to_contain_text("Approved")
+    expect(page.locator(".decisions")).to_contain_text("Approved", timeout=15_000)
     assert Version.objects.get(generation=retake).review_state == "approved"
     screenshot(page, "approved")
 
