@@ -67,3 +67,17 @@ def test_build_compose_check_save_and_conflict(
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
     screenshot(page, "phone")
+
+
+def test_the_preview_answers_from_the_first_keystroke_with_no_title_yet(
+    browser, live_server, project, editor
+):
+    page = sign_in(browser, live_server, editor, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.uuid}/prompts/new/")
+    expect(page.get_by_label("Title")).to_have_value("")
+    page.get_by_label("Action").fill("A keeper climbs the stairs slowly")
+    preview = page.locator("#preview")
+    expect(preview).to_contain_text("A keeper climbs the stairs slowly")
+    # Saving still needs the title: the browser asks for it, nothing is saved.
+    page.get_by_role("button", name=re.compile("Save")).first.click()
+    assert not Prompt.objects.exists()
