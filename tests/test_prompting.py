@@ -312,6 +312,17 @@ def test_sentence_count_within_four_to_eight(count):
     assert hits(" ".join(["A dog barks."] * count), "sentence_count") == []
 
 
+def test_sentence_count_names_only_the_elements_that_are_empty():
+    elements = {"shot": "A wide shot", "scene": "A harbour at dawn", "action": "Gulls circle"}
+    text = prompting.compose(elements)
+    (finding,) = [f for f in check(elements, text) if f.code == "sentence_count"]
+    assert finding.message.endswith("add what is missing: characters, camera or audio.")
+    full = {name: f"The {name} is here" for name in prompting.ELEMENTS}
+    short = "A wide shot. A harbour."  # written by hand: no element is claimed missing
+    (finding,) = [f for f in check(full, short) if f.code == "sentence_count"]
+    assert "missing" not in finding.message and "more detail" in finding.message
+
+
 def test_sentence_count_does_not_split_abbreviations_decimals_or_dialogue():
     text = (
         "Mr. Ortiz pours 2.5 cups of tea. He says “Wait... really? Yes!” and smiles. "
@@ -368,6 +379,10 @@ def test_too_long_counts_text_without_spaces_by_characters():
         ("He is going to jump.", ["going to jump"]),
         ("She's going to laugh.", ["going to laugh"]),
         ("It's gonna rain.", ["gonna"]),
+        ("The keeper climbed the stairs.", ["climbed"]),
+        ("Rain falls. The old door opened slowly.", ["opened"]),
+        ("A lamp lit the room and the dog barked.", ["lit"]),
+        ("His daughter waved.", ["waved"]),
     ],
 )
 def test_tense_triggers(text, words):
@@ -390,6 +405,10 @@ def test_tense_triggers(text, words):
         "She says “I walked here yesterday and I will never leave.”",
         "He whispers 'we were young'.",
         "The fog would lift.",
+        "The keeper climbs the stairs.",
+        "A man dressed in black walks in. The room painted red glows.",
+        "His weathered hands grip the rail; the frosted glass fogs.",
+        "The chosen one waits by the fed horses.",
     ],
 )
 def test_tense_near_misses(text):

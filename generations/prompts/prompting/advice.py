@@ -18,14 +18,22 @@ MIN_SENTENCES = 4
 MAX_SENTENCES = 8
 
 
-def check_sentence_count(final_text: str) -> list[Finding]:
+def check_sentence_count(
+    final_text: str, elements: Mapping[str, str | None] | None = None
+) -> list[Finding]:
     """The guide: "Aim for 4-8 descriptive sentences". Info only - it is an aim, and the
-    guide's own samples, written as scripts with dialogue, run longer."""
+    guide's own samples, written as scripts with dialogue, run longer. Names as missing only
+    the elements that are empty (`elements`: None when the text was written by hand)."""
     count = len(sentence_spans(final_text))
     if MIN_SENTENCES <= count <= MAX_SENTENCES:
         return []
-    if count < MIN_SENTENCES:
-        advice = "add what is missing: scene, action, characters, camera or audio"
+    empty = [
+        name for name in ELEMENTS if elements is not None and not (elements.get(name) or "").strip()
+    ]
+    if count < MIN_SENTENCES and empty:
+        advice = "add what is missing: " + _listed(empty)
+    elif count < MIN_SENTENCES:
+        advice = "give the scene, the action, the characters, the camera or the sound more detail"
     else:
         advice = "merge or trim sentences so the scene stays clear"
     message = (
@@ -49,6 +57,10 @@ def _word_count(text: str) -> int:
     if tokens and characters / len(tokens) > 2 * _CHARS_PER_WORD:
         return characters // _CHARS_PER_WORD  # written without spaces between words
     return len(tokens)
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 def check_too_long(final_text: str) -> list[Finding]:
@@ -93,7 +105,8 @@ def check(
             for name in ELEMENTS
             if (elements.get(name) or "").strip()
         ]
-    findings = check_sentence_count(final_text) + check_too_long(final_text)
+    written = None if drift(elements, final_text) else elements
+    findings = check_sentence_count(final_text, written) + check_too_long(final_text)
     for word_check in _WORD_CHECKS:
         findings += word_check(segments)
     camera_motion = (settings or {}).get("camera_motion")

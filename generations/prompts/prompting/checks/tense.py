@@ -18,14 +18,29 @@ from generations.prompts.prompting.text import wordlist
 _PAST_ANYWHERE = rx(*WORDS["past_anywhere"])
 # Past forms that double as adjectives, participles or nouns ("tired eyes", "a dimly lit
 # room", "a felt hat", "turns left", "a man dressed in black", "Drew"), flagged only straight
-# after a subject pronoun, optionally with one adverb between ("she slowly walked"). Nouns as
-# subjects ("the man walked") are left alone: "a man dressed in black" has the same shape.
-_SUBJECT_PAST = rx(
-    r"(?:he|she|they|we|i|who) (?:(?:[a-z]+ly|then|just|also|still|soon|once) )?"
-    r"(?P<hit>[a-z]{2,}ed|had|felt|left|saw|rose|drew|stole|fell|heard|held|kept|made|met|lit"
+# after a subject pronoun, optionally with one adverb between ("she slowly walked"); after a
+# noun subject only as _NOUN_PAST below allows.
+_IRREGULAR_PAST = (
+    r"had|felt|left|saw|rose|drew|stole|fell|heard|held|kept|made|met|lit"
     r"|found|led|lost|brought|caught|sent|stood|struck|hung|built|thought|sold|won|slept|wept"
     r"|crept|knelt|leapt|spoke|hid|tore|wore|bore|got|told|bought|fought|taught|sought|meant"
-    r"|spent|slid|spun|swung|stuck|paid|laid|fled|sank|sprang|rang|clung|dealt|bent|dug|fed)"
+    r"|spent|slid|spun|swung|stuck|paid|laid|fled|sank|sprang|rang|clung|dealt|bent|dug|fed"
+)
+_SUBJECT_PAST = rx(
+    r"(?:he|she|they|we|i|who) (?:(?:[a-z]+ly|then|just|also|still|soon|once) )?"
+    rf"(?P<hit>[a-z]{{2,}}ed|{_IRREGULAR_PAST})"
+)
+# A noun as subject at a sentence's start ("The keeper climbed the stairs"): flagged only where
+# what follows the verb reads as its object or its end (a determiner, a particle, "and", the
+# sentence's end), so "A man dressed in black walks in" keeps its participle.
+_NOUN_PAST = re.compile(
+    r"(?:^|(?<=[.!?;:]\s)|(?<=[.!?;:]\s\s))"
+    r"(?:the|a|an|his|her|its|their|our|my|this|that|these|those)\s+(?:[a-z]+\s+)?[a-z]+\s+"
+    r"(?:(?:[a-z]+ly|then|just|also|still|soon|once)\s+)?"
+    rf"(?P<hit>[a-z]{{2,}}ed|{_IRREGULAR_PAST})"
+    r"(?=(?:\s+[a-z]+ly)?(?:\s+(?:the|a|an|his|her|its|their|our|my|up|down|into|onto|across"
+    r"|through|toward|towards|over|away|back|out|off|around|and)\b|\s*[.,;!?]|\s*$))",
+    re.IGNORECASE,
 )
 # Present-tense words that end in -ed all the same.
 _NOT_PAST = re.compile(r"(?:eed|shed|sled|embed)$", re.IGNORECASE)
@@ -47,9 +62,10 @@ def check_tense(segments: list[Segment]) -> list[Finding]:
     for segment in segments:
         for start, end in hits(_PAST_ANYWHERE, segment):
             findings.append(_tense_finding(segment, start, end, future=False))
-        for start, end in hits(_SUBJECT_PAST, segment):
-            if not _NOT_PAST.search(segment.text[start:end]):
-                findings.append(_tense_finding(segment, start, end, future=False))
+        for pattern in (_SUBJECT_PAST, _NOUN_PAST):
+            for start, end in hits(pattern, segment):
+                if not _NOT_PAST.search(segment.text[start:end]):
+                    findings.append(_tense_finding(segment, start, end, future=False))
         for match in _WILL.finditer(segment.masked):
             verb = (match.group("verb") or "").lower()
             before = previous_word(segment.masked, match.start())
