@@ -189,10 +189,10 @@ def queue(project, editor, reviewer):
     return made
 
 
-def test_the_queue_is_oldest_first_across_projects(client, reviewer, queue):
+def test_the_queue_is_newest_first_across_projects(client, reviewer, queue):
     client.force_login(reviewer)
     html = client.get(reverse("review_queue")).content.decode()
-    positions = [html.find(text) for text in ("An old lighthouse", "A kite v1", "A red kite")]
+    positions = [html.find(text) for text in ("A red kite", "A kite v1", "An old lighthouse")]
     assert -1 not in positions and positions == sorted(positions)
     for left_out in ("Decided already", "Still running", "Where they only edit"):
         assert left_out not in html
@@ -211,7 +211,7 @@ def test_the_queue_filters_by_project_and_prompt(client, project, reviewer, queu
 
 def test_deciding_in_the_queue_moves_to_the_next(client, reviewer, queue):
     client.force_login(reviewer)
-    first = queue["oldest"]
+    first = queue["newest"]
     page = client.get(review_url(first) + "?queue=1&prompt=").content.decode()
     middle_url = review_url(queue["middle"])
     assert f'href="{middle_url}?queue=1"' in page and 'data-shortcut="n"' in page
@@ -221,11 +221,23 @@ def test_deciding_in_the_queue_moves_to_the_next(client, reviewer, queue):
         review_url(queue["middle"], "review_decide"),
         {"state": "changes_requested", "comment": "Slower", "queue": "1", "prompt": "kite"},
     )
-    assert response["Location"] == review_url(queue["newest"]) + "?queue=1&prompt=kite"
+    # Filtered on "kite", with the red kite decided already, nothing else waits.
+    assert response["Location"] == reverse("review_queue")
     response = client.post(
-        review_url(queue["newest"], "review_decide"), {"state": "approved", "queue": "1"}
+        review_url(queue["oldest"], "review_decide"), {"state": "approved", "queue": "1"}
     )
     assert response["Location"] == reverse("review_queue")
+
+
+def test_the_queue_shows_each_shots_newest_finished_version_only(client, project, editor, reviewer):
+    first = finished(project, editor, "A paper boat")
+    again = finished(project, editor, "A paper boat")  # v2 of the same shot
+    assert again.version.stack == first.version.stack and again.version.number == 2
+    Generation.objects.filter(pk=again.pk).update(poster=f"projects/{project.uuid}/p.jpg")
+    client.force_login(reviewer)
+    html = client.get(reverse("review_queue")).content.decode()
+    assert "A paper boat v2" in html and "A paper boat v1" not in html
+    assert reverse("generation_poster", args=[project.uuid, again.uuid]) in html
 
 
 def test_queue_queries_do_not_grow(client, project, editor, reviewer, django_assert_num_queries):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils.text import slugify
 
 from generations.core.textdiff import word_diff
@@ -32,12 +32,18 @@ def projects_deciding(*, user) -> list[Project]:
 
 
 def review_queue(*, projects, project_uuid: str = "", prompt: str = "") -> QuerySet[Version]:
-    """Finished versions waiting for a decision, oldest first."""
+    """Finished versions waiting for a decision, newest first: of each stack only its newest
+    finished version, since an older one is already superseded."""
+    newer = Version.objects.filter(
+        stack=OuterRef("stack"),
+        number__gt=OuterRef("number"),
+        generation__state=JobState.SUCCEEDED,
+    )
     versions = Version.objects.filter(
         stack__project__in=projects,
         review_state=ReviewState.PENDING,
         generation__state=JobState.SUCCEEDED,
-    )
+    ).exclude(Exists(newer))
     if project_uuid:
         versions = versions.filter(stack__project__uuid=project_uuid)
     prompt = prompt.strip()
@@ -47,17 +53,17 @@ def review_queue(*, projects, project_uuid: str = "", prompt: str = "") -> Query
         )
     return versions.select_related(
         "stack__project", "generation__requested_by", "generation__project"
-    ).order_by("generation__state_changed_at", "id")
+    ).order_by("-generation__state_changed_at", "-id")
 
 
 def queue_next(*, queue: QuerySet[Version], after: Version | None) -> Version | None:
-    """The queue's next version after `after` (oldest first), wrapping round to the start."""
+    """The queue's next version after `after` (newest first), wrapping round to the start."""
     if after is None:
         return queue.first()
     ready = after.generation.state_changed_at
     later = queue.filter(
-        Q(generation__state_changed_at__gt=ready)
-        | Q(generation__state_changed_at=ready, id__gt=after.pk)
+        Q(generation__state_changed_at__lt=ready)
+        | Q(generation__state_changed_at=ready, id__lt=after.pk)
     ).first()
     return later or queue.exclude(pk=after.pk).first()
 

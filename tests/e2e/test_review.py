@@ -65,11 +65,11 @@ def drag_on_timeline(page, timeline, start_fraction, end_fraction):
 def test_queue_comment_retake_compare_approve_and_the_editor_hears(
     browser, live_server, project, editor, reviewer, pipeline, screenshot
 ):
-    v1 = made(project, editor, "A lighthouse beam sweeps over a stormy sea at night")
     boat = made(project, editor, "A fishing boat leaves the harbour at dawn")
+    v1 = made(project, editor, "A lighthouse beam sweeps over a stormy sea at night")
     home = f"{live_server.url}/projects/{project.uuid}"
 
-    # The reviewer was told; the queue has both videos, oldest first.
+    # The reviewer was told; the queue has both videos, newest first.
     page = sign_in(browser, live_server, reviewer, PASSWORD)
     expect(page.locator("#notification-count .badge")).to_have_text("2")
     page.get_by_role("link", name="Review queue").first.click()
@@ -77,7 +77,7 @@ def test_queue_comment_retake_compare_approve_and_the_editor_hears(
     expect(rows).to_have_count(2)
     expect(rows.first).to_contain_text("A lighthouse beam")
     screenshot(page, "queue")
-    page.keyboard.press("Enter")  # start with the oldest
+    page.keyboard.press("Enter")  # start with the newest
     expect(page).to_have_url(re.compile(f"/generations/{v1.uuid}/review/\\?queue=1"))
 
     # Frame-accurate stepping with the keyboard.
