@@ -378,3 +378,24 @@ def test_the_model_filter_uses_the_model_column(client, project, owner):
     assert f'id="card-{fast.uuid}"' in html and f'id="card-{pro.uuid}"' not in html
     html = client.get(url, {"model": "ltx-2-pro"}).content.decode()
     assert f'id="card-{pro.uuid}"' in html and f'id="card-{fast.uuid}"' not in html
+
+
+def test_settings_are_shown_in_words(client, project, editor, tmp_path):
+    from generations.templatetags import words
+    from tests.factories import GenerationFactory
+
+    assert words.setting_label("generate_audio") == "Sound"
+    assert words.setting_value(True, "generate_audio") == "generated"
+    assert words.setting_value("dolly_in", "camera_motion") == "Dolly in"
+    assert words.setting_value("1920x1080", "resolution") == "1920×1080"
+    assert words.setting_value(8, "duration") == "8 s"
+    assert words.retake_mode("replace_audio_and_video") == "audio and video"
+    generation = GenerationFactory(
+        project=project,
+        params={"prompt": "x", "model": "ltx-2-fast", "generate_audio": False, "fps": 25},
+    )
+    client.force_login(editor)
+    page = client.get(reverse("generation", args=[project.uuid, generation.uuid]))
+    html = page.content.decode()
+    assert "<dt>Sound</dt><dd>none</dd>" in html and "<dt>Frame rate</dt><dd>25 fps</dd>" in html
+    assert "generate_audio" not in html
