@@ -82,3 +82,27 @@ def test_api_status_partial_reports_unreachable(client, owner, settings):
     client.force_login(owner)
     html = client.get(reverse("api_status")).content.decode()
     assert "Not answering" in html
+
+
+def test_a_new_project_says_what_to_do_first(client, project, owner, viewer, editor):
+    from generations.prompts import services as prompts
+    from tests.factories import GenerationFactory, VersionFactory
+
+    url = reverse("project", args=[project.uuid])
+    client.force_login(owner)
+    page = client.get(url).content.decode()
+    assert "Start here" in page and "Write the first prompt" in page
+    assert "Plan it as a sequence" in page
+    client.force_login(viewer)
+    page = client.get(url).content.decode()
+    assert "the project's editors write them" in page and "invite your team" not in page
+    prompt = prompts.prompt_create(project=project, author=editor, title="Dawn", text="A harbour.")
+    client.force_login(editor)
+    assert "open one and press Generate" in client.get(url).content.decode()
+    VersionFactory(
+        generation=GenerationFactory(
+            succeeded=True, project=project, prompt_version=prompt.current_version
+        )
+    )
+    page = client.get(url).content.decode()
+    assert "1 finished video" in page and "1 video waiting for review" in page

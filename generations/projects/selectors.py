@@ -1,9 +1,37 @@
 """Reads: plain keyword-only functions returning querysets or values."""
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
+from generations.jobs.models import Generation, JobState
 from generations.projects.models import Project
+from generations.prompts.models import Prompt
+from generations.review.models import ReviewState
+from generations.sequences.models import Sequence
 
 
 def project_list_for_user(*, user) -> QuerySet[Project]:
     return Project.objects.filter(memberships__user=user).order_by("name", "id")
+
+
+@dataclass(frozen=True)
+class Overview:
+    prompts: int
+    sequences: int
+    videos: int
+    waiting_review: int
+    members: int
+
+
+def project_overview(*, project: Project) -> Overview:
+    """What a project holds, for its front page and its next step. (Rooms may read any room's
+    models: these are counts, not behaviour.)"""
+    videos = Generation.objects.filter(project=project, state=JobState.SUCCEEDED)
+    return Overview(
+        prompts=Prompt.objects.filter(project=project).count(),
+        sequences=Sequence.objects.filter(project=project).count(),
+        videos=videos.count(),
+        waiting_review=videos.filter(version__review_state=ReviewState.PENDING).count(),
+        members=project.memberships.count(),
+    )

@@ -37,7 +37,8 @@ def project_new(request):
 @require_GET
 def project_detail(request, project_uuid):
     project = get_project_for(request, project_uuid)
-    return render(request, "projects/project.html", {"project": project})
+    overview = selectors.project_overview(project=project)
+    return render(request, "projects/project.html", {"project": project, "overview": overview})
 
 
 @login_required
