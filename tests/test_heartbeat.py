@@ -1,13 +1,16 @@
 """Heartbeats: a worker running a job keeps its lease and its job alive while the paid call
 blocks; when the beats stop, the slot frees when the lease runs out and the sweep ends the
-job. The real-process version, a worker killed while its jobs fill the cap, is in
-tests/test_faults.py."""
+job; the last test kills a real worker while its jobs fill the cap and waits it out with the
+production timings (about 3 minutes)."""
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import signal
 import threading
 import time
+from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
@@ -20,7 +23,10 @@ from generations.jobs import services as jobs
 from generations.jobs.models import ApiLease, Attempt, Generation, JobState
 from generations.jobs.run import LEASE_WAIT_SECONDS
 from generations.projects.apikeys import account_for_key
+from generations.simulator import generation as sim_generation
+from tests.conftest import wait_until
 from tests.factories import AttemptFactory
+from tests.test_faults import check_money, report, t2v
 from tests.test_settings import boot
 
 T2V = {
@@ -197,3 +203,122 @@ def test_a_lease_outlasting_too_few_beats_is_refused(tmp_path):
     result = boot({"LTX_HEARTBEAT_SECONDS": "40", "LTX_LEASE_TTL_SECONDS": "60"}, tmp_path)
     assert result.returncode != 0
     assert "at least two" in result.stderr
+
+
+@pytest.mark.usefixtures("small_renders")
+def test_a_worker_killed_while_its_jobs_fill_the_cap(
+    start_simulator, start_worker, project, editor, monkeypatch, capsys
+):
+    """With the production timings: the dead worker's slots are taken by a second worker's
+    jobs within 2 minutes, and its own jobs ended by the sweep within 3; every job ends, none
+    is sent twice. The sweep runs here in the test, every SWEEP_PERIOD seconds from the kill,
+    as beat runs it in production."""
+    slow = {t2v(n)["prompt"] for n in (0, 1)}  # the dead worker's: answered only at the end
+    answer = threading.Event()
+    made = collections.Counter()  # videos the API made (and billed), by prompt
+    produce = sim_generation.produce
+
+    def producing(state, endpoint, request, inputs, work):
+        made[request["prompt"]] += 1
+        if request["prompt"] in slow:
+            answer.wait(timeout=600)
+        else:
+            time.sleep(1.0)
+        return produce(state, endpoint, request, inputs, work)
+
+    monkeypatch.setattr(sim_generation, "produce", producing)
+    sim = start_simulator()
+    first = start_worker(sim, LTX_CONCURRENCY_LIMIT="2")
+    dead = [
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=t2v(n))
+        for n in (0, 1)
+    ]
+
+    lease_ttl = dt.timedelta(seconds=django_settings.LTX_LEASE_TTL_SECONDS)
+
+    def beaten():
+        # Both in flight, and each has beaten since: stamped, and its lease renewed (in the
+        # worker's thread pool, as in production).
+        rows = Generation.objects.filter(pk__in=[g.pk for g in dead], state=JobState.GENERATING)
+        stamped = sum(g.heartbeat_at > g.state_changed_at for g in rows)
+        renewed = sum(
+            lease.expires_at > lease.acquired_at + lease_ttl for lease in ApiLease.objects.all()
+        )
+        return stamped == renewed == 2
+
+    wait_until(beaten, timeout=120, interval=0.5, message="both jobs in flight, beating")
+    first.process.send_signal(signal.SIGKILL)
+    first.process.wait(timeout=10)
+    killed_at = timezone.now()
+    last_beat = max(
+        Generation.objects.filter(pk__in=[g.pk for g in dead]).values_list(
+            "heartbeat_at", flat=True
+        )
+    )
+    # Jobs of the same key, submitted while the dead worker's leases fill the cap.
+    waiting = [
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=t2v(n))
+        for n in (2, 3)
+    ]
+    start_worker(sim, LTX_CONCURRENCY_LIMIT="2")
+    generations = dead + waiting
+    sweeps = 0
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        elapsed = (timezone.now() - killed_at).total_seconds()
+        if elapsed >= sweeps * SWEEP_PERIOD:
+            sweep.jobs_sweep()
+            sweeps += 1
+        states = set(
+            Generation.objects.filter(pk__in=[g.pk for g in generations]).values_list(
+                "state", flat=True
+            )
+        )
+        if not states & set(jobs.ACTIVE_STATES):
+            break
+        time.sleep(0.5)
+    for generation in generations:
+        generation.refresh_from_db()
+    answer.set()  # the API finishes the dead worker's videos, to nobody
+    records = [r for r in sim.records() if r["endpoint"] == "text-to-video"]
+
+    started = Attempt.objects.filter(generation__in=waiting).order_by("started_at").first()
+    assert started is not None, "no waiting job started"
+    slot_free = (started.started_at - killed_at).total_seconds()
+    ended = [g.events.get(to_state=JobState.INTERRUPTED).created_at for g in dead]
+    job_ended = (max(ended) - killed_at).total_seconds()
+    assert slot_free <= 120, slot_free
+    assert job_ended <= 180, job_ended
+    # None stuck or lost: each ended, the dead worker's as possibly billed, the rest made.
+    for generation in dead:
+        assert generation.state == JobState.INTERRUPTED, generation.state
+        [attempt] = generation.attempts.all()
+        assert attempt.outcome == Attempt.Outcome.LOST and attempt.possibly_charged
+    for generation in waiting:
+        assert generation.state == JobState.SUCCEEDED, generation.state
+        assert generation.attempts.count() == 1
+    assert not ApiLease.objects.exists()
+    # None paid for twice: the API made each video once, one request per attempt.
+    assert set(made.values()) == {1} and len(made) == len(generations)
+    assert len(records) == sum(g.attempts.count() for g in generations)
+    billed = {r["request_id"]: Decimal(r["cost"]) for r in records if r["status"] == 200}
+    money = check_money(generations, billed)
+    outcomes = collections.Counter(g.state for g in generations)
+    report(
+        capsys,
+        "A worker killed while its jobs fill the cap",
+        {
+            "jobs": f"{len(dead)} in flight on the killed worker (the cap: 2), "
+            f"{len(waiting)} waiting",
+            "timings": f"beat {django_settings.LTX_HEARTBEAT_SECONDS} s, lease "
+            f"{django_settings.LTX_LEASE_TTL_SECONDS} s, stale after "
+            f"{django_settings.LTX_HEARTBEAT_STALE_SECONDS} s, sweep every {SWEEP_PERIOD:g} s",
+            "last beat before the kill (s)": f"{(killed_at - last_beat).total_seconds():.1f}",
+            "a waiting job took a freed slot after (s)": f"{slot_free:.1f}",
+            "the dead worker's jobs ended after (s)": f"{job_ended:.1f}",
+            "sweeps run": sweeps,
+            "outcomes": ", ".join(f"{n} {s}" for s, n in sorted(outcomes.items())),
+            "money": ", ".join(f"{n} {k}" for k, n in sorted(money.items())),
+            "videos paid for twice": 0,
+        },
+    )
