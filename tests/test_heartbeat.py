@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.cache import cache
 from django.utils import timezone
 
 from generations.jobs import leases, sweep
@@ -183,6 +184,23 @@ def test_the_sweep_ends_jobs_whose_heartbeat_is_stale_and_leaves_beating_ones(
     assert sweep.jobs_sweep()["interrupted"] == 1
     assert Generation.objects.get(pk=older_worker.pk).state == JobState.INTERRUPTED
     assert Generation.objects.get(pk=alive.pk).state == JobState.GENERATING
+
+
+@pytest.mark.usefixtures("no_messages")
+def test_after_a_gap_between_sweeps_a_stamp_is_judged_once_its_worker_could_beat(
+    project, editor, settings
+):
+    """The database down for five minutes: no worker could beat, nor the sweep run. The first
+    sweep after it does not take a live job's old stamp for a death; the next one, a beat
+    later, ends a job whose worker still does not beat."""
+    stale = dt.timedelta(seconds=settings.LTX_HEARTBEAT_STALE_SECONDS + 5)
+    generation = in_flight(project, editor, heartbeat_ago=stale)
+    outage = timezone.now() - dt.timedelta(minutes=5)
+    cache.set(sweep.LAST_SWEEP_KEY, outage.timestamp())
+    assert sweep.jobs_sweep()["interrupted"] == 0
+    assert Generation.objects.get(pk=generation.pk).state == JobState.GENERATING
+    assert sweep.jobs_sweep()["interrupted"] == 1
+    assert Generation.objects.get(pk=generation.pk).state == JobState.INTERRUPTED
 
 
 @pytest.mark.usefixtures("no_messages")

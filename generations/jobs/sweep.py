@@ -4,9 +4,11 @@ stalled."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -16,6 +18,29 @@ from generations.jobs.run import MAX_ATTEMPTS
 from generations.jobs.services import job_move
 from generations.spend import services as spend
 
+logger = logging.getLogger(__name__)
+
+# When the sweep last ran (a timestamp), in the cache every sweep shares.
+LAST_SWEEP_KEY = "generations:jobs-sweep:last-run"
+
+
+def _beat_limit(now: dt.datetime) -> dt.timedelta:
+    """How old a job's stamp must be for its worker to count as dead. After a gap between
+    sweeps (the database was down, or the sweep was), live workers' beats were lost in the
+    gap too: a stamp may then be as old as the gap and one beat, and only older ones prove a
+    death. The last run is kept in the shared cache, as a run that reached the database."""
+    limit = dt.timedelta(seconds=settings.LTX_HEARTBEAT_STALE_SECONDS)
+    try:
+        last = cache.get(LAST_SWEEP_KEY)
+        cache.set(LAST_SWEEP_KEY, now.timestamp(), timeout=None)
+    except Exception:  # the cache's own errors differ by backend (Redis, files)
+        logger.warning("the sweep's last run is unknown: the cache is unreachable")
+        return limit
+    if last is None:
+        return limit
+    gap = dt.timedelta(seconds=now.timestamp() - last)
+    return max(limit, gap + dt.timedelta(seconds=settings.LTX_HEARTBEAT_SECONDS))
+
 
 def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     """Periodic: in-flight jobs whose worker stopped beating are ended (queued again when
@@ -23,7 +48,7 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     long a job may go without a sign of its worker, replaces the settings' (tests pass 0)."""
     spend.ledger_reconcile()  # jobs whose settlement a dying worker missed
     now = timezone.now()
-    beat_limit = dt.timedelta(seconds=settings.LTX_HEARTBEAT_STALE_SECONDS)
+    beat_limit = _beat_limit(now)
     # A job claimed by a worker of an earlier release has no heartbeat, and that worker may
     # still be waiting on its request: such jobs keep the rule of that release, no news for
     # longer than the longest answer takes, rather than be ended mid-request.
