@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('generations', '0022_generation_wording_edited'),
+        ("generations", "0022_generation_wording_edited"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='generation',
-            name='heartbeat_at',
+            model_name="generation",
+            name="heartbeat_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
