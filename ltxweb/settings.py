@@ -331,6 +331,22 @@ try:
     ltx_capabilities.load(LTX_CAPABILITIES)
 except ltx_capabilities.CapabilitiesError as _exc:
     raise ImproperlyConfigured(str(_exc)) from None
+# A worker running a job beats this often (jobs/heartbeat.py): each beat extends its lease
+# and stamps the job. Often enough that two missed beats still leave time before the lease
+# runs out; rare enough to be one small UPDATE per job every so often.
+LTX_HEARTBEAT_SECONDS = env_int("LTX_HEARTBEAT_SECONDS", 20)
+# A lease lasts this long past its last beat: three beats, so a beat lost to a slow database
+# does not give a live worker's slot away, and a dead worker's slot is free within a minute.
+LTX_LEASE_TTL_SECONDS = env_int("LTX_LEASE_TTL_SECONDS", 60)
+# The sweep (every 60 s) ends an in-flight job whose worker has not beaten for this long:
+# four missed beats, longer than the lease, as ending a live request loses a paid video.
+# Stale after 90 s and found by the next sweep: ended at most 150 s after its worker died.
+LTX_HEARTBEAT_STALE_SECONDS = env_int("LTX_HEARTBEAT_STALE_SECONDS", 90)
+if min(LTX_LEASE_TTL_SECONDS, LTX_HEARTBEAT_STALE_SECONDS) < 2 * LTX_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "LTX_LEASE_TTL_SECONDS and LTX_HEARTBEAT_STALE_SECONDS must each be at least two "
+        "LTX_HEARTBEAT_SECONDS, or a live worker loses its slot or its job between two beats"
+    )
 # Generations in flight at once for the API key, across every worker and host (the
 # account's plan); jobs over it wait in the queue without holding a worker.
 LTX_CONCURRENCY_LIMIT = env_int("LTX_CONCURRENCY_LIMIT", 8)

@@ -263,9 +263,9 @@ def test_a_worker_killed_mid_batch(start_simulator, start_worker, project, edito
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     Generation.objects.filter(state=JobState.QUEUED).update(message_due_at=long_ago)
     storing = Generation.objects.filter(state=JobState.STORING).update(state_changed_at=long_ago)
-    # A lease the dead worker took for a job it never got to claim.
+    # A lease the dead worker took for a job it never got to claim: no beat renews it.
     orphaned = ApiLease.objects.filter(generation__state=JobState.QUEUED).update(
-        acquired_at=long_ago
+        expires_at=long_ago
     )
     swept = job_sweep.jobs_sweep(stale_after=dt.timedelta(0))
     assert not ApiLease.objects.exists()
@@ -515,7 +515,8 @@ def test_the_sweep_frees_a_lease_whose_worker_died_before_claiming(
     project, editor, monkeypatch, settings
 ):
     """Found by the test above: a worker killed between taking a job's lease and claiming
-    the job left the job queued behind its own lease until the lease expired (minutes)."""
+    the job left the job queued behind its own lease until the lease expired (minutes, then;
+    now the lease runs out a TTL after its last beat, and the job can take a slot again)."""
     from generations.jobs import leases
     from generations.projects import apikeys
 
@@ -526,7 +527,10 @@ def test_the_sweep_frees_a_lease_whose_worker_died_before_claiming(
     assert leases.lease_acquire(generation=generation, account=account)
     job_sweep.jobs_sweep()
     assert ApiLease.objects.filter(generation=generation).exists()  # a live worker's, maybe
-    ApiLease.objects.update(acquired_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+    assert not leases.lease_acquire(generation=generation, account=account)  # held
+    # No beat renewed it: it runs out, and the job takes a slot again, sweep or no sweep.
+    ApiLease.objects.update(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+    assert leases.lease_acquire(generation=generation, account=account)
+    ApiLease.objects.update(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
     job_sweep.jobs_sweep()
     assert not ApiLease.objects.exists()
-    assert leases.lease_acquire(generation=generation, account=account)

@@ -287,7 +287,7 @@ def test_sweep_requeues_a_job_whose_worker_died_before_sending(project, editor, 
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     assert jobs.job_claim(generation=generation)  # claimed, and the worker died: no attempt
     Generation.objects.filter(pk=generation.pk).update(
-        state_changed_at=timezone.now() - dt.timedelta(hours=2)
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=2)  # its last beat
     )
     result = job_sweep.jobs_sweep()
     assert (result["requeued"], result["interrupted"]) == (1, 0)
@@ -307,7 +307,7 @@ def test_sweep_interrupts_jobs_whose_worker_is_gone(project, editor, db, monkeyp
     assert jobs.job_claim(generation=generation)
     AttemptFactory(generation=generation)  # in flight
     Generation.objects.filter(pk=generation.pk).update(
-        state=JobState.GENERATING, state_changed_at=timezone.now() - dt.timedelta(hours=2)
+        state=JobState.GENERATING, heartbeat_at=timezone.now() - dt.timedelta(minutes=2)
     )
     assert job_sweep.jobs_sweep()["interrupted"] == 1
     generation.refresh_from_db()

@@ -1,6 +1,7 @@
 """An API key's concurrency cap, held across every worker and host in the database. Waiting jobs
 are served round-robin over (project, person), so one person's batch of fifty does not starve
-everyone else's single job."""
+everyone else's single job. A lease is short-lived and kept alive by its worker's heartbeat
+(jobs/heartbeat.py): a dead worker's slot is free again once its lease runs out."""
 
 from __future__ import annotations
 
@@ -75,13 +76,15 @@ def lease_acquire(*, generation: Generation, account: ApiAccount) -> bool:
     with transaction.atomic():
         # The account row is the lock: acquisitions for one key happen one at a time.
         locked = ApiAccount.objects.select_for_update().get(pk=account.pk)
+        # Expired leases go first: a job whose worker died before claiming it would otherwise
+        # wait behind its own dead lease.
+        ApiLease.objects.filter(account=locked, expires_at__lte=now).delete()
         if ApiLease.objects.filter(generation=generation).exists():
             return False  # another worker holds it: a duplicate delivery of the message
         free, order = _turns(locked, now)
         if generation.pk not in order[:free]:
             return False
-        ApiLease.objects.filter(account=locked, expires_at__lte=now).delete()
-        lifetime = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 120)
+        lifetime = dt.timedelta(seconds=settings.LTX_LEASE_TTL_SECONDS)
         ApiLease.objects.create(account=locked, generation=generation, expires_at=now + lifetime)
         return True
 
@@ -91,6 +94,21 @@ def next_in_turn(*, account: ApiAccount) -> list[int]:
     fair order. (A read without the lock: lease_acquire decides.)"""
     free, order = _turns(account, timezone.now())
     return order[:free]
+
+
+def lease_renew(*, generation: Generation) -> bool:
+    """A heartbeat of the worker running `generation`: its lease lasts another TTL, and the
+    job is stamped as alive. An update, not a save, so the card's `updated_at` (its ETag)
+    stays as it was. False when the lease is gone (the sweep took it as a dead worker's)."""
+    now = timezone.now()
+    in_flight = (JobState.SUBMITTING, JobState.GENERATING)
+    Generation.objects.filter(pk=generation.pk, state__in=in_flight).update(heartbeat_at=now)
+    lifetime = dt.timedelta(seconds=settings.LTX_LEASE_TTL_SECONDS)
+    return bool(
+        ApiLease.objects.filter(generation=generation, expires_at__gt=now).update(
+            expires_at=now + lifetime
+        )
+    )
 
 
 def lease_release(*, generation: Generation) -> None:

@@ -131,6 +131,11 @@ class Generation(models.Model):
     # When its live message is due: each message carries this as its stamp, and one with an
     # older stamp is stale. The sweep resends only messages due long ago that never came.
     message_due_at = models.DateTimeField(default=timezone.now)
+    # The last sign of life of the worker running it, stamped at the claim and by that
+    # worker's heartbeat while its request is in flight (jobs/heartbeat.py): the sweep ends
+    # an in-flight job whose stamp went stale. Not `updated_at`: a beat changes nothing the
+    # gallery shows, so a card's poll stays a 304.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     error_type = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     video = models.FileField(upload_to=video_path, max_length=300, blank=True)

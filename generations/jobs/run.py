@@ -14,6 +14,7 @@ from django.utils import timezone
 from generations import media
 from generations.core.ltx import ltx_client
 from generations.jobs import leases, queue
+from generations.jobs.heartbeat import lease_heartbeat
 from generations.jobs.models import Attempt, Generation, JobState, MediaAsset
 from generations.jobs.services import (
     ASSET_FIELDS,
@@ -72,8 +73,10 @@ def generation_execute(*, generation_id: int, due: str | None = None) -> None:
             )
         return
     try:
-        if job_claim(generation=generation):
-            _send(generation, api_key=api_key)
+        # Beating from the lease to the answer: the claim, and the paid call that blocks.
+        with lease_heartbeat(generation=generation):
+            if job_claim(generation=generation):
+                _send(generation, api_key=api_key)
     finally:
         leases.lease_release(generation=generation)
         queue.next_wake(account)

@@ -177,6 +177,7 @@ def job_claim(*, generation: Generation) -> bool:
         sources=[JobState.QUEUED],
         reason=f"claimed by {WORKER}",
         attempt_count=F("attempt_count") + 1,
+        heartbeat_at=timezone.now(),  # its worker's first sign of life; its heartbeat follows
     )
 
 

@@ -4,10 +4,12 @@ stalled."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections import Counter
 
 from django.conf import settings
-from django.db.models import F
+from django.core.cache import cache
+from django.db.models import F, Q
 from django.utils import timezone
 
 from generations.jobs import leases, queue
@@ -16,18 +18,53 @@ from generations.jobs.run import MAX_ATTEMPTS
 from generations.jobs.services import job_move
 from generations.spend import services as spend
 
+logger = logging.getLogger(__name__)
+
+# When the sweep last ran (a timestamp), in the cache every sweep shares.
+LAST_SWEEP_KEY = "generations:jobs-sweep:last-run"
+
+
+def _beat_limit(now: dt.datetime) -> dt.timedelta:
+    """How old a job's stamp must be for its worker to count as dead. After a gap between
+    sweeps (the database was down, or the sweep was), live workers' beats were lost in the
+    gap too: a stamp may then be as old as the gap and one beat, and only older ones prove a
+    death. The last run is kept in the shared cache, as a run that reached the database."""
+    limit = dt.timedelta(seconds=settings.LTX_HEARTBEAT_STALE_SECONDS)
+    try:
+        last = cache.get(LAST_SWEEP_KEY)
+        cache.set(LAST_SWEEP_KEY, now.timestamp(), timeout=None)
+    except Exception:  # the cache's own errors differ by backend (Redis, files)
+        logger.warning("the sweep's last run is unknown: the cache is unreachable")
+        return limit
+    if last is None:
+        return limit
+    gap = dt.timedelta(seconds=now.timestamp() - last)
+    return max(limit, gap + dt.timedelta(seconds=settings.LTX_HEARTBEAT_SECONDS))
+
 
 def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
-    """Periodic: jobs whose worker is gone become interrupted; queued jobs whose message
-    was lost are sent again."""
+    """Periodic: in-flight jobs whose worker stopped beating are ended (queued again when
+    nothing was sent); queued jobs whose message was lost are sent again. `stale_after`, how
+    long a job may go without a sign of its worker, replaces the settings' (tests pass 0)."""
     spend.ledger_reconcile()  # jobs whose settlement a dying worker missed
     now = timezone.now()
-    if stale_after is None:
-        stale_after = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
+    beat_limit = _beat_limit(now)
+    # A job claimed by a worker of an earlier release has no heartbeat, and that worker may
+    # still be waiting on its request: such jobs keep the rule of that release, no news for
+    # longer than the longest answer takes, rather than be ended mid-request.
+    unbeaten_limit = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
+    if stale_after is not None:
+        beat_limit = unbeaten_limit = stale_after
+    gone = Q(heartbeat_at__lt=now - beat_limit) | Q(
+        heartbeat_at__isnull=True, state_changed_at__lt=now - unbeaten_limit
+    )
     counts = Counter(interrupted=0, resubmitted=0, requeued=0, resent=0)
     in_flight = [JobState.SUBMITTING, JobState.GENERATING]
+    # The sync API gives no job id to ask about later, so a request whose worker died cannot
+    # be resumed: its answer is gone. Sent or not decides: queued again, or ended as possibly
+    # billed (sent again only where the project allows).
     for generation in Generation.objects.select_related("project").filter(
-        state__in=in_flight, state_changed_at__lt=now - stale_after
+        gone, state__in=in_flight
     ):
         sent = generation.attempts.filter(number=generation.attempt_count).exists()
         if generation.state == JobState.SUBMITTING and not sent:
@@ -62,11 +99,9 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
             leases.lease_release(generation=generation)  # its worker will not give it back
             if to == JobState.QUEUED:
                 queue.run_schedule(generation.pk)
-    # A worker claims its job right after taking its lease: a queued job still holding one a
-    # minute later lost its worker, and would keep a slot for the lease's whole lifetime.
-    ApiLease.objects.filter(
-        generation__state=JobState.QUEUED, acquired_at__lt=now - dt.timedelta(minutes=1)
-    ).delete()
+    # Leases whose worker stopped beating (it died, before or after claiming its job): they
+    # stopped counting against the cap when they ran out, and are cleared here.
+    ApiLease.objects.filter(expires_at__lte=now).delete()
     silent = Generation.objects.filter(
         state=JobState.QUEUED, message_due_at__lt=now - dt.timedelta(minutes=5)
     ).exclude(not_before__gt=now)
