@@ -4,19 +4,25 @@ estimated and charged by the seconds added; joining its source's stack with its 
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from generations.jobs import queue as job_queue
+from generations.jobs import run as job_run
 from generations.jobs import services as jobs
+from generations.jobs import store
 from generations.jobs.assets import asset_from_generation
 from generations.jobs.models import Generation, JobState, MediaAsset
 from generations.projects import tokens
 from generations.review import comments
 from generations.review.models import TimelineComment
-from generations.spend.models import LedgerEntry
+from generations.spend import services as spend
+from generations.spend.models import LedgerEntry, PriceRow
 from tests import mediafiles
 from tests.conftest import wait_until
 from tests.reviewing import finished
@@ -347,3 +353,91 @@ def test_a_worker_extends_a_take_through_the_simulator(
     assert extend.version.retake_of == take.version
     sent = [r for r in sim.records() if r["endpoint"] == "extend"]
     assert len(sent) == 1 and sent[0]["cost"] == "0.20"
+
+
+def test_storing_checks_the_delivery_against_the_input_and_charges_the_seconds_added(
+    current, settings, project, editor, take, tmp_path
+):
+    extend = submit_extend(project, editor, take, duration=4)
+    incoming = Path(settings.VAR_DIR) / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    # Not what an extend of a 1920x1080 6 s take should be: 320x180 and 3.2 s long.
+    delivered = mediafiles.make_video(tmp_path, size=(320, 180), fps=25, frames=80)
+    shutil.copyfile(delivered, incoming / f"{extend.uuid}.mp4")
+    Generation.objects.filter(pk=extend.pk).update(state=JobState.STORING)
+
+    store.generation_store(generation_id=extend.pk)
+
+    extend.refresh_from_db()
+    assert extend.state == JobState.SUCCEEDED
+    assert "size 320x180, the input's is 1920x1080" in extend.error_message
+    assert "3.20 s, expected 10.00 s (input + added)" in extend.error_message
+    assert str(extend.final_cost) == "0.40"  # the 4 s asked for, whatever was delivered
+
+
+def test_the_spend_policy_limits_an_extends_model_not_its_size(current, project, producer):
+    spend.policy_set(
+        project=project,
+        user=producer,
+        enabled=True,
+        draft_models=["ltx-2-pro"],
+        draft_resolutions=["1920x1080"],
+    )
+    problems = spend.policy_problems(
+        project=project,
+        prompt_version=None,
+        endpoint="extend",
+        params={"model": "ltx-2-3-pro", "duration": 4},
+    )
+    assert list(problems) == ["model"]
+    assert "ltx-2-3-pro needs an approved prompt version" in problems["model"]
+    assert not spend.policy_problems(
+        project=project, prompt_version=None, endpoint="extend", params={"model": "ltx-2-pro"}
+    )
+
+
+def test_a_worker_whose_api_has_no_extend_fails_the_job_and_says_why(
+    settings, simulator, project, editor, take
+):
+    settings.LTX_CAPABILITIES = "current"
+    settings.LTX_API_BASE_URL = simulator.url
+    extend = submit_extend(project, editor, take)
+    settings.LTX_CAPABILITIES = "contract"  # the worker reads another profile
+    job_run.generation_execute(generation_id=extend.pk)
+    extend.refresh_from_db()
+    assert extend.state == JobState.FAILED
+    assert "the LTX API as described has no extend" in extend.error_message
+    assert not [r for r in simulator.records() if r["endpoint"] in ("extend", "upload")]
+
+
+def test_an_operators_price_for_extend_is_a_row_the_profile_offers(settings, db):
+    row = PriceRow(
+        endpoint="extend", model="ltx-2-3-pro", resolution="1920x1080", usd_per_second="0.12"
+    )
+    with pytest.raises(ValidationError, match="does not offer extend"):
+        row.full_clean()
+    settings.LTX_CAPABILITIES = "current"
+    row.full_clean()
+    with pytest.raises(ValidationError, match="does not offer extend with ltx-2-3-pro at 3840"):
+        PriceRow(
+            endpoint="extend", model="ltx-2-3-pro", resolution="3840x2160", usd_per_second="1"
+        ).full_clean()
+
+
+def test_the_new_generation_form_extends_an_uploaded_video(
+    current, client, project, editor, tmp_path
+):
+    video = mediafiles.make_video(tmp_path, size=(180, 320), fps=24, frames=96)
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "extend",
+            "extend_duration": "2",
+            "video": SimpleUploadedFile("take.mp4", video.read_bytes(), "video/mp4"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-2000:]
+    extend = Generation.objects.get()
+    assert extend.params == {"duration": 2.0, "mode": "end", "model": "ltx-2-3-pro"}
+    assert (extend.source_video.info["width"], extend.source_video.info["fps"]) == (180, 24)
