@@ -361,8 +361,9 @@ def test_storing_checks_the_delivery_against_the_input_and_charges_the_seconds_a
     extend = submit_extend(project, editor, take, duration=4)
     incoming = Path(settings.VAR_DIR) / "incoming"
     incoming.mkdir(parents=True, exist_ok=True)
-    # Not what an extend of a 1920x1080 6 s take should be: 320x180 and 3.2 s long.
-    delivered = mediafiles.make_video(tmp_path, size=(320, 180), fps=25, frames=80)
+    # Not what an extend of a 1920x1080 6 s take at 25 fps should be: 320x180 at 24 fps for
+    # 3.33 s.
+    delivered = mediafiles.make_video(tmp_path, size=(320, 180), fps=24, frames=80)
     shutil.copyfile(delivered, incoming / f"{extend.uuid}.mp4")
     Generation.objects.filter(pk=extend.pk).update(state=JobState.STORING)
 
@@ -371,7 +372,8 @@ def test_storing_checks_the_delivery_against_the_input_and_charges_the_seconds_a
     extend.refresh_from_db()
     assert extend.state == JobState.SUCCEEDED
     assert "size 320x180, the input's is 1920x1080" in extend.error_message
-    assert "3.20 s, expected 10.00 s (input + added)" in extend.error_message
+    assert "24.0 fps, the input's is 25.0" in extend.error_message
+    assert "3.33 s, expected 10.00 s (input + added)" in extend.error_message
     assert str(extend.final_cost) == "0.40"  # the 4 s asked for, whatever was delivered
 
 

@@ -152,6 +152,8 @@ def _compare_extend(generation: Generation, info) -> list[str]:
             f"size {info.width}x{info.height}, the input's is "
             f"{source.get('width')}x{source.get('height')}"
         )
+    if abs((info.fps or 0) - (source.get("fps") or 0)) > 0.01:
+        problems.append(f"{info.fps} fps, the input's is {source.get('fps')}")
     expected = (source.get("duration") or 0) + generation.params["duration"]
     tolerance = 2 / (source.get("fps") or 24) + 0.05
     if abs((info.duration or 0) - expected) > tolerance:
