@@ -15,6 +15,7 @@ from generations.api import schemas
 from generations.api.auth import BearerToken
 from generations.api.errors import handle
 from generations.api.views import answers, refuse_other_methods, router
+from generations.ltx import capabilities
 
 API_PREFIX = "/api/v1/"
 DESCRIPTION = (
@@ -82,8 +83,9 @@ api.add_router("", router)
 
 
 @functools.cache
-def _document() -> dict:
-    """Made once per process: it changes only with the code."""
+def _document(profile: int) -> dict:
+    """Made once per process and capabilities profile (by its id: a profile is read once and
+    kept): it changes only with the code and with what the API as described offers."""
     return api.get_openapi_schema()
 
 
@@ -96,7 +98,7 @@ def _document() -> dict:
     **answers(dict, {200: "The OpenAPI document."}, security=[]),
 )
 def openapi_document(request):
-    response = api.create_response(request, _document(), status=200)
+    response = api.create_response(request, _document(id(capabilities.active())), status=200)
     response["Cache-Control"] = "no-store"
     return response
 

@@ -14,7 +14,7 @@ from generations.api.schemas import MAX_JSON_INTEGER, MEDIA_INPUTS
 from generations.jobs import services as jobs
 from generations.jobs.assets import asset_create, asset_from_generation, asset_from_url
 from generations.jobs.models import Endpoint, Generation, JobState
-from generations.ltx import rules
+from generations.ltx import capabilities, rules
 from generations.ltx.schemas import validate_request
 from generations.prompts import selectors as prompt_selectors
 
@@ -24,8 +24,17 @@ def generation_create(request, project) -> Generation:
     data, files = _read_input(request)
     multipart = request.content_type == "multipart/form-data"
     endpoint = data.get("endpoint")
-    if endpoint not in Endpoint.values:
-        raise invalid({"endpoint": f"must be one of {', '.join(Endpoint.values)}"})
+    offered = schemas.offered_endpoints()
+    if endpoint in Endpoint.values and endpoint not in offered:
+        raise invalid(
+            {
+                "endpoint": f"{endpoint} is not offered by the LTX API as this server describes "
+                f"it (capabilities {capabilities.active().name}); the endpoints are: "
+                f"{', '.join(offered)}"
+            }
+        )
+    if endpoint not in offered:
+        raise invalid({"endpoint": f"must be one of {', '.join(offered)}"})
     allowed = schemas.create_fields(endpoint, multipart=multipart)
     fields = _check_fields(data, files, allowed, multipart)
 

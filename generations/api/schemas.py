@@ -183,8 +183,8 @@ class GenerationPage(Schema):
 # -- the create request, made from the LTX request models ------------------------------------------
 
 # An LTX media URI -> the name of the input in our API. Inputs reach the LTX API through its
-# upload endpoint, so a caller sends the file, an https link to it, or (retake) the id of one
-# of the project's own finished videos — never a URI of its own.
+# upload endpoint, so a caller sends the file, an https link to it, or (retake, extend) the id
+# of one of the project's own finished videos — never a URI of its own.
 MEDIA_INPUTS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "video"}
 CONVERTIBLE = ("image", "audio")  # what `convert_<kind>` can fix (see assets.asset_create)
 MEDIA_TYPES = {
@@ -268,7 +268,8 @@ def _media_fields(kind: str, *, required: bool, multipart: bool, endpoint: str) 
         )
     if kind == "video":
         fields["source"] = _optional(
-            uuid.UUID, description="The id of a succeeded generation of this project to retake."
+            uuid.UUID,
+            description="The id of a succeeded generation of this project to retake or extend.",
         )
     return fields
 
@@ -295,10 +296,19 @@ def _requirements(endpoint: str, *, multipart: bool) -> list[dict]:
     return requirements
 
 
-@functools.cache
+def offered_endpoints() -> list[str]:
+    """The endpoints the LTX API as described offers (extend only where the profile has it)."""
+    return [endpoint for endpoint in Endpoint.values if endpoint in REQUEST_TYPES]
+
+
 def create_schema(endpoint: str, *, multipart: bool) -> type[BaseModel]:
-    """The create request for `endpoint`, as JSON or as multipart/form-data (files)."""
-    request = REQUEST_TYPES[endpoint]
+    """The create request for `endpoint`, as JSON or as multipart/form-data (files), under
+    the profile in force (made once per profile's request model)."""
+    return _create_schema(REQUEST_TYPES[endpoint], endpoint, multipart=multipart)
+
+
+@functools.cache
+def _create_schema(request, endpoint: str, *, multipart: bool) -> type[BaseModel]:
     prompt_help = (
         " Defaults to the text of the prompt named by `prompt_id`."
         if "prompt" in saved_prompt_supplies(endpoint)
@@ -351,7 +361,7 @@ def create_components() -> dict[str, dict]:
     components = {}
     for multipart in (False, True):
         mapping = {}
-        for endpoint in rules.GENERATION_ENDPOINTS:
+        for endpoint in offered_endpoints():
             name = schema_name(endpoint, multipart=multipart)
             components[name] = create_schema(endpoint, multipart=multipart).model_json_schema()
             mapping[endpoint] = f"#/components/schemas/{name}"

@@ -11,6 +11,7 @@ class Endpoint(models.TextChoices):
     IMAGE_TO_VIDEO = "image-to-video", "Image to video"
     AUDIO_TO_VIDEO = "audio-to-video", "Audio to video"
     RETAKE = "retake", "Retake"
+    EXTEND = "extend", "Extend"
 
 
 # Made from a prompt and settings alone: a saved prompt's settings fill these, and the form

@@ -125,12 +125,15 @@ def _send(generation: Generation, *, api_key: str) -> None:
 
 
 def _build_request(generation: Generation, client):
+    request_type = REQUEST_TYPES.get(generation.endpoint)
+    if request_type is None:  # asked under a profile that has it, sent under one that has not
+        raise rules.RequestInvalid(f"the LTX API as described has no {generation.endpoint}")
     payload = dict(generation.params)
     for field, attribute in ASSET_FIELDS.items():
         asset = getattr(generation, attribute)
         if asset is not None:
             payload[field] = _storage_uri(asset, client)
-    return REQUEST_TYPES[generation.endpoint](**payload)
+    return request_type(**payload)
 
 
 def _storage_uri(asset: MediaAsset, client) -> str:

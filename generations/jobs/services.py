@@ -19,7 +19,7 @@ from generations.core.activity import activity_record
 from generations.jobs import queue
 from generations.jobs.models import ACTIVE_STATES, Generation, GenerationEvent, JobState, MediaAsset
 from generations.ltx import pricing, rules
-from generations.ltx.schemas import validate_request
+from generations.ltx.schemas import NotOffered, validate_request
 from generations.projects.models import Project
 from generations.review import notifications, stacks
 from generations.spend import services as spend
@@ -27,8 +27,10 @@ from generations.spend.prices import price_list_on, price_refusal
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
 ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source_video"}
-# Endpoints priced by the length of an input, and that input.
+# Endpoints priced by the length of an input, and that input (extend: by the seconds it adds).
 BILLED_BY_INPUT = {rules.AUDIO_TO_VIDEO: "audio", rules.RETAKE: "source_video"}
+# Endpoints whose prompt describes a part of their source video, not the shot.
+ON_A_VIDEO = (rules.RETAKE, rules.EXTEND)
 
 
 def _placeholder_payload(params: dict, assets: dict) -> dict:
@@ -52,10 +54,22 @@ def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, De
                 duration=info["duration"],
                 frames=info["frames"],
             )
+        if endpoint == rules.EXTEND:
+            info = assets["source_video"].info
+            rules.check_extend(
+                width=info["width"],
+                height=info["height"],
+                fps=info["fps"],
+                frames=info["frames"],
+                duration=validated["duration"],
+                context=validated.get("context"),
+            )
         billed = BILLED_BY_INPUT.get(endpoint)
         input_seconds = assets[billed].info["duration"] if billed else None
     except rules.RequestInvalid as exc:
         raise ValidationError({exc.field or "__all__": exc.message}) from None
+    except NotOffered as exc:
+        raise ValidationError({"endpoint": str(exc)}) from None
     except (KeyError, TypeError):
         raise ValidationError("This endpoint needs its input file") from None
     prices = price_list_on()
@@ -88,10 +102,11 @@ def job_submit(
         if asset is not None and asset.project_id != project.pk:
             raise ValidationError("An input file belongs to another project")
     params, estimate = job_estimate(endpoint=endpoint, params=params, assets=assets)
-    # A retake's prompt describes its range, not the shot: its version is the source's.
+    # A retake's (an extend's) prompt describes its range, not the shot: its version is the
+    # source's.
     wording_edited = (
         prompt_version is not None
-        and endpoint != rules.RETAKE
+        and endpoint not in ON_A_VIDEO
         and not prompt_version.words_are(params.get("prompt", ""))
     )
     spend.policy_check(  # costly settings may need an approved prompt version, as approved

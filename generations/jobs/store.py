@@ -60,9 +60,11 @@ def generation_store(*, generation_id: int) -> None:
         queue.store_retry_send(generation.pk, countdown=10)
         return
     billed = BILLED_BY_INPUT.get(generation.endpoint)
+    # An extend is billed by the seconds it was asked to add, not by the whole video's length.
+    measured = {} if generation.endpoint == rules.EXTEND else {"duration": info.duration}
     final_cost = pricing.estimate_cost(
         generation.endpoint,
-        {**generation.params, "duration": info.duration},
+        {**generation.params, **measured},
         input_seconds=getattr(generation, billed).info["duration"] if billed else None,
         prices=price_list_on(timezone.localdate(generation.created_at)),
     )
@@ -133,9 +135,32 @@ def _compare_with_request(generation: Generation, info) -> str:
         problems.append(f"{info.fps} fps, asked {params['fps']}")
     if made_to_order and abs((info.duration or 0) - params["duration"]) > 0.1:
         problems.append(f"{info.duration:.2f} s, asked {params['duration']} s")
+    if generation.endpoint == rules.EXTEND:
+        problems += _compare_extend(generation, info)
     if params.get("generate_audio") is True and not info.has_audio:
         problems.append("no audio, asked for audio")
     return "; ".join(problems)
+
+
+def _compare_extend(generation: Generation, info) -> list[str]:
+    """An extend keeps its input's size and frame rate and lasts the input plus the seconds
+    added (to within a frame or two: the added part is a whole number of frames)."""
+    source = generation.source_video.info
+    problems = []
+    if (info.width, info.height) != (source.get("width"), source.get("height")):
+        problems.append(
+            f"size {info.width}x{info.height}, the input's is "
+            f"{source.get('width')}x{source.get('height')}"
+        )
+    if abs((info.fps or 0) - (source.get("fps") or 0)) > 0.01:
+        problems.append(f"{info.fps} fps, the input's is {source.get('fps')}")
+    expected = (source.get("duration") or 0) + generation.params["duration"]
+    tolerance = 2 / (source.get("fps") or 24) + 0.05
+    if abs((info.duration or 0) - expected) > tolerance:
+        problems.append(f"{info.duration:.2f} s, expected {expected:.2f} s (input + added)")
+    if source.get("has_audio") and not info.has_audio:
+        problems.append("no audio, the input has audio")
+    return problems
 
 
 def _provenance(generation: Generation) -> dict[str, str]:

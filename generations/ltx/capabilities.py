@@ -20,14 +20,20 @@ TEXT_TO_VIDEO = "text-to-video"
 IMAGE_TO_VIDEO = "image-to-video"
 AUDIO_TO_VIDEO = "audio-to-video"
 RETAKE = "retake"
+EXTEND = "extend"
+# Every profile describes these; extend is there only when the API as described has it.
 GENERATION_ENDPOINTS = (TEXT_TO_VIDEO, IMAGE_TO_VIDEO, AUDIO_TO_VIDEO, RETAKE)
+OPTIONAL_ENDPOINTS = (EXTEND,)
+ALL_ENDPOINTS = (*GENERATION_ENDPOINTS, *OPTIONAL_ENDPOINTS)
 MADE_TO_ORDER = (TEXT_TO_VIDEO, IMAGE_TO_VIDEO)
+# Endpoints that work on an input video and name only their models (no sizes of their own).
+ON_A_VIDEO = (RETAKE, EXTEND)
 
 PROFILES_DIR = Path(__file__).parent / "profiles"
 PROFILES = ("contract", "current")
 DEFAULT_PROFILE = "contract"
 
-Endpoint = Literal["text-to-video", "image-to-video", "audio-to-video", "retake"]
+Endpoint = Literal["text-to-video", "image-to-video", "audio-to-video", "retake", "extend"]
 Resolution = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{2,4}x[1-9][0-9]{2,4}$")]
 Names = Annotated[tuple[str, ...], Field(min_length=1)]
 
@@ -57,8 +63,9 @@ class Sizes(_Data):
 
 class EndpointInfo(_Data):
     sizes: tuple[Sizes, ...] = ()
-    models: tuple[str, ...] = ()  # retake: the models, as it has no sizes
+    models: tuple[str, ...] = ()  # retake and extend: the models, as they have no sizes
     output_fps: int | None = None  # audio-to-video: the frame rate it makes
+    default_model: str | None = None  # the model used when none is named (else the first)
 
 
 class PriceRow(_Data):
@@ -128,6 +135,12 @@ class Capabilities(_Data):
     def durations(self, endpoint: str) -> tuple[int, ...]:
         return tuple(sorted({d for ds in self.matrix(endpoint).values() for d in ds}))
 
+    def default_model(self, endpoint: str) -> str:
+        return self.endpoints[endpoint].default_model or self.models_for(endpoint)[0]
+
+    def offers_endpoint(self, endpoint: str) -> bool:
+        return endpoint in self.endpoints
+
     def takes_camera_motion(self, model: str) -> bool:
         return model in self.models and self.models[model].camera_motion
 
@@ -151,9 +164,9 @@ class Capabilities(_Data):
             raise ValueError(f"endpoints not described: {', '.join(missing)}")
         for endpoint, info in self.endpoints.items():
             where = f"endpoints.{endpoint}"
-            if endpoint == RETAKE and (info.sizes or not info.models):
-                raise ValueError(f"{where}: retake lists its `models` (it has no sizes)")
-            if endpoint != RETAKE and (info.models or not info.sizes):
+            if endpoint in ON_A_VIDEO and (info.sizes or not info.models):
+                raise ValueError(f"{where}: {endpoint} lists its `models` (it has no sizes)")
+            if endpoint not in ON_A_VIDEO and (info.models or not info.sizes):
                 raise ValueError(f"{where}: lists its `sizes`")
             for row in info.sizes:
                 if not row.resolutions:
@@ -164,6 +177,8 @@ class Capabilities(_Data):
                         f"{where}: rows name fps and durations for text- and image-to-video "
                         "only (audio-to-video lasts as long as its audio)"
                     )
+            if info.default_model and info.default_model not in self.models_for(endpoint):
+                raise ValueError(f"{where}: default_model {info.default_model} is not offered")
             if (info.output_fps is None) == (endpoint == AUDIO_TO_VIDEO):
                 raise ValueError(f"{where}: output_fps belongs to audio-to-video, which needs it")
         named = {model for _, model, _ in self.offers()}
@@ -183,7 +198,8 @@ class Capabilities(_Data):
         return self
 
     def offers(self):
-        """Each (endpoint, model, resolution) a request may name; retake names no size."""
+        """Each (endpoint, model, resolution) a request may name; retake and extend name no
+        size."""
         for endpoint, info in self.endpoints.items():
             for model in info.models:
                 yield endpoint, model, None

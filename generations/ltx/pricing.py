@@ -49,9 +49,10 @@ DOCUMENTED_PRICES = price_list(capabilities.load("contract"))
 
 def price_key(endpoint: str, payload: dict) -> tuple[str, str, str]:
     """The (endpoint, model, resolution) a validated request is priced by."""
-    # Retake is priced at one rate whatever the input's resolution (the docs list 1920x1080).
+    # Retake and extend are priced at one rate whatever the input's resolution (the docs list
+    # retake at 1920x1080).
     resolution = payload.get("resolution", rules.RES_1080P)
-    if endpoint == rules.RETAKE:
+    if endpoint in (rules.RETAKE, rules.EXTEND):
         resolution = rules.RES_1080P
     return endpoint, payload.get("model", rules.PRO), resolution
 
@@ -64,9 +65,9 @@ def estimate_cost(
     prices: PriceList | None = None,
 ) -> Decimal:
     """Cost in USD of a validated request, to the cent, at `prices` (the profile in force's by
-    default). Text- and image-to-video are billed by the output's duration, audio-to-video and
-    retake by the input's (`input_seconds`)."""
-    if endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO):
+    default). Text- and image-to-video are billed by the output's duration, extend by the
+    seconds it adds, audio-to-video and retake by the input's (`input_seconds`)."""
+    if endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO, rules.EXTEND):
         seconds = float(payload["duration"])
     elif input_seconds is None:
         raise ValueError(f"{endpoint} is billed by the input's duration: pass input_seconds")

@@ -15,6 +15,7 @@ from generations.ltx import capabilities
 
 # The endpoints' names, declared with the capabilities, read by callers as `rules.RETAKE` etc.
 from generations.ltx.capabilities import AUDIO_TO_VIDEO as AUDIO_TO_VIDEO
+from generations.ltx.capabilities import EXTEND as EXTEND
 from generations.ltx.capabilities import GENERATION_ENDPOINTS as GENERATION_ENDPOINTS
 from generations.ltx.capabilities import IMAGE_TO_VIDEO as IMAGE_TO_VIDEO
 from generations.ltx.capabilities import RETAKE as RETAKE
@@ -54,6 +55,9 @@ _FROM_THE_PROFILE = {
     "AUDIO_TO_VIDEO_RESOLUTION": lambda caps: caps.resolutions(AUDIO_TO_VIDEO)[0],
     "AUDIO_TO_VIDEO_FPS": lambda caps: caps.endpoints[AUDIO_TO_VIDEO].output_fps,
     "RETAKE_MODEL": lambda caps: caps.models_for(RETAKE)[0],
+    # Whether the API as described lengthens a video (extend), and its default model.
+    "OFFERS_EXTEND": lambda caps: caps.offers_endpoint(EXTEND),
+    "EXTEND_MODEL": lambda caps: caps.default_model(EXTEND),
 }
 
 
@@ -76,6 +80,20 @@ RETAKE_MIN_FRAMES = 73
 RETAKE_MAX_FRAMES = 505
 RETAKE_MAX_WIDTH = 3840
 RETAKE_MAX_HEIGHT = 2160
+
+# Extend: seconds added at the start or end of an input video (API-CHANGES.md, section 2).
+EXTEND_MODES = ("end", "start")
+EXTEND_DEFAULT_MODE = "end"
+EXTEND_MIN_SECONDS = 2.0
+EXTEND_MAX_SECONDS = 20.0
+EXTEND_MIN_CONTEXT_SECONDS = 1.0
+EXTEND_MAX_CONTEXT_SECONDS = 20.0
+EXTEND_MIN_FRAMES = 73
+EXTEND_MAX_FRAMES = 505  # the context and the added part together, at the input's frame rate
+EXTEND_MAX_LONG_SIDE, EXTEND_MAX_SHORT_SIDE = 3840, 2160
+EXTEND_ASPECTS = {"16:9": 16 / 9, "9:16": 9 / 16}
+ASPECT_TOLERANCE = 0.01  # 854x480 and the like are 16:9 to within a rounding
+PROMPT_MAX_CHARS = 5000
 
 # Input formats.
 MB = 1_000_000
@@ -326,3 +344,49 @@ def clamp_retake_section(start_time: float, duration: float, video_seconds: floa
     start = min(max(start_time, 0.0), video_seconds)
     end = min(start + duration, video_seconds)
     return start, max(end - start, 0.0)
+
+
+def check_extend_video(*, width: int, height: int, frames: int) -> None:
+    """The input-video limits of /v1/extend: 16:9 or 9:16, at most 4K, at least 73 frames."""
+    if not any(
+        abs(width / height - ratio) <= ASPECT_TOLERANCE * ratio for ratio in EXTEND_ASPECTS.values()
+    ):
+        raise RequestInvalid(
+            f"video_uri is {width}x{height}; extend accepts 16:9 or 9:16 videos only",
+            "video_uri",
+        )
+    if max(width, height) > EXTEND_MAX_LONG_SIDE or min(width, height) > EXTEND_MAX_SHORT_SIDE:
+        raise RequestInvalid(
+            f"video_uri is {width}x{height}; extend accepts at most "
+            f"{EXTEND_MAX_LONG_SIDE}x{EXTEND_MAX_SHORT_SIDE} (4K) either way up",
+            "video_uri",
+        )
+    if frames < EXTEND_MIN_FRAMES:
+        raise RequestInvalid(
+            f"video_uri has {frames} frames; extend needs at least {EXTEND_MIN_FRAMES} "
+            "(about 3 seconds at 24 fps)",
+            "video_uri",
+        )
+
+
+def check_extend_length(*, fps: float, duration: float, context: float | None) -> None:
+    """The context and the added seconds together, counted in frames at the input's frame
+    rate, fit in 505. Left out, the context is what fits, so at least its 1 s minimum must."""
+    seconds = (context if context is not None else EXTEND_MIN_CONTEXT_SECONDS) + duration
+    frames = round(seconds * fps)
+    if frames > EXTEND_MAX_FRAMES:
+        given = f"context {context:g} s + " if context is not None else "1 s of context + "
+        raise RequestInvalid(
+            f"{given}duration {duration:g} s is {frames} frames at the video's {fps:g} fps; "
+            f"extend allows at most {EXTEND_MAX_FRAMES} frames "
+            f"({EXTEND_MAX_FRAMES / fps:.2f} s at {fps:g} fps)",
+            "context" if context is not None else "duration",
+        )
+
+
+def check_extend(
+    *, width: int, height: int, fps: float, frames: int, duration: float, context=None
+) -> None:
+    """Every limit of /v1/extend that depends on the input video's content."""
+    check_extend_video(width=width, height=height, frames=frames)
+    check_extend_length(fps=fps, duration=duration, context=context)

@@ -119,6 +119,16 @@ MediaUri = Annotated[
 PROMPT = "What to make, in the words of the LTX-2 prompting guide."
 
 
+class NotOffered(ValueError):
+    """An endpoint the API as described does not have (extend under the original contract)."""
+
+    def __init__(self, endpoint: str, profile: str):
+        super().__init__(
+            f"{endpoint} is not offered by the LTX API as described (capabilities {profile})"
+        )
+        self.endpoint = endpoint
+
+
 class LTXRequest(BaseModel):
     """A request to one of the LTX-2 generation endpoints, valid once made."""
 
@@ -282,7 +292,72 @@ def _make(caps: Capabilities) -> dict[str, type[LTXRequest]]:
                 )
             return self
 
-    return {cls.endpoint: cls for cls in (TextToVideo, ImageToVideo, AudioToVideo, Retake)}
+    made = [TextToVideo, ImageToVideo, AudioToVideo, Retake]
+    if caps.offers_endpoint(rules.EXTEND):
+        made.append(_extend_request(caps))
+    return {cls.endpoint: cls for cls in made}
+
+
+def _extend_request(caps: Capabilities) -> type[LTXRequest]:
+    extend_models = caps.models_for(rules.EXTEND)
+
+    class Extend(LTXRequest):
+        endpoint: ClassVar[str] = rules.EXTEND
+        video_uri: MediaUri = Field(
+            description="The video to lengthen: 16:9 or 9:16, at most 4K, at least 73 frames."
+        )
+        duration: Number = Field(
+            description="Seconds to add. With the context, at most 505 frames at the input's "
+            "frame rate.",
+            json_schema_extra={
+                "minimum": rules.EXTEND_MIN_SECONDS,
+                "maximum": rules.EXTEND_MAX_SECONDS,
+            },
+        )
+        prompt: Text = Field(
+            default=None,
+            description="What happens in the added part.",
+            json_schema_extra={"maxLength": rules.PROMPT_MAX_CHARS},
+        )
+        mode: Choice(rules.EXTEND_MODES) = Field(
+            default=rules.EXTEND_DEFAULT_MODE,
+            description="Where the new seconds go: after the end or before the start.",
+        )
+        context: Number = Field(
+            default=None,
+            description="Seconds of the input used as context; left out, as much as fits.",
+            json_schema_extra={
+                "minimum": rules.EXTEND_MIN_CONTEXT_SECONDS,
+                "maximum": rules.EXTEND_MAX_CONTEXT_SECONDS,
+            },
+        )
+        model: _one_or_choice(rules.EXTEND, extend_models) = Field(
+            default=caps.default_model(rules.EXTEND), description="The LTX-2 model."
+        )
+
+        @model_validator(mode="after")
+        def _within_limits(self):
+            low, high = rules.EXTEND_MIN_SECONDS, rules.EXTEND_MAX_SECONDS
+            if not low <= self.duration <= high:
+                raise RequestInvalid(
+                    f"duration must be {low:g} to {high:g} seconds (got {self.duration:g})",
+                    "duration",
+                )
+            low, high = rules.EXTEND_MIN_CONTEXT_SECONDS, rules.EXTEND_MAX_CONTEXT_SECONDS
+            if self.context is not None and not low <= self.context <= high:
+                raise RequestInvalid(
+                    f"context must be {low:g} to {high:g} seconds (got {self.context:g})",
+                    "context",
+                )
+            if self.prompt is not None and len(self.prompt) > rules.PROMPT_MAX_CHARS:
+                raise RequestInvalid(
+                    f"prompt must be at most {rules.PROMPT_MAX_CHARS} characters "
+                    f"(got {len(self.prompt)})",
+                    "prompt",
+                )
+            return self
+
+    return Extend
 
 
 # Made once per profile; each entry holds its profile, so the id it is found by stays its own.
@@ -325,9 +400,10 @@ def __getattr__(name: str):
 def validate_request(endpoint: str, payload: object, *, caps: Capabilities | None = None) -> dict:
     """Validate a generation payload as the API does (under the profile in force, or `caps`);
     return it with defaults applied."""
+    caps = caps or capabilities.active()
     types = request_types(caps)
     if endpoint not in types:
-        raise ValueError(f"unknown endpoint {endpoint!r}")
+        raise NotOffered(endpoint, caps.name)
     if not isinstance(payload, dict):
         raise RequestInvalid("request body must be a JSON object")
     return types[endpoint](**{str(k): v for k, v in payload.items()}).payload()

@@ -43,8 +43,13 @@ class Stack(models.Model):
         return self.title
 
 
+EXTEND_MODE_PREFIX = "extend_"
+
+
 class Version(models.Model):
-    """One generation as a numbered version of its stack; for a retake, its lineage."""
+    """One generation as a numbered version of its stack; for a retake or an extend, its
+    lineage: `retake_of` is the version it was made from (an extend's `retake_mode` is
+    `extend_end` or `extend_start`, its `retake_duration` the seconds added)."""
 
     stack = models.ForeignKey(Stack, on_delete=models.CASCADE, related_name="versions")
     generation = models.OneToOneField(
@@ -79,6 +84,13 @@ class Version(models.Model):
     @property
     def label(self) -> str:
         return f"v{self.number}"
+
+    @property
+    def extended_at(self) -> str | None:
+        """Where an extend added its seconds ("end" or "start"); None for anything else."""
+        if self.retake_mode.startswith(EXTEND_MODE_PREFIX):
+            return self.retake_mode.removeprefix(EXTEND_MODE_PREFIX)
+        return None
 
     @property
     def retake_end(self) -> float | None:

@@ -1,6 +1,7 @@
 """Version stacks: every new generation joins the stack of its shot as the next version. A
-prompt typed without a saved Prompt stacks by its text and endpoint; a retake joins its
-source's stack, and the source's comments outside the retaken range carry over."""
+prompt typed without a saved Prompt stacks by its text and endpoint; a retake or an extend
+joins its source's stack, and the source's comments outside the retaken range (all of them,
+moved with the picture, for an extend) carry over."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from django.utils import timezone
 
 from generations.jobs.models import Generation
 from generations.ltx import rules
-from generations.review.models import Stack, TimelineComment, Version
+from generations.review.models import EXTEND_MODE_PREFIX, Stack, TimelineComment, Version
 
 TITLE_LENGTH = 80
+ON_A_VIDEO = (rules.RETAKE, rules.EXTEND)
 
 
 def source_version(*, generation: Generation) -> Version | None:
-    """The version a retake was made from: the generation whose stored video is its input."""
-    if generation.endpoint != rules.RETAKE or generation.source_video_id is None:
+    """The version a retake or an extend was made from: the generation whose stored video is
+    its input."""
+    if generation.endpoint not in ON_A_VIDEO or generation.source_video_id is None:
         return None
     source = (
         Generation.objects.filter(
@@ -63,7 +66,16 @@ def version_place(
     stack = Stack.objects.select_for_update().get(pk=stack.pk)  # numbers are handed out in turn
     number = (stack.versions.aggregate(n=Max("number"))["n"] or 0) + 1
     lineage = {}
-    if source is not None:
+    if source is not None and generation.endpoint == rules.EXTEND:
+        # An extend's lineage: its source, and where and how many seconds were added.
+        mode = generation.params.get("mode", rules.EXTEND_DEFAULT_MODE)
+        lineage = {
+            "retake_of": source,
+            "retake_duration": generation.params.get("duration"),
+            "retake_mode": EXTEND_MODE_PREFIX + mode,
+            "requested_in": requested_in,
+        }
+    elif source is not None:
         lineage = {
             "retake_of": source,
             "retake_start": generation.params.get("start_time"),
@@ -98,24 +110,30 @@ def _outside(comment: TimelineComment, start: float, end: float) -> bool:
 
 
 def comments_carry(*, source: Version, target: Version) -> list[TimelineComment]:
-    """Copy the source's threads wholly outside the retaken range onto the retake."""
-    section = retake_range(target)
-    if section is None:
+    """Copy the source's threads wholly outside the retaken range onto the retake; onto an
+    extend, every thread, later by the seconds added before the start."""
+    section, shift = retake_range(target), 0.0
+    if target.extended_at == "start":
+        shift = float(target.retake_duration or 0)
+    if section is None and target.extended_at is None:
         return []
-    start, end = section
     carried = []
     top_level = source.comments.filter(parent__isnull=True, start_seconds__isnull=False)
     for comment in top_level.prefetch_related("replies", "mentions"):
-        if not _outside(comment, start, end):
+        if section is not None and not _outside(comment, *section):
             continue
-        copy = _copy(comment, version=target, parent=None)
+        copy = _copy(comment, version=target, parent=None, shift=shift)
         for reply in comment.replies.all():
-            _copy(reply, version=target, parent=copy)
+            _copy(reply, version=target, parent=copy, shift=shift)
         carried.append(copy)
     return carried
 
 
-def _copy(comment: TimelineComment, *, version: Version, parent) -> TimelineComment:
+def _later(seconds: float | None, shift: float) -> float | None:
+    return None if seconds is None else seconds + shift
+
+
+def _copy(comment: TimelineComment, *, version: Version, parent, shift=0.0) -> TimelineComment:
     copy = TimelineComment.objects.create(
         version=version,
         parent=parent,
@@ -123,8 +141,8 @@ def _copy(comment: TimelineComment, *, version: Version, parent) -> TimelineComm
         share_link_id=comment.share_link_id,
         guest_name=comment.guest_name,
         body=comment.body,
-        start_seconds=comment.start_seconds,
-        end_seconds=comment.end_seconds,
+        start_seconds=_later(comment.start_seconds, shift),
+        end_seconds=_later(comment.end_seconds, shift),
         created_at=comment.created_at,
         resolved_at=comment.resolved_at,
         resolved_by_id=comment.resolved_by_id,

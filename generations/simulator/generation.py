@@ -23,7 +23,8 @@ from generations.simulator.state import Refusal, SimulatorState
 
 
 class GenerationRoutes(BaseHandler):
-    """POST /v1/text-to-video, /v1/image-to-video, /v1/audio-to-video and /v1/retake."""
+    """POST /v1/text-to-video, /v1/image-to-video, /v1/audio-to-video, /v1/retake and
+    /v1/extend (when the profile played has it)."""
 
     def _generate(self, endpoint: str):
         api_key = self._authenticate()
@@ -32,7 +33,7 @@ class GenerationRoutes(BaseHandler):
         request = validated_request(endpoint, raw)
         check_filter(request, self.state.config.filter_words)
         with tempfile.TemporaryDirectory(dir=self.state.data_dir / "work") as work:
-            inputs = resolve_inputs(self.state, request, Path(work))
+            inputs = resolve_inputs(self.state, endpoint, request, Path(work))
             cost = pricing.estimate_cost(
                 endpoint, request, input_seconds=billed_input_seconds(endpoint, inputs)
             )
@@ -91,6 +92,16 @@ def produce(state: SimulatorState, endpoint: str, request: dict, inputs: dict, w
             cache_dir=cache_dir,
         )
         return output
+    if endpoint == rules.EXTEND:
+        render.render_extend(
+            output,
+            source=inputs["video_uri"][0],
+            duration=request["duration"],
+            mode=request["mode"],
+            caption_lines=captions,
+            cache_dir=cache_dir,
+        )
+        return output
     width, height = rules.parse_resolution(request["resolution"])
     if endpoint == rules.AUDIO_TO_VIDEO:
         audio_path, audio_info = inputs["audio_uri"]
@@ -121,6 +132,10 @@ def _captions(endpoint: str, request: dict) -> list[str]:
             f"retake {request['mode']} from {request['start_time']:g} s "
             f"for {request['duration']:g} s"
         )
+    elif endpoint == rules.EXTEND:
+        context = f", {request['context']:g} s of context" if "context" in request else ""
+        details = f"extend {request['model']} {request['duration']:g} s at the {request['mode']}"
+        details += context
     elif endpoint == rules.AUDIO_TO_VIDEO:
         details = f"audio-to-video {request['model']} {request['resolution']} 25 fps"
     else:

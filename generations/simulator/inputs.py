@@ -17,7 +17,7 @@ from generations.simulator.state import Refusal, SimulatorState, invalid
 
 
 def resolve_inputs(
-    state: SimulatorState, request: dict, work: Path
+    state: SimulatorState, endpoint: str, request: dict, work: Path
 ) -> dict[str, tuple[Path, media.MediaInfo]]:
     inputs = {}
     for field_name, kind in rules.MEDIA_FIELDS.items():
@@ -33,6 +33,8 @@ def resolve_inputs(
         else:
             path = fetch(parsed, work / field_name, state.config.allow_fetch_hosts)
         info = checked_input(field_name, kind, path)
+        if kind == "video":
+            check_video_for(endpoint, request, info)
         inputs[field_name] = (path, info)
     return inputs
 
@@ -111,14 +113,27 @@ def checked_input(field_name: str, kind: str, path: Path) -> media.MediaInfo:
         media.check_api_input(info, kind)
     except media.MediaError as exc:
         raise invalid(f"{field_name}: {exc.message}") from None
-    if kind == "video":
-        try:
+    return info
+
+
+def check_video_for(endpoint: str, request: dict, info: media.MediaInfo) -> None:
+    """A retake's or an extend's input video, refused when the API's limits would."""
+    try:
+        if endpoint == rules.EXTEND:
+            rules.check_extend(
+                width=info.width,
+                height=info.height,
+                fps=info.fps,
+                frames=info.frames,
+                duration=request["duration"],
+                context=request.get("context"),
+            )
+        else:
             rules.check_retake_video(
                 width=info.width,
                 height=info.height,
                 duration=info.duration,
                 frames=info.frames,
             )
-        except rules.RequestInvalid as exc:
-            raise invalid(exc.message) from None
-    return info
+    except rules.RequestInvalid as exc:
+        raise invalid(exc.message) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -171,6 +172,98 @@ def render_retake(
             out.write_interleaved(pictures(), audio)
 
     _produce(dest, cache_dir, key, render)
+
+
+def render_extend(
+    dest: str | os.PathLike,
+    *,
+    source: str | os.PathLike,
+    duration: float,
+    mode: str,
+    caption_lines: list[str],
+    cache_dir: str | os.PathLike | None = None,
+) -> None:
+    """Write `source` with `duration` seconds added at its end or start (`mode`), at its size
+    and frame rate: the new frames are its nearest frame dimmed and labelled, and, when the
+    source has audio, a chord sounds under them."""
+    if mode not in rules.EXTEND_MODES:
+        raise ValueError(f"mode must be one of {', '.join(rules.EXTEND_MODES)}, got {mode!r}")
+    key = {
+        "kind": "extend",
+        "source": _file_digest(source),
+        "duration": float(duration),
+        "mode": mode,
+        "caption_lines": list(caption_lines),
+    }
+
+    def render(path: Path) -> None:
+        info = probe_video(source)
+        check_even_size(info.width, info.height)
+        added = max(1, round(Fraction(duration) * info.rate))
+        at_start = mode == "start"
+        overlay = Overlay(
+            info.width,
+            info.height,
+            info.rate,
+            info.frames + added,
+            caption_lines,
+            band=True,
+            label="EXTEND",
+        )
+
+        def new_frames(edge: av.VideoFrame) -> Iterator[av.VideoFrame]:
+            dimmed = darkened(planes_of(edge))
+            first_index = 0 if at_start else info.frames
+            for n in range(added):
+                y, u, v = (plane.copy() for plane in dimmed)
+                overlay.draw(y, u, v, first_index + n)
+                yield frame_from_planes(y, u, v)
+
+        def pictures() -> Iterator[av.VideoFrame]:
+            if at_start:
+                with contextlib.closing(decoded_video(source)) as frames:
+                    new = new_frames(next(frames))
+                    yield next(new)  # its planes are copied before the decoder closes
+                yield from new
+                yield from decoded_video(source)
+                return
+            last = None
+            for last in decoded_video(source):
+                yield last
+            yield from new_frames(last)
+
+        audio = None
+        if info.has_audio:
+            added_samples = samples_for(Fraction(added) / info.rate)
+            if at_start:
+                audio = itertools.chain(chord_audio(added_samples), decoded_audio(source))
+            else:
+                own = samples_for(Fraction(info.frames) / info.rate)
+                audio = itertools.chain(
+                    _padded(decoded_audio(source), own), chord_audio(added_samples)
+                )
+        with Mp4Writer(
+            path,
+            info.width,
+            info.height,
+            info.rate,
+            with_audio=audio is not None,
+            colour_tags=info.colour_tags,
+        ) as out:
+            out.write_interleaved(pictures(), audio)
+
+    _produce(dest, cache_dir, key, render)
+
+
+def _padded(frames: Iterator[av.AudioFrame], total: int) -> Iterator[av.AudioFrame]:
+    """The frames, then silence up to `total` samples if they were shorter: an added part
+    starts when the video's frames end."""
+    count = 0
+    for frame in frames:
+        count += frame.samples
+        yield frame
+    if count < total:
+        yield from silence(total - count)
 
 
 def _produce(

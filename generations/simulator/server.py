@@ -13,7 +13,7 @@ import os
 from http.server import ThreadingHTTPServer
 from urllib.parse import urlsplit
 
-from generations.ltx import capabilities, rules
+from generations.ltx import capabilities
 from generations.simulator.generation import GenerationRoutes
 from generations.simulator.handler import logger
 from generations.simulator.state import (
@@ -25,7 +25,7 @@ from generations.simulator.state import (
 )
 from generations.simulator.uploads import UploadRoutes
 
-ENDPOINTS = set(rules.GENERATION_ENDPOINTS)
+ENDPOINTS = set(capabilities.ALL_ENDPOINTS)
 
 
 class Handler(UploadRoutes, GenerationRoutes):
@@ -62,7 +62,10 @@ class Handler(UploadRoutes, GenerationRoutes):
     def _post(self):
         path = urlsplit(self.path).path
         endpoint = path.removeprefix("/v1/")
-        if not path.startswith("/v1/") or (endpoint not in ENDPOINTS and endpoint != "upload"):
+        # An endpoint the profile played does not describe (extend under the contract) is
+        # not there, as on the API the profile describes.
+        offered = endpoint in ENDPOINTS and capabilities.active().offers_endpoint(endpoint)
+        if not path.startswith("/v1/") or (not offered and endpoint != "upload"):
             refusal = Refusal(404, "not_found_error", f"No such endpoint: POST {path}")
             self._refuse(endpoint, refusal)
             return

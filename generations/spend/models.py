@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from generations.core.models import AppendOnlyQuerySet
 from generations.ltx import capabilities
-from generations.ltx.capabilities import GENERATION_ENDPOINTS, RETAKE
+from generations.ltx.capabilities import ALL_ENDPOINTS, ON_A_VIDEO
 
 
 def default_alert_percents() -> list[int]:
@@ -243,10 +243,11 @@ class PriceRow(models.Model):
     capabilities profile's figure from that date, and confirms a price LTX has not published,
     so requests at it may reach the real API. Older jobs keep the price of their own day."""
 
-    endpoint = models.CharField(max_length=20, choices=[(e, e) for e in GENERATION_ENDPOINTS])
+    endpoint = models.CharField(max_length=20, choices=[(e, e) for e in ALL_ENDPOINTS])
     model = models.CharField(max_length=40)
     resolution = models.CharField(
-        max_length=12, help_text="WIDTHxHEIGHT; retake is priced at 1920x1080 whatever its size"
+        max_length=12,
+        help_text="WIDTHxHEIGHT; retake and extend are priced at 1920x1080 whatever their size",
     )
     usd_per_second = models.DecimalField(
         "USD per second", max_digits=8, decimal_places=4, validators=[MinValueValidator(0)]
@@ -272,8 +273,8 @@ class PriceRow(models.Model):
     def clean(self):
         # Only what the profile in force offers can be priced: a typo would price nothing.
         offered = {(e, m, r) for e, m, r in capabilities.active().offers()}
-        if self.endpoint == RETAKE:
-            offered = {(e, m, "1920x1080") for e, m, _ in offered if e == RETAKE}
+        if self.endpoint in ON_A_VIDEO:
+            offered = {(e, m, "1920x1080") for e, m, _ in offered if e == self.endpoint}
         if (self.endpoint, self.model, self.resolution) not in offered:
             raise ValidationError(
                 f"The API as described ({capabilities.active().name}) does not offer "

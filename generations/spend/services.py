@@ -273,6 +273,8 @@ def policy_problems(
     fixed = endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE)
     model = rules.PRO if fixed else params.get("model", rules.PRO)
     resolution = rules.RES_1080P if fixed else params.get("resolution", rules.RES_1080P)
+    # An extend chooses its model; its size is its input's, which the policy does not limit.
+    own_size = fixed or endpoint == rules.EXTEND
     needs = (
         "needs an approved prompt version under this project's spend policy: this is "
         f"{_unapproved_reason(prompt_version, wording_edited)}; without an approved prompt "
@@ -283,7 +285,7 @@ def policy_problems(
         kind = endpoint.replace("-", " ").capitalize()
         subject = f"{kind} renders with {model}, which" if fixed else model
         problems["__all__" if fixed else "model"] = f"{subject} {needs}"
-    if resolution not in policy.draft_resolutions and not fixed:
+    if resolution not in policy.draft_resolutions and not own_size:
         problems["resolution"] = f"{resolution} {needs}"
     return problems
 

@@ -205,7 +205,7 @@ def test_an_operators_own_file(tmp_path):
         (('"ltx-2-pro"]', '"ltx-2-pro", "ltx-9"]'), "not declared under [models]: ltx-9"),
         (('usd_per_second = "0.24"', 'usd_per_second = "-1"'), "greater than or equal to 0"),
         (("default_fps = 25", "default_fps = 30"), "default_fps 30 is not offered"),
-        (("[endpoints.retake]", "[endpoints.extend]"), "endpoints.extend"),
+        (("[endpoints.retake]", "[endpoints.extend]"), "endpoints not described: retake"),
         (("fps = [25], durations = [12", "fps = [25], durations = [2"), None),
     ],
 )

@@ -23,9 +23,11 @@ from generations.jobs.assets import (
     asset_from_generation,
     asset_from_url,
 )
+from generations.jobs.extends import extend_problem
 from generations.jobs.models import MADE_TO_ORDER, Endpoint, Generation, JobState
 from generations.jobs.uploads import takes_uploads
-from generations.ltx import pricing, rules
+from generations.ltx import capabilities, pricing, rules
+from generations.ltx.schemas import REQUEST_TYPES
 from generations.projects.models import Role
 from generations.prompts import selectors as prompt_selectors
 from generations.prompts.models import Prompt
@@ -143,9 +145,10 @@ def generation_new(request, project_uuid):
             "prompt_version": prompt_version,
             "values": values,
             "errors": errors,
-            "endpoints": Endpoint.choices,
+            "endpoints": [(v, label) for v, label in Endpoint.choices if v in REQUEST_TYPES],
             "models": rules.MODELS,
             "resolutions": rules.RESOLUTIONS,
+            **_extend_choices(),
             "camera_motions": rules.CAMERA_MOTIONS,
             "modes": rules.RETAKE_MODES,
             # Extra durations to make too: those every model offers at every size and rate.
@@ -181,6 +184,10 @@ def _submit(request, project, prompt_version) -> Generation:
             duration=_number(post.get("section_duration"), float),
             mode=post.get("mode") or rules.RETAKE_DEFAULT_MODE,
         )
+    elif endpoint == rules.EXTEND:
+        params.update(_extend_params(post))
+        if not prompt:  # the added part's prompt is optional
+            del params["prompt"]
     assets = {}
     files = request.FILES
     image_given = "image" in files or post.get("image_url", "").strip()
@@ -189,7 +196,7 @@ def _submit(request, project, prompt_version) -> Generation:
             assets["image"] = _asset(project, request, "image", "image")
         if endpoint == rules.AUDIO_TO_VIDEO:
             assets["audio"] = _asset(project, request, "audio", "audio")
-        if endpoint == rules.RETAKE:
+        if endpoint in (rules.RETAKE, rules.EXTEND):
             source = post.get("source")
             if source:
                 generation = get_object_or_404(
@@ -220,6 +227,19 @@ def _submit(request, project, prompt_version) -> Generation:
     return generations[0]
 
 
+def _extend_params(post) -> dict:
+    """An extend's fields as the forms name them (beside the retake's, on the same pages)."""
+    params = {
+        "duration": _number(post.get("extend_duration"), float),
+        "mode": post.get("extend_mode") or rules.EXTEND_DEFAULT_MODE,
+    }
+    if post.get("extend_model"):
+        params["model"] = post["extend_model"]
+    if post.get("context", "").strip():
+        params["context"] = _number(post["context"], float)
+    return params
+
+
 def _variations(post, params) -> list[dict]:
     """The asked request, plus one job per extra model and extra duration ticked."""
     models = [params["model"]] + [m for m in post.getlist("also_model") if m != params["model"]]
@@ -245,7 +265,10 @@ def generation_estimate(request, project_uuid):
             project=project, prompt_uuid=uuid_param(get.get("prompt"), "prompt")
         ),
         endpoint=endpoint or rules.TEXT_TO_VIDEO,
-        params={"model": get.get("model"), "resolution": get.get("resolution")},
+        params={
+            "model": get.get("extend_model" if endpoint == rules.EXTEND else "model"),
+            "resolution": get.get("resolution"),
+        },
     )
     if refused:
         return HttpResponse(
@@ -257,17 +280,24 @@ def generation_estimate(request, project_uuid):
         rate = price_list_on().rate(endpoint, rules.PRO, rules.RES_1080P)
         what = "audio" if endpoint == rules.AUDIO_TO_VIDEO else "video"
         return HttpResponse(f"{rate} USD per second of the {what}")
+    priced = rules.TEXT_TO_VIDEO
     payload = {
         "model": get.get("model"),
         "resolution": get.get("resolution"),
         "duration": _number(get.get("duration"), int),
     }
+    if endpoint == rules.EXTEND and rules.OFFERS_EXTEND:  # billed by the seconds added only
+        priced = rules.EXTEND
+        payload = {
+            "model": get.get("extend_model") or rules.EXTEND_MODEL,
+            "duration": _number(get.get("extend_duration"), float),
+        }
     prices = price_list_on()
     try:
-        cost = pricing.estimate_cost(rules.TEXT_TO_VIDEO, payload, prices=prices)
+        cost = pricing.estimate_cost(priced, payload, prices=prices)
     except (rules.RequestInvalid, TypeError, ValueError, ArithmeticError):
         return HttpResponse("choose a model, resolution and duration")
-    found = {"endpoint": rules.TEXT_TO_VIDEO, "payload": payload, "prices": prices}
+    found = {"endpoint": priced, "payload": payload, "prices": prices}
     unconfirmed, refusal = price_unconfirmed(**found), price_refusal(**found)
     if refusal or unconfirmed:
         note = refusal or f"{unconfirmed}: this is the simulator's figure"
@@ -315,8 +345,29 @@ def generation_detail(request, project_uuid, generation_uuid):
             "events": generation.events.select_related("actor"),
             "can_generate": request.membership.has_role(*GENERATORS),
             "modes": rules.RETAKE_MODES,
+            **_extend_choices(),
+            "extend_problem": extend_problem(generation) if rules.OFFERS_EXTEND else None,
         },
     )
+
+
+def _extend_choices() -> dict:
+    """What the extend fields offer: nothing when the API as described has no extend."""
+    if not rules.OFFERS_EXTEND:
+        return {"offers_extend": False}
+    return {
+        "offers_extend": True,
+        "extend_modes": rules.EXTEND_MODES,
+        "extend_models": capabilities.active().models_for(rules.EXTEND),
+        "extend_model": rules.EXTEND_MODEL,
+        "extend_limits": {
+            "min": rules.EXTEND_MIN_SECONDS,
+            "max": rules.EXTEND_MAX_SECONDS,
+            "context_min": rules.EXTEND_MIN_CONTEXT_SECONDS,
+            "context_max": rules.EXTEND_MAX_CONTEXT_SECONDS,
+            "frames": rules.EXTEND_MAX_FRAMES,
+        },
+    }
 
 
 @login_required
