@@ -116,7 +116,12 @@ AAC_ALLOWED_PROFILES = {"LC"}
 STORAGE_URI_RE = re.compile(r"^ltx://uploads/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 DATA_URI_RE = re.compile(r"^data:(?P<mime>[a-z0-9.+-]+/[a-z0-9.+-]+);base64,(?P<data>.*)$", re.S)
 
-MEDIA_FIELDS = {"image_uri": "image", "video_uri": "video", "audio_uri": "audio"}
+MEDIA_FIELDS = {
+    "image_uri": "image",
+    "last_frame_uri": "image",
+    "video_uri": "video",
+    "audio_uri": "audio",
+}
 
 
 class RequestInvalid(ValueError):
@@ -218,12 +223,24 @@ def check_camera_motion(model: str, camera_motion: str | None, *, caps=None) -> 
         )
 
 
+def check_last_frame(model: str, last_frame_uri: str | None, *, caps=None) -> None:
+    """Only some models end image-to-video on a given image (none in the contract)."""
+    caps = caps or capabilities.active()
+    if last_frame_uri is not None and not caps.takes_last_frame(model):
+        takers = caps.last_frame_models()
+        raise RequestInvalid(
+            f"{model} does not take last_frame_uri (the image the video ends on); leave it "
+            f"out, or choose {' or '.join(takers)}",
+            "last_frame_uri",
+        )
+
+
 # -- media URIs ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class MediaUri:
-    """A parsed image_uri / video_uri / audio_uri."""
+    """A parsed image_uri / last_frame_uri / video_uri / audio_uri."""
 
     method: str  # "storage", "https" or "data"
     uri: str

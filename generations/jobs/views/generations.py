@@ -20,12 +20,13 @@ from generations.jobs import services as jobs
 from generations.jobs.assets import (
     asset_create,
     asset_discard,
+    asset_from_frame,
     asset_from_generation,
     asset_from_url,
 )
 from generations.jobs.models import MADE_TO_ORDER, Endpoint, Generation, JobState
 from generations.jobs.uploads import takes_uploads
-from generations.ltx import pricing, rules
+from generations.ltx import capabilities, pricing, rules
 from generations.projects.models import Role
 from generations.prompts import selectors as prompt_selectors
 from generations.prompts.models import Prompt
@@ -36,6 +37,13 @@ from generations.spend.prices import price_list_on, price_refusal, price_unconfi
 GENERATORS = (Role.EDITOR,)
 PAGE_SIZE = 24
 FILTERS = ("state", "endpoint", "model", "prompt", "author")
+FROM_A_TAKE = (
+    "endpoint",
+    "image_take",
+    "image_take_frame",
+    "last_image_take",
+    "last_image_take_frame",
+)
 
 
 def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Generation:
@@ -134,7 +142,11 @@ def generation_new(request, project_uuid):
             if request.htmx:  # sent with upload progress: the browser goes to the gallery
                 return HttpResponseClientRedirect(reverse("gallery", args=[project.uuid]))
             return redirect("gallery", project_uuid=project.uuid)
-    values = request.POST or (prompt_version.settings if prompt_version else {})
+    values = request.POST or {
+        **(prompt_version.settings if prompt_version else {}),
+        # A take's page links here to start or end a new take on one of its frames.
+        **{key: request.GET[key] for key in FROM_A_TAKE if key in request.GET},
+    }
     return render(
         request,
         "jobs/generation_new.html",
@@ -150,6 +162,9 @@ def generation_new(request, project_uuid):
             "modes": rules.RETAKE_MODES,
             # Extra durations to make too: those every model offers at every size and rate.
             "variation_durations": rules.DURATIONS_EVERYWHERE,
+            # Image-to-video's optional last image: offered only for the models that take it.
+            "last_frame_models": capabilities.active().last_frame_models(),
+            "takes": selectors.frame_sources(project=project),
             "policy_notice": spend.policy_notice(project=project, prompt_version=prompt_version),
             **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         },
@@ -182,11 +197,13 @@ def _submit(request, project, prompt_version) -> Generation:
             mode=post.get("mode") or rules.RETAKE_DEFAULT_MODE,
         )
     assets = {}
-    files = request.FILES
-    image_given = "image" in files or post.get("image_url", "").strip()
     try:
-        if endpoint == rules.IMAGE_TO_VIDEO or (endpoint == rules.AUDIO_TO_VIDEO and image_given):
+        if endpoint == rules.IMAGE_TO_VIDEO or (
+            endpoint == rules.AUDIO_TO_VIDEO and _given(request, "image")
+        ):
             assets["image"] = _asset(project, request, "image", "image")
+        if endpoint == rules.IMAGE_TO_VIDEO and _given(request, "last_image"):
+            assets["last_image"] = _asset(project, request, "last_image", "image")
         if endpoint == rules.AUDIO_TO_VIDEO:
             assets["audio"] = _asset(project, request, "audio", "audio")
         if endpoint == rules.RETAKE:
@@ -275,10 +292,20 @@ def generation_estimate(request, project_uuid):
     return HttpResponse(f"{cost} USD")
 
 
+def _given(request, field) -> bool:
+    """Whether the form names an input for `field`, whichever way."""
+    post = request.POST
+    return field in request.FILES or any(
+        post.get(f"{field}{way}", "").strip() for way in ("_url", "_take")
+    )
+
+
 def _asset(project, request, field, kind):
-    """The input file of `field`: uploaded, or fetched from the https link given instead."""
+    """The input file of `field`: uploaded, else fetched from the https link given, else (an
+    image) the first or last frame of one of the project's finished takes."""
     uploaded = request.FILES.get(field)
     link = request.POST.get(f"{field}_url", "").strip()
+    take = request.POST.get(f"{field}_take", "").strip() if kind == "image" else ""
     convert = request.POST.get(f"convert_{field}") == "on"
     try:
         if uploaded is not None:
@@ -289,6 +316,12 @@ def _asset(project, request, field, kind):
             return asset_from_url(
                 project=project, user=request.user, url=link, kind=kind, convert=convert
             )
+        if take:
+            generation = get_object_or_404(
+                Generation, project=project, uuid=uuid_param(take, "take"), state=JobState.SUCCEEDED
+            )
+            last = request.POST.get(f"{field}_take_frame") == "last"
+            return asset_from_frame(generation=generation, user=request.user, last=last)
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from None
     raise ValidationError({field: f"Choose the {kind} file to use, or give an https link to it"})
@@ -315,6 +348,7 @@ def generation_detail(request, project_uuid, generation_uuid):
             "events": generation.events.select_related("actor"),
             "can_generate": request.membership.has_role(*GENERATORS),
             "modes": rules.RETAKE_MODES,
+            "takes_last_frame": bool(capabilities.active().last_frame_models()),
         },
     )
 
