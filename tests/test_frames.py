@@ -189,6 +189,59 @@ def test_the_last_image_may_be_a_frame_of_a_take(
     assert other.status_code == 404
 
 
+def test_audio_to_video_and_retake_offer_the_newer_models(
+    client, project, editor, tmp_path, settings, in_process
+):
+    client.force_login(editor)
+    url = reverse("generation_new", args=[project.uuid])
+    contract = client.get(url).content.decode()
+    assert 'name="av_model"' not in contract and 'name="retake_model"' not in contract
+    assert "Audio-to-video uses ltx-2-pro at 1920x1080, 25 fps" in contract
+    settings.LTX_CAPABILITIES = "current"
+    html = client.get(url).content.decode()
+    assert '<option value="ltx-2-5-fast">ltx-2-5-fast</option>' in html
+    assert '<select name="retake_model" id="id_retake_model">' in html
+    # The sizes follow the model: ltx-2-pro makes 1080p landscape only.
+    fields = reverse("generation_input_settings", args=[project.uuid])
+    pro = client.get(fields, {"av_model": "ltx-2-pro"}).content.decode()
+    assert "1080x1920" not in pro and '<option value="1920x1080" selected>' in pro
+    portrait = {"av_model": "ltx-2-5-fast", "av_resolution": "1080x1920"}
+    newer = client.get(fields, portrait).content.decode()
+    assert '<option value="1080x1920" selected>' in newer
+    estimate = reverse("generation_estimate", args=[project.uuid])
+    said = client.get(estimate, {"endpoint": "audio-to-video", **portrait}).content.decode()
+    assert said == "0.10 USD per second of the audio"
+
+    audio = mediafiles.make_audio(tmp_path, "mp3", seconds=4.0)
+    response = client.post(
+        url,
+        {
+            "endpoint": "audio-to-video",
+            "prompt_text": "rain on a window",
+            **portrait,
+            "audio": SimpleUploadedFile("rain.mp3", audio.read_bytes(), "audio/mpeg"),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    made = run(Generation.objects.get(endpoint="audio-to-video"))
+    assert (made.params["model"], made.params["resolution"]) == ("ltx-2-5-fast", "1080x1920")
+    assert made.is_portrait
+    response = client.post(
+        url,
+        {
+            "endpoint": "retake",
+            "source": str(made.uuid),
+            "retake_model": "ltx-2-3-pro",
+            "start_time": "0",
+            "section_duration": "2",
+        },
+    )
+    assert response.status_code == 302, re.findall(
+        r'field-error">([^<]*)', response.content.decode()
+    )
+    assert Generation.objects.get(endpoint="retake").params["model"] == "ltx-2-3-pro"
+
+
 # -- the JSON API ------------------------------------------------------------------------------
 
 

@@ -37,6 +37,11 @@ from generations.spend.prices import price_list_on, price_refusal, price_unconfi
 GENERATORS = (Role.EDITOR,)
 PAGE_SIZE = 24
 FILTERS = ("state", "endpoint", "model", "prompt", "author")
+# The generate form's fields for audio-to-video's and retake's settings -> their LTX field.
+INPUT_SETTINGS = {
+    rules.AUDIO_TO_VIDEO: {"av_model": "model", "av_resolution": "resolution"},
+    rules.RETAKE: {"retake_model": "model"},
+}
 FROM_A_TAKE = (
     "endpoint",
     "image_take",
@@ -165,6 +170,7 @@ def generation_new(request, project_uuid):
             # Image-to-video's optional last image: offered only for the models that take it.
             "last_frame_models": capabilities.active().last_frame_models(),
             "takes": selectors.frame_sources(project=project),
+            **_input_choices(values),
             "policy_notice": spend.policy_notice(project=project, prompt_version=prompt_version),
             **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         },
@@ -196,6 +202,10 @@ def _submit(request, project, prompt_version) -> Generation:
             duration=_number(post.get("section_duration"), float),
             mode=post.get("mode") or rules.RETAKE_DEFAULT_MODE,
         )
+    # Audio-to-video's and retake's model and size, where the profile offers a choice.
+    for name, param in INPUT_SETTINGS.get(endpoint, {}).items():
+        if post.get(name):
+            params[param] = post[name]
     assets = {}
     try:
         if endpoint == rules.IMAGE_TO_VIDEO or (
@@ -262,7 +272,11 @@ def generation_estimate(request, project_uuid):
             project=project, prompt_uuid=uuid_param(get.get("prompt"), "prompt")
         ),
         endpoint=endpoint or rules.TEXT_TO_VIDEO,
-        params={"model": get.get("model"), "resolution": get.get("resolution")},
+        params=(
+            {p: get.get(n) for n, p in INPUT_SETTINGS[endpoint].items()}
+            if endpoint in INPUT_SETTINGS
+            else {"model": get.get("model"), "resolution": get.get("resolution")}
+        ),
     )
     if refused:
         return HttpResponse(
@@ -271,7 +285,12 @@ def generation_estimate(request, project_uuid):
             )
         )
     if endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE):
-        rate = price_list_on().rate(endpoint, rules.PRO, rules.RES_1080P)
+        chosen = {"model": rules.PRO, "resolution": rules.RES_1080P}
+        chosen |= {p: get[n] for n, p in INPUT_SETTINGS[endpoint].items() if get.get(n)}
+        try:
+            rate = price_list_on().rate(*pricing.price_key(endpoint, chosen))
+        except rules.RequestInvalid as exc:
+            return HttpResponse(format_html('<span class="field-error">{}</span>', exc.message))
         what = "audio" if endpoint == rules.AUDIO_TO_VIDEO else "video"
         return HttpResponse(f"{rate} USD per second of the {what}")
     payload = {
@@ -290,6 +309,29 @@ def generation_estimate(request, project_uuid):
         note = refusal or f"{unconfirmed}: this is the simulator's figure"
         return HttpResponse(f"{cost} USD, price unconfirmed. {note}.")
     return HttpResponse(f"{cost} USD")
+
+
+def _input_choices(values) -> dict:
+    """Audio-to-video's models and the sizes the chosen one offers, and retake's models."""
+    caps = capabilities.active()
+    models = caps.models_for(rules.AUDIO_TO_VIDEO)
+    model = values.get("av_model") if values.get("av_model") in models else models[0]
+    sizes = caps.resolutions(rules.AUDIO_TO_VIDEO, model)
+    size = values.get("av_resolution") if values.get("av_resolution") in sizes else sizes[0]
+    return {
+        "av": {"models": models, "model": model, "resolutions": sizes, "resolution": size},
+        "av_fps": caps.endpoints[rules.AUDIO_TO_VIDEO].output_fps,
+        "retake_models": caps.models_for(rules.RETAKE),
+    }
+
+
+@login_required
+@require_GET
+def generation_input_settings(request, project_uuid):
+    """Audio-to-video's settings again when its model changes: the sizes follow the model."""
+    project = get_project_for(request, project_uuid, *GENERATORS)
+    context = {"project": project, **_input_choices(request.GET)}
+    return render(request, "jobs/generation_new.html#av-settings", context)
 
 
 def _given(request, field) -> bool:
