@@ -15,11 +15,13 @@ from generations.jobs import services as jobs
 from generations.jobs.assets import asset_create
 from generations.jobs.models import Generation, JobState, MediaAsset
 from generations.projects.tokens import token_create
+from generations.prompts.models import Prompt
 from generations.review import shares
 from generations.review.services import review_decide
 from tests import mediafiles
 from tests.conftest import wait_until
 from tests.reviewing import finish
+from tests.test_views_prompts import form_data
 
 PORTRAIT = {
     "prompt": "A skateboarder drops into a bowl",
@@ -101,6 +103,26 @@ def test_the_form_offers_a_last_image_for_the_models_that_take_it(
     ).content.decode()
     assert '<option value="1080x1920" selected>' in fields
     assert '<option value="48" selected>48 fps</option>' in fields
+
+
+def test_a_portrait_prompt_from_the_builder_reaches_the_generate_form(
+    client, project, editor, current
+):
+    client.force_login(editor)
+    settings = {"model": "ltx-2-3-fast", "resolution": "1080x1920", "fps": 48, "duration": 3}
+    builder = client.get(reverse("prompt_new", args=[project.uuid])).content.decode()
+    assert '<option value="ltx-2-3-fast">' in builder
+    response = client.post(
+        reverse("prompt_new", args=[project.uuid]), form_data(title="Bowl", **settings)
+    )
+    assert response.status_code == 302
+    prompt = Prompt.objects.get(title="Bowl")
+    assert {k: prompt.current_version.settings[k] for k in settings} == settings
+    form = client.get(
+        reverse("generation_new", args=[project.uuid]), {"prompt": str(prompt.uuid)}
+    ).content.decode()
+    for value, label in (("1080x1920", "1080x1920"), ("48", "48 fps"), ("3", "3 s")):
+        assert f'<option value="{value}" selected>{label}</option>' in form
 
 
 def test_image_to_video_ends_on_the_uploaded_last_image(

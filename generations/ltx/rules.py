@@ -318,10 +318,12 @@ def parse_media_uri(uri: object, *, field: str) -> MediaUri:
 
 def check_retake_video(*, width: int, height: int, duration: float, frames: int) -> None:
     """The input-video limits of /v1/retake, read as frame counts whatever the fps."""
-    if width > RETAKE_MAX_WIDTH or height > RETAKE_MAX_HEIGHT:
+    # 4K either way up: a portrait take (9:16) is the landscape size turned.
+    if max(width, height) > RETAKE_MAX_WIDTH or min(width, height) > RETAKE_MAX_HEIGHT:
         raise RequestInvalid(
             f"video_uri is {width}x{height}; retake accepts at most "
-            f"{RETAKE_MAX_WIDTH}x{RETAKE_MAX_HEIGHT} (4K)",
+            f"{RETAKE_MAX_WIDTH}x{RETAKE_MAX_HEIGHT} (4K), or {RETAKE_MAX_HEIGHT}x"
+            f"{RETAKE_MAX_WIDTH} portrait",
             "video_uri",
         )
     if duration > RETAKE_MAX_VIDEO_SECONDS + 1e-6:
