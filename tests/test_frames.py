@@ -203,12 +203,15 @@ def test_the_last_image_may_be_a_frame_of_a_take(
         assert asset.kind == "image" and asset.mime == "image/jpeg"
         assert (asset.info["width"], asset.info["height"]) == (108, 192)
         assert asset.original_name == f"{which} frame of {made.uuid}.jpg"
-    # A take of another project, or one not finished, is not found.
+    # A take not finished is refused, and the image uploaded with it is not kept.
+    assets = MediaAsset.objects.count()
     other = client.post(
         reverse("generation_new", args=[project.uuid]),
         {**FORM, "image": upload(tmp_path, RED, "a"), "last_image_take": str(generation.uuid)},
     )
-    assert other.status_code == 404
+    assert other.status_code == 400
+    assert "No finished take with this id in the project" in other.content.decode()
+    assert MediaAsset.objects.count() == assets
 
 
 def test_audio_to_video_and_retake_offer_the_newer_models(

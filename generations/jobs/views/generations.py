@@ -359,9 +359,11 @@ def _asset(project, request, field, kind):
                 project=project, user=request.user, url=link, kind=kind, convert=convert
             )
         if take:
-            generation = get_object_or_404(
-                Generation, project=project, uuid=uuid_param(take, "take"), state=JobState.SUCCEEDED
-            )
+            generation = Generation.objects.filter(
+                project=project, uuid=uuid_param(take, "take"), state=JobState.SUCCEEDED
+            ).first()
+            if generation is None or not generation.video:
+                raise ValidationError("No finished take with this id in the project")
             last = request.POST.get(f"{field}_take_frame") == "last"
             return asset_from_frame(generation=generation, user=request.user, last=last)
     except ValidationError as exc:
