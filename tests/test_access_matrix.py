@@ -161,6 +161,8 @@ generation_new                GET     200   403      200    403      403    404 
 generation_new                POST    400   403      400    403      403    404      login
 generation_estimate           GET     200   200      200    200      200    404      login
 generation_estimate           POST    405   405      405    405      405    405      login
+generation_input_settings     GET     200   403      200    403      403    404      login
+generation_input_settings     POST    405   405      405    405      405    405      login
 generation                    GET     200   200      200    200      200    404      login
 generation                    POST    405   405      405    405      405    405      login
 generation_card               GET     200   200      200    200      200    404      login

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from generations.api import schemas
 from generations.api.errors import ApiError, from_validation_error, invalid
-from generations.api.schemas import MAX_JSON_INTEGER, MEDIA_INPUTS
+from generations.api.schemas import INPUT_KINDS, MAX_JSON_INTEGER, MEDIA_INPUTS
 from generations.jobs import services as jobs
 from generations.jobs.assets import asset_create, asset_from_generation, asset_from_url
 from generations.jobs.models import Endpoint, Generation, JobState
@@ -176,7 +176,7 @@ def _check_fields(data: dict, files: dict, allowed: dict[str, dict], multipart: 
     for name, value in data.items():
         schema = allowed.get(name)
         if schema is None or _is_file(schema):
-            if name in MEDIA_INPUTS.values():
+            if name in MEDIA_INPUTS.values() and f"{name}_url" in allowed:
                 problems[name] = (
                     f"send the {name} as a file in multipart/form-data, or an https link to it "
                     f"as {name}_url"
@@ -296,7 +296,12 @@ def _input_name(kind: str, fields: dict, files: dict) -> str:
 def _assets(request, project, fields, files, media, created) -> dict:
     """The input files, checked by their content and kept, as the form keeps them."""
     assets = {}
-    attribute = {"image": "image", "audio": "audio", "video": "source_video"}
+    attribute = {
+        "image": "image",
+        "last_image": "last_image",
+        "audio": "audio",
+        "video": "source_video",
+    }
     for kind, way in media.items():
         name = _input_name(kind, fields, files)
         convert = fields.get(f"convert_{kind}", False)
@@ -313,7 +318,11 @@ def _assets(request, project, fields, files, media, created) -> dict:
                 keep = asset_create if way == "file" else asset_from_url
                 given = {"uploaded": files[kind]} if way == "file" else {"url": fields[name]}
                 asset = keep(
-                    project=project, user=request.user, kind=kind, convert=convert, **given
+                    project=project,
+                    user=request.user,
+                    kind=INPUT_KINDS[kind],
+                    convert=convert,
+                    **given,
                 )
                 created.append(asset)
         except ValidationError as exc:

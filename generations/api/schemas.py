@@ -185,10 +185,19 @@ class GenerationPage(Schema):
 # An LTX media URI -> the name of the input in our API. Inputs reach the LTX API through its
 # upload endpoint, so a caller sends the file, an https link to it, or (retake, extend) the id
 # of one of the project's own finished videos — never a URI of its own.
-MEDIA_INPUTS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "video"}
-CONVERTIBLE = ("image", "audio")  # what `convert_<kind>` can fix (see assets.asset_create)
+MEDIA_INPUTS = {
+    "image_uri": "image",
+    "last_frame_uri": "last_image",
+    "audio_uri": "audio",
+    "video_uri": "video",
+}
+# What each input is checked and kept as (the last image is an image like the first).
+INPUT_KINDS = {"image": "image", "last_image": "image", "audio": "audio", "video": "video"}
+# What `convert_<input>` can fix (see assets.asset_create).
+CONVERTIBLE = ("image", "last_image", "audio")
 MEDIA_TYPES = {
     "image": rules.IMAGE_MIME_TYPES,
+    "last_image": rules.IMAGE_MIME_TYPES,
     "audio": rules.AUDIO_MIME_TYPES,
     "video": rules.VIDEO_MIME_TYPES,
 }
@@ -236,8 +245,10 @@ def _optional(annotation, **field) -> tuple:
     return (annotation, Field(default=None, **_documented(FieldInfo(), **field)))
 
 
-def _media_fields(kind: str, *, required: bool, multipart: bool, endpoint: str) -> dict:
-    need = "Required" if required else "Optional"
+def _media_fields(
+    kind: str, *, required: bool, multipart: bool, endpoint: str, about: str = ""
+) -> dict:
+    need = (about + " " if about else "") + ("Required" if required else "Optional")
     ways = "the file" + ("" if multipart else " (multipart/form-data only)") + f", `{kind}_url`"
     ways += " or `source`" if kind == "video" else ""
     fields = {}
@@ -332,7 +343,11 @@ def _create_schema(request, endpoint: str, *, multipart: bool) -> type[BaseModel
             kind = MEDIA_INPUTS[name]
             fields.update(
                 _media_fields(
-                    kind, required=info.is_required(), multipart=multipart, endpoint=endpoint
+                    kind,
+                    required=info.is_required(),
+                    multipart=multipart,
+                    endpoint=endpoint,
+                    about=info.description if kind == "last_image" else "",
                 )
             )
         else:

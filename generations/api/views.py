@@ -325,7 +325,8 @@ _CREATE_BODY = {
     summary="Queue a generation",
     description="Needs a role that may generate (editor or owner). Checked exactly as the form "
     "in the app checks it; a refused request saves nothing. Send JSON, or multipart/form-data "
-    "to upload input files (`image`, `audio`, `video`). Each endpoint takes the fields of its "
+    "to upload input files (`image`, `audio`, `video`; image-to-video's `last_image` where the "
+    "model takes one). Each endpoint takes the fields of its "
     "own schema; the LTX-2 support matrix decides which model, resolution, fps and duration "
     "go together, and a refusal names the choices.",
     **answers(

@@ -149,11 +149,31 @@ def _sha256(path: Path) -> str:
 def asset_discard(*, asset: MediaAsset) -> None:
     """Remove an input kept for a request that was then refused, unless a job uses it; its
     file too, unless that is a generation's video (a retake's source)."""
-    if Generation.objects.filter(Q(image=asset) | Q(audio=asset) | Q(source_video=asset)).exists():
+    uses = Q(image=asset) | Q(last_image=asset) | Q(audio=asset) | Q(source_video=asset)
+    if Generation.objects.filter(uses).exists():
         return
     if not Generation.objects.filter(video=asset.file.name).exists():
         asset.file.delete(save=False)
     asset.delete()
+
+
+def asset_from_frame(*, generation, user, last: bool) -> MediaAsset:
+    """The first or last frame of a finished video, kept as an image input (a take that
+    continues where another ends, or ends where another starts)."""
+    which = "last" if last else "first"
+    with _workspace() as work:
+        video, still = work / "video.mp4", work / "frame.jpg"
+        with generation.video.open("rb") as source, open(video, "wb") as out:
+            for chunk in iter(lambda: source.read(1 << 20), b""):
+                out.write(chunk)
+        try:
+            media.still_frame(video, still, last=last)
+        except media.MediaError as exc:
+            raise ValidationError(f"The {which} frame could not be taken: {exc.message}") from None
+        name = f"{which} frame of {generation.uuid}.jpg"
+        return _keep(
+            generation.project, user, still, "image", name=name, sha256=_sha256(still), convert=True
+        )
 
 
 def asset_from_generation(*, generation, user) -> MediaAsset:

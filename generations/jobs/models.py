@@ -111,6 +111,10 @@ class Generation(models.Model):
     image = models.ForeignKey(
         MediaAsset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Image-to-video's optional last frame, for the models that take one.
+    last_image = models.ForeignKey(
+        MediaAsset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     audio = models.ForeignKey(
         MediaAsset, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -173,6 +177,32 @@ class Generation(models.Model):
     @property
     def prompt_text(self) -> str:
         return self.params.get("prompt", "")
+
+    @property
+    def frame_size(self) -> tuple[int, int]:
+        """Width and height of the video: as delivered, else as asked (landscape 16:9 when
+        neither is known), so pages lay a portrait take out as portrait before it exists."""
+        info = self.video_info or {}
+        if info.get("width") and info.get("height"):
+            return int(info["width"]), int(info["height"])
+        width, _, height = str(self.params.get("resolution", "")).partition("x")
+        if width.isdigit() and height.isdigit() and int(width) and int(height):
+            return int(width), int(height)
+        return 1920, 1080
+
+    @property
+    def is_portrait(self) -> bool:
+        width, height = self.frame_size
+        return height > width
+
+    @property
+    def poster_size(self) -> tuple[int, int]:
+        """The size a poster is laid out at (its attributes give the browser its aspect
+        ratio before it loads): 320 across a landscape one, 320 down a portrait one."""
+        width, height = self.frame_size
+        if height > width:
+            return max(1, round(320 * width / height)), 320
+        return 320, max(1, round(320 * height / width))
 
 
 class GenerationEvent(models.Model):

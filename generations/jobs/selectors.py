@@ -3,7 +3,7 @@
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
-from generations.jobs.models import Generation
+from generations.jobs.models import Generation, JobState
 
 
 def generation_list(
@@ -49,3 +49,14 @@ def generation_updated_at(*, user, project_uuid, generation_uuid):
         project__uuid=project_uuid, project__memberships__user=user, uuid=generation_uuid
     )
     return stamps.values_list("updated_at", flat=True).first()
+
+
+def frame_sources(*, project, limit: int = 50) -> QuerySet[Generation]:
+    """The project's newest finished takes, whose first or last frame may start or end
+    another image-to-video take."""
+    return (
+        Generation.objects.filter(project=project, state=JobState.SUCCEEDED)
+        .exclude(video="")
+        .select_related("prompt_version__prompt")
+        .order_by("-created_at", "-id")[:limit]
+    )

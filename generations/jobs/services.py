@@ -26,7 +26,12 @@ from generations.spend import services as spend
 from generations.spend.prices import price_list_on, price_refusal
 
 WORKER = f"{socket.gethostname()}:{os.getpid()}"
-ASSET_FIELDS = {"image_uri": "image", "audio_uri": "audio", "video_uri": "source_video"}
+ASSET_FIELDS = {
+    "image_uri": "image",
+    "last_frame_uri": "last_image",
+    "audio_uri": "audio",
+    "video_uri": "source_video",
+}
 # Endpoints priced by the length of an input, and that input (extend: by the seconds it adds).
 BILLED_BY_INPUT = {rules.AUDIO_TO_VIDEO: "audio", rules.RETAKE: "source_video"}
 # Endpoints whose prompt describes a part of their source video, not the shot.
@@ -90,6 +95,7 @@ def job_submit(
     params: dict,
     prompt_version=None,
     image: MediaAsset | None = None,
+    last_image: MediaAsset | None = None,
     audio: MediaAsset | None = None,
     source_video: MediaAsset | None = None,
     batch=None,
@@ -97,7 +103,12 @@ def job_submit(
 ) -> Generation:
     """Validate, estimate, reserve and queue one job; it joins its version stack (a retake
     from a timeline comment links to that comment as `requested_in`)."""
-    assets = {"image": image, "audio": audio, "source_video": source_video}
+    assets = {
+        "image": image,
+        "last_image": last_image,
+        "audio": audio,
+        "source_video": source_video,
+    }
     for asset in assets.values():
         if asset is not None and asset.project_id != project.pk:
             raise ValidationError("An input file belongs to another project")
@@ -155,7 +166,7 @@ def job_submit_batch(*, variations: list[dict], **common) -> list[Generation]:
     """Variations of one request, each its own job, all or none."""
     if not variations:
         raise ValidationError("Choose at least one variation")
-    assets = {key: common.get(key) for key in ("image", "audio", "source_video")}
+    assets = {key: common.get(key) for key in ASSET_FIELDS.values()}
     estimates = [
         job_estimate(endpoint=common["endpoint"], params=params, assets=assets)[1]
         for params in variations
@@ -238,6 +249,7 @@ def job_rerun(*, generation: Generation, user) -> Generation:
         params=generation.params,
         prompt_version=generation.prompt_version,
         image=generation.image,
+        last_image=generation.last_image,
         audio=generation.audio,
         source_video=generation.source_video,
     )

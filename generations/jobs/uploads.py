@@ -19,11 +19,17 @@ def takes_uploads(view):
     return view
 
 
+# A file field's kind, by its name (image-to-video's last image is an image too); any other
+# field takes a video.
+FILE_FIELD_KINDS = {"image": "image", "last_image": "image", "audio": "audio"}
+
+
 def _largest_body(view) -> int:
-    """An image, audio and video at their limits, and room for the form's fields."""
+    """Every file a form takes at its limit, and room for the form's fields."""
     if not getattr(view, "takes_uploads", False):
         return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return sum(intake_limit(kind) for kind in ("image", "audio", "video")) + 2**20
+    kinds = [*FILE_FIELD_KINDS.values(), "video"]
+    return sum(intake_limit(kind) for kind in kinds) + 2**20
 
 
 class UploadTooLarge(Exception):
@@ -38,8 +44,7 @@ class SizeLimitHandler(FileUploadHandler):
 
     def new_file(self, field_name, file_name, content_type, content_length, *args, **kwargs):
         super().new_file(field_name, file_name, content_type, content_length, *args, **kwargs)
-        # A file field named for its kind (image, audio); any other takes a video.
-        self.kind = field_name if field_name in ("image", "audio") else "video"
+        self.kind = FILE_FIELD_KINDS.get(field_name, "video")
         self.limit = intake_limit(self.kind)
         self.received = 0
         if content_length is not None and content_length > self.limit:

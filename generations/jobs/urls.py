@@ -9,6 +9,11 @@ urlpatterns = [
     path(P + "generations/", generations.gallery, name="gallery"),
     path(P + "generations/new/", generations.generation_new, name="generation_new"),
     path(P + "generations/estimate/", generations.generation_estimate, name="generation_estimate"),
+    path(
+        P + "generations/new/input-settings/",
+        generations.generation_input_settings,
+        name="generation_input_settings",
+    ),
     path(G, generations.generation_detail, name="generation"),
     path(G + "card/", generations.generation_card, name="generation_card"),
     path(G + "video.mp4", generations.generation_video, name="generation_video"),

@@ -50,6 +50,8 @@ class ModelInfo(_Data):
     # Where the facts come from, as API-CHANGES.md grades them.
     source: Literal["docs", "client", "third party", "operator"] = "operator"
     camera_motion: bool = True
+    # Image-to-video may also name the image the video ends on (`last_frame_uri`).
+    last_frame: bool = False
 
 
 class Sizes(_Data):
@@ -143,6 +145,13 @@ class Capabilities(_Data):
 
     def takes_camera_motion(self, model: str) -> bool:
         return model in self.models and self.models[model].camera_motion
+
+    def takes_last_frame(self, model: str) -> bool:
+        return model in self.models and self.models[model].last_frame
+
+    def last_frame_models(self) -> tuple[str, ...]:
+        """The image-to-video models that take a last frame."""
+        return tuple(m for m in self.models_for(IMAGE_TO_VIDEO) if self.takes_last_frame(m))
 
     def price_rows(self) -> dict[tuple[str, str, str], PriceRow]:
         """(endpoint, model, resolution) -> its price row; a later row overrides an earlier."""

@@ -134,7 +134,12 @@ AAC_ALLOWED_PROFILES = {"LC"}
 STORAGE_URI_RE = re.compile(r"^ltx://uploads/[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 DATA_URI_RE = re.compile(r"^data:(?P<mime>[a-z0-9.+-]+/[a-z0-9.+-]+);base64,(?P<data>.*)$", re.S)
 
-MEDIA_FIELDS = {"image_uri": "image", "video_uri": "video", "audio_uri": "audio"}
+MEDIA_FIELDS = {
+    "image_uri": "image",
+    "last_frame_uri": "image",
+    "video_uri": "video",
+    "audio_uri": "audio",
+}
 
 
 class RequestInvalid(ValueError):
@@ -236,12 +241,24 @@ def check_camera_motion(model: str, camera_motion: str | None, *, caps=None) -> 
         )
 
 
+def check_last_frame(model: str, last_frame_uri: str | None, *, caps=None) -> None:
+    """Only some models end image-to-video on a given image (none in the contract)."""
+    caps = caps or capabilities.active()
+    if last_frame_uri is not None and not caps.takes_last_frame(model):
+        takers = caps.last_frame_models()
+        raise RequestInvalid(
+            f"{model} does not take last_frame_uri (the image the video ends on); leave it "
+            f"out, or choose {' or '.join(takers)}",
+            "last_frame_uri",
+        )
+
+
 # -- media URIs ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class MediaUri:
-    """A parsed image_uri / video_uri / audio_uri."""
+    """A parsed image_uri / last_frame_uri / video_uri / audio_uri."""
 
     method: str  # "storage", "https" or "data"
     uri: str
@@ -319,10 +336,12 @@ def parse_media_uri(uri: object, *, field: str) -> MediaUri:
 
 def check_retake_video(*, width: int, height: int, duration: float, frames: int) -> None:
     """The input-video limits of /v1/retake, read as frame counts whatever the fps."""
-    if width > RETAKE_MAX_WIDTH or height > RETAKE_MAX_HEIGHT:
+    # 4K either way up: a portrait take (9:16) is the landscape size turned.
+    if max(width, height) > RETAKE_MAX_WIDTH or min(width, height) > RETAKE_MAX_HEIGHT:
         raise RequestInvalid(
             f"video_uri is {width}x{height}; retake accepts at most "
-            f"{RETAKE_MAX_WIDTH}x{RETAKE_MAX_HEIGHT} (4K)",
+            f"{RETAKE_MAX_WIDTH}x{RETAKE_MAX_HEIGHT} (4K), or {RETAKE_MAX_HEIGHT}x"
+            f"{RETAKE_MAX_WIDTH} portrait",
             "video_uri",
         )
     if duration > RETAKE_MAX_VIDEO_SECONDS + 1e-6:

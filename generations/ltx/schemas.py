@@ -199,6 +199,20 @@ def _make(caps: Capabilities) -> dict[str, type[LTXRequest]]:
         endpoint: ClassVar[str] = rules.IMAGE_TO_VIDEO
         image_uri: MediaUri = Field(description="The first frame.")
 
+    if last_frame_models := caps.last_frame_models():
+        # Only a profile with a model that takes it has the field; elsewhere it is unknown.
+        class ImageToVideo(ImageToVideo):  # noqa: F811 (the same request, one field more)
+            last_frame_uri: MediaUri = Field(
+                default=None,
+                description="An optional last frame: the video ends on this image. Taken by "
+                f"{', '.join(last_frame_models)} only.",
+            )
+
+            @model_validator(mode="after")
+            def _last_frame_taken(self):
+                rules.check_last_frame(self.model, self.last_frame_uri, caps=caps)
+                return self
+
     a2v_models = caps.models_for(rules.AUDIO_TO_VIDEO)
     a2v_resolutions = caps.resolutions(rules.AUDIO_TO_VIDEO)
 

@@ -104,6 +104,35 @@ def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
     return chosen, max(1, round(chosen.width * aspect))
 
 
+def still_frame(video_path: StrPath, dest: StrPath, *, last: bool = False) -> None:
+    """Save the video's first frame (or its last) at its full size, as a high-quality JPEG at
+    `dest`: an image an image-to-video request may start or end on."""
+    try:
+        with open_undecoded(video_path) as container:
+            stream = video_stream(container)
+            if stream is None:
+                raise MediaError("this file has no video to take a frame from")
+            seconds = declared_seconds(container)
+            if last and seconds is not None and seconds > 1:
+                # From the keyframe before the final second on: not the whole video decoded.
+                container.seek(round((seconds - 1) * av.time_base))
+            chosen = None
+            for frame in container.decode(stream):
+                chosen = frame
+                if not last:
+                    break
+            if chosen is None:
+                raise MediaError("this video could not be decoded: it may be truncated or corrupt")
+            aspect = stream.sample_aspect_ratio or 1
+            width = max(1, round(chosen.width * aspect))
+            picture = chosen.reformat(width=width, format="rgb24").to_image()
+    except FileNotFoundError:
+        raise
+    except av.FFmpegError:
+        raise MediaError(UNREADABLE) from None
+    write_into_place(dest, lambda tmp: picture.save(tmp, "JPEG", quality=95))
+
+
 def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> MediaInfo:
     """Copy the video at `src` to an MP4 at `dest` (which may be `src`) with `tags` added to
     its metadata; return `probe(src)`. Copying packets would not notice a file cut short, so

@@ -118,6 +118,7 @@ def produce(state: SimulatorState, endpoint: str, request: dict, inputs: dict, w
         frames=frames,
         caption_lines=captions,
         first_image=inputs.get("image_uri", (None,))[0],
+        last_image=inputs.get("last_frame_uri", (None,))[0],
         generate_audio=request.get("generate_audio", True),
         soundtrack=audio_path,
         cache_dir=cache_dir,

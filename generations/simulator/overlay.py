@@ -132,6 +132,11 @@ def band_mask(width: int, height: int) -> Image.Image:
     )
 
 
+def dissolved(planes, into, amount: float):
+    """`planes` blended towards `into` by `amount` (0: unchanged, 1: `into` alone)."""
+    return tuple(Image.blend(a, b, amount) for a, b in zip(planes, into, strict=True))
+
+
 def darkened(planes: tuple[Image.Image, Image.Image, Image.Image]):
     """Dim a picture and wash out its colour, so a retaken section is obvious at a glance."""
     y, u, v = planes

@@ -37,6 +37,7 @@ from generations.simulator.overlay import (
     Overlay,
     check_even_size,
     darkened,
+    dissolved,
     frame_from_planes,
     planes_of,
 )
@@ -55,12 +56,14 @@ def render_generation(
     frames: int,
     caption_lines: list[str],
     first_image: str | os.PathLike | None = None,
+    last_image: str | os.PathLike | None = None,
     generate_audio: bool = True,
     soundtrack: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
 ) -> None:
     """Write a text-, image- or audio-to-video result to `dest`: `first_image` is frame 0 and
-    the background; `soundtrack` is the audio, else `generate_audio` makes some."""
+    the background; `last_image`, when given, is the last frame, the background dissolving
+    into it on the way; `soundtrack` is the audio, else `generate_audio` makes some."""
     check_even_size(width, height)
     if fps <= 0 or frames <= 0:
         raise ValueError(f"need fps > 0 and frames > 0, got fps={fps}, frames={frames}")
@@ -75,6 +78,8 @@ def render_generation(
         "generate_audio": generate_audio,
         "soundtrack": _file_digest(soundtrack) if soundtrack is not None else None,
     }
+    if last_image is not None:  # only then: the keys of renders without one stay as they were
+        key["last_image"] = _file_digest(last_image)
 
     def render(path: Path) -> None:
         overlay = Overlay(width, height, fps, frames, caption_lines, band=first_image is not None)
@@ -82,11 +87,19 @@ def render_generation(
             background = ImageBackground(first_image, width, height)
         else:
             background = GradientBackground(width, height, fps)
+        ending = ImageBackground(last_image, width, height) if last_image is not None else None
+        last = frames - 1
 
         def pictures() -> Iterator[av.VideoFrame]:
             for index in range(frames):
                 y, u, v = background.planes(index)
-                if index > 0 or first_image is None:
+                if ending is not None:
+                    y, u, v = dissolved((y, u, v), ending.planes(index), index / max(last, 1))
+                # The given images are shown alone, as the frames they were asked to be.
+                alone = (index == 0 and first_image is not None) or (
+                    index == last and ending is not None
+                )
+                if not alone:
                     overlay.draw(y, u, v, index)
                 yield frame_from_planes(y, u, v)
 

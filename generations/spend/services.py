@@ -266,12 +266,13 @@ def policy_problems(
     *, project: Project, prompt_version, endpoint: str, params: dict, wording_edited=False
 ) -> dict:
     """What the project's spend policy refuses in this request, by form field ({} when none).
-    Audio-to-video and retake always render with ltx-2-pro at 1920x1080 (the API's rule)."""
+    Audio-to-video and retake are judged by their model alone (ltx-2-pro unless a profile
+    offers another): their size is the input's, or does not change the price."""
     policy = _policy_against(project, prompt_version, wording_edited)
     if policy is None:
         return {}
     fixed = endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE)
-    model = rules.PRO if fixed else params.get("model", rules.PRO)
+    model = (params.get("model") or rules.PRO) if fixed else params.get("model", rules.PRO)
     resolution = rules.RES_1080P if fixed else params.get("resolution", rules.RES_1080P)
     # An extend chooses its model; its size is its input's, which the policy does not limit.
     own_size = fixed or endpoint == rules.EXTEND

@@ -15,18 +15,31 @@
   });
 
   // The generate form shows the parts that matter for the chosen endpoint. Without script
-  // every part stays visible, and the server ignores what the endpoint does not use.
+  // every part stays visible, and the server ignores what the endpoint does not use. A part
+  // only some models take (data-for-models) is also disabled while hidden, so a file chosen
+  // before the model changed is not sent to a model that would refuse it.
   function showPartsFor(select) {
     var form = select.form;
+    var model = form.querySelector("select[name=model]");
     form.querySelectorAll("[data-for-endpoints]").forEach(function (part) {
-      part.hidden = part.dataset.forEndpoints.split(" ").indexOf(select.value) === -1;
+      var hidden = part.dataset.forEndpoints.split(" ").indexOf(select.value) === -1;
+      if (part.dataset.forModels !== undefined && model) {
+        hidden = hidden || part.dataset.forModels.split(" ").indexOf(model.value) === -1;
+        part.querySelectorAll("input, select").forEach(function (field) { field.disabled = hidden; });
+      }
+      part.hidden = hidden;
     });
   }
   function setUp(root) {
     root.querySelectorAll("select[data-endpoint-choice]").forEach(showPartsFor);
   }
   document.addEventListener("change", function (event) {
-    if (event.target.matches("select[data-endpoint-choice]")) showPartsFor(event.target);
+    var target = event.target;
+    if (target.matches("select[data-endpoint-choice]")) showPartsFor(target);
+    else if (target.matches("select[name=model]") && target.form) {
+      var choice = target.form.querySelector("select[data-endpoint-choice]");
+      if (choice) showPartsFor(choice);
+    }
   });
   document.addEventListener("DOMContentLoaded", function () { setUp(document); });
   document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });

@@ -164,6 +164,51 @@ def test_the_json_schema_lists_each_profiles_choices():
     assert request_types(CURRENT) is request_types(CURRENT)  # made once per profile
 
 
+def test_only_the_2_3_models_take_a_last_frame_and_only_under_current():
+    assert CONTRACT.last_frame_models() == ()
+    assert CURRENT.last_frame_models() == ("ltx-2-3-fast", "ltx-2-3-pro")
+    i2v = t2v(
+        model="ltx-2-3-fast",
+        resolution="1080x1920",
+        fps=24,
+        duration=4,
+        image_uri="ltx://uploads/first",
+        last_frame_uri="ltx://uploads/last",
+    )
+    assert validate_request("image-to-video", i2v, caps=CURRENT)["last_frame_uri"] == (
+        "ltx://uploads/last"
+    )
+    with pytest.raises(RequestInvalid) as refused:
+        validate_request("image-to-video", {**i2v, "model": "ltx-2-5-fast"}, caps=CURRENT)
+    assert refused.value.field == "last_frame_uri"
+    assert "ltx-2-5-fast does not take last_frame_uri" in refused.value.message
+    assert "ltx-2-3-fast or ltx-2-3-pro" in refused.value.message
+    # Its form is checked as image_uri's is.
+    with pytest.raises(RequestInvalid, match="last_frame_uri URL must use https"):
+        validate_request(
+            "image-to-video", {**i2v, "last_frame_uri": "http://x.example/a.png"}, caps=CURRENT
+        )
+    # Text-to-video has no such field; the contract has it nowhere.
+    with pytest.raises(RequestInvalid, match="unknown field"):
+        validate_request("text-to-video", {**i2v, "image_uri": None}, caps=CURRENT)
+    contract = {**i2v, "model": FAST, "resolution": "1920x1080", "fps": 25, "duration": 8}
+    with pytest.raises(RequestInvalid, match="unknown field.*last_frame_uri"):
+        validate_request("image-to-video", contract, caps=CONTRACT)
+    schema = request_types(CURRENT)["image-to-video"].model_json_schema()["properties"]
+    assert "ltx-2-3-fast, ltx-2-3-pro" in schema["last_frame_uri"]["description"]
+    assert "last_frame_uri" not in request_types(CONTRACT)["image-to-video"].model_fields
+
+
+def test_a_profile_says_which_models_take_a_last_frame(tmp_path):
+    text = (capabilities.PROFILES_DIR / "contract.toml").read_text(encoding="utf-8")
+    text = text.replace(
+        '[models.ltx-2-pro]\nsource = "docs"', "[models.ltx-2-pro]\nlast_frame = true"
+    )
+    caps = capabilities.load(_write(tmp_path, text))
+    assert caps.last_frame_models() == ("ltx-2-pro",)
+    assert caps.takes_last_frame("ltx-2-pro") and not caps.takes_last_frame("ltx-2-fast")
+
+
 def _write(tmp_path, text, name="mine.toml"):
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")

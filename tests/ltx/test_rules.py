@@ -154,6 +154,7 @@ class TestRetake:
 
     def test_video_limits_read_as_frame_counts(self):
         rules.check_retake_video(width=3840, height=2160, duration=21, frames=505)
+        rules.check_retake_video(width=2160, height=3840, duration=21, frames=505)  # portrait
         rules.check_retake_video(width=1920, height=1080, duration=2.92, frames=73)
         with pytest.raises(RequestInvalid, match="73 to 505 frames"):
             rules.check_retake_video(width=1920, height=1080, duration=2.88, frames=72)
@@ -163,6 +164,8 @@ class TestRetake:
             rules.check_retake_video(width=1920, height=1080, duration=21.5, frames=500)
         with pytest.raises(RequestInvalid, match="3840x2160"):
             rules.check_retake_video(width=4096, height=2160, duration=8, frames=200)
+        with pytest.raises(RequestInvalid, match="2160x3840 portrait"):
+            rules.check_retake_video(width=2160, height=4096, duration=8, frames=200)
 
     def test_section_beyond_the_video_is_clamped(self):
         assert rules.clamp_retake_section(6, 5, 8) == (6, 2)

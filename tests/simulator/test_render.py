@@ -237,6 +237,54 @@ def test_image_to_video_starts_with_the_image(tmp_path, fmt):
     assert sum(mean_colour(frames[1], bottom)) < 100
 
 
+def test_image_to_video_ends_on_the_last_image(tmp_path):
+    # Starts red, ends blue, portrait: the last frame is the last image alone, covering the
+    # picture; the frames between dissolve from one to the other.
+    first, last = tmp_path / "first.png", tmp_path / "last.jpg"
+    Image.new("RGB", (90, 160), (220, 20, 20)).save(first)
+    Image.new("RGB", (400, 300), (20, 20, 220)).save(last, "JPEG")
+    dest = tmp_path / "out.mp4"
+    render_generation(
+        dest,
+        width=H,
+        height=W,
+        fps=FPS,
+        frames=50,
+        caption_lines=CAPTIONS,
+        first_image=first,
+        last_image=last,
+        generate_audio=False,
+    )
+
+    assert_playable(probe(dest), width=H, height=W, fps=FPS, frames=50)
+    frames = video_frames(dest)
+    whole = (0.0, 0.0, 1.0, 1.0)
+    red, green, blue = mean_colour(frames[0], whole)
+    assert red > 150 and green < 70 and blue < 70
+    red, green, blue = mean_colour(frames[-1], whole)
+    assert blue > 150 and red < 70 and green < 70
+    # Half-way, both images show through: neither colour alone.
+    red, _, blue = mean_colour(frames[25], (0.3, 0.3, 0.7, 0.6))
+    assert 60 < red < 170 and 60 < blue < 170
+    # The captions are drawn on the frames between, not on the last image.
+    bottom = (0.05, 0.85, 0.95, 0.95)
+    assert mean_colour(frames[-1], bottom)[2] > 150
+    assert difference(frames[-2].crop((0, 0, 60, 20)), frames[-1].crop((0, 0, 60, 20))) > 10
+
+
+def test_text_to_video_with_a_last_image_ends_on_it(tmp_path):
+    last = tmp_path / "last.png"
+    Image.new("RGB", (64, 36), (20, 200, 20)).save(last)
+    dest = tmp_path / "out.mp4"
+    render_generation(
+        dest, width=W, height=H, fps=FPS, frames=25, caption_lines=CAPTIONS, last_image=last
+    )
+    frames = video_frames(dest)
+    red, green, blue = mean_colour(frames[-1], (0.0, 0.0, 1.0, 1.0))
+    assert green > 150 and red < 70 and blue < 70
+    assert mean_colour(frames[0], (0.0, 0.0, 1.0, 1.0))[1] < 150
+
+
 def test_image_to_video_keeps_the_image_while_the_counter_runs(tmp_path):
     image_path = tmp_path / "first.png"
     Image.effect_mandelbrot((640, 360), (-2.2, -1.2, 1.0, 1.2), 60).convert("RGB").save(image_path)

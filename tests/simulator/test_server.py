@@ -203,6 +203,45 @@ def test_image_to_video_starts_on_the_image(simulator, tmp_path):
     assert r > 150 and g < 90 and b < 90
 
 
+def test_image_to_video_ends_on_the_last_frame_under_current(simulator, tmp_path, settings):
+    settings.LTX_CAPABILITIES = "current"
+    red = mediafiles.make_image(tmp_path, "JPEG", size=(360, 640), color=(220, 20, 20))
+    blue = mediafiles.make_image(tmp_path, "PNG", size=(360, 640), color=(20, 20, 220))
+    payload = t2v(
+        model="ltx-2-3-pro",
+        resolution="1080x1920",
+        fps=24,
+        duration=2,
+        image_uri=mediafiles.data_uri(red.read_bytes(), "image/jpeg"),
+        last_frame_uri=mediafiles.data_uri(blue.read_bytes(), "image/png"),
+    )
+    out = tmp_path / "out.mp4"
+    info = save(post(simulator, "image-to-video", payload), out)
+    assert (info.width, info.height, info.frames) == (1080, 1920, 48)
+    import av
+
+    with av.open(str(out)) as container:
+        frames = [frame.to_image().resize((9, 16)) for frame in container.decode(video=0)]
+    r, g, b = frames[0].getpixel((4, 8))[:3]
+    assert r > 150 and g < 90 and b < 90
+    r, g, b = frames[-1].getpixel((4, 8))[:3]
+    assert b > 150 and r < 90 and g < 90
+    # A model that does not take it, and the contract, which knows no such field.
+    refused = post(simulator, "image-to-video", {**payload, "model": "ltx-2-5-pro"})
+    assert_error(refused, 400, "invalid_request_error", "ltx-2-5-pro does not take last_frame_uri")
+    settings.LTX_CAPABILITIES = "contract"
+    contract = {
+        **payload,
+        "model": "ltx-2-pro",
+        "resolution": "1920x1080",
+        "fps": 25,
+        "duration": 6,
+    }
+    assert_error(
+        post(simulator, "image-to-video", contract), 400, "invalid_request_error", "last_frame_uri"
+    )
+
+
 def test_audio_to_video_lasts_as_long_as_the_audio(simulator, tmp_path):
     audio = mediafiles.make_audio(tmp_path, "m4a", seconds=3.4)
     payload = {"audio_uri": mediafiles.data_uri(audio.read_bytes(), "audio/mp4"), "prompt": "rain"}

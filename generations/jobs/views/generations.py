@@ -20,6 +20,7 @@ from generations.jobs import services as jobs
 from generations.jobs.assets import (
     asset_create,
     asset_discard,
+    asset_from_frame,
     asset_from_generation,
     asset_from_url,
 )
@@ -38,6 +39,18 @@ from generations.spend.prices import price_list_on, price_refusal, price_unconfi
 GENERATORS = (Role.EDITOR,)
 PAGE_SIZE = 24
 FILTERS = ("state", "endpoint", "model", "prompt", "author")
+# The generate form's fields for audio-to-video's and retake's settings -> their LTX field.
+INPUT_SETTINGS = {
+    rules.AUDIO_TO_VIDEO: {"av_model": "model", "av_resolution": "resolution"},
+    rules.RETAKE: {"retake_model": "model"},
+}
+FROM_A_TAKE = (
+    "endpoint",
+    "image_take",
+    "image_take_frame",
+    "last_image_take",
+    "last_image_take_frame",
+)
 
 
 def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Generation:
@@ -136,7 +149,11 @@ def generation_new(request, project_uuid):
             if request.htmx:  # sent with upload progress: the browser goes to the gallery
                 return HttpResponseClientRedirect(reverse("gallery", args=[project.uuid]))
             return redirect("gallery", project_uuid=project.uuid)
-    values = request.POST or (prompt_version.settings if prompt_version else {})
+    values = request.POST or {
+        **(prompt_version.settings if prompt_version else {}),
+        # A take's page links here to start or end a new take on one of its frames.
+        **{key: request.GET[key] for key in FROM_A_TAKE if key in request.GET},
+    }
     return render(
         request,
         "jobs/generation_new.html",
@@ -153,6 +170,10 @@ def generation_new(request, project_uuid):
             "modes": rules.RETAKE_MODES,
             # Extra durations to make too: those every model offers at every size and rate.
             "variation_durations": rules.DURATIONS_EVERYWHERE,
+            # Image-to-video's optional last image: offered only for the models that take it.
+            "last_frame_models": capabilities.active().last_frame_models(),
+            "takes": selectors.frame_sources(project=project),
+            **_input_choices(values),
             "policy_notice": spend.policy_notice(project=project, prompt_version=prompt_version),
             **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         },
@@ -188,12 +209,18 @@ def _submit(request, project, prompt_version) -> Generation:
         params.update(_extend_params(post))
         if not prompt:  # the added part's prompt is optional
             del params["prompt"]
+    # Audio-to-video's and retake's model and size, where the profile offers a choice.
+    for name, param in INPUT_SETTINGS.get(endpoint, {}).items():
+        if post.get(name):
+            params[param] = post[name]
     assets = {}
-    files = request.FILES
-    image_given = "image" in files or post.get("image_url", "").strip()
     try:
-        if endpoint == rules.IMAGE_TO_VIDEO or (endpoint == rules.AUDIO_TO_VIDEO and image_given):
+        if endpoint == rules.IMAGE_TO_VIDEO or (
+            endpoint == rules.AUDIO_TO_VIDEO and _given(request, "image")
+        ):
             assets["image"] = _asset(project, request, "image", "image")
+        if endpoint == rules.IMAGE_TO_VIDEO and _given(request, "last_image"):
+            assets["last_image"] = _asset(project, request, "last_image", "image")
         if endpoint == rules.AUDIO_TO_VIDEO:
             assets["audio"] = _asset(project, request, "audio", "audio")
         if endpoint in (rules.RETAKE, rules.EXTEND):
@@ -265,10 +292,14 @@ def generation_estimate(request, project_uuid):
             project=project, prompt_uuid=uuid_param(get.get("prompt"), "prompt")
         ),
         endpoint=endpoint or rules.TEXT_TO_VIDEO,
-        params={
-            "model": get.get("extend_model" if endpoint == rules.EXTEND else "model"),
-            "resolution": get.get("resolution"),
-        },
+        params=(
+            {p: get.get(n) for n, p in INPUT_SETTINGS[endpoint].items()}
+            if endpoint in INPUT_SETTINGS
+            else {
+                "model": get.get("extend_model" if endpoint == rules.EXTEND else "model"),
+                "resolution": get.get("resolution"),
+            }
+        ),
     )
     if refused:
         return HttpResponse(
@@ -277,7 +308,12 @@ def generation_estimate(request, project_uuid):
             )
         )
     if endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE):
-        rate = price_list_on().rate(endpoint, rules.PRO, rules.RES_1080P)
+        chosen = {"model": rules.PRO, "resolution": rules.RES_1080P}
+        chosen |= {p: get[n] for n, p in INPUT_SETTINGS[endpoint].items() if get.get(n)}
+        try:
+            rate = price_list_on().rate(*pricing.price_key(endpoint, chosen))
+        except rules.RequestInvalid as exc:
+            return HttpResponse(format_html('<span class="field-error">{}</span>', exc.message))
         what = "audio" if endpoint == rules.AUDIO_TO_VIDEO else "video"
         return HttpResponse(f"{rate} USD per second of the {what}")
     priced = rules.TEXT_TO_VIDEO
@@ -305,10 +341,43 @@ def generation_estimate(request, project_uuid):
     return HttpResponse(f"{cost} USD")
 
 
+def _input_choices(values) -> dict:
+    """Audio-to-video's models and the sizes the chosen one offers, and retake's models."""
+    caps = capabilities.active()
+    models = caps.models_for(rules.AUDIO_TO_VIDEO)
+    model = values.get("av_model") if values.get("av_model") in models else models[0]
+    sizes = caps.resolutions(rules.AUDIO_TO_VIDEO, model)
+    size = values.get("av_resolution") if values.get("av_resolution") in sizes else sizes[0]
+    return {
+        "av": {"models": models, "model": model, "resolutions": sizes, "resolution": size},
+        "av_fps": caps.endpoints[rules.AUDIO_TO_VIDEO].output_fps,
+        "retake_models": caps.models_for(rules.RETAKE),
+    }
+
+
+@login_required
+@require_GET
+def generation_input_settings(request, project_uuid):
+    """Audio-to-video's settings again when its model changes: the sizes follow the model."""
+    project = get_project_for(request, project_uuid, *GENERATORS)
+    context = {"project": project, **_input_choices(request.GET)}
+    return render(request, "jobs/generation_new.html#av-settings", context)
+
+
+def _given(request, field) -> bool:
+    """Whether the form names an input for `field`, whichever way."""
+    post = request.POST
+    return field in request.FILES or any(
+        post.get(f"{field}{way}", "").strip() for way in ("_url", "_take")
+    )
+
+
 def _asset(project, request, field, kind):
-    """The input file of `field`: uploaded, or fetched from the https link given instead."""
+    """The input file of `field`: uploaded, else fetched from the https link given, else (an
+    image) the first or last frame of one of the project's finished takes."""
     uploaded = request.FILES.get(field)
     link = request.POST.get(f"{field}_url", "").strip()
+    take = request.POST.get(f"{field}_take", "").strip() if kind == "image" else ""
     convert = request.POST.get(f"convert_{field}") == "on"
     try:
         if uploaded is not None:
@@ -319,6 +388,14 @@ def _asset(project, request, field, kind):
             return asset_from_url(
                 project=project, user=request.user, url=link, kind=kind, convert=convert
             )
+        if take:
+            generation = Generation.objects.filter(
+                project=project, uuid=uuid_param(take, "take"), state=JobState.SUCCEEDED
+            ).first()
+            if generation is None or not generation.video:
+                raise ValidationError("No finished take with this id in the project")
+            last = request.POST.get(f"{field}_take_frame") == "last"
+            return asset_from_frame(generation=generation, user=request.user, last=last)
     except ValidationError as exc:
         raise ValidationError({field: exc.messages}) from None
     raise ValidationError({field: f"Choose the {kind} file to use, or give an https link to it"})
@@ -347,6 +424,7 @@ def generation_detail(request, project_uuid, generation_uuid):
             "modes": rules.RETAKE_MODES,
             **_extend_choices(),
             "extend_problem": extend_problem(generation) if rules.OFFERS_EXTEND else None,
+            "takes_last_frame": bool(capabilities.active().last_frame_models()),
         },
     )
 

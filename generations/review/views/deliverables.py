@@ -30,7 +30,8 @@ MANIFEST = {
     "endpoint": lambda d, g: g.endpoint,
     "model": lambda d, g: g.params.get("model", ""),
     "duration": lambda d, g: (g.video_info or {}).get("duration", g.params.get("duration")),
-    "resolution": lambda d, g: g.params.get("resolution", ""),
+    # As delivered (a retake's is its source's; a portrait take's is taller than wide).
+    "resolution": lambda d, g: "x".join(map(str, g.frame_size)),
     "fps": lambda d, g: (g.video_info or {}).get("fps", g.params.get("fps")),
     "parameters": lambda d, g: {k: v for k, v in g.params.items() if k != "prompt"},
     "request_id": lambda d, g: d.request_id,
