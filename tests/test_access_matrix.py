@@ -327,6 +327,8 @@ sequence_play                 GET     200   200      200    200      200    404 
 sequence_play                 POST    405   405      405    405      405    405      login
 sequence_comment              GET     405   405      405    405      405    405      login
 sequence_comment              POST    302   302      302    302      403    404      login
+shot_continue                 GET     405   405      405    405      405    405      login
+shot_continue                 POST    302   403      302    403      403    404      login
 """
 # fmt: on
 

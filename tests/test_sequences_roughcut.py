@@ -166,3 +166,65 @@ def test_a_comment_on_the_sequence_lands_on_the_take_and_frame_under_it(
     assert "outside the sequence" in outside.content.decode()
     client.force_login(viewer)
     assert client.post(url, {"at_seconds": "1", "body": "x"}).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_shot_continues_from_the_previous_shots_last_frame(
+    sequence, editor, tmp_path, client, settings
+):
+    from generations.sequences import selectors
+
+    first, take = _shot_with_take(sequence, editor, tmp_path, "Harbour", frames=50)
+    second = sequences.shot_add(
+        sequence=sequence, user=editor, title="Boat", prompt_text="The boat leaves the harbour"
+    )
+    with pytest.raises(ValidationError, match="no finished take to continue from"):
+        sequences.shot_continue(shot=first, user=editor)  # the first shot has no previous
+    generation = sequences.shot_continue(shot=second, user=editor)
+    assert generation.endpoint == "image-to-video"
+    assert generation.prompt_version == second.prompt.current_version
+    assert (generation.image.frame_of, generation.image.frame_at) == (take.generation, "last")
+    # The exact last frame, at full size.
+    assert (generation.image.info["width"], generation.image.info["height"]) == (320, 180)
+    assert generation.version.stack.prompt == second.prompt  # a take of the second shot
+    cards = selectors.board(sequence=sequence)
+    assert cards[1].start_matches is True
+    # The first shot's take for the cut changes: the second's start no longer matches.
+    newer = VersionFactory(
+        generation=GenerationFactory(
+            succeeded=True, project=sequence.project, prompt_version=first.prompt.current_version
+        )
+    )
+    sequences.shot_take_select(shot=first, version=newer)
+    cards = selectors.board(sequence=sequence)
+    assert cards[1].start_matches is False
+    client.force_login(editor)
+    board = client.get(reverse("sequence", args=[sequence.project.uuid, sequence.uuid]))
+    assert "Start no longer matches shot 1" in board.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_bridge_needs_a_model_that_ends_on_a_frame(sequence, editor, tmp_path, settings):
+    from generations.jobs.models import MediaAsset
+
+    _shot_with_take(sequence, editor, tmp_path, "Harbour", frames=50)
+    middle = sequences.shot_add(sequence=sequence, user=editor, title="Sail", prompt_text="Sails")
+    _shot_with_take(sequence, editor, tmp_path, "Open sea", frames=50)
+    with pytest.raises(ValidationError, match="does not end on a given frame"):
+        sequences.shot_continue(shot=middle, user=editor, bridge=True)
+    assert not MediaAsset.objects.exists()  # refused before any frame was kept
+    settings.LTX_CAPABILITIES = "current"
+    version = middle.prompt.current_version
+    middle.prompt.current_version = type(version).objects.create(
+        prompt=middle.prompt,
+        number=2,
+        based_on=version,
+        author=editor,
+        text=version.text,
+        settings={**version.settings, "model": "ltx-2-3-fast", "resolution": "1920x1080"},
+    )
+    middle.prompt.save()
+    generation = sequences.shot_continue(shot=middle, user=editor, bridge=True)
+    assert generation.last_image.frame_at == "first"
+    middle.refresh_from_db()
+    assert middle.ends_on is not None and middle.continues_from is not None

@@ -171,9 +171,12 @@ def asset_from_frame(*, generation, user, last: bool) -> MediaAsset:
         except media.MediaError as exc:
             raise ValidationError(f"The {which} frame could not be taken: {exc.message}") from None
         name = f"{which} frame of {generation.uuid}.jpg"
-        return _keep(
+        asset = _keep(
             generation.project, user, still, "image", name=name, sha256=_sha256(still), convert=True
         )
+    MediaAsset.objects.filter(pk=asset.pk).update(frame_of=generation, frame_at=which)
+    asset.frame_of, asset.frame_at = generation, which
+    return asset
 
 
 def asset_from_generation(*, generation, user) -> MediaAsset:

@@ -57,6 +57,15 @@ class MediaAsset(models.Model):
     mime = models.CharField(max_length=64)
     size_bytes = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
+    # A frame taken from a take (first or last): the input's lineage, for continuity.
+    frame_of = models.ForeignKey(
+        "generations.Generation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    frame_at = models.CharField(max_length=5, blank=True)  # "first" or "last"
     info = models.JSONField(default=dict)  # media.MediaInfo as measured
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

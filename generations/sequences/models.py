@@ -45,6 +45,15 @@ class Shot(models.Model):
     selected = models.ForeignKey(
         "generations.Version", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Continuity: the take whose last frame this shot's newest take started on, and (a bridge)
+    # the take whose first frame it ended on. When those shots' takes change, it no longer
+    # matches, and the board says so.
+    continues_from = models.ForeignKey(
+        "generations.Generation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ends_on = models.ForeignKey(
+        "generations.Generation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

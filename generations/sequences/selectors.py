@@ -28,6 +28,9 @@ class ShotCard:
     takes: int = 0
     cost: Decimal = Decimal("0.00")
     cast: list[LibraryEntry] = field(default_factory=list)
+    # Continuity with its neighbours: None, or whether the linked take is still theirs.
+    start_matches: bool | None = None
+    end_matches: bool | None = None
 
 
 def sequences_of(*, project: Project):
@@ -100,6 +103,16 @@ def board(*, sequence: Sequence) -> list[ShotCard]:
         card.cast = sorted(
             (entries[n] for n in names[card.shot.pk] if n in entries), key=lambda e: e.name
         )
+    for index, card in enumerate(cards):
+        shot = card.shot
+        if shot.continues_from_id:
+            before = cards[index - 1].take if index > 0 else None
+            card.start_matches = (
+                before is not None and before.generation_id == shot.continues_from_id
+            )
+        if shot.ends_on_id:
+            after = cards[index + 1].take if index + 1 < len(cards) else None
+            card.end_matches = after is not None and after.generation_id == shot.ends_on_id
     return cards
 
 

@@ -10,6 +10,10 @@ import io
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from generations.jobs import assets
+from generations.jobs import services as jobs
+from generations.jobs.models import Generation, JobState
+from generations.ltx import capabilities, rules
 from generations.projects.models import Project
 from generations.prompts import services as prompts
 from generations.review import comments
@@ -270,3 +274,65 @@ def sequence_comment_add(
         start_seconds=at - segment.start,
         end_seconds=local_end,
     )
+
+
+SETTINGS_SENT = ("model", "resolution", "fps", "duration", "generate_audio", "camera_motion")
+
+
+def _finished(card) -> bool:
+    return (
+        card is not None
+        and card.take is not None
+        and card.take.generation.state == (JobState.SUCCEEDED)
+    )
+
+
+def shot_continue(*, shot: Shot, user, bridge: bool = False) -> Generation:
+    """A new take of `shot`, image-to-video from the exact last frame of the previous shot's
+    take; with `bridge`, also ending on the first frame of the next shot's take (where the
+    shot's model takes a last frame). The link is recorded on the shot."""
+    if shot.prompt is None:
+        raise ValidationError("Write the shot's prompt first: the new take is made from it")
+    cards = selectors.board(sequence=shot.sequence)
+    index = next(n for n, card in enumerate(cards) if card.shot.pk == shot.pk)
+    previous = cards[index - 1] if index > 0 else None
+    following = cards[index + 1] if index + 1 < len(cards) else None
+    if not _finished(previous):
+        raise ValidationError("The previous shot has no finished take to continue from")
+    version = shot.prompt.current_version
+    settings = {k: v for k, v in version.settings.items() if k in SETTINGS_SENT and v != ""}
+    if bridge:
+        if not _finished(following):
+            raise ValidationError("The next shot has no finished take to end on")
+        if not capabilities.active().takes_last_frame(settings.get("model", "")):
+            models = ", ".join(capabilities.active().last_frame_models()) or "none here"
+            raise ValidationError(
+                f"{settings.get('model')} does not end on a given frame: choose a model that "
+                f"does in the shot's prompt ({models})"
+            )
+    first = assets.asset_from_frame(generation=previous.take.generation, user=user, last=True)
+    last = None
+    try:
+        if bridge:
+            last = assets.asset_from_frame(
+                generation=following.take.generation, user=user, last=False
+            )
+        generation = jobs.job_submit(
+            project=shot.sequence.project,
+            user=user,
+            endpoint=rules.IMAGE_TO_VIDEO,
+            params={"prompt": version.text, **settings},
+            prompt_version=version,
+            image=first,
+            last_image=last,
+        )
+    except ValidationError:
+        for asset in (first, last):
+            if asset is not None:
+                assets.asset_discard(asset=asset)  # nothing half-made is kept
+        raise
+    Shot.objects.filter(pk=shot.pk).update(
+        continues_from=previous.take.generation,
+        ends_on=following.take.generation if bridge else None,
+    )
+    return generation

@@ -27,4 +27,5 @@ urlpatterns = [
     path(SHOT + "split/", views.shot_split, name="shot_split"),
     path(SHOT + "delete/", views.shot_delete, name="shot_delete"),
     path(SHOT + "take/", views.shot_select, name="shot_select"),
+    path(SHOT + "continue/", views.shot_continue, name="shot_continue"),
 ]

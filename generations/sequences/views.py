@@ -15,6 +15,7 @@ from generations.core.csvfile import csv_response
 from generations.core.media_response import stored_file_response
 from generations.core.params import int_param
 from generations.jobs.uploads import takes_uploads
+from generations.ltx import capabilities
 from generations.projects.models import Role
 from generations.sequences import editorial, roughcut, selectors
 from generations.sequences import services as sequences
@@ -207,9 +208,28 @@ def shot_select(request, project_uuid, sequence_uuid, shot_uuid):
 
 
 @login_required
+@require_POST
+def shot_continue(request, project_uuid, sequence_uuid, shot_uuid):
+    """A new take from the previous shot's last frame (and, `bridge`, to the next one's first)."""
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
+    try:
+        generation = sequences.shot_continue(
+            shot=shot, user=request.user, bridge=request.POST.get("bridge") == "1"
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Queued {generation.version.label} of {shot.title}")
+    return redirect("shot", shot.sequence.project.uuid, shot.sequence.uuid, shot.uuid)
+
+
+@login_required
 @require_GET
 def shot_detail(request, project_uuid, sequence_uuid, shot_uuid):
     shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid)
+    cards = selectors.board(sequence=shot.sequence)
+    index = next(n for n, card in enumerate(cards) if card.shot.pk == shot.pk)
+    model = shot.prompt.current_version.settings.get("model", "") if shot.prompt else ""
     return render(
         request,
         "sequences/shot.html",
@@ -217,6 +237,11 @@ def shot_detail(request, project_uuid, sequence_uuid, shot_uuid):
             "project": shot.sequence.project,
             "sequence": shot.sequence,
             "shot": shot,
+            "card": cards[index],
+            "previous": cards[index - 1] if index > 0 else None,
+            "following": cards[index + 1] if index + 1 < len(cards) else None,
+            "bridges": capabilities.active().takes_last_frame(model),
+            "extend_offered": "extend" in capabilities.active().endpoints,
             "takes": selectors.shot_takes(shot=shot),
             "can_edit": request.membership.has_role(*EDITORS),
         },
