@@ -329,6 +329,11 @@ sequence_comment              GET     405   405      405    405      405    405 
 sequence_comment              POST    302   302      302    302      403    404      login
 shot_continue                 GET     405   405      405    405      405    405      login
 shot_continue                 POST    302   403      302    403      403    404      login
+# The world's shot has no storyboard frame: its image is a 404.
+shot_frame                    GET     405   405      405    405      405    405      login
+shot_frame                    POST    302   403      302    403      403    404      login
+shot_frame_image              GET     404   404      404    404      404    404      login
+shot_frame_image              POST    405   405      405    405      405    405      login
 """
 # fmt: on
 

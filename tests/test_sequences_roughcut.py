@@ -228,3 +228,46 @@ def test_a_bridge_needs_a_model_that_ends_on_a_frame(sequence, editor, tmp_path,
     assert generation.last_image.frame_at == "first"
     middle.refresh_from_db()
     assert middle.ends_on is not None and middle.continues_from is not None
+
+
+@pytest.mark.django_db
+def test_a_storyboard_frame_from_an_upload_or_a_take_and_a_take_from_it(
+    sequence, editor, viewer, tmp_path, client
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from generations.sequences.models import Shot
+
+    _, take = _shot_with_take(sequence, editor, tmp_path, "Harbour", frames=50)
+    shot = sequences.shot_add(sequence=sequence, user=editor, title="Boat", prompt_text="A boat")
+    args = [sequence.project.uuid, sequence.uuid, shot.uuid]
+    url = reverse("shot_frame", args=args)
+    client.force_login(editor)
+    # A frame of a take, at a moment of it, at full size.
+    client.post(url, {"take": str(take.generation.uuid), "at_seconds": "1.2"})
+    shot.refresh_from_db()
+    assert (shot.frame.frame_of, shot.frame.frame_at) == (take.generation, "1.200s")
+    assert (shot.frame.info["width"], shot.frame.info["height"]) == (320, 180)
+    board = client.get(reverse("sequence", args=args[:2])).content.decode()
+    assert reverse("shot_frame_image", args=args) in board  # shown until the shot has a take
+    image = client.get(reverse("shot_frame_image", args=args))
+    assert image.status_code == 200 and image["Content-Type"] == "image/jpeg"
+    # A take starting on it: image-to-video from the frame, in the shot's stack.
+    client.post(url, {"generate": "1"})
+    made = shot.prompt.stacks.get().versions.get().generation
+    assert made.endpoint == "image-to-video" and made.image == shot.frame
+    # An upload replaces it; a file that is not an image is refused, the frame kept.
+    png = mediafiles.make_image(tmp_path, "PNG")
+    client.post(url, {"frame": SimpleUploadedFile("sketch.png", png.read_bytes(), "image/png")})
+    shot.refresh_from_db()
+    assert shot.frame.original_name == "sketch.png"
+    answer = client.post(
+        url, {"frame": SimpleUploadedFile("notes.txt", b"hello", "text/plain")}, follow=True
+    )
+    said = [m.message for m in answer.context["messages"]]
+    assert "this file could not be read as an image, video or audio file" in said[-1]
+    assert Shot.objects.get(pk=shot.pk).frame.original_name == "sketch.png"
+    client.post(url, {"clear": "1"})
+    assert Shot.objects.get(pk=shot.pk).frame is None
+    client.force_login(viewer)
+    assert client.post(url, {"clear": "1"}).status_code == 403

@@ -157,17 +157,20 @@ def asset_discard(*, asset: MediaAsset) -> None:
     asset.delete()
 
 
-def asset_from_frame(*, generation, user, last: bool) -> MediaAsset:
-    """The first or last frame of a finished video, kept as an image input (a take that
-    continues where another ends, or ends where another starts)."""
-    which = "last" if last else "first"
+def asset_from_frame(
+    *, generation, user, last: bool = False, at_seconds: float | None = None
+) -> MediaAsset:
+    """The first or last frame of a finished video (or the one at `at_seconds`), kept as an
+    image input: a take that continues where another ends, ends where another starts, or a
+    shot's storyboard frame."""
+    which = f"{at_seconds:.3f}s" if at_seconds is not None else ("last" if last else "first")
     with _workspace() as work:
         video, still = work / "video.mp4", work / "frame.jpg"
         with generation.video.open("rb") as source, open(video, "wb") as out:
             for chunk in iter(lambda: source.read(1 << 20), b""):
                 out.write(chunk)
         try:
-            media.still_frame(video, still, last=last)
+            media.still_frame(video, still, last=last, at_seconds=at_seconds)
         except media.MediaError as exc:
             raise ValidationError(f"The {which} frame could not be taken: {exc.message}") from None
         name = f"{which} frame of {generation.uuid}.jpg"

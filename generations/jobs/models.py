@@ -65,7 +65,7 @@ class MediaAsset(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    frame_at = models.CharField(max_length=5, blank=True)  # "first" or "last"
+    frame_at = models.CharField(max_length=12, blank=True)  # "first", "last" or "2.480s"
     info = models.JSONField(default=dict)  # media.MediaInfo as measured
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"

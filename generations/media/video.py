@@ -104,25 +104,20 @@ def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
     return chosen, max(1, round(chosen.width * aspect))
 
 
-def still_frame(video_path: StrPath, dest: StrPath, *, last: bool = False) -> None:
-    """Save the video's first frame (or its last) at its full size, as a high-quality JPEG at
-    `dest`: an image an image-to-video request may start or end on."""
+def still_frame(
+    video_path: StrPath, dest: StrPath, *, last: bool = False, at_seconds: float | None = None
+) -> None:
+    """Save the video's first frame (its last, or the one at `at_seconds`) at its full size,
+    as a high-quality JPEG at `dest`: an image an image-to-video request may start or end on."""
     try:
         with open_undecoded(video_path) as container:
             stream = video_stream(container)
             if stream is None:
                 raise MediaError("this file has no video to take a frame from")
-            seconds = declared_seconds(container)
-            if last and seconds is not None and seconds > 1:
-                # From the keyframe before the final second on: not the whole video decoded.
-                container.seek(round((seconds - 1) * av.time_base))
-            chosen = None
-            for frame in container.decode(stream):
-                chosen = frame
-                if not last:
-                    break
-            if chosen is None:
-                raise MediaError("this video could not be decoded: it may be truncated or corrupt")
+            if at_seconds is not None:
+                chosen, _ = _frame_at(container, max(0.0, at_seconds))
+            else:
+                chosen = _first_or_last(container, stream, last=last)
             aspect = stream.sample_aspect_ratio or 1
             width = max(1, round(chosen.width * aspect))
             picture = chosen.reformat(width=width, format="rgb24").to_image()
@@ -131,6 +126,21 @@ def still_frame(video_path: StrPath, dest: StrPath, *, last: bool = False) -> No
     except av.FFmpegError:
         raise MediaError(UNREADABLE) from None
     write_into_place(dest, lambda tmp: picture.save(tmp, "JPEG", quality=95))
+
+
+def _first_or_last(container, stream, *, last: bool) -> av.VideoFrame:
+    seconds = declared_seconds(container)
+    if last and seconds is not None and seconds > 1:
+        # From the keyframe before the final second on: not the whole video decoded.
+        container.seek(round((seconds - 1) * av.time_base))
+    chosen = None
+    for frame in container.decode(stream):
+        chosen = frame
+        if not last:
+            break
+    if chosen is None:
+        raise MediaError("this video could not be decoded: it may be truncated or corrupt")
+    return chosen
 
 
 def write_provenance(src: StrPath, dest: StrPath, tags: dict[str, str]) -> MediaInfo:

@@ -45,6 +45,11 @@ class Shot(models.Model):
     selected = models.ForeignKey(
         "generations.Version", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The storyboard frame: an uploaded image or a frame of a take, shown until there is a take
+    # and used as the first image when the shot is made image-to-video.
+    frame = models.ForeignKey(
+        "generations.MediaAsset", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Continuity: the take whose last frame this shot's newest take started on, and (a bridge)
     # the take whose first frame it ended on. When those shots' takes change, it no longer
     # matches, and the board says so.

@@ -336,3 +336,48 @@ def shot_continue(*, shot: Shot, user, bridge: bool = False) -> Generation:
         ends_on=following.take.generation if bridge else None,
     )
     return generation
+
+
+def shot_frame_set(
+    *, shot: Shot, user, upload=None, generation: Generation | None = None, at_seconds=None
+) -> Shot:
+    """The shot's storyboard frame: an uploaded image, or the frame of a finished take of the
+    project at `at_seconds` (checked as an image the API would take)."""
+    project = shot.sequence.project
+    if upload is not None:
+        frame = assets.asset_create(project=project, user=user, uploaded=upload, kind="image")
+    elif generation is not None:
+        if generation.project_id != project.pk or generation.state != JobState.SUCCEEDED:
+            raise ValidationError("Choose a finished take of this project")
+        try:
+            seconds = max(0.0, float(at_seconds or 0))
+        except (TypeError, ValueError):
+            raise ValidationError({"at_seconds": "Give the moment in seconds, like 2.5"}) from None
+        frame = assets.asset_from_frame(generation=generation, user=user, at_seconds=seconds)
+    else:
+        raise ValidationError("Upload an image, or choose a take and a moment of it")
+    Shot.objects.filter(pk=shot.pk).update(frame=frame)
+    shot.frame = frame
+    return shot
+
+
+def shot_frame_clear(*, shot: Shot) -> None:
+    Shot.objects.filter(pk=shot.pk).update(frame=None)
+
+
+def shot_from_frame(*, shot: Shot, user) -> Generation:
+    """A new take of the shot, image-to-video from its storyboard frame."""
+    if shot.prompt is None:
+        raise ValidationError("Write the shot's prompt first: the new take is made from it")
+    if shot.frame is None:
+        raise ValidationError("The shot has no storyboard frame yet")
+    version = shot.prompt.current_version
+    settings = {k: v for k, v in version.settings.items() if k in SETTINGS_SENT and v != ""}
+    return jobs.job_submit(
+        project=shot.sequence.project,
+        user=user,
+        endpoint=rules.IMAGE_TO_VIDEO,
+        params={"prompt": version.text, **settings},
+        prompt_version=version,
+        image=shot.frame,
+    )

@@ -28,4 +28,6 @@ urlpatterns = [
     path(SHOT + "delete/", views.shot_delete, name="shot_delete"),
     path(SHOT + "take/", views.shot_select, name="shot_select"),
     path(SHOT + "continue/", views.shot_continue, name="shot_continue"),
+    path(SHOT + "frame/", views.shot_frame, name="shot_frame"),
+    path(SHOT + "frame.jpg", views.shot_frame_image, name="shot_frame_image"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -13,7 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from generations.core.access import get_project_for
 from generations.core.csvfile import csv_response
 from generations.core.media_response import stored_file_response
-from generations.core.params import int_param
+from generations.core.params import int_param, uuid_param
+from generations.jobs.models import Generation, JobState
 from generations.jobs.uploads import takes_uploads
 from generations.ltx import capabilities
 from generations.projects.models import Role
@@ -36,7 +37,7 @@ def get_sequence_for(request, project_uuid, sequence_uuid, *roles) -> Sequence:
 def get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *roles) -> Shot:
     sequence = get_sequence_for(request, project_uuid, sequence_uuid, *roles)
     return get_object_or_404(
-        Shot.objects.select_related("sequence__project", "prompt__current_version"),
+        Shot.objects.select_related("sequence__project", "prompt__current_version", "frame"),
         sequence=sequence,
         uuid=shot_uuid,
     )
@@ -223,6 +224,51 @@ def shot_continue(request, project_uuid, sequence_uuid, shot_uuid):
     return redirect("shot", shot.sequence.project.uuid, shot.sequence.uuid, shot.uuid)
 
 
+@takes_uploads
+@login_required
+@require_POST
+def shot_frame(request, project_uuid, sequence_uuid, shot_uuid):
+    """Set the storyboard frame (an upload, or `take` + `at_seconds`), clear it (`clear`), or
+    make a take from it (`generate`)."""
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
+    post = request.POST
+    try:
+        if post.get("clear"):
+            sequences.shot_frame_clear(shot=shot)
+        elif post.get("generate"):
+            generation = sequences.shot_from_frame(shot=shot, user=request.user)
+            messages.success(request, f"Queued {generation.version.label} of {shot.title}")
+        else:
+            take = None
+            if post.get("take"):
+                take = get_object_or_404(
+                    Generation,
+                    project=shot.sequence.project,
+                    uuid=uuid_param(post["take"], "take"),
+                )
+            sequences.shot_frame_set(
+                shot=shot,
+                user=request.user,
+                upload=request.FILES.get("frame"),
+                generation=take,
+                at_seconds=post.get("at_seconds"),
+            )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("shot", shot.sequence.project.uuid, shot.sequence.uuid, shot.uuid)
+
+
+@login_required
+@require_GET
+def shot_frame_image(request, project_uuid, sequence_uuid, shot_uuid):
+    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid)
+    if shot.frame is None:
+        raise Http404("No storyboard frame")
+    return stored_file_response(
+        request, shot.frame.file, content_type=shot.frame.mime, filename="frame.jpg"
+    )
+
+
 @login_required
 @require_GET
 def shot_detail(request, project_uuid, sequence_uuid, shot_uuid):
@@ -243,6 +289,11 @@ def shot_detail(request, project_uuid, sequence_uuid, shot_uuid):
             "bridges": capabilities.active().takes_last_frame(model),
             "extend_offered": "extend" in capabilities.active().endpoints,
             "takes": selectors.shot_takes(shot=shot),
+            "project_takes": Generation.objects.filter(
+                project=shot.sequence.project, state=JobState.SUCCEEDED
+            )
+            .select_related("prompt_version__prompt")
+            .order_by("-state_changed_at")[:50],
             "can_edit": request.membership.has_role(*EDITORS),
         },
     )
