@@ -370,17 +370,11 @@ def _test_database_env(connection) -> dict[str, str]:
     return {"SQLITE_PATH": name}
 
 
-# No worker-to-worker chatter by default: tests start workers side by side on one broker.
-# `start_worker(sim, flags=())` starts one as production does.
-QUIET_WORKER_FLAGS = ("--without-heartbeat", "--without-mingle", "--without-gossip")
-
-
 @pytest.fixture
 def start_worker(transactional_db, tmp_path):
     """Start `celery worker` as its own process, on the test database and its own queue.
 
-    `start_worker(simulator, **env)` points the worker at that simulator; `flags=` replaces
-    the worker's QUIET_WORKER_FLAGS."""
+    `start_worker(simulator, **env)` points the worker at that simulator."""
     from django.db import connection
 
     from ltxweb.celery import app
@@ -390,7 +384,7 @@ def start_worker(transactional_db, tmp_path):
     previous_queue = app.conf.task_default_queue
     app.conf.task_default_queue = queue
 
-    def start(simulator, flags=QUIET_WORKER_FLAGS, **extra_env) -> Worker:
+    def start(simulator, **extra_env) -> Worker:
         log = tmp_path / f"worker-{len(started)}.log"
         env = {
             **os.environ,
@@ -418,7 +412,9 @@ def start_worker(transactional_db, tmp_path):
                     "8",
                     "--loglevel",
                     "INFO",
-                    *flags,
+                    "--without-heartbeat",
+                    "--without-mingle",
+                    "--without-gossip",
                 ],
                 cwd=ROOT,
                 env=env,

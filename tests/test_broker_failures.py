@@ -256,3 +256,21 @@ def test_a_broker_error_waking_the_next_job_still_stores_the_video(
     waiting.refresh_from_db()
     # Its earlier message is in charge again, and the job was left queued for it.
     assert (waiting.state, waiting.message_due_at) == (JobState.QUEUED, later)
+
+
+def test_a_batch_through_the_embedded_broker(
+    start_simulator, supervised_worker, project, editor, settings
+):
+    """`make run`'s broker (no REDIS_URL): the SQLite file of kombu's SQLAlchemy transport,
+    published to by this process and consumed by a worker started as runall starts it."""
+    assert settings.CELERY_BROKER_URL.startswith("sqla+sqlite:///")
+    sim = start_simulator(latency=0.3)
+    worker = supervised_worker(sim)
+    generations = submit(project, editor, 30)
+    all_ended(generations, timeout=300)
+    outcomes = collections.Counter(g.state for g in generations)
+    assert outcomes == {JobState.SUCCEEDED: len(generations)}, (outcomes, worker.output()[-3000:])
+    assert "transport:   sqla+sqlite" in worker.output()  # the worker's banner
+    assert not [line for _, line in worker.events if "exited" in line]
+    records = [r for r in sim.records() if r["endpoint"] == "text-to-video"]
+    assert len(records) == len(generations)

@@ -53,4 +53,7 @@ class Command(BaseCommand):
             sys.exit(exit_code)
 
     def say(self, line: str) -> None:
-        (self.stderr if "exited" in line else self.stdout).write(line)
+        # Flushed at once: the children write to the same terminal or file, unbuffered.
+        out = self.stderr if "exited" in line else self.stdout
+        out.write(line)
+        out.flush()
