@@ -30,7 +30,6 @@ class Child:
     started_at: float = 0.0
     wait: float = RESTART_FIRST_WAIT
     due: float | None = None  # when an exited child is started again
-    restarts: int = 0
 
 
 class Supervisor:
@@ -60,7 +59,6 @@ class Supervisor:
         for child in self.children:
             if child.due is not None:
                 if now >= child.due:
-                    child.restarts += 1
                     self.start(child)
                 continue
             code = child.process.poll()

@@ -1,7 +1,8 @@
 """The broker failing: Redis itself killed (SIGKILL) and started again under a batch of jobs,
 with a real worker on the threads pool as in production (no job lost, none stuck, none paid for
-twice, and the worker keeps running); a broker error while a worker wakes the next job (the
-video it holds is stored all the same); and a batch through `make run`'s embedded broker."""
+twice, and the worker keeps running or is started again by runall's supervisor); a broker error
+while a worker wakes the next job (the video it holds is stored all the same) or reschedules a
+waiting one (the sweep sends it again); and a batch through `make run`'s embedded broker."""
 
 from __future__ import annotations
 
@@ -274,3 +275,38 @@ def test_a_batch_through_the_embedded_broker(
     assert not [line for _, line in worker.events if "exited" in line]
     records = [r for r in sim.records() if r["endpoint"] == "text-to-video"]
     assert len(records) == len(generations)
+
+
+def test_a_broker_error_rescheduling_a_waiting_job_is_left_to_the_sweep(
+    project, editor, db, monkeypatch, settings
+):
+    """A job over the cap sends itself a later message; with the broker away that send fails
+    after its new due time was written. The task fails (its message is spent), the job stays
+    queued, and the sweep sends it again once that time has been silent long enough."""
+    from generations.jobs.leases import lease_acquire
+    from generations.projects.apikeys import account_for_key
+
+    settings.LTX_CONCURRENCY_LIMIT = 1
+    monkeypatch.setattr(job_queue, "run_send_on_commit", lambda *a: None)
+    running, waiting = submit(project, editor, 2)
+    assert lease_acquire(generation=running, account=account_for_key(settings.LTXV_API_KEY))
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(job_queue, "run_send", broker_down)
+    with pytest.raises(OperationalError):
+        job_run.generation_execute(generation_id=waiting.pk)
+    waiting.refresh_from_db()
+    assert waiting.state == JobState.QUEUED
+    sent = []
+    monkeypatch.setattr(
+        job_queue, "run_send", lambda generation_id, *a, **k: sent.append(generation_id)
+    )
+    assert job_sweep.jobs_sweep()["resent"] == 0  # not silent yet: it is due in seconds
+    # Minutes later (moved back rather than waited for), the sweep sends it again.
+    Generation.objects.filter(pk=waiting.pk).update(
+        message_due_at=waiting.message_due_at - dt.timedelta(minutes=6)
+    )
+    assert job_sweep.jobs_sweep()["resent"] == 1
+    assert sent == [waiting.pk]
