@@ -239,24 +239,27 @@ STORAGES = {
     },
 }
 
-# Celery: Redis in production; with no Redis, a broker kept in files so that a real,
-# separate worker process still runs the jobs.
+# Celery: Redis in production; with no Redis, a broker kept in a SQLite file of its own
+# (kombu's SQLAlchemy transport) so that a real, separate worker process still runs the jobs.
+# A message is a row written in one transaction, so a reader never sees half of one (kombu's
+# file transport could, and its worker died of it); the README says what it lacks.
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss"))
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 3600}
 else:
-    broker_dir = VAR_DIR / "broker"
-    for folder in ("queue", "processed", "control"):
-        (broker_dir / folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(broker_dir / "queue"),
-        "data_folder_out": str(broker_dir / "queue"),
-        "processed_folder": str(broker_dir / "processed"),
-        "control_folder": str(broker_dir / "control"),
-        "store_processed": False,
-    }
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = f"sqla+sqlite:///{VAR_DIR / 'broker.sqlite3'}"
+    # Passed to SQLAlchemy's create_engine: a writer waits up to 30 s for the file's lock
+    # (the web server and every worker thread share it) rather than fail at once.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_args": {"timeout": 30}}
+# The worker outlives a broker that goes away: it reconnects for as long as it takes, at
+# start as later, instead of giving up after a hundred tries (Celery's default).
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the connection drops keeps running: it is a paid call, and its job's
+# row, not its message, says whether it was sent (Celery 6 will cancel such tasks).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_IGNORE_RESULT = True
 # Workers consume, and tasks (including a job's own retries) are sent to, this queue.
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "celery")

@@ -1,4 +1,5 @@
-"""`make run`'s last step: the simulator, a real Celery worker and the web server together."""
+"""`make run`'s last step: the simulator, a real Celery worker, beat and the web server together,
+a worker that dies started again."""
 
 import os
 import re
@@ -82,6 +83,19 @@ def test_runall_serves_the_site_with_simulator_and_worker(tmp_path):
         status = session.get(f"{site}/status/ltx-api/")
         assert "Answering" in status.text and f":{sim_port}" in status.text
         assert "ltxsim-demo-key" not in home.text + status.text
+        wait_for(lambda: "beat: Starting" in log.read_text(), what="Celery beat (the sweep)")
+
+        # A worker that dies is started again, and the new one gets ready.
+        [worker_pid] = re.findall(r"started worker \(pid (\d+)\)", log.read_text())
+        os.kill(int(worker_pid), signal.SIGKILL)
+        wait_for(
+            lambda: len(re.findall(r"started worker \(pid (\d+)\)", log.read_text())) == 2,
+            what="the worker to be started again",
+        )
+        assert "worker exited with code -9; restarting it in 1 s" in log.read_text()
+        wait_for(lambda: log.read_text().count("ready.") == 2, what="the new worker")
+        assert process.poll() is None  # the rest kept running
+        assert answers(f"{site}/login/")
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)

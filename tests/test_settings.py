@@ -49,7 +49,7 @@ def test_no_environment_boots_on_embedded_defaults(tmp_path):
     assert values == {
         "debug": False,
         "engine": "django.db.backends.sqlite3",
-        "broker": "filesystem://",
+        "broker": f"sqla+sqlite:///{tmp_path / 'broker.sqlite3'}",
         "storage": "django.core.files.storage.FileSystemStorage",
         "ltx": "http://127.0.0.1:8001",
         "simulator": True,

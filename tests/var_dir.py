@@ -1,11 +1,11 @@
 """Loaded first (`-p tests.var_dir` in pyproject.toml): the test run keeps its files (the
-file broker's queue, media, deliveries, the generated keys, the SQLite test database) in a
+embedded broker's queue, media, deliveries, the generated keys, the SQLite test database) in a
 directory of its own, not in the checkout's `var/`, where `make run`'s worker would later pick
 up the messages tests left queued. Set before Django reads its settings; worker processes the
 tests start inherit it. Removed when the run ends.
 
 Under pytest-xdist each of its workers inherits the run's directory and takes a folder of its
-own in it (named by its worker id, gw0, gw1…): the file broker's queues, the media and the
+own in it (named by its worker id, gw0, gw1…): the embedded broker's queues, the media and the
 keys generated on first use are never shared between workers running side by side."""
 
 import atexit

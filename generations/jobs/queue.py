@@ -4,10 +4,12 @@ that call those services (jobs/tasks.py) then need not import each other."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from celery import current_app
 from django.db import transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from generations.jobs import leases
 from generations.jobs.models import Generation, JobState
@@ -20,6 +22,11 @@ SWEEP = "generations.tasks.generations_sweep"
 
 # A job whose message is due this soon anyway is not woken again.
 WAKE_MARGIN = dt.timedelta(seconds=0.5)
+# What sending raises when the broker cannot be reached (kombu's connection errors, Redis's and
+# SQLAlchemy's alike, once Celery's own retries are spent).
+BROKER_ERRORS = (OperationalError,)
+
+logger = logging.getLogger(__name__)
 
 
 def run_send(generation_id: int, due: dt.datetime, *, countdown: float = 0.0) -> None:
@@ -45,11 +52,22 @@ def next_wake(account) -> None:
     happen once, however many slots are given back at the same moment."""
     now = timezone.now()
     for generation_id in leases.next_in_turn(account=account):
-        woken = Generation.objects.filter(
+        later = Generation.objects.filter(
             pk=generation_id, state=JobState.QUEUED, message_due_at__gt=now + WAKE_MARGIN
-        ).update(message_due_at=now)
-        if woken:
+        )
+        due = later.values_list("message_due_at", flat=True).first()
+        if due is None or not later.filter(message_due_at=due).update(message_due_at=now):
+            continue
+        try:
             run_send(generation_id, now)
+        except BROKER_ERRORS:
+            # The broker is away: the wake is only a shortcut, so the job's earlier message is
+            # put back in charge (or, if the broker lost it too, the sweep sends another), and
+            # the worker goes on to store the video it holds.
+            Generation.objects.filter(pk=generation_id, message_due_at=now).update(
+                message_due_at=due
+            )
+            logger.warning("generation %s not woken: the broker is unreachable", generation_id)
 
 
 def store_retry_send(generation_id: int, *, countdown: float = 0.0) -> None:

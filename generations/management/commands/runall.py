@@ -1,17 +1,20 @@
-"""Run the whole app for development: the simulator, a Celery worker and the web server."""
+"""Run the whole app for development: the simulator, a Celery worker, Celery beat (the periodic
+sweep) and the web server. A worker or beat that exits is started again; Ctrl-C stops all."""
 
-import os
 import signal
-import subprocess
 import sys
-import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from ltxweb.supervisor import Child, Supervisor, worker_command
+
 
 class Command(BaseCommand):
-    help = "Start the LTX-2 simulator, a Celery worker and the web server; Ctrl-C stops them."
+    help = (
+        "Start the LTX-2 simulator, a Celery worker, Celery beat and the web server; a worker "
+        "or beat that exits is started again; Ctrl-C stops them all."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8000)
@@ -19,26 +22,20 @@ class Command(BaseCommand):
         parser.add_argument("--noreload", action="store_true")
 
     def handle(self, *args, **options):
-        python = sys.executable
-        manage = [python, str(settings.BASE_DIR / "manage.py")]
-        commands = []
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        children = []
         if settings.LTX_USES_SIMULATOR:
-            commands.append(("simulator", [*manage, "ltxsim", "--port", str(settings.LTXSIM_PORT)]))
-        worker = [python, "-m", "celery", "-A", "ltxweb", "worker", "--pool", "threads"]
-        concurrency = str(options["worker_concurrency"])
-        commands.append(("worker", [*worker, "--concurrency", concurrency, "--loglevel", "INFO"]))
+            simulator = [*manage, "ltxsim", "--port", str(settings.LTXSIM_PORT)]
+            children.append(Child("simulator", simulator))
+        worker = worker_command(concurrency=options["worker_concurrency"])
+        children.append(Child("worker", worker, restart=True))
+        beat = [sys.executable, "-m", "celery", "-A", "ltxweb", "beat", "--loglevel", "INFO"]
+        schedule = str(settings.VAR_DIR / "celerybeat-schedule")
+        children.append(Child("beat", [*beat, "--schedule", schedule], restart=True))
         web = [*manage, "runserver", f"127.0.0.1:{options['port']}"]
         if options["noreload"]:
             web.append("--noreload")
-        commands.append(("web", web))
-
-        processes = []
-        for name, command in commands:
-            # Own process groups: Ctrl-C reaches us once, and we stop the children in order.
-            process = subprocess.Popen(command, cwd=settings.BASE_DIR, start_new_session=True)
-            processes.append((name, process))
-            self.stdout.write(f"started {name} (pid {process.pid})")
-        self.stdout.write(f"ltxweb at http://127.0.0.1:{options['port']}/ — Ctrl-C stops all")
+        children.append(Child("web", web))
 
         stopping = False
 
@@ -48,24 +45,15 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        exit_code = 0
-        while not stopping:
-            for name, process in processes:
-                if process.poll() is not None:
-                    self.stderr.write(f"{name} exited with code {process.returncode}; stopping")
-                    exit_code = process.returncode or 1
-                    stopping = True
-            time.sleep(0.3)
-        for _name, process in reversed(processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for _name, process in processes:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        self.stdout.write(f"ltxweb at http://127.0.0.1:{options['port']}/ — Ctrl-C stops all")
+        supervisor = Supervisor(children, cwd=settings.BASE_DIR, say=self.say)
+        exit_code = supervisor.run(lambda: stopping)
         self.stdout.write("stopped")
         if exit_code:
             sys.exit(exit_code)
+
+    def say(self, line: str) -> None:
+        # Flushed at once: the children write to the same terminal or file, unbuffered.
+        out = self.stderr if "exited" in line else self.stdout
+        out.write(line)
+        out.flush()
