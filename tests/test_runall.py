@@ -87,6 +87,9 @@ def test_runall_serves_the_site_with_simulator_and_worker(tmp_path):
 
         # A worker that dies is started again, and the new one gets ready.
         [worker_pid] = re.findall(r"started worker \(pid (\d+)\)", log.read_text())
+        # Links in the worker's emails name the port the app runs on.
+        environ = Path(f"/proc/{worker_pid}/environ").read_bytes().split(b"\0")
+        assert f"SITE_URL={site}".encode() in environ
         os.kill(int(worker_pid), signal.SIGKILL)
         wait_for(
             lambda: len(re.findall(r"started worker \(pid (\d+)\)", log.read_text())) == 2,

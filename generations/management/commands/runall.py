@@ -1,6 +1,7 @@
 """Run the whole app for development: the simulator, a Celery worker, Celery beat (the periodic
 sweep) and the web server. A worker or beat that exits is started again; Ctrl-C stops all."""
 
+import os
 import signal
 import sys
 
@@ -22,6 +23,8 @@ class Command(BaseCommand):
         parser.add_argument("--noreload", action="store_true")
 
     def handle(self, *args, **options):
+        # Links in emails (notifications sent by the worker) name the port the app runs on.
+        os.environ.setdefault("SITE_URL", f"http://127.0.0.1:{options['port']}")
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         children = []
         if settings.LTX_USES_SIMULATOR:
