@@ -72,7 +72,7 @@ def test_the_gallery_shows_one_card_per_stack_with_its_newest_version(
     assert f'id="card-{v2.uuid}"' in html and f'id="card-{v1.uuid}"' not in html
     assert f'id="card-{other.uuid}"' in html
     stack_url = reverse("stack", args=[project.uuid, v2.version.stack.uuid])
-    assert f'<a href="{stack_url}">2 versions</a>' in html
+    assert f'<strong>v2</strong> <a href="{stack_url}">of 2 versions</a>' in html
     assert '<span class="review-state approved">Approved</span>' in html
     stack_page = client.get(stack_url).content.decode()
     assert stack_page.count('class="card-video') == 2

@@ -106,6 +106,8 @@ def test_no_url_serves_the_storage_directly(client, stored, owner):
         "api_generation_poster",
         "share_video",  # a guest's, checked against the share link (and its password)
         "share_poster",
+        "roughcut",  # a sequence's rough cut, and a shot's storyboard frame: the sequence's
+        "shot_frame_image",  # access helper checks them as the generation views do
     }, media_views
 
 
