@@ -131,6 +131,10 @@ class Generation(models.Model):
     # When its live message is due: each message carries this as its stamp, and one with an
     # older stamp is stale. The sweep resends only messages due long ago that never came.
     message_due_at = models.DateTimeField(default=timezone.now)
+    # Its store chain (jobs/store.py): the stamp of the one live store message, or while a
+    # store runs the end of its claim; and how many stores failed (the back-off, the card).
+    store_next_at = models.DateTimeField(null=True, blank=True)
+    store_failures = models.PositiveIntegerField(default=0)
     error_type = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     video = models.FileField(upload_to=video_path, max_length=300, blank=True)
@@ -163,6 +167,15 @@ class Generation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def waiting_for_storage(self) -> bool:
+        return self.state == JobState.STORING and self.store_failures > 0
+
+    @property
+    def state_label(self) -> str:
+        """A store being tried again waits for the storage (down, most likely), not for us."""
+        return "Waiting for storage" if self.waiting_for_storage else self.get_state_display()
 
     @property
     def prompt_text(self) -> str:

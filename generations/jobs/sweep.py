@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter
 
 from django.conf import settings
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from generations.jobs import leases, queue
@@ -15,6 +15,10 @@ from generations.jobs.models import ApiLease, Attempt, Generation, JobState
 from generations.jobs.run import MAX_ATTEMPTS
 from generations.jobs.services import job_move
 from generations.spend import services as spend
+
+# Past its due time by this, a store chain is dead: a live one's message comes within
+# seconds of it, and the sweep runs every minute.
+STORE_OVERDUE = dt.timedelta(minutes=2)
 
 
 def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
@@ -24,7 +28,7 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     now = timezone.now()
     if stale_after is None:
         stale_after = dt.timedelta(seconds=settings.LTX_READ_TIMEOUT_SECONDS + 300)
-    counts = Counter(interrupted=0, resubmitted=0, requeued=0, resent=0)
+    counts = Counter(interrupted=0, resubmitted=0, requeued=0, resent=0, stores_restarted=0)
     in_flight = [JobState.SUBMITTING, JobState.GENERATING]
     for generation in Generation.objects.select_related("project").filter(
         state__in=in_flight, state_changed_at__lt=now - stale_after
@@ -73,8 +77,12 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     for generation_id in silent.values_list("pk", flat=True):
         queue.run_schedule(generation_id)
         counts["resent"] += 1
-    for generation in Generation.objects.filter(
-        state=JobState.STORING, state_changed_at__lt=now - dt.timedelta(minutes=5)
-    ):
-        queue.store_retry_send(generation.pk)
+    # A store chain whose next try is long overdue died with its worker or its message:
+    # started again, once (the stamp moves only for one), never beside a live one.
+    overdue = now - STORE_OVERDUE
+    dead = Generation.objects.filter(state=JobState.STORING).filter(
+        Q(store_next_at__lt=overdue) | Q(store_next_at=None, state_changed_at__lt=overdue)
+    )
+    for generation_id, stamp in dead.values_list("pk", "store_next_at"):
+        counts["stores_restarted"] += queue.store_schedule(generation_id, replacing=stamp)
     return dict(counts)
