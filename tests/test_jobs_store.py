@@ -16,6 +16,9 @@ from generations.jobs import queue as job_queue
 from generations.jobs import store as job_store
 from generations.jobs import sweep as job_sweep
 from generations.jobs.models import Endpoint, Generation, JobState
+from generations.ltx import errors
+from generations.ltx.client import LTXClient
+from generations.ltx.schemas import TextToVideo
 from tests import mediafiles
 
 T2V = {
@@ -325,3 +328,59 @@ def test_a_staged_video_gone_fails_the_job_as_lost(project, editor, settings, me
     generation.refresh_from_db()
     assert (generation.state, generation.error_type) == (JobState.FAILED, "video_lost")
     assert "lost before it was stored" in generation.error_message
+
+
+# -- the delivery, streamed into the shared storage -------------------------------------------
+
+
+def job(project, editor) -> Generation:
+    return Generation.objects.create(
+        project=project,
+        requested_by=editor,
+        endpoint=Endpoint.TEXT_TO_VIDEO,
+        params=T2V,
+        state=JobState.GENERATING,
+        estimated_cost="0.08",
+    )
+
+
+REQUEST = TextToVideo(prompt="A red kite", model="ltx-2-fast", duration=6, resolution="1920x1080")
+
+
+def test_a_delivery_the_storage_drops_midway_is_saved_again_whole(
+    simulator, small_renders, project, editor, settings, media_root, monkeypatch
+):
+    """The storage fails while the answer streams into it: the rest of the answer is still
+    read (kept locally meanwhile), and saved again once the storage takes it."""
+    monkeypatch.setattr(job_store, "store_backoff", lambda failures: 0.01)
+    real_save, failures = FileSystemStorage._save, []
+
+    def dropping(storage, name, content):
+        if len(failures) < 2:  # midway through the answer, then once more from the copy
+            failures.append(content.read(1000))
+            raise OSError("the storage went away")
+        return real_save(storage, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", dropping)
+    generation = job(project, editor)
+
+    result = job_store.video_receive(
+        generation=generation, client=LTXClient(simulator.url, simulator.api_key), request=REQUEST
+    )
+
+    staged = media_root / job_store.staging_key(generation)
+    assert staged.stat().st_size == result.size_bytes and len(failures) == 2
+    assert media.probe(staged).frames == 150  # whole
+    assert list((settings.VAR_DIR / "incoming").iterdir()) == []
+
+
+def test_a_delivery_cut_short_leaves_nothing_staged(
+    start_simulator, small_renders, project, editor, media_root
+):
+    sim = start_simulator(drop_rate=1.0)
+    generation = job(project, editor)
+    with pytest.raises(errors.ResponseLostError):
+        job_store.video_receive(
+            generation=generation, client=LTXClient(sim.url, sim.api_key), request=REQUEST
+        )
+    assert files_under(media_root, "staging") == []

@@ -61,9 +61,7 @@ def video_receive(*, generation: Generation, client, request):
     A local copy is written as it streams: should the storage fail, the rest of the answer is
     still read into it, and it is saved again once the storage is back."""
     key = staging_key(generation)
-    spool_dir = Path(settings.VAR_DIR) / "incoming"
-    spool_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile(dir=spool_dir) as spool:
+    with tempfile.TemporaryFile(dir=_work_dir()) as spool:
 
         def keep(body) -> None:
             copying = _Copying(body, spool)
@@ -101,7 +99,7 @@ class _Copying(io.RawIOBase):
 
 
 class VideoLost(Exception):
-    """The staged delivery is gone: nothing is left to store."""
+    message = "The delivered video was lost before it was stored."
 
 
 def _save_patiently(generation: Generation, key: str, spool, exc: Exception) -> None:
@@ -169,21 +167,13 @@ def generation_store(*, generation_id: int, due: str | None = None) -> None:
                 _save_field(generation.video, "video.mp4", _WorkFile(video_file))
             with open(poster, "rb") as poster_file:
                 _save_field(generation.poster, "poster.jpg", _WorkFile(poster_file))
-    except VideoLost:
+    except (VideoLost, media.MediaError) as exc:
+        # A refused video stays in staging: it was paid for, and a claim on it needs the file.
         job_finish(
             generation,
             to=JobState.FAILED,
-            reason=f"the delivered video is gone from {staging_key(generation)}",
-            error_type="video_lost",
-            error_message="The delivered video was lost before it was stored.",
-        )
-        return
-    except media.MediaError as exc:
-        job_finish(  # the staged file is kept: it was paid for, and a claim needs it
-            generation,
-            to=JobState.FAILED,
-            reason=f"the delivered file is not a playable MP4 (kept: {staging_key(generation)})",
-            error_type="bad_video",
+            reason=f"{exc.message} ({staging_key(generation)})"[:500],
+            error_type="video_lost" if isinstance(exc, VideoLost) else "bad_video",
             error_message=exc.message,
         )
         return
@@ -197,13 +187,8 @@ def generation_store(*, generation_id: int, due: str | None = None) -> None:
             store_failures=F("store_failures") + 1,
             updated_at=timezone.now(),  # the card says it waits for the storage
         ):
-            logger.warning(
-                "storing %s failed (%s): store %d failed, next try in %.0f s",
-                generation.uuid,
-                exc,
-                failures,
-                delay,
-            )
+            next_try = f"store {failures} failed, next try in {delay:.0f} s"
+            logger.warning("storing %s failed (%s): %s", generation.uuid, exc, next_try)
         return
     billed = BILLED_BY_INPUT.get(generation.endpoint)
     final_cost = pricing.estimate_cost(
@@ -227,7 +212,7 @@ def generation_store(*, generation_id: int, due: str | None = None) -> None:
     if stored:
         notifications.version_ready(generation=generation)  # its reviewers are told
         _delete_quietly(staging_key(generation))
-        (Path(settings.VAR_DIR) / "incoming" / f"{generation.uuid}.mp4").unlink(missing_ok=True)
+        (_work_dir() / f"{generation.uuid}.mp4").unlink(missing_ok=True)  # an earlier release's
 
 
 def _work_dir() -> Path:
