@@ -202,6 +202,7 @@ def test_a_worker_killed_while_storing_is_finished_by_a_worker_on_another_host(
     )
 
 
+@pytest.mark.slow
 def test_the_store_unreachable_for_six_minutes_under_five_storing_jobs(
     start_simulator,
     start_worker,
