@@ -1,8 +1,8 @@
-"""A test worker's S3 storage whose stores wait, before they read their staged video, while
+"""A test worker's S3 storage whose stores wait, before they save a video or a poster, while
 the file named by TEST_HOLD_STORES exists: a test holds its jobs in `storing`, videos staged
 and stores claimed, then lets the stores run into what it did meanwhile (the storage taken
-away, the worker killed). Only opening a staged video waits; everything else is S3Storage's.
-Used through tests/held_store_settings.py."""
+away, the worker killed). Staging saves never wait; everything else is S3Storage's. Used
+through tests/held_store_settings.py."""
 
 import os
 import time
@@ -12,8 +12,8 @@ from storages.backends.s3 import S3Storage
 
 
 class HeldS3Storage(S3Storage):
-    def open(self, name, mode="rb"):
-        if name.startswith("staging/"):
+    def save(self, name, content, max_length=None):
+        if not name.startswith("staging/"):
             while Path(os.environ["TEST_HOLD_STORES"]).exists():
                 time.sleep(0.1)
-        return super().open(name, mode)
+        return super().save(name, content, max_length=max_length)

@@ -371,11 +371,13 @@ def test_a_delivery_the_storage_drops_midway_is_saved_again_whole(
     staged = media_root / job_store.staging_key(generation)
     assert staged.stat().st_size == result.size_bytes and len(failures) == 2
     assert media.probe(staged).frames == 150  # whole
-    assert list((settings.VAR_DIR / "incoming").iterdir()) == []
+    # And the worker's own copy, for its store right after: the same bytes, nothing else.
+    [own] = (settings.VAR_DIR / "incoming").iterdir()
+    assert own.read_bytes() == staged.read_bytes()
 
 
 def test_a_delivery_cut_short_leaves_nothing_staged(
-    start_simulator, small_renders, project, editor, media_root
+    start_simulator, small_renders, project, editor, settings, media_root
 ):
     sim = start_simulator(drop_rate=1.0)
     generation = job(project, editor)
@@ -383,4 +385,29 @@ def test_a_delivery_cut_short_leaves_nothing_staged(
         job_store.video_receive(
             generation=generation, client=LTXClient(sim.url, sim.api_key), request=REQUEST
         )
+    assert files_under(media_root, "staging") == []
+    assert list((settings.VAR_DIR / "incoming").iterdir()) == []  # nor a local copy
+
+
+def test_the_delivering_worker_stores_from_its_own_copy(
+    simulator, small_renders, project, editor, settings, media_root, monkeypatch
+):
+    """Storing at once, the worker that received the video reads its local copy rather than
+    download it again; the copy is gone after, as is the staged one once stored."""
+    generation = job(project, editor)
+    client = LTXClient(simulator.url, simulator.api_key)
+    job_store.video_receive(generation=generation, client=client, request=REQUEST)
+    Generation.objects.filter(pk=generation.pk).update(state=JobState.STORING)
+    opened, real_open = [], FileSystemStorage.open
+
+    def noting_open(storage, name, mode="rb"):
+        opened.append(name)
+        return real_open(storage, name, mode)
+
+    monkeypatch.setattr(FileSystemStorage, "open", noting_open)
+    job_store.generation_store(generation_id=generation.pk)
+    generation.refresh_from_db()
+    assert generation.state == JobState.SUCCEEDED, generation.error_message
+    assert opened == []
+    assert list((settings.VAR_DIR / "incoming").iterdir()) == []
     assert files_under(media_root, "staging") == []

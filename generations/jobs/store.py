@@ -6,10 +6,12 @@ sends the next try itself, backing off."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import io
 import logging
+import os
 import random
 import shutil
 import tempfile
@@ -59,9 +61,10 @@ def store_backoff(failures: int) -> float:
 def video_receive(*, generation: Generation, client, request):
     """The paid call, its answer streamed into the shared storage under the job's staging key.
     A local copy is written as it streams: should the storage fail, the rest of the answer is
-    still read into it, and it is saved again once the storage is back."""
+    still read into it and saved again once the storage is back; and the worker storing its
+    own delivery at once reads it rather than download the video again."""
     key = staging_key(generation)
-    with tempfile.TemporaryFile(dir=_work_dir()) as spool:
+    with tempfile.NamedTemporaryFile(dir=_work_dir(), suffix=".part", delete=False) as spool:
 
         def keep(body) -> None:
             copying = _Copying(body, spool)
@@ -75,11 +78,19 @@ def video_receive(*, generation: Generation, client, request):
                 _save_patiently(generation, key, spool, exc)
 
         try:
-            return client.generate(request, keep)
-        except errors.LTXError:
-            # A local storage writes as the body arrives: a cut answer leaves no half video.
-            _delete_quietly(key)
+            result = client.generate(request, keep)
+        except BaseException as exc:
+            Path(spool.name).unlink(missing_ok=True)
+            if isinstance(exc, errors.LTXError):
+                _delete_quietly(key)  # a local storage writes as it goes: no half video left
             raise
+    os.replace(spool.name, _own_copy(generation))
+    return result
+
+
+def _own_copy(generation: Generation) -> Path:
+    """The delivering worker's copy, consumed by its first store (whatever happens to it)."""
+    return _work_dir() / f"{generation.uuid}.delivered.mp4"
 
 
 class _Copying(io.RawIOBase):
@@ -222,8 +233,11 @@ def _work_dir() -> Path:
 
 
 def _fetch_staged(generation: Generation, dest: Path) -> None:
-    """The staged delivery, copied to a local work file (PyAV seeks in it). A job delivered
-    by an earlier release waits in that worker's var/incoming instead."""
+    """The delivery in a local work file (PyAV seeks in it): the delivering worker's own copy,
+    else the staged one. A job an earlier release delivered waits in its worker's incoming/."""
+    with contextlib.suppress(FileNotFoundError):
+        os.replace(_own_copy(generation), dest)
+        return
     legacy = _work_dir() / f"{generation.uuid}.mp4"
     try:
         staged = default_storage.open(staging_key(generation), "rb")
