@@ -5,8 +5,9 @@
 
 Makes a real ~100 MB MP4 once (1080p noise, lossless H.264, so it cannot be compressed
 away), serves it from a tiny local HTTP server that answers POST /v1/text-to-video as the
-API does, and moves it the way a worker does: LTXClient.generate() streams it to
-var/incoming/ (the download), then jobs.store.generation_store() checks it, remuxes it
+API does, and moves it the way a worker does: jobs.store.video_receive() streams it into
+the storage's staging area (the download), then jobs.store.generation_store() reads it back,
+checks it, remuxes it
 with its provenance tags and the index first, hashes it, makes the poster and saves both
 to the storage (FileSystemStorage, or S3Storage on a moto server on loopback).
 
@@ -264,8 +265,6 @@ def child(args) -> dict:
     user = get_user_model().objects.create_user("bench")
     project = Project.objects.create(name="Large videos", created_by=user)
     client = LTXClient(args.api, "bench-key")
-    incoming = Path(settings.VAR_DIR) / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
     pid = os.getpid()
 
     def app_path() -> tuple[float, float, float]:
@@ -279,7 +278,9 @@ def child(args) -> dict:
             estimated_cost="0.24",
         )
         start = time.perf_counter()
-        client.generate(TextToVideo(**REQUEST), incoming / f"{generation.uuid}.mp4")
+        job_store.video_receive(
+            generation=generation, client=client, request=TextToVideo(**REQUEST)
+        )
         downloaded, cpu = time.perf_counter(), time.process_time()
         job_store.generation_store(generation_id=generation.pk)
         stored, cpu = time.perf_counter(), time.process_time() - cpu

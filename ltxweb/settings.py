@@ -221,6 +221,9 @@ if S3_BUCKET:
             "querystring_expire": env_int("S3_URL_EXPIRE_SECONDS", 300),
             "file_overwrite": False,
             "transfer_config": s3_transfer,
+            # A video read back (a store tried again, the deliverables) goes to a temporary
+            # file past this, not into the worker's memory: S3Storage keeps it all by default.
+            "max_memory_size": 5 * 1024**2,
         },
     }
 else:

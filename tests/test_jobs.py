@@ -1,5 +1,6 @@
 """Generation jobs end to end: the app's services, a real Celery worker, the simulator."""
 
+import datetime as dt
 import time
 from decimal import Decimal
 
@@ -246,17 +247,17 @@ def test_storage_failure_retries_storing_only(
     retries = []
     monkeypatch.setattr(
         job_queue,
-        "store_retry_send",
-        lambda generation_id, countdown: retries.append(generation_id),
+        "store_send",
+        lambda generation_id, due, countdown: retries.append((generation_id, due)),
     )
     from django.core.files.storage import FileSystemStorage
 
     original_save = FileSystemStorage._save
-    calls = {"n": 0}
+    saved = []
 
     def flaky_save(self, name, content):
-        calls["n"] += 1
-        if calls["n"] == 1:
+        saved.append(name)
+        if "/videos/" in name and len(saved) == 2:  # the first save is the delivery's staging
             raise OSError("disk full")
         return original_save(self, name, content)
 
@@ -264,9 +265,12 @@ def test_storage_failure_retries_storing_only(
     generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     job_run.generation_execute(generation_id=generation.pk)
     generation.refresh_from_db()
-    assert generation.state == JobState.STORING
-    assert retries == [generation.pk]
-    job_store.generation_store(generation_id=generation.pk)  # what the retry task runs
+    assert (generation.state, generation.store_failures) == (JobState.STORING, 1)
+    assert retries == [(generation.pk, generation.store_next_at)]
+    # What the retry task runs, once its time comes (moved forward here rather than waited).
+    due = timezone.now() - dt.timedelta(seconds=1)
+    Generation.objects.filter(pk=generation.pk).update(store_next_at=due)
+    job_store.generation_store(generation_id=generation.pk, due=due.isoformat())
     generation.refresh_from_db()
     assert generation.state == JobState.SUCCEEDED
     assert len([r for r in simulator.records() if r["endpoint"] == "text-to-video"]) == 1
@@ -397,5 +401,5 @@ def test_a_message_due_now_has_no_eta_and_a_delayed_one_waits(monkeypatch):
     due = timezone.now()
     job_queue.run_send(7, due)
     job_queue.run_send(7, due, countdown=15.0)
-    job_queue.store_retry_send(7)
+    job_queue.store_send(7, due)
     assert sent == [{"countdown": None}, {"countdown": 15.0}, {"countdown": None}]

@@ -1,16 +1,24 @@
 """jobs.store.generation_store: a delivered video checked, tagged, given a poster, stored."""
 
+import datetime as dt
 import hashlib
-import shutil
 import stat
+from pathlib import Path
 
 import pytest
-from django.core.files.storage import filesystem
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, default_storage, filesystem
+from django.utils import timezone
 from PIL import Image
 
 from generations import media
+from generations.jobs import queue as job_queue
 from generations.jobs import store as job_store
+from generations.jobs import sweep as job_sweep
 from generations.jobs.models import Endpoint, Generation, JobState
+from generations.ltx import errors
+from generations.ltx.client import LTXClient
+from generations.ltx.schemas import TextToVideo
 from tests import mediafiles
 
 T2V = {
@@ -37,7 +45,8 @@ def media_root(settings, tmp_path):
 
 
 def delivered(project, editor, settings, video) -> Generation:
-    """A generation whose video has arrived, as the worker leaves it before storing."""
+    """A generation whose video has arrived, as the worker leaves it before storing: in the
+    shared storage under its staging key."""
     generation = Generation.objects.create(
         project=project,
         requested_by=editor,
@@ -46,10 +55,14 @@ def delivered(project, editor, settings, video) -> Generation:
         state=JobState.STORING,
         estimated_cost="0.08",
     )
-    incoming = settings.VAR_DIR / "incoming"
-    incoming.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(video, incoming / f"{generation.uuid}.mp4")
+    with open(video, "rb") as delivery:
+        default_storage.save(job_store.staging_key(generation), File(delivery))
     return generation
+
+
+def files_under(root, folder) -> list[str]:
+    found = root / folder
+    return sorted(p.name for p in found.rglob("*") if p.is_file()) if found.exists() else []
 
 
 def test_store_keeps_the_tagged_video_its_facts_and_a_poster(
@@ -97,7 +110,8 @@ def test_store_keeps_the_tagged_video_its_facts_and_a_poster(
     assert stat.S_IMODE(stored.stat().st_mode) == settings.FILE_UPLOAD_PERMISSIONS
     with Image.open(media_root / generation.poster.name) as poster:
         assert (poster.format, poster.size) == ("JPEG", (320, 180))
-    # Nothing is left in incoming/: neither the delivery nor the work files.
+    # Nothing is left: neither the staged delivery nor the work files.
+    assert files_under(media_root, "staging") == []
     assert list((settings.VAR_DIR / "incoming").iterdir()) == []
 
 
@@ -115,9 +129,11 @@ def test_a_delivery_cut_short_fails_as_bad_video_and_stores_nothing(
     assert generation.error_type == "bad_video"
     assert "incomplete" in generation.error_message
     assert not generation.video
-    assert not media_root.exists() or list(media_root.rglob("*.*")) == []
-    # The delivery is kept for a look; the work files are gone.
-    assert [p.name for p in (settings.VAR_DIR / "incoming").iterdir()] == [f"{generation.uuid}.mp4"]
+    # The delivery is kept for a look (it was paid for); nothing else is stored.
+    assert [p.relative_to(media_root) for p in media_root.rglob("*.*")] == [
+        Path(job_store.staging_key(generation))
+    ]
+    assert list((settings.VAR_DIR / "incoming").iterdir()) == []
 
 
 def test_a_delivery_whose_pictures_do_not_decode_fails_and_stores_nothing(
@@ -136,7 +152,7 @@ def test_a_delivery_whose_pictures_do_not_decode_fails_and_stores_nothing(
     assert (generation.state, generation.error_type) == (JobState.FAILED, "bad_video")
     assert "could not be decoded" in generation.error_message
     assert not generation.video and not generation.poster
-    assert not media_root.exists() or list(media_root.rglob("*.*")) == []
+    assert files_under(media_root, "projects") == []
 
 
 def test_refresh_video_checksums_gives_older_videos_their_stored_files(
@@ -171,3 +187,227 @@ def test_refresh_video_checksums_gives_older_videos_their_stored_files(
     assert right == (hashlib.sha256(stored.read_bytes()).hexdigest(), stored.stat().st_size)
     assert "1 video given" in out.getvalue() and "1 video missing" in err.getvalue()
     assert job_store.video_checksums_refresh() == (0, 1)
+
+
+# -- the store chain: one per job, backing off, restarted only when dead -------------------
+
+
+@pytest.fixture
+def store_messages(monkeypatch):
+    """The store messages sent, as (generation id, due); none reaches a broker."""
+    sent = []
+    monkeypatch.setattr(
+        job_queue, "store_send", lambda pk, due, countdown=0.0: sent.append((pk, due))
+    )
+    return sent
+
+
+def make_due(generation) -> str:
+    """The job's next try, moved to a moment ago (rather than waiting for it): its stamp."""
+    stamp = timezone.now() - dt.timedelta(seconds=1)
+    Generation.objects.filter(pk=generation.pk).update(store_next_at=stamp)
+    return stamp.isoformat()
+
+
+def test_a_store_run_again_replaces_its_objects_rather_than_adding_more(
+    project, editor, settings, media_root, tmp_path, monkeypatch, store_messages
+):
+    """The video saved, then the poster's save failed: the next try saves both again, under
+    the same keys, and leaves one of each."""
+    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=25)
+    generation = delivered(project, editor, settings, video)
+    real_save, failed = FileSystemStorage.save, []
+
+    def save(storage, name, content, max_length=None):
+        if "/posters/" in name and not failed:
+            failed.append(name)
+            raise OSError("the disk is full")
+        return real_save(storage, name, content, max_length=max_length)
+
+    monkeypatch.setattr(FileSystemStorage, "save", save)
+    job_store.generation_store(generation_id=generation.pk)
+    generation.refresh_from_db()
+    assert (generation.state, generation.store_failures) == (JobState.STORING, 1)
+    assert files_under(media_root, "projects") == [f"{generation.uuid}.mp4"]
+    assert [pk for pk, _ in store_messages] == [generation.pk]
+    assert store_messages[0][1] == generation.store_next_at
+
+    job_store.generation_store(generation_id=generation.pk, due=make_due(generation))
+
+    generation.refresh_from_db()
+    assert generation.state == JobState.SUCCEEDED, generation.error_message
+    assert files_under(media_root, "projects") == [
+        f"{generation.uuid}.jpg",
+        f"{generation.uuid}.mp4",
+    ]
+    assert generation.video.name == f"projects/{project.uuid}/videos/{generation.uuid}.mp4"
+    assert files_under(media_root, "staging") == []
+    assert (generation.store_next_at, len(store_messages)) == (None, 1)
+
+
+def test_a_store_claimed_once_whatever_the_messages(
+    project, editor, settings, media_root, tmp_path, monkeypatch, store_messages
+):
+    """A duplicate of the live message, an old one and the delivering worker's own call find
+    the chain claimed or moved on, and do nothing: one store at a time, one message next."""
+    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=25)
+    generation = delivered(project, editor, settings, video)
+    tries = []
+
+    def storage_down(generation, dest):
+        tries.append(generation.pk)
+        raise OSError("Could not connect to the endpoint URL")
+
+    monkeypatch.setattr(job_store, "_fetch_staged", storage_down)
+    job_store.generation_store(generation_id=generation.pk)
+    first = store_messages[-1][1].isoformat()
+    stamp = make_due(generation)
+    job_store.generation_store(generation_id=generation.pk, due=stamp)  # the live message
+    job_store.generation_store(generation_id=generation.pk, due=stamp)  # its duplicate
+    job_store.generation_store(generation_id=generation.pk, due=first)  # an older one
+    job_store.generation_store(generation_id=generation.pk)  # an unstamped one
+    generation.refresh_from_db()
+    assert len(tries) == 2 and generation.store_failures == 2
+    assert len(store_messages) == 2  # one next try per failed store, no more
+    # A message come early (a broker may deliver one so) waits for the rest of its time.
+    job_store.generation_store(
+        generation_id=generation.pk, due=generation.store_next_at.isoformat()
+    )
+    assert len(tries) == 2 and store_messages[-1] == (generation.pk, generation.store_next_at)
+
+
+def test_store_backoff_doubles_from_10_s_to_2_minutes_with_jitter():
+    for failures in range(1, 12):
+        expected = min(120.0, 10.0 * 2 ** (failures - 1))
+        waits = [job_store.store_backoff(failures) for _ in range(50)]
+        assert all(0.8 * expected <= wait <= 1.2 * expected for wait in waits), failures
+        assert len(set(waits)) > 1  # jittered
+    assert job_store.store_backoff(10**6) <= 1.2 * 120.0
+
+
+def test_the_sweep_restarts_a_dead_store_chain_once_and_never_a_live_one(
+    project, editor, settings, media_root, tmp_path, store_messages
+):
+    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=25)
+    generation = delivered(project, editor, settings, video)
+    now = timezone.now()
+
+    def sweep_with_stamp(stamp, changed=now) -> int:
+        Generation.objects.filter(pk=generation.pk).update(
+            store_next_at=stamp, state_changed_at=changed
+        )
+        return job_sweep.jobs_sweep()["stores_restarted"]
+
+    # Waiting for its next try; a store running (its claim); due a moment ago (its message
+    # on its way); just delivered: all alive, and left alone.
+    assert sweep_with_stamp(now + dt.timedelta(seconds=40)) == 0
+    assert sweep_with_stamp(now + job_store.STORE_CLAIM) == 0
+    assert sweep_with_stamp(now - dt.timedelta(seconds=30)) == 0
+    assert sweep_with_stamp(None) == 0
+    assert store_messages == []
+    # Long overdue: its worker or its message died. Restarted once, by one sweep.
+    assert sweep_with_stamp(now - dt.timedelta(minutes=10)) == 1
+    assert job_sweep.jobs_sweep()["stores_restarted"] == 0
+    generation.refresh_from_db()
+    assert store_messages == [(generation.pk, generation.store_next_at)]
+    # Delivered long ago, never claimed (its worker died between the two).
+    assert sweep_with_stamp(None, changed=now - dt.timedelta(minutes=10)) == 1
+    # The restarted chain's message stores the video.
+    job_store.generation_store(generation_id=generation.pk, due=store_messages[-1][1].isoformat())
+    generation.refresh_from_db()
+    assert generation.state == JobState.SUCCEEDED
+
+
+def test_a_staged_video_gone_fails_the_job_as_lost(project, editor, settings, media_root, tmp_path):
+    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=25)
+    generation = delivered(project, editor, settings, video)
+    default_storage.delete(job_store.staging_key(generation))
+
+    job_store.generation_store(generation_id=generation.pk)
+
+    generation.refresh_from_db()
+    assert (generation.state, generation.error_type) == (JobState.FAILED, "video_lost")
+    assert "lost before it was stored" in generation.error_message
+
+
+# -- the delivery, streamed into the shared storage -------------------------------------------
+
+
+def job(project, editor) -> Generation:
+    return Generation.objects.create(
+        project=project,
+        requested_by=editor,
+        endpoint=Endpoint.TEXT_TO_VIDEO,
+        params=T2V,
+        state=JobState.GENERATING,
+        estimated_cost="0.08",
+    )
+
+
+REQUEST = TextToVideo(prompt="A red kite", model="ltx-2-fast", duration=6, resolution="1920x1080")
+
+
+def test_a_delivery_the_storage_drops_midway_is_saved_again_whole(
+    simulator, small_renders, project, editor, settings, media_root, monkeypatch
+):
+    """The storage fails while the answer streams into it: the rest of the answer is still
+    read (kept locally meanwhile), and saved again once the storage takes it."""
+    monkeypatch.setattr(job_store, "store_backoff", lambda failures: 0.01)
+    real_save, failures = FileSystemStorage._save, []
+
+    def dropping(storage, name, content):
+        if len(failures) < 2:  # midway through the answer, then once more from the copy
+            failures.append(content.read(1000))
+            raise OSError("the storage went away")
+        return real_save(storage, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", dropping)
+    generation = job(project, editor)
+
+    result = job_store.video_receive(
+        generation=generation, client=LTXClient(simulator.url, simulator.api_key), request=REQUEST
+    )
+
+    staged = media_root / job_store.staging_key(generation)
+    assert staged.stat().st_size == result.size_bytes and len(failures) == 2
+    assert media.probe(staged).frames == 150  # whole
+    # And the worker's own copy, for its store right after: the same bytes, nothing else.
+    [own] = (settings.VAR_DIR / "incoming").iterdir()
+    assert own.read_bytes() == staged.read_bytes()
+
+
+def test_a_delivery_cut_short_leaves_nothing_staged(
+    start_simulator, small_renders, project, editor, settings, media_root
+):
+    sim = start_simulator(drop_rate=1.0)
+    generation = job(project, editor)
+    with pytest.raises(errors.ResponseLostError):
+        job_store.video_receive(
+            generation=generation, client=LTXClient(sim.url, sim.api_key), request=REQUEST
+        )
+    assert files_under(media_root, "staging") == []
+    assert list((settings.VAR_DIR / "incoming").iterdir()) == []  # nor a local copy
+
+
+def test_the_delivering_worker_stores_from_its_own_copy(
+    simulator, small_renders, project, editor, settings, media_root, monkeypatch
+):
+    """Storing at once, the worker that received the video reads its local copy rather than
+    download it again; the copy is gone after, as is the staged one once stored."""
+    generation = job(project, editor)
+    client = LTXClient(simulator.url, simulator.api_key)
+    job_store.video_receive(generation=generation, client=client, request=REQUEST)
+    Generation.objects.filter(pk=generation.pk).update(state=JobState.STORING)
+    opened, real_open = [], FileSystemStorage.open
+
+    def noting_open(storage, name, mode="rb"):
+        opened.append(name)
+        return real_open(storage, name, mode)
+
+    monkeypatch.setattr(FileSystemStorage, "open", noting_open)
+    job_store.generation_store(generation_id=generation.pk)
+    generation.refresh_from_db()
+    assert generation.state == JobState.SUCCEEDED, generation.error_message
+    assert opened == []
+    assert list((settings.VAR_DIR / "incoming").iterdir()) == []
+    assert files_under(media_root, "staging") == []

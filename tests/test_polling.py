@@ -189,3 +189,33 @@ def test_a_304_goes_without_the_policy_the_stored_card_already_has(client, card,
     assert unchanged.status_code == 304
     assert "Content-Security-Policy" not in unchanged
     assert unchanged["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_store_failing_shows_waiting_for_storage_and_its_next_try(
+    client, card, tag, generation, monkeypatch
+):
+    """A store that failed (the storage down) is tried again later: the card says the job
+    waits for the storage, and when it tries next, rather than "Storing" for ever."""
+    from generations.jobs import queue as job_queue
+    from generations.jobs import store as job_store
+
+    monkeypatch.setattr(job_queue, "store_send", lambda *args, **kwargs: None)
+
+    def storage_down(generation, dest):
+        raise OSError("Could not connect to the endpoint URL")
+
+    monkeypatch.setattr(job_store, "_fetch_staged", storage_down)
+    Generation.objects.filter(pk=generation.pk).update(
+        state=JobState.STORING, updated_at=timezone.now()
+    )
+    response = poll(client, card, tag)
+    assert "Storing" in response.content.decode()
+    job_store.generation_store(generation_id=generation.pk)
+    response = poll(client, card, response["ETag"])
+    assert response.status_code == 200  # the failed store changed the card's stamp
+    html = response.content.decode()
+    generation.refresh_from_db()
+    next_try = timezone.localtime(generation.store_next_at).strftime("%H:%M:%S")
+    assert "Waiting for storage" in html and "Storing" not in html
+    assert "1 try failed; next at <time" in html and next_try in html
+    assert 'hx-trigger="every 2s"' in html

@@ -150,6 +150,10 @@ class Generation(models.Model):
     # an in-flight job whose stamp went stale. Not `updated_at`: a beat changes nothing the
     # gallery shows, so a card's poll stays a 304.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # Its store chain (jobs/store.py): the stamp of the one live store message, or while a
+    # store runs the end of its claim; and how many stores failed (the back-off, the card).
+    store_next_at = models.DateTimeField(null=True, blank=True)
+    store_failures = models.PositiveIntegerField(default=0)
     error_type = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)
     video = models.FileField(upload_to=video_path, max_length=300, blank=True)
@@ -182,6 +186,15 @@ class Generation(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    @property
+    def waiting_for_storage(self) -> bool:
+        return self.state == JobState.STORING and self.store_failures > 0
+
+    @property
+    def state_label(self) -> str:
+        """A store being tried again waits for the storage (down, most likely), not for us."""
+        return "Waiting for storage" if self.waiting_for_storage else self.get_state_display()
 
     @property
     def prompt_text(self) -> str:

@@ -70,5 +70,21 @@ def next_wake(account) -> None:
             logger.warning("generation %s not woken: the broker is unreachable", generation_id)
 
 
-def store_retry_send(generation_id: int, *, countdown: float = 0.0) -> None:
-    current_app.send_task(STORE_RETRY, (generation_id,), countdown=countdown or None)
+def store_send(generation_id: int, due: dt.datetime, *, countdown: float = 0.0) -> None:
+    current_app.send_task(
+        STORE_RETRY, (generation_id, due.isoformat()), countdown=countdown or None
+    )
+
+
+def store_schedule(generation_id: int, *, replacing, countdown: float = 0.0, **fields) -> bool:
+    """Give the job's store chain its next live message, due in `countdown` seconds, if the
+    chain is still at the stamp `replacing` (None: never tried). The conditional update is
+    what keeps one chain per job: whoever moved the stamp first sends, the others do not."""
+    due = timezone.now() + dt.timedelta(seconds=countdown)
+    chain = {"store_next_at": replacing} if replacing else {"store_next_at__isnull": True}
+    moved = Generation.objects.filter(pk=generation_id, state=JobState.STORING, **chain).update(
+        store_next_at=due, **fields
+    )
+    if moved:
+        store_send(generation_id, due, countdown=countdown)
+    return bool(moved)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
@@ -24,7 +23,7 @@ from generations.jobs.services import (
     job_move,
     job_requeue,
 )
-from generations.jobs.store import generation_store
+from generations.jobs.store import generation_store, video_receive
 from generations.ltx import errors, rules
 from generations.ltx.schemas import REQUEST_TYPES
 from generations.projects import apikeys
@@ -102,11 +101,9 @@ def _send(generation: Generation, *, api_key: str) -> None:
         sources=[JobState.SUBMITTING],
         reason=f"attempt {attempt.number} sent",
     )
-    tmp_dir = Path(settings.VAR_DIR) / "incoming"
-    tmp_dir.mkdir(parents=True, exist_ok=True)
-    video_path = tmp_dir / f"{generation.uuid}.mp4"
     try:
-        result = client.generate(request, video_path)
+        # Streamed into the shared storage as it arrives: any worker, on any host, stores it.
+        result = video_receive(generation=generation, client=client, request=request)
     except (errors.LTXError, rules.RequestInvalid) as exc:
         _settle_error(generation, exc, attempt=attempt)
         return
@@ -121,6 +118,8 @@ def _send(generation: Generation, *, api_key: str) -> None:
         to=JobState.STORING,
         sources=[JobState.GENERATING],
         reason=f"delivered, request id {result.request_id}",
+        store_next_at=None,  # its store chain starts afresh (jobs/store.py)
+        store_failures=0,
     )
 
 

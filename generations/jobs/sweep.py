@@ -42,6 +42,11 @@ def _beat_limit(now: dt.datetime) -> dt.timedelta:
     return max(limit, gap + dt.timedelta(seconds=settings.LTX_HEARTBEAT_SECONDS))
 
 
+# Past its due time by this, a store chain is dead: a live one's message comes within
+# seconds of it, and the sweep runs every minute.
+STORE_OVERDUE = dt.timedelta(minutes=2)
+
+
 def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     """Periodic: in-flight jobs whose worker stopped beating are ended (queued again when
     nothing was sent); queued jobs whose message was lost are sent again. `stale_after`, how
@@ -58,7 +63,7 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     gone = Q(heartbeat_at__lt=now - beat_limit) | Q(
         heartbeat_at__isnull=True, state_changed_at__lt=now - unbeaten_limit
     )
-    counts = Counter(interrupted=0, resubmitted=0, requeued=0, resent=0)
+    counts = Counter(interrupted=0, resubmitted=0, requeued=0, resent=0, stores_restarted=0)
     in_flight = [JobState.SUBMITTING, JobState.GENERATING]
     # The sync API gives no job id to ask about later, so a request whose worker died cannot
     # be resumed: its answer is gone. Sent or not decides: queued again, or ended as possibly
@@ -108,8 +113,12 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     for generation_id in silent.values_list("pk", flat=True):
         queue.run_schedule(generation_id)
         counts["resent"] += 1
-    for generation in Generation.objects.filter(
-        state=JobState.STORING, state_changed_at__lt=now - dt.timedelta(minutes=5)
-    ):
-        queue.store_retry_send(generation.pk)
+    # A store chain whose next try is long overdue died with its worker or its message:
+    # started again, once (the stamp moves only for one), never beside a live one.
+    overdue = now - STORE_OVERDUE
+    dead = Generation.objects.filter(state=JobState.STORING).filter(
+        Q(store_next_at__lt=overdue) | Q(store_next_at=None, state_changed_at__lt=overdue)
+    )
+    for generation_id, stamp in dead.values_list("pk", "store_next_at"):
+        counts["stores_restarted"] += queue.store_schedule(generation_id, replacing=stamp)
     return dict(counts)

@@ -12,8 +12,8 @@ def generation_run(generation_id: int, due: str | None = None) -> None:
 
 
 @shared_task(name=queue.STORE_RETRY, acks_late=True, ignore_result=True)
-def generation_store_retry(generation_id: int) -> None:
-    store.generation_store(generation_id=generation_id)
+def generation_store_retry(generation_id: int, due: str | None = None) -> None:
+    store.generation_store(generation_id=generation_id, due=due)
 
 
 @shared_task(name=queue.SWEEP, ignore_result=True)

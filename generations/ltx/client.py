@@ -5,10 +5,13 @@ decision, since only the caller knows what a retry may cost."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import logging
 import os
 import re
+import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -115,12 +118,14 @@ class LTXClient:
     def generate(
         self,
         request: LTXRequest,
-        dest: str | os.PathLike | IO[bytes],
+        dest: str | os.PathLike | IO[bytes] | Callable[[IO[bytes]], object],
         *,
         max_bytes: int = MAX_VIDEO_BYTES,
     ) -> VideoResult:
-        """Stream the MP4 to `dest` (a path, written only once whole, or a binary file); a
-        body over `max_bytes` is cut off and reported lost (it may still have been billed)."""
+        """Stream the MP4 to `dest`: a path (written only once whole), a binary file, or a
+        function handed the body as a readable file to read to its end (a shared storage's
+        save). A body cut short or over `max_bytes` raises ResponseLostError from its reads,
+        so no reader takes part of a video for a whole one (it may still have been billed)."""
         payload = request.payload()
         url = self._url(request.endpoint)
         response = self._send("POST", url, json=payload, headers=self._headers(), stream=True)
@@ -134,18 +139,21 @@ class LTXClient:
                     status=response.status_code,
                     request_id=request_id,
                 )
+            body = _Body(response, request_id, max_bytes)
             if isinstance(dest, str | os.PathLike):
-                size = _stream_to_path(response, Path(dest), request_id, max_bytes)
+                _write_to_path(body, Path(dest))
+            elif callable(dest):
+                _hand_over(body, dest)
             else:
-                size = _stream(response, dest, request_id, max_bytes)
+                shutil.copyfileobj(body, dest, CHUNK_SIZE)
         logger.info(
             "LTX API %s -> %s, %d bytes (request id %s)",
             request.endpoint,
             response.status_code,
-            size,
+            body.size,
             request_id,
         )
-        return VideoResult(request_id=request_id, size_bytes=size)
+        return VideoResult(request_id=request_id, size_bytes=body.size)
 
     def create_upload(self) -> Upload:
         """POST /v1/upload: a signed URL to PUT one file to, and its storage URI."""
@@ -204,50 +212,90 @@ def _error(response: requests.Response) -> errors.LTXError:
     )
 
 
-def _stream(
-    response: requests.Response, out: IO[bytes], request_id: str | None, max_bytes: int
-) -> int:
-    """Write the body to `out`; how many bytes it had (the kept, tagged copy is hashed)."""
+class _Body(io.RawIOBase):
+    """The answer's body as a readable, unseekable binary file, checked as it is read; its
+    size is how many bytes it had (the kept, tagged copy is hashed)."""
 
-    def lost(message: str) -> errors.LTXError:
-        return errors.ResponseLostError(message, status=response.status_code, request_id=request_id)
+    def __init__(self, response: requests.Response, request_id: str | None, max_bytes: int):
+        self._response, self._request_id, self._max_bytes = response, request_id, max_bytes
+        length = response.headers.get("Content-Length")
+        self._expected = int(length) if length is not None and length.isdigit() else None
+        self._chunks = response.iter_content(CHUNK_SIZE)
+        self._pending = bytearray()  # deleting from its front costs nothing in CPython
+        self.size, self.done, self.error = 0, False, None
 
-    expected = response.headers.get("Content-Length")
-    if expected is not None and expected.isdigit() and int(expected) > max_bytes:
-        raise lost(f"The video is {int(expected)} bytes, over our limit of {max_bytes}")
-    size = 0
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            while not self.done and (size is None or size < 0 or len(self._pending) < size):
+                self._pending += self._next()
+        except errors.LTXError as exc:
+            self.error = exc  # kept: a reader (boto3's upload) may wrap what it raised
+            raise
+        size = len(self._pending) if size is None or size < 0 else size
+        data = bytes(self._pending[:size])
+        del self._pending[:size]
+        return data
+
+    def _next(self) -> bytes:
+        if self._expected is not None and self._expected > self._max_bytes:
+            limit = self._max_bytes
+            raise self._lost(f"The video is {self._expected} bytes, over our limit of {limit}")
+        try:
+            chunk = next(self._chunks, b"")
+        except requests.exceptions.RequestException as exc:  # requests wraps socket errors
+            raise self._lost(
+                f"The video stopped arriving after {self.size} bytes: {_reason(exc)}"
+            ) from exc
+        self.size += len(chunk)
+        if self.size > self._max_bytes:
+            limit = self._max_bytes
+            raise self._lost(f"The video passed our limit of {limit} bytes; it was not kept")
+        if not chunk:
+            self.done = True
+            if self._expected is not None and self._expected != self.size:
+                cut = f"{self.size} of {self._expected} bytes arrived"
+                raise self._lost(f"The video was cut short: {cut}")
+            if self.size == 0:
+                raise errors.UnexpectedResponseError(
+                    "The API answered success with an empty body",
+                    status=self._response.status_code,
+                    request_id=self._request_id,
+                )
+        return chunk
+
+    def _lost(self, message: str) -> errors.LTXError:
+        status = self._response.status_code
+        return errors.ResponseLostError(message, status=status, request_id=self._request_id)
+
+
+def _hand_over(body: _Body, take: Callable[[IO[bytes]], object]) -> None:
+    """`take` reads the body to its end; the body's own error wins over however the reader
+    reported it."""
     try:
-        for chunk in response.iter_content(CHUNK_SIZE):
-            size += len(chunk)
-            if size > max_bytes:
-                raise lost(f"The video passed our limit of {max_bytes} bytes; it was not kept")
-            out.write(chunk)
-    except requests.exceptions.RequestException as exc:  # requests wraps socket errors
-        raise lost(f"The video stopped arriving after {size} bytes: {_reason(exc)}") from exc
-    if expected is not None and expected.isdigit() and int(expected) != size:
-        raise lost(f"The video was cut short: {size} of {expected} bytes arrived")
-    if size == 0:
-        raise errors.UnexpectedResponseError(
-            "The API answered success with an empty body",
-            status=response.status_code,
-            request_id=request_id,
-        )
-    return size
+        take(body)
+    except Exception as exc:
+        if body.error is None or exc is body.error:
+            raise
+        raise body.error from exc
+    if body.error is not None:
+        raise body.error
+    if not body.done:
+        raise ValueError("the video was not read to its end")
 
 
-def _stream_to_path(
-    response: requests.Response, dest: Path, request_id: str | None, max_bytes: int
-) -> int:
+def _write_to_path(body: _Body, dest: Path) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=".ltx-", suffix=".part", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            result = _stream(response, out, request_id, max_bytes)
+            shutil.copyfileobj(body, out, CHUNK_SIZE)
         os.replace(tmp_name, dest)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return result
 
 
 def _remaining_size(fh: IO[bytes]) -> int | None:

@@ -2,6 +2,7 @@
 
 import io
 import logging
+import shutil
 from decimal import Decimal
 
 import pytest
@@ -44,6 +45,32 @@ def test_generate_to_a_file_object(client, small_renders):
     result = client.generate(T2V, buffer)
     assert buffer.getvalue()[4:8] == b"ftyp"
     assert result.size_bytes == len(buffer.getvalue())
+
+
+def test_generate_hands_the_body_to_a_function(client, small_renders):
+    """What a storage's save takes: a readable file, read in whatever pieces it likes."""
+    kept = io.BytesIO()
+    result = client.generate(T2V, lambda body: shutil.copyfileobj(body, kept, 1000))
+    assert kept.getvalue()[4:8] == b"ftyp"
+    assert result.size_bytes == len(kept.getvalue())
+
+
+def test_a_body_cut_short_fails_its_reader_as_lost_however_the_reader_reports_it(
+    start_simulator, small_renders
+):
+    sim = start_simulator(drop_rate=1.0)
+    read = []
+
+    def uploading(body):
+        try:
+            while data := body.read(5 * 1024 * 1024):
+                read.append(len(data))
+        except Exception as exc:  # as boto3's upload might report it
+            raise RuntimeError("the upload failed") from exc
+
+    with pytest.raises(errors.ResponseLostError) as caught:
+        LTXClient(sim.url, sim.api_key).generate(T2V, uploading)
+    assert caught.value.possibly_charged
 
 
 def test_upload_then_image_and_audio_to_video(client, tmp_path, small_renders):
