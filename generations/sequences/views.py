@@ -160,26 +160,26 @@ def shot_move(request, project_uuid, sequence_uuid, shot_uuid):
     return _after_change(request, shot.sequence)
 
 
-@login_required
-@require_POST
-def shot_duplicate(request, project_uuid, sequence_uuid, shot_uuid):
+def _on_shot(request, project_uuid, sequence_uuid, shot_uuid, change):
+    """An editor's change to one shot, and the board after it (or what was wrong)."""
     shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
     try:
-        sequences.shot_duplicate(shot=shot, user=request.user)
+        change(shot=shot, user=request.user)
     except ValidationError as exc:
         return _after_change(request, shot.sequence, " ".join(exc.messages))
     return _after_change(request, shot.sequence)
+
+
+@login_required
+@require_POST
+def shot_duplicate(request, project_uuid, sequence_uuid, shot_uuid):
+    return _on_shot(request, project_uuid, sequence_uuid, shot_uuid, sequences.shot_duplicate)
 
 
 @login_required
 @require_POST
 def shot_split(request, project_uuid, sequence_uuid, shot_uuid):
-    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid, *EDITORS)
-    try:
-        sequences.shot_split(shot=shot, user=request.user)
-    except ValidationError as exc:
-        return _after_change(request, shot.sequence, " ".join(exc.messages))
-    return _after_change(request, shot.sequence)
+    return _on_shot(request, project_uuid, sequence_uuid, shot_uuid, sequences.shot_split)
 
 
 @login_required
