@@ -399,3 +399,34 @@ def test_settings_are_shown_in_words(client, project, editor, tmp_path):
     html = page.content.decode()
     assert "<dt>Sound</dt><dd>none</dd>" in html and "<dt>Frame rate</dt><dd>25 fps</dd>" in html
     assert "generate_audio" not in html
+
+
+def test_the_estimate_says_what_the_budget_leaves_and_who_approves(
+    client, project, editor, producer
+):
+    from decimal import Decimal
+
+    from generations.spend import budgets
+
+    budgets.budget_set(
+        project=project,
+        user=producer,
+        amount=Decimal("0.50"),
+        monthly=True,
+        alert_percents=[],
+        approval_above=Decimal("0.30"),
+    )
+    url = reverse("generation_estimate", args=[project.uuid])
+    query = "?endpoint=text-to-video&model=ltx-2-fast&resolution=1920x1080&duration="
+    client.force_login(editor)
+    cheap = client.get(url + query + "6").content.decode()
+    assert cheap.startswith("0.24 USD · 0.50 USD left of the budget (")
+    assert "producer" not in cheap
+    dear = client.get(url + query + "10").content.decode()
+    assert "above 0.30 USD, so a producer approves it before it is sent" in dear
+    too_dear = client.get(
+        url + "?endpoint=text-to-video&model=ltx-2-pro&resolution=3840x2160&duration=10"
+    )
+    assert "more than is left: it would be refused" in too_dear.content.decode()
+    client.force_login(producer)  # a producer's own job does not wait for approval
+    assert "producer approves" not in client.get(url + query + "10").content.decode()

@@ -33,6 +33,7 @@ from generations.projects.models import Role
 from generations.prompts import selectors as prompt_selectors
 from generations.prompts.models import Prompt
 from generations.prompts.views import CHOSEN_SETTINGS, settings_choices
+from generations.spend import selectors as spend_selectors
 from generations.spend import services as spend
 from generations.spend.prices import price_list_on, price_refusal, price_unconfirmed
 
@@ -338,7 +339,23 @@ def generation_estimate(request, project_uuid):
     if refusal or unconfirmed:
         note = refusal or f"{unconfirmed}: this is the simulator's figure"
         return HttpResponse(f"{cost} USD, price unconfirmed. {note}.")
-    return HttpResponse(f"{cost} USD")
+    budget = _budget_words(request, project, cost)
+    return HttpResponse(f"{cost} USD" + (f" · {budget}" if budget else ""))
+
+
+def _budget_words(request, project, cost) -> str:
+    """What the budget says of this cost before anything is sent: what is left, whether it
+    would be refused, whether a producer approves it first."""
+    status = spend_selectors.budget_status(project=project)
+    words = []
+    if status.left is not None:
+        words.append(f"{status.left} USD left of the budget ({status.period_label})")
+        if cost > status.left:
+            words.append("more than is left: it would be refused")
+    above = status.budget.approval_above if status.budget else None
+    if above is not None and cost > above and not request.membership.has_role(Role.PRODUCER):
+        words.append(f"above {above} USD, so a producer approves it before it is sent")
+    return "; ".join(words)
 
 
 def _input_choices(values) -> dict:
