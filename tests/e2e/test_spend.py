@@ -56,9 +56,10 @@ def test_budget_estimate_refusal_approval_and_dashboard(
     new = f"{live_server.url}/projects/{project.uuid}/generations/new/?prompt={prompt.uuid}"
     page.goto(new)
     page.get_by_label("Duration").select_option("6")
-    expect(page.locator("#estimate")).to_have_text("0.24 USD")
+    expect(page.locator("#estimate")).to_have_text(re.compile(r"^0\.24 USD · 1\.00 USD left"))
     page.get_by_label("Duration").select_option("10")
-    expect(page.locator("#estimate")).to_have_text("0.40 USD")
+    expect(page.locator("#estimate")).to_contain_text("0.40 USD")
+    expect(page.locator("#estimate")).to_contain_text("a producer approves it before it is sent")
     page.get_by_role("button", name="Generate").click()
     expect(page.get_by_text("wait for a producer's approval")).to_be_visible()
     expect(page.locator(".card-video").first.locator(".badge")).to_have_text("Awaiting approval")
