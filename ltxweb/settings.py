@@ -40,6 +40,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
 
 
+def env_seconds(name: str, default: float) -> float:
+    value = env_str(name)
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}")
+    return seconds
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = env_str(name)
     if not value:
@@ -329,6 +342,14 @@ if LTX_USES_SIMULATOR:
     LTX_API_BASE_URL = f"http://127.0.0.1:{LTXSIM_PORT}"
     LTXV_API_KEY = LTXV_API_KEY or DEMO_API_KEY
 LTX_READ_TIMEOUT_SECONDS = env_int("LTX_READ_TIMEOUT_SECONDS", 900)
+# `sync` (the default): one /v1 request answered with the video. `async`: /v2 jobs, their id
+# saved before anything else and polled, so a worker that dies loses nothing (the README says
+# when to choose it; the async API is in Beta).
+LTX_API_MODE = env_str("LTX_API_MODE", "sync")
+if LTX_API_MODE not in ("sync", "async"):
+    raise ImproperlyConfigured(f"LTX_API_MODE must be sync or async, not {LTX_API_MODE!r}")
+# How often an async job is polled, as the docs advise (failed polls back off from it).
+LTX_POLL_SECONDS = env_seconds("LTX_POLL_SECONDS", 5.0)
 # What the LTX-2 API accepts and costs: `contract` (the original docs, the default), `current`
 # (what it has gained since: API-CHANGES.md) or the path of an operator's own TOML file (a
 # copy of generations/ltx/profiles/*.toml). Checked here, so a bad one stops the start.

@@ -11,8 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from generations.jobs import leases
-from generations.jobs import run as job_run
+from generations.jobs import leases, outcomes
 from generations.jobs import services as jobs
 from generations.jobs import sweep as job_sweep
 from generations.jobs.models import ApiLease, Attempt, JobState
@@ -259,10 +258,10 @@ def test_resubmitting_lost_responses_is_bounded(start_simulator, start_worker, p
         timeout=120,
     )
     assert generation.state == JobState.INTERRUPTED
-    assert generation.attempts.count() == job_run.MAX_ATTEMPTS
+    assert generation.attempts.count() == outcomes.MAX_ATTEMPTS
     assert all(a.possibly_charged for a in generation.attempts.all())
     sent = [r for r in sim.records() if r["endpoint"] == "text-to-video"]
-    assert len(sent) == job_run.MAX_ATTEMPTS
+    assert len(sent) == outcomes.MAX_ATTEMPTS
 
 
 def test_the_sweep_resubmits_a_dead_workers_job_when_the_project_allows(

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from generations import media
+from generations.jobs import outcomes
 from generations.jobs import queue as job_queue
 from generations.jobs import run as job_run
 from generations.jobs import services as jobs
@@ -144,7 +145,7 @@ def test_server_errors_are_retried_then_fail(start_simulator, start_worker, proj
         jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     )
     assert generation.state == JobState.FAILED
-    assert generation.attempts.count() == job_run.MAX_ATTEMPTS
+    assert generation.attempts.count() == outcomes.MAX_ATTEMPTS
     assert all(a.http_status == 503 for a in generation.attempts.all())
     assert len([r for r in sim.records() if r["endpoint"] == "text-to-video"]) == 5
 

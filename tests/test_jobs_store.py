@@ -364,8 +364,9 @@ def test_a_delivery_the_storage_drops_midway_is_saved_again_whole(
     monkeypatch.setattr(FileSystemStorage, "_save", dropping)
     generation = job(project, editor)
 
+    client = LTXClient(simulator.url, simulator.api_key)
     result = job_store.video_receive(
-        generation=generation, client=LTXClient(simulator.url, simulator.api_key), request=REQUEST
+        generation=generation, deliver=lambda keep: client.generate(REQUEST, keep)
     )
 
     staged = media_root / job_store.staging_key(generation)
@@ -382,8 +383,9 @@ def test_a_delivery_cut_short_leaves_nothing_staged(
     sim = start_simulator(drop_rate=1.0)
     generation = job(project, editor)
     with pytest.raises(errors.ResponseLostError):
+        client = LTXClient(sim.url, sim.api_key)
         job_store.video_receive(
-            generation=generation, client=LTXClient(sim.url, sim.api_key), request=REQUEST
+            generation=generation, deliver=lambda keep: client.generate(REQUEST, keep)
         )
     assert files_under(media_root, "staging") == []
     assert list((settings.VAR_DIR / "incoming").iterdir()) == []  # nor a local copy
@@ -396,7 +398,9 @@ def test_the_delivering_worker_stores_from_its_own_copy(
     download it again; the copy is gone after, as is the staged one once stored."""
     generation = job(project, editor)
     client = LTXClient(simulator.url, simulator.api_key)
-    job_store.video_receive(generation=generation, client=client, request=REQUEST)
+    job_store.video_receive(
+        generation=generation, deliver=lambda keep: client.generate(REQUEST, keep)
+    )
     Generation.objects.filter(pk=generation.pk).update(state=JobState.STORING)
     opened, real_open = [], FileSystemStorage.open
 

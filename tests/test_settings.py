@@ -108,6 +108,9 @@ def test_production_passes_check_deploy(tmp_path):
         ({"LTX_API_BASE_URL": "api.ltx.video", "LTXV_API_KEY": "k"}, "must be a http or https"),
         ({"LTX_KEY_ENCRYPTION_KEYS": "not-a-fernet-key"}, "must be Fernet keys"),
         ({"LTX_KEY_ENCRYPTION_KEYS": "c2hvcnQ="}, "must be Fernet keys"),
+        ({"LTX_API_MODE": "later"}, "LTX_API_MODE must be sync or async"),
+        ({"LTX_POLL_SECONDS": "soon"}, "LTX_POLL_SECONDS must be a number of seconds"),
+        ({"LTX_POLL_SECONDS": "nan"}, "LTX_POLL_SECONDS must be a number of seconds"),
     ],
 )
 def test_junk_is_refused_with_a_clear_message(tmp_path, env, words):

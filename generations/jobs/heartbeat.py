@@ -21,28 +21,42 @@ logger = logging.getLogger(__name__)
 STOP_WAIT_SECONDS = 5.0
 
 
+class Heartbeat:
+    """The beating of one job. Once its slot is given back (an async job that ended at LTX
+    while its video is still fetched), the beats only stamp the job."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.leased = True
+
+    def lease_given_back(self) -> None:
+        self.leased = False
+
+
 @contextlib.contextmanager
 def lease_heartbeat(*, generation: Generation):
     """Beat for `generation` every LTX_HEARTBEAT_SECONDS while the block runs. A thread, not
     a signal or a timer of the pool's: it works the same in a thread pool, a prefork child
     and a test's own process."""
-    stop = threading.Event()
+    heartbeat = Heartbeat()
     beater = threading.Thread(
-        target=_beat, args=(generation, stop), name=f"heartbeat-{generation.pk}", daemon=True
+        target=_beat, args=(generation, heartbeat), name=f"heartbeat-{generation.pk}", daemon=True
     )
     beater.start()
     try:
-        yield
+        yield heartbeat
     finally:
-        stop.set()
+        heartbeat.stop.set()
         beater.join(timeout=STOP_WAIT_SECONDS)
 
 
-def _beat(generation: Generation, stop: threading.Event) -> None:
+def _beat(generation: Generation, heartbeat: Heartbeat) -> None:
     try:
-        while not stop.wait(settings.LTX_HEARTBEAT_SECONDS):
+        while not heartbeat.stop.wait(settings.LTX_HEARTBEAT_SECONDS):
             try:
-                if not leases.lease_renew(generation=generation):
+                if not heartbeat.leased:
+                    leases.job_alive(generation=generation)
+                elif not leases.lease_renew(generation=generation):
                     logger.warning("generation %s: its lease was already gone", generation.uuid)
             except Exception:
                 # A beat lost to the database is not the job's failure: the lease outlasts

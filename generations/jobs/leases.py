@@ -100,14 +100,29 @@ def lease_renew(*, generation: Generation) -> bool:
     """A heartbeat of the worker running `generation`: its lease lasts another TTL, and the
     job is stamped as alive. An update, not a save, so the card's `updated_at` (its ETag)
     stays as it was. False when the lease is gone (the sweep took it as a dead worker's)."""
-    now = timezone.now()
-    in_flight = (JobState.SUBMITTING, JobState.GENERATING)
-    Generation.objects.filter(pk=generation.pk, state__in=in_flight).update(heartbeat_at=now)
+    now = job_alive(generation=generation)
     lifetime = dt.timedelta(seconds=settings.LTX_LEASE_TTL_SECONDS)
     return bool(
         ApiLease.objects.filter(generation=generation, expires_at__gt=now).update(
             expires_at=now + lifetime
         )
+    )
+
+
+def job_alive(*, generation: Generation):
+    """Stamp an in-flight job as having a live worker; the moment stamped."""
+    now = timezone.now()
+    in_flight = (JobState.SUBMITTING, JobState.GENERATING)
+    Generation.objects.filter(pk=generation.pk, state__in=in_flight).update(heartbeat_at=now)
+    return now
+
+
+def lease_hold(*, generation: Generation, account: ApiAccount) -> None:
+    """A slot for a job already running at LTX (an async job taken over from a dead worker),
+    whatever the cap: it occupies one of the account's generations there already."""
+    expires = timezone.now() + dt.timedelta(seconds=settings.LTX_LEASE_TTL_SECONDS)
+    ApiLease.objects.update_or_create(
+        generation=generation, defaults={"account": account, "expires_at": expires}
     )
 
 

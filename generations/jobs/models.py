@@ -268,6 +268,10 @@ class Attempt(models.Model):
     # A lost response may have been billed: it stays "possibly charged" until settled.
     possibly_charged = models.BooleanField(default=False)
     worker = models.CharField(max_length=200, blank=True)
+    # An asynchronous (/v2) attempt's job at LTX, saved the moment it is known: any worker
+    # can then poll it, so a dead worker's job is resumed rather than lost. Its last status.
+    ltx_job_id = models.CharField(max_length=100, blank=True)
+    ltx_job_status = models.CharField(max_length=20, blank=True)
 
     class Meta:
         ordering = ["generation", "number"]

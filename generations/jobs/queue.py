@@ -19,6 +19,7 @@ from generations.jobs.models import Generation, JobState
 RUN = "generations.tasks.generation_run"
 STORE_RETRY = "generations.tasks.generation_store_retry"
 SWEEP = "generations.tasks.generations_sweep"
+RESUME = "generations.jobs.generation_resume"
 
 # A job whose message is due this soon anyway is not woken again.
 WAKE_MARGIN = dt.timedelta(seconds=0.5)
@@ -68,6 +69,11 @@ def next_wake(account) -> None:
                 message_due_at=due
             )
             logger.warning("generation %s not woken: the broker is unreachable", generation_id)
+
+
+def resume_send(generation_id: int, stamp: dt.datetime) -> None:
+    """Hand an async job whose worker died to another: it polls the saved job id."""
+    current_app.send_task(RESUME, (generation_id, stamp.isoformat()))
 
 
 def store_send(generation_id: int, due: dt.datetime, *, countdown: float = 0.0) -> None:

@@ -1,5 +1,6 @@
-"""What a worker does with a claimed job: take a slot, send the paid call once, and apply
-the failure policy to whatever comes back."""
+"""What a worker does with a claimed job: take a slot, send the paid call once (a sync request,
+or an async job then followed: jobs/polling.py), and hand the answer to the failure policy
+(jobs/outcomes.py). And taking over an async job whose worker died."""
 
 from __future__ import annotations
 
@@ -15,14 +16,9 @@ from generations.core.ltx import ltx_client
 from generations.jobs import leases, queue
 from generations.jobs.heartbeat import lease_heartbeat
 from generations.jobs.models import Attempt, Generation, JobState, MediaAsset
-from generations.jobs.services import (
-    ASSET_FIELDS,
-    WORKER,
-    job_claim,
-    job_finish,
-    job_move,
-    job_requeue,
-)
+from generations.jobs.outcomes import attempt_delivered, attempt_failed
+from generations.jobs.polling import job_follow
+from generations.jobs.services import ASSET_FIELDS, WORKER, job_claim, job_move
 from generations.jobs.store import generation_store, video_receive
 from generations.ltx import errors, rules
 from generations.ltx.schemas import REQUEST_TYPES
@@ -31,15 +27,6 @@ from generations.projects import apikeys
 logger = logging.getLogger(__name__)
 
 
-MAX_ATTEMPTS = 5  # error responses worth retrying (500/503/504, connection failures)
-LIMIT_ERROR_TYPES = (errors.RateLimitError.error_type, errors.ConcurrencyLimitError.error_type)
-RETRYABLE_ERRORS = (
-    errors.APIError,
-    errors.ServiceUnavailableError,
-    errors.TimeoutError,
-    errors.ConnectionFailedError,
-)
-BACKOFF_MAX_SECONDS = 120.0
 # A job over the concurrency cap is woken as soon as a slot is given back to it (`queue.next_wake`);
 # this is only how soon it looks again on its own, should that wake never come.
 LEASE_WAIT_SECONDS = 15.0
@@ -71,11 +58,54 @@ def generation_execute(*, generation_id: int, due: str | None = None) -> None:
                 generation.pk, countdown=LEASE_WAIT_SECONDS * random.uniform(0.8, 1.2)
             )
         return
+    _with_slot(
+        generation,
+        account,
+        lambda heartbeat: _claim_and_send(generation, api_key, account, heartbeat),
+    )
+
+
+def generation_resume(*, generation_id: int, stamp: str) -> None:
+    """Take over an async job whose worker died (the sweep's hand-over, stamped `stamp`): poll
+    its saved job id on. The conditional update on the stamp lets one worker only take it."""
+    generation = Generation.objects.select_related("project").get(pk=generation_id)
+    attempt = generation.attempts.filter(number=generation.attempt_count).first()
+    if attempt is None or not attempt.ltx_job_id or attempt.outcome != Attempt.Outcome.IN_FLIGHT:
+        return
+    handed_over = Generation.objects.filter(
+        pk=generation.pk,
+        state=JobState.GENERATING,
+        heartbeat_at=dt.datetime.fromisoformat(stamp),
+    )
+    if not handed_over.update(heartbeat_at=timezone.now()):
+        logger.info("generation %s is not this message's to resume", generation.uuid)
+        return
+    api_key = apikeys.project_api_key(generation.project) or settings.LTXV_API_KEY
+    account = apikeys.account_for_key(api_key)
+    logger.info("generation %s: resuming LTX job %s", generation.uuid, attempt.ltx_job_id)
+    # Whatever the cap: the job runs at LTX already, in one of the account's slots.
+    leases.lease_hold(generation=generation, account=account)
+    client = ltx_client(api_key=api_key)
+    _with_slot(
+        generation,
+        account,
+        lambda heartbeat: job_follow(
+            generation=generation,
+            attempt=attempt,
+            client=client,
+            account=account,
+            heartbeat=heartbeat,
+            first_wait=0,
+        ),
+    )
+
+
+def _with_slot(generation: Generation, account, work) -> None:
+    """Run `work` holding the job's slot, beating all along (the claim and the paid call or
+    the polls, which block); then give the slot back and store what was delivered."""
     try:
-        # Beating from the lease to the answer: the claim, and the paid call that blocks.
-        with lease_heartbeat(generation=generation):
-            if job_claim(generation=generation):
-                _send(generation, api_key=api_key)
+        with lease_heartbeat(generation=generation) as heartbeat:
+            work(heartbeat)
     finally:
         leases.lease_release(generation=generation)
         queue.next_wake(account)
@@ -84,13 +114,18 @@ def generation_execute(*, generation_id: int, due: str | None = None) -> None:
         generation_store(generation_id=generation.pk)
 
 
-def _send(generation: Generation, *, api_key: str) -> None:
+def _claim_and_send(generation: Generation, api_key: str, account, heartbeat) -> None:
+    if job_claim(generation=generation):
+        _send(generation, api_key=api_key, account=account, heartbeat=heartbeat)
+
+
+def _send(generation: Generation, *, api_key: str, account, heartbeat) -> None:
     """The paid call, made once per claim: record the attempt, send, keep the answer."""
     client = ltx_client(api_key=api_key)
     try:
         request = _build_request(generation, client)
     except (errors.LTXError, rules.RequestInvalid, media.MediaError, OSError) as exc:
-        _settle_error(generation, exc, attempt=None)
+        attempt_failed(generation=generation, exc=exc, attempt=None)
         return
     attempt = Attempt.objects.create(
         generation=generation, number=generation.attempt_count, worker=WORKER
@@ -101,26 +136,37 @@ def _send(generation: Generation, *, api_key: str) -> None:
         sources=[JobState.SUBMITTING],
         reason=f"attempt {attempt.number} sent",
     )
+    if settings.LTX_API_MODE == "async":
+        try:
+            submitted = client.submit(request)
+        except (errors.LTXError, rules.RequestInvalid) as exc:
+            attempt_failed(generation=generation, exc=exc, attempt=attempt)
+            return
+        # Saved before anything else: from here on any worker can follow the job.
+        Attempt.objects.filter(pk=attempt.pk).update(
+            ltx_job_id=submitted.job_id,
+            ltx_job_status="pending",
+            request_id=submitted.request_id or "",
+            http_status=202,
+        )
+        attempt.refresh_from_db()
+        job_follow(
+            generation=generation,
+            attempt=attempt,
+            client=client,
+            account=account,
+            heartbeat=heartbeat,
+        )
+        return
     try:
         # Streamed into the shared storage as it arrives: any worker, on any host, stores it.
-        result = video_receive(generation=generation, client=client, request=request)
+        result = video_receive(
+            generation=generation, deliver=lambda keep: client.generate(request, keep)
+        )
     except (errors.LTXError, rules.RequestInvalid) as exc:
-        _settle_error(generation, exc, attempt=attempt)
+        attempt_failed(generation=generation, exc=exc, attempt=attempt)
         return
-    Attempt.objects.filter(pk=attempt.pk).update(
-        outcome=Attempt.Outcome.DELIVERED,
-        finished_at=timezone.now(),
-        request_id=result.request_id or "",
-        http_status=200,
-    )
-    job_move(
-        generation,
-        to=JobState.STORING,
-        sources=[JobState.GENERATING],
-        reason=f"delivered, request id {result.request_id}",
-        store_next_at=None,  # its store chain starts afresh (jobs/store.py)
-        store_failures=0,
-    )
+    attempt_delivered(generation=generation, attempt=attempt, request_id=result.request_id)
 
 
 def _build_request(generation: Generation, client):
@@ -151,59 +197,3 @@ def _storage_uri(asset: MediaAsset, client) -> str:
         ltx_storage_uri=upload.storage_uri, ltx_expires_at=expires
     )
     return upload.storage_uri
-
-
-def _settle_error(generation: Generation, exc: Exception, *, attempt: Attempt | None) -> None:
-    """The failure policy: wait out limits, retry what is safe, stop on the rest."""
-    error_type = getattr(exc, "error_type", "invalid_request_error")
-    message = getattr(exc, "message", str(exc))
-    status = getattr(exc, "status", None)
-    request_id = getattr(exc, "request_id", None)
-    lost = isinstance(exc, errors.ResponseLostError)
-    if attempt is not None:
-        outcome = Attempt.Outcome.LOST if lost else Attempt.Outcome.ERROR
-        if isinstance(exc, errors.ConnectionFailedError):
-            outcome = Attempt.Outcome.NOT_SENT
-        Attempt.objects.filter(pk=attempt.pk).update(
-            outcome=outcome,
-            finished_at=timezone.now(),
-            request_id=request_id or "",
-            http_status=status,
-            error_type=error_type,
-            error_message=message[:2000],
-            possibly_charged=lost,
-        )
-    logger.info(
-        "generation %s: %s %s (request id %s)", generation.uuid, status, error_type, request_id
-    )
-    if isinstance(exc, errors.RateLimitError | errors.ConcurrencyLimitError):
-        # A limit is not a failure: wait as told, with jitter so waiting jobs spread out.
-        delay = (exc.retry_after or 5.0) + random.uniform(0, 1.0)
-        job_requeue(generation, delay=delay, reason=f"{error_type}: waiting {delay:.1f} s")
-        return
-    retryable = not lost and isinstance(exc, RETRYABLE_ERRORS)
-    # Waits for a limit (above) are not failures: only failed tries use up the retries.
-    limit_waits = generation.attempts.filter(error_type__in=LIMIT_ERROR_TYPES).count()
-    failures = generation.attempt_count - limit_waits
-    if retryable and failures < MAX_ATTEMPTS:
-        backoff = settings.LTX_RETRY_BASE_SECONDS * 2 ** (failures - 1)
-        delay = min(BACKOFF_MAX_SECONDS, backoff) * random.uniform(0.8, 1.2)
-        job_requeue(generation, delay=delay, reason=f"{error_type}: retrying in {delay:.1f} s")
-        return
-    resubmit = lost and generation.project.resubmit_lost_responses
-    if resubmit and generation.attempt_count < MAX_ATTEMPTS:
-        # The project chose this: the lost attempt stays "possibly charged" in its record.
-        delay = settings.LTX_RETRY_BASE_SECONDS * random.uniform(0.8, 1.2)
-        job_requeue(
-            generation,
-            delay=delay,
-            reason="response lost (it may have been billed): sent again, as the project allows",
-        )
-        return
-    if lost:
-        to, reason = JobState.INTERRUPTED, "response lost: the video may have been made and billed"
-    else:
-        filtered = isinstance(exc, errors.ContentFilteredError)
-        to = JobState.CONTENT_FILTERED if filtered else JobState.FAILED
-        reason = f"{error_type}: {message}"[:500]
-    job_finish(generation, to=to, reason=reason, error_type=error_type, error_message=message)

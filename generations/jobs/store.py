@@ -59,8 +59,10 @@ def store_backoff(failures: int) -> float:
     return min(STORE_RETRY_CAP_SECONDS, wait) * random.uniform(0.8, 1.2)
 
 
-def video_receive(*, generation: Generation, client, request):
-    """The paid call, its answer streamed into the shared storage under the job's staging key.
+def video_receive(*, generation: Generation, deliver):
+    """A video answer streamed into the shared storage under the job's staging key: `deliver`
+    makes the call (the sync request, or an async job's download) and hands the body to the
+    function it is given.
     A local copy is written as it streams: should the storage fail, the rest of the answer is
     still read into it and saved again once the storage is back; and the worker storing its
     own delivery at once reads it rather than download the video again."""
@@ -79,7 +81,7 @@ def video_receive(*, generation: Generation, client, request):
                 _save_patiently(generation, key, spool, exc)
 
         try:
-            result = client.generate(request, keep)
+            result = deliver(keep)
         except BaseException as exc:
             Path(spool.name).unlink(missing_ok=True)
             if isinstance(exc, errors.LTXError):

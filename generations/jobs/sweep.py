@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from generations.jobs import leases, queue
 from generations.jobs.models import ApiLease, Attempt, Generation, JobState
-from generations.jobs.run import MAX_ATTEMPTS
+from generations.jobs.outcomes import MAX_ATTEMPTS
 from generations.jobs.services import job_move
 from generations.spend import services as spend
 
@@ -47,6 +47,18 @@ def _beat_limit(now: dt.datetime) -> dt.timedelta:
 STORE_OVERDUE = dt.timedelta(minutes=2)
 
 
+def _hand_over(generation: Generation, now: dt.datetime) -> bool:
+    """Stamp the job and send the stamp to a worker, which takes the job over by it: a later
+    sweep sends another only once this one's stamp is stale in turn."""
+    handed = Generation.objects.filter(
+        pk=generation.pk, state=JobState.GENERATING, heartbeat_at=generation.heartbeat_at
+    ).update(heartbeat_at=now)
+    if handed:
+        leases.lease_release(generation=generation)  # the dead worker's; the next takes its own
+        queue.resume_send(generation.pk, now)
+    return bool(handed)
+
+
 def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     """Periodic: in-flight jobs whose worker stopped beating are ended (queued again when
     nothing was sent); queued jobs whose message was lost are sent again. `stale_after`, how
@@ -63,15 +75,21 @@ def jobs_sweep(*, stale_after: dt.timedelta | None = None) -> dict[str, int]:
     gone = Q(heartbeat_at__lt=now - beat_limit) | Q(
         heartbeat_at__isnull=True, state_changed_at__lt=now - unbeaten_limit
     )
-    counts = Counter(interrupted=0, resubmitted=0, requeued=0, resent=0, stores_restarted=0)
+    counts = Counter(
+        interrupted=0, resubmitted=0, requeued=0, resumed=0, resent=0, stores_restarted=0
+    )
     in_flight = [JobState.SUBMITTING, JobState.GENERATING]
-    # The sync API gives no job id to ask about later, so a request whose worker died cannot
-    # be resumed: its answer is gone. Sent or not decides: queued again, or ended as possibly
-    # billed (sent again only where the project allows).
+    # An async job's id was saved when LTX accepted it: another worker polls it on. The sync
+    # API gives no id to ask about later, so a request whose worker died cannot be resumed:
+    # its answer is gone. Sent or not decides: queued again, or ended as possibly billed
+    # (sent again only where the project allows).
     for generation in Generation.objects.select_related("project").filter(
         gone, state__in=in_flight
     ):
-        sent = generation.attempts.filter(number=generation.attempt_count).exists()
+        sent = generation.attempts.filter(number=generation.attempt_count).first()
+        if sent and sent.ltx_job_id and sent.outcome == Attempt.Outcome.IN_FLIGHT:
+            counts["resumed"] += _hand_over(generation, now)
+            continue
         if generation.state == JobState.SUBMITTING and not sent:
             # Its worker stopped after claiming it and before recording (so before sending)
             # its request: nothing can have been billed, so it simply goes back in the queue.

@@ -29,12 +29,39 @@ CHUNK_SIZE = 1024 * 1024
 # Far above any real answer (a 10 s 4K video is tens of MB): a guard, not a rule of the API.
 MAX_VIDEO_BYTES = 2 * 1024**3
 USER_AGENT = "ltxweb-ltx-client/1"
+# A poll is answered at once: a silence this long is a failed poll, tried again.
+POLL_READ_TIMEOUT = 30.0
+JOB_STATUSES = ("pending", "processing", "completed", "failed")
 
 
 @dataclass(frozen=True)
 class VideoResult:
     request_id: str | None
     size_bytes: int
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    """An asynchronous job the API accepted (`POST /v2/{endpoint}`, 202)."""
+
+    job_id: str
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One poll of an asynchronous job: pending, processing, completed or failed."""
+
+    job_id: str
+    status: str
+    video_url: str | None = field(default=None, repr=False)  # signed: never logged
+    error: object = None
+
+    TERMINAL = ("completed", "failed")
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in self.TERMINAL
 
 
 @dataclass(frozen=True)
@@ -66,28 +93,30 @@ class LTXClient:
     def __repr__(self) -> str:  # never show the key
         return f"<LTXClient {self.base_url}>"
 
-    def _url(self, endpoint: str) -> str:
-        return f"{self.base_url}/v1/{endpoint}"
+    def _url(self, endpoint: str, version: str = "v1") -> str:
+        return f"{self.base_url}/{version}/{endpoint}"
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._api_key}", "User-Agent": USER_AGENT}
 
-    def _send(self, method: str, url: str, *, billed: bool = True, **kwargs) -> requests.Response:
+    def _send(
+        self, method: str, url: str, *, billed: bool = True, timeout=None, **kwargs
+    ) -> requests.Response:
         """Send one request; failures before any answer become LTXErrors. Only a `billed`
         request's lost answer may have cost money: an upload's (or its PUT's) cost nothing, so
         it is a connection failure, retried as one."""
         lost = errors.ResponseLostError if billed else errors.ConnectionFailedError
         cost = "may still be processed (and billed)" if billed else "cost nothing"
+        timeout = timeout or self.timeout
         try:
-            return self.session.request(method, url, timeout=self.timeout, **kwargs)
+            return self.session.request(method, url, timeout=timeout, **kwargs)
         except requests.exceptions.ConnectTimeout as exc:
             raise errors.ConnectionFailedError(
                 f"Could not connect to the API: {_reason(exc)}"
             ) from exc
         except requests.exceptions.ReadTimeout as exc:
             raise lost(
-                f"No answer from the API within {self.timeout[1]:g} s; the request was sent "
-                f"and {cost}"
+                f"No answer from the API within {timeout[1]:g} s; the request was sent and {cost}"
             ) from exc
         except (
             requests.exceptions.ConnectionError,
@@ -131,29 +160,91 @@ class LTXClient:
         response = self._send("POST", url, json=payload, headers=self._headers(), stream=True)
         with response:
             self._raise_for_error(response)
-            request_id = response.headers.get("x-request-id")
-            content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
-            if content_type not in VIDEO_CONTENT_TYPES:
-                raise errors.UnexpectedResponseError(
-                    f"Expected an MP4 but the API sent {content_type or 'no content type'}",
-                    status=response.status_code,
-                    request_id=request_id,
-                )
-            body = _Body(response, request_id, max_bytes)
-            if isinstance(dest, str | os.PathLike):
-                _write_to_path(body, Path(dest))
-            elif callable(dest):
-                _hand_over(body, dest)
-            else:
-                shutil.copyfileobj(body, dest, CHUNK_SIZE)
+            size = _receive(response, dest, max_bytes, lost=errors.ResponseLostError)
+        request_id = response.headers.get("x-request-id")
         logger.info(
             "LTX API %s -> %s, %d bytes (request id %s)",
             request.endpoint,
             response.status_code,
-            body.size,
+            size,
             request_id,
         )
-        return VideoResult(request_id=request_id, size_bytes=body.size)
+        return VideoResult(request_id=request_id, size_bytes=size)
+
+    def submit(self, request: LTXRequest) -> SubmittedJob:
+        """POST /v2/{endpoint}: the same body as v1, answered at once with the job's id. A
+        lost answer may still have started (and will bill) a job whose id we never learn."""
+        url = self._url(request.endpoint, "v2")
+        response = self._send("POST", url, json=request.payload(), headers=self._headers())
+        with response:
+            self._raise_for_error(response)
+            request_id = response.headers.get("x-request-id")
+            document = _json(response, "job")
+            job_id = document.get("id")
+            if not isinstance(job_id, str) or not job_id:
+                raise errors.UnexpectedResponseError(
+                    "The API accepted the job but sent no job id",
+                    status=response.status_code,
+                    request_id=request_id,
+                )
+        logger.info("LTX API v2 %s -> job %s (request id %s)", request.endpoint, job_id, request_id)
+        return SubmittedJob(job_id=job_id, request_id=request_id)
+
+    def job_status(self, endpoint: str, job_id: str) -> JobStatus:
+        """GET /v2/{endpoint}/{id}: a poll costs nothing, so a lost answer is only a failed
+        connection. A 404 means the job is unknown or past its retention: JobExpiredError."""
+        url = self._url(f"{endpoint}/{job_id}", "v2")
+        timeout = (self.timeout[0], POLL_READ_TIMEOUT)
+        response = self._send("GET", url, billed=False, timeout=timeout, headers=self._headers())
+        with response:
+            if response.status_code == 404:
+                raise errors.JobExpiredError(
+                    f"The API no longer knows job {job_id}: it does not exist or its result "
+                    "expired (results are kept 24 hours)",
+                    status=404,
+                    request_id=response.headers.get("x-request-id"),
+                )
+            self._raise_for_error(response)
+            document = _json(response, "job status")
+        status = document.get("status")
+        if status not in JOB_STATUSES:
+            raise errors.UnexpectedResponseError(
+                f"The job status {status!r} is not one the API documents",
+                status=response.status_code,
+                request_id=response.headers.get("x-request-id"),
+            )
+        result = document.get("result") if isinstance(document.get("result"), dict) else {}
+        video_url = result.get("video_url")
+        if status == "completed" and not isinstance(video_url, str):
+            raise errors.UnexpectedResponseError(
+                "The job completed without a result.video_url", status=response.status_code
+            )
+        return JobStatus(job_id, status, video_url=video_url, error=document.get("error"))
+
+    def download(
+        self,
+        url: str,
+        dest: str | os.PathLike | IO[bytes] | Callable[[IO[bytes]], object],
+        *,
+        max_bytes: int = MAX_VIDEO_BYTES,
+    ) -> VideoResult:
+        """Stream a completed job's result to `dest` (as `generate` does). The URL points at
+        cloud storage, not at the API: it is signed, and our key is never sent there. Any
+        failure is a DownloadFailedError: the result stays for 24 hours, so it is fetched
+        again."""
+        headers = {"User-Agent": USER_AGENT}
+        try:
+            response = self._send("GET", url, billed=False, headers=headers, stream=True)
+        except errors.ConnectionFailedError as exc:
+            raise errors.DownloadFailedError(exc.message) from exc
+        with response:
+            if not 200 <= response.status_code < 300:
+                raise errors.DownloadFailedError(
+                    f"The result download answered HTTP {response.status_code}",
+                    status=response.status_code,
+                )
+            size = _receive(response, dest, max_bytes, lost=errors.DownloadFailedError)
+        return VideoResult(request_id=response.headers.get("x-request-id"), size_bytes=size)
 
     def create_upload(self) -> Upload:
         """POST /v1/upload: a signed URL to PUT one file to, and its storage URI."""
@@ -202,6 +293,40 @@ class LTXClient:
         return upload
 
 
+def _receive(response: requests.Response, dest, max_bytes: int, *, lost) -> int:
+    """Read a video answer into `dest`; its size. A body cut short raises `lost`."""
+    request_id = response.headers.get("x-request-id")
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    if content_type not in VIDEO_CONTENT_TYPES:
+        raise errors.UnexpectedResponseError(
+            f"Expected an MP4 but got {content_type or 'no content type'}",
+            status=response.status_code,
+            request_id=request_id,
+        )
+    body = _Body(response, request_id, max_bytes, lost=lost)
+    if isinstance(dest, str | os.PathLike):
+        _write_to_path(body, Path(dest))
+    elif callable(dest):
+        _hand_over(body, dest)
+    else:
+        shutil.copyfileobj(body, dest, CHUNK_SIZE)
+    return body.size
+
+
+def _json(response: requests.Response, what: str) -> dict:
+    try:
+        document = response.json()
+    except ValueError:
+        document = None
+    if not isinstance(document, dict):
+        raise errors.UnexpectedResponseError(
+            f"The {what} answer was not the documented JSON",
+            status=response.status_code,
+            request_id=response.headers.get("x-request-id"),
+        )
+    return document
+
+
 def _error(response: requests.Response) -> errors.LTXError:
     # Error bodies are small: never read a huge one.
     return errors.error_from_response(
@@ -216,8 +341,11 @@ class _Body(io.RawIOBase):
     """The answer's body as a readable, unseekable binary file, checked as it is read; its
     size is how many bytes it had (the kept, tagged copy is hashed)."""
 
-    def __init__(self, response: requests.Response, request_id: str | None, max_bytes: int):
+    def __init__(
+        self, response: requests.Response, request_id: str | None, max_bytes: int, *, lost
+    ):
         self._response, self._request_id, self._max_bytes = response, request_id, max_bytes
+        self._lost_class = lost
         length = response.headers.get("Content-Length")
         self._expected = int(length) if length is not None and length.isdigit() else None
         self._chunks = response.iter_content(CHUNK_SIZE)
@@ -268,7 +396,7 @@ class _Body(io.RawIOBase):
 
     def _lost(self, message: str) -> errors.LTXError:
         status = self._response.status_code
-        return errors.ResponseLostError(message, status=status, request_id=self._request_id)
+        return self._lost_class(message, status=status, request_id=self._request_id)
 
 
 def _hand_over(body: _Body, take: Callable[[IO[bytes]], object]) -> None:

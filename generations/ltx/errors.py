@@ -110,6 +110,21 @@ class UnexpectedResponseError(LTXError):
     retryable = True
 
 
+class JobExpiredError(LTXError):
+    """An asynchronous job's poll answered 404: the job does not exist, or it ended more than
+    the retention window (24 hours) ago and its result is gone."""
+
+    error_type = "job_expired"
+
+
+class DownloadFailedError(LTXError):
+    """An asynchronous job's result could not be fetched whole. The job is done and its
+    result URL lasts 24 hours, so fetching it again costs nothing."""
+
+    error_type = "download_failed"
+    retryable = True
+
+
 # What each status stands for, whatever its body says.
 STATUS_TYPES: dict[int, type[LTXError]] = {
     400: InvalidRequestError,
@@ -175,3 +190,17 @@ def error_from_response(
         request_id=request_id,
         retry_after=parse_retry_after(retry_after),
     )
+
+
+def error_from_job(error: object, *, request_id: str | None = None) -> LTXError:
+    """A failed asynchronous job's `error`, mapped to the class a sync answer naming that
+    type gets (an unknown or missing type is the API's own failure: api_error)."""
+    error_type = message = None
+    if isinstance(error, dict):
+        error_type, message = error.get("type"), error.get("message")
+    elif isinstance(error, str):
+        message = error
+    cls = ERROR_TYPES.get(error_type) if isinstance(error_type, str) else None
+    if not isinstance(message, str) or not message:
+        message = "The job failed without saying why"
+    return (cls or APIError)(message, request_id=request_id)

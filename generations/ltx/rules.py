@@ -103,6 +103,10 @@ DATA_URI_MAX_ENCODED_BYTES = {"image": 7 * MB, "video": 15 * MB, "audio": 15 * M
 HTTPS_FETCH_TIMEOUT_SECONDS = {"image": 10, "video": 30, "audio": 30}
 UPLOAD_URL_TTL_SECONDS = 3600
 UPLOADED_FILE_TTL_SECONDS = 24 * 3600
+# An asynchronous (/v2) job's status and result URL, kept this long after the job ends.
+ASYNC_JOB_TTL_SECONDS = 24 * 3600
+# How often the docs advise polling an asynchronous job.
+ASYNC_POLL_SECONDS = 5
 
 IMAGE_MIME_TYPES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 VIDEO_MIME_TYPES = {"video/mp4": "MP4", "video/quicktime": "MOV", "video/x-matroska": "MKV"}

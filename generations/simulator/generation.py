@@ -3,8 +3,6 @@ MP4 (cut short when a dropped response is injected)."""
 
 from __future__ import annotations
 
-import contextlib
-import socket
 import tempfile
 import time
 from decimal import Decimal
@@ -50,22 +48,7 @@ class GenerationRoutes(BaseHandler):
         size = path.stat().st_size
         dropped = self.state.chance(self.state.config.drop_rate)
         self._record(endpoint, 200, None, dropped=dropped, cost=str(cost), size=size)
-        self.send_response(200)
-        self.send_header("Content-Type", "video/mp4")
-        self.send_header("Content-Length", str(size))
-        self.send_header("x-request-id", self.request_id)
-        if dropped:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        # Only the first part is sent when the response is to be lost: the client sees the
-        # connection cut mid-body, as when a proxy or network fails.
-        with open(path, "rb") as fh:
-            self.connection.sendfile(fh, count=size // 3 if dropped else size)
-        if dropped:
-            self.wfile.flush()
-            with contextlib.suppress(OSError):
-                self.connection.shutdown(socket.SHUT_RDWR)
-            self.close_connection = True
+        self._stream_video(path, size, dropped=dropped)
 
 
 def produce(state: SimulatorState, endpoint: str, request: dict, inputs: dict, work: Path) -> Path:

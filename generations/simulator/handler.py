@@ -6,6 +6,7 @@ import contextlib
 import hmac
 import json
 import logging
+import socket
 import time
 import uuid
 from http import HTTPStatus
@@ -73,6 +74,24 @@ class BaseHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def _stream_video(self, path, size: int, *, dropped: bool):
+        """Answer with the MP4 at `path`. Only its first third is sent when the answer is to
+        be lost: the client sees the connection cut mid-body, as when a proxy fails."""
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        self.send_header("Content-Length", str(size))
+        self.send_header("x-request-id", self.request_id)
+        if dropped:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        with open(path, "rb") as fh:
+            self.connection.sendfile(fh, count=size // 3 if dropped else size)
+        if dropped:
+            self.wfile.flush()
+            with contextlib.suppress(OSError):
+                self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+
     def _read_body(self) -> bytes:
         length = self._content_length()
         if length > MAX_BODY_BYTES:
@@ -116,6 +135,7 @@ class BaseHandler(BaseHTTPRequestHandler):
 
     def _write_record(self, ended: str):
         times = {"request_id": self.request_id, "start": self.started, "end": time.time()}
+        times["method"] = self.command
         self.state.record({**self.noted, **times, "ended": ended})
 
     def _refuse(self, endpoint: str, refusal: Refusal):

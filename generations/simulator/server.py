@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from generations.ltx import capabilities
 from generations.simulator.generation import GenerationRoutes
 from generations.simulator.handler import logger
+from generations.simulator.jobs import RESULTS_PATH, JobRoutes
 from generations.simulator.state import (
     Config,
     Refusal,
@@ -28,9 +29,10 @@ from generations.simulator.uploads import UploadRoutes
 ENDPOINTS = set(capabilities.ALL_ENDPOINTS)
 
 
-class Handler(UploadRoutes, GenerationRoutes):
-    """Routes each request to its endpoint; the endpoints live in uploads.py and
-    generation.py, the plumbing they share in handler.py."""
+class Handler(UploadRoutes, GenerationRoutes, JobRoutes):
+    """Routes each request to its endpoint; the endpoints live in uploads.py,
+    generation.py and jobs.py (the asynchronous /v2/ ones), the plumbing they share in
+    handler.py."""
 
     server: SimulatorServer
 
@@ -61,17 +63,19 @@ class Handler(UploadRoutes, GenerationRoutes):
 
     def _post(self):
         path = urlsplit(self.path).path
-        endpoint = path.removeprefix("/v1/")
+        version, _, endpoint = path.removeprefix("/").partition("/")
         # An endpoint the profile played does not describe (extend under the contract) is
-        # not there, as on the API the profile describes.
-        offered = endpoint in ENDPOINTS and capabilities.active().offers_endpoint(endpoint)
-        if not path.startswith("/v1/") or (not offered and endpoint != "upload"):
+        # not there, as on the API the profile describes. Uploads are v1 only.
+        offered = _offered(endpoint) or (version == "v1" and endpoint == "upload")
+        if version not in ("v1", "v2") or not offered:
             refusal = Refusal(404, "not_found_error", f"No such endpoint: POST {path}")
             self._refuse(endpoint, refusal)
             return
         try:
             if endpoint == "upload":
                 self._create_upload()
+            elif version == "v2":
+                self._submit(endpoint)
             else:
                 self._generate(endpoint)
         except Refusal as refusal:
@@ -91,7 +95,22 @@ class Handler(UploadRoutes, GenerationRoutes):
             self._record("healthz", 200)
             self._send_json(200, {"status": "ok", "simulator": True})
             return
+        endpoint, _, job_id = path.removeprefix("/v2/").partition("/")
+        try:
+            if path.startswith(RESULTS_PATH):
+                self._send_result()
+                return
+            if path.startswith("/v2/") and _offered(endpoint) and job_id and "/" not in job_id:
+                self._poll(endpoint, job_id)
+                return
+        except Refusal as refusal:
+            self._refuse(self.noted["endpoint"], refusal)
+            return
         self._refuse("get", Refusal(404, "not_found_error", f"No such endpoint: GET {path}"))
+
+
+def _offered(endpoint: str) -> bool:
+    return endpoint in ENDPOINTS and capabilities.active().offers_endpoint(endpoint)
 
 
 class SimulatorServer(ThreadingHTTPServer):

@@ -62,6 +62,8 @@ class Config:
     upload_url_ttl: float = rules.UPLOAD_URL_TTL_SECONDS
     file_ttl: float = rules.UPLOADED_FILE_TTL_SECONDS
     seed: int | None = None
+    job_ttl: float = rules.ASYNC_JOB_TTL_SECONDS  # an async job and its result, once ended
+    poll_fail_rate: float = 0.0  # async polls answered 503
     profile: str | None = None  # the capabilities offered; None: the process's own choice
 
 
@@ -147,6 +149,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--file-ttl", type=float, default=rules.UPLOADED_FILE_TTL_SECONDS)
     parser.add_argument("--seed", type=int, help="seed for fault injection")
     parser.add_argument(
+        "--job-ttl",
+        type=float,
+        default=rules.ASYNC_JOB_TTL_SECONDS,
+        help="seconds an ended /v2 job and its result are kept (then polls answer 404)",
+    )
+    parser.add_argument(
+        "--poll-fail-rate", type=_probability, default=0.0, help="/v2 polls answered 503"
+    )
+    parser.add_argument(
         "--profile",
         type=_profile,
         help="the API it plays: contract, current, or a capabilities .toml file "
@@ -181,6 +192,7 @@ class SimulatorState:
         self.request_times: dict[str, deque[float]] = {}
         self.balance = config.credits
         self.uploads: dict[str, StoredUpload] = {}
+        self.jobs: dict = {}  # /v2 jobs by id (simulator/jobs.py)
         self.random = random.Random(config.seed)
         self.signing_key = secrets.token_bytes(32)
         if config.data_dir is None:
@@ -188,7 +200,7 @@ class SimulatorState:
             self.data_dir = Path(self._tmp.name)
         else:
             self.data_dir = config.data_dir
-        for folder in ("uploads", "cache", "work"):
+        for folder in ("uploads", "cache", "work", "results"):
             (self.data_dir / folder).mkdir(parents=True, exist_ok=True)
         self.record_lock = threading.Lock()
 
@@ -213,6 +225,15 @@ class SimulatorState:
 
     @contextlib.contextmanager
     def generation_slot(self):
+        self.slot_take()
+        try:
+            yield
+        finally:
+            self.slot_give()
+
+    def slot_take(self) -> None:
+        """One of the account's concurrent generations (an async job holds it until it
+        ends), refused with the documented 429 when all are taken."""
         limit = self.config.concurrency_limit
         with self.lock:
             if limit is not None and self.in_flight >= limit:
@@ -224,11 +245,21 @@ class SimulatorState:
                 )
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-        try:
-            yield
-        finally:
-            with self.lock:
-                self.in_flight -= 1
+
+    def slot_give(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+
+    def job(self, job_id: str):
+        """A /v2 job, or None once it is past its retention (its result deleted then)."""
+        with self.lock:
+            job = self.jobs.get(job_id)
+            if job is None or not job.expired(time.time(), self.config.job_ttl):
+                return job
+            del self.jobs[job_id]
+        if job.result is not None:
+            job.result.unlink(missing_ok=True)
+        return None
 
     def reserve_credits(self, cost: Decimal) -> None:
         with self.lock:
