@@ -257,6 +257,7 @@ def test_a_guests_comment_lands_on_the_take_and_frame_under_it(
     boat = TimelineComment.objects.get(body="And the boat")
     assert (boat.version, boat.guest_name) == (cut["first"], "Dana at Acme")
     assert boat.start_seconds == pytest.approx(0.4)
+    assert 'data-comment-at="0.400000"' in again.content.decode()  # not rounded to 0
     # The team sees the guest's comment on the take, marked as a guest's.
     client.force_login(reviewer)
     review = client.get(reverse("review", args=[project.uuid, cut["second"].generation.uuid]))
