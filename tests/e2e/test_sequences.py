@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from generations.sequences import services as sequences
 from generations.sequences.models import Shot
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_csp import LISTEN
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -122,6 +123,7 @@ def test_a_guest_plays_a_shared_sequence_across_a_shot_boundary(
     # The guest has no account: a fresh browser, the link alone.
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
+    context.add_init_script(LISTEN)  # any breach of the Content-Security-Policy, recorded
     page = context.new_page()
     page.goto(f"{live_server.url}/share/{token}/")
     expect(page.get_by_role("heading", name="Acme: the ad")).to_be_visible()
@@ -151,4 +153,5 @@ def test_a_guest_plays_a_shared_sequence_across_a_shot_boundary(
     comment = takes[1].comments.get()
     assert comment.guest_name == "Dana at Acme" and comment.share_link.sequence == sequence
     assert comment.start_seconds == pytest.approx(at - 1.0, abs=0.05)
+    assert page.evaluate("window.__csp") == []
     screenshot(page, "guest-player")
