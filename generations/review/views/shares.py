@@ -1,6 +1,8 @@
 """Share links: made and revoked by the team; opened by guests without an account, who see
 only the finished versions the link covers and the comments left through it. Guest pages are
-never cached, indexed, or sent on as a referrer (the token is in the URL)."""
+never cached, indexed, or sent on as a referrer (the token is in the URL). The gate a guest
+passes (`guest_link`, `guest_gate`, `guest_may_open`, `private_response`) is public: the
+sequences room's player of a sequence's link goes through the same one."""
 
 from __future__ import annotations
 
