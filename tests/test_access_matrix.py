@@ -327,6 +327,17 @@ sequence_play                 GET     200   200      200    200      200    404 
 sequence_play                 POST    405   405      405    405      405    405      login
 sequence_comment              GET     405   405      405    405      405    405      login
 sequence_comment              POST    302   302      302    302      403    404      login
+# Reviewers and producers share a sequence as they share a stack (an empty form: 14 days).
+sequence_share                GET     405   405      405    405      405    405      login
+sequence_share                POST    201   201      403    201      403    404      login
+# A guest's player of a sequence's link (the world's shot has no finished take, so no video
+# of the project is in its cut: a 404; an empty comment is refused).
+share_sequence                GET     200   200      200    200      200    200      200
+share_sequence                POST    405   405      405    405      405    405      405
+share_sequence_comment        GET     405   405      405    405      405    405      405
+share_sequence_comment        POST    400   400      400    400      400    400      400
+share_sequence_video          GET     404   404      404    404      404    404      404
+share_sequence_video          POST    405   405      405    405      405    405      405
 shot_continue                 GET     405   405      405    405      405    405      login
 shot_continue                 POST    302   403      302    403      403    404      login
 # The world's shot has no storyboard frame: its image is a 404.
@@ -410,6 +421,7 @@ class World:
     web_token: object  # one of the owner's API tokens, to revoke
     forgetful: object  # someone who asked for a password reset (and never signs in here)
     share_token: str = ""  # a guest link to the generation's stack
+    sequence_share_token: str = ""  # a guest link to the shot's sequence
     shot: object = None  # a shot of a sequence, made from the prompt
 
 
@@ -519,18 +531,25 @@ def world(
             project=project, user=owner, stack=generation.version.stack
         )[1],
         shot=shot,
+        sequence_share_token=share_service.share_create(
+            project=project, user=owner, sequence=shot.sequence
+        )[1],
     )
 
 
 def arguments(world: World, pattern: Pattern) -> dict:
     """A real value for each argument a URL takes: the fixture's objects."""
     timeline_comment = {"comment_id": world.generation.version.comments.get().pk}
+    sequence_link = {"share_token": world.sequence_share_token}
     per_pattern = {
         "review_comment_resolve": timeline_comment,
         "review_comment_retake": timeline_comment,
         "notification_open": {
             "notification_id": Notification.objects.get(user=world.people["owner"]).pk
         },
+        "share_sequence": sequence_link,
+        "share_sequence_comment": sequence_link,
+        "share_sequence_video": sequence_link,
         "password_reset_confirm": {
             "uidb64": urlsafe_base64_encode(force_bytes(world.forgetful.pk)),
             "token": default_token_generator.make_token(world.forgetful),
@@ -553,7 +572,7 @@ def arguments(world: World, pattern: Pattern) -> dict:
         "stack_uuid": world.generation.version.stack.uuid,
         "share_token": world.share_token,
         "fmt": "csv",
-        "link_id": ShareLink.objects.get(project=world.project).pk,
+        "link_id": ShareLink.objects.get(project=world.project, stack__isnull=False).pk,
         "sequence_uuid": world.shot.sequence.uuid,
         "shot_uuid": world.shot.uuid,
         "roughcut_uuid": RoughCut.objects.get(sequence=world.shot.sequence).uuid,

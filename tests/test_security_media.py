@@ -106,6 +106,7 @@ def test_no_url_serves_the_storage_directly(client, stored, owner):
         "api_generation_poster",
         "share_video",  # a guest's, checked against the share link (and its password)
         "share_poster",
+        "share_sequence_video",  # a guest's, checked against the sequence's cut as it stands
         "roughcut",  # a sequence's rough cut, and a shot's storyboard frame: the sequence's
         "shot_frame_image",  # access helper checks them as the generation views do
     }, media_views

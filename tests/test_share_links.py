@@ -76,7 +76,7 @@ def test_only_a_hash_of_the_token_and_of_the_password_is_kept(shot, project, rev
         ({"days": 91}, "1 to 90 days"),
         ({"days": "soon"}, "number of days"),
         ({"password": "short"}, "at least 8 characters"),
-        ({"both": True}, "not both"),
+        ({"both": True}, "not two of them"),
     ],
 )
 def test_bad_links_are_refused(shot, project, reviewer, kwargs, message):

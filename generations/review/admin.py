@@ -42,8 +42,17 @@ class TimelineCommentAdmin(ReadOnly, admin.ModelAdmin):
 
 @admin.register(ShareLink)
 class ShareLinkAdmin(ReadOnly, admin.ModelAdmin):
-    list_display = ["label", "project", "created_by", "created_at", "expires_at", "revoked_at"]
-    list_select_related = ["project", "created_by"]
+    list_display = [
+        "label",
+        "project",
+        "stack",
+        "sequence",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_select_related = ["project", "stack", "sequence", "created_by"]
     exclude = ["token_hash", "password_hash"]
 
 

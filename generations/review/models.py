@@ -202,7 +202,8 @@ class TimelineComment(models.Model):
 
 
 class ShareLink(models.Model):
-    """A link for a guest without an account to one stack, or a set of versions."""
+    """A link for a guest without an account to one stack, a set of versions, or a sequence
+    (its cut as it stands whenever the guest opens it)."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     project = models.ForeignKey(
@@ -212,6 +213,13 @@ class ShareLink(models.Model):
         Stack, null=True, blank=True, on_delete=models.CASCADE, related_name="share_links"
     )
     versions = models.ManyToManyField(Version, blank=True, related_name="share_links")
+    sequence = models.ForeignKey(
+        "generations.Sequence",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="share_links",
+    )
     label = models.CharField(max_length=200)
     token_hash = models.CharField(max_length=64, unique=True)
     password_hash = models.CharField(max_length=128, blank=True)

@@ -1,5 +1,6 @@
-"""Share links: a stack, or a set of versions, for a guest without an account. The token is
-kept only as a hash; a password is tried at a limited rate (core/ratelimit.py)."""
+"""Share links: a stack, a set of versions, or a sequence, for a guest without an account. The
+token is kept only as a hash; a password is tried at a limited rate (core/ratelimit.py). What a
+sequence's link shows is worked out by the sequences room, which calls in here to make it."""
 
 from __future__ import annotations
 
@@ -37,15 +38,20 @@ def share_create(
     password: str = "",
     stack: Stack | None = None,
     versions=(),
+    sequence=None,
 ) -> tuple[ShareLink, str]:
-    """Make a link to `stack` or to `versions`; returns it with its token (shown once)."""
+    """Make a link to `stack`, to `versions` or to `sequence` (a Sequence: its cut); returns
+    it with its token (shown once)."""
     versions = list(versions)
-    if stack is None and not versions:
+    chosen = (stack is not None) + bool(versions) + (sequence is not None)
+    if not chosen:
         raise ValidationError("Choose a stack or at least one version to share")
-    if stack is not None and versions:
-        raise ValidationError("Share a stack or a set of versions, not both")
+    if chosen > 1:
+        raise ValidationError("Share a stack, a set of versions or a sequence, not two of them")
     if stack is not None and stack.project_id != project.pk:
         raise ValidationError("That stack belongs to another project")
+    if sequence is not None and sequence.project_id != project.pk:
+        raise ValidationError("That sequence belongs to another project")
     if any(v.stack.project_id != project.pk for v in versions):
         raise ValidationError("A version belongs to another project")
     try:
@@ -59,13 +65,18 @@ def share_create(
             {"password": f"A password has at least {PASSWORD_MIN_LENGTH} characters"}
         )
     label = " ".join((label or "").split())[:200] or (
-        stack.title if stack else f"{len(versions)} video{'s' if len(versions) != 1 else ''}"
+        stack.title
+        if stack
+        else sequence.title
+        if sequence
+        else f"{len(versions)} video{'s' if len(versions) != 1 else ''}"
     )
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
         link = ShareLink.objects.create(
             project=project,
             stack=stack,
+            sequence=sequence,
             label=label,
             token_hash=token_hash(token),
             password_hash=make_password(password) if password else "",
@@ -86,7 +97,7 @@ def share_find(*, token: str) -> ShareLink | None:
     if not token or len(token) > 200:
         return None
     return (
-        ShareLink.objects.select_related("project", "stack")
+        ShareLink.objects.select_related("project", "stack", "sequence")
         .filter(token_hash=token_hash(token))
         .first()
     )
@@ -120,8 +131,11 @@ def share_password_check(*, link: ShareLink, password: str, address: str) -> boo
 
 
 def share_versions(*, link: ShareLink) -> QuerySet[Version]:
-    """The finished versions a link shows, newest stack first, by number."""
+    """The finished versions a stack's or a set's link shows, newest stack first, by number.
+    A sequence's link shows its cut, only through the sequence's own guest pages."""
     versions = Version.objects.filter(generation__state=JobState.SUCCEEDED)
+    if link.sequence_id is not None:
+        return versions.none()
     if link.stack_id is not None:
         versions = versions.filter(stack_id=link.stack_id)
     else:

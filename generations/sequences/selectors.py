@@ -201,13 +201,29 @@ def segment_at(segments: list[Segment], seconds: float) -> Segment | None:
     return None
 
 
-def sequence_comments(*, segments: list[Segment]) -> list[tuple[Segment, TimelineComment]]:
-    """The takes' comment threads, each with its take's segment, in timeline order."""
+def cut_take(*, sequence: Sequence, generation_uuid) -> Version | None:
+    """The take of that generation if the sequence's player shows it now, else None."""
+    segments, _ = playlist(cards=board(sequence=sequence))
+    for segment in segments:
+        if segment.card.take.generation.uuid == generation_uuid:
+            return segment.card.take
+    return None
+
+
+def sequence_comments(
+    *, segments: list[Segment], share_link=None
+) -> list[tuple[Segment, TimelineComment]]:
+    """The takes' comment threads, each with its take's segment, in timeline order, each
+    comment's `sequence_at` its moment on the sequence's timeline; with `share_link`, only
+    those guests wrote through it."""
     by_take = {segment.card.take.pk: segment for segment in segments}
-    threads = TimelineComment.objects.filter(
-        version__in=list(by_take), parent__isnull=True
-    ).select_related("author")
-    found = [(by_take[c.version_id], c) for c in threads]
-    return sorted(
-        found, key=lambda pair: (pair[0].start + (pair[1].start_seconds or 0), pair[1].pk)
-    )
+    threads = TimelineComment.objects.filter(version__in=list(by_take), parent__isnull=True)
+    if share_link is not None:
+        threads = threads.filter(share_link=share_link)
+    found = []
+    for comment in threads.select_related("author"):
+        segment = by_take[comment.version_id]
+        # Added here: the template's `add` filter would round both to whole seconds.
+        comment.sequence_at = segment.start + (comment.start_seconds or 0)
+        found.append((segment, comment))
+    return sorted(found, key=lambda pair: (pair[1].sequence_at, pair[1].pk))

@@ -17,7 +17,7 @@ from generations.ltx import capabilities, rules
 from generations.projects.models import Project
 from generations.prompts import services as prompts
 from generations.review import comments
-from generations.review.models import TimelineComment, Version
+from generations.review.models import ShareLink, TimelineComment, Version
 from generations.sequences import selectors
 from generations.sequences.models import Sequence, Shot
 
@@ -251,10 +251,20 @@ def shots_import(*, sequence: Sequence, user, text: str) -> list[Shot]:
 
 
 def sequence_comment_add(
-    *, sequence: Sequence, author, body: str, at_seconds, end_seconds=None
+    *,
+    sequence: Sequence,
+    body: str,
+    at_seconds,
+    end_seconds=None,
+    author=None,
+    share_link: ShareLink | None = None,
+    guest_name: str = "",
 ) -> TimelineComment:
     """A comment on the sequence's timeline lands on the take playing there, at that take's
-    own moment (a range is cut at the take's end); its thread, decisions and retakes follow."""
+    own moment (a range is cut at the take's end); its thread, decisions and retakes follow.
+    A member is `author`; a guest gives the sequence's `share_link` and `guest_name`."""
+    if share_link is not None and share_link.sequence_id != sequence.pk:
+        raise ValidationError("That link is not this sequence's")
     try:
         at = float(at_seconds)
         end = float(end_seconds) if end_seconds not in (None, "") else None
@@ -273,6 +283,8 @@ def sequence_comment_add(
         body=body,
         start_seconds=at - segment.start,
         end_seconds=local_end,
+        share_link=share_link,
+        guest_name=guest_name,
     )
 
 

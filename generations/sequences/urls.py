@@ -5,6 +5,8 @@ from generations.sequences import views
 P = "projects/<uuid:project_uuid>/sequences/"
 S = P + "<uuid:sequence_uuid>/"
 SHOT = S + "shots/<uuid:shot_uuid>/"
+# A guest's pages of a sequence's share link, beside review's pages of the other links.
+GUEST = "share/<str:share_token>/sequence/"
 
 urlpatterns = [
     path(P, views.sequence_list, name="sequences"),
@@ -12,6 +14,7 @@ urlpatterns = [
     path(S + "rename/", views.sequence_rename, name="sequence_rename"),
     path(S + "play/", views.sequence_play, name="sequence_play"),
     path(S + "play/comments/", views.sequence_comment, name="sequence_comment"),
+    path(S + "share/", views.sequence_share, name="sequence_share"),
     path(S + "shots/", views.shot_add, name="shot_add"),
     path(S + "shots.csv", views.shots_export, name="shots_export"),
     path(S + "shots/import/", views.shots_import, name="shots_import"),
@@ -30,4 +33,11 @@ urlpatterns = [
     path(SHOT + "continue/", views.shot_continue, name="shot_continue"),
     path(SHOT + "frame/", views.shot_frame, name="shot_frame"),
     path(SHOT + "frame.jpg", views.shot_frame_image, name="shot_frame_image"),
+    path(GUEST, views.share_sequence, name="share_sequence"),
+    path(GUEST + "comments/", views.share_sequence_comment, name="share_sequence_comment"),
+    path(
+        GUEST + "<uuid:generation_uuid>/video.mp4",
+        views.share_sequence_video,
+        name="share_sequence_video",
+    ),
 ]

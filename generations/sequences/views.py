@@ -1,4 +1,5 @@
-"""The sequences list and the sequence board: shots in order, edited in place with htmx."""
+"""The sequences list and the sequence board: shots in order, edited in place with htmx; the
+player, for members and for a guest holding a share link to the sequence."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -18,6 +20,8 @@ from generations.jobs.models import Generation, JobState
 from generations.jobs.uploads import takes_uploads
 from generations.ltx import capabilities
 from generations.projects.models import Role
+from generations.review import shares
+from generations.review.views import shares as guest_pages
 from generations.sequences import editorial, roughcut, selectors
 from generations.sequences import services as sequences
 from generations.sequences.models import RoughCut, Sequence, Shot
@@ -68,7 +72,7 @@ def sequence_list(request, project_uuid):
     )
 
 
-def _board(request, sequence: Sequence, *, error: str = "", status: int = 200):
+def _board(request, sequence: Sequence, *, error: str = "", status: int = 200, **extra):
     """The board, whole or (for htmx) its shots alone."""
     cards = selectors.board(sequence=sequence)
     context = {
@@ -79,7 +83,11 @@ def _board(request, sequence: Sequence, *, error: str = "", status: int = 200):
         "roughcuts": list(sequence.roughcuts.select_related("requested_by")[:3]),
         "can_export": request.membership.has_role(*EXPORTERS),
         "can_edit": request.membership.has_role(*EDITORS),
+        "can_share": request.membership.has_role(*guest_pages.SHARERS),
+        "days": shares.DEFAULT_DAYS,
+        "max_days": shares.MAX_DAYS,
         "error": error,
+        **extra,
     }
     template = "sequences/sequence_board.html" + ("#board" if request.htmx else "")
     return render(request, template, context, status=status)
@@ -400,7 +408,9 @@ def sequence_timeline(request, project_uuid, sequence_uuid, fmt):
     return response
 
 
-def _player(request, sequence: Sequence, *, errors=None, status: int = 200):
+def _player(request, sequence: Sequence, *, link=None, token="", errors=None, status=200):
+    """The takes of the cut on one timeline; with `link` (opened by `token`), as its guest
+    sees it: only the comments left through that link, and the media through its URLs."""
     segments, left_out = selectors.playlist(cards=selectors.board(sequence=sequence))
     context = {
         "project": sequence.project,
@@ -408,12 +418,16 @@ def _player(request, sequence: Sequence, *, errors=None, status: int = 200):
         "segments": segments,
         "left_out": left_out,
         "total": segments[-1].end if segments else 0,
-        "threads": selectors.sequence_comments(segments=segments),
-        "can_comment": request.membership.has_role(*COMMENTERS),
+        "threads": selectors.sequence_comments(segments=segments, share_link=link),
+        "can_comment": link is not None or request.membership.has_role(*COMMENTERS),
+        "link": link,
+        "token": token,
+        "guest_name": request.session.get(guest_pages.GUEST_NAME_KEY, "") if link else "",
         "errors": errors or {},
     }
     template = "sequences/sequence_play.html" + ("#comments" if request.htmx else "")
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    return guest_pages.private_response(response) if link else response
 
 
 @login_required
@@ -421,6 +435,10 @@ def _player(request, sequence: Sequence, *, errors=None, status: int = 200):
 def sequence_play(request, project_uuid, sequence_uuid):
     """The takes in order on one timeline, with every take's comments on it."""
     return _player(request, get_sequence_for(request, project_uuid, sequence_uuid))
+
+
+def _comment_errors(exc: ValidationError) -> dict:
+    return exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
 
 
 @login_required
@@ -436,10 +454,100 @@ def sequence_comment(request, project_uuid, sequence_uuid):
             end_seconds=request.POST.get("end_seconds"),
         )
     except ValidationError as exc:
-        errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}
+        errors = _comment_errors(exc)
         if request.htmx:
             return _player(request, sequence, errors=errors, status=422)
         messages.error(request, " ".join(m for ms in errors.values() for m in ms))
     if request.htmx:
         return _player(request, sequence)
     return redirect("sequence_play", sequence.project.uuid, sequence.uuid)
+
+
+@login_required
+@require_POST
+def sequence_share(request, project_uuid, sequence_uuid):
+    """A guest link to the sequence's cut, made by those who share stacks; it is listed and
+    revoked with the project's other links."""
+    sequence = get_sequence_for(request, project_uuid, sequence_uuid, *guest_pages.SHARERS)
+    post = request.POST
+    try:
+        link, token = shares.share_create(
+            project=sequence.project,
+            user=request.user,
+            label=post.get("label", ""),
+            days=post.get("days", shares.DEFAULT_DAYS),
+            password=post.get("password", ""),
+            sequence=sequence,
+        )
+    except ValidationError as exc:
+        return _board(request, sequence, status=400, share_errors=exc.messages, values=post)
+    # The link is shown this once: only its hash is kept.
+    url = request.build_absolute_uri(reverse("share", args=[token]))
+    return _board(request, sequence, status=201, new_link=link, new_url=url)
+
+
+def _sequence_link(request, share_token):
+    """The link a guest holds, if it is a sequence's: any other link has no page here."""
+    link = guest_pages.guest_link(request, share_token)
+    if link.sequence_id is None:
+        raise Http404("Not a sequence's link")
+    return link
+
+
+@require_GET
+def share_sequence(request, share_token):
+    """A guest plays the sequence's cut as it stands now (a take chosen since shows instead)."""
+    link = _sequence_link(request, share_token)
+    gate = guest_pages.guest_gate(request, link, share_token)
+    if gate is not None:
+        return gate
+    return _player(request, link.sequence, link=link, token=share_token)
+
+
+@require_POST
+def share_sequence_comment(request, share_token):
+    """A guest's comment on the timeline lands, as a member's does, on the take and frame
+    under it, marked as written through this link."""
+    link = _sequence_link(request, share_token)
+    if not guest_pages.guest_may_open(request, link):
+        return redirect("share", share_token=share_token)
+    post = request.POST
+    try:
+        comment = sequences.sequence_comment_add(
+            sequence=link.sequence,
+            share_link=link,
+            guest_name=post.get("guest_name", "")
+            or request.session.get(guest_pages.GUEST_NAME_KEY, ""),
+            body=post.get("body", ""),
+            at_seconds=post.get("at_seconds"),
+            end_seconds=post.get("end_seconds"),
+        )
+    except ValidationError as exc:
+        return _player(
+            request,
+            link.sequence,
+            link=link,
+            token=share_token,
+            errors=_comment_errors(exc),
+            status=422 if request.htmx else 400,
+        )
+    request.session[guest_pages.GUEST_NAME_KEY] = comment.guest_name
+    if request.htmx:
+        return _player(request, link.sequence, link=link, token=share_token)
+    return redirect("share_sequence", share_token=share_token)
+
+
+@require_GET
+def share_sequence_video(request, share_token, generation_uuid):
+    """A take's video for the guest, only while it is in the sequence's cut: a take since
+    replaced, or any other video of the project, is a 404."""
+    link = _sequence_link(request, share_token)
+    if not guest_pages.guest_may_open(request, link):
+        raise Http404("Not available")
+    take = selectors.cut_take(sequence=link.sequence, generation_uuid=generation_uuid)
+    if take is None:
+        raise Http404("Not in this sequence's cut")
+    response = stored_file_response(
+        request, take.generation.video, content_type="video/mp4", filename=f"{take.label}.mp4"
+    )
+    return guest_pages.private_response(response)

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from generations.sequences import services as sequences
 from generations.sequences.models import Shot
 from tests.e2e.conftest import sign_in
+from tests.e2e.test_csp import LISTEN
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -90,3 +91,67 @@ def test_the_sequence_plays_as_one_timeline_and_a_comment_lands_on_its_take(
     comment = takes[1].comments.get()
     assert comment.start_seconds == pytest.approx(1.0, abs=0.05)
     screenshot(page, "player")
+
+
+def test_a_guest_plays_a_shared_sequence_across_a_shot_boundary(
+    browser, live_server, project, editor, reviewer, tmp_path, screenshot
+):
+    from django.core.files import File
+
+    from generations import media
+    from generations.review import shares
+    from tests import mediafiles
+    from tests.factories import GenerationFactory, VersionFactory
+
+    sequence = sequences.sequence_create(project=project, user=editor, title="Spring ad")
+    takes = []
+    for title in ("Harbour", "Gulls"):
+        shot = sequences.shot_add(sequence=sequence, user=editor, title=title, prompt_text=title)
+        generation = GenerationFactory(
+            succeeded=True, project=project, prompt_version=shot.prompt.current_version
+        )
+        path = mediafiles.make_video(tmp_path, frames=25, name=title)
+        info = media.probe(path)
+        with open(path, "rb") as fh:
+            generation.video.save("video.mp4", File(fh), save=False)
+        generation.video_info = {"duration": info.duration, "fps": info.fps, "frames": 25}
+        generation.save()
+        takes.append(VersionFactory(generation=generation))
+    _, token = shares.share_create(
+        project=project, user=reviewer, sequence=sequence, label="Acme: the ad"
+    )
+    # The guest has no account: a fresh browser, the link alone.
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    context.add_init_script(LISTEN)  # any breach of the Content-Security-Policy, recorded
+    page = context.new_page()
+    page.goto(f"{live_server.url}/share/{token}/")
+    expect(page.get_by_role("heading", name="Acme: the ad")).to_be_visible()
+    video = page.locator("[data-video]")
+    expect(video).to_have_attribute("src", re.compile(str(takes[0].generation.uuid)))
+    page.get_by_role("button", name="Play").click()
+    # The first take ends after a second; the player goes on into the second shot's take.
+    expect(page.locator("[data-now-shot]")).to_have_text("shot 2, v1")
+    expect(video).to_have_attribute("src", re.compile(f"/share/{token}/sequence/"))
+    expect(video).to_have_attribute("src", re.compile(str(takes[1].generation.uuid)))
+    page.wait_for_function(
+        "() => { const v = document.querySelector('[data-video]'); "
+        "return !v.paused && v.currentTime > 0.2; }"
+    )
+    page.get_by_role("button", name="Pause").click()
+    # Paused, the player says Play again and has put the comment's moment at the playhead.
+    expect(page.get_by_role("button", name="Play")).to_be_visible()
+    at = float(page.get_by_label("At (seconds into the sequence)").input_value())
+    assert at > 1.2
+    page.get_by_label("Your name").fill("Dana at Acme")
+    page.get_by_label("Comment", exact=True).fill("Gulls leave too early")
+    page.get_by_role("button", name="Comment here").click()
+    expect(page.get_by_text("Gulls leave too early")).to_be_visible()
+    # Its mark sits on the timeline where it was written, a fraction of a second included.
+    mark = page.locator(".comment-mark").evaluate("m => parseFloat(m.style.left)")
+    assert mark == pytest.approx(100 * at / 2, abs=2)
+    comment = takes[1].comments.get()
+    assert comment.guest_name == "Dana at Acme" and comment.share_link.sequence == sequence
+    assert comment.start_seconds == pytest.approx(at - 1.0, abs=0.05)
+    assert page.evaluate("window.__csp") == []
+    screenshot(page, "guest-player")

@@ -1,6 +1,8 @@
 """Share links: made and revoked by the team; opened by guests without an account, who see
 only the finished versions the link covers and the comments left through it. Guest pages are
-never cached, indexed, or sent on as a referrer (the token is in the URL)."""
+never cached, indexed, or sent on as a referrer (the token is in the URL). The gate a guest
+passes (`guest_link`, `guest_gate`, `guest_may_open`, `private_response`) is public: the
+sequences room's player of a sequence's link goes through the same one."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ GUEST_NAME_KEY = "share_guest_name"
 def _shares_page(request, project, status=200, **extra):
     links = (
         ShareLink.objects.filter(project=project)
-        .select_related("stack", "created_by")
+        .select_related("stack", "sequence", "created_by")
         .prefetch_related("versions__stack")
     )
     context = {
@@ -95,7 +97,8 @@ def share_revoke(request, project_uuid, link_id):
     return redirect("shares", project_uuid=project.uuid)
 
 
-def _private(response):
+def private_response(response):
+    """A guest's page: never cached, indexed, or its URL (the token) sent on."""
     response["Cache-Control"] = "private, no-store"
     # Same-origin only: the token never leaves as a referrer, and forms keep their Origin.
     response["Referrer-Policy"] = "same-origin"
@@ -105,15 +108,18 @@ def _private(response):
 
 def _closed(request, link: ShareLink):
     reason = "was revoked" if link.revoked_at else "has expired"
-    return _private(render(request, "review/share_closed.html", {"reason": reason}, status=410))
+    return private_response(
+        render(request, "review/share_closed.html", {"reason": reason}, status=410)
+    )
 
 
 def _password_page(request, share_token, error: str = "", status: int = 200):
     context = {"token": share_token, "error": error}
-    return _private(render(request, "review/share_password.html", context, status=status))
+    return private_response(render(request, "review/share_password.html", context, status=status))
 
 
-def _open_link(request, share_token) -> ShareLink:
+def guest_link(request, share_token) -> ShareLink:
+    """The link a token opens, open or not; no such link is a 404."""
     link = shares.share_find(token=share_token)
     if link is None:
         raise Http404("No such link")
@@ -124,10 +130,25 @@ def _unlocked(request, link: ShareLink) -> bool:
     return not link.has_password or link.pk in request.session.get(GUEST_SESSION_KEY, [])
 
 
+def guest_may_open(request, link: ShareLink) -> bool:
+    """Whether this guest sees what the link covers: it is open, and unlocked if it must be."""
+    return link.is_open(timezone.now()) and _unlocked(request, link)
+
+
+def guest_gate(request, link: ShareLink, share_token):
+    """The page a guest gets instead of the link's own (it closed, or it asks for its
+    password), or None when they may go in."""
+    if not link.is_open(timezone.now()):
+        return _closed(request, link)
+    if not _unlocked(request, link):
+        return _password_page(request, share_token)
+    return None
+
+
 def _guest_version(request, share_token, generation_uuid):
     """The link and one version it covers, or None for the caller to answer with."""
-    link = _open_link(request, share_token)
-    if not link.is_open(timezone.now()) or not _unlocked(request, link):
+    link = guest_link(request, share_token)
+    if not guest_may_open(request, link):
         return link, None
     version = shares.share_versions(link=link).filter(generation__uuid=generation_uuid).first()
     if version is None:
@@ -137,18 +158,20 @@ def _guest_version(request, share_token, generation_uuid):
 
 @require_GET
 def share(request, share_token):
-    link = _open_link(request, share_token)
-    if not link.is_open(timezone.now()):
-        return _closed(request, link)
-    if not _unlocked(request, link):
-        return _password_page(request, share_token)
+    link = guest_link(request, share_token)
+    gate = guest_gate(request, link, share_token)
+    if gate is not None:
+        return gate
+    if link.sequence_id is not None:
+        # A sequence plays in its own room's player (that room calls this one, not back).
+        return private_response(redirect("share_sequence", share_token=share_token))
     context = {"link": link, "token": share_token, "versions": shares.share_versions(link=link)}
-    return _private(render(request, "review/share.html", context))
+    return private_response(render(request, "review/share.html", context))
 
 
 @require_POST
 def share_unlock(request, share_token):
-    link = _open_link(request, share_token)
+    link = guest_link(request, share_token)
     if not link.is_open(timezone.now()):
         return _closed(request, link)
     address = ratelimit.client_address(request)
@@ -186,7 +209,7 @@ def share_version(request, share_token, generation_uuid):
     if version is None:
         return redirect("share", share_token=share_token)
     context = _guest_context(request, link, share_token, version)
-    return _private(render(request, "review/share_version.html", context))
+    return private_response(render(request, "review/share_version.html", context))
 
 
 def _guest_file(request, share_token, generation_uuid, field: str, content_type: str, ext=""):
@@ -196,7 +219,9 @@ def _guest_file(request, share_token, generation_uuid, field: str, content_type:
         raise Http404("Not available")
     name = f"{version.label}{ext}" if ext else None
     file = getattr(version.generation, field)
-    return _private(stored_file_response(request, file, content_type=content_type, filename=name))
+    return private_response(
+        stored_file_response(request, file, content_type=content_type, filename=name)
+    )
 
 
 @require_GET
@@ -246,4 +271,4 @@ def share_comment(request, share_token, generation_uuid):
     context = _guest_context(request, link, share_token, version, comment_errors=errors or {})
     template = "review/share_version.html" + ("#comments" if request.htmx else "")
     status = 400 if errors and not request.htmx else 200
-    return _private(render(request, template, context, status=status))
+    return private_response(render(request, template, context, status=status))
