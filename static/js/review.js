@@ -5,6 +5,9 @@
 (function () {
   "use strict";
   var EPSILON = 1e-6;
+  // A time a hair under a frame boundary is in the frame after it: comment times are kept to
+  // 6 decimals, so k / 24 s comes back up to 5e-7 s short (as generations/review/timecode.py).
+  var FRAME_EPSILON = 1e-3;
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clamp(x, lo, hi) { return Math.min(Math.max(x, lo), hi); }
@@ -14,7 +17,7 @@
     this.base = Math.max(1, Math.round(this.fps)); // timecode frames per second (non-drop)
   }
   Clock.prototype.frameOf = function (seconds) {
-    return Math.max(0, Math.floor(seconds * this.fps + EPSILON));
+    return Math.max(0, Math.floor(seconds * this.fps + FRAME_EPSILON));
   };
   Clock.prototype.startOf = function (frame) {
     return Math.round((frame / this.fps) * 1e6) / 1e6;
