@@ -259,6 +259,10 @@ review_comments_csv           GET     200   200      200    200      200    404 
 review_comments_csv           POST    405   405      405    405      405    405      login
 review_comments_edl           GET     200   200      200    200      200    404      login
 review_comments_edl           POST    405   405      405    405      405    405      login
+review_comments_zip           GET     200   200      200    200      200    404      login
+review_comments_zip           POST    405   405      405    405      405    405      login
+review_comment_drawing        GET     200   200      200    200      200    404      login
+review_comment_drawing        POST    405   405      405    405      405    405      login
 # Share links: reviewers and producers make and revoke them.
 shares                        GET     200   200      403    200      403    404      login
 shares                        POST    405   405      405    405      405    405      login
@@ -485,7 +489,21 @@ def world(
     generation.save()
     stacks.version_place(generation=generation)  # v1 of its stack, as job_submit does
     comment_service.comment_add(
-        version=generation.version, author=editor, body="Gulls too early?", start_seconds=1
+        version=generation.version,
+        author=editor,
+        body="Gulls too early?",
+        start_seconds=1,
+        drawing=[
+            {
+                "tool": "rect",
+                "x": 0.1,
+                "y": 0.1,
+                "w": 0.3,
+                "h": 0.2,
+                "color": "#ff0000",
+                "width": 0.01,
+            }
+        ],
     )
     Notification.objects.create(
         user=owner, project=project, kind="mentioned", message="Look", url="/", actor=editor
@@ -544,6 +562,7 @@ def arguments(world: World, pattern: Pattern) -> dict:
     per_pattern = {
         "review_comment_resolve": timeline_comment,
         "review_comment_retake": timeline_comment,
+        "review_comment_drawing": timeline_comment,
         "notification_open": {
             "notification_id": Notification.objects.get(user=world.people["owner"]).pk
         },

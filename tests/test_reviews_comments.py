@@ -46,6 +46,13 @@ def test_timecodes_are_frame_accurate(seconds, fps, expected):
     assert timecode.timecode(seconds, fps) == expected
 
 
+@pytest.mark.parametrize("fps", [23.976, 24, 25, 29.97, 30, 50, 59.94, 60, 120])
+def test_a_snapped_time_stays_in_its_frame(fps):
+    # Kept to 6 decimals, frame 5 at 24 fps is 0.208333 s: a hair short of 5 / 24.
+    for frame in range(0, 5000):
+        assert timecode.frame_of(timecode.snap(frame / fps, fps), fps) == frame
+
+
 def test_times_snap_to_the_start_of_their_frame(video, reviewer):
     moment = comments.comment_add(
         version=video, author=reviewer, body="Blink here", start_seconds="1.013"

@@ -50,7 +50,14 @@ def notes(v1, editor, reviewer):
         end_seconds=3.0,
     )
     after = add(
-        version=v1.version, author=editor, body="Hold longer", start_seconds=4.6, end_seconds=5.4
+        version=v1.version,
+        author=editor,
+        body="Hold longer",
+        start_seconds=4.6,
+        end_seconds=5.4,
+        drawing=[
+            {"tool": "arrow", "points": [[0.2, 0.2], [0.5, 0.5]], "color": "#ff0000", "width": 0.01}
+        ],
     )
     add(version=v1.version, author=editor, body="Agreed", parent=after)
     touching = add(version=v1.version, author=editor, body="Edge", start_seconds=4.0)
@@ -260,6 +267,7 @@ def test_a_retake_joins_the_stack_with_its_lineage_and_carried_comments(
         notes["after"].author,
     )
     assert list(after.replies.values_list("body", flat=True)) == ["Agreed"]
+    assert after.drawing == notes["after"].drawing  # outside the range: the same frame
     finish(retake)
     html = client.get(gurl("review", retake)).content.decode()
     assert "carried from v1" in html and "Retake of" in html

@@ -1,6 +1,7 @@
 """CSV downloads: the spend tables, the ledger, manifests and comment exports."""
 
 import csv
+import io
 
 from django.http import HttpResponse
 
@@ -18,3 +19,12 @@ def csv_response(filename: str, header: list[str], rows) -> HttpResponse:
     writer.writerow(header)
     writer.writerows(rows)
     return response
+
+
+def csv_document(header: list[str], rows) -> str:
+    """The CSV text of a table, for a file inside an archive."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()

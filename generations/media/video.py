@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+from PIL import Image
 
 from generations.media.checks import describe
 from generations.media.convert import write_into_place
@@ -126,6 +127,30 @@ def still_frame(
     except av.FFmpegError:
         raise MediaError(UNREADABLE) from None
     write_into_place(dest, lambda tmp: picture.save(tmp, "JPEG", quality=95))
+
+
+def frame_picture(video_path: StrPath, at_seconds: float) -> Image.Image:
+    """The frame shown at `at_seconds` (the last one, at or past the end) at its full displayed
+    size, as an RGB picture: what a reviewer saw when they paused there."""
+    if at_seconds < 0:
+        raise ValueError("at_seconds cannot be negative")
+    try:
+        with open_undecoded(video_path) as container:
+            stream = video_stream(container)
+            if stream is None:
+                raise MediaError("this file has no video to take a frame from")
+            seconds = declared_seconds(container)
+            if seconds is not None and at_seconds >= seconds:
+                chosen = _first_or_last(container, stream, last=True)
+            else:
+                chosen, _ = _frame_at(container, at_seconds)
+            aspect = stream.sample_aspect_ratio or 1
+            width = max(1, round(chosen.width * aspect))
+            return chosen.reformat(width=width, format="rgb24").to_image()
+    except FileNotFoundError:
+        raise
+    except av.FFmpegError:
+        raise MediaError(UNREADABLE) from None
 
 
 def _first_or_last(container, stream, *, last: bool) -> av.VideoFrame:

@@ -1,5 +1,6 @@
 """Timeline comments at a moment or a range of a version, in threads, with @mentions of
-members; times are kept in seconds, snapped to the start of their frame."""
+members and, on a thread's first comment, a drawing on the frame; times are kept in seconds,
+snapped to the start of their frame."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from generations.core.activity import activity_record
+from generations.media import drawing as drawings
 from generations.projects.models import Membership
 from generations.review import notifications, timecode
 from generations.review.models import ShareLink, TimelineComment, Version
@@ -62,6 +64,17 @@ def comment_times(*, version: Version, start_seconds, end_seconds) -> tuple[floa
     return start, end
 
 
+def comment_drawing(value, *, reply: bool) -> list[dict]:
+    """Check a drawing (JSON text or parsed JSON; empty for none): its shapes, normalised."""
+    try:
+        shapes = drawings.parse_drawing(value)
+    except drawings.DrawingError as exc:
+        raise ValidationError({"drawing": exc.message}) from None
+    if shapes and reply:
+        raise ValidationError({"drawing": "A reply has no frame of its own to draw on"})
+    return shapes
+
+
 def comment_add(
     *,
     version: Version,
@@ -72,14 +85,17 @@ def comment_add(
     parent: TimelineComment | None = None,
     share_link: ShareLink | None = None,
     guest_name: str = "",
+    drawing=None,
 ) -> TimelineComment:
     """Add a comment (or, with `parent`, a reply). Members are `author`; guests give
-    `share_link` and `guest_name`."""
+    `share_link` and `guest_name`. `drawing`: shapes drawn on the comment's frame, as JSON
+    text or parsed (see `generations.media.drawing`)."""
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write the comment first"})
     if len(body) > BODY_MAX_LENGTH:
         raise ValidationError({"body": f"Keep a comment under {BODY_MAX_LENGTH} characters"})
+    shapes = comment_drawing(drawing, reply=parent is not None)
     if author is None:
         guest_name = " ".join((guest_name or "").split())[:80]
         if share_link is None or not guest_name:
@@ -108,6 +124,7 @@ def comment_add(
             body=body,
             start_seconds=start,
             end_seconds=end,
+            drawing=shapes,
         )
         mentioned = []
         if author is not None:  # guests cannot reach members by name

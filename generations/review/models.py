@@ -1,3 +1,4 @@
+import json
 import uuid
 
 from django.conf import settings
@@ -166,6 +167,9 @@ class TimelineComment(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="carried_to"
     )
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # Shapes drawn on the paused frame, in coordinates normalised to the frame: checked by
+    # `generations.media.drawing.parse_drawing`; `[]` when the comment has no drawing.
+    drawing = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["start_seconds", "created_at", "id"]
@@ -199,6 +203,11 @@ class TimelineComment(models.Model):
     @property
     def is_resolved(self) -> bool:
         return self.resolved_at is not None
+
+    @property
+    def drawing_json(self) -> str:
+        """The drawing for the page's script (a data attribute), compact."""
+        return json.dumps(self.drawing, separators=(",", ":"))
 
 
 class ShareLink(models.Model):

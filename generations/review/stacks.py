@@ -147,6 +147,7 @@ def _copy(comment: TimelineComment, *, version: Version, parent, shift=0.0) -> T
         resolved_at=comment.resolved_at,
         resolved_by_id=comment.resolved_by_id,
         carried_from=comment,
+        drawing=comment.drawing,  # outside the retaken range, the frame drawn on is unchanged
     )
     copy.mentions.set(comment.mentions.all())
     return copy

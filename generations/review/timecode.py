@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 
-EPSILON = 1e-6  # float seconds that are a hair under a frame boundary belong to it
+# A time a hair under a frame boundary belongs to the frame after it: float error, and times
+# kept to 6 decimals (k / 24 s rounds down by up to 5e-7 s, 6e-5 of a frame at 120 fps).
+EPSILON = 1e-3  # of a frame
 
 
 def frame_of(seconds: float, fps: float) -> int:

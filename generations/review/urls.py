@@ -60,4 +60,10 @@ urlpatterns = [
     ),
     path(G + "review/comments.csv", deliverables.comments_csv, name="review_comments_csv"),
     path(G + "review/markers.edl", deliverables.comments_edl, name="review_comments_edl"),
+    path(G + "review/comments.zip", deliverables.comments_zip, name="review_comments_zip"),
+    path(
+        G + "review/comments/<int:comment_id>/drawing.png",
+        deliverables.comment_drawing,
+        name="review_comment_drawing",
+    ),
 ]

@@ -1,9 +1,13 @@
 // The review player: frame-accurate timecodes at the video's fps, a timeline to click or
-// drag (a moment or a range to comment on), comment markers, keyboard shortcuts, and two
-// videos played in sync for comparing versions. No inline script: pages carry data-*.
+// drag (a moment or a range to comment on), comment markers, drawings on the frame
+// (review-drawing.js), keyboard shortcuts, and two videos played in sync for comparing
+// versions. No inline script: pages carry data-*.
 (function () {
   "use strict";
   var EPSILON = 1e-6;
+  // A time a hair under a frame boundary is in the frame after it: comment times are kept to
+  // 6 decimals, so k / 24 s comes back up to 5e-7 s short (as generations/review/timecode.py).
+  var FRAME_EPSILON = 1e-3;
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
   function clamp(x, lo, hi) { return Math.min(Math.max(x, lo), hi); }
@@ -13,7 +17,7 @@
     this.base = Math.max(1, Math.round(this.fps)); // timecode frames per second (non-drop)
   }
   Clock.prototype.frameOf = function (seconds) {
-    return Math.max(0, Math.floor(seconds * this.fps + EPSILON));
+    return Math.max(0, Math.floor(seconds * this.fps + FRAME_EPSILON));
   };
   Clock.prototype.startOf = function (frame) {
     return Math.round((frame / this.fps) * 1e6) / 1e6;
@@ -106,6 +110,7 @@
     var form = document.querySelector("form[data-comment-form]");
     var startInput = form && form.querySelector("[name=start_seconds]");
     var endInput = form && form.querySelector("[name=end_seconds]");
+    var drawing = null; // the drawing layer (review-drawing.js), set up below
 
     transport.onRender.push(function (t) {
       var now = t.time();
@@ -126,6 +131,7 @@
       var outS = form.querySelector("[data-start-timecode]"), outE = form.querySelector("[data-end-timecode]");
       if (outS) outS.textContent = clock.timecode(s);
       if (outE) outE.textContent = isNaN(e) ? "" : "to " + clock.timecode(e);
+      if (drawing) drawing.render(); // a drawing being made shows at the comment's frames
     }
     function frameStart(seconds) { return clock.startOf(clock.frameOf(seconds)); }
     function markIn(seconds) {
@@ -151,6 +157,15 @@
       if (isNaN(s) || isNaN(e) || now < s || now > e) { startInput.value = frameStart(now); endInput.value = ""; }
       showSelection();
       form.querySelector("textarea").focus();
+    }
+    // Drawing pauses on a frame: the comment goes there, unless its range already holds it.
+    function anchorHere() {
+      transport.videos.forEach(function (v) { v.pause(); });
+      if (!startInput) return;
+      var now = clock.frameOf(transport.time()), s = parseFloat(startInput.value), e = parseFloat(endInput.value);
+      var first = clock.frameOf(s), last = isNaN(e) ? first : clock.frameOf(e);
+      if (isNaN(s) || now < first || now > last) { startInput.value = clock.startOf(now); endInput.value = ""; }
+      showSelection();
     }
     if (startInput) {
       startInput.addEventListener("input", showSelection);
@@ -223,7 +238,7 @@
         if (isNaN(s)) return;
         var marker = document.createElement("button");
         marker.type = "button";
-        marker.className = "marker" + (isNaN(e) ? "" : " range") + (comment.dataset.resolved ? " resolved" : "");
+        marker.className = "marker" + (isNaN(e) ? "" : " range") + (comment.dataset.resolved ? " resolved" : "") + (comment.dataset.drawing ? " drawn" : "");
         marker.dataset.marker = comment.id;
         marker.dataset.seek = s;
         marker.title = clock.timecode(s) + (isNaN(e) ? "" : " – " + clock.timecode(e)) + " " + (comment.dataset.summary || "");
@@ -231,6 +246,10 @@
         place(marker, s, isNaN(e) ? null : e, transport.duration);
         holder.appendChild(marker);
       });
+    }
+    if (window.ReviewDrawing) {
+      drawing = window.ReviewDrawing.setup({ root: root, transport: transport, clock: clock, form: form, anchor: anchorHere });
+      if (drawing) transport.onRender.push(function () { drawing.render(); });
     }
     transport.lead.addEventListener("loadedmetadata", drawMarkers);
     // A comment sent with htmx: once the list shows it (and no error), the form empties.
@@ -242,6 +261,7 @@
       if (sending && form && !document.querySelector("[data-comment-error]")) {
         form.querySelector("textarea").value = "";
         endInput.value = "";
+        if (drawing) drawing.reset();
       }
       sending = false;
       drawMarkers();
@@ -264,7 +284,7 @@
       }
     });
 
-    return { transport: transport, markIn: markIn, markOut: markOut, clearRange: clearRange, commentHere: commentHere };
+    return { transport: transport, markIn: markIn, markOut: markOut, clearRange: clearRange, commentHere: commentHere, drawing: drawing };
   }
 
   function typing(target) {
@@ -357,6 +377,8 @@
       else if (player && key === "i") player.markIn(player.transport.time());
       else if (player && key === "o") player.markOut(player.transport.time());
       else if (player && key === "m") player.commentHere();
+      else if (player && player.drawing && key === "d") player.drawing.choose("pen");
+      else if (player && player.drawing && key === "Escape" && player.drawing.tool()) player.drawing.choose(null);
       else if (player && key === "Escape") player.clearRange();
       else if (key === "a" || key === "c") handled = decideByKey(key);
       else if ((key === "u" || key === "Escape") && pending) undoDecision();

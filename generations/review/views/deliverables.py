@@ -1,5 +1,7 @@
 """Delivery: the approved version of each stack, one by one or as a zip streamed as it is
-made, with a manifest; and a version's timeline comments as CSV or as EDL markers."""
+made, with a manifest and each version's comments (CSV, and the drawings on frames as PNGs
+beside it); and a version's timeline comments as CSV, as a zip of the CSV and its drawings,
+or as EDL markers; one comment's drawing as a PNG."""
 
 from __future__ import annotations
 
@@ -9,14 +11,14 @@ import json
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from generations.core.access import get_project_for
-from generations.core.csvfile import csv_response, csv_text
-from generations.review import edl, timecode
+from generations.core.csvfile import csv_document, csv_response, csv_text
+from generations.review import drawings, edl, timecode
 from generations.review import selectors as selectors_reviews
 from generations.review.views.reviews import get_version_for
 from generations.review.zipstream import Entry, zip_stream
@@ -123,6 +125,8 @@ def deliverables_zip(request, project_uuid):
                 open=lambda video=video: video.storage.open(video.name, "rb"),
                 modified=item.generation.state_changed_at,
             )
+            # Its comments beside it, named after the take (numbered names stay apart).
+            yield from _comment_entries(item.version, stem=item.file_name.removesuffix(".mp4"))
         for name, data in texts.items():
             yield Entry(name=name, size=len(data), data=data, compress=True)
 
@@ -131,7 +135,7 @@ def deliverables_zip(request, project_uuid):
 
 
 def _comment_file_stem(version) -> str:
-    return f"{slugify(version.stack.title)[:60] or 'video'}-{version.label}-comments"
+    return f"{drawings.version_stem(version)}-comments"
 
 
 # A comment export's columns: each read from a comment or reply (c), its thread (t) and fps.
@@ -151,17 +155,67 @@ COMMENT_COLUMNS = {
 }
 
 
+def comment_table(version, threads, *, stem: str) -> tuple[list[str], list[list]]:
+    """The comment export's header and rows; the `drawing` column names the PNG of a
+    comment's drawing (`drawings.drawing_file_name`), exported beside the CSV."""
+    header = [*COMMENT_COLUMNS, "drawing"]
+    rows = [
+        [read(item, thread, version.fps) for read in COMMENT_COLUMNS.values()]
+        + [drawings.drawing_file_name(item, stem=stem) if item.drawing else ""]
+        for thread in threads
+        for item in [thread, *thread.thread]
+    ]
+    return header, rows
+
+
+def _comment_entries(version, *, stem: str):
+    """A version's comments as zip entries: `<stem>-comments.csv`, then each drawing's PNG
+    (rendered as the archive is sent); nothing when it has no comments."""
+    threads = selectors_reviews.version_comments(version=version)
+    if not threads:
+        return
+    data = csv_document(*comment_table(version, threads, stem=stem)).encode()
+    yield Entry(name=f"{stem}-comments.csv", size=len(data), data=data, compress=True)
+    drawn = [item for thread in threads for item in [thread, *thread.thread]]
+    for comment, png in drawings.drawing_pngs(version=version, comments=drawn):
+        name = drawings.drawing_file_name(comment, stem=stem)
+        yield Entry(name=name, size=len(png), data=png, modified=comment.created_at)
+
+
 @login_required
 @require_GET
 def comments_csv(request, project_uuid, generation_uuid):
     version = get_version_for(request, project_uuid, generation_uuid)
-    rows = [
-        [read(item, thread, version.fps) for read in COMMENT_COLUMNS.values()]
-        for thread in selectors_reviews.version_comments(version=version)
-        for item in [thread, *thread.thread]
-    ]
-    response = csv_response("", list(COMMENT_COLUMNS), rows)
+    threads = selectors_reviews.version_comments(version=version)
+    header, rows = comment_table(version, threads, stem=drawings.version_stem(version))
+    response = csv_response("", header, rows)
     return _attachment(response, f"{_comment_file_stem(version)}.csv")
+
+
+@login_required
+@require_GET
+def comments_zip(request, project_uuid, generation_uuid):
+    """The comment export with the drawings: the CSV and a PNG per drawing, streamed."""
+    version = get_version_for(request, project_uuid, generation_uuid)
+    entries = _comment_entries(version, stem=drawings.version_stem(version))
+    response = StreamingHttpResponse(zip_stream(entries), content_type="application/zip")
+    return _attachment(response, f"{_comment_file_stem(version)}.zip")
+
+
+@login_required
+@require_GET
+def comment_drawing(request, project_uuid, generation_uuid, comment_id):
+    """One comment's drawing, rendered over its frame, as a PNG."""
+    version = get_version_for(request, project_uuid, generation_uuid)
+    comment = get_object_or_404(version.comments, pk=comment_id)
+    if not comment.drawing:
+        raise Http404("This comment has no drawing")
+    png = drawings.drawing_png(version=version, comment=comment)
+    response = HttpResponse(png, content_type="image/png")
+    name = drawings.drawing_file_name(comment, stem=drawings.version_stem(version))
+    response["Content-Disposition"] = f'inline; filename="{name}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required

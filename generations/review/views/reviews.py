@@ -179,6 +179,7 @@ def comment_add(request, project_uuid, generation_uuid):
             start_seconds=post.get("start_seconds"),
             end_seconds=post.get("end_seconds"),
             parent=parent,
+            drawing=post.get("drawing"),
         )
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"body": exc.messages}

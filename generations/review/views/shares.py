@@ -258,6 +258,7 @@ def share_comment(request, share_token, generation_uuid):
             start_seconds=post.get("start_seconds"),
             end_seconds=post.get("end_seconds"),
             parent=parent,
+            drawing=post.get("drawing"),
             share_link=link,
             guest_name=guest_name,
         )
