@@ -109,6 +109,7 @@ def test_no_url_serves_the_storage_directly(client, stored, owner):
         "share_sequence_video",  # a guest's, checked against the sequence's cut as it stands
         "roughcut",  # a sequence's rough cut, and a shot's storyboard frame: the sequence's
         "shot_frame_image",  # access helper checks them as the generation views do
+        "review_comment_drawing",  # rendered from the take's video for those who may see it
     }, media_views
 
 
