@@ -128,6 +128,12 @@ class Attempt(Schema):
     error_type: str
     error_message: str
     possibly_charged: bool = Field(description="The response was lost: the API may have billed it.")
+    ltx_job_id: str = Field(
+        description="With LTX_API_MODE=async, the LTX job's id (empty for a sync request)."
+    )
+    ltx_job_status: str = Field(
+        description="The async job's last status seen: pending, processing, completed, failed."
+    )
 
 
 class Transition(Schema):
