@@ -155,3 +155,19 @@ def test_a_guest_plays_a_shared_sequence_across_a_shot_boundary(
     assert comment.start_seconds == pytest.approx(at - 1.0, abs=0.05)
     assert page.evaluate("window.__csp") == []
     screenshot(page, "guest-player")
+
+
+def test_a_refused_change_on_the_board_says_why(browser, live_server, project, editor):
+    """A 422 from an htmx form is the section drawn again with its error: htmx swaps it
+    (the page's htmx-config), rather than leave the click without an answer."""
+    sequence = sequences.sequence_create(project=project, user=editor, title="Spring ad")
+    for title in ("Harbour", "Gulls"):
+        sequences.shot_add(sequence=sequence, user=editor, title=title, target_seconds=4)
+    page = sign_in(browser, live_server, editor, PASSWORD)
+    page.goto(f"{live_server.url}/projects/{project.uuid}/sequences/{sequence.uuid}/")
+    expect(page.locator("[data-shot] .card-title")).to_have_text(["1 Harbour", "2 Gulls"])
+    page.get_by_text("Add a shot, import a shot list, rename").click()
+    page.locator("#new-title").fill("   ")  # past the browser's `required`, not the server
+    page.locator("#new-title").press("Enter")
+    expect(page.get_by_role("alert")).to_be_visible()
+    expect(page.locator("[data-shot] .card-title")).to_have_text(["1 Harbour", "2 Gulls"])
