@@ -5,7 +5,13 @@ uses it too)."""
 from generations.media.checks import check_api_input
 from generations.media.convert import convert_audio_to_aac_m4a, shrink_image
 from generations.media.probing import UNREADABLE, MediaError, MediaInfo, probe
-from generations.media.video import poster_frame, read_provenance, still_frame, write_provenance
+from generations.media.video import (
+    poster_frame,
+    read_provenance,
+    sprite_strip,
+    still_frame,
+    write_provenance,
+)
 
 __all__ = [
     "UNREADABLE",
@@ -17,6 +23,7 @@ __all__ = [
     "probe",
     "read_provenance",
     "shrink_image",
+    "sprite_strip",
     "still_frame",
     "write_provenance",
 ]
