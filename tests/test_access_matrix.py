@@ -65,6 +65,8 @@ login                         GET     200   200      200    200      200    200 
 login                         POST    200   200      200    200      200    200      200
 logout                        GET     405   405      405    405      405    405      405
 logout                        POST    302   302      302    302      302    302      302
+theme                         GET     405   405      405    405      405    405      405
+theme                         POST    400   400      400    400      400    400      400
 password_change               GET     200   200      200    200      200    200      login
 password_change               POST    200   200      200    200      200    200      login
 password_change_done          GET     200   200      200    200      200    200      login
