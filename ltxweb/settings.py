@@ -153,6 +153,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "generations.core.theme.theme",
             ],
             # {% partialdef %} everywhere without {% load %}, as it will be in Django 6.
             "builtins": ["template_partials.templatetags.partials"],

@@ -65,6 +65,8 @@ login                         GET     200   200      200    200      200    200 
 login                         POST    200   200      200    200      200    200      200
 logout                        GET     405   405      405    405      405    405      405
 logout                        POST    302   302      302    302      302    302      302
+theme                         GET     405   405      405    405      405    405      405
+theme                         POST    400   400      400    400      400    400      400
 password_change               GET     200   200      200    200      200    200      login
 password_change               POST    200   200      200    200      200    200      login
 password_change_done          GET     200   200      200    200      200    200      login
@@ -171,6 +173,8 @@ generation_video              GET     200   200      200    200      200    404 
 generation_video              POST    405   405      405    405      405    405      login
 generation_poster             GET     200   200      200    200      200    404      login
 generation_poster             POST    405   405      405    405      405    405      login
+generation_sprite             GET     200   200      200    200      200    404      login
+generation_sprite             POST    405   405      405    405      405    405      login
 generation_cancel             GET     405   405      405    405      405    405      login
 generation_cancel             POST    302   403      302    403      403    404      login
 generation_retry              GET     405   405      405    405      405    405      login
@@ -486,6 +490,8 @@ def world(
     with open(video, "rb") as v, open(poster, "rb") as p:
         generation.video.save("video.mp4", File(v), save=False)
         generation.poster.save("poster.jpg", File(p), save=False)
+        p.seek(0)
+        generation.sprite.save("sprite.jpg", File(p), save=False)
     generation.save()
     stacks.version_place(generation=generation)  # v1 of its stack, as job_submit does
     comment_service.comment_add(

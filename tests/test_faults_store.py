@@ -1,8 +1,8 @@
 """Storing with real worker processes on moto's S3: a worker killed while storing on one
 host, its job finished by a worker on another (no var dir shared), and the store out of
-reach for six minutes under five storing jobs. Nothing lost, nothing paid twice, one video
-and one poster per job in the bucket, nothing left in staging, and each job's store tried
-again on its back-off, never by a second chain.
+reach for six minutes under five storing jobs. Nothing lost, nothing paid twice, one video,
+one poster and one sprite per job in the bucket, nothing left in staging, and each job's store
+tried again on its back-off, never by a second chain.
 
 Jobs are held in `storing` (their videos staged, their stores claimed) by a storage that
 waits while a file exists (tests/held_storage.py); the test then does its damage and lets
@@ -67,7 +67,11 @@ def stored_keys(generations) -> list[str]:
     keys = []
     for generation in generations:
         base = f"projects/{generation.project.uuid}"
-        keys += [f"{base}/videos/{generation.uuid}.mp4", f"{base}/posters/{generation.uuid}.jpg"]
+        keys += [
+            f"{base}/videos/{generation.uuid}.mp4",
+            f"{base}/posters/{generation.uuid}.jpg",
+            f"{base}/sprites/{generation.uuid}.jpg",
+        ]
     return sorted(keys)
 
 
@@ -196,7 +200,7 @@ def test_a_worker_killed_while_storing_is_finished_by_a_worker_on_another_host(
             "held in storing, videos staged, when the worker was killed": len(generations),
             "stored by the worker on the other host": len(generations),
             "requests to the API": len(records),
-            "objects in the bucket": f"{len(bucket_keys(moto))} (a video and a poster each)",
+            "objects in the bucket": f"{len(bucket_keys(moto))} (video, poster, sprite each)",
             "money": ", ".join(f"{n} {k}" for k, n in sorted(money.items())),
         },
     )
@@ -253,7 +257,9 @@ def test_the_store_unreachable_for_six_minutes_under_five_storing_jobs(
         assert 3 <= len(tries) <= 8, tries
     assert restarted == 0
     assert len(records) == len(generations)
-    assert bucket_keys(moto) == stored_keys(generations)  # 5 videos, 5 posters, no staging
+    assert bucket_keys(moto) == stored_keys(
+        generations
+    )  # 5 videos, 5 posters, 5 sprites, no staging
     money = check_money(
         generations, {r["request_id"]: Decimal(r["cost"]) for r in records if r["status"] == 200}
     )
@@ -268,7 +274,7 @@ def test_the_store_unreachable_for_six_minutes_under_five_storing_jobs(
             "failed stores a minute, all jobs": f"{sum(per_job) / (OUTAGE_SECONDS / 60):.1f}",
             "store chains restarted by the sweep (every 30 s)": restarted,
             "requests to the API": len(records),
-            "objects in the bucket": f"{len(bucket_keys(moto))} (a video and a poster each)",
+            "objects in the bucket": f"{len(bucket_keys(moto))} (video, poster, sprite each)",
             "money": ", ".join(f"{n} {k}" for k, n in sorted(money.items())),
         },
     )

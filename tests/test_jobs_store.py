@@ -1,10 +1,12 @@
-"""jobs.store.generation_store: a delivered video checked, tagged, given a poster, stored."""
+"""jobs.store.generation_store: a delivered video checked, tagged, given a poster and a sprite
+strip, stored."""
 
 import datetime as dt
 import hashlib
 import stat
 from pathlib import Path
 
+import av
 import pytest
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage, filesystem
@@ -106,10 +108,18 @@ def test_store_keeps_the_tagged_video_its_facts_and_a_poster(
     assert generation.video_sha256 == hashlib.sha256(stored.read_bytes()).hexdigest()
     assert stored.stat().st_size > video.stat().st_size
     # Moved into place rather than copied, with the storage's usual permissions.
-    assert sorted(moved) == sorted([str(stored), str(media_root / generation.poster.name)])
+    assert sorted(moved) == sorted(
+        str(media_root / name)
+        for name in (generation.video.name, generation.poster.name, generation.sprite.name)
+    )
     assert stat.S_IMODE(stored.stat().st_mode) == settings.FILE_UPLOAD_PERMISSIONS
     with Image.open(media_root / generation.poster.name) as poster:
         assert (poster.format, poster.size) == ("JPEG", (320, 180))
+    # The card's hover preview: ten frames of the video side by side, decoded by FFmpeg.
+    assert generation.sprite.name == f"projects/{project.uuid}/sprites/{generation.uuid}.jpg"
+    with av.open(str(media_root / generation.sprite.name)) as sprite:
+        frame = next(sprite.decode(video=0))
+        assert (frame.width, frame.height) == (10 * 320, 180)
     # Nothing is left: neither the staged delivery nor the work files.
     assert files_under(media_root, "staging") == []
     assert list((settings.VAR_DIR / "incoming").iterdir()) == []
@@ -237,6 +247,7 @@ def test_a_store_run_again_replaces_its_objects_rather_than_adding_more(
     generation.refresh_from_db()
     assert generation.state == JobState.SUCCEEDED, generation.error_message
     assert files_under(media_root, "projects") == [
+        f"{generation.uuid}.jpg",
         f"{generation.uuid}.jpg",
         f"{generation.uuid}.mp4",
     ]
@@ -415,3 +426,23 @@ def test_the_delivering_worker_stores_from_its_own_copy(
     assert opened == []
     assert list((settings.VAR_DIR / "incoming").iterdir()) == []
     assert files_under(media_root, "staging") == []
+
+
+def test_a_video_whose_sprite_cannot_be_made_is_stored_with_its_poster(
+    project, editor, settings, media_root, tmp_path, monkeypatch
+):
+    """The sprite is a preview: the paid video is stored without one, its card shows the
+    poster."""
+    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=25)
+    generation = delivered(project, editor, settings, video)
+
+    def undecodable(*args, **kwargs):
+        raise media.MediaError("this video could not be decoded: it may be truncated or corrupt")
+
+    monkeypatch.setattr(media, "sprite_strip", undecodable)
+    job_store.generation_store(generation_id=generation.pk)
+
+    generation.refresh_from_db()
+    assert generation.state == JobState.SUCCEEDED, generation.error_message
+    assert generation.poster and not generation.sprite
+    assert files_under(media_root, f"projects/{project.uuid}/sprites") == []

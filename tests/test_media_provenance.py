@@ -10,7 +10,14 @@ import av
 import pytest
 from PIL import Image
 
-from generations.media import MediaError, poster_frame, probe, read_provenance, write_provenance
+from generations.media import (
+    MediaError,
+    poster_frame,
+    probe,
+    read_provenance,
+    sprite_strip,
+    write_provenance,
+)
 from tests import mediafiles
 
 # make_video shades frame i of n as (255 * i // (n - 1), 255 - that, 128). JPEG and the
@@ -121,6 +128,52 @@ def test_poster_shows_the_frame_at_the_requested_time(tmp_path, seconds):
     shade = shade_at(seconds, fps=25, frames=50)
     assert red == pytest.approx(shade, abs=COLOUR_TOLERANCE)
     assert green == pytest.approx(255 - shade, abs=COLOUR_TOLERANCE)
+
+
+# -- sprite strips (the gallery's hover preview) -------------------------------------------
+
+
+def decoded_size(path: Path) -> tuple[int, int]:
+    """The picture's size as FFmpeg decodes it, not as its header says."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        return frame.width, frame.height
+
+
+def test_sprite_strip_has_ten_frames_spread_over_the_video(tmp_path):
+    video = mediafiles.make_video(tmp_path, size=(320, 180), fps=25, frames=50)
+    sprite = tmp_path / "sprite.jpg"
+    assert sprite_strip(video, sprite) == (320, 180, 10)
+    assert decoded_size(sprite) == (3200, 180)
+    with Image.open(sprite) as image:
+        strip = image.convert("RGB")
+    for index in range(10):
+        red, green, _ = strip.getpixel((index * 320 + 160, 90))
+        shade = shade_at(2.0 * (index + 0.5) / 10, fps=25, frames=50)
+        assert red == pytest.approx(shade, abs=COLOUR_TOLERANCE), index
+        assert green == pytest.approx(255 - shade, abs=COLOUR_TOLERANCE), index
+
+
+def test_sprite_of_a_portrait_video_keeps_it_upright(tmp_path):
+    video = mediafiles.make_video(tmp_path, size=(1080, 1920), fps=25, frames=10, audio=False)
+    sprite = tmp_path / "sprite.jpg"
+    assert sprite_strip(video, sprite, frames=4) == (180, 320, 4)
+    assert decoded_size(sprite) == (720, 320)
+
+
+def test_sprite_of_a_video_shorter_than_its_frames_repeats_frames(tmp_path):
+    video = mediafiles.make_video(tmp_path, size=(160, 90), fps=25, frames=3, audio=False)
+    sprite = tmp_path / "sprite.jpg"
+    assert sprite_strip(video, sprite) == (160, 90, 10)
+    assert decoded_size(sprite) == (1600, 90)
+
+
+def test_sprite_of_a_file_that_is_not_a_video_is_refused(tmp_path):
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(MediaError):
+        sprite_strip(broken, tmp_path / "sprite.jpg")
+    assert not (tmp_path / "sprite.jpg").exists()
 
 
 def keyframe_every_second(tmp_path) -> Path:

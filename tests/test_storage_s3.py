@@ -116,6 +116,7 @@ def test_worker_stores_in_s3_and_members_get_presigned_urls(
     keys = {o["Key"] for o in objects}
     assert f"projects/{project.uuid}/videos/{generation.uuid}.mp4" in keys
     assert f"projects/{project.uuid}/posters/{generation.uuid}.jpg" in keys
+    assert f"projects/{project.uuid}/sprites/{generation.uuid}.jpg" in keys
     # Uploaded from the delivery and its new index (no tagged file written first): what is
     # stored is the tagged video, whole, and the checksum kept is its.
     with generation.video.open("rb") as stored:

@@ -196,3 +196,52 @@ def test_password_reset_requests_are_limited_per_address(client, person, mailout
 def test_sign_in_page_links_to_password_reset(client):
     page = client.get(reverse("login"))
     assert reverse("password_reset").encode() in page.content
+
+
+# -- the theme switch ------------------------------------------------------------------------
+
+
+def html_tag(page: str) -> str:
+    return re.search(r"<html[^>]*>", page).group(0)
+
+
+def test_the_theme_follows_the_system_until_one_is_chosen(client, person):
+    """No choice: no data-theme, so the stylesheets follow the system (dark unless it asks
+    for light). A choice is a cookie, kept a year and sent back on every page."""
+    client.force_login(person)
+    home = client.get(reverse("home")).content.decode()
+    assert html_tag(home) == '<html lang="en">'
+    assert re.search(r'value="system" class="small" aria-pressed="true"', home)
+
+    chosen = client.post(reverse("theme"), {"theme": "light", "next": "/account/api-tokens/"})
+    assert chosen.status_code == 302 and chosen["Location"] == "/account/api-tokens/"
+    cookie = chosen.cookies["theme"]
+    assert cookie.value == "light" and cookie["max-age"] == 365 * 24 * 60 * 60
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    page = client.get("/account/api-tokens/").content.decode()
+    assert html_tag(page) == '<html lang="en" data-theme="light">'
+    assert re.search(r'value="light" class="small" aria-pressed="true"', page)
+
+    client.post(reverse("theme"), {"theme": "dark"})
+    assert 'data-theme="dark"' in html_tag(client.get(reverse("home")).content.decode())
+    client.post(reverse("theme"), {"theme": "system"})
+    assert html_tag(client.get(reverse("home")).content.decode()) == '<html lang="en">'
+
+
+def test_the_sign_in_page_has_the_theme_switch_too(client):
+    chosen = client.post(reverse("theme"), {"theme": "dark", "next": "/login/"})
+    assert chosen["Location"] == "/login/"
+    page = client.get("/login/").content.decode()
+    assert html_tag(page) == '<html lang="en" data-theme="dark">'
+
+
+def test_a_theme_switch_refuses_other_themes_and_other_sites(client, person):
+    refused = client.post(reverse("theme"), {"theme": "neon"})
+    assert refused.status_code == 400 and "theme" not in refused.cookies
+    assert "Choose a theme: system, dark, light." in refused.content.decode()
+    away = client.post(reverse("theme"), {"theme": "dark", "next": "https://evil.example/"})
+    assert away["Location"] == reverse("home")
+    # A cookie set by hand with something else is ignored: the system's theme.
+    client.force_login(person)
+    client.cookies["theme"] = '"><script>'
+    assert html_tag(client.get(reverse("home")).content.decode()) == '<html lang="en">'

@@ -43,7 +43,13 @@ def gurl(name, generation, query=""):
 def test_who_sees_what(request, client, done, role):
     client.force_login(request.getfixturevalue(role))
     member = role != "outsider"
-    for name in ("generation", "generation_card", "generation_video", "generation_poster"):
+    for name in (
+        "generation",
+        "generation_card",
+        "generation_video",
+        "generation_poster",
+        "generation_sprite",
+    ):
         assert client.get(gurl(name, done)).status_code == (200 if member else 404), name
     gallery = client.get(reverse("gallery", args=[done.project.uuid]))
     assert gallery.status_code == (200 if member else 404)
@@ -56,6 +62,26 @@ def test_who_sees_what(request, client, done, role):
 def test_anonymous_cannot_fetch_media(client, done):
     response = client.get(gurl("generation_video", done))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_the_sprite_is_served_to_members_and_a_card_offers_it(client, done, owner, outsider):
+    """The hover preview is checked like the poster: members get it, an outsider a 404, and a
+    job stored before sprites existed keeps a card with its poster alone."""
+    assert done.sprite.name.endswith(f"sprites/{done.uuid}.jpg")
+    client.force_login(owner)
+    sprite = client.get(gurl("generation_sprite", done))
+    assert sprite.status_code == 200 and sprite["Content-Type"] == "image/jpeg"
+    assert b"".join(sprite.streaming_content).startswith(b"\xff\xd8")
+    gallery = client.get(reverse("gallery", args=[done.project.uuid])).content.decode()
+    assert f'data-sprite="{gurl("generation_sprite", done)}"' in gallery
+
+    Generation.objects.filter(pk=done.pk).update(sprite="")
+    gallery = client.get(reverse("gallery", args=[done.project.uuid])).content.decode()
+    assert "data-sprite" not in gallery and gurl("generation_poster", done) in gallery
+    assert client.get(gurl("generation_sprite", done)).status_code == 404
+
+    client.force_login(outsider)
+    assert client.get(gurl("generation_sprite", done)).status_code == 404
 
 
 def test_video_supports_range_requests(client, done, owner):

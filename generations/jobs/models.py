@@ -87,6 +87,10 @@ def poster_path(generation, filename):
     return f"projects/{generation.project.uuid}/posters/{generation.uuid}.jpg"
 
 
+def sprite_path(generation, filename):
+    return f"projects/{generation.project.uuid}/sprites/{generation.uuid}.jpg"
+
+
 class Generation(models.Model):
     """One job against one endpoint of the LTX-2 API."""
 
@@ -158,6 +162,9 @@ class Generation(models.Model):
     error_message = models.TextField(blank=True)
     video = models.FileField(upload_to=video_path, max_length=300, blank=True)
     poster = models.FileField(upload_to=poster_path, max_length=300, blank=True)
+    # Frames spread over the video in one strip, a card's preview under the pointer; jobs
+    # stored before it existed have none, and their cards show the poster alone.
+    sprite = models.FileField(upload_to=sprite_path, max_length=300, blank=True)
     video_sha256 = models.CharField(max_length=64, blank=True)
     video_info = models.JSONField(default=dict, blank=True)
     # The gallery's card for its stack (the newest version) or a job in no stack; moved by

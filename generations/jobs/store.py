@@ -1,6 +1,7 @@
 """Storing a delivered video. The delivery streams into the shared storage under the job's
 staging key as it arrives (`video_receive`), so a worker on any host can store it; storing
-checks it, makes its poster, tags its provenance and saves both under the job's own keys.
+checks it, makes its poster and its sprite strip (the card's hover preview), tags its
+provenance and saves them under the job's own keys.
 A job has one store chain: a store claims it with a conditional update, and a failed one
 sends the next try itself, backing off."""
 
@@ -171,9 +172,11 @@ def generation_store(*, generation_id: int, due: str | None = None) -> None:
             # deliverables' manifest can be checked against.
             delivered = Path(work) / "delivered.mp4"
             tagged, poster = Path(work) / "video.mp4", Path(work) / "poster.jpg"
+            sprite = Path(work) / "sprite.jpg"
             _fetch_staged(generation, delivered)
             info = media.write_provenance(delivered, tagged, _provenance(generation))
             media.poster_frame(tagged, poster)
+            made_sprite = _make_sprite(generation, tagged, sprite)
             problems = _compare_with_request(generation, info)
             with open(tagged, "rb") as video_file:
                 digest = hashlib.file_digest(video_file, "sha256")
@@ -181,6 +184,9 @@ def generation_store(*, generation_id: int, due: str | None = None) -> None:
                 _save_field(generation.video, "video.mp4", _WorkFile(video_file))
             with open(poster, "rb") as poster_file:
                 _save_field(generation.poster, "poster.jpg", _WorkFile(poster_file))
+            if made_sprite:
+                with open(sprite, "rb") as sprite_file:
+                    _save_field(generation.sprite, "sprite.jpg", _WorkFile(sprite_file))
     except (VideoLost, media.MediaError) as exc:
         # A refused video stays in staging: it was paid for, and a claim on it needs the file.
         job_finish(
@@ -220,6 +226,7 @@ def generation_store(*, generation_id: int, due: str | None = None) -> None:
         reason="stored" + (f"; {problems}" if problems else ""),
         video=generation.video.name,
         poster=generation.poster.name,
+        sprite=generation.sprite.name,
         video_info={**{k: getattr(info, k) for k in VIDEO_FACTS}, "size_bytes": stored_bytes},
         video_sha256=digest.hexdigest(),
         final_cost=final_cost,
@@ -230,6 +237,17 @@ def generation_store(*, generation_id: int, due: str | None = None) -> None:
         notifications.version_ready(generation=generation)  # its reviewers are told
         _delete_quietly(staging_key(generation))
         (_work_dir() / f"{generation.uuid}.mp4").unlink(missing_ok=True)  # an earlier release's
+
+
+def _make_sprite(generation: Generation, video: Path, dest: Path) -> bool:
+    """The card's hover preview. A video whose poster was made is sound, so a sprite that
+    cannot be made is only logged: the paid video is stored, its card shows the poster."""
+    try:
+        media.sprite_strip(video, dest)
+    except media.MediaError as exc:
+        logger.warning("no sprite for %s: %s", generation.uuid, exc.message)
+        return False
+    return True
 
 
 def _work_dir() -> Path:

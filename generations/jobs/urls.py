@@ -18,6 +18,7 @@ urlpatterns = [
     path(G + "card/", generations.generation_card, name="generation_card"),
     path(G + "video.mp4", generations.generation_video, name="generation_video"),
     path(G + "poster.jpg", generations.generation_poster, name="generation_poster"),
+    path(G + "sprite.jpg", generations.generation_sprite, name="generation_sprite"),
     path(G + "cancel/", generations.generation_cancel, name="generation_cancel"),
     path(G + "retry/", generations.generation_retry, name="generation_retry"),
     path(G + "rerun/", generations.generation_rerun, name="generation_rerun"),

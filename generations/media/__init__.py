@@ -9,6 +9,7 @@ from generations.media.video import (
     frame_picture,
     poster_frame,
     read_provenance,
+    sprite_strip,
     still_frame,
     write_provenance,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "probe",
     "read_provenance",
     "shrink_image",
+    "sprite_strip",
     "still_frame",
     "write_provenance",
 ]

@@ -105,6 +105,97 @@ def _frame_at(container, at_seconds: float) -> tuple[av.VideoFrame, int]:
     return chosen, max(1, round(chosen.width * aspect))
 
 
+def sprite_strip(
+    video_path: StrPath, dest: StrPath, *, frames: int = 10, max_side: int = 320
+) -> tuple[int, int, int]:
+    """Save `frames` frames spread evenly over the video, side by side in one JPEG at `dest`
+    (a card's hover preview: the page shows one at a time by moving the background), each at
+    the video's displayed shape with its longer side at most `max_side`; return (frame width,
+    frame height, frames). The video is decoded once from the start: generated videos have
+    few keyframes, so seeking for each frame would decode the same stretch again and again."""
+    if frames < 1:
+        raise ValueError("frames must be at least 1")
+    if max_side < 1:
+        raise ValueError("max_side must be at least 1")
+    pictures = []
+    try:
+        with open_undecoded(video_path) as container:
+            stream = video_stream(container)
+            if stream is None:
+                raise MediaError("this file has no video to take frames from")
+            seconds = _video_seconds(container, stream)
+            stream.thread_type = "AUTO"
+            aspect = stream.sample_aspect_ratio or 1
+            for frame in _evenly_spread(container, stream, frames, seconds):
+                if not pictures:
+                    display_width = max(1, round(frame.width * aspect))
+                    scale = min(1.0, max_side / max(display_width, frame.height))
+                    width = max(1, round(display_width * scale))
+                    height = max(1, round(frame.height * scale))
+                # Each frame is made small as it is chosen, so that only small pictures are
+                # kept while the rest of the video decodes.
+                pictures.append(
+                    frame.reformat(
+                        width=width, height=height, format="rgb24", interpolation="AREA"
+                    ).to_image()
+                )
+    except FileNotFoundError:
+        raise
+    except av.FFmpegError:
+        raise MediaError(UNREADABLE) from None
+    if not pictures:
+        raise MediaError("this video could not be decoded: it may be truncated or corrupt")
+    pictures += [pictures[-1]] * (frames - len(pictures))  # its length was declared too long
+
+    strip = Image.new("RGB", (width * frames, height))
+    for index, picture in enumerate(pictures):
+        strip.paste(picture, (index * width, 0))
+
+    def write(tmp: Path) -> None:
+        strip.save(tmp, "JPEG", quality=_POSTER_JPEG_QUALITY, optimize=True)
+
+    write_into_place(dest, write)
+    return width, height, frames
+
+
+def _video_seconds(container, stream) -> float:
+    """How long the video stream lasts: as declared, else measured from its packets' times
+    (no frame decoded), the file then read again from its start."""
+    if stream.duration:
+        return float(stream.duration * stream.time_base)
+    declared = declared_seconds(container)
+    if declared is not None:
+        return declared
+    start = stream.start_time or 0
+    end = start
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            end = max(end, packet.pts + (packet.duration or 0))
+    container.seek(0)
+    return float((end - start) * stream.time_base)
+
+
+def _evenly_spread(container, stream, count: int, seconds: float):
+    """Yield the frames nearest the middles of `count` equal parts of the video's `seconds`
+    (one frame twice when the video has fewer frames than parts), in order."""
+    start = stream.start_time or 0
+    given, previous = 0, None
+    for frame in container.decode(stream):
+        if frame.pts is None:
+            continue
+        at = float((frame.pts - start) * stream.time_base)
+        while given < count and at >= seconds * (given + 0.5) / count:
+            target = seconds * (given + 0.5) / count
+            before = previous is not None and target - previous[0] < at - target
+            yield previous[1] if before else frame
+            given += 1
+        if given == count:
+            return
+        previous = (at, frame)
+    if previous is not None and given < count:
+        yield previous[1]  # the last frame, for the parts past the end (the caller repeats it)
+
+
 def still_frame(
     video_path: StrPath, dest: StrPath, *, last: bool = False, at_seconds: float | None = None
 ) -> None:

@@ -10,6 +10,7 @@ P = "projects/<uuid:project_uuid>/"
 urlpatterns = [
     path("login/", accounts.sign_in, name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("theme/", accounts.theme_choose, name="theme"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path(
         "password/change/done/",

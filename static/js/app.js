@@ -56,4 +56,52 @@
       ? "Uploading: " + percent + " %"
       : "Uploaded; checking the files…";
   });
+
+  // Hover-scrubbing: a poster with a sprite strip (ten frames of its video side by side)
+  // shows the frame under the pointer. The strip is fetched on the first move over it, and
+  // its frame count read from its own size, so strips of any length work. Touch and the
+  // keyboard keep the poster: a finger on a card scrolls the page or opens the take.
+  function showFrame(scrub, x) {
+    var frames = parseInt(scrub.dataset.frames, 10);
+    var box = scrub.getBoundingClientRect();
+    if (!frames || !box.width) return;
+    var at = Math.min(frames - 1, Math.max(0, Math.floor(((x - box.left) / box.width) * frames)));
+    scrub.style.backgroundPosition = (frames > 1 ? (100 * at) / (frames - 1) : 0) + "% 0%";
+    scrub.classList.add("showing");
+  }
+  function loadStrip(scrub) {
+    if (scrub.dataset.loading) return;
+    scrub.dataset.loading = "1";
+    var strip = new Image();
+    strip.addEventListener("load", function () {
+      var poster = scrub.previousElementSibling;
+      var aspect = poster.naturalWidth && poster.naturalHeight
+        ? poster.naturalWidth / poster.naturalHeight
+        : poster.width / poster.height;
+      var frames = Math.max(1, Math.round(strip.naturalWidth / (strip.naturalHeight * aspect)));
+      scrub.dataset.frames = String(frames);
+      scrub.style.backgroundImage = 'url("' + strip.src + '")';
+      scrub.style.backgroundSize = frames * 100 + "% 100%";
+      if (scrub.dataset.pointerX) showFrame(scrub, parseFloat(scrub.dataset.pointerX));
+    });
+    strip.src = scrub.dataset.sprite;
+  }
+  document.addEventListener("pointermove", function (event) {
+    if (event.pointerType === "touch") return;
+    var frame = event.target.closest && event.target.closest(".frame");
+    var scrub = frame && frame.querySelector(".scrub[data-sprite]");
+    if (!scrub) return;
+    scrub.dataset.pointerX = String(event.clientX);
+    if (scrub.dataset.frames) showFrame(scrub, event.clientX);
+    else loadStrip(scrub);
+  });
+  document.addEventListener("pointerout", function (event) {
+    var frame = event.target.closest && event.target.closest(".frame");
+    if (!frame || (event.relatedTarget && frame.contains(event.relatedTarget))) return;
+    var scrub = frame.querySelector(".scrub");
+    if (scrub) {
+      scrub.classList.remove("showing");
+      delete scrub.dataset.pointerX;
+    }
+  });
 })();

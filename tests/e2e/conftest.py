@@ -75,8 +75,10 @@ def screenshot(request):
     return take
 
 
-def sign_in(browser, live_server, user, password):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def sign_in(browser, live_server, user, password, **context_options):
+    """A page signed in as `user`; `context_options` go to the browser context (a viewport,
+    a color_scheme to emulate)."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 900}, **context_options})
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.goto(f"{live_server.url}/login/")

@@ -488,6 +488,16 @@ def generation_poster(request, project_uuid, generation_uuid):
 
 
 @login_required
+@require_GET
+def generation_sprite(request, project_uuid, generation_uuid):
+    """The card's hover preview, for whoever may see the poster (a 404 before it is made)."""
+    generation = get_generation_for(request, project_uuid, generation_uuid)
+    return stored_file_response(
+        request, generation.sprite, content_type="image/jpeg", filename=None
+    )
+
+
+@login_required
 @require_POST
 def generation_cancel(request, project_uuid, generation_uuid):
     generation = get_generation_for(request, project_uuid, generation_uuid, *GENERATORS)

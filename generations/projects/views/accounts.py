@@ -6,15 +6,16 @@ from django.contrib import admin
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.core.exceptions import BadRequest
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from generations.core import ratelimit
+from generations.core import ratelimit, theme
 from generations.core.signin import sign_in_limited
 
 _password_reset = auth_views.PasswordResetView.as_view()
@@ -85,4 +86,23 @@ def _too_many(request, template: str, context: dict, wait: int):
     }
     response = render(request, template, {**context, **retry}, status=429)
     response["Retry-After"] = str(wait)
+    return response
+
+
+@require_POST
+def theme_choose(request):
+    """Remember the look chosen (dark, light or the system's) in a cookie, for anyone, signed
+    in or not, and go back to the page it was chosen on."""
+    chosen = request.POST.get("theme", "")
+    if chosen not in theme.THEMES:
+        raise BadRequest(f"Choose a theme: {', '.join(theme.THEMES)}.")
+    response = redirect(_next_url(request) or "home")
+    response.set_cookie(
+        theme.COOKIE,
+        chosen,
+        max_age=theme.COOKIE_MAX_AGE,
+        secure=request.is_secure(),
+        httponly=True,
+        samesite="Lax",
+    )
     return response
