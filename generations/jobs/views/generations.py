@@ -1,5 +1,8 @@
 """The gallery, generating, and serving the videos (to members only)."""
 
+import json
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -44,6 +47,39 @@ FILTERS = ("state", "endpoint", "model", "prompt", "author")
 INPUT_SETTINGS = {
     rules.AUDIO_TO_VIDEO: {"av_model": "model", "av_resolution": "resolution"},
     rules.RETAKE: {"retake_model": "model"},
+}
+# Where the form shows an error of a request's field, by endpoint where fields share a name:
+# a retake's and an extend's duration and model have fields of their own. An error of a field
+# the form has no place for is shown at the top, never dropped.
+ERROR_SLOTS = {
+    rules.AUDIO_TO_VIDEO: {"model": "av_model", "resolution": "av_resolution"},
+    rules.RETAKE: {"duration": "section_duration", "model": "retake_model"},
+    rules.EXTEND: {"duration": "extend_duration", "model": "extend_model", "mode": "extend_mode"},
+}
+FIELD_ERRORS = {
+    "endpoint",
+    "prompt",
+    "model",
+    "resolution",
+    "fps",
+    "duration",
+    "camera_motion",
+    "generate_audio",
+    "variations",
+    "image",
+    "last_image",
+    "audio",
+    "video",
+    "start_time",
+    "mode",
+    "context",
+    *(slot for slots in ERROR_SLOTS.values() for slot in slots.values()),
+}
+INPUT_ERRORS = {
+    "image_uri": "image",
+    "last_frame_uri": "last_image",
+    "audio_uri": "audio",
+    "video_uri": "video",
 }
 FROM_A_TAKE = (
     "endpoint",
@@ -136,8 +172,7 @@ def generation_new(request, project_uuid):
         try:
             generation = _submit(request, project, prompt_version)
         except ValidationError as exc:
-            raw = exc.message_dict if hasattr(exc, "error_dict") else {"general": exc.messages}
-            errors = {("general" if k == "__all__" else k): v for k, v in raw.items()}
+            errors = _placed_errors(exc, request.POST.get("endpoint", ""))
         else:
             batch = Generation.objects.filter(batch=generation.batch)
             waiting = sum(g.state == JobState.PENDING_APPROVAL for g in batch)
@@ -171,6 +206,7 @@ def generation_new(request, project_uuid):
             "modes": rules.RETAKE_MODES,
             # Extra durations to make too: those every model offers at every size and rate.
             "variation_durations": rules.DURATIONS_EVERYWHERE,
+            **_variation_choices(request.POST),
             # Image-to-video's optional last image: offered only for the models that take it.
             "last_frame_models": capabilities.active().last_frame_models(),
             "takes": selectors.frame_sources(project=project),
@@ -181,6 +217,18 @@ def generation_new(request, project_uuid):
         # htmx swaps only successful answers: a refused form comes back as 200 to it.
         status=400 if errors and not request.htmx else 200,
     )
+
+
+def _placed_errors(exc: ValidationError, endpoint: str) -> dict[str, list[str]]:
+    """The refusal's messages by the form field each stands under ("general": at the top)."""
+    raw = exc.message_dict if hasattr(exc, "error_dict") else {"general": exc.messages}
+    slots = ERROR_SLOTS.get(endpoint, {})
+    placed: dict[str, list[str]] = {}
+    for key, said in raw.items():
+        key = INPUT_ERRORS.get(key, key)
+        key = slots.get(key, key)
+        placed.setdefault(key if key in FIELD_ERRORS else "general", []).extend(said)
+    return placed
 
 
 def _submit(request, project, prompt_version) -> Generation:
@@ -239,6 +287,7 @@ def _submit(request, project, prompt_version) -> Generation:
             else:
                 assets["source_video"] = _asset(project, request, "video", "video")
         variations = _variations(post, params) if endpoint in MADE_TO_ORDER else [params]
+        _check_variations(project, prompt_version, endpoint, variations, assets)
         generations = jobs.job_submit_batch(
             project=project,
             user=request.user,
@@ -279,6 +328,59 @@ def _variations(post, params) -> list[dict]:
     return [{**params, "model": m, "duration": d} for m in models for d in durations]
 
 
+def _variation_choices(post) -> dict:
+    """The variations offered (models both made-to-order endpoints take), those ticked on a
+    refused form, and the support matrix the browser checks them against before sending."""
+    caps = capabilities.active()
+    models = [
+        m
+        for m in caps.models_for(rules.TEXT_TO_VIDEO)
+        if m in caps.models_for(rules.IMAGE_TO_VIDEO)
+    ]
+    matrix = {
+        endpoint: {
+            f"{model} {resolution} {fps}": list(durations)
+            for (model, resolution, fps), durations in caps.matrix(endpoint).items()
+        }
+        for endpoint in MADE_TO_ORDER
+    }
+    return {
+        "variation_models": models,
+        "variation_matrix": json.dumps(matrix, separators=(",", ":")),
+        "also_models": post.getlist("also_model"),
+        "also_durations": [_number(d, int) for d in post.getlist("also_duration")],
+    }
+
+
+def _variation_label(params: dict) -> str:
+    return f"{params.get('model')} · {params.get('duration')} s"
+
+
+def _check_variations(project, prompt_version, endpoint, variations, assets) -> None:
+    """The asked request's errors stand under its own fields; an extra variation's under the
+    variations, naming the variation (by its model, one the form offers, and duration)."""
+    jobs.job_estimate(endpoint=endpoint, params=variations[0], assets=assets)
+    for params in variations[1:]:
+        try:
+            jobs.job_estimate(endpoint=endpoint, params=params, assets=assets)
+            problems = spend.policy_problems(
+                project=project,
+                prompt_version=prompt_version,
+                endpoint=endpoint,
+                params=params,
+                wording_edited=jobs.wording_edited(
+                    prompt_version=prompt_version, endpoint=endpoint, params=params
+                ),
+            )
+            if problems:
+                raise ValidationError(list(problems.values()))
+        except ValidationError as exc:
+            reason = " ".join(exc.messages)
+            raise ValidationError(
+                {"variations": f"{_variation_label(params)} cannot be made: {reason}"}
+            ) from None
+
+
 @login_required
 @require_GET
 def generation_estimate(request, project_uuid):
@@ -287,11 +389,12 @@ def generation_estimate(request, project_uuid):
     project = get_project_for(request, project_uuid)
     get = request.GET
     endpoint = get.get("endpoint")
+    prompt_version = prompt_selectors.prompt_version_for_generation(
+        project=project, prompt_uuid=uuid_param(get.get("prompt"), "prompt")
+    )
     refused = spend.policy_problems(
         project=project,
-        prompt_version=prompt_selectors.prompt_version_for_generation(
-            project=project, prompt_uuid=uuid_param(get.get("prompt"), "prompt")
-        ),
+        prompt_version=prompt_version,
         endpoint=endpoint or rules.TEXT_TO_VIDEO,
         params=(
             {p: get.get(n) for n, p in INPUT_SETTINGS[endpoint].items()}
@@ -308,44 +411,112 @@ def generation_estimate(request, project_uuid):
                 '<span class="field-error">Not available: {}</span>', " ".join(refused.values())
             )
         )
+    if endpoint in MADE_TO_ORDER:
+        for model in get.getlist("also_model"):
+            refused = spend.policy_problems(
+                project=project,
+                prompt_version=prompt_version,
+                endpoint=endpoint,
+                params={"model": model, "resolution": get.get("resolution")},
+            )
+            if refused:
+                return HttpResponse(
+                    format_html(
+                        '<span class="field-error">Also with {} is not available: {}</span>',
+                        model,
+                        " ".join(refused.values()),
+                    )
+                )
     if endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE):
-        chosen = {"model": rules.PRO, "resolution": rules.RES_1080P}
-        chosen |= {p: get[n] for n, p in INPUT_SETTINGS[endpoint].items() if get.get(n)}
-        try:
-            rate = price_list_on().rate(*pricing.price_key(endpoint, chosen))
-        except rules.RequestInvalid as exc:
-            return HttpResponse(format_html('<span class="field-error">{}</span>', exc.message))
-        what = "audio" if endpoint == rules.AUDIO_TO_VIDEO else "video"
-        return HttpResponse(f"{rate} USD per second of the {what}")
-    priced = rules.TEXT_TO_VIDEO
-    payload = {
-        "model": get.get("model"),
-        "resolution": get.get("resolution"),
-        "duration": _number(get.get("duration"), int),
-    }
+        return _estimate_by_input(request, project, endpoint)
     if endpoint == rules.EXTEND and rules.OFFERS_EXTEND:  # billed by the seconds added only
-        priced = rules.EXTEND
         payload = {
             "model": get.get("extend_model") or rules.EXTEND_MODEL,
             "duration": _number(get.get("extend_duration"), float),
         }
+        return _estimate_made(request, project, rules.EXTEND, [payload])
+    payload = {
+        "model": get.get("model"),
+        "resolution": get.get("resolution"),
+        "fps": _number(get.get("fps"), int),
+        "duration": _number(get.get("duration"), int),
+    }
+    if payload["fps"] in (None, ""):  # an older page's query: priced without its frame rate
+        del payload["fps"]
+    return _estimate_made(request, project, endpoint, _variations(get, payload))
+
+
+def _estimate_by_input(request, project, endpoint) -> HttpResponse:
+    """Audio-to-video and retake cost a rate per second of their input: the total once the
+    browser has read the chosen audio file's length (`audio_seconds`), else the rate."""
+    get = request.GET
+    chosen = {"model": rules.PRO, "resolution": rules.RES_1080P}
+    chosen |= {p: get[n] for n, p in INPUT_SETTINGS[endpoint].items() if get.get(n)}
     prices = price_list_on()
     try:
-        cost = pricing.estimate_cost(priced, payload, prices=prices)
-    except (rules.RequestInvalid, TypeError, ValueError, ArithmeticError):
-        return HttpResponse("choose a model, resolution and duration")
-    found = {"endpoint": priced, "payload": payload, "prices": prices}
-    unconfirmed, refusal = price_unconfirmed(**found), price_refusal(**found)
-    if refusal or unconfirmed:
-        note = refusal or f"{unconfirmed}: this is the simulator's figure"
-        return HttpResponse(f"{cost} USD, price unconfirmed. {note}.")
-    budget = _budget_words(request, project, cost)
-    return HttpResponse(f"{cost} USD" + (f" · {budget}" if budget else ""))
+        rate = prices.rate(*pricing.price_key(endpoint, chosen))
+    except rules.RequestInvalid as exc:
+        return HttpResponse(format_html('<span class="field-error">{}</span>', exc.message))
+    seconds = _number(get.get("audio_seconds"), float)
+    if endpoint == rules.AUDIO_TO_VIDEO and isinstance(seconds, float) and 0 < seconds < 3600:
+        cost = pricing.estimate_cost(endpoint, chosen, input_seconds=seconds, prices=prices)
+        budget = _budget_words(request, project, cost)
+        return HttpResponse(
+            f"{cost} USD for {seconds:.1f} s of audio ({rate} USD per second)"
+            + (f" · {budget}" if budget else "")
+        )
+    what = "audio" if endpoint == rules.AUDIO_TO_VIDEO else "video"
+    return HttpResponse(f"{rate} USD per second of the {what}")
 
 
-def _budget_words(request, project, cost) -> str:
+def _estimate_made(request, project, endpoint, variations: list[dict]) -> HttpResponse:
+    """Text-, image-to-video and extend: each variation checked as the API would, then priced;
+    the total is their sum, as the jobs will reserve it."""
+    prices = price_list_on()
+    priced = rules.TEXT_TO_VIDEO if endpoint != rules.EXTEND else endpoint
+    costs, notes = [], []
+    for number, payload in enumerate(variations):
+        try:
+            if "fps" in payload and priced == rules.TEXT_TO_VIDEO:
+                rules.check_support_matrix(
+                    payload["model"],
+                    payload["resolution"],
+                    payload["fps"],
+                    payload["duration"],
+                    endpoint=endpoint if endpoint in MADE_TO_ORDER else rules.TEXT_TO_VIDEO,
+                )
+            cost = pricing.estimate_cost(priced, payload, prices=prices)
+        except rules.RequestInvalid as exc:
+            if number == 0:
+                return HttpResponse(format_html('<span class="field-error">{}</span>', exc.message))
+            return HttpResponse(
+                format_html(
+                    '<span class="field-error">{} cannot be made: {}</span>',
+                    _variation_label(payload),
+                    exc.message,
+                )
+            )
+        except (TypeError, ValueError, ArithmeticError, KeyError):
+            return HttpResponse("choose a model, resolution and duration")
+        found = {"endpoint": priced, "payload": payload, "prices": prices}
+        unconfirmed, refusal = price_unconfirmed(**found), price_refusal(**found)
+        if refusal or unconfirmed:
+            notes.append(refusal or f"{unconfirmed}: this is the simulator's figure")
+        costs.append(cost)
+    total = sum(costs, Decimal(0))
+    shown = f"{total} USD"
+    if len(costs) > 1:
+        shown += f" for {len(costs)} jobs ({' + '.join(str(c) for c in costs)})"
+    if notes:
+        return HttpResponse(f"{shown}, price unconfirmed. {notes[0]}.")
+    budget = _budget_words(request, project, total, largest=max(costs))
+    return HttpResponse(shown + (f" · {budget}" if budget else ""))
+
+
+def _budget_words(request, project, cost, largest=None) -> str:
     """What the budget says of this cost before anything is sent: what is left, whether it
-    would be refused, whether a producer approves it first."""
+    would be refused, whether a producer approves it first (each job is judged on its own
+    estimate: `largest`, of a batch)."""
     status = spend_selectors.budget_status(project=project)
     words = []
     if status.left is not None:
@@ -353,7 +524,8 @@ def _budget_words(request, project, cost) -> str:
         if cost > status.left:
             words.append("more than is left: it would be refused")
     above = status.budget.approval_above if status.budget else None
-    if above is not None and cost > above and not request.membership.has_role(Role.PRODUCER):
+    largest = cost if largest is None else largest
+    if above is not None and largest > above and not request.membership.has_role(Role.PRODUCER):
         words.append(f"above {above} USD, so a producer approves it before it is sent")
     return "; ".join(words)
 
