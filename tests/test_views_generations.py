@@ -465,7 +465,7 @@ def test_a_variation_the_api_would_not_make_is_named_under_the_variations(client
 def test_errors_stand_under_the_field_they_concern():
     from django.core.exceptions import ValidationError
 
-    from generations.jobs.views.generations import _placed_errors
+    from generations.jobs.views.generate import _placed_errors
 
     refused = ValidationError(
         {"duration": "at least 2 s", "video_uri": "not a video", "guidance": "odd", "__all__": "x"}
