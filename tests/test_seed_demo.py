@@ -159,3 +159,16 @@ def test_a_viewer_is_pointed_somewhere_useful(client, project, viewer):
     for page in ("gallery", "prompts", "sequences"):
         body = client.get(reverse(page, args=[project.uuid])).content.decode()
         assert first_link_of(body).startswith(f"/projects/{project.uuid}/"), page
+
+
+def test_a_demo_project_someone_has_used_is_left_alone(django_user_model):
+    from generations.management.commands.seed_demo import DEMO_PASSWORD
+    from generations.projects.services import project_create
+    from generations.sequences import services as sequences
+
+    user = django_user_model.objects.create_user(DEMO_USERNAME, password=DEMO_PASSWORD)
+    project = project_create(name=DEMO_PROJECT, owner=user)
+    sequences.sequence_create(project=project, user=user, title="Mine")
+    call_command("seed_demo")
+    assert list(Sequence.objects.values_list("title", flat=True)) == ["Mine"]
+    assert not Generation.objects.exists() and not Prompt.objects.exists()

@@ -59,7 +59,8 @@ class Demo:
 def demo_wanted(*, project: Project) -> bool:
     """Only a project nobody has used yet gets the demo: seeding again, or seeding a demo
     project someone has worked in, adds nothing."""
-    return not project.prompts.exists()
+    used = (project.prompts, project.generations, project.sequences)
+    return not any(rows.exists() for rows in used)
 
 
 def demo_build(*, project: Project, owner, simulator_dir: Path, api_key: str) -> None:
