@@ -433,7 +433,9 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'"],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:", *MEDIA_ORIGINS],
-        "media-src": ["'self'", *MEDIA_ORIGINS],
+        # blob: for the generate form's Audio element, which reads a chosen file's length
+        # (made by the page's own script from the person's own file).
+        "media-src": ["'self'", "blob:", *MEDIA_ORIGINS],
         "connect-src": ["'self'"],
         "font-src": ["'self'"],
         "object-src": ["'none'"],

@@ -44,7 +44,7 @@ def test_pages_carry_a_policy_without_inline_script_or_eval(signed_in, project):
         assert csp["script-src"] == ["'self'"]
         assert csp["style-src"] == ["'self'"]
         assert csp["img-src"] == ["'self'", "data:"]
-        assert csp["media-src"] == ["'self'"]
+        assert csp["media-src"] == ["'self'", "blob:"]
         assert csp["object-src"] == ["'none'"]
         assert csp["frame-ancestors"] == ["'none'"]
         assert csp["form-action"] == ["'self'"]
@@ -89,7 +89,7 @@ def test_s3_hosts_are_allowed_for_media_in_production(tmp_path):
     result = boot(PRODUCTION, tmp_path, code)
     assert result.returncode == 0, result.stderr
     directives = json.loads(result.stdout)
-    assert directives["media-src"] == ["'self'", "https://minio.internal:9000"]
+    assert directives["media-src"] == ["'self'", "blob:", "https://minio.internal:9000"]
     assert directives["img-src"] == ["'self'", "data:", "https://minio.internal:9000"]
     assert directives["script-src"] == ["'self'"]
 
@@ -98,6 +98,7 @@ def test_s3_hosts_are_allowed_for_media_in_production(tmp_path):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["media-src"] == [
         "'self'",
+        "blob:",
         "https://videos.s3.amazonaws.com",
         "https://videos.s3.eu-west-1.amazonaws.com",
     ]

@@ -456,3 +456,79 @@ def test_the_estimate_says_what_the_budget_leaves_and_who_approves(
     assert "more than is left: it would be refused" in too_dear.content.decode()
     client.force_login(producer)  # a producer's own job does not wait for approval
     assert "producer approves" not in client.get(url + query + "10").content.decode()
+
+
+def test_a_variation_the_api_would_not_make_is_named_under_the_variations(client, project, editor):
+    import re
+
+    client.force_login(editor)
+    response = client.post(
+        reverse("generation_new", args=[project.uuid]),
+        {
+            "endpoint": "text-to-video",
+            "prompt_text": "dunes",
+            "model": "ltx-2-fast",
+            "resolution": "1920x1080",
+            "fps": "25",
+            "duration": "20",
+            "also_model": ["ltx-2-pro"],  # ltx-2-pro has no 20 s
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    variations = html[
+        html.index('id="variations"') : html.index("</fieldset>", html.index('id="variations"'))
+    ]
+    [error] = re.findall(r'<small class="field-error">([^<]*)</small>', variations)
+    assert error.startswith("ltx-2-pro · 20 s cannot be made: ltx-2-pro at 1920x1080 and 25 fps")
+    # It names only models the form offers, and the variation stays ticked.
+    offered = set(re.findall(r'<option value="(ltx-[^"]+)"', html))
+    assert set(re.findall(r"ltx-[\w-]+", error)) <= offered
+    assert 'name="also_model" value="ltx-2-pro" checked' in html
+    assert "cannot be made" not in html[: html.index('id="variations"')]
+
+
+def test_errors_stand_under_the_field_they_concern():
+    from django.core.exceptions import ValidationError
+
+    from generations.jobs.views.generate import _placed_errors
+
+    refused = ValidationError(
+        {"duration": "at least 2 s", "video_uri": "not a video", "guidance": "odd", "__all__": "x"}
+    )
+    assert _placed_errors(refused, "retake") == {
+        "section_duration": ["at least 2 s"],
+        "video": ["not a video"],
+        "general": ["odd", "x"],  # a field the form has no place for: shown, at the top
+    }
+    assert _placed_errors(ValidationError({"model": "no"}), "audio-to-video") == {
+        "av_model": ["no"]
+    }
+    assert _placed_errors(ValidationError("over budget"), "text-to-video") == {
+        "general": ["over budget"]
+    }
+
+
+def test_the_estimate_is_the_sum_of_the_variations(client, project, viewer):
+    client.force_login(viewer)
+    url = reverse("generation_estimate", args=[project.uuid])
+    query = (
+        "?endpoint=text-to-video&model=ltx-2-fast&resolution=1920x1080&fps=25&duration=6"
+        "&also_model=ltx-2-pro&also_duration=8"
+    )
+    assert (
+        client.get(url + query).content.decode()
+        == "1.40 USD for 4 jobs (0.24 + 0.32 + 0.36 + 0.48)"
+    )
+    refused = client.get(url + query.replace("duration=6", "duration=20")).content.decode()
+    assert "ltx-2-pro · 20 s cannot be made" in refused and "field-error" in refused
+
+
+def test_the_estimate_of_audio_to_video_is_its_lengths_total(client, project, viewer):
+    client.force_login(viewer)
+    url = reverse("generation_estimate", args=[project.uuid])
+    answer = client.get(url + "?endpoint=audio-to-video&audio_seconds=2.5").content.decode()
+    assert answer == "0.25 USD for 2.5 s of audio (0.10 USD per second)"
+    for unread in ("", "nan", "-1", "abc"):
+        answer = client.get(url + f"?endpoint=audio-to-video&audio_seconds={unread}")
+        assert answer.content.decode() == "0.10 USD per second of the audio"

@@ -34,10 +34,12 @@ LEASE_WAIT_SECONDS = 15.0
 UPLOAD_REUSE_MARGIN = dt.timedelta(hours=1)
 
 
-def generation_execute(*, generation_id: int, due: str | None = None) -> None:
+def generation_execute(*, generation_id: int, due: str | None = None, client=None) -> None:
     """Run one job: take a slot, send it, store the video, settle its state. `due` is the
     message's stamp: only the job's live (latest) message may send another when it cannot run
-    yet, so a job never has more than one message waiting."""
+    yet, so a job never has more than one message waiting. `client` is the API to call, the
+    installation's (or the project's key's) unless given: `seed_demo` runs its jobs on a
+    simulator of its own, so the demo's takes go the worker's whole way."""
     generation = Generation.objects.select_related("project").get(pk=generation_id)
     live = due is None or generation.message_due_at == dt.datetime.fromisoformat(due)
     if generation.not_before and generation.not_before > timezone.now():
@@ -61,7 +63,7 @@ def generation_execute(*, generation_id: int, due: str | None = None) -> None:
     _with_slot(
         generation,
         account,
-        lambda heartbeat: _claim_and_send(generation, api_key, account, heartbeat),
+        lambda heartbeat: _claim_and_send(generation, api_key, account, heartbeat, client),
     )
 
 
@@ -114,14 +116,14 @@ def _with_slot(generation: Generation, account, work) -> None:
         generation_store(generation_id=generation.pk)
 
 
-def _claim_and_send(generation: Generation, api_key: str, account, heartbeat) -> None:
+def _claim_and_send(generation: Generation, api_key: str, account, heartbeat, client) -> None:
     if job_claim(generation=generation):
-        _send(generation, api_key=api_key, account=account, heartbeat=heartbeat)
+        _send(generation, api_key=api_key, account=account, heartbeat=heartbeat, client=client)
 
 
-def _send(generation: Generation, *, api_key: str, account, heartbeat) -> None:
+def _send(generation: Generation, *, api_key: str, account, heartbeat, client=None) -> None:
     """The paid call, made once per claim: record the attempt, send, keep the answer."""
-    client = ltx_client(api_key=api_key)
+    client = client or ltx_client(api_key=api_key)
     try:
         request = _build_request(generation, client)
     except (errors.LTXError, rules.RequestInvalid, media.MediaError, OSError) as exc:

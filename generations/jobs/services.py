@@ -87,6 +87,16 @@ def job_estimate(*, endpoint: str, params: dict, assets: dict) -> tuple[dict, De
     return params, estimate
 
 
+def wording_edited(*, prompt_version, endpoint: str, params: dict) -> bool:
+    """Whether a job sends words other than its prompt version's. A retake's (an extend's)
+    prompt describes its range, not the shot: its version is the source's, never edited."""
+    return (
+        prompt_version is not None
+        and endpoint not in ON_A_VIDEO
+        and not prompt_version.words_are(params.get("prompt", ""))
+    )
+
+
 def job_submit(
     *,
     project: Project,
@@ -113,19 +123,13 @@ def job_submit(
         if asset is not None and asset.project_id != project.pk:
             raise ValidationError("An input file belongs to another project")
     params, estimate = job_estimate(endpoint=endpoint, params=params, assets=assets)
-    # A retake's (an extend's) prompt describes its range, not the shot: its version is the
-    # source's.
-    wording_edited = (
-        prompt_version is not None
-        and endpoint not in ON_A_VIDEO
-        and not prompt_version.words_are(params.get("prompt", ""))
-    )
+    edited = wording_edited(prompt_version=prompt_version, endpoint=endpoint, params=params)
     spend.policy_check(  # costly settings may need an approved prompt version, as approved
         project=project,
         prompt_version=prompt_version,
         endpoint=endpoint,
         params=params,
-        wording_edited=wording_edited,
+        wording_edited=edited,
     )
     # Queued, or waiting for a producer when the estimate is above the approval amount.
     state = spend.state_on_submit(project=project, user=user, estimate=estimate)
@@ -133,7 +137,7 @@ def job_submit(
         generation = Generation.objects.create(
             project=project,
             prompt_version=prompt_version,
-            wording_edited=wording_edited,
+            wording_edited=edited,
             requested_by=user,
             endpoint=endpoint,
             params=params,

@@ -1,17 +1,17 @@
 from django.urls import path
 
-from generations.jobs.views import approvals, generations, retakes
+from generations.jobs.views import approvals, generate, generations, retakes
 
 P = "projects/<uuid:project_uuid>/"
 G = P + "generations/<uuid:generation_uuid>/"
 
 urlpatterns = [
     path(P + "generations/", generations.gallery, name="gallery"),
-    path(P + "generations/new/", generations.generation_new, name="generation_new"),
-    path(P + "generations/estimate/", generations.generation_estimate, name="generation_estimate"),
+    path(P + "generations/new/", generate.generation_new, name="generation_new"),
+    path(P + "generations/estimate/", generate.generation_estimate, name="generation_estimate"),
     path(
         P + "generations/new/input-settings/",
-        generations.generation_input_settings,
+        generate.generation_input_settings,
         name="generation_input_settings",
     ),
     path(G, generations.generation_detail, name="generation"),

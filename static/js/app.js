@@ -44,17 +44,36 @@
   document.addEventListener("DOMContentLoaded", function () { setUp(document); });
   document.addEventListener("htmx:load", function (event) { setUp(event.detail.elt); });
 
-  // Uploads show how far they have got, then that the files are being checked.
-  document.addEventListener("htmx:xhr:progress", function (event) {
-    var form = event.target.closest && event.target.closest("form[data-upload-progress]");
-    if (!form || !event.detail.lengthComputable || !event.detail.total) return;
-    var box = form.querySelector(".upload-progress");
-    var percent = Math.round((100 * event.detail.loaded) / event.detail.total);
+  // Uploads show how far they have got, from the request's own upload events (htmx's
+  // progress events mix the upload with the answer's download, which read as "done" at
+  // once), then that the files are being checked: only once every byte is sent.
+  function progressBox(form) { return form.querySelector(".upload-progress"); }
+  function showProgress(box, percent, text) {
+    var bar = box.querySelector("progress");
+    if (percent === null) bar.removeAttribute("value"); else bar.value = percent;
+    box.querySelector("small").textContent = text;
     box.hidden = false;
-    box.querySelector("progress").value = percent;
-    box.querySelector("small").textContent = percent < 100
-      ? "Uploading: " + percent + " %"
-      : "Uploaded; checking the files…";
+  }
+  function megabytes(bytes) { return (bytes / 1e6).toFixed(1) + " MB"; }
+  document.addEventListener("htmx:beforeSend", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("form[data-upload-progress]")) return;
+    var box = progressBox(form);
+    var hasFiles = Array.prototype.some.call(
+      form.querySelectorAll("input[type=file]:enabled"),
+      function (input) { return input.files && input.files.length; });
+    showProgress(box, null, hasFiles ? "Starting the upload…" : "Sending…");
+    var upload = event.detail.xhr.upload;
+    upload.addEventListener("progress", function (progress) {
+      if (!progress.lengthComputable || !progress.total) return;
+      var percent = Math.floor((100 * progress.loaded) / progress.total);
+      if (progress.loaded >= progress.total) return;  // "load" says when it is all sent
+      showProgress(box, percent, "Uploading: " + percent + " % (" +
+        megabytes(progress.loaded) + " of " + megabytes(progress.total) + ")");
+    });
+    upload.addEventListener("load", function () {
+      showProgress(box, 100, hasFiles ? "Uploaded; checking the files…" : "Sent; checking…");
+    });
   });
 
   // Hover-scrubbing: a poster with a sprite strip (ten frames of its video side by side)
@@ -104,4 +123,104 @@
       delete scrub.dataset.pointerX;
     }
   });
+
+  // A refused form comes back drawn again with its errors under its fields: the files chosen
+  // stay chosen (a page may move a FileList into the new input; it could not pick a file).
+  var keptFiles = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (!form || !form.matches || !form.matches("form[data-upload-progress]")) return;
+    keptFiles = {};
+    form.querySelectorAll("input[type=file]").forEach(function (input) {
+      if (input.files && input.files.length) keptFiles[input.name] = input.files;
+    });
+  });
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!keptFiles) return;
+    var kept = keptFiles;
+    keptFiles = null;
+    document.querySelectorAll("form[data-upload-progress] input[type=file]").forEach(function (input) {
+      if (!kept[input.name]) return;
+      input.files = kept[input.name];
+      input.dispatchEvent(new Event("change", {bubbles: true}));
+    });
+  });
+
+  // Audio-to-video lasts as long as its audio and is billed by it: the browser reads the
+  // chosen file's length, and the estimate shows the total rather than a rate.
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches("input[type=file][data-audio-length]")) return;
+    var seconds = input.form.querySelector("input[name=audio_seconds]");
+    var file = input.files && input.files[0];
+    seconds.value = "";
+    if (!file) return;
+    var url = URL.createObjectURL(file);
+    var audio = new Audio();
+    function done() {
+      URL.revokeObjectURL(url);
+      if (isFinite(audio.duration) && audio.duration > 0) {
+        seconds.value = audio.duration.toFixed(2);
+        seconds.dispatchEvent(new Event("change", {bubbles: true}));  // the estimate asks again
+      }
+    }
+    audio.preload = "metadata";
+    audio.addEventListener("loadedmetadata", done, {once: true});
+    audio.addEventListener("error", function () { URL.revokeObjectURL(url); }, {once: true});
+    audio.src = url;
+  });
+
+  // Variations: each model and duration ticked is a job of its own. One the API would not
+  // make at the chosen size and rate is refused here, with the reason, before anything is
+  // sent (the ticked box is made invalid, so the form does not submit).
+  function checkVariations(form) {
+    var box = form.querySelector("[data-variation-matrix]");
+    var choice = form.querySelector("select[data-endpoint-choice]");
+    if (!box || !choice) return;
+    var problem = box.querySelector(".variation-problem");
+    var ticks = box.querySelectorAll("input[type=checkbox]");
+    ticks.forEach(function (tick) { tick.setCustomValidity(""); });
+    var matrix = JSON.parse(box.dataset.variationMatrix)[choice.value];
+    var model = form.querySelector("select[name=model]");
+    var resolution = form.querySelector("select[name=resolution]");
+    var fps = form.querySelector("select[name=fps]");
+    var duration = form.querySelector("select[name=duration]");
+    var reasons = [];
+    if (matrix && model && resolution && fps && duration) {
+      var models = [model.value], durations = [Number(duration.value)];
+      ticks.forEach(function (tick) {
+        if (!tick.checked) return;
+        if (tick.name === "also_model" && models.indexOf(tick.value) === -1) models.push(tick.value);
+        if (tick.name === "also_duration" && durations.indexOf(Number(tick.value)) === -1) {
+          durations.push(Number(tick.value));
+        }
+      });
+      models.forEach(function (m) {
+        var offered = matrix[m + " " + resolution.value + " " + fps.value] || [];
+        durations.forEach(function (d) {
+          if (offered.indexOf(d) !== -1) return;
+          var reason = m + " does not make " + d + " s at " + resolution.value + " and " +
+            fps.value + " fps (" + (offered.length ? "it makes " + offered.join(", ") + " s there"
+            : "it does not make that size and rate") + ")";
+          reasons.push(reason);
+          var culprit = m !== model.value
+            ? box.querySelector("input[name=also_model][value='" + m + "']")
+            : box.querySelector("input[name=also_duration][value='" + d + "']");
+          if (culprit) culprit.setCustomValidity(reason);
+        });
+      });
+    }
+    problem.textContent = reasons.length
+      ? "Not possible: " + reasons.join("; ") + ". Untick it, or change the settings above." : "";
+    problem.hidden = !reasons.length;
+  }
+  function checkAllVariations() {
+    document.querySelectorAll("form[data-upload-progress]").forEach(checkVariations);
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.form) checkVariations(event.target.form);
+  });
+  document.addEventListener("DOMContentLoaded", checkAllVariations);
+  // The settings are drawn again (htmx) when the model or size changes.
+  document.addEventListener("htmx:load", checkAllVariations);
 })();

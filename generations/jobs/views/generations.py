@@ -1,57 +1,26 @@
-"""The gallery, generating, and serving the videos (to members only)."""
+"""The gallery, a job's page and its actions, and serving the videos (to members only)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
-from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import condition, require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from generations.core.access import get_project_for
 from generations.core.media_response import stored_file_response
 from generations.core.params import uuid_param
 from generations.jobs import selectors
 from generations.jobs import services as jobs
-from generations.jobs.assets import (
-    asset_create,
-    asset_discard,
-    asset_from_frame,
-    asset_from_generation,
-    asset_from_url,
-)
 from generations.jobs.extends import extend_problem
-from generations.jobs.models import MADE_TO_ORDER, Endpoint, Generation, JobState
-from generations.jobs.uploads import takes_uploads
-from generations.ltx import capabilities, pricing, rules
-from generations.ltx.schemas import REQUEST_TYPES
-from generations.projects.models import Role
-from generations.prompts import selectors as prompt_selectors
+from generations.jobs.models import Endpoint, Generation, JobState
+from generations.jobs.views.generate import GENERATORS, extend_choices
+from generations.ltx import capabilities, rules
 from generations.prompts.models import Prompt
-from generations.prompts.views import CHOSEN_SETTINGS, settings_choices
-from generations.spend import selectors as spend_selectors
-from generations.spend import services as spend
-from generations.spend.prices import price_list_on, price_refusal, price_unconfirmed
 
-GENERATORS = (Role.EDITOR,)
 PAGE_SIZE = 24
 FILTERS = ("state", "endpoint", "model", "prompt", "author")
-# The generate form's fields for audio-to-video's and retake's settings -> their LTX field.
-INPUT_SETTINGS = {
-    rules.AUDIO_TO_VIDEO: {"av_model": "model", "av_resolution": "resolution"},
-    rules.RETAKE: {"retake_model": "model"},
-}
-FROM_A_TAKE = (
-    "endpoint",
-    "image_take",
-    "image_take_frame",
-    "last_image_take",
-    "last_image_take_frame",
-)
 
 
 def get_generation_for(request, project_uuid, generation_uuid, *roles) -> Generation:
@@ -124,308 +93,6 @@ def generation_card(request, project_uuid, generation_uuid):
 
 
 @login_required
-@takes_uploads
-def generation_new(request, project_uuid):
-    project = get_project_for(request, project_uuid, *GENERATORS)
-    prompt_version = prompt_selectors.prompt_version_for_generation(
-        project=project,
-        prompt_uuid=uuid_param(request.GET.get("prompt") or request.POST.get("prompt"), "prompt"),
-    )
-    errors = {}
-    if request.method == "POST":
-        try:
-            generation = _submit(request, project, prompt_version)
-        except ValidationError as exc:
-            raw = exc.message_dict if hasattr(exc, "error_dict") else {"general": exc.messages}
-            errors = {("general" if k == "__all__" else k): v for k, v in raw.items()}
-        else:
-            batch = Generation.objects.filter(batch=generation.batch)
-            waiting = sum(g.state == JobState.PENDING_APPROVAL for g in batch)
-            messages.success(
-                request,
-                f"Queued {batch.count()} × {generation.get_endpoint_display()}, about "
-                f"{sum(g.estimated_cost for g in batch)} USD in all"
-                + (f"; {waiting} of them wait for a producer's approval" if waiting else ""),
-            )
-            if request.htmx:  # sent with upload progress: the browser goes to the gallery
-                return HttpResponseClientRedirect(reverse("gallery", args=[project.uuid]))
-            return redirect("gallery", project_uuid=project.uuid)
-    values = request.POST or {
-        **(prompt_version.settings if prompt_version else {}),
-        # A take's page links here to start or end a new take on one of its frames.
-        **{key: request.GET[key] for key in FROM_A_TAKE if key in request.GET},
-    }
-    return render(
-        request,
-        "jobs/generation_new.html",
-        {
-            "project": project,
-            "prompt_version": prompt_version,
-            "values": values,
-            "errors": errors,
-            "endpoints": [(v, label) for v, label in Endpoint.choices if v in REQUEST_TYPES],
-            "models": rules.MODELS,
-            "resolutions": rules.RESOLUTIONS,
-            **_extend_choices(),
-            "camera_motions": rules.CAMERA_MOTIONS,
-            "modes": rules.RETAKE_MODES,
-            # Extra durations to make too: those every model offers at every size and rate.
-            "variation_durations": rules.DURATIONS_EVERYWHERE,
-            # Image-to-video's optional last image: offered only for the models that take it.
-            "last_frame_models": capabilities.active().last_frame_models(),
-            "takes": selectors.frame_sources(project=project),
-            **_input_choices(values),
-            "policy_notice": spend.policy_notice(project=project, prompt_version=prompt_version),
-            **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
-        },
-        # htmx swaps only successful answers: a refused form comes back as 200 to it.
-        status=400 if errors and not request.htmx else 200,
-    )
-
-
-def _submit(request, project, prompt_version) -> Generation:
-    post = request.POST
-    endpoint = post.get("endpoint", "")
-    if endpoint not in Endpoint.values:
-        raise ValidationError({"endpoint": "Choose what to generate"})
-    prompt = post.get("prompt_text", "").strip() or (prompt_version.text if prompt_version else "")
-    params = {"prompt": prompt}
-    if endpoint in (rules.TEXT_TO_VIDEO, rules.IMAGE_TO_VIDEO):
-        params.update(
-            model=post.get("model"),
-            resolution=post.get("resolution"),
-            fps=_number(post.get("fps"), int),
-            duration=_number(post.get("duration"), int),
-            generate_audio=post.get("generate_audio") == "on",
-        )
-        if post.get("camera_motion"):
-            params["camera_motion"] = post["camera_motion"]
-    elif endpoint == rules.RETAKE:
-        params.update(
-            start_time=_number(post.get("start_time"), float),
-            duration=_number(post.get("section_duration"), float),
-            mode=post.get("mode") or rules.RETAKE_DEFAULT_MODE,
-        )
-    elif endpoint == rules.EXTEND:
-        params.update(_extend_params(post))
-        if not prompt:  # the added part's prompt is optional
-            del params["prompt"]
-    # Audio-to-video's and retake's model and size, where the profile offers a choice.
-    for name, param in INPUT_SETTINGS.get(endpoint, {}).items():
-        if post.get(name):
-            params[param] = post[name]
-    assets = {}
-    try:
-        if endpoint == rules.IMAGE_TO_VIDEO or (
-            endpoint == rules.AUDIO_TO_VIDEO and _given(request, "image")
-        ):
-            assets["image"] = _asset(project, request, "image", "image")
-        if endpoint == rules.IMAGE_TO_VIDEO and _given(request, "last_image"):
-            assets["last_image"] = _asset(project, request, "last_image", "image")
-        if endpoint == rules.AUDIO_TO_VIDEO:
-            assets["audio"] = _asset(project, request, "audio", "audio")
-        if endpoint in (rules.RETAKE, rules.EXTEND):
-            source = post.get("source")
-            if source:
-                generation = get_object_or_404(
-                    Generation,
-                    project=project,
-                    uuid=uuid_param(source, "video"),
-                    state=JobState.SUCCEEDED,
-                )
-                assets["source_video"] = asset_from_generation(
-                    generation=generation, user=request.user
-                )
-            else:
-                assets["source_video"] = _asset(project, request, "video", "video")
-        variations = _variations(post, params) if endpoint in MADE_TO_ORDER else [params]
-        generations = jobs.job_submit_batch(
-            project=project,
-            user=request.user,
-            endpoint=endpoint,
-            variations=variations,
-            prompt_version=prompt_version,
-            **assets,
-        )
-    except ValidationError:
-        # Nothing half-saved: files kept for a request that was refused go with it.
-        for asset in assets.values():
-            asset_discard(asset=asset)
-        raise
-    return generations[0]
-
-
-def _extend_params(post) -> dict:
-    """An extend's fields as the forms name them (beside the retake's, on the same pages)."""
-    params = {
-        "duration": _number(post.get("extend_duration"), float),
-        "mode": post.get("extend_mode") or rules.EXTEND_DEFAULT_MODE,
-    }
-    if post.get("extend_model"):
-        params["model"] = post["extend_model"]
-    if post.get("context", "").strip():
-        params["context"] = _number(post["context"], float)
-    return params
-
-
-def _variations(post, params) -> list[dict]:
-    """The asked request, plus one job per extra model and extra duration ticked."""
-    models = [params["model"]] + [m for m in post.getlist("also_model") if m != params["model"]]
-    durations = [params["duration"]] + [
-        d
-        for d in (_number(v, int) for v in post.getlist("also_duration"))
-        if d != params["duration"]
-    ]
-    return [{**params, "model": m, "duration": d} for m in models for d in durations]
-
-
-@login_required
-@require_GET
-def generation_estimate(request, project_uuid):
-    """The cost shown beside the form as the settings change, and what the project's spend
-    policy would refuse in them."""
-    project = get_project_for(request, project_uuid)
-    get = request.GET
-    endpoint = get.get("endpoint")
-    refused = spend.policy_problems(
-        project=project,
-        prompt_version=prompt_selectors.prompt_version_for_generation(
-            project=project, prompt_uuid=uuid_param(get.get("prompt"), "prompt")
-        ),
-        endpoint=endpoint or rules.TEXT_TO_VIDEO,
-        params=(
-            {p: get.get(n) for n, p in INPUT_SETTINGS[endpoint].items()}
-            if endpoint in INPUT_SETTINGS
-            else {
-                "model": get.get("extend_model" if endpoint == rules.EXTEND else "model"),
-                "resolution": get.get("resolution"),
-            }
-        ),
-    )
-    if refused:
-        return HttpResponse(
-            format_html(
-                '<span class="field-error">Not available: {}</span>', " ".join(refused.values())
-            )
-        )
-    if endpoint in (rules.AUDIO_TO_VIDEO, rules.RETAKE):
-        chosen = {"model": rules.PRO, "resolution": rules.RES_1080P}
-        chosen |= {p: get[n] for n, p in INPUT_SETTINGS[endpoint].items() if get.get(n)}
-        try:
-            rate = price_list_on().rate(*pricing.price_key(endpoint, chosen))
-        except rules.RequestInvalid as exc:
-            return HttpResponse(format_html('<span class="field-error">{}</span>', exc.message))
-        what = "audio" if endpoint == rules.AUDIO_TO_VIDEO else "video"
-        return HttpResponse(f"{rate} USD per second of the {what}")
-    priced = rules.TEXT_TO_VIDEO
-    payload = {
-        "model": get.get("model"),
-        "resolution": get.get("resolution"),
-        "duration": _number(get.get("duration"), int),
-    }
-    if endpoint == rules.EXTEND and rules.OFFERS_EXTEND:  # billed by the seconds added only
-        priced = rules.EXTEND
-        payload = {
-            "model": get.get("extend_model") or rules.EXTEND_MODEL,
-            "duration": _number(get.get("extend_duration"), float),
-        }
-    prices = price_list_on()
-    try:
-        cost = pricing.estimate_cost(priced, payload, prices=prices)
-    except (rules.RequestInvalid, TypeError, ValueError, ArithmeticError):
-        return HttpResponse("choose a model, resolution and duration")
-    found = {"endpoint": priced, "payload": payload, "prices": prices}
-    unconfirmed, refusal = price_unconfirmed(**found), price_refusal(**found)
-    if refusal or unconfirmed:
-        note = refusal or f"{unconfirmed}: this is the simulator's figure"
-        return HttpResponse(f"{cost} USD, price unconfirmed. {note}.")
-    budget = _budget_words(request, project, cost)
-    return HttpResponse(f"{cost} USD" + (f" · {budget}" if budget else ""))
-
-
-def _budget_words(request, project, cost) -> str:
-    """What the budget says of this cost before anything is sent: what is left, whether it
-    would be refused, whether a producer approves it first."""
-    status = spend_selectors.budget_status(project=project)
-    words = []
-    if status.left is not None:
-        words.append(f"{status.left} USD left of the budget ({status.period_label})")
-        if cost > status.left:
-            words.append("more than is left: it would be refused")
-    above = status.budget.approval_above if status.budget else None
-    if above is not None and cost > above and not request.membership.has_role(Role.PRODUCER):
-        words.append(f"above {above} USD, so a producer approves it before it is sent")
-    return "; ".join(words)
-
-
-def _input_choices(values) -> dict:
-    """Audio-to-video's models and the sizes the chosen one offers, and retake's models."""
-    caps = capabilities.active()
-    models = caps.models_for(rules.AUDIO_TO_VIDEO)
-    model = values.get("av_model") if values.get("av_model") in models else models[0]
-    sizes = caps.resolutions(rules.AUDIO_TO_VIDEO, model)
-    size = values.get("av_resolution") if values.get("av_resolution") in sizes else sizes[0]
-    return {
-        "av": {"models": models, "model": model, "resolutions": sizes, "resolution": size},
-        "av_fps": caps.endpoints[rules.AUDIO_TO_VIDEO].output_fps,
-        "retake_models": caps.models_for(rules.RETAKE),
-    }
-
-
-@login_required
-@require_GET
-def generation_input_settings(request, project_uuid):
-    """Audio-to-video's settings again when its model changes: the sizes follow the model."""
-    project = get_project_for(request, project_uuid, *GENERATORS)
-    context = {"project": project, **_input_choices(request.GET)}
-    return render(request, "jobs/generation_new.html#av-settings", context)
-
-
-def _given(request, field) -> bool:
-    """Whether the form names an input for `field`, whichever way."""
-    post = request.POST
-    return field in request.FILES or any(
-        post.get(f"{field}{way}", "").strip() for way in ("_url", "_take")
-    )
-
-
-def _asset(project, request, field, kind):
-    """The input file of `field`: uploaded, else fetched from the https link given, else (an
-    image) the first or last frame of one of the project's finished takes."""
-    uploaded = request.FILES.get(field)
-    link = request.POST.get(f"{field}_url", "").strip()
-    take = request.POST.get(f"{field}_take", "").strip() if kind == "image" else ""
-    convert = request.POST.get(f"convert_{field}") == "on"
-    try:
-        if uploaded is not None:
-            return asset_create(
-                project=project, user=request.user, uploaded=uploaded, kind=kind, convert=convert
-            )
-        if link:
-            return asset_from_url(
-                project=project, user=request.user, url=link, kind=kind, convert=convert
-            )
-        if take:
-            generation = Generation.objects.filter(
-                project=project, uuid=uuid_param(take, "take"), state=JobState.SUCCEEDED
-            ).first()
-            if generation is None or not generation.video:
-                raise ValidationError("No finished take with this id in the project")
-            last = request.POST.get(f"{field}_take_frame") == "last"
-            return asset_from_frame(generation=generation, user=request.user, last=last)
-    except ValidationError as exc:
-        raise ValidationError({field: exc.messages}) from None
-    raise ValidationError({field: f"Choose the {kind} file to use, or give an https link to it"})
-
-
-def _number(value, kind):
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        return value
-
-
-@login_required
 @require_GET
 def generation_detail(request, project_uuid, generation_uuid):
     generation = get_generation_for(request, project_uuid, generation_uuid)
@@ -439,30 +106,11 @@ def generation_detail(request, project_uuid, generation_uuid):
             "events": generation.events.select_related("actor"),
             "can_generate": request.membership.has_role(*GENERATORS),
             "modes": rules.RETAKE_MODES,
-            **_extend_choices(),
+            **extend_choices(),
             "extend_problem": extend_problem(generation) if rules.OFFERS_EXTEND else None,
             "takes_last_frame": bool(capabilities.active().last_frame_models()),
         },
     )
-
-
-def _extend_choices() -> dict:
-    """What the extend fields offer: nothing when the API as described has no extend."""
-    if not rules.OFFERS_EXTEND:
-        return {"offers_extend": False}
-    return {
-        "offers_extend": True,
-        "extend_modes": rules.EXTEND_MODES,
-        "extend_models": capabilities.active().models_for(rules.EXTEND),
-        "extend_model": rules.EXTEND_MODEL,
-        "extend_limits": {
-            "min": rules.EXTEND_MIN_SECONDS,
-            "max": rules.EXTEND_MAX_SECONDS,
-            "context_min": rules.EXTEND_MIN_CONTEXT_SECONDS,
-            "context_max": rules.EXTEND_MAX_CONTEXT_SECONDS,
-            "frames": rules.EXTEND_MAX_FRAMES,
-        },
-    }
 
 
 @login_required

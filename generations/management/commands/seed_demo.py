@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from generations.ltx import capabilities, pricing
+from generations.management.demo import demo_build, demo_wanted
 from generations.projects.models import Project
 from generations.projects.services import project_create
 from generations.spend.models import PriceRow
@@ -15,7 +16,10 @@ DEMO_PROJECT = "Demo project"
 
 
 class Command(BaseCommand):
-    help = "Create the demo account and demo project (embedded mode only), and print them."
+    help = (
+        "Create the demo account and a demo project with takes, reviews and a sequence "
+        "(embedded mode only), and print them. Running it again creates nothing twice."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--force", action="store_true", help="allow outside embedded mode")
@@ -29,9 +33,20 @@ class Command(BaseCommand):
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
+        # The prices first: the demo's takes are estimated and charged with them.
+        if settings.LTX_USES_SIMULATOR:
+            self._enter_simulator_prices()
         project = Project.objects.filter(memberships__user=user, name=DEMO_PROJECT).first()
         if project is None:
             project = project_create(name=DEMO_PROJECT, owner=user)
+        if demo_wanted(project=project):
+            demo_build(
+                project=project,
+                owner=user,
+                simulator_dir=settings.VAR_DIR / "ltxsim-demo",
+                api_key=settings.LTXV_API_KEY,
+            )
+            self.stdout.write("Demo content: a sequence of three shots, their takes and reviews")
         self.stdout.write(
             f"Demo account: username {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r}"
             + ("" if created else " (unless you changed it)")
@@ -39,7 +54,6 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo project: {project.name}")
         if settings.LTX_USES_SIMULATOR:
             self.stdout.write(f"LTX-2 API simulator key: {settings.LTXV_API_KEY}")
-            self._enter_simulator_prices()
 
     def _enter_simulator_prices(self):
         """The simulator charges the profile's figures, unpublished ones included: entered as

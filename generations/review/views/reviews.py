@@ -74,6 +74,10 @@ def review_queue(request):
             "projects": projects,
             "versions": versions,
             "filters": filters,
+            # The empty queue's next step: that project's gallery, where its takes are made.
+            "chosen_project": next(
+                (p for p in projects if str(p.uuid) == filters.get("project")), None
+            ),
             "first_url": review_url(versions[0], filters) if versions else "",
             "query": urlencode({"queue": "1", **filters}),
         },
