@@ -260,6 +260,9 @@
     });
     document.body.addEventListener("htmx:afterSettle", function () {
       if (sending && form && !document.querySelector("[data-comment-error]")) {
+        // The list is redrawn, not announced: the form's status line tells a screen reader.
+        var status = form.querySelector("[data-comment-status]");
+        if (status) status.textContent = "Comment added at " + clock.timecode(parseFloat(startInput.value) || 0);
         form.querySelector("textarea").value = "";
         endInput.value = "";
         if (drawing) drawing.reset();

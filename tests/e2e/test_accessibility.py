@@ -35,10 +35,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core" / "axe.min.js"
 # The pages keep their Content-Security-Policy, which refuses an inline <script>: the tests
 # hand axe to the browser as an init script, which the policy does not govern.
-RUN_AXE = """() => axe.run(document, {
+# Colours are read once Pico's transitions (a button's hover or focus fading out) are over.
+RUN_AXE = """async () => {
+  await Promise.all(document.getAnimations()
+    .filter(a => a instanceof CSSTransition).map(a => a.finished.catch(() => null)));
+  return axe.run(document, {
     runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']},
     resultTypes: ['violations'],
-})"""
+  });
+}"""
 
 
 def with_axe(page):
@@ -162,6 +167,58 @@ def test_the_main_pages_have_no_serious_violation(browser, live_server, project,
     report += assert_accessible(guest, "guest sequence")
     guest.goto(f"{live_server.url}/login/")
     report += assert_accessible(guest, "sign-in")
+    assert not report, "\n".join(report)
+
+
+def test_the_pages_in_their_other_states_have_no_serious_violation(
+    browser, live_server, project, owner, content
+):
+    """What a page shows after a step: a reason asked for, a decision counting down, the
+    drawing tools in use, forms sent back with their errors, a share behind its password."""
+    home = f"{live_server.url}/projects/{project.uuid}"
+    report = []
+    page = with_axe(sign_in(browser, live_server, owner, PASSWORD))
+    page.goto(f"{home}/generations/{content['v2'].generation.uuid}/review/")
+    expect(page.locator("[data-timeline]")).to_be_visible()
+    page.locator("h1").click()
+    page.keyboard.press("c")
+    expect(page.locator("[data-reason-hint]")).to_be_visible()
+    page.locator("h1").click()
+    page.keyboard.press("a")
+    expect(page.locator("[data-decision-toast]")).to_be_visible()
+    page.get_by_role("button", name="Text").click()
+    expect(page.locator("[data-draw-text]")).to_be_visible()
+    page.get_by_role("button", name="Comment", exact=True).click()  # no text: the browser asks
+    report += assert_accessible(page, "review, deciding and drawing")
+    page.keyboard.press("u")
+
+    page.goto(f"{home}/generations/new/")
+    page.get_by_role("button", name="Generate").click()
+    expect(page.locator(".field-error, .message.error").first).to_be_visible()
+    report += assert_accessible(page, "generate, with errors")
+    page.goto(f"{home}/spend/")
+    page.get_by_label("Alert producers at").fill("5000")
+    page.get_by_role("button", name="Save the budget").click()
+    expect(page.locator(".field-error").first).to_be_visible()
+    report += assert_accessible(page, "spend, with errors")
+    page.goto(f"{home}/sequences/{content['sequence'].uuid}/")
+    page.locator("details summary").first.click()
+    report += assert_accessible(page, "board, forms open")
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    guest = with_axe(context.new_page())
+    guest.goto(f"{live_server.url}/login/")
+    guest.get_by_label("Username").fill("nobody")
+    guest.get_by_label("Password").fill("wrong")
+    guest.get_by_role("button", name="Sign in").click()
+    expect(guest.locator(".message.error, .errorlist, [role=alert]").first).to_be_visible()
+    report += assert_accessible(guest, "sign-in, refused")
+    _, token = shares.share_create(
+        project=project, user=owner, stack=content["v1"].stack, password="harbour-lights"
+    )
+    guest.goto(f"{live_server.url}/share/{token}/")
+    report += assert_accessible(guest, "guest share, its password asked")
     assert not report, "\n".join(report)
 
 
@@ -325,8 +382,16 @@ def test_the_main_actions_work_from_the_keyboard_alone(
     tab_to(page, "form[data-comment-form] button[type=submit]")
     page.keyboard.press("Enter")
     expect(page.locator("#comments [data-comment]")).to_have_count(3)
+    expect(page.locator("[data-comment-status]")).to_have_text("Comment added at 00:00:00:03")
     note = TimelineComment.objects.get(body="Said with the keyboard alone")
     assert note.start_seconds == pytest.approx(3 / 25, abs=0.01)
+    # Resolve it: the list is redrawn, and the focus stays on its button, now Reopen.
+    resolve = tab_to(page, f"#resolve-{note.pk}")
+    page.keyboard.press("Enter")
+    expect(resolve).to_have_text("Reopen")
+    expect(resolve).to_be_focused()
+    note.refresh_from_db()
+    assert note.is_resolved
 
     # Request changes with the reason: Tab to the reason box, write, Tab to the button.
     tab_to(page, "#decision-comment")
@@ -366,6 +431,15 @@ def test_the_main_actions_work_from_the_keyboard_alone(
     page.keyboard.press("Enter")
     expect(page.get_by_text(re.compile(r"Queued 1 ×"))).to_be_visible()
     assert Generation.objects.count() == before + 1
+
+    # The board: a shot moved by its button, and the focus stays on that shot's button.
+    sequences.shot_add(sequence=content["sequence"], user=editor, title="Boat")
+    page.goto(f"{home}/sequences/{content['sequence'].uuid}/")
+    page.locator("body").focus()
+    tab_to(page, "button[aria-label='Move shot 1 later']")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-shot] .card-title")).to_have_text(["1 Gulls", "2 Harbour", "3 Boat"])
+    expect(page.get_by_role("button", name="Move shot 2 later")).to_be_focused()
 
     # The sequence player: play, pause and step through the cut from its timeline.
     page.goto(f"{home}/sequences/{content['sequence'].uuid}/play/")
