@@ -51,8 +51,9 @@ def with_axe(page):
     return page
 
 
-def assert_accessible(page, name):
-    """No serious or critical violation on the page as it is now; each one found is listed."""
+def serious_violations(page, name):
+    """The serious and critical violations on the page as it is now, one line each with its
+    nodes (printed too, so a failure shows them all, page by page)."""
     expect(page.locator("body")).to_be_visible()
     result = page.evaluate(RUN_AXE)
     bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
@@ -152,21 +153,21 @@ def test_the_main_pages_have_no_serious_violation(browser, live_server, project,
     page = with_axe(sign_in(browser, live_server, owner, PASSWORD))
     for name, url in pages.items():
         page.goto(url)
-        report += assert_accessible(page, name)
+        report += serious_violations(page, name)
 
     # The guests' pages and sign-in, with no account.
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     guest = with_axe(context.new_page())
     guest.goto(f"{live_server.url}/share/{content['stack_token']}/")
-    report += assert_accessible(guest, "guest share")
+    report += serious_violations(guest, "guest share")
     guest.get_by_role("link", name=re.compile("v2")).first.click()
     expect(guest.locator("video[data-video]")).to_be_visible()
-    report += assert_accessible(guest, "guest take")
+    report += serious_violations(guest, "guest take")
     guest.goto(f"{live_server.url}/share/{content['sequence_token']}/")
-    report += assert_accessible(guest, "guest sequence")
+    report += serious_violations(guest, "guest sequence")
     guest.goto(f"{live_server.url}/login/")
-    report += assert_accessible(guest, "sign-in")
+    report += serious_violations(guest, "sign-in")
     assert not report, "\n".join(report)
 
 
@@ -183,27 +184,29 @@ def test_the_pages_in_their_other_states_have_no_serious_violation(
     page.locator("h1").click()
     page.keyboard.press("c")
     expect(page.locator("[data-reason-hint]")).to_be_visible()
+    # Time enough to look at the toast before the approval it counts down to is sent.
+    page.locator("form[data-undo-seconds]").evaluate("f => f.dataset.undoSeconds = '300'")
     page.locator("h1").click()
     page.keyboard.press("a")
-    expect(page.locator("[data-decision-toast]")).to_be_visible()
+    expect(page.locator("[data-decision-toast]")).to_contain_text("Approving in 300 s")
     page.get_by_role("button", name="Text").click()
     expect(page.locator("[data-draw-text]")).to_be_visible()
     page.get_by_role("button", name="Comment", exact=True).click()  # no text: the browser asks
-    report += assert_accessible(page, "review, deciding and drawing")
+    report += serious_violations(page, "review, deciding and drawing")
     page.keyboard.press("u")
 
     page.goto(f"{home}/generations/new/")
     page.get_by_role("button", name="Generate").click()
     expect(page.locator(".field-error, .message.error").first).to_be_visible()
-    report += assert_accessible(page, "generate, with errors")
+    report += serious_violations(page, "generate, with errors")
     page.goto(f"{home}/spend/")
     page.get_by_label("Alert producers at").fill("5000")
     page.get_by_role("button", name="Save the budget").click()
     expect(page.locator(".field-error").first).to_be_visible()
-    report += assert_accessible(page, "spend, with errors")
+    report += serious_violations(page, "spend, with errors")
     page.goto(f"{home}/sequences/{content['sequence'].uuid}/")
     page.locator("details summary").first.click()
-    report += assert_accessible(page, "board, forms open")
+    report += serious_violations(page, "board, forms open")
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
@@ -213,12 +216,12 @@ def test_the_pages_in_their_other_states_have_no_serious_violation(
     guest.get_by_label("Password").fill("wrong")
     guest.get_by_role("button", name="Sign in").click()
     expect(guest.locator(".message.error, .errorlist, [role=alert]").first).to_be_visible()
-    report += assert_accessible(guest, "sign-in, refused")
+    report += serious_violations(guest, "sign-in, refused")
     _, token = shares.share_create(
         project=project, user=owner, stack=content["v1"].stack, password="harbour-lights"
     )
     guest.goto(f"{live_server.url}/share/{token}/")
-    report += assert_accessible(guest, "guest share, its password asked")
+    report += serious_violations(guest, "guest share, its password asked")
     assert not report, "\n".join(report)
 
 
@@ -329,8 +332,39 @@ def test_every_control_shows_its_focus(browser, live_server, project, reviewer, 
     assert_rings(reached, "builder")
 
 
-def playing(page):
-    return page.evaluate("() => !document.querySelector('video[data-video]').paused")
+def test_the_other_main_pages_show_the_focus_too(browser, live_server, project, owner, content):
+    home = f"{live_server.url}/projects/{project.uuid}"
+    sequence = content["sequence"]
+    page = sign_in(browser, live_server, owner, PASSWORD)
+    failures = []
+    for name, url in {
+        "project list": f"{live_server.url}/",
+        "gallery": f"{home}/generations/",
+        "generate": f"{home}/generations/new/?prompt={content['prompt'].uuid}",
+        "stack": f"{home}/stacks/{content['v2'].stack.uuid}/",
+        "board": f"{home}/sequences/{sequence.uuid}/",
+        "player": f"{home}/sequences/{sequence.uuid}/play/",
+        "spend": f"{home}/spend/",
+        "shares": f"{home}/shares/",
+    }.items():
+        page.goto(url)
+        try:
+            reached = tab_through(page)
+            assert len(reached) > 5, f"{name}: only {len(reached)} controls reached with Tab"
+            assert_rings(reached, name)
+        except AssertionError as failure:
+            failures.append(str(failure))
+    guest = browser.new_context().new_page()
+    for name, url in {
+        "guest share": f"{live_server.url}/share/{content['stack_token']}/",
+        "sign-in": f"{live_server.url}/login/",
+    }.items():
+        guest.goto(url)
+        try:
+            assert_rings(tab_through(guest), name)
+        except AssertionError as failure:
+            failures.append(str(failure))
+    assert not failures, "\n".join(failures)
 
 
 def test_the_main_actions_work_from_the_keyboard_alone(
