@@ -380,6 +380,13 @@ def test_the_main_actions_work_from_the_keyboard_alone(
     video.evaluate("v => v.readyState >= 1 || new Promise(r => v.onloadedmetadata = r)")
     page.locator("body").focus()
 
+    # The first Tab offers to skip the header's links.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.querySelector('main').contains(document.activeElement)")
+
     # Play and pause: the Play button, with Enter and with Space.
     play = tab_to(page, "[data-action=play]")
     page.keyboard.press("Enter")
