@@ -491,6 +491,9 @@ def test_the_main_actions_work_from_the_keyboard_alone(
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.querySelector('video[data-video]').paused")
     tab_to(page, "[data-timeline]")
+    page.keyboard.press("Shift+ArrowLeft")  # back to the start, however long it played
+    page.keyboard.press("Shift+ArrowLeft")
+    expect(page.locator("[data-now-shot]")).to_have_text("shot 1, v1")
     page.keyboard.press("Shift+ArrowRight")
     expect(page.locator("[data-now-shot]")).to_have_text("shot 2, v1")
     # A comment there, then back to the start, and the comment's moment again by its button.
