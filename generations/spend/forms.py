@@ -102,3 +102,9 @@ class AdjustmentForm(forms.Form):
         help_text="Negative for a refund or credit, positive for a charge the ledger missed.",
     )
     reason = forms.CharField(label="Why", max_length=250)
+
+    def __init__(self, *args, **kwargs):
+        # Its own ids: the budget form on the same page has an `amount` too, and two
+        # id_amount would leave a label (and the help it describes) on the wrong field.
+        kwargs.setdefault("auto_id", "id_adjust_%s")
+        super().__init__(*args, **kwargs)

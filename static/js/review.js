@@ -236,13 +236,14 @@
       document.querySelectorAll("[data-comment]").forEach(function (comment) {
         var s = parseFloat(comment.dataset.start), e = parseFloat(comment.dataset.end);
         if (isNaN(s)) return;
-        var marker = document.createElement("button");
-        marker.type = "button";
+        // A mark, not a button: the slider's parts are presentational, and each comment's
+        // timecode button in the list below is the keyboard's way to the same moment.
+        var marker = document.createElement("span");
+        marker.setAttribute("aria-hidden", "true");
         marker.className = "marker" + (isNaN(e) ? "" : " range") + (comment.dataset.resolved ? " resolved" : "") + (comment.dataset.drawing ? " drawn" : "");
         marker.dataset.marker = comment.id;
         marker.dataset.seek = s;
         marker.title = clock.timecode(s) + (isNaN(e) ? "" : " – " + clock.timecode(e)) + " " + (comment.dataset.summary || "");
-        marker.setAttribute("aria-label", "Comment at " + marker.title);
         place(marker, s, isNaN(e) ? null : e, transport.duration);
         holder.appendChild(marker);
       });
@@ -259,6 +260,9 @@
     });
     document.body.addEventListener("htmx:afterSettle", function () {
       if (sending && form && !document.querySelector("[data-comment-error]")) {
+        // The list is redrawn, not announced: the form's status line tells a screen reader.
+        var status = form.querySelector("[data-comment-status]");
+        if (status) status.textContent = "Comment added at " + clock.timecode(parseFloat(startInput.value) || 0);
         form.querySelector("textarea").value = "";
         endInput.value = "";
         if (drawing) drawing.reset();

@@ -99,7 +99,7 @@
     function marks() {
       timeline.querySelectorAll(".comment-mark").forEach(function (m) { m.remove(); });
       document.querySelectorAll("[data-comment-at]").forEach(function (item) {
-        var mark = document.createElement("li");
+        var mark = document.createElement("span");
         mark.className = "comment-mark";
         mark.setAttribute("aria-hidden", "true");
         mark.style.left = Math.min(100, (100 * parseFloat(item.dataset.commentAt)) / total) + "%";
