@@ -127,7 +127,11 @@ def content(project, owner, producer, editor, reviewer, tmp_path):
     }
 
 
-def test_the_main_pages_have_no_serious_violation(browser, live_server, project, owner, content):
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_main_pages_have_no_serious_violation(
+    browser, live_server, project, owner, content, scheme
+):
+    """In both themes: the page follows the system's colour scheme, emulated here."""
     home = f"{live_server.url}/projects/{project.uuid}"
     v2 = content["v2"]
     sequence = content["sequence"]
@@ -150,13 +154,13 @@ def test_the_main_pages_have_no_serious_violation(browser, live_server, project,
         "shares": f"{home}/shares/",
     }
     report = []
-    page = with_axe(sign_in(browser, live_server, owner, PASSWORD))
+    page = with_axe(sign_in(browser, live_server, owner, PASSWORD, color_scheme=scheme))
     for name, url in pages.items():
         page.goto(url)
-        report += serious_violations(page, name)
+        report += serious_violations(page, f"{name} ({scheme})")
 
     # The guests' pages and sign-in, with no account.
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme=scheme)
     context.set_default_timeout(10_000)
     guest = with_axe(context.new_page())
     guest.goto(f"{live_server.url}/share/{content['stack_token']}/")
