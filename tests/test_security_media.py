@@ -102,6 +102,7 @@ def test_no_url_serves_the_storage_directly(client, stored, owner):
     assert media_views == {
         "generation_video",
         "generation_poster",
+        "generation_sprite",  # the cards' hover strip, checked as the poster is
         "api_generation_video",
         "api_generation_poster",
         "share_video",  # a guest's, checked against the share link (and its password)
