@@ -46,8 +46,12 @@ def test_racing_copies_of_a_store_message_store_once(
     generation.refresh_from_db()
     assert generation.state == JobState.SUCCEEDED, generation.error_message
     assert runs == [generation.pk]
-    stored = sorted(
-        p.name for p in (settings.MEDIA_ROOT / "projects" / str(project.uuid)).rglob("*.*")
-    )
-    assert stored == [f"{generation.uuid}.jpg", f"{generation.uuid}.mp4"]
+    root = settings.MEDIA_ROOT / "projects" / str(project.uuid)
+    stored = sorted(str(p.relative_to(root)) for p in root.rglob("*.*"))
+    # One video, one poster, one sprite strip: no copy left by a store that lost the race.
+    assert stored == [
+        f"posters/{generation.uuid}.jpg",
+        f"sprites/{generation.uuid}.jpg",
+        f"videos/{generation.uuid}.mp4",
+    ]
     assert not default_storage.exists(job_store.staging_key(generation))
