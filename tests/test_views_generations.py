@@ -415,7 +415,7 @@ def test_settings_are_shown_in_words(client, project, editor, tmp_path):
     assert words.setting_value("dolly_in", "camera_motion") == "Dolly in"
     assert words.setting_value("1920x1080", "resolution") == "1920×1080"
     assert words.setting_value(8, "duration") == "8 s"
-    assert words.retake_mode("replace_audio_and_video") == "audio and video"
+    assert words.retake_mode("replace_audio_and_video") == "the picture and the audio"
     generation = GenerationFactory(
         project=project,
         params={"prompt": "x", "model": "ltx-2-fast", "generate_audio": False, "fps": 25},
@@ -425,6 +425,22 @@ def test_settings_are_shown_in_words(client, project, editor, tmp_path):
     html = page.content.decode()
     assert "<dt>Sound</dt><dd>none</dd>" in html and "<dt>Frame rate</dt><dd>25 fps</dd>" in html
     assert "generate_audio" not in html
+
+
+def test_the_forms_offer_camera_moves_and_retake_modes_in_words(client, done, editor):
+    """The generate form and a take's retake form name their choices as people say them
+    (issue #24): "Dolly in", "The picture and the audio", not dolly_in or audioandvideo; the
+    job page's retake replaces both by default, as the generate form's does."""
+    client.force_login(editor)
+    new = client.get(reverse("generation_new", args=[done.project.uuid])).content.decode()
+    assert '<option value="dolly_in">Dolly in</option>' in new
+    both = '<option value="replace_audio_and_video" selected>The picture and the audio</option>'
+    assert both in new
+    assert '<option value="replace_video">The picture</option>' in new
+    assert ">dolly_in<" not in new and ">replace_audio<" not in new
+    page = client.get(gurl("generation", done)).content.decode()
+    assert both in page
+    assert "audioandvideo" not in page
 
 
 def test_the_estimate_says_what_the_budget_leaves_and_who_approves(

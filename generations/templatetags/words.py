@@ -15,10 +15,11 @@ LABELS = {
     "mode": "Replaces",
     "guidance_scale": "Guidance",
 }
+# "Picture", not "video": the video is the whole file, sound included.
 RETAKE_MODES = {
     "replace_audio": "the audio",
-    "replace_video": "the video",
-    "replace_audio_and_video": "audio and video",
+    "replace_video": "the picture",
+    "replace_audio_and_video": "the picture and the audio",
 }
 
 
@@ -47,5 +48,5 @@ def setting_value(value, key) -> str:
 
 @register.filter
 def retake_mode(mode) -> str:
-    """replace_audio_and_video -> "audio and video"."""
+    """replace_audio_and_video -> "the picture and the audio"."""
     return RETAKE_MODES.get(mode, str(mode).replace("_", " "))
