@@ -362,7 +362,7 @@ def test_compare_shows_both_in_sync_with_the_differences(client, v1, reviewer, n
     assert 'data-range data-start="2.0" data-end="4.0"' in html
     assert "00:00:02:00 – 00:00:04:00" in html
     assert "<del>A kite over dunes</del><ins>Five fingers</ins>" in html
-    assert '<tr class="differs"><th scope="row">endpoint' in html
+    assert '<tr class="differs"><th scope="row">Endpoint' in html
     # Without a choice: the newest, and the version it was retaken from.
     default = client.get(reverse("stack_compare", args=[v1.project.uuid, stack.uuid]))
     assert "<h1>A kite over dunes: v1 and v2</h1>" in default.content.decode()
@@ -382,8 +382,11 @@ def test_compare_two_variations_lists_their_parameters(client, project, editor):
     url = reverse("stack_compare", args=[project.uuid, a.version.stack.uuid])
     html = client.get(url, {"a": 1, "b": 2}).content.decode()
     assert "The same prompt." in html and "retaken range" not in html
-    assert '<tr class="differs"><th scope="row">duration' in html
-    assert "<td>6</td><td>8</td>" in html
+    # In people's words (issue #24): "Sound: generated", not "generate_audio True".
+    assert '<tr class="differs"><th scope="row">Duration' in html
+    assert "<td>6 s</td><td>8 s</td>" in html
+    assert '<th scope="row">Sound</th><td>generated</td><td>generated</td>' in html
+    assert "generate_audio" not in html and "True" not in html
 
 
 # -- the whole pipeline, in process: the retake is made, and reviewers are told ----------------
