@@ -443,6 +443,28 @@ def test_the_forms_offer_camera_moves_and_retake_modes_in_words(client, done, ed
     assert "audioandvideo" not in page
 
 
+def test_a_take_is_titled_by_its_version_in_its_stack_as_its_review_page_is(
+    client, project, editor
+):
+    """The job page and the review page call the same take by the same name: the prompt's
+    second version's first take is "v1" on both, its prompt version named under Details."""
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="Gulls", text="Gulls over a quay"
+    )
+    second = prompt_service.prompt_version_save(
+        prompt=prompt, author=editor, based_on=prompt.versions.get(), elements={}, text="More"
+    )
+    generation = jobs.job_submit(
+        project=project, user=editor, endpoint="text-to-video", params=T2V, prompt_version=second
+    )
+    client.force_login(editor)
+    page = client.get(gurl("generation", generation)).content.decode()
+    assert '<h1>Gulls <span class="version-label">v1</span></h1>' in page
+    assert "<dt>Prompt version</dt>" in page and "Gulls v2</a>" in page
+    review = client.get(gurl("review", generation)).content.decode()
+    assert '<h1>Gulls <span class="version-label">v1</span></h1>' in review
+
+
 def test_the_estimate_says_what_the_budget_leaves_and_who_approves(
     client, project, editor, producer
 ):
