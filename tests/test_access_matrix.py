@@ -305,7 +305,7 @@ shot_add                      POST    302   403      302    403      403    404 
 shots_import                  GET     405   405      405    405      405    405      login
 shots_import                  POST    302   403      302    403      403    404      login
 shot_edit                     GET     405   405      405    405      405    405      login
-shot_edit                     POST    302   403      302    403      403    404      login
+shot_edit                     POST    400   403      400    403      403    404      login
 shot_move                     GET     405   405      405    405      405    405      login
 shot_move                     POST    302   403      302    403      403    404      login
 shot_duplicate                GET     405   405      405    405      405    405      login
