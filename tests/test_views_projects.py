@@ -106,3 +106,25 @@ def test_a_new_project_says_what_to_do_first(client, project, owner, viewer, edi
     )
     page = client.get(url).content.decode()
     assert "1 finished video" in page and "1 video waiting for review" in page
+
+
+def test_the_waiting_for_review_count_is_what_the_review_queue_lists(
+    client, project, owner, editor
+):
+    """Issue #24: a take superseded by a newer finished take of its shot is not in the review
+    queue, so the project page's count, which links to the queue, leaves it out too."""
+    from generations.prompts import services as prompts
+    from tests.factories import GenerationFactory, VersionFactory
+
+    prompt = prompts.prompt_create(project=project, author=editor, title="Dawn", text="A harbour.")
+    for _ in range(2):  # two takes of one shot, neither decided
+        VersionFactory(
+            generation=GenerationFactory(
+                succeeded=True, project=project, prompt_version=prompt.current_version
+            )
+        )
+    client.force_login(owner)
+    page = client.get(reverse("project", args=[project.uuid])).content.decode()
+    assert "2 finished videos" in page and "1 video waiting for review" in page
+    queue = client.get(reverse("review_queue"), {"project": str(project.uuid)})
+    assert len(queue.context["versions"]) == 1

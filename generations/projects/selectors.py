@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from generations.jobs.models import Generation, JobState
 from generations.projects.models import Project
 from generations.prompts.models import Prompt
-from generations.review.models import ReviewState
+from generations.review.models import ReviewState, Version
 from generations.sequences.models import Sequence
 
 
@@ -32,6 +32,20 @@ def project_overview(*, project: Project) -> Overview:
         prompts=Prompt.objects.filter(project=project).count(),
         sequences=Sequence.objects.filter(project=project).count(),
         videos=videos.count(),
-        waiting_review=videos.filter(version__review_state=ReviewState.PENDING).count(),
+        waiting_review=_waiting_review(project).count(),
         members=project.memberships.count(),
     )
+
+
+def _waiting_review(project: Project) -> QuerySet[Version]:
+    """The versions the review queue lists for the project (the count links there): each
+    stack's newest finished version while it waits for a decision; an older one waiting is
+    superseded, so it is not counted."""
+    newer = Version.objects.filter(
+        stack=OuterRef("stack"), number__gt=OuterRef("number"), generation__state=JobState.SUCCEEDED
+    )
+    return Version.objects.filter(
+        stack__project=project,
+        review_state=ReviewState.PENDING,
+        generation__state=JobState.SUCCEEDED,
+    ).exclude(Exists(newer))
