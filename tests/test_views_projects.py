@@ -128,3 +128,34 @@ def test_the_waiting_for_review_count_is_what_the_review_queue_lists(
     assert "2 finished videos" in page and "1 video waiting for review" in page
     queue = client.get(reverse("review_queue"), {"project": str(project.uuid)})
     assert len(queue.context["versions"]) == 1
+
+
+def test_the_activity_feed_reads_as_sentences(client, project, editor, reviewer):
+    """Issue #24: "ana asked for changes to Dawn v1", not "changes requested Dawn v1"; "a text
+    to video job", not "a text-to-video generation"; and what the app noticed itself (an
+    alert) is its own sentence, not "someone The LTX API account is…"."""
+    from generations.core.activity import activity_record
+    from generations.jobs import services as jobs
+    from generations.review import services as reviews
+    from tests.factories import GenerationFactory, VersionFactory
+
+    jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params={"prompt": "Dawn", "model": "ltx-2-fast", "duration": 6, "resolution": "1920x1080"},
+    )
+    version = VersionFactory(generation=GenerationFactory(succeeded=True, project=project))
+    reviews.review_decide(
+        version=version, reviewer=reviewer, state="changes_requested", comment="Warmer light"
+    )
+    activity_record(
+        project=project, actor=None, verb="budget_alert", summary="spend passed 80 % of it"
+    )
+    client.force_login(editor)
+    page = client.get(reverse("activity", args=[project.uuid])).content.decode()
+    assert f"<strong>{editor.username}</strong> submitted a text to video job (" in page
+    assert f"<strong>{reviewer.username}</strong> asked for changes to " in page
+    assert f"{version.stack.title} v1: Warmer light" in page
+    assert "<li>Spend passed 80 % of it" in page
+    assert "someone" not in page and "text-to-video" not in page
