@@ -465,6 +465,20 @@ def test_a_take_is_titled_by_its_version_in_its_stack_as_its_review_page_is(
     assert '<h1>Gulls <span class="version-label">v1</span></h1>' in review
 
 
+def test_a_jobs_history_names_its_states_in_words(client, project, editor):
+    """Issue #24: "Awaiting approval", as the job's badge says it, not pending_approval."""
+    generation = jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params={**T2V, "model": "ltx-2-pro"},
+    )
+    generation.events.update(to_state=JobState.PENDING_APPROVAL)
+    client.force_login(editor)
+    page = client.get(gurl("generation", generation)).content.decode()
+    assert "<li>Awaiting approval <small" in page and "pending_approval <" not in page
+
+
 def test_the_estimate_says_what_the_budget_leaves_and_who_approves(
     client, project, editor, producer
 ):
