@@ -362,3 +362,19 @@ def test_the_board_adds_up_what_was_spent_and_what_is_left(sequence, editor, cli
     assert "spent <strong>0.94 USD</strong>" in text
     assert "to finish: 2 shots without a chosen or approved take, about <strong>0.32 USD" in text
     assert "(1 not counted: no prompt yet)" in text
+
+
+def test_the_frame_pickers_tell_takes_of_one_shot_apart(client, sequence, editor):
+    """Issue #24: two takes of one shot were both "Harbour (Dec 8, 02:34)" on the shot page and
+    both "Harbour v1" (its prompt's version) on the generate form; each is now named by its
+    version in its stack, as the gallery and the review page name it."""
+    (shot,) = _shots(sequence, editor, "Harbour", prompt_text="Dawn on the quay")
+    first, second = _take(shot), _take(shot)
+    assert (first.number, second.number) == (1, 2)
+    client.force_login(editor)
+    project = sequence.project
+    page = client.get(reverse("shot", args=[project.uuid, sequence.uuid, shot.uuid]))
+    form = client.get(reverse("generation_new", args=[project.uuid]))
+    for html in (page.content.decode(), form.content.decode()):
+        for version in (first, second):
+            assert f'<option value="{version.generation.uuid}">Harbour v{version.number} · ' in html

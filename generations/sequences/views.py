@@ -325,7 +325,7 @@ def _shot_page(request, shot: Shot, *, values=None, refusal=None, status: int = 
             "project_takes": Generation.objects.filter(
                 project=shot.sequence.project, state=JobState.SUCCEEDED
             )
-            .select_related("prompt_version__prompt")
+            .select_related("version__stack")
             .order_by("-state_changed_at")[:50],
             "can_edit": request.membership.has_role(*EDITORS),
             "values": values,
