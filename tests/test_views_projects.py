@@ -64,7 +64,7 @@ def test_api_status_partial_reports_the_simulator(client, owner, simulator, sett
     assert response.status_code == 200
     assert "<html" not in html  # only the partial
     assert "Answering" in html and simulator.url in html
-    assert "request id" in html
+    assert "its root answered with HTTP 404, as expected; request id" in html
 
 
 def test_only_staff_and_owners_see_where_the_api_is(client, owner, viewer, simulator, settings):
@@ -82,6 +82,8 @@ def test_api_status_partial_reports_unreachable(client, owner, settings):
     client.force_login(owner)
     html = client.get(reverse("api_status")).content.decode()
     assert "Not answering" in html
+    # In words, not an exception's class name (issue #24).
+    assert "the connection could not be made" in html and "ConnectionError" not in html
 
 
 def test_a_new_project_says_what_to_do_first(client, project, owner, viewer, editor):
