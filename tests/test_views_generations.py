@@ -479,6 +479,20 @@ def test_a_jobs_history_names_its_states_in_words(client, project, editor):
     assert "<li>Awaiting approval <small" in page and "pending_approval <" not in page
 
 
+def test_cancelling_from_an_old_page_says_what_became_of_the_job(client, done, editor):
+    """Issue #24: a Cancel pressed on a page opened while the job was queued says what the job
+    is now: finished, or already cancelled, never "sent to the API" for one that never was."""
+    client.force_login(editor)
+    response = client.post(gurl("generation_cancel", done), follow=True)
+    assert "Too late to cancel: it was already sent to the API and is now succeeded" in (
+        response.content.decode()
+    )
+    Generation.objects.filter(pk=done.pk).update(state=JobState.CANCELLED)
+    response = client.post(gurl("generation_cancel", done), follow=True)
+    html = response.content.decode()
+    assert "Nothing to cancel: it is already cancelled" in html and "Too late" not in html
+
+
 def test_the_estimate_says_what_the_budget_leaves_and_who_approves(
     client, project, editor, producer
 ):

@@ -152,7 +152,18 @@ def generation_cancel(request, project_uuid, generation_uuid):
     if jobs.job_cancel(generation=generation, user=request.user):
         messages.success(request, "Cancelled before it was sent: nothing was charged")
     else:
-        messages.error(request, "Too late to cancel: the request was already sent to the API")
+        # Said from the job as it is now: the page may have been opened before it moved on.
+        generation.refresh_from_db()
+        if generation.state in (JobState.CANCELLED, JobState.DECLINED):
+            messages.info(
+                request, f"Nothing to cancel: it is already {generation.state_label.lower()}"
+            )
+        else:
+            messages.error(
+                request,
+                f"Too late to cancel: it was already sent to the API and is now "
+                f"{generation.state_label.lower()}",
+            )
     return redirect("generation", project_uuid=project_uuid, generation_uuid=generation_uuid)
 
 
