@@ -161,3 +161,13 @@ def test_the_activity_feed_reads_as_sentences(client, project, editor, reviewer)
     assert f"{version.stack.title} v1: Warmer light" in page
     assert "<li>Spend passed 80 % of it" in page
     assert "someone" not in page and "text-to-video" not in page
+
+
+def test_the_settings_page_leads_to_the_budget_and_policy(client, project, owner):
+    """Issue #24: an owner looking for the budget in the project's settings finds the way."""
+    client.force_login(owner)
+    page = client.get(reverse("project_settings", args=[project.uuid])).content.decode()
+    spend_url = reverse("spend", args=[project.uuid])
+    assert f'<a href="{spend_url}#budget-heading">Spend page</a>' in page
+    spend = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    assert 'id="budget-heading"' in spend
