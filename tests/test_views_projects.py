@@ -128,6 +128,8 @@ def test_the_waiting_for_review_count_is_what_the_review_queue_lists(
     client.force_login(owner)
     page = client.get(reverse("project", args=[project.uuid])).content.decode()
     assert "2 finished videos" in page and "1 video waiting for review" in page
+    # Two videos of one stack are one card in the gallery: the page says so.
+    assert "in the gallery, on 1 card: each shows its stack's newest version." in page
     queue = client.get(reverse("review_queue"), {"project": str(project.uuid)})
     assert len(queue.context["versions"]) == 1
 

@@ -20,6 +20,7 @@ class Overview:
     prompts: int
     sequences: int
     videos: int
+    cards: int  # the gallery's cards: a stack each (its newest version), or a job in none
     waiting_review: int
     members: int
 
@@ -32,6 +33,7 @@ def project_overview(*, project: Project) -> Overview:
         prompts=Prompt.objects.filter(project=project).count(),
         sequences=Sequence.objects.filter(project=project).count(),
         videos=videos.count(),
+        cards=Generation.objects.filter(project=project, is_card=True).count(),
         waiting_review=_waiting_review(project).count(),
         members=project.memberships.count(),
     )
