@@ -223,4 +223,13 @@
   document.addEventListener("DOMContentLoaded", checkAllVariations);
   // The settings are drawn again (htmx) when the model or size changes.
   document.addEventListener("htmx:load", checkAllVariations);
+
+  // A form that cannot be undone in one click (data-confirm) asks first; the form then posts
+  // as it would without script, so a refusal comes back as a page with its error in place.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
 })();

@@ -48,3 +48,8 @@ def test_revoking_a_token_and_removing_a_member_ask_first(browser, live_server):
     page.get_by_role("button", name="Remove ed").click()
     expect(page.get_by_role("button", name="Remove ed")).to_have_count(0)
     assert not Membership.objects.filter(project=project, user__username="ed").exists()
+    # Accepted, a refusal still shows where it was asked: the last owner cannot leave.
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    page.get_by_role("button", name="Remove olga").click()
+    expect(page.get_by_role("alert")).to_contain_text("owner")
+    assert Membership.objects.filter(project=project, user=owner).exists()
