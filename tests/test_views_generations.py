@@ -473,10 +473,15 @@ def test_a_jobs_history_names_its_states_in_words(client, project, editor):
         endpoint="text-to-video",
         params={**T2V, "model": "ltx-2-pro"},
     )
-    generation.events.update(to_state=JobState.PENDING_APPROVAL)
+    generation.events.update(
+        to_state=JobState.PENDING_APPROVAL,
+        reason="insufficient_funds_error: Insufficient funds. Required: 0.96 credits",
+    )
     client.force_login(editor)
     page = client.get(gurl("generation", generation)).content.decode()
     assert "<li>Awaiting approval <small" in page and "pending_approval <" not in page
+    assert "The account is out of credits: Insufficient funds. Required: 0.96 credits" in page
+    assert "insufficient_funds_error" not in page
 
 
 def test_cancelling_from_an_old_page_says_what_became_of_the_job(client, done, editor):
