@@ -498,6 +498,32 @@ def test_cancelling_from_an_old_page_says_what_became_of_the_job(client, done, e
     assert "Nothing to cancel: it is already cancelled" in html and "Too late" not in html
 
 
+def test_a_refused_retake_from_a_takes_page_keeps_the_take_as_its_video(client, done, editor):
+    """Issue #24: a retake asked on a take's page and refused came back as the generate form
+    with an empty upload field, so fixing the section meant finding the video again. The take
+    stays the video, with everything typed and the error at its field."""
+    client.force_login(editor)
+    url = reverse("generation_new", args=[done.project.uuid])
+    form = {
+        "endpoint": "retake",
+        "source": str(done.uuid),
+        "start_time": "1",
+        "section_duration": "1",
+        "mode": "replace_video",
+        "prompt_text": "The gulls land on the quay",
+    }
+    response = client.post(url, form)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f'<input type="hidden" name="source" value="{done.uuid}">' in html
+    assert 'name="video"' not in html
+    assert "The gulls land on the quay</textarea>" in html
+    assert "at least 2 seconds" in html.split('id="id_section_duration"')[1].split("</label>")[0]
+    response = client.post(url, {**form, "section_duration": "2"})
+    assert response.status_code == 302
+    assert Generation.objects.filter(endpoint="retake", project=done.project).count() == 1
+
+
 def test_the_estimate_says_what_the_budget_leaves_and_who_approves(
     client, project, editor, producer
 ):

@@ -136,12 +136,27 @@ def generation_new(request, project_uuid):
             # Image-to-video's optional last image: offered only for the models that take it.
             "last_frame_models": capabilities.active().last_frame_models(),
             "takes": selectors.frame_sources(project=project),
+            # A retake or extend asked on a take's page and refused comes back here: the take
+            # stays its video, not an empty upload field.
+            "source_take": _source_take(project, values.get("source")),
             **_input_choices(values),
             "policy_notice": spend.policy_notice(project=project, prompt_version=prompt_version),
             **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         },
         # htmx swaps only successful answers: a refused form comes back as 200 to it.
         status=400 if errors and not request.htmx else 200,
+    )
+
+
+def _source_take(project, source) -> Generation | None:
+    if not source:
+        return None
+    return (
+        Generation.objects.filter(
+            project=project, uuid=uuid_param(source, "video"), state=JobState.SUCCEEDED
+        )
+        .select_related("version__stack")
+        .first()
     )
 
 
