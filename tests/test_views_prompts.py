@@ -443,3 +443,19 @@ def test_the_merge_reads_settings_and_the_written_text_too(project, prompt, owne
     # Whitespace alone is no change.
     same = {**prompt_service.version_fields(v1), "action": f"  {v1.action}  "}
     assert prompt_service.prompt_merge(base=v1, theirs=theirs, mine=same).conflicts == ()
+
+
+def test_the_history_names_every_setting_that_changed(client, project, owner, prompt):
+    """Issue #24: a change of camera move or sound alone showed "ltx-2-fast 1920x1080 25 fps
+    8 s → ltx-2-fast 1920x1080 25 fps 8 s", as if nothing had changed."""
+    prompt_service.prompt_version_save(
+        prompt=prompt,
+        author=owner,
+        based_on=prompt.current_version,
+        elements=ELEMENTS,
+        settings={**SETTINGS, "camera_motion": "dolly_in", "generate_audio": False},
+    )
+    client.force_login(owner)
+    html = client.get(url("prompt_history", project, prompt)).content.decode()
+    assert "Settings: Sound generated → none; Camera motion none → Dolly in</p>" in html
+    assert "ltx-2-fast 1920x1080" not in html.split("Settings:")[1].split("</p>")[0]

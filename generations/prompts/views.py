@@ -353,7 +353,12 @@ def prompt_history(request, project_uuid, prompt_uuid):
             "b": b,
             "diffs": diffs,
             "text_diff": word_diff(a.text, b.text),
-            "settings_changed": a.settings != b.settings,
+            # Each setting that differs (a camera move or the sound alone, too), in order.
+            "settings_changed": [
+                (key, a.settings.get(key), b.settings.get(key))
+                for key in dict.fromkeys([*a.settings, *b.settings])
+                if a.settings.get(key) != b.settings.get(key)
+            ],
             "can_write": request.membership.has_role(*WRITERS),
             "can_approve": request.membership.has_role(*APPROVERS),
         },
