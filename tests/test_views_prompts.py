@@ -459,3 +459,9 @@ def test_the_history_names_every_setting_that_changed(client, project, owner, pr
     html = client.get(url("prompt_history", project, prompt)).content.decode()
     assert "Settings: Sound generated → none; Camera motion none → Dolly in</p>" in html
     assert "ltx-2-fast 1920x1080" not in html.split("Settings:")[1].split("</p>")[0]
+
+
+def test_the_builder_names_camera_moves_as_the_generate_form_does(client, project, owner, prompt):
+    client.force_login(owner)
+    html = client.get(url("prompt", project, prompt)).content.decode()
+    assert '<option value="dolly_in">Dolly in</option>' in html

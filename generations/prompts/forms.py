@@ -26,7 +26,7 @@ def _durations():
 
 def _camera_motions():
     return [("", "None (describe it in the camera element)")] + [
-        (m, m.replace("_", " ")) for m in rules.CAMERA_MOTIONS
+        (m, m.replace("_", " ").capitalize()) for m in rules.CAMERA_MOTIONS
     ]
 
 
