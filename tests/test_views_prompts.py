@@ -353,6 +353,43 @@ def test_library_wording_flows_into_prompts(client, project, editor, owner):
     assert "silver braid" in prompt.current_version.text
 
 
+def test_renaming_a_library_entry_in_use_is_refused_not_left_dangling(client, project, editor):
+    """Issue #24: renaming @Ana to @Anna left every prompt naming @Ana pointing at nothing;
+    the rename is refused at the name, the typed wording kept, until no prompt uses @Ana."""
+    client.force_login(editor)
+    client.post(
+        url("library", project),
+        {"kind": "character", "name": "Ana", "description": "Ana, forty, grey hair,"},
+    )
+    prompt_service.prompt_create(
+        project=project, author=editor, title="Shot 2", elements=ELEMENTS, settings=SETTINGS
+    )
+    entry = project.library.get(name="Ana")
+    address = reverse("library_entry", args=[project.uuid, entry.uuid])
+    form = {"kind": "character", "name": "Anna", "description": "Anna, forty, a silver braid,"}
+    response = client.post(address, form)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "@Ana is used by 1 prompt (Shot 2): change them first, or add @Anna" in html
+    assert "Anna, forty, a silver braid," in html
+    entry.refresh_from_db()
+    assert entry.name == "Ana"
+    # Its wording alone may change, and an entry nobody names may be renamed.
+    assert client.post(address, {**form, "name": "Ana"}).status_code == 302
+    unused = prompt_service.library_entry_save(
+        project=project, user=editor, kind="location", name="Quay", description="the quay"
+    )
+    prompt_service.library_entry_save(
+        project=project,
+        user=editor,
+        kind="location",
+        name="OldQuay",
+        description="the quay",
+        entry=unused,
+    )
+    assert project.library.filter(name="OldQuay").exists()
+
+
 def test_library_names_for_the_mention_menu(client, project, editor):
     client.force_login(editor)
     client.post(
