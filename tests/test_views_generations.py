@@ -524,6 +524,39 @@ def test_a_refused_retake_from_a_takes_page_keeps_the_take_as_its_video(client, 
     assert Generation.objects.filter(endpoint="retake", project=done.project).count() == 1
 
 
+def test_a_producer_answers_a_waiting_job_on_its_own_page(client, project, editor, producer):
+    """Issue #24: the job page of a job waiting for approval was a dead end for the producer
+    a notification sent there; it now offers Approve and Decline and comes back to the job."""
+    from decimal import Decimal
+
+    from generations.spend import budgets
+
+    budgets.budget_set(
+        project=project,
+        user=producer,
+        amount=Decimal("25"),
+        monthly=True,
+        alert_percents=[],
+        approval_above=Decimal("0.10"),
+    )
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    assert generation.state == JobState.PENDING_APPROVAL
+    client.force_login(editor)
+    page = client.get(gurl("generation", generation)).content.decode()
+    assert "Waiting for a producer's approval" in page and "You may cancel it meanwhile" in page
+    assert gurl("spend_job_approve", generation) not in page
+    client.force_login(producer)
+    page = client.get(gurl("generation", generation)).content.decode()
+    assert f'action="{gurl("spend_job_approve", generation)}"' in page
+    response = client.post(gurl("spend_job_approve", generation), {"back": "job"})
+    assert response.status_code == 302 and response["Location"] == gurl("generation", generation)
+    generation.refresh_from_db()
+    assert generation.state == JobState.QUEUED
+    # From the Spend page's list, the answer goes back there as before.
+    response = client.post(gurl("spend_job_decline", generation))
+    assert response["Location"] == reverse("spend", args=[project.uuid])
+
+
 def test_the_estimate_says_what_the_budget_leaves_and_who_approves(
     client, project, editor, producer
 ):

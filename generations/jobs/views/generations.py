@@ -15,6 +15,7 @@ from generations.jobs import selectors
 from generations.jobs import services as jobs
 from generations.jobs.extends import extend_problem
 from generations.jobs.models import Endpoint, Generation, JobState
+from generations.jobs.views.approvals import PRODUCERS
 from generations.jobs.views.generate import GENERATORS, extend_choices
 from generations.ltx import capabilities, rules
 from generations.prompts.models import Prompt
@@ -105,6 +106,7 @@ def generation_detail(request, project_uuid, generation_uuid):
             "attempts": generation.attempts.all(),
             "events": generation.events.select_related("actor"),
             "can_generate": request.membership.has_role(*GENERATORS),
+            "can_approve": request.membership.has_role(*PRODUCERS),
             "modes": rules.RETAKE_MODES,
             **extend_choices(),
             "extend_problem": extend_problem(generation) if rules.OFFERS_EXTEND else None,
