@@ -557,6 +557,21 @@ def test_a_producer_answers_a_waiting_job_on_its_own_page(client, project, edito
     assert response["Location"] == reverse("spend", args=[project.uuid])
 
 
+def test_a_refused_form_keeps_generate_audio_as_it_was_left(client, project, editor):
+    """Issue #24: an unticked Generate audio came back ticked after a refusal, so fixing the
+    duration and sending again asked for sound nobody wanted."""
+    client.force_login(editor)
+    url = reverse("generation_new", args=[project.uuid])
+    box = '<input type="checkbox" name="generate_audio" id="id_generate_audio"'
+    settings = {key: value for key, value in T2V.items() if key != "prompt"}
+    form = {"endpoint": "text-to-video", "prompt_text": "A kite", **settings, "duration": "7"}
+    html = client.post(url, form).content.decode()
+    assert f"{box}>" in html
+    html = client.post(url, {**form, "generate_audio": "on"}).content.decode()
+    assert f"{box} checked>" in html
+    assert f"{box} checked>" in client.get(url).content.decode()  # the default: with sound
+
+
 def test_the_estimate_says_what_the_budget_leaves_and_who_approves(
     client, project, editor, producer
 ):

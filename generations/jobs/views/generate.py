@@ -135,6 +135,13 @@ def generation_new(request, project_uuid):
             **_variation_choices(request.POST),
             # Image-to-video's optional last image: offered only for the models that take it.
             "last_frame_models": capabilities.active().last_frame_models(),
+            # An unticked box is absent from a refused form's POST: read as "not asked", not
+            # as the default, or the form came back with the sound switched on again.
+            "generate_audio": (
+                request.POST.get("generate_audio") == "on"
+                if request.method == "POST"
+                else values.get("generate_audio") is not False
+            ),
             "takes": selectors.frame_sources(project=project),
             # A retake or extend asked on a take's page and refused comes back here: the take
             # stays its video, not an empty upload field.
