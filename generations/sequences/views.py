@@ -456,6 +456,8 @@ def _player(request, sequence: Sequence, *, link=None, token="", errors=None, st
         "token": token,
         "guest_name": request.session.get(guest_pages.GUEST_NAME_KEY, "") if link else "",
         "errors": errors or {},
+        # A refused comment's form comes back with what was typed in it.
+        "values": request.POST if errors else {},
     }
     template = "sequences/sequence_play.html" + ("#comments" if request.htmx else "")
     response = render(request, template, context, status=status)
@@ -487,9 +489,7 @@ def sequence_comment(request, project_uuid, sequence_uuid):
         )
     except ValidationError as exc:
         errors = _comment_errors(exc)
-        if request.htmx:
-            return _player(request, sequence, errors=errors, status=422)
-        messages.error(request, " ".join(m for ms in errors.values() for m in ms))
+        return _player(request, sequence, errors=errors, status=422 if request.htmx else 400)
     if request.htmx:
         return _player(request, sequence)
     return redirect("sequence_play", sequence.project.uuid, sequence.uuid)
