@@ -378,3 +378,17 @@ def test_the_frame_pickers_tell_takes_of_one_shot_apart(client, sequence, editor
     for html in (page.content.decode(), form.content.decode()):
         for version in (first, second):
             assert f'<option value="{version.generation.uuid}">Harbour v{version.number} · ' in html
+
+
+def test_the_shot_page_offers_retakes_only_to_those_who_may_make_them(
+    client, sequence, editor, reviewer, viewer
+):
+    (shot,) = _shots(sequence, editor, "Harbour", prompt_text="Dawn on the quay")
+    _take(shot)
+    address = reverse("shot", args=[sequence.project.uuid, sequence.uuid, shot.uuid])
+    for maker in (editor, reviewer):
+        client.force_login(maker)
+        assert ">Review, retake" in client.get(address).content.decode()
+    client.force_login(viewer)
+    page = client.get(address).content.decode()
+    assert ">Watch and review</a>" in page and "retake" not in page.lower().split("<h2")[-1]

@@ -22,6 +22,7 @@ from generations.ltx import capabilities
 from generations.projects.models import Role
 from generations.prompts.services import StaleSave
 from generations.review import shares
+from generations.review.views import reviews as review_pages
 from generations.review.views import shares as guest_pages
 from generations.sequences import editorial, roughcut, selectors
 from generations.sequences import services as sequences
@@ -328,6 +329,7 @@ def _shot_page(request, shot: Shot, *, values=None, refusal=None, status: int = 
             .select_related("version__stack")
             .order_by("-state_changed_at")[:50],
             "can_edit": request.membership.has_role(*EDITORS),
+            "can_retake": request.membership.has_role(*review_pages.RETAKERS),
             "values": values,
             "errors": errors,
             # A refused stale save's form is based on the newest version now: saving again,
