@@ -502,3 +502,16 @@ def test_the_builder_names_camera_moves_as_the_generate_form_does(client, projec
     client.force_login(owner)
     html = client.get(url("prompt", project, prompt)).content.decode()
     assert '<option value="dolly_in">Dolly in</option>' in html
+
+
+def test_the_versions_link_offers_what_the_person_may_do(client, project, prompt, request):
+    """Issue #24: "Compare, restore or approve versions" promised a viewer what it cannot do."""
+    said = {
+        "owner": "Compare, restore or approve versions",
+        "editor": "Compare or restore versions",
+        "reviewer": "Compare or approve versions",
+        "viewer": "Compare its versions",
+    }
+    for role, words in said.items():
+        client.force_login(request.getfixturevalue(role))
+        assert f"{words}</a>" in client.get(url("prompt", project, prompt)).content.decode()

@@ -57,6 +57,7 @@ def _builder_context(request, project, form, prompt=None, **extra):
         "element_fields": [form[name] for name in ELEMENT_FIELDS],
         "terms": prompting.HELPFUL_TERMS,
         "can_write": request.membership.has_role(*WRITERS),
+        "can_approve": request.membership.has_role(*APPROVERS),
         "can_comment": request.membership.has_role(*COMMENTERS),
         **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         **extra,
