@@ -515,3 +515,15 @@ def test_the_versions_link_offers_what_the_person_may_do(client, project, prompt
     for role, words in said.items():
         client.force_login(request.getfixturevalue(role))
         assert f"{words}</a>" in client.get(url("prompt", project, prompt)).content.decode()
+
+
+def test_a_reader_sees_the_builders_fields_as_read_only(client, project, prompt, viewer, editor):
+    """Issue #24: a viewer could type into the builder's fields, with nothing to save them."""
+    client.force_login(viewer)
+    html = client.get(url("prompt", project, prompt)).content.decode()
+    assert "disabled" in html.split('name="action"')[1].split(">")[0]
+    assert "disabled" in html.split('name="title"')[1].split(">")[0]
+    assert "You can read this prompt; editors of the project change it." in html
+    client.force_login(editor)
+    html = client.get(url("prompt", project, prompt)).content.decode()
+    assert "disabled" not in html.split('name="action"')[1].split(">")[0]

@@ -143,6 +143,10 @@ def prompt_detail(request, project_uuid, prompt_uuid):
         get_project_for(request, project_uuid, *WRITERS)
         return _prompt_save(request, project, prompt)
     form = PromptForm(initial=_initial_from_version(prompt, prompt.current_version))
+    if not request.membership.has_role(*WRITERS):
+        # Read only, and seen to be: typing into fields that nothing saves loses the words.
+        for field in form.fields.values():
+            field.disabled = True
     return render(
         request,
         "prompts/prompt_builder.html",
