@@ -14,6 +14,7 @@ from generations.jobs import run as job_run
 from generations.jobs import selectors as job_selectors
 from generations.jobs import services as jobs
 from generations.jobs.models import Generation, JobState
+from generations.prompts import services as prompt_service
 from generations.review import comments
 from generations.review import services as reviews
 from generations.review.models import Notification, TimelineComment, Version
@@ -420,3 +421,22 @@ def test_a_retake_runs_and_reviewers_are_told_it_is_ready(
     assert ready.version == retake.version and ready.url == gurl("review", retake)
     assert not Notification.objects.filter(user=editor, kind="ready_for_review").exists()
     assert TimelineComment.objects.filter(version=retake.version).count() == 0
+
+
+def test_a_stack_does_not_call_its_videos_versions_of_the_prompt(client, project, editor):
+    """Issue #24: the prompt has versions of its own words; the stack's are its videos."""
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="Kite", text="A kite over dunes"
+    )
+    generation = jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params=T2V,
+        prompt_version=prompt.current_version,
+    )
+    client.force_login(editor)
+    address = reverse("stack", args=[project.uuid, generation.version.stack.uuid])
+    html = client.get(address).content.decode()
+    assert "versions of the prompt" not in html and "version of the prompt" not in html
+    assert "1 video made from the prompt <a" in html
