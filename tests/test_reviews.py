@@ -258,7 +258,7 @@ def test_queue_queries_do_not_grow(client, project, editor, reviewer, django_ass
 def test_a_person_reviewing_nowhere_has_an_empty_queue(client, editor, queue):
     client.force_login(editor)
     html = client.get(reverse("review_queue")).content.decode()
-    assert "Nothing waits for your decision." in html
+    assert "You review in no project, so nothing waits here for you" in html
 
 
 def test_review_state_is_per_version(project, editor, reviewer):
@@ -340,3 +340,14 @@ def test_a_failed_take_does_not_offer_a_timeline_it_does_not_have(client, projec
     page = client.get(reverse("generation", args=args)).content.decode()
     assert "No video to review." in page and "Reviewed once the video is stored" not in page
     assert "Review and comment on the timeline" not in page
+
+
+def test_the_queue_tells_someone_who_reviews_nowhere_why_it_is_empty(client, viewer, reviewer):
+    """Issue #24: a viewer was told to open a project "to generate one", which it cannot."""
+    client.force_login(viewer)
+    html = client.get(reverse("review_queue")).content.decode()
+    assert "You review in no project, so nothing waits here for you" in html
+    assert "to generate one" not in html
+    client.force_login(reviewer)
+    html = client.get(reverse("review_queue")).content.decode()
+    assert "Nothing waits for your decision" in html and "You review in no project" not in html
