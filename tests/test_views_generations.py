@@ -152,7 +152,10 @@ def test_gallery_queries_do_not_grow(client, project, owner, django_assert_max_n
     filtered = client.get(
         reverse("gallery", args=[project.uuid]) + "?state=failed", headers={"HX-Request": "true"}
     )
-    assert "No generation matches" in filtered.content.decode()
+    # In the gallery's words, with the way back (issue #24).
+    gallery = reverse("gallery", args=[project.uuid])
+    assert "No video matches these filters" in filtered.content.decode()
+    assert f'<a href="{gallery}">show them all</a>' in filtered.content.decode()
     assert "<html" not in filtered.content.decode()
 
 
