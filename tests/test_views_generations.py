@@ -547,6 +547,7 @@ def test_a_producer_answers_a_waiting_job_on_its_own_page(client, project, edito
     client.force_login(editor)
     page = client.get(gurl("generation", generation)).content.decode()
     assert "Waiting for a producer's approval" in page and "You may cancel it meanwhile" in page
+    assert "Reviewed once the video is stored." in page and "No video to review" not in page
     assert gurl("spend_job_approve", generation) not in page
     client.force_login(producer)
     page = client.get(gurl("generation", generation)).content.decode()
