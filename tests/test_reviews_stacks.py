@@ -222,6 +222,20 @@ def test_the_retake_form_is_prefilled_with_costs(client, v1, reviewer, notes):
     assert gurl("review_comment_retake", v1, notes["before"].pk) not in review  # a moment
 
 
+def test_a_comment_already_retaken_says_so_before_another_is_paid_for(client, v1, reviewer, notes):
+    """Issue #24: the comment kept its "Retake this" after a retake was made from it, and the
+    retake page did not say one existed: a second press billed the same retake again."""
+    retake = retakes.retake_from_comment(comment=notes["hand"], user=reviewer, mode="replace_video")
+    client.force_login(reviewer)
+    review = client.get(gurl("review", v1)).content.decode()
+    assert f'Retaken as <a href="{gurl("review", retake)}">v2</a>' in review
+    assert ">Retake again</a>" in review
+    page = client.get(gurl("review_comment_retake", v1, notes["hand"].pk)).content.decode()
+    assert "Already retaken from this comment:" in page
+    assert f'<a href="{gurl("review", retake)}">v2</a>' in page
+    assert "Sending this makes and bills another." in page
+
+
 def test_a_retake_joins_the_stack_with_its_lineage_and_carried_comments(
     client, v1, reviewer, notes
 ):
