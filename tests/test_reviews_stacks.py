@@ -383,6 +383,19 @@ def test_compare_shows_both_in_sync_with_the_differences(client, v1, reviewer, n
     assert "<h1>A kite over dunes: v1 and v2</h1>" in default.content.decode()
 
 
+def test_compare_says_when_it_shows_other_versions_than_asked(client, project, editor):
+    """Issue #24: ?a=9 on a stack of two quietly showed v1 and v1."""
+    a = finished(project, editor)
+    finish(jobs.job_rerun(generation=a, user=editor))
+    client.force_login(editor)
+    url = reverse("stack_compare", args=[project.uuid, a.version.stack.uuid])
+    html = client.get(url, {"a": 9, "b": 2}).content.decode()
+    assert "This stack has no v9: v1 is shown instead." in html
+    html = client.get(url, {"a": 2, "b": 2}).content.decode()
+    assert "v2 is compared with itself: choose another version on one side." in html
+    assert "is shown instead" not in client.get(url, {"a": 1, "b": 2}).content.decode()
+
+
 def test_compare_two_variations_lists_their_parameters(client, project, editor):
     a = finished(project, editor)
     finish(
