@@ -163,6 +163,7 @@ def test_the_activity_feed_reads_as_sentences(client, project, editor, reviewer)
     assert f"{version.stack.title} v1: Warmer light" in page
     assert "<li>Spend passed 80 % of it" in page
     assert "someone" not in page and "text-to-video" not in page
+    assert ">open</a>" not in page  # a link says what it opens: "its prompt"
 
 
 def test_the_settings_page_leads_to_the_budget_and_policy(client, project, owner):

@@ -440,6 +440,7 @@ def test_activity_feed(client, project, prompt, viewer):
     client.force_login(viewer)
     html = client.get(url("activity", project)).content.decode()
     assert "created Harbour" in html
+    assert f'<a href="{url("prompt", project, prompt)}">its prompt</a>' in html
     assert Activity.objects.filter(project=project).count() == 1
 
 
