@@ -328,7 +328,10 @@ def test_a_failed_take_does_not_offer_a_timeline_it_does_not_have(client, projec
     """Issue #24: a failed job has no video, so its review page does not ask for a click on
     the timeline, and its job page does not promise a review once the video is stored."""
     generation = GenerationFactory(
-        project=project, state=JobState.FAILED, error_message="Insufficient funds"
+        project=project,
+        state=JobState.FAILED,
+        error_type="insufficient_funds_error",
+        error_message="Insufficient funds",
     )
     VersionFactory(generation=generation)
     client.force_login(editor)
@@ -340,6 +343,8 @@ def test_a_failed_take_does_not_offer_a_timeline_it_does_not_have(client, projec
     page = client.get(reverse("generation", args=args)).content.decode()
     assert "No video to review." in page and "Reviewed once the video is stored" not in page
     assert "Review and comment on the timeline" not in page
+    # Its Retry says it cannot work before the account has credits again.
+    assert "a retry is refused the same way until credits are added" in page
 
 
 def test_the_queue_tells_someone_who_reviews_nowhere_why_it_is_empty(client, viewer, reviewer):
