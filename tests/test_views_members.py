@@ -240,7 +240,7 @@ def test_invite_form_errors_are_shown_next_to_the_fields(client, project, owner,
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="id_email_error"' in html and 'aria-invalid="true"' in html
-    assert "This field is required" in html  # roles
+    assert "Choose at least one role" in html and "This field is required" not in html
     assert mailoutbox == [] and not Invitation.objects.exists()
 
 

@@ -528,3 +528,16 @@ def test_a_reader_sees_the_builders_fields_as_read_only(client, project, prompt,
     client.force_login(editor)
     html = client.get(url("prompt", project, prompt)).content.decode()
     assert "disabled" not in html.split('name="action"')[1].split(">")[0]
+
+
+def test_form_refusals_say_what_to_do(client, project, editor, prompt):
+    """Issue #24: "This field is required." under a field said nothing a person could act on."""
+    client.force_login(editor)
+    saved = client.post(url("prompt", project, prompt), form_data(prompt.current_version, title=""))
+    assert "Give the prompt a title" in saved.content.decode()
+    added = client.post(url("library", project), {"kind": "character", "name": ""})
+    html = added.content.decode()
+    assert "Name it: it is typed as @Name in prompts" in html
+    assert "Describe the character or location" in html
+    for page in (saved, added):
+        assert "This field is required" not in page.content.decode()

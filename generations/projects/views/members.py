@@ -19,7 +19,10 @@ class InviteForm(forms.Form):
         label="Email address", max_length=Invitation._meta.get_field("email").max_length
     )
     roles = forms.MultipleChoiceField(
-        label="Roles", choices=Role.choices, widget=forms.CheckboxSelectMultiple
+        label="Roles",
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one role"},
     )
 
 
