@@ -305,7 +305,7 @@ shot_add                      POST    302   403      302    403      403    404 
 shots_import                  GET     405   405      405    405      405    405      login
 shots_import                  POST    302   403      302    403      403    404      login
 shot_edit                     GET     405   405      405    405      405    405      login
-shot_edit                     POST    302   403      302    403      403    404      login
+shot_edit                     POST    400   403      400    403      403    404      login
 shot_move                     GET     405   405      405    405      405    405      login
 shot_move                     POST    302   403      302    403      403    404      login
 shot_duplicate                GET     405   405      405    405      405    405      login
@@ -334,7 +334,7 @@ roughcut_new                  POST    302   302      302    302      403    404 
 sequence_play                 GET     200   200      200    200      200    404      login
 sequence_play                 POST    405   405      405    405      405    405      login
 sequence_comment              GET     405   405      405    405      405    405      login
-sequence_comment              POST    302   302      302    302      403    404      login
+sequence_comment              POST    400   400      400    400      403    404      login
 # Reviewers and producers share a sequence as they share a stack (an empty form: 14 days).
 sequence_share                GET     405   405      405    405      405    405      login
 sequence_share                POST    201   201      403    201      403    404      login

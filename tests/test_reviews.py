@@ -11,7 +11,7 @@ from django.utils import timezone
 from generations.core.models import Activity
 from generations.jobs import queue as job_queue
 from generations.jobs import services as jobs
-from generations.jobs.models import Generation
+from generations.jobs.models import Generation, JobState
 from generations.prompts import services as prompt_service
 from generations.review import services as reviews
 from generations.review.models import ReviewDecision, ReviewState, Stack, Version
@@ -20,6 +20,7 @@ from tests.factories import (
     MediaAssetFactory,
     MembershipFactory,
     ProjectFactory,
+    VersionFactory,
 )
 from tests.reviewing import finish, finished, submit
 
@@ -257,7 +258,7 @@ def test_queue_queries_do_not_grow(client, project, editor, reviewer, django_ass
 def test_a_person_reviewing_nowhere_has_an_empty_queue(client, editor, queue):
     client.force_login(editor)
     html = client.get(reverse("review_queue")).content.decode()
-    assert "Nothing waits for your decision." in html
+    assert "You review in no project, so nothing waits here for you" in html
 
 
 def test_review_state_is_per_version(project, editor, reviewer):
@@ -321,3 +322,37 @@ def test_the_migration_stacks_generations_made_before_stacks(project, editor):
     assert versions[retake.pk].retake_of == versions[first.pk]
     assert versions[retake.pk].retake_mode == "replace_video"
     assert Stack.objects.get(pk=versions[first.pk].stack_id).newest == versions[retake.pk]
+
+
+def test_a_failed_take_does_not_offer_a_timeline_it_does_not_have(client, project, editor):
+    """Issue #24: a failed job has no video, so its review page does not ask for a click on
+    the timeline, and its job page does not promise a review once the video is stored."""
+    generation = GenerationFactory(
+        project=project,
+        state=JobState.FAILED,
+        error_type="insufficient_funds_error",
+        error_message="Insufficient funds",
+    )
+    VersionFactory(generation=generation)
+    client.force_login(editor)
+    args = [project.uuid, generation.uuid]
+    review = client.get(reverse("review", args=args)).content.decode()
+    assert "No video: failed — Insufficient funds" in review
+    assert "click the timeline" not in review
+    assert f'<a href="{reverse("generation", args=args)}">the job\'s page</a>' in review
+    page = client.get(reverse("generation", args=args)).content.decode()
+    assert "No video to review." in page and "Reviewed once the video is stored" not in page
+    assert "Review and comment on the timeline" not in page
+    # Its Retry says it cannot work before the account has credits again.
+    assert "a retry is refused the same way until credits are added" in page
+
+
+def test_the_queue_tells_someone_who_reviews_nowhere_why_it_is_empty(client, viewer, reviewer):
+    """Issue #24: a viewer was told to open a project "to generate one", which it cannot."""
+    client.force_login(viewer)
+    html = client.get(reverse("review_queue")).content.decode()
+    assert "You review in no project, so nothing waits here for you" in html
+    assert "to generate one" not in html
+    client.force_login(reviewer)
+    html = client.get(reverse("review_queue")).content.decode()
+    assert "Nothing waits for your decision" in html and "You review in no project" not in html

@@ -87,6 +87,21 @@ def test_email_settings_are_for_ones_own_projects(client, project, outsider):
     assert response.status_code == 404 and not NotificationSetting.objects.exists()
 
 
+def test_the_email_section_is_true_for_a_person_without_an_address(client, project, editor):
+    """Issue #24: "emailed to your address (none set)" claimed mail went out; without an
+    address the page says nothing is emailed, and what to do about it."""
+    editor.email = ""
+    editor.save()
+    client.force_login(editor)
+    page = client.get(reverse("notifications")).content.decode()
+    assert "Your account has no email address, so nothing is emailed" in page
+    assert "none set" not in page
+    editor.email = "ed@example.com"
+    editor.save()
+    page = client.get(reverse("notifications")).content.decode()
+    assert "Each notification is also emailed to ed@example.com" in page
+
+
 def test_the_unread_count_and_reading(client, project, editor, reviewer):
     for n in range(3):
         generation = finished(project, editor, f"Shot {n}")

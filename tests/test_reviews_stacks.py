@@ -14,6 +14,7 @@ from generations.jobs import run as job_run
 from generations.jobs import selectors as job_selectors
 from generations.jobs import services as jobs
 from generations.jobs.models import Generation, JobState
+from generations.prompts import services as prompt_service
 from generations.review import comments
 from generations.review import services as reviews
 from generations.review.models import Notification, TimelineComment, Version
@@ -221,6 +222,20 @@ def test_the_retake_form_is_prefilled_with_costs(client, v1, reviewer, notes):
     assert gurl("review_comment_retake", v1, notes["before"].pk) not in review  # a moment
 
 
+def test_a_comment_already_retaken_says_so_before_another_is_paid_for(client, v1, reviewer, notes):
+    """Issue #24: the comment kept its "Retake this" after a retake was made from it, and the
+    retake page did not say one existed: a second press billed the same retake again."""
+    retake = retakes.retake_from_comment(comment=notes["hand"], user=reviewer, mode="replace_video")
+    client.force_login(reviewer)
+    review = client.get(gurl("review", v1)).content.decode()
+    assert f'Retaken as <a href="{gurl("review", retake)}">v2</a>' in review
+    assert ">Retake again</a>" in review
+    page = client.get(gurl("review_comment_retake", v1, notes["hand"].pk)).content.decode()
+    assert "Already retaken from this comment:" in page
+    assert f'<a href="{gurl("review", retake)}">v2</a>' in page
+    assert "Sending this makes and bills another." in page
+
+
 def test_a_retake_joins_the_stack_with_its_lineage_and_carried_comments(
     client, v1, reviewer, notes
 ):
@@ -362,10 +377,23 @@ def test_compare_shows_both_in_sync_with_the_differences(client, v1, reviewer, n
     assert 'data-range data-start="2.0" data-end="4.0"' in html
     assert "00:00:02:00 – 00:00:04:00" in html
     assert "<del>A kite over dunes</del><ins>Five fingers</ins>" in html
-    assert '<tr class="differs"><th scope="row">endpoint' in html
+    assert '<tr class="differs"><th scope="row">Endpoint' in html
     # Without a choice: the newest, and the version it was retaken from.
     default = client.get(reverse("stack_compare", args=[v1.project.uuid, stack.uuid]))
     assert "<h1>A kite over dunes: v1 and v2</h1>" in default.content.decode()
+
+
+def test_compare_says_when_it_shows_other_versions_than_asked(client, project, editor):
+    """Issue #24: ?a=9 on a stack of two quietly showed v1 and v1."""
+    a = finished(project, editor)
+    finish(jobs.job_rerun(generation=a, user=editor))
+    client.force_login(editor)
+    url = reverse("stack_compare", args=[project.uuid, a.version.stack.uuid])
+    html = client.get(url, {"a": 9, "b": 2}).content.decode()
+    assert "This stack has no v9: v1 is shown instead." in html
+    html = client.get(url, {"a": 2, "b": 2}).content.decode()
+    assert "v2 is compared with itself: choose another version on one side." in html
+    assert "is shown instead" not in client.get(url, {"a": 1, "b": 2}).content.decode()
 
 
 def test_compare_two_variations_lists_their_parameters(client, project, editor):
@@ -382,8 +410,11 @@ def test_compare_two_variations_lists_their_parameters(client, project, editor):
     url = reverse("stack_compare", args=[project.uuid, a.version.stack.uuid])
     html = client.get(url, {"a": 1, "b": 2}).content.decode()
     assert "The same prompt." in html and "retaken range" not in html
-    assert '<tr class="differs"><th scope="row">duration' in html
-    assert "<td>6</td><td>8</td>" in html
+    # In people's words (issue #24): "Sound: generated", not "generate_audio True".
+    assert '<tr class="differs"><th scope="row">Duration' in html
+    assert "<td>6 s</td><td>8 s</td>" in html
+    assert '<th scope="row">Sound</th><td>generated</td><td>generated</td>' in html
+    assert "generate_audio" not in html and "True" not in html
 
 
 # -- the whole pipeline, in process: the retake is made, and reviewers are told ----------------
@@ -417,3 +448,22 @@ def test_a_retake_runs_and_reviewers_are_told_it_is_ready(
     assert ready.version == retake.version and ready.url == gurl("review", retake)
     assert not Notification.objects.filter(user=editor, kind="ready_for_review").exists()
     assert TimelineComment.objects.filter(version=retake.version).count() == 0
+
+
+def test_a_stack_does_not_call_its_videos_versions_of_the_prompt(client, project, editor):
+    """Issue #24: the prompt has versions of its own words; the stack's are its videos."""
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="Kite", text="A kite over dunes"
+    )
+    generation = jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params=T2V,
+        prompt_version=prompt.current_version,
+    )
+    client.force_login(editor)
+    address = reverse("stack", args=[project.uuid, generation.version.stack.uuid])
+    html = client.get(address).content.decode()
+    assert "versions of the prompt" not in html and "version of the prompt" not in html
+    assert "1 video made from the prompt <a" in html

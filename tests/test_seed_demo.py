@@ -102,7 +102,7 @@ def test_the_demo_pages_show_their_content(demo_client, demo):
         reverse("prompts", args=[demo.uuid]): ["The harbour wakes", "v3"],
         reverse("sequences", args=[demo.uuid]): ["Harbour at dawn"],
         reverse("spend", args=[demo.uuid]): ["Waiting for your approval", "demo-editor"],
-        reverse("activity", args=[demo.uuid]): ["changes requested", "approved"],
+        reverse("activity", args=[demo.uuid]): ["asked for changes to", "approved"],
     }
     for url, words in pages.items():
         body = demo_client.get(url).content.decode()

@@ -106,6 +106,81 @@ def test_editing_the_words_saves_the_prompts_next_version(sequence, editor):
     assert (shot.prompt.current_version.number, shot.prompt.current_version.text) == (2, "Dusk")
 
 
+def test_saving_a_shot_from_an_old_page_never_reverts_a_teammates_prompt(client, sequence, editor):
+    """Issue #24: the shot page's prompt box is saved against the version it showed. Notes
+    saved from a page opened before a teammate's v2 leave v2 alone; changed words from that
+    page are refused, the shot's page shown again with everything typed kept and v2's words
+    beside them; saving again, having read them, is deliberate."""
+    (shot,) = _shots(sequence, editor, "Harbour", prompt_text="Dawn on the quay")
+    url = reverse("shot_edit", args=[sequence.project.uuid, sequence.uuid, shot.uuid])
+    page = client.get(reverse("shot", args=[sequence.project.uuid, sequence.uuid, shot.uuid]))
+    assert page.status_code == 302  # signed out; signed in below
+    client.force_login(editor)
+    page = client.get(reverse("shot", args=[sequence.project.uuid, sequence.uuid, shot.uuid]))
+    assert '<input type="hidden" name="prompt_version" value="1">' in page.content.decode()
+    teammate = sequences.shot_update(
+        shot=Shot.objects.get(pk=shot.pk),
+        user=editor,
+        title="Harbour",
+        notes="",
+        target_seconds="",
+        prompt_text="Dusk on the quay",
+    )
+    assert teammate.prompt.current_version.number == 2
+    form = {"title": "Harbour", "target_seconds": "6", "prompt_version": "1"}
+    # Only the notes changed on the old page: v2 stays the newest, its words untouched.
+    response = client.post(url, {**form, "prompt_text": "Dawn on the quay", "notes": "warm"})
+    assert response.status_code == 302
+    shot.refresh_from_db()
+    assert shot.notes == "warm" and shot.target_seconds == 6
+    assert (shot.prompt.current_version.number, shot.prompt.current_version.text) == (
+        2,
+        "Dusk on the quay",
+    )
+    # Changed words on the old page: refused where they were typed, nothing lost.
+    mine = {**form, "prompt_text": "Noon on the quay", "notes": "keep these notes"}
+    response = client.post(url, mine)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "This prompt has changed since you opened it (now v2)" in html
+    assert "Noon on the quay</textarea>" in html and "keep these notes</textarea>" in html
+    assert "v2 reads “Dusk on the quay”" in html
+    assert '<input type="hidden" name="prompt_version" value="2">' in html
+    shot.refresh_from_db()
+    assert shot.prompt.current_version.text == "Dusk on the quay" and shot.notes == "warm"
+    response = client.post(url, {**mine, "prompt_version": "2"})
+    assert response.status_code == 302
+    shot.refresh_from_db()
+    assert (shot.prompt.current_version.number, shot.prompt.current_version.text) == (
+        3,
+        "Noon on the quay",
+    )
+
+
+def test_a_refused_shot_edit_stays_on_the_shot_page_with_the_error_at_its_field(
+    client, sequence, editor
+):
+    (shot,) = _shots(sequence, editor, "Harbour", prompt_text="Dawn on the quay")
+    client.force_login(editor)
+    url = reverse("shot_edit", args=[sequence.project.uuid, sequence.uuid, shot.uuid])
+    response = client.post(
+        url,
+        {
+            "title": "Harbour",
+            "target_seconds": "999",
+            "prompt_version": "1",
+            "prompt_text": "Dusk, lamps on",
+            "notes": "typed notes",
+        },
+    )
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'value="999" aria-invalid="true"><small class="field-error">A duration is' in html
+    assert "Dusk, lamps on</textarea>" in html and "typed notes</textarea>" in html
+    shot.refresh_from_db()
+    assert shot.notes == "" and shot.prompt.current_version.number == 1
+
+
 @pytest.mark.parametrize("seconds", ["0", "601", "six", "2.5"])
 def test_a_target_duration_is_whole_seconds(sequence, editor, seconds):
     with pytest.raises(ValidationError, match="whole seconds, 1 to 600"):
@@ -287,3 +362,33 @@ def test_the_board_adds_up_what_was_spent_and_what_is_left(sequence, editor, cli
     assert "spent <strong>0.94 USD</strong>" in text
     assert "to finish: 2 shots without a chosen or approved take, about <strong>0.32 USD" in text
     assert "(1 not counted: no prompt yet)" in text
+
+
+def test_the_frame_pickers_tell_takes_of_one_shot_apart(client, sequence, editor):
+    """Issue #24: two takes of one shot were both "Harbour (Dec 8, 02:34)" on the shot page and
+    both "Harbour v1" (its prompt's version) on the generate form; each is now named by its
+    version in its stack, as the gallery and the review page name it."""
+    (shot,) = _shots(sequence, editor, "Harbour", prompt_text="Dawn on the quay")
+    first, second = _take(shot), _take(shot)
+    assert (first.number, second.number) == (1, 2)
+    client.force_login(editor)
+    project = sequence.project
+    page = client.get(reverse("shot", args=[project.uuid, sequence.uuid, shot.uuid]))
+    form = client.get(reverse("generation_new", args=[project.uuid]))
+    for html in (page.content.decode(), form.content.decode()):
+        for version in (first, second):
+            assert f'<option value="{version.generation.uuid}">Harbour v{version.number} · ' in html
+
+
+def test_the_shot_page_offers_retakes_only_to_those_who_may_make_them(
+    client, sequence, editor, reviewer, viewer
+):
+    (shot,) = _shots(sequence, editor, "Harbour", prompt_text="Dawn on the quay")
+    _take(shot)
+    address = reverse("shot", args=[sequence.project.uuid, sequence.uuid, shot.uuid])
+    for maker in (editor, reviewer):
+        client.force_login(maker)
+        assert ">Review, retake" in client.get(address).content.decode()
+    client.force_login(viewer)
+    page = client.get(address).content.decode()
+    assert ">Watch and review</a>" in page and "retake" not in page.lower().split("<h2")[-1]

@@ -161,9 +161,15 @@ def test_a_comment_on_the_sequence_lands_on_the_take_and_frame_under_it(
     client.post(url, {"at_seconds": "1.0", "end_seconds": "2.6", "body": "Hold the boat"})
     held = first.comments.get()
     assert (held.start_seconds, held.end_seconds) == (pytest.approx(1.0), pytest.approx(2.0))
-    outside = client.post(url, {"at_seconds": "9", "body": "x"}, HTTP_HX_REQUEST="true")
+    outside = client.post(
+        url, {"at_seconds": "9", "body": "Too dark at the end"}, HTTP_HX_REQUEST="true"
+    )
     assert outside.status_code == 422
     assert "outside the sequence" in outside.content.decode()
+    # Refused, the form keeps what was typed (issue #24), with script or without.
+    for answer in (outside, client.post(url, {"at_seconds": "9", "body": "Too dark at the end"})):
+        html = answer.content.decode()
+        assert 'data-at value="9">' in html and ">Too dark at the end</textarea>" in html
     client.force_login(viewer)
     assert client.post(url, {"at_seconds": "1", "body": "x"}).status_code == 403
 

@@ -1949,3 +1949,15 @@ def test_table_cells_are_escaped_and_amounts_written_in_full(client, project, ed
     cells = ['<td class="num">1</td>', '<td class="num">1.50</td>', '<td class="num">0.00</td>']
     assert all(cell in row for cell in cells)
     assert row.rstrip().endswith('<td class="num">0</td><td class="num">—</td></tr>')
+
+
+def test_the_policy_note_holds_under_every_profile(client, project, producer, settings):
+    """Issue #24: "audio-to-video and retakes always use ltx-2-pro" was false where the
+    profile offers them other models (current); the note says what the policy checks."""
+    from django.urls import reverse
+
+    settings.LTX_CAPABILITIES = "current"
+    client.force_login(producer)
+    html = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    assert "always use ltx-2-pro" not in html
+    assert "Audio-to-video and retakes are held to the models ticked only" in html

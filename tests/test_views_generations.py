@@ -152,7 +152,10 @@ def test_gallery_queries_do_not_grow(client, project, owner, django_assert_max_n
     filtered = client.get(
         reverse("gallery", args=[project.uuid]) + "?state=failed", headers={"HX-Request": "true"}
     )
-    assert "No generation matches" in filtered.content.decode()
+    # In the gallery's words, with the way back (issue #24).
+    gallery = reverse("gallery", args=[project.uuid])
+    assert "No video matches these filters" in filtered.content.decode()
+    assert f'<a href="{gallery}">show them all</a>' in filtered.content.decode()
     assert "<html" not in filtered.content.decode()
 
 
@@ -415,7 +418,7 @@ def test_settings_are_shown_in_words(client, project, editor, tmp_path):
     assert words.setting_value("dolly_in", "camera_motion") == "Dolly in"
     assert words.setting_value("1920x1080", "resolution") == "1920×1080"
     assert words.setting_value(8, "duration") == "8 s"
-    assert words.retake_mode("replace_audio_and_video") == "audio and video"
+    assert words.retake_mode("replace_audio_and_video") == "the picture and the audio"
     generation = GenerationFactory(
         project=project,
         params={"prompt": "x", "model": "ltx-2-fast", "generate_audio": False, "fps": 25},
@@ -425,6 +428,152 @@ def test_settings_are_shown_in_words(client, project, editor, tmp_path):
     html = page.content.decode()
     assert "<dt>Sound</dt><dd>none</dd>" in html and "<dt>Frame rate</dt><dd>25 fps</dd>" in html
     assert "generate_audio" not in html
+
+
+def test_the_forms_offer_camera_moves_and_retake_modes_in_words(client, done, editor):
+    """The generate form and a take's retake form name their choices as people say them
+    (issue #24): "Dolly in", "The picture and the audio", not dolly_in or audioandvideo; the
+    job page's retake replaces both by default, as the generate form's does."""
+    client.force_login(editor)
+    new = client.get(reverse("generation_new", args=[done.project.uuid])).content.decode()
+    assert '<option value="dolly_in">Dolly in</option>' in new
+    both = '<option value="replace_audio_and_video" selected>The picture and the audio</option>'
+    assert both in new
+    assert '<option value="replace_video">The picture</option>' in new
+    assert ">dolly_in<" not in new and ">replace_audio<" not in new
+    page = client.get(gurl("generation", done)).content.decode()
+    assert both in page
+    assert "audioandvideo" not in page
+
+
+def test_a_take_is_titled_by_its_version_in_its_stack_as_its_review_page_is(
+    client, project, editor
+):
+    """The job page and the review page call the same take by the same name: the prompt's
+    second version's first take is "v1" on both, its prompt version named under Details."""
+    prompt = prompt_service.prompt_create(
+        project=project, author=editor, title="Gulls", text="Gulls over a quay"
+    )
+    second = prompt_service.prompt_version_save(
+        prompt=prompt, author=editor, based_on=prompt.versions.get(), elements={}, text="More"
+    )
+    generation = jobs.job_submit(
+        project=project, user=editor, endpoint="text-to-video", params=T2V, prompt_version=second
+    )
+    client.force_login(editor)
+    page = client.get(gurl("generation", generation)).content.decode()
+    assert '<h1>Gulls <span class="version-label">v1</span></h1>' in page
+    assert "<dt>Prompt version</dt>" in page and "Gulls v2</a>" in page
+    review = client.get(gurl("review", generation)).content.decode()
+    assert '<h1>Gulls <span class="version-label">v1</span></h1>' in review
+
+
+def test_a_jobs_history_names_its_states_in_words(client, project, editor):
+    """Issue #24: "Awaiting approval", as the job's badge says it, not pending_approval."""
+    generation = jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params={**T2V, "model": "ltx-2-pro"},
+    )
+    generation.events.update(
+        to_state=JobState.PENDING_APPROVAL,
+        reason="insufficient_funds_error: Insufficient funds. Required: 0.96 credits",
+    )
+    client.force_login(editor)
+    page = client.get(gurl("generation", generation)).content.decode()
+    assert "<li>Awaiting approval <small" in page and "pending_approval <" not in page
+    assert "The account is out of credits: Insufficient funds. Required: 0.96 credits" in page
+    assert "insufficient_funds_error" not in page
+
+
+def test_cancelling_from_an_old_page_says_what_became_of_the_job(client, done, editor):
+    """Issue #24: a Cancel pressed on a page opened while the job was queued says what the job
+    is now: finished, or already cancelled, never "sent to the API" for one that never was."""
+    client.force_login(editor)
+    response = client.post(gurl("generation_cancel", done), follow=True)
+    assert "Too late to cancel: it was already sent to the API and is now succeeded" in (
+        response.content.decode()
+    )
+    Generation.objects.filter(pk=done.pk).update(state=JobState.CANCELLED)
+    response = client.post(gurl("generation_cancel", done), follow=True)
+    html = response.content.decode()
+    assert "Nothing to cancel: it is already cancelled" in html and "Too late" not in html
+
+
+def test_a_refused_retake_from_a_takes_page_keeps_the_take_as_its_video(client, done, editor):
+    """Issue #24: a retake asked on a take's page and refused came back as the generate form
+    with an empty upload field, so fixing the section meant finding the video again. The take
+    stays the video, with everything typed and the error at its field."""
+    client.force_login(editor)
+    url = reverse("generation_new", args=[done.project.uuid])
+    form = {
+        "endpoint": "retake",
+        "source": str(done.uuid),
+        "start_time": "1",
+        "section_duration": "1",
+        "mode": "replace_video",
+        "prompt_text": "The gulls land on the quay",
+    }
+    response = client.post(url, form)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f'<input type="hidden" name="source" value="{done.uuid}">' in html
+    assert 'name="video"' not in html
+    assert "The gulls land on the quay</textarea>" in html
+    assert "at least 2 seconds" in html.split('id="id_section_duration"')[1].split("</label>")[0]
+    response = client.post(url, {**form, "section_duration": "2"})
+    assert response.status_code == 302
+    assert Generation.objects.filter(endpoint="retake", project=done.project).count() == 1
+
+
+def test_a_producer_answers_a_waiting_job_on_its_own_page(client, project, editor, producer):
+    """Issue #24: the job page of a job waiting for approval was a dead end for the producer
+    a notification sent there; it now offers Approve and Decline and comes back to the job."""
+    from decimal import Decimal
+
+    from generations.spend import budgets
+
+    budgets.budget_set(
+        project=project,
+        user=producer,
+        amount=Decimal("25"),
+        monthly=True,
+        alert_percents=[],
+        approval_above=Decimal("0.10"),
+    )
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    assert generation.state == JobState.PENDING_APPROVAL
+    client.force_login(editor)
+    page = client.get(gurl("generation", generation)).content.decode()
+    assert "Waiting for a producer's approval" in page and "You may cancel it meanwhile" in page
+    assert "Reviewed once the video is stored." in page and "No video to review" not in page
+    assert gurl("spend_job_approve", generation) not in page
+    client.force_login(producer)
+    page = client.get(gurl("generation", generation)).content.decode()
+    assert f'action="{gurl("spend_job_approve", generation)}"' in page
+    response = client.post(gurl("spend_job_approve", generation), {"back": "job"})
+    assert response.status_code == 302 and response["Location"] == gurl("generation", generation)
+    generation.refresh_from_db()
+    assert generation.state == JobState.QUEUED
+    # From the Spend page's list, the answer goes back there as before.
+    response = client.post(gurl("spend_job_decline", generation))
+    assert response["Location"] == reverse("spend", args=[project.uuid])
+
+
+def test_a_refused_form_keeps_generate_audio_as_it_was_left(client, project, editor):
+    """Issue #24: an unticked Generate audio came back ticked after a refusal, so fixing the
+    duration and sending again asked for sound nobody wanted."""
+    client.force_login(editor)
+    url = reverse("generation_new", args=[project.uuid])
+    box = '<input type="checkbox" name="generate_audio" id="id_generate_audio"'
+    settings = {key: value for key, value in T2V.items() if key != "prompt"}
+    form = {"endpoint": "text-to-video", "prompt_text": "A kite", **settings, "duration": "7"}
+    html = client.post(url, form).content.decode()
+    assert f"{box}>" in html
+    html = client.post(url, {**form, "generate_audio": "on"}).content.decode()
+    assert f"{box} checked>" in html
+    assert f"{box} checked>" in client.get(url).content.decode()  # the default: with sound
 
 
 def test_the_estimate_says_what_the_budget_leaves_and_who_approves(

@@ -220,13 +220,27 @@ def test_invite_emails_a_link_kept_only_as_a_hash(client, project, owner, mailou
     assert "new@example.com" in html and token not in html
 
 
+def test_inviting_again_says_the_earlier_link_no_longer_works(client, project, owner, mailoutbox):
+    """Issue #24: a second invitation to an address replaces the first; "Invitation sent"
+    alone left the owner unaware that the link sent before had stopped working."""
+    client.force_login(owner)
+    address = reverse("invitation_new", args=[project.uuid])
+    first = client.post(address, {"email": "ana@example.com", "roles": ["editor"]}, follow=True)
+    assert "Invitation sent to ana@example.com." in first.content.decode()
+    again = client.post(address, {"email": "Ana@example.com", "roles": ["reviewer"]}, follow=True)
+    html = again.content.decode()
+    assert "Invitation sent again to Ana@example.com" in html
+    assert "the link sent before no longer works" in html
+    assert Invitation.objects.filter(revoked_at=None).get().roles == ["reviewer"]
+
+
 def test_invite_form_errors_are_shown_next_to_the_fields(client, project, owner, mailoutbox):
     client.force_login(owner)
     response = client.post(reverse("invitation_new", args=[project.uuid]), {"email": "nope"})
     assert response.status_code == 400
     html = response.content.decode()
     assert 'id="id_email_error"' in html and 'aria-invalid="true"' in html
-    assert "This field is required" in html  # roles
+    assert "Choose at least one role" in html and "This field is required" not in html
     assert mailoutbox == [] and not Invitation.objects.exists()
 
 

@@ -64,7 +64,7 @@ def test_api_status_partial_reports_the_simulator(client, owner, simulator, sett
     assert response.status_code == 200
     assert "<html" not in html  # only the partial
     assert "Answering" in html and simulator.url in html
-    assert "request id" in html
+    assert "its root answered with HTTP 404, as expected; request id" in html
 
 
 def test_only_staff_and_owners_see_where_the_api_is(client, owner, viewer, simulator, settings):
@@ -82,6 +82,8 @@ def test_api_status_partial_reports_unreachable(client, owner, settings):
     client.force_login(owner)
     html = client.get(reverse("api_status")).content.decode()
     assert "Not answering" in html
+    # In words, not an exception's class name (issue #24).
+    assert "the connection could not be made" in html and "ConnectionError" not in html
 
 
 def test_a_new_project_says_what_to_do_first(client, project, owner, viewer, editor):
@@ -106,3 +108,69 @@ def test_a_new_project_says_what_to_do_first(client, project, owner, viewer, edi
     )
     page = client.get(url).content.decode()
     assert "1 finished video" in page and "1 video waiting for review" in page
+
+
+def test_the_waiting_for_review_count_is_what_the_review_queue_lists(
+    client, project, owner, editor
+):
+    """Issue #24: a take superseded by a newer finished take of its shot is not in the review
+    queue, so the project page's count, which links to the queue, leaves it out too."""
+    from generations.prompts import services as prompts
+    from tests.factories import GenerationFactory, VersionFactory
+
+    prompt = prompts.prompt_create(project=project, author=editor, title="Dawn", text="A harbour.")
+    for _ in range(2):  # two takes of one shot, neither decided
+        VersionFactory(
+            generation=GenerationFactory(
+                succeeded=True, project=project, prompt_version=prompt.current_version
+            )
+        )
+    client.force_login(owner)
+    page = client.get(reverse("project", args=[project.uuid])).content.decode()
+    assert "2 finished videos" in page and "1 video waiting for review" in page
+    # Two videos of one stack are one card in the gallery: the page says so.
+    assert "in the gallery, on 1 card: each shows its stack's newest version." in page
+    queue = client.get(reverse("review_queue"), {"project": str(project.uuid)})
+    assert len(queue.context["versions"]) == 1
+
+
+def test_the_activity_feed_reads_as_sentences(client, project, editor, reviewer):
+    """Issue #24: "ana asked for changes to Dawn v1", not "changes requested Dawn v1"; "a text
+    to video job", not "a text-to-video generation"; and what the app noticed itself (an
+    alert) is its own sentence, not "someone The LTX API account is…"."""
+    from generations.core.activity import activity_record
+    from generations.jobs import services as jobs
+    from generations.review import services as reviews
+    from tests.factories import GenerationFactory, VersionFactory
+
+    jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params={"prompt": "Dawn", "model": "ltx-2-fast", "duration": 6, "resolution": "1920x1080"},
+    )
+    version = VersionFactory(generation=GenerationFactory(succeeded=True, project=project))
+    reviews.review_decide(
+        version=version, reviewer=reviewer, state="changes_requested", comment="Warmer light"
+    )
+    activity_record(
+        project=project, actor=None, verb="budget_alert", summary="spend passed 80 % of it"
+    )
+    client.force_login(editor)
+    page = client.get(reverse("activity", args=[project.uuid])).content.decode()
+    assert f"<strong>{editor.username}</strong> submitted a text to video job (" in page
+    assert f"<strong>{reviewer.username}</strong> asked for changes to " in page
+    assert f"{version.stack.title} v1: Warmer light" in page
+    assert "<li>Spend passed 80 % of it" in page
+    assert "someone" not in page and "text-to-video" not in page
+    assert ">open</a>" not in page  # a link says what it opens: "its prompt"
+
+
+def test_the_settings_page_leads_to_the_budget_and_policy(client, project, owner):
+    """Issue #24: an owner looking for the budget in the project's settings finds the way."""
+    client.force_login(owner)
+    page = client.get(reverse("project_settings", args=[project.uuid])).content.decode()
+    spend_url = reverse("spend", args=[project.uuid])
+    assert f'<a href="{spend_url}#budget-heading">Spend page</a>' in page
+    spend = client.get(reverse("spend", args=[project.uuid])).content.decode()
+    assert 'id="budget-heading"' in spend

@@ -353,6 +353,43 @@ def test_library_wording_flows_into_prompts(client, project, editor, owner):
     assert "silver braid" in prompt.current_version.text
 
 
+def test_renaming_a_library_entry_in_use_is_refused_not_left_dangling(client, project, editor):
+    """Issue #24: renaming @Ana to @Anna left every prompt naming @Ana pointing at nothing;
+    the rename is refused at the name, the typed wording kept, until no prompt uses @Ana."""
+    client.force_login(editor)
+    client.post(
+        url("library", project),
+        {"kind": "character", "name": "Ana", "description": "Ana, forty, grey hair,"},
+    )
+    prompt_service.prompt_create(
+        project=project, author=editor, title="Shot 2", elements=ELEMENTS, settings=SETTINGS
+    )
+    entry = project.library.get(name="Ana")
+    address = reverse("library_entry", args=[project.uuid, entry.uuid])
+    form = {"kind": "character", "name": "Anna", "description": "Anna, forty, a silver braid,"}
+    response = client.post(address, form)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "@Ana is used by 1 prompt (Shot 2): change them first, or add @Anna" in html
+    assert "Anna, forty, a silver braid," in html
+    entry.refresh_from_db()
+    assert entry.name == "Ana"
+    # Its wording alone may change, and an entry nobody names may be renamed.
+    assert client.post(address, {**form, "name": "Ana"}).status_code == 302
+    unused = prompt_service.library_entry_save(
+        project=project, user=editor, kind="location", name="Quay", description="the quay"
+    )
+    prompt_service.library_entry_save(
+        project=project,
+        user=editor,
+        kind="location",
+        name="OldQuay",
+        description="the quay",
+        entry=unused,
+    )
+    assert project.library.filter(name="OldQuay").exists()
+
+
 def test_library_names_for_the_mention_menu(client, project, editor):
     client.force_login(editor)
     client.post(
@@ -403,6 +440,7 @@ def test_activity_feed(client, project, prompt, viewer):
     client.force_login(viewer)
     html = client.get(url("activity", project)).content.decode()
     assert "created Harbour" in html
+    assert f'<a href="{url("prompt", project, prompt)}">its prompt</a>' in html
     assert Activity.objects.filter(project=project).count() == 1
 
 
@@ -443,3 +481,63 @@ def test_the_merge_reads_settings_and_the_written_text_too(project, prompt, owne
     # Whitespace alone is no change.
     same = {**prompt_service.version_fields(v1), "action": f"  {v1.action}  "}
     assert prompt_service.prompt_merge(base=v1, theirs=theirs, mine=same).conflicts == ()
+
+
+def test_the_history_names_every_setting_that_changed(client, project, owner, prompt):
+    """Issue #24: a change of camera move or sound alone showed "ltx-2-fast 1920x1080 25 fps
+    8 s → ltx-2-fast 1920x1080 25 fps 8 s", as if nothing had changed."""
+    prompt_service.prompt_version_save(
+        prompt=prompt,
+        author=owner,
+        based_on=prompt.current_version,
+        elements=ELEMENTS,
+        settings={**SETTINGS, "camera_motion": "dolly_in", "generate_audio": False},
+    )
+    client.force_login(owner)
+    html = client.get(url("prompt_history", project, prompt)).content.decode()
+    assert "Settings: Sound generated → none; Camera motion none → Dolly in</p>" in html
+    assert "ltx-2-fast 1920x1080" not in html.split("Settings:")[1].split("</p>")[0]
+
+
+def test_the_builder_names_camera_moves_as_the_generate_form_does(client, project, owner, prompt):
+    client.force_login(owner)
+    html = client.get(url("prompt", project, prompt)).content.decode()
+    assert '<option value="dolly_in">Dolly in</option>' in html
+
+
+def test_the_versions_link_offers_what_the_person_may_do(client, project, prompt, request):
+    """Issue #24: "Compare, restore or approve versions" promised a viewer what it cannot do."""
+    said = {
+        "owner": "Compare, restore or approve versions",
+        "editor": "Compare or restore versions",
+        "reviewer": "Compare or approve versions",
+        "viewer": "Compare its versions",
+    }
+    for role, words in said.items():
+        client.force_login(request.getfixturevalue(role))
+        assert f"{words}</a>" in client.get(url("prompt", project, prompt)).content.decode()
+
+
+def test_a_reader_sees_the_builders_fields_as_read_only(client, project, prompt, viewer, editor):
+    """Issue #24: a viewer could type into the builder's fields, with nothing to save them."""
+    client.force_login(viewer)
+    html = client.get(url("prompt", project, prompt)).content.decode()
+    assert "disabled" in html.split('name="action"')[1].split(">")[0]
+    assert "disabled" in html.split('name="title"')[1].split(">")[0]
+    assert "You can read this prompt; editors of the project change it." in html
+    client.force_login(editor)
+    html = client.get(url("prompt", project, prompt)).content.decode()
+    assert "disabled" not in html.split('name="action"')[1].split(">")[0]
+
+
+def test_form_refusals_say_what_to_do(client, project, editor, prompt):
+    """Issue #24: "This field is required." under a field said nothing a person could act on."""
+    client.force_login(editor)
+    saved = client.post(url("prompt", project, prompt), form_data(prompt.current_version, title=""))
+    assert "Give the prompt a title" in saved.content.decode()
+    added = client.post(url("library", project), {"kind": "character", "name": ""})
+    html = added.content.decode()
+    assert "Name it: it is typed as @Name in prompts" in html
+    assert "Describe the character or location" in html
+    for page in (saved, added):
+        assert "This field is required" not in page.content.decode()

@@ -37,9 +37,17 @@ def ltx_api_status() -> ApiStatus:
     base_url = settings.LTX_API_BASE_URL
     try:
         response = requests.get(base_url + "/", timeout=2, allow_redirects=False)
+    except requests.Timeout:
+        return ApiStatus(base_url, settings.LTX_USES_SIMULATOR, False, "no answer within 2 s")
+    except requests.ConnectionError:
+        detail = "the connection could not be made"
+        return ApiStatus(base_url, settings.LTX_USES_SIMULATOR, False, detail)
     except requests.RequestException as exc:
-        return ApiStatus(base_url, settings.LTX_USES_SIMULATOR, False, type(exc).__name__)
-    detail = f"HTTP {response.status_code}"
+        detail = f"the request failed ({type(exc).__name__})"
+        return ApiStatus(base_url, settings.LTX_USES_SIMULATOR, False, detail)
+    # Whatever the code (a 404 is usual: the root is no page), an answer is what is checked; a
+    # bare "HTTP 404" beside "Answering" read as a failure.
+    detail = f"its root answered with HTTP {response.status_code}, as expected"
     if request_id := response.headers.get("x-request-id"):
-        detail += f", request id {request_id}"
+        detail += f"; request id {request_id}"
     return ApiStatus(base_url, settings.LTX_USES_SIMULATOR, True, detail)

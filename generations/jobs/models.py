@@ -252,6 +252,11 @@ class GenerationEvent(models.Model):
     def __str__(self):
         return f"{self.generation_id}: {self.from_state} -> {self.to_state}"
 
+    @property
+    def to_state_label(self) -> str:
+        """The state in words, as the job's badge says it ("Awaiting approval")."""
+        return JobState(self.to_state).label if self.to_state in JobState.values else self.to_state
+
 
 class Attempt(models.Model):
     """One HTTP call to the API for a generation, recorded before it is sent."""

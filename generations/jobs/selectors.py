@@ -57,6 +57,6 @@ def frame_sources(*, project, limit: int = 50) -> QuerySet[Generation]:
     return (
         Generation.objects.filter(project=project, state=JobState.SUCCEEDED)
         .exclude(video="")
-        .select_related("prompt_version__prompt")
+        .select_related("prompt_version__prompt", "version__stack")
         .order_by("-created_at", "-id")[:limit]
     )

@@ -155,7 +155,8 @@ def job_submit(
             project=project,
             actor=user,
             verb="generation_submitted",
-            summary=f"submitted a {endpoint} generation ({estimate} USD estimated)",
+            summary=f"submitted a {generation.get_endpoint_display().lower()} job "
+            f"({estimate} USD estimated)",
             prompt=prompt_version.prompt if prompt_version else None,
         )
         if state == JobState.QUEUED:

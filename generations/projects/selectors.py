@@ -2,12 +2,12 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from generations.jobs.models import Generation, JobState
 from generations.projects.models import Project
 from generations.prompts.models import Prompt
-from generations.review.models import ReviewState
+from generations.review.models import ReviewState, Version
 from generations.sequences.models import Sequence
 
 
@@ -20,6 +20,7 @@ class Overview:
     prompts: int
     sequences: int
     videos: int
+    cards: int  # the gallery's cards: a stack each (its newest version), or a job in none
     waiting_review: int
     members: int
 
@@ -32,6 +33,21 @@ def project_overview(*, project: Project) -> Overview:
         prompts=Prompt.objects.filter(project=project).count(),
         sequences=Sequence.objects.filter(project=project).count(),
         videos=videos.count(),
-        waiting_review=videos.filter(version__review_state=ReviewState.PENDING).count(),
+        cards=Generation.objects.filter(project=project, is_card=True).count(),
+        waiting_review=_waiting_review(project).count(),
         members=project.memberships.count(),
     )
+
+
+def _waiting_review(project: Project) -> QuerySet[Version]:
+    """The versions the review queue lists for the project (the count links there): each
+    stack's newest finished version while it waits for a decision; an older one waiting is
+    superseded, so it is not counted."""
+    newer = Version.objects.filter(
+        stack=OuterRef("stack"), number__gt=OuterRef("number"), generation__state=JobState.SUCCEEDED
+    )
+    return Version.objects.filter(
+        stack__project=project,
+        review_state=ReviewState.PENDING,
+        generation__state=JobState.SUCCEEDED,
+    ).exclude(Exists(newer))

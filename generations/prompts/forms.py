@@ -26,12 +26,13 @@ def _durations():
 
 def _camera_motions():
     return [("", "None (describe it in the camera element)")] + [
-        (m, m.replace("_", " ")) for m in rules.CAMERA_MOTIONS
+        (m, m.replace("_", " ").capitalize()) for m in rules.CAMERA_MOTIONS
     ]
 
 
 class PromptForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    # Refusals say what to do, as the services' do, not Django's "This field is required."
+    title = forms.CharField(max_length=200, error_messages={"required": "Give the prompt a title"})
     shot = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     scene = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     action = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}))
@@ -75,13 +76,22 @@ class PromptForm(forms.Form):
 
 class LibraryEntryForm(forms.Form):
     kind = forms.ChoiceField(choices=LibraryEntry.Kind.choices)
-    name = forms.CharField(max_length=60, help_text="Typed as @Name in prompt elements.")
+    name = forms.CharField(
+        max_length=60,
+        help_text="Typed as @Name in prompt elements.",
+        error_messages={"required": "Name it: it is typed as @Name in prompts"},
+    )
     description = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="The wording that replaces @Name in the composed prompt.",
+        error_messages={"required": "Describe the character or location"},
     )
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=5000)
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=5000,
+        error_messages={"required": "A comment needs some text"},
+    )
     parent = forms.IntegerField(required=False, widget=forms.HiddenInput)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from generations.core.activity import activity_record
 from generations.ltx import rules
 from generations.projects.models import Project
-from generations.prompts import prompting
+from generations.prompts import prompting, selectors
 from generations.prompts.models import (
     ELEMENT_FIELDS,
     LibraryEntry,
@@ -282,6 +282,16 @@ def library_entry_save(
     entry = entry or LibraryEntry(project=project)
     if LibraryEntry.objects.filter(project=project, name=name).exclude(pk=entry.pk).exists():
         errors["name"] = f"@{name} already exists in this project"
+    elif entry.pk and name != entry.name and "name" not in errors:
+        # A rename would leave every prompt naming the old @name with a reference to nothing.
+        users = selectors.prompts_using_reference(project=project, name=entry.name)
+        if users:
+            titles = ", ".join(prompt.title for prompt in users[:3])
+            errors["name"] = (
+                f"@{entry.name} is used by {len(users)} prompt{'s' if len(users) > 1 else ''} "
+                f"({titles}{', …' if len(users) > 3 else ''}): change them first, or add "
+                f"@{name} as a new entry"
+            )
     if errors:
         raise ValidationError(errors)
     entry.kind, entry.name, entry.description, entry.updated_by = kind, name, description, user

@@ -57,6 +57,7 @@ def _builder_context(request, project, form, prompt=None, **extra):
         "element_fields": [form[name] for name in ELEMENT_FIELDS],
         "terms": prompting.HELPFUL_TERMS,
         "can_write": request.membership.has_role(*WRITERS),
+        "can_approve": request.membership.has_role(*APPROVERS),
         "can_comment": request.membership.has_role(*COMMENTERS),
         **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         **extra,
@@ -142,6 +143,10 @@ def prompt_detail(request, project_uuid, prompt_uuid):
         get_project_for(request, project_uuid, *WRITERS)
         return _prompt_save(request, project, prompt)
     form = PromptForm(initial=_initial_from_version(prompt, prompt.current_version))
+    if not request.membership.has_role(*WRITERS):
+        # Read only, and seen to be: typing into fields that nothing saves loses the words.
+        for field in form.fields.values():
+            field.disabled = True
     return render(
         request,
         "prompts/prompt_builder.html",
@@ -353,7 +358,12 @@ def prompt_history(request, project_uuid, prompt_uuid):
             "b": b,
             "diffs": diffs,
             "text_diff": word_diff(a.text, b.text),
-            "settings_changed": a.settings != b.settings,
+            # Each setting that differs (a camera move or the sound alone, too), in order.
+            "settings_changed": [
+                (key, a.settings.get(key), b.settings.get(key))
+                for key in dict.fromkeys([*a.settings, *b.settings])
+                if a.settings.get(key) != b.settings.get(key)
+            ],
             "can_write": request.membership.has_role(*WRITERS),
             "can_approve": request.membership.has_role(*APPROVERS),
         },

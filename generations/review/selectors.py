@@ -85,9 +85,14 @@ def version_comments(*, version: Version, share_link=None) -> list[TimelineComme
     if share_link is not None:
         comments = comments.filter(share_link=share_link)
     comments = list(
-        comments.select_related("author", "resolved_by", "carried_from__version").order_by(
-            "start_seconds", "created_at", "id"
+        comments.select_related("author", "resolved_by", "carried_from__version")
+        # The versions retaken from each, so a second retake is not asked unknowingly.
+        .prefetch_related(
+            Prefetch(
+                "retakes", queryset=Version.objects.select_related("generation").order_by("number")
+            )
         )
+        .order_by("start_seconds", "created_at", "id")
     )
     by_parent = defaultdict(list)  # None: the top-level comments
     for comment in comments:

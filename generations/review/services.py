@@ -13,6 +13,12 @@ from generations.review import notifications
 from generations.review.models import ReviewDecision, ReviewState, Version
 
 DECISIONS = (ReviewState.APPROVED, ReviewState.CHANGES_REQUESTED, ReviewState.REJECTED)
+# The activity feed's verb for each, after the reviewer's name: "ana asked for changes to …".
+ACTIVITY_VERBS = {
+    ReviewState.APPROVED: "approved",
+    ReviewState.CHANGES_REQUESTED: "asked for changes to",
+    ReviewState.REJECTED: "rejected",
+}
 COMMENT_MAX_LENGTH = 5000
 
 
@@ -46,7 +52,7 @@ def review_decide(*, version: Version, reviewer, state: str, comment: str = "") 
             project=version.stack.project,
             actor=reviewer,
             verb=f"review_{state}",
-            summary=f"{decision.get_state_display().lower()} {version.stack.title} "
+            summary=f"{ACTIVITY_VERBS[state]} {version.stack.title} "
             f"{version.label}" + (f": {comment}" if comment else ""),
             prompt=version.stack.prompt,
         )

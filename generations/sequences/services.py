@@ -115,9 +115,21 @@ def shot_add(
 
 @transaction.atomic
 def shot_update(
-    *, shot: Shot, user, title: str, notes: str, target_seconds, prompt_text: str
+    *,
+    shot: Shot,
+    user,
+    title: str,
+    notes: str,
+    target_seconds,
+    prompt_text: str,
+    prompt_based_on: int | None = None,
 ) -> Shot:
-    """Edit a shot; its prompt's words, when changed, are saved as the prompt's next version."""
+    """Edit a shot; its prompt's words, when changed, are saved as the prompt's next version.
+
+    `prompt_based_on` is the number of the prompt's version the editor's page showed (None:
+    the newest). Words left as that version had them save nothing, and changed words from a
+    page older than the newest version are refused with StaleSave, as the builder refuses
+    them: saving a shot's notes never reverts a teammate's newer prompt."""
     shot.title = _title(title, "shot")
     shot.notes = (notes or "").strip()
     shot.target_seconds = target_seconds_clean(target_seconds)
@@ -126,17 +138,21 @@ def shot_update(
         shot.prompt = _prompt_for(
             project=shot.sequence.project, user=user, title=shot.title, text=text
         )
-    elif text and text != shot.prompt.current_version.text:
+    elif text:
         current = shot.prompt.current_version
-        prompts.prompt_version_save(
-            prompt=shot.prompt,
-            author=user,
-            based_on=current,
-            elements=current.elements,
-            text=text,
-            settings=current.settings,
-            note="edited on the sequence board",
-        )
+        shown = current
+        if prompt_based_on is not None:
+            shown = shot.prompt.versions.filter(number=prompt_based_on).first() or current
+        if text != shown.text:
+            prompts.prompt_version_save(
+                prompt=shot.prompt,
+                author=user,
+                based_on=shown,
+                elements=shown.elements,
+                text=text,
+                settings=shown.settings,
+                note="edited on the sequence board",
+            )
     shot.save()
     return shot
 

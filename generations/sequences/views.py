@@ -20,7 +20,9 @@ from generations.jobs.models import Generation, JobState
 from generations.jobs.uploads import takes_uploads
 from generations.ltx import capabilities
 from generations.projects.models import Role
+from generations.prompts.services import StaleSave
 from generations.review import shares
+from generations.review.views import reviews as review_pages
 from generations.review.views import shares as guest_pages
 from generations.sequences import editorial, roughcut, selectors
 from generations.sequences import services as sequences
@@ -148,9 +150,12 @@ def shot_edit(request, project_uuid, sequence_uuid, shot_uuid):
             notes=request.POST.get("notes", ""),
             target_seconds=request.POST.get("target_seconds"),
             prompt_text=request.POST.get("prompt_text", ""),
+            prompt_based_on=int_param(request.POST.get("prompt_version")),
         )
-    except ValidationError as exc:
-        return _after_change(request, shot.sequence, " ".join(exc.messages))
+    except (ValidationError, StaleSave) as exc:
+        # The shot's page again, with what was typed and the refusal under its field.
+        shot.refresh_from_db()
+        return _shot_page(request, shot, values=request.POST, refusal=exc, status=400)
     return _after_change(request, shot.sequence)
 
 
@@ -280,7 +285,28 @@ def shot_frame_image(request, project_uuid, sequence_uuid, shot_uuid):
 @login_required
 @require_GET
 def shot_detail(request, project_uuid, sequence_uuid, shot_uuid):
-    shot = get_shot_for(request, project_uuid, sequence_uuid, shot_uuid)
+    return _shot_page(request, get_shot_for(request, project_uuid, sequence_uuid, shot_uuid))
+
+
+def _shot_page(request, shot: Shot, *, values=None, refusal=None, status: int = 200):
+    """The shot's page; after a refused edit, the words typed (`values`) kept in its form and
+    the refusal under its field, a stale prompt's newest words shown beside them."""
+    current = shot.prompt.current_version if shot.prompt else None
+    errors: dict[str, list[str]] = {}
+    if isinstance(refusal, StaleSave):
+        errors["prompt_text"] = [str(refusal)]
+    elif refusal is not None:
+        raw = refusal.message_dict if hasattr(refusal, "error_dict") else {"": refusal.messages}
+        for field, said in raw.items():
+            field = field if field in ("title", "target_seconds") else "general"
+            errors.setdefault(field, []).extend(said)
+    if values is None:
+        values = {
+            "title": shot.title,
+            "target_seconds": shot.target_seconds,
+            "prompt_text": current.text if current else "",
+            "notes": shot.notes,
+        }
     cards = selectors.board(sequence=shot.sequence)
     index = next(n for n, card in enumerate(cards) if card.shot.pk == shot.pk)
     model = shot.prompt.current_version.settings.get("model", "") if shot.prompt else ""
@@ -300,10 +326,18 @@ def shot_detail(request, project_uuid, sequence_uuid, shot_uuid):
             "project_takes": Generation.objects.filter(
                 project=shot.sequence.project, state=JobState.SUCCEEDED
             )
-            .select_related("prompt_version__prompt")
+            .select_related("version__stack")
             .order_by("-state_changed_at")[:50],
             "can_edit": request.membership.has_role(*EDITORS),
+            "can_retake": request.membership.has_role(*review_pages.RETAKERS),
+            "values": values,
+            "errors": errors,
+            # A refused stale save's form is based on the newest version now: saving again,
+            # having read it, is deliberate.
+            "prompt_current": current,
+            "stale": isinstance(refusal, StaleSave),
         },
+        status=status,
     )
 
 
@@ -424,6 +458,8 @@ def _player(request, sequence: Sequence, *, link=None, token="", errors=None, st
         "token": token,
         "guest_name": request.session.get(guest_pages.GUEST_NAME_KEY, "") if link else "",
         "errors": errors or {},
+        # A refused comment's form comes back with what was typed in it.
+        "values": request.POST if errors else {},
     }
     template = "sequences/sequence_play.html" + ("#comments" if request.htmx else "")
     response = render(request, template, context, status=status)
@@ -455,9 +491,7 @@ def sequence_comment(request, project_uuid, sequence_uuid):
         )
     except ValidationError as exc:
         errors = _comment_errors(exc)
-        if request.htmx:
-            return _player(request, sequence, errors=errors, status=422)
-        messages.error(request, " ".join(m for ms in errors.values() for m in ms))
+        return _player(request, sequence, errors=errors, status=422 if request.htmx else 400)
     if request.htmx:
         return _player(request, sequence)
     return redirect("sequence_play", sequence.project.uuid, sequence.uuid)

@@ -1,5 +1,7 @@
 """Request settings in people's words: "Sound: generated", not "generate_audio True"."""
 
+import re
+
 from django import template
 
 register = template.Library()
@@ -15,10 +17,11 @@ LABELS = {
     "mode": "Replaces",
     "guidance_scale": "Guidance",
 }
+# "Picture", not "video": the video is the whole file, sound included.
 RETAKE_MODES = {
     "replace_audio": "the audio",
-    "replace_video": "the video",
-    "replace_audio_and_video": "audio and video",
+    "replace_video": "the picture",
+    "replace_audio_and_video": "the picture and the audio",
 }
 
 
@@ -47,5 +50,31 @@ def setting_value(value, key) -> str:
 
 @register.filter
 def retake_mode(mode) -> str:
-    """replace_audio_and_video -> "audio and video"."""
+    """replace_audio_and_video -> "the picture and the audio"."""
     return RETAKE_MODES.get(mode, str(mode).replace("_", " "))
+
+
+# The API's error types, as a job's history shows the reason it failed or waited.
+ERROR_WORDS = {
+    "rate_limit_error": "the API's rate limit",
+    "concurrency_limit_error": "the account's limit of jobs at once",
+    "insufficient_funds_error": "the account is out of credits",
+    "content_filtered_error": "refused by the content filter",
+    "authentication_error": "the API key was refused",
+    "invalid_request_error": "the API refused the request",
+    "api_error": "an error at the API",
+    "connection_error": "the connection failed",
+}
+ERROR_PREFIX = re.compile(r"^([a-z]+(?:_[a-z]+)*_error): ")
+
+
+@register.filter
+def reason_words(reason) -> str:
+    """A history's reason in words where it begins with the API's error type:
+    "insufficient_funds_error: …" -> "The account is out of credits: …"."""
+    reason = str(reason)
+    match = ERROR_PREFIX.match(reason)
+    if not match:
+        return reason
+    words = ERROR_WORDS.get(match[1], match[1].replace("_", " "))
+    return f"{words[0].upper()}{words[1:]}: {reason[match.end() :]}"

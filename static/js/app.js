@@ -223,4 +223,51 @@
   document.addEventListener("DOMContentLoaded", checkAllVariations);
   // The settings are drawn again (htmx) when the model or size changes.
   document.addEventListener("htmx:load", checkAllVariations);
+
+  // A request htmx sent for the person (a form, a button) that failed is said where they
+  // pressed, not dropped: htmx swaps only answers the page's htmx-config names (2xx, 422),
+  // so a 403 after the session ended, a 429, a 500 or a lost connection left a silent page
+  // with nothing saved. What was typed stays in the form. Polls and estimates (GET) stay quiet.
+  function requestProblem(status) {
+    if (!status) return "Not sent: the server could not be reached. Check the connection and try again; what you typed is still here.";
+    if (status === 403) return "Not saved: the server refused it (HTTP 403). Your session may have ended: copy what you typed, then reload the page.";
+    if (status === 404) return "Not saved: what this acts on is gone (HTTP 404). Reload the page to see it as it is now.";
+    if (status === 413) return "Not sent: it is larger than the server takes (HTTP 413).";
+    if (status === 429) return "Not saved: too many requests (HTTP 429). Wait a moment and try again.";
+    return "Not saved: the server failed (HTTP " + status + "). Try again in a moment; what you typed is still here.";
+  }
+  function showRequestProblem(event) {
+    var config = event.detail.requestConfig || {};
+    if (!config.verb || config.verb.toLowerCase() === "get") return;
+    var elt = event.detail.elt;
+    var place = (elt.closest && elt.closest("form")) || elt;
+    var note = place.querySelector("[data-request-problem]");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "message error";
+      note.setAttribute("role", "alert");
+      note.setAttribute("data-request-problem", "");
+      var button = place.querySelector("button[type=submit], button:not([type])");
+      if (button && button.parentNode) button.parentNode.insertBefore(note, button.nextSibling);
+      else place.appendChild(note);
+    }
+    note.textContent = requestProblem(event.detail.xhr ? event.detail.xhr.status : 0);
+  }
+  document.addEventListener("htmx:responseError", showRequestProblem);
+  document.addEventListener("htmx:sendError", showRequestProblem);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    var place = elt && elt.closest ? elt.closest("form") || elt : null;
+    var note = place && place.querySelector("[data-request-problem]");
+    if (note && event.detail.successful) note.remove();
+  });
+
+  // A form that cannot be undone in one click (data-confirm) asks first; the form then posts
+  // as it would without script, so a refusal comes back as a page with its error in place.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
 })();

@@ -54,4 +54,20 @@
     else return;
     event.preventDefault();
   });
+
+  // A shot added (htmx redraws the board beside the form) empties the form for the next one:
+  // left filled, it read as not added and a second press added it twice. A refused one keeps
+  // what was typed.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    // The status, not htmx's `successful`: the page's htmx-config counts a refusal (422) as
+    // a success to swap it.
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (!form.matches || !form.matches("form[data-add-shot]") || status < 200 || status > 299) {
+      return;
+    }
+    form.reset();
+    var title = form.querySelector("input[name=title]");
+    if (title) title.focus();
+  });
 })();

@@ -167,7 +167,17 @@ def test_a_refused_change_on_the_board_says_why(browser, live_server, project, e
     page.goto(f"{live_server.url}/projects/{project.uuid}/sequences/{sequence.uuid}/")
     expect(page.locator("[data-shot] .card-title")).to_have_text(["1 Harbour", "2 Gulls"])
     page.get_by_text("Add a shot, import a shot list, rename").click()
+    page.locator("#new-notes").fill("Low sun, long shadows")
     page.locator("#new-title").fill("   ")  # past the browser's `required`, not the server
     page.locator("#new-title").press("Enter")
     expect(page.get_by_role("alert")).to_be_visible()
     expect(page.locator("[data-shot] .card-title")).to_have_text(["1 Harbour", "2 Gulls"])
+    # Refused, what was typed stays; added, the form empties for the next shot (issue #24:
+    # left filled, it read as not added, and a second press added it twice).
+    expect(page.locator("#new-notes")).to_have_value("Low sun, long shadows")
+    page.locator("#new-title").fill("Quay")
+    page.get_by_role("button", name="Add the shot").click()
+    expect(page.locator("[data-shot] .card-title")).to_have_text(["1 Harbour", "2 Gulls", "3 Quay"])
+    expect(page.locator("#new-title")).to_have_value("")
+    expect(page.locator("#new-notes")).to_have_value("")
+    expect(page.locator("#new-title")).to_be_focused()

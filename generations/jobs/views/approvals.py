@@ -23,7 +23,7 @@ def job_approve(request, project_uuid, generation_uuid):
         messages.success(request, f"Approved: queued ({generation.estimated_cost} {CURRENCY}).")
     else:
         messages.error(request, "This job is no longer waiting for approval.")
-    return redirect("spend", project_uuid=project.uuid)
+    return _back(request, project, generation)
 
 
 @login_required
@@ -36,4 +36,11 @@ def job_decline(request, project_uuid, generation_uuid):
         messages.success(request, "Declined: its reservation was released.")
     else:
         messages.error(request, "This job is no longer waiting for approval.")
+    return _back(request, project, generation)
+
+
+def _back(request, project, generation):
+    """To the page the answer was given on: the job's own, or the Spend page's list."""
+    if request.POST.get("back") == "job":
+        return redirect("generation", project_uuid=project.uuid, generation_uuid=generation.uuid)
     return redirect("spend", project_uuid=project.uuid)

@@ -135,13 +135,35 @@ def generation_new(request, project_uuid):
             **_variation_choices(request.POST),
             # Image-to-video's optional last image: offered only for the models that take it.
             "last_frame_models": capabilities.active().last_frame_models(),
+            # An unticked box is absent from a refused form's POST: read as "not asked", not
+            # as the default, or the form came back with the sound switched on again.
+            "generate_audio": (
+                request.POST.get("generate_audio") == "on"
+                if request.method == "POST"
+                else values.get("generate_audio") is not False
+            ),
             "takes": selectors.frame_sources(project=project),
+            # A retake or extend asked on a take's page and refused comes back here: the take
+            # stays its video, not an empty upload field.
+            "source_take": _source_take(project, values.get("source")),
             **_input_choices(values),
             "policy_notice": spend.policy_notice(project=project, prompt_version=prompt_version),
             **settings_choices(*(values.get(name) for name in CHOSEN_SETTINGS)),
         },
         # htmx swaps only successful answers: a refused form comes back as 200 to it.
         status=400 if errors and not request.htmx else 200,
+    )
+
+
+def _source_take(project, source) -> Generation | None:
+    if not source:
+        return None
+    return (
+        Generation.objects.filter(
+            project=project, uuid=uuid_param(source, "video"), state=JobState.SUCCEEDED
+        )
+        .select_related("version__stack")
+        .first()
     )
 
 

@@ -15,6 +15,7 @@ from generations.jobs import selectors
 from generations.jobs import services as jobs
 from generations.jobs.extends import extend_problem
 from generations.jobs.models import Endpoint, Generation, JobState
+from generations.jobs.views.approvals import PRODUCERS
 from generations.jobs.views.generate import GENERATORS, extend_choices
 from generations.ltx import capabilities, rules
 from generations.prompts.models import Prompt
@@ -105,6 +106,7 @@ def generation_detail(request, project_uuid, generation_uuid):
             "attempts": generation.attempts.all(),
             "events": generation.events.select_related("actor"),
             "can_generate": request.membership.has_role(*GENERATORS),
+            "can_approve": request.membership.has_role(*PRODUCERS),
             "modes": rules.RETAKE_MODES,
             **extend_choices(),
             "extend_problem": extend_problem(generation) if rules.OFFERS_EXTEND else None,
@@ -152,7 +154,18 @@ def generation_cancel(request, project_uuid, generation_uuid):
     if jobs.job_cancel(generation=generation, user=request.user):
         messages.success(request, "Cancelled before it was sent: nothing was charged")
     else:
-        messages.error(request, "Too late to cancel: the request was already sent to the API")
+        # Said from the job as it is now: the page may have been opened before it moved on.
+        generation.refresh_from_db()
+        if generation.state in (JobState.CANCELLED, JobState.DECLINED):
+            messages.info(
+                request, f"Nothing to cancel: it is already {generation.state_label.lower()}"
+            )
+        else:
+            messages.error(
+                request,
+                f"Too late to cancel: it was already sent to the API and is now "
+                f"{generation.state_label.lower()}",
+            )
     return redirect("generation", project_uuid=project_uuid, generation_uuid=generation_uuid)
 
 

@@ -63,6 +63,8 @@ def comment_retake(request, project_uuid, generation_uuid, comment_id):
             "modes": rules.RETAKE_MODES,
             "minimum": rules.RETAKE_MIN_SECTION_SECONDS,
             "error": error,
+            # Retakes already asked from this comment: another one is paid for again.
+            "earlier": comment.retakes.select_related("generation").order_by("number"),
         },
         status=400 if error and posted else 200,
     )

@@ -19,7 +19,10 @@ class InviteForm(forms.Form):
         label="Email address", max_length=Invitation._meta.get_field("email").max_length
     )
     roles = forms.MultipleChoiceField(
-        label="Roles", choices=Role.choices, widget=forms.CheckboxSelectMultiple
+        label="Roles",
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one role"},
     )
 
 
@@ -79,14 +82,25 @@ def invitation_new(request, project_uuid):
     form = InviteForm(request.POST)
     if not form.is_valid():
         return _members_page(request, project, invite_form=form, status=400)
+    email = form.cleaned_data["email"]
+    waiting = project_service.project_open_invitations(project=project)
+    replaced = waiting.filter(email__iexact=email.strip()).exists()
     project_service.invitation_create(
         project=project,
-        email=form.cleaned_data["email"],
+        email=email,
         roles=form.cleaned_data["roles"],
         invited_by=request.user,
         link_for=lambda token: request.build_absolute_uri(reverse("invite", args=[token])),
     )
-    messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+    # A second invitation replaces the first: its link stops working, which the person who
+    # sent it should know before the invitee asks why.
+    messages.success(
+        request,
+        f"Invitation sent again to {email}, with the roles chosen now: the link sent before "
+        "no longer works."
+        if replaced
+        else f"Invitation sent to {email}.",
+    )
     return redirect("members", project_uuid=project.uuid)
 
 

@@ -231,6 +231,18 @@ def stack_compare(request, project_uuid, stack_uuid):
     b = versions.get(int_param(request.GET.get("b"), newest)) or versions[newest]
     default_a = b.retake_of.number if b.retake_of_id else max(b.number - 1, 1)
     a = versions.get(int_param(request.GET.get("a"), default_a)) or versions[default_a]
+    # Said, not silently swapped: a version asked for that the stack has not, or one version
+    # compared with itself.
+    notices = [
+        f"This stack has no v{asked}: {shown.label} is shown instead."
+        for asked, shown in (
+            (int_param(request.GET.get("a")), a),
+            (int_param(request.GET.get("b")), b),
+        )
+        if asked is not None and asked != shown.number
+    ]
+    if a.pk == b.pk and len(versions) > 1:
+        notices.append(f"{a.label} is compared with itself: choose another version on one side.")
     comparison = selectors_reviews.versions_compare(a=a, b=b)
     return render(
         request,
@@ -243,5 +255,6 @@ def stack_compare(request, project_uuid, stack_uuid):
             "pair": (a, b),
             "versions": sorted(versions.values(), key=lambda v: v.number),
             "comparison": comparison,
+            "notices": notices,
         },
     )
