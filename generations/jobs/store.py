@@ -234,9 +234,9 @@ def generation_store(*, generation_id: int, due: str | None = None) -> None:
         store_next_at=None,
     )
     if stored:
-        notifications.version_ready(generation=generation)  # its reviewers are told
         _delete_quietly(staging_key(generation))
         (_work_dir() / f"{generation.uuid}.mp4").unlink(missing_ok=True)  # an earlier release's
+        notifications.version_ready(generation=generation)  # its reviewers are told
 
 
 def _make_sprite(generation: Generation, video: Path, dest: Path) -> bool:
