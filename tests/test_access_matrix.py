@@ -96,8 +96,8 @@ invite_sign_up                POST    400   400      400    400      400    400 
 # -- projects ---------------------------------------------------------------------------
 home                          GET     200   200      200    200      200    200      login
 home                          POST    405   405      405    405      405    405      login
-project_new                   GET     405   405      405    405      405    405      login
-project_new                   POST    302   302      302    302      302    302      login
+project_new                   GET     200   200      200    200      200    200      login
+project_new                   POST    422   422      422    422      422    422      login
 api_status                    GET     200   200      200    200      200    200      login
 api_status                    POST    405   405      405    405      405    405      login
 project                       GET     200   200      200    200      200    404      login

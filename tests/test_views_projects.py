@@ -51,9 +51,30 @@ def test_create_project_makes_me_owner(client, outsider):
 def test_create_project_needs_a_name(client, outsider):
     client.force_login(outsider)
     before = Project.objects.count()
-    response = client.post(reverse("project_new"), {"name": "   "}, follow=True)
+    response = client.post(reverse("project_new"), {"name": "   "})
     assert Project.objects.count() == before
-    assert b"A project needs a name" in response.content
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert 'id="id_name_error" role="alert">A project needs a name</small>' in page
+    assert 'aria-invalid="true" aria-describedby="id_name_error"' in page
+
+
+def test_a_refused_project_name_is_kept_to_be_mended(client, outsider):
+    client.force_login(outsider)
+    response = client.post(reverse("project_new"), {"name": "Launch film " + "n" * 200})
+    assert response.status_code == 422
+    assert f'value="Launch film {"n" * 200}"' in response.content.decode()
+    assert not Project.objects.filter(name__startswith="Launch film").exists()
+
+
+def test_the_new_project_address_shows_the_form_ready_to_type(client, owner, project):
+    # Where a sign-in that asked for /projects/new/ lands: not an empty 405.
+    client.force_login(owner)
+    response = client.get("/projects/new/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'placeholder="Project name" value="" autofocus>' in page
+    assert f">{project.name}</a>" in page
 
 
 def test_api_status_partial_reports_the_simulator(client, owner, simulator, settings):

@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from generations.core import ltx as ltx_service
 from generations.core.access import get_project_for
@@ -23,13 +23,19 @@ def home(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def project_new(request):
+    # GET is where a sign-in asked for /projects/new/ lands: the projects, the form focused.
+    context = {"projects": selectors.project_list_for_user(user=request.user), "focus_new": True}
+    if request.method == "GET":
+        return render(request, "projects/home.html", context)
+    name = request.POST.get("name", "")
     try:
-        project = project_create(name=request.POST.get("name", ""), owner=request.user)
+        project = project_create(name=name, owner=request.user)
     except ValueError as exc:
-        messages.error(request, str(exc))
-        return redirect("home")
+        # Said at the field, the name as typed kept to be mended.
+        context.update(new_name=name, new_name_error=str(exc))
+        return render(request, "projects/home.html", context, status=422)
     return redirect("project", project_uuid=project.uuid)
 
 
