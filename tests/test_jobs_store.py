@@ -446,3 +446,38 @@ def test_a_video_whose_sprite_cannot_be_made_is_stored_with_its_poster(
     assert generation.state == JobState.SUCCEEDED, generation.error_message
     assert generation.poster and not generation.sprite
     assert files_under(media_root, f"projects/{project.uuid}/sprites") == []
+
+
+def test_make_sprites_gives_stored_videos_without_one_their_hover_preview(
+    project, editor, settings, media_root, tmp_path, monkeypatch
+):
+    """Videos stored before sprites (or whose sprite failed) get one from their stored file;
+    a video whose file is gone is reported, not fatal; a second run has nothing to do."""
+    import io
+
+    from django.core.management import call_command
+
+    video = mediafiles.make_video(tmp_path, size=(320, 180), frames=25)
+    older, lost = (delivered(project, editor, settings, video) for _ in range(2))
+    with monkeypatch.context() as patch:
+        patch.setattr(
+            media, "sprite_strip", lambda *a, **k: (_ for _ in ()).throw(media.MediaError("no"))
+        )
+        for generation in (older, lost):
+            job_store.generation_store(generation_id=generation.pk)
+            generation.refresh_from_db()
+            assert generation.state == JobState.SUCCEEDED and not generation.sprite
+    (media_root / lost.video.name).unlink()
+    out, err = io.StringIO(), io.StringIO()
+
+    call_command("make_sprites", stdout=out, stderr=err)
+
+    older.refresh_from_db()
+    assert older.sprite.name == f"projects/{project.uuid}/sprites/{older.uuid}.jpg"
+    with av.open(str(media_root / older.sprite.name)) as sprite:
+        frame = next(sprite.decode(video=0))
+        assert (frame.width, frame.height) == (10 * 320, 180)
+    assert "1 video given a hover preview" in out.getvalue()
+    assert "1 video could not be given one" in err.getvalue()
+    assert list((settings.VAR_DIR / "incoming").iterdir()) == []  # no work files left
+    assert job_store.sprites_backfill() == (0, 1)

@@ -317,6 +317,37 @@ def video_checksums_refresh() -> tuple[int, int]:
     return changed, missing
 
 
+def sprites_backfill() -> tuple[int, int]:
+    """Give each stored video without a hover preview (stored before sprites were made, or
+    whose sprite failed) one made from its stored file; (made, not made). Reads every such
+    video, so it is a command (`make_sprites`), not a migration."""
+    made = failed = 0
+    stored = (
+        Generation.objects.filter(state=JobState.SUCCEEDED, sprite="")
+        .exclude(video="")
+        .select_related("project")
+        .only("uuid", "video", "sprite", "project__uuid")
+    )
+    for generation in stored.iterator(chunk_size=200):
+        with tempfile.TemporaryDirectory(dir=_work_dir()) as work:
+            video, sprite = Path(work) / "video.mp4", Path(work) / "sprite.jpg"
+            try:
+                with generation.video.open("rb") as stored_video, open(video, "wb") as out:
+                    shutil.copyfileobj(stored_video, out, CHUNK)
+            except FileNotFoundError:
+                logger.warning("the video of %s is missing from the storage", generation.uuid)
+                failed += 1
+                continue
+            if not _make_sprite(generation, video, sprite):
+                failed += 1
+                continue
+            with open(sprite, "rb") as sprite_file:
+                _save_field(generation.sprite, "sprite.jpg", _WorkFile(sprite_file))
+        Generation.objects.filter(pk=generation.pk).update(sprite=generation.sprite.name)
+        made += 1
+    return made, failed
+
+
 def _compare_with_request(generation: Generation, info) -> str:
     """What differs between the video and the request (noted, not refused: it was paid)."""
     params = generation.params
