@@ -187,6 +187,45 @@ def test_the_activity_feed_reads_as_sentences(client, project, editor, reviewer)
     assert ">open</a>" not in page  # a link says what it opens: "its prompt"
 
 
+def test_the_activity_feed_links_to_the_video_an_event_is_about(
+    client, project, editor, reviewer, django_assert_max_num_queries
+):
+    """A job submitted opens the job's page; a decision or a comment opens the review where it
+    was made; an event about no video (a budget alert) has no such link. The feed's queries
+    do not grow with its events."""
+    from generations.core.activity import activity_record
+    from generations.jobs import services as jobs
+    from generations.review import comments
+    from generations.review import services as reviews
+    from tests.factories import GenerationFactory, VersionFactory
+
+    submitted = jobs.job_submit(
+        project=project,
+        user=editor,
+        endpoint="text-to-video",
+        params={"prompt": "Dawn", "model": "ltx-2-fast", "duration": 6, "resolution": "1920x1080"},
+    )
+    versions = [
+        VersionFactory(generation=GenerationFactory(succeeded=True, project=project))
+        for _ in range(3)
+    ]
+    for version in versions:
+        reviews.review_decide(version=version, reviewer=reviewer, state="approved", comment="")
+    comments.comment_add(version=versions[0], author=reviewer, body="Hold here", start_seconds=0.5)
+    activity_record(project=project, actor=None, verb="budget_alert", summary="spend passed 80 %")
+    client.force_login(editor)
+    with django_assert_max_num_queries(8):
+        page = client.get(reverse("activity", args=[project.uuid])).content.decode()
+    job_link = reverse("generation", args=[project.uuid, submitted.uuid])
+    assert f'USD estimated) — <a href="{job_link}">the job</a>' in page
+    for version in versions:
+        review_link = reverse("review", args=[project.uuid, version.generation.uuid])
+        assert page.count(f'<a href="{review_link}">the review</a>') == (
+            2 if version == versions[0] else 1
+        )
+    assert "<li>Spend passed 80 % <small" in page
+
+
 def test_the_settings_page_leads_to_the_budget_and_policy(client, project, owner):
     """Issue #24: an owner looking for the budget in the project's settings finds the way."""
     client.force_login(owner)

@@ -6,10 +6,19 @@ from generations.core.models import Activity
 
 
 def activity_list(*, project) -> QuerySet[Activity]:
-    return Activity.objects.filter(project=project).select_related("actor", "prompt")[:100]
+    return Activity.objects.filter(project=project).select_related("actor", "prompt", "generation")[
+        :100
+    ]
 
 
-def activity_record(*, project, actor, verb: str, summary: str, prompt=None) -> Activity:
+def activity_record(
+    *, project, actor, verb: str, summary: str, prompt=None, generation=None
+) -> Activity:
     return Activity.objects.create(
-        project=project, actor=actor, verb=verb, summary=summary[:300], prompt=prompt
+        project=project,
+        actor=actor,
+        verb=verb,
+        summary=summary[:300],
+        prompt=prompt,
+        generation=generation,
     )

@@ -26,6 +26,11 @@ class Activity(models.Model):
     prompt = models.ForeignKey(
         "generations.Prompt", null=True, blank=True, on_delete=models.CASCADE
     )
+    # The video an event is about (a job submitted, approved, reviewed, commented on): the
+    # feed links to it, not only to its prompt.
+    generation = models.ForeignKey(
+        "generations.Generation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
@@ -33,3 +38,8 @@ class Activity(models.Model):
 
     def __str__(self):
         return f"{self.actor} {self.summary}"
+
+    @property
+    def about_review(self) -> bool:
+        """A decision or a comment: its link opens the video's review, where it was made."""
+        return self.verb.startswith("review_") or self.verb == "timeline_comment"

@@ -158,6 +158,7 @@ def job_submit(
             summary=f"submitted a {generation.get_endpoint_display().lower()} job "
             f"({estimate} USD estimated)",
             prompt=prompt_version.prompt if prompt_version else None,
+            generation=generation,
         )
         if state == JobState.QUEUED:
             queue.run_send_on_commit(generation.pk, generation.message_due_at)
@@ -278,6 +279,7 @@ def job_approve(*, generation: Generation, user) -> bool:
                 verb="approval_given",
                 summary=f"approved {_whose(generation)} job of "
                 f"{spend.money(generation.estimated_cost)}",
+                generation=generation,
             )
             notifications.approval_decided(generation=generation, actor=user, approved=True)
     return moved
@@ -303,6 +305,7 @@ def job_decline(*, generation: Generation, user, reason: str = "") -> bool:
                 verb="approval_declined",
                 summary=f"declined {_whose(generation)} job of "
                 f"{spend.money(generation.estimated_cost)}" + (f": {reason}" if reason else ""),
+                generation=generation,
             )
             notifications.approval_decided(
                 generation=generation, actor=user, approved=False, reason=reason

@@ -143,6 +143,7 @@ def comment_add(
                 verb="timeline_comment",
                 summary=f"commented on {version.stack.title} {version.label}: {body}",
                 prompt=version.stack.prompt,
+                generation=version.generation,
             )
         if mentioned:
             notifications.mentioned(comment=comment, users=mentioned)

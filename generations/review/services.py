@@ -55,6 +55,7 @@ def review_decide(*, version: Version, reviewer, state: str, comment: str = "") 
             summary=f"{ACTIVITY_VERBS[state]} {version.stack.title} "
             f"{version.label}" + (f": {comment}" if comment else ""),
             prompt=version.stack.prompt,
+            generation=generation,
         )
         notifications.decision_made(decision=decision)
     return decision

@@ -226,6 +226,7 @@ def approval_requested(*, generation: Generation, user) -> None:
             f"estimated at {money(generation.estimated_cost)}"
         ),
         prompt=generation.prompt_version.prompt if generation.prompt_version else None,
+        generation=generation,
     )
 
 
