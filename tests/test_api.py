@@ -4,13 +4,16 @@ answer checked against the OpenAPI document the app serves."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
+import socket
 
 import jsonschema
 import pytest
+from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import URLPattern, resolve
+from django.urls import URLPattern, resolve, reverse
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -22,7 +25,7 @@ from generations.api import urls as urls_api
 from generations.jobs import queue as job_queue
 from generations.jobs import run as job_run
 from generations.jobs import services as jobs
-from generations.jobs.models import Generation, JobState, MediaAsset
+from generations.jobs.models import Generation, GenerationEvent, JobState, MediaAsset
 from generations.ltx import rules
 from generations.projects import tokens
 from generations.prompts import services as prompt_service
@@ -980,3 +983,29 @@ def test_the_create_schemas_are_made_from_the_ltx_requests(document):
                 else:
                     assert f"{kind}_url" in properties, (name, field)
                     assert (kind in properties) == multipart, (name, field)
+
+
+def test_a_jobs_history_names_no_worker_host(api_for, client, editor, project):
+    """Which host and process ran a job is the operators' (the attempt keeps it), not in the
+    history members read on the job's page or in the API."""
+    generation = jobs.job_submit(
+        project=project, user=editor, endpoint="text-to-video", params=T2V_PARAMS
+    )
+    assert jobs.job_claim(generation=generation)
+    # A claim recorded by an earlier version, with the host in its reason.
+    older = GenerationEvent.objects.create(
+        generation=generation, to_state=JobState.SUBMITTING, reason="claimed by web-3:4242"
+    )
+    migration = importlib.import_module("generations.migrations.0037_event_reason_without_host")
+    migration.forget_hosts(apps, None)
+    older.refresh_from_db()
+    assert older.reason == "picked up by a worker"
+
+    body = api_for(editor).get(generation_url(generation)).json()
+    reasons = [t["reason"] for t in body["transitions"]]
+    assert reasons.count("picked up by a worker") == 2
+    client.force_login(editor)
+    page = client.get(reverse("generation", args=[project.uuid, generation.uuid])).content.decode()
+    assert "picked up by a worker" in page
+    for text in (json.dumps(body), page):
+        assert socket.gethostname() not in text and "web-3" not in text

@@ -207,7 +207,8 @@ def job_claim(*, generation: Generation) -> bool:
         generation,
         to=JobState.SUBMITTING,
         sources=[JobState.QUEUED],
-        reason=f"claimed by {WORKER}",
+        # Which worker is on the attempt, for operators; the history people read says no host.
+        reason="picked up by a worker",
         attempt_count=F("attempt_count") + 1,
         heartbeat_at=timezone.now(),  # its worker's first sign of life; its heartbeat follows
     )
