@@ -25,7 +25,8 @@ def _durations():
 
 
 def _camera_motions():
-    return [("", "None (describe it in the camera element)")] + [
+    # Short enough to be read whole in a phone's select.
+    return [("", "None (in the prompt's words)")] + [
         (m, m.replace("_", " ").capitalize()) for m in rules.CAMERA_MOTIONS
     ]
 
@@ -51,7 +52,11 @@ class PromptForm(forms.Form):
     fps = forms.TypedChoiceField(coerce=int, choices=_fps_values)
     duration = forms.TypedChoiceField(coerce=int, choices=_durations)
     generate_audio = forms.BooleanField(required=False, label="Generate audio")
-    camera_motion = forms.ChoiceField(required=False, choices=_camera_motions)
+    camera_motion = forms.ChoiceField(
+        required=False,
+        choices=_camera_motions,
+        help_text="A preset move sent beside the prompt; without one, the camera element says it.",
+    )
     based_on = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):

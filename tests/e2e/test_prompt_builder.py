@@ -81,3 +81,39 @@ def test_the_preview_answers_from_the_first_keystroke_with_no_title_yet(
     # Saving still needs the title: the browser asks for it, nothing is saved.
     page.get_by_role("button", name=re.compile("Save")).first.click()
     assert not Prompt.objects.exists()
+
+
+# Each select's widest choice against the room its box gives the words (its padding holds
+# the arrow): measured with the select's own font.
+WIDEST_CHOICES = """() => {
+  const pen = document.createElement('canvas').getContext('2d');
+  return [...document.querySelectorAll('main select')].map((select) => {
+    const style = getComputedStyle(select);
+    pen.font = style.font;
+    const words = Math.max(...[...select.options].map((o) => pen.measureText(o.text).width));
+    const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+    const room = select.clientWidth - padding;
+    return [select.name, Math.ceil(words), Math.floor(room)];
+  });
+}"""
+
+
+@pytest.mark.parametrize("width", [360, 768, 1024, 1280])
+def test_every_setting_shows_its_choices_whole_at_any_width(
+    browser, live_server, project, editor, width
+):
+    """At a phone's width the camera motion's first choice was cut, and at 1024 px, beside
+    the preview, the four settings' cells were narrower than "1920x1080"."""
+    page = sign_in(browser, live_server, editor, PASSWORD)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{live_server.url}/projects/{project.uuid}/prompts/new/?template=guide")
+    measured = page.evaluate(WIDEST_CHOICES)
+    assert {name for name, _, _ in measured} == {
+        "model",
+        "resolution",
+        "fps",
+        "duration",
+        "camera_motion",
+    }
+    cut = [(name, words, room) for name, words, room in measured if words > room]
+    assert not cut, cut
