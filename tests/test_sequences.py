@@ -293,6 +293,31 @@ def test_the_board_for_each_role(sequence, editor, viewer, client):
     assert refused.status_code == 422 and "Give the shot a title" in refused.content.decode()
 
 
+def test_a_shot_refused_without_javascript_keeps_what_was_typed(sequence, editor, client):
+    """Without htmx the form posts the whole page: a refusal shows the board again, the add
+    form open and filled, the reason said, rather than a redirect that empties it."""
+    client.force_login(editor)
+    add = reverse("shot_add", args=[sequence.project.uuid, sequence.uuid])
+    typed = {
+        "title": "Gulls over the pier",
+        "target_seconds": "2.5",
+        "prompt_text": "Gulls wheel over the pier at dawn",
+        "notes": "Match the harbour's light",
+    }
+    refused = client.post(add, typed)
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert "whole seconds, 1 to 600" in page
+    assert "<details open>" in page
+    assert 'value="Gulls over the pier"' in page and 'value="2.5"' in page
+    assert ">Gulls wheel over the pier at dawn</textarea>" in page
+    assert ">Match the harbour&#x27;s light</textarea>" in page
+    assert not Shot.objects.exists()
+    # Mended, it is added.
+    added = client.post(add, {**typed, "target_seconds": "3"})
+    assert added.status_code == 302 and Shot.objects.count() == 1
+
+
 def test_a_drop_and_a_key_move_a_shot(sequence, editor, client):
     one, two, three = _shots(sequence, editor, "One", "Two", "Three")
     client.force_login(editor)

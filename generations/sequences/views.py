@@ -95,9 +95,12 @@ def _board(request, sequence: Sequence, *, error: str = "", status: int = 200, *
     return render(request, template, context, status=status)
 
 
-def _after_change(request, sequence: Sequence, error: str = ""):
+def _after_change(request, sequence: Sequence, error: str = "", *, typed=None):
     if request.htmx:
         return _board(request, sequence, error=error, status=422 if error else 200)
+    if error and typed:
+        # Without htmx a redirect would lose what was typed: the board again, the form filled.
+        return _board(request, sequence, error=error, status=422, new_shot=typed)
     if error:
         messages.error(request, error)
     return redirect("sequence", sequence.project.uuid, sequence.uuid)
@@ -134,7 +137,7 @@ def shot_add(request, project_uuid, sequence_uuid):
             prompt_text=request.POST.get("prompt_text", ""),
         )
     except ValidationError as exc:
-        return _after_change(request, sequence, " ".join(exc.messages))
+        return _after_change(request, sequence, " ".join(exc.messages), typed=request.POST)
     return _after_change(request, sequence)
 
 
