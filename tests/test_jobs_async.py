@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from django.utils import timezone
 
 from generations import media
@@ -230,6 +231,34 @@ def test_polls_and_downloads_that_fail_are_tried_again(
     assert any(r["dropped"] for r in fetches) and not fetches[-1]["dropped"]
     assert len(posts(sim, "text-to-video")) == 1
     assert generation.attempts.get().outcome == Attempt.Outcome.DELIVERED
+
+
+def test_a_video_that_will_not_fetch_says_so_on_its_job_until_it_comes(
+    async_mode, monkeypatch, client, project, editor
+):
+    """The job is made at LTX but its video will not come: the job's page says so while it
+    waits, rather than a bare "generating"; the delivery clears it."""
+    generation = jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    page = reverse("generation", args=[project.uuid, generation.uuid])
+    client.force_login(editor)
+    real_download, said, shown = LTXClient.download, [], []
+
+    def fetch(client_, url, dest, **kwargs):
+        said.append(Attempt.objects.get().error_message)
+        if len(said) <= 2:
+            raise errors.DownloadFailedError("The download was cut short at 1024 bytes")
+        shown.append(client.get(page).content.decode())  # the page before the third fetch
+        return real_download(client_, url, dest, **kwargs)
+
+    monkeypatch.setattr(LTXClient, "download", fetch)
+    generation = run(generation)
+
+    assert generation.state == JobState.SUCCEEDED, generation.error_message
+    assert said[0] == ""
+    assert said[1].startswith("The video is made, but fetching it failed (The download was cut")
+    assert "fetching it again (LTX keeps it 24 hours)" in shown[0]
+    assert generation.attempts.get().error_message == ""
+    assert len(posts(async_mode, "text-to-video")) == 1
 
 
 def test_a_failed_job_is_settled_as_its_sync_error_would_be(

@@ -34,6 +34,7 @@ def attempt_delivered(*, generation: Generation, attempt: Attempt, request_id: s
         finished_at=timezone.now(),
         request_id=request_id or attempt.request_id,
         http_status=200,
+        error_message="",  # an async job's failed fetches, said while it waited
     )
     job_move(
         generation,

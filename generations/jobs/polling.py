@@ -73,6 +73,7 @@ def job_follow(
             logger.info(
                 "generation %s: poll failed (%s), again in %.0f s", generation.uuid, exc, wait
             )
+            _say(attempt, f"Asking LTX how the job goes failed ({exc.message}); asking again.")
             continue
         if status.status != seen:
             seen = status.status
@@ -98,9 +99,19 @@ def job_follow(
             failures += 1
             wait = poll_wait(failures)
             logger.warning("generation %s: fetching its video failed (%s)", generation.uuid, exc)
+            _say(
+                attempt,
+                f"The video is made, but fetching it failed ({exc.message}); fetching it "
+                "again (LTX keeps it 24 hours).",
+            )
             continue
         attempt_delivered(generation=generation, attempt=attempt, request_id=attempt.request_id)
         return
+
+
+def _say(attempt: Attempt, message: str) -> None:
+    """What holds the job up, on its page while it waits; a delivery clears it."""
+    Attempt.objects.filter(pk=attempt.pk).update(error_message=message[:2000])
 
 
 def _still_followed(attempt: Attempt) -> bool:
