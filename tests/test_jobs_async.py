@@ -21,6 +21,7 @@ from generations.jobs import services as jobs
 from generations.jobs.assets import asset_create, asset_from_generation
 from generations.jobs.models import ApiLease, Attempt, Generation, JobState
 from generations.ltx import LTXClient, errors
+from generations.ltx.client import JobStatus
 from generations.ltx.schemas import REQUEST_TYPES
 from tests import mediafiles
 from tests.conftest import wait_until
@@ -221,12 +222,23 @@ def test_polls_and_downloads_that_fail_are_tried_again(
     monkeypatch.setattr(polling, "POLL_BACKOFF_MAX_SECONDS", 0.2)
     settings.LTX_API_BASE_URL, settings.LTX_API_MODE = sim.url, "async"
     settings.LTX_POLL_SECONDS = 0.05
+    real_status, said = LTXClient.job_status, []
+
+    def noting(client, *args, **kwargs):  # what the job's page says before each poll
+        said.append(Attempt.objects.get().error_message)
+        return real_status(client, *args, **kwargs)
+
+    monkeypatch.setattr(LTXClient, "job_status", noting)
     generation = run(
         jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
     )
     assert generation.state == JobState.SUCCEEDED, generation.error_message
     records = sim.records()
     assert [r["status"] for r in records if r["endpoint"] == "job-status"].count(503) >= 1
+    # A failed poll is said while the job waits.
+    asking = "Asking LTX how the job goes failed (Service temporarily unavailable); asking again."
+    assert asking in said
+    assert generation.attempts.get().error_message == ""
     fetches = [r for r in records if r["endpoint"] == "result"]
     assert any(r["dropped"] for r in fetches) and not fetches[-1]["dropped"]
     assert len(posts(sim, "text-to-video")) == 1
@@ -259,6 +271,28 @@ def test_a_video_that_will_not_fetch_says_so_on_its_job_until_it_comes(
     assert "fetching it again (LTX keeps it 24 hours)" in shown[0]
     assert generation.attempts.get().error_message == ""
     assert len(posts(async_mode, "text-to-video")) == 1
+
+
+def test_a_failed_poll_is_said_until_ltx_answers_again(async_mode, monkeypatch, project, editor):
+    real_status, said, polls = LTXClient.job_status, [], iter(["answer", "fail", "answer"])
+
+    def poll(client, endpoint, job_id):
+        said.append(Attempt.objects.get().error_message)
+        what = next(polls, "real")
+        if what == "fail":
+            raise errors.ServiceUnavailableError("Service temporarily unavailable", status=503)
+        if what == "answer":
+            return JobStatus(job_id=job_id, status="processing")
+        return real_status(client, endpoint, job_id)
+
+    monkeypatch.setattr(LTXClient, "job_status", poll)
+    monkeypatch.setattr(polling, "POLL_BACKOFF_MAX_SECONDS", 0.1)
+    generation = run(
+        jobs.job_submit(project=project, user=editor, endpoint="text-to-video", params=T2V)
+    )
+    assert generation.state == JobState.SUCCEEDED, generation.error_message
+    asking = "Asking LTX how the job goes failed (Service temporarily unavailable); asking again."
+    assert said[:4] == ["", "", asking, ""]
 
 
 def test_a_failed_job_is_settled_as_its_sync_error_would_be(

@@ -46,6 +46,7 @@ def job_follow(
     (or settle its failure as a sync error is settled). The slot is given back as soon as
     LTX says the job ended: fetching the video takes none of the account's generations."""
     job_id, seen, failures = attempt.ltx_job_id, attempt.ltx_job_status, 0
+    asked_in_vain = False
     wait = settings.LTX_POLL_SECONDS if first_wait is None else first_wait
     while True:
         time.sleep(wait)
@@ -74,10 +75,14 @@ def job_follow(
                 "generation %s: poll failed (%s), again in %.0f s", generation.uuid, exc, wait
             )
             _say(attempt, f"Asking LTX how the job goes failed ({exc.message}); asking again.")
+            asked_in_vain = True
             continue
         if status.status != seen:
             seen = status.status
             Attempt.objects.filter(pk=attempt.pk).update(ltx_job_status=seen)
+        if asked_in_vain:  # LTX answers again: the failed polls no longer hold it up
+            _say(attempt, "")
+            asked_in_vain = False
         if not status.terminal:
             failures = 0
             continue
