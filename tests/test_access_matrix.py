@@ -234,7 +234,7 @@ review_decide                 GET     405   405      405    405      405    405 
 review_decide                 POST    302   403      403    302      403    404      login
 # Timeline comments: everyone but viewers comments, replies, resolves and reopens.
 review_comment                GET     405   405      405    405      405    405      login
-review_comment                POST    302   302      302    302      403    404      login
+review_comment                POST    422   422      422    422      403    404      login
 review_comment_resolve        GET     405   405      405    405      405    405      login
 review_comment_resolve        POST    302   302      302    302      403    404      login
 # A retake from a comment is paid for: editors and reviewers (the table's video has no

@@ -185,8 +185,17 @@ def test_a_plain_form_post_returns_to_the_comment(client, video, editor):
     response = client.post(url(video), {"body": "Nice", "start_seconds": "0.5"})
     comment = TimelineComment.objects.get()
     assert response["Location"] == url(video, "review") + f"#comment-{comment.pk}"
-    refused = client.post(url(video), {"body": "Nice", "start_seconds": "99"}, follow=True)
-    assert "The video lasts 6.00 s" in refused.content.decode()
+    # Refused, the page comes again with the form as typed: a redirect would empty it.
+    refused = client.post(
+        url(video), {"body": "The gull's wing clips", "start_seconds": "99", "end_seconds": "100"}
+    )
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert "The video lasts 6.00 s" in page
+    assert ">The gull&#x27;s wing clips</textarea>" in page
+    assert 'name="start_seconds" type="number" min="0" step="any" value="99"' in page
+    assert 'name="end_seconds" type="number" min="0" step="any" value="100"' in page
+    assert TimelineComment.objects.count() == 1
 
 
 def test_a_comment_on_another_version_cannot_be_replied_to_here(client, video, project, editor):

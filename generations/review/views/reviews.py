@@ -87,7 +87,10 @@ def review_queue(request):
 @login_required
 @require_GET
 def review(request, project_uuid, generation_uuid):
-    version = get_version_for(request, project_uuid, generation_uuid)
+    return _review_page(request, get_version_for(request, project_uuid, generation_uuid))
+
+
+def _review_page(request, version: Version, *, status: int = 200, **extra):
     in_queue = request.GET.get("queue") == "1"
     filters = _queue_filters(request.GET)
     next_url = ""
@@ -110,7 +113,9 @@ def review(request, project_uuid, generation_uuid):
             "next_url": next_url,
             "states": ReviewState,
             "retake_section": stacks.retake_range(version),
+            **extra,
         },
+        status=status,
     )
 
 
@@ -156,13 +161,13 @@ def _comments_context(request, version: Version, **extra) -> dict:
 
 def _comments_response(request, version: Version, *, errors=None, comment=None):
     """The comment list alone for htmx (the form stays as typed on an error); otherwise
-    back to the review page, at the comment."""
+    back to the review page, at the comment, or (refused) the page again with the form as
+    typed: a redirect would lose it."""
     if request.htmx:
         context = _comments_context(request, version, comment_errors=errors or {})
         return render(request, "review/review_version.html#comments", context)
     if errors:
-        for messages_ in errors.values():
-            messages.error(request, " ".join(messages_))
+        return _review_page(request, version, status=422, comment_errors=errors, typed=request.POST)
     url = review_url(version)
     return redirect(url + (f"#comment-{comment.pk}" if comment else "#comments"))
 
