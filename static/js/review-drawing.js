@@ -77,6 +77,8 @@
     var startInput = form && form.querySelector("[name=start_seconds]");
     var endInput = form && form.querySelector("[name=end_seconds]");
     var shapes = [], tool = null, current = null, parsed = new WeakMap();
+    // Where the keyboard draws: arrow keys move it, Enter starts and ends a shape there.
+    var cursor = [0.5, 0.5];
 
     // The canvas covers the picture itself, not the element's letterbox (a portrait take
     // held to the page's width keeps its height, so its picture is narrower than its box).
@@ -126,10 +128,30 @@
       var draft = current ? shapes.concat([current]) : shapes;
       var drafting = draft.length > 0 && covers(draftRange(), now);
       if (drafting) drawShapes(ctx, draft, w, h);
+      if (byKeyboard() && document.activeElement === canvas) drawCursor(w, h);
       canvas.dataset.showing = showing.join(" ");
       canvas.dataset.draft = drafting ? "1" : "";
       var count = showing.length + (drafting ? 1 : 0);
-      canvas.setAttribute("aria-label", count ? count + " drawing" + (count > 1 ? "s" : "") + " on this frame" : "No drawing on this frame");
+      var label = count ? count + " drawing" + (count > 1 ? "s" : "") + " on this frame" : "No drawing on this frame";
+      if (byKeyboard()) label += ". " + TOOL_NAMES[tool] + ": arrow keys move the cursor (with Shift, further), Enter starts and ends the shape, Escape stops";
+      canvas.setAttribute("aria-label", label);
+    }
+
+    // The tools that draw by moving (not text, which has its own field) take the keyboard.
+    function byKeyboard() { return tool !== null && tool !== "text"; }
+    function drawCursor(w, h) {
+      var x = cursor[0] * w, y = cursor[1] * h, arm = Math.max(6, 0.02 * Math.min(w, h));
+      ctx.save();
+      ctx.lineCap = "round";
+      [["#000", 4], ["#fff", 2]].forEach(function (pass) { // legible on any frame
+        ctx.strokeStyle = pass[0];
+        ctx.lineWidth = pass[1] * (window.devicePixelRatio || 1);
+        ctx.beginPath();
+        ctx.moveTo(x - arm, y); ctx.lineTo(x + arm, y);
+        ctx.moveTo(x, y - arm); ctx.lineTo(x, y + arm);
+        ctx.stroke();
+      });
+      ctx.restore();
     }
 
     function save(note) {
@@ -153,6 +175,8 @@
         b.setAttribute("aria-pressed", b.dataset.tool === tool ? "true" : "false");
       });
       canvas.classList.toggle("active", tool !== null);
+      if (byKeyboard()) { canvas.tabIndex = 0; canvas.setAttribute("role", "application"); }
+      else { canvas.removeAttribute("tabindex"); canvas.setAttribute("role", "img"); current = null; }
       if (textLabel) textLabel.hidden = tool !== "text";
       if (tool) {
         o.anchor(); // pauses; the comment goes at this frame
@@ -179,6 +203,12 @@
       textInput.value = "";
     }
 
+    function begin(p) {
+      current = { tool: tool, color: colour.value, width: WIDTH, from: p, points: [p] };
+      if (tool === "arrow") current.points = [p, p];
+      if (tool === "rect") Object.assign(current, { x: p[0], y: p[1], w: 0, h: 0 });
+      render();
+    }
     canvas.addEventListener("pointerdown", function (event) {
       if (!tool || event.button !== 0) return;
       event.preventDefault();
@@ -186,14 +216,12 @@
       var p = at(event);
       if (tool === "text") { placeText(p); return; }
       canvas.setPointerCapture(event.pointerId);
-      current = { tool: tool, color: colour.value, width: WIDTH, from: p, points: [p] };
-      if (tool === "arrow") current.points = [p, p];
-      if (tool === "rect") Object.assign(current, { x: p[0], y: p[1], w: 0, h: 0 });
-      render();
+      begin(p);
     });
     canvas.addEventListener("pointermove", function (event) {
-      if (!current) return;
-      var p = at(event);
+      if (current) extend(at(event));
+    });
+    function extend(p) {
       if (current.tool === "pen") {
         var last = current.points[current.points.length - 1];
         if (current.points.length < MAX_POINTS && Math.hypot(p[0] - last[0], p[1] - last[1]) >= MIN_STEP) current.points.push(p);
@@ -206,7 +234,7 @@
         current.h = round(Math.max(current.from[1], p[1]) - y);
       }
       render();
-    });
+    }
     function finish() {
       var shape = current;
       current = null;
@@ -223,11 +251,44 @@
     canvas.addEventListener("pointerup", finish);
     canvas.addEventListener("pointercancel", function () { current = null; render(); });
 
+    // Drawing with the keyboard alone. The keys are the canvas's while it has the focus, so
+    // the arrows move the cursor here rather than step the video's frames.
+    var MOVES = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    canvas.addEventListener("keydown", function (event) {
+      if (!byKeyboard() || event.ctrlKey || event.metaKey || event.altKey) return;
+      var move = MOVES[event.key];
+      if (move) {
+        var by = event.shiftKey ? 0.1 : 0.01;
+        cursor = [round(clamp01(cursor[0] + move[0] * by)), round(clamp01(cursor[1] + move[1] * by))];
+        if (current) extend(cursor); else render();
+      } else if (event.key === "Enter" || event.key === " ") {
+        o.anchor();
+        if (current) finish(); else begin(cursor);
+      } else if (event.key === "Escape") {
+        if (current) { current = null; render(); }
+        else {
+          var button = tools.querySelector('[data-tool="' + tool + '"]');
+          choose(null);
+          if (button) button.focus();
+        }
+      } else {
+        return;
+      }
+      event.preventDefault();
+      event.stopPropagation();
+    });
+    canvas.addEventListener("focus", render);
+    canvas.addEventListener("blur", render);
+
     if (tools) {
       tools.addEventListener("click", function (event) {
         var button = event.target.closest("button");
         if (!button) return;
-        if (button.dataset.tool) choose(button.dataset.tool);
+        if (button.dataset.tool) {
+          choose(button.dataset.tool);
+          // Chosen with the keyboard (a click of no pointer): the drawing takes the keys.
+          if (event.detail === 0 && byKeyboard()) canvas.focus();
+        }
         else if (button.hasAttribute("data-draw-undo")) { shapes.pop(); save(); }
         else if (button.hasAttribute("data-draw-clear")) { shapes = []; save("Drawing cleared"); }
       });

@@ -375,6 +375,8 @@
     document.addEventListener("keydown", function (event) {
       if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) return;
       var key = event.key, handled = true;
+      // Space on a focused button or link presses it, as everywhere; elsewhere it plays.
+      if (key === " " && event.target.closest("button, a, summary, [role=button]")) return;
       if (player && (key === " " || key === "k")) player.transport.toggle();
       else if (player && (key === "ArrowLeft" || key === ",")) player.transport.step(event.shiftKey ? -player.transport.clock.base : -1);
       else if (player && (key === "ArrowRight" || key === ".")) player.transport.step(event.shiftKey ? player.transport.clock.base : 1);

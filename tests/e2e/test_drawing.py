@@ -231,3 +231,79 @@ def test_a_drawing_covers_a_portrait_takes_picture_not_its_letterbox(
     page.get_by_role("button", name="Clear").click()
     expect(page.locator("[data-draw-status]")).to_have_text("Drawing cleared")
     assert page.locator("[data-drawing-input]").input_value() == ""
+
+
+def test_a_rectangle_and_an_arrow_are_drawn_with_the_keyboard_alone(
+    browser, live_server, project, editor, reviewer, pipeline
+):
+    """A tool chosen from the keyboard hands the keys to the frame: the arrows move a cursor
+    (not the playhead), Enter starts and ends the shape, Escape stops and gives the focus back
+    to the tool."""
+    take = made(
+        project,
+        editor,
+        prompt="A lighthouse beam sweeps over a stormy sea",
+        model="ltx-2-fast",
+        duration=6,
+        resolution="1920x1080",
+        fps=25,
+    )
+    page = sign_in(browser, live_server, reviewer, PASSWORD)
+    open_review(page, live_server, take)
+    timecode = page.locator("[data-timecode]")
+    layer = page.locator("[data-drawing-layer]")
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    expect(timecode).to_have_text("00:00:00:05")
+    expect(layer).not_to_have_attribute("tabindex", "0")  # no tool: not a stop for Tab
+
+    page.get_by_label("Colour").fill(RED)
+    rectangle = page.get_by_role("button", name="Rectangle")
+    rectangle.focus()
+    page.keyboard.press("Enter")
+    expect(rectangle).to_have_attribute("aria-pressed", "true")
+    expect(layer).to_be_focused()
+    expect(layer).to_have_attribute("role", "application")
+    expect(layer).to_have_attribute("aria-label", re.compile("rectangle: arrow keys move"))
+    # From the middle: Enter, then right 0.2 and down 0.1, then Enter.
+    page.keyboard.press("Enter")
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    for _ in range(10):
+        page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-draw-status]")).to_have_text("1 shape at 00:00:00:05")
+    expect(timecode).to_have_text("00:00:00:05")  # the arrows drew; the playhead stayed
+    (rect,) = json.loads(page.locator("[data-drawing-input]").input_value())
+    assert rect["tool"] == "rect" and rect["color"] == RED
+    assert (rect["x"], rect["y"]) == pytest.approx((0.5, 0.5))
+    assert (rect["w"], rect["h"]) == pytest.approx((0.2, 0.1))
+    assert red_near(layer, 0.7, 0.55) > 200  # its right side
+
+    # Escape stops drawing: the focus is back on the tool, the arrows step frames again.
+    page.keyboard.press("Escape")
+    expect(rectangle).to_be_focused()
+    expect(rectangle).to_have_attribute("aria-pressed", "false")
+    expect(layer).to_have_attribute("role", "img")
+
+    # An arrow from where the cursor was left, pointing left and up.
+    arrow = page.get_by_role("button", name="Arrow")
+    arrow.focus()
+    page.keyboard.press("Space")
+    expect(layer).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Shift+ArrowLeft")
+    page.keyboard.press("Shift+ArrowUp")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.locator("#comment-body").fill("Box the keeper, point at the lamp")
+    page.get_by_role("button", name="Comment", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#comments [data-comment][data-drawing]")).to_have_count(1)
+    stored = TimelineComment.objects.get()
+    assert stored.start_seconds == pytest.approx(0.2)
+    assert [s["tool"] for s in stored.drawing] == ["rect", "arrow"]
+    assert stored.drawing[1]["points"] == [
+        pytest.approx([0.7, 0.6]),
+        pytest.approx([0.6, 0.5]),
+    ]
