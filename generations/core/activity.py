@@ -6,9 +6,8 @@ from generations.core.models import Activity
 
 
 def activity_list(*, project) -> QuerySet[Activity]:
-    return Activity.objects.filter(project=project).select_related("actor", "prompt", "generation")[
-        :100
-    ]
+    events = Activity.objects.filter(project=project)
+    return events.select_related("actor", "prompt", "generation")[:100]
 
 
 def activity_record(

@@ -26,17 +26,21 @@ def home(request):
 @require_http_methods(["GET", "POST"])
 def project_new(request):
     # GET is where a sign-in asked for /projects/new/ lands: the projects, the form focused.
-    context = {"projects": selectors.project_list_for_user(user=request.user), "focus_new": True}
     if request.method == "GET":
-        return render(request, "projects/home.html", context)
+        return _projects_page(request)
     name = request.POST.get("name", "")
     try:
         project = project_create(name=name, owner=request.user)
     except ValueError as exc:
         # Said at the field, the name as typed kept to be mended.
-        context.update(new_name=name, new_name_error=str(exc))
-        return render(request, "projects/home.html", context, status=422)
+        return _projects_page(request, status=422, new_name=name, new_name_error=str(exc))
     return redirect("project", project_uuid=project.uuid)
+
+
+def _projects_page(request, *, status: int = 200, **extra):
+    projects = selectors.project_list_for_user(user=request.user)
+    context = {"projects": projects, "focus_new": True, **extra}
+    return render(request, "projects/home.html", context, status=status)
 
 
 @login_required
