@@ -20,6 +20,14 @@ from tests.factories import PASSWORD
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("small_renders")]
 
 RED = "#ff0000"
+# A landscape take of 6 s at 25 fps: frame 5 is 0.2 s, frame 10 is 0.4 s.
+LIGHTHOUSE = {
+    "prompt": "A lighthouse beam sweeps over a stormy sea",
+    "model": "ltx-2-fast",
+    "duration": 6,
+    "resolution": "1920x1080",
+    "fps": 25,
+}
 
 # The most opaque red in a little square of the drawing layer around (fx, fy), fractions of
 # the frame: a stroke a few pixels wide is found wherever rounding put it.
@@ -73,15 +81,7 @@ def red_near(layer, fx, fy):
 def test_a_rectangle_drawn_on_a_paused_frame_shows_there_and_nowhere_else(
     browser, live_server, project, editor, reviewer, pipeline, screenshot
 ):
-    take = made(
-        project,
-        editor,
-        prompt="A lighthouse beam sweeps over a stormy sea",
-        model="ltx-2-fast",
-        duration=6,
-        resolution="1920x1080",
-        fps=25,
-    )
+    take = made(project, editor, **LIGHTHOUSE)
     page = sign_in(browser, live_server, reviewer, PASSWORD)
     video = open_review(page, live_server, take)
     timecode = page.locator("[data-timecode]")
@@ -239,15 +239,7 @@ def test_a_rectangle_and_an_arrow_are_drawn_with_the_keyboard_alone(
     """A tool chosen from the keyboard hands the keys to the frame: the arrows move a cursor
     (not the playhead), Enter starts and ends the shape, Escape stops and gives the focus back
     to the tool."""
-    take = made(
-        project,
-        editor,
-        prompt="A lighthouse beam sweeps over a stormy sea",
-        model="ltx-2-fast",
-        duration=6,
-        resolution="1920x1080",
-        fps=25,
-    )
+    take = made(project, editor, **LIGHTHOUSE)
     page = sign_in(browser, live_server, reviewer, PASSWORD)
     open_review(page, live_server, take)
     timecode = page.locator("[data-timecode]")
